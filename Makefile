@@ -1,0 +1,57 @@
+# The two commands a newcomer runs: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+N ?= 2
+
+.PHONY: run test setup frontend services lint fmt bench cluster cluster-down clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed frontend
+
+frontend:
+	@$(MAKE) -s -C frontend build
+
+run: setup
+	@mkdir -p var
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py ensure_demo_user
+	@echo ""
+	@echo "  Inkroom is running: open http://127.0.0.1:$(PORT)/  (demo / demo-inkroom)"
+	@echo ""
+	DEBUG=1 PORT=$(PORT) $(PY) -m realtime.serve
+
+services:
+	@scripts/ensure-services.sh
+
+test: setup services
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+lint:
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+fmt:
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: setup services
+	$(PY) -m bench all
+
+cluster: setup services
+	scripts/cluster.sh up $(N)
+
+cluster-down:
+	scripts/cluster.sh down
+
+clean:
+	rm -rf $(VENV) var staticfiles frontend/node_modules test-artifacts

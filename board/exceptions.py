@@ -1,0 +1,50 @@
+"""
+Domain errors. Each carries a stable `code`; api/ maps them to HTTP, realtime/ to error frames.
+"""
+
+from __future__ import annotations
+
+
+class BoardError(Exception):
+    """
+    Base of every domain error; `code` is part of the public API.
+    """
+
+    code = "board_error"
+
+    def __init__(self, message: str, *, extra: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+
+
+class BoardNotFound(BoardError):
+    """
+    The board does not exist, or the caller may not know that it does.
+    """
+
+    code = "not_found"
+
+
+class NotAllowed(BoardError):
+    """
+    The caller can see the board but lacks the role for this action.
+    """
+
+    code = "not_allowed"
+
+
+class OpRejected(BoardError):
+    """
+    An op failed validation against the document model or the board's state.
+    """
+
+    code = "invalid_op"
+
+
+class BoardFull(OpRejected):
+    """
+    The board reached a size bound (elements, points per stroke).
+    """
+
+    code = "board_full"

@@ -1,0 +1,153 @@
+"""
+Persistent models: boards, roles, share links, the append-only op log and snapshots.
+
+No business logic lives here: writes go through board.services / board.oplog.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+def new_board_id() -> str:
+    """
+    Return an unguessable, URL-safe board id (96 random bits).
+    """
+    return secrets.token_urlsafe(12)
+
+
+def new_share_token() -> str:
+    """
+    Return an unguessable share-link token (192 random bits).
+    """
+    return secrets.token_urlsafe(24)
+
+
+class LinkAccess(models.TextChoices):
+    #: Only members can open the board.
+    NONE = "none", "No link access"
+    #: Anyone signed in with the board URL can view.
+    VIEW = "view", "Anyone with the link can view"
+    #: Anyone signed in with the board URL can edit.
+    EDIT = "edit", "Anyone with the link can edit"
+
+
+class Role(models.TextChoices):
+    #: Full control: members, share links, deletion.
+    OWNER = "owner", "Owner"
+    #: Draws and manages snapshots.
+    EDITOR = "editor", "Editor"
+    #: Read-only.
+    VIEWER = "viewer", "Viewer"
+
+
+class Board(models.Model):
+    id = models.CharField(primary_key=True, max_length=32, default=new_board_id, editable=False)
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_boards"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The seq of the last op in the log; allocated under a row lock in board.oplog.
+    head_seq = models.BigIntegerField(default=0)
+    link_access = models.CharField(
+        max_length=8, choices=LinkAccess.choices, default=LinkAccess.NONE
+    )
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["owner", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.id})"
+
+
+class Membership(models.Model):
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["board", "user"], name="membership_unique_board_user")
+        ]
+
+
+class ShareLink(models.Model):
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True, default=new_share_token, editable=False)
+    role = models.CharField(max_length=8, choices=[(Role.EDITOR, "Editor"), (Role.VIEWER, "Viewer")])
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Op(models.Model):
+    """
+    One entry of a board's append-only log.
+
+    `payload` is the msgpack-encoded wire entry (the op plus `s`, `c`, `u`), so catch-up frames
+    are built by concatenating stored bytes without decoding them.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="ops", db_index=False)
+    seq = models.BigIntegerField()
+    client_id = models.CharField(max_length=64)
+    client_op_id = models.BigIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=8)
+    payload = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the index for (board, seq) range scans.
+            models.UniqueConstraint(fields=["board", "seq"], name="op_unique_board_seq"),
+            models.UniqueConstraint(
+                fields=["board", "client_id", "client_op_id"], name="op_unique_client_op"
+            ),
+        ]
+
+
+class SnapshotKind(models.TextChoices):
+    #: Taken by the compaction policy.
+    AUTO = "auto", "Automatic"
+    #: Taken by a user, with a label.
+    MANUAL = "manual", "Manual"
+
+
+class Snapshot(models.Model):
+    """
+    The materialised board at `seq`, msgpack-encoded ({"v": 1, "s": seq, "els": [...]}).
+    """
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="snapshots")
+    seq = models.BigIntegerField()
+    state = models.BinaryField()
+    element_count = models.IntegerField(default=0)
+    label = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=8, choices=SnapshotKind.choices, default=SnapshotKind.AUTO)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seq", "-id"]
+        indexes = [models.Index(fields=["board", "-seq"])]

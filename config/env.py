@@ -1,0 +1,83 @@
+"""
+The one place that reads the process environment.
+
+Every setting Inkroom takes from the environment is read here with an explicit cast, so a typo
+in a value fails at start-up with a message naming the variable instead of misbehaving later.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """
+    Return the variable as a string, or `default` when it is unset.
+    """
+    return os.environ.get(name, default)
+
+
+def env_required(name: str) -> str:
+    """
+    Return the variable, raising ImproperlyConfigured when it is unset or empty.
+    """
+    value = os.environ.get(name, "")
+    if not value:
+        raise ImproperlyConfigured(f"Set the environment variable {name}.")
+    return value
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """
+    Return the variable as a boolean (1/true/yes/on or 0/false/no/off).
+    """
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no.")
+
+
+def env_int(name: str, default: int) -> int:
+    """
+    Return the variable as an integer.
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+
+
+def env_float(name: str, default: float) -> float:
+    """
+    Return the variable as a float.
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """
+    Return a comma-separated variable as a list of stripped, non-empty strings.
+    """
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]

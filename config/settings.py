@@ -1,0 +1,208 @@
+"""
+Django settings, all read from the environment through config.env.
+
+Production differs from a laptop only through environment variables: DATABASE_URL (default: a
+SQLite file under var/), REDIS_URL (unset: the in-memory channel layer, one process only),
+SECRET_KEY (required unless DEBUG), ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, DEBUG and the INKROOM_*
+limits documented in README.md and docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from config.env import env_bool, env_float, env_int, env_list, env_required, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("INKROOM_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
+
+DEBUG = env_bool("DEBUG", False)
+# A fixed development key is only acceptable when DEBUG is on; production must set SECRET_KEY.
+SECRET_KEY = (
+    env_str("SECRET_KEY") or "inkroom-insecure-development-key-do-not-use-in-production"
+    if DEBUG
+    else env_required("SECRET_KEY")
+)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "channels",
+    "board",
+    "api",
+    "realtime",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_DEFAULT_SQLITE = f"sqlite:///{VAR_DIR / 'inkroom.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or _DEFAULT_SQLITE,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE takes the write lock at BEGIN, so the op-log writer and API writes serialise
+    # instead of failing with "database is locked" on lock upgrade; WAL lets readers continue.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env_str("CHANNEL_LAYER_PREFIX", "inkroom") or "inkroom",
+                # One message per process per tick travels through the layer (realtime.hub), so
+                # 1000 is ~20 s of backlog; anything dropped beyond it is recovered from the log.
+                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
+                "expiry": env_int("CHANNEL_LAYER_EXPIRY_SECS", 10),
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = True
+
+LOGIN_URL = "/login/"
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Bodies above this are refused (413 from the API); big boards travel as ops, not one request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("INKROOM_MAX_BODY_BYTES", 2 * 1024 * 1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Inkroom API",
+    "DESCRIPTION": "Boards, members, share links, snapshots, history and exports.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# App knobs, read through board.conf.app_settings (which reloads on setting_changed).
+INKROOM = {
+    "TICK_MS": env_int("INKROOM_TICK_MS", 20),
+    "MAX_FRAME_BYTES": env_int("INKROOM_MAX_FRAME_BYTES", 256 * 1024),
+    "MAX_OPS_PER_FRAME": env_int("INKROOM_MAX_OPS_PER_FRAME", 256),
+    "MAX_POINTS_PER_OP": env_int("INKROOM_MAX_POINTS_PER_OP", 1024),
+    "MAX_POINTS_PER_STROKE": env_int("INKROOM_MAX_POINTS_PER_STROKE", 50_000),
+    "MAX_ELEMENTS": env_int("INKROOM_MAX_ELEMENTS", 100_000),
+    "OPS_PER_SEC": env_float("INKROOM_OPS_PER_SEC", 300.0),
+    "OPS_BURST": env_float("INKROOM_OPS_BURST", 600.0),
+    "BYTES_PER_SEC": env_float("INKROOM_BYTES_PER_SEC", 1024 * 1024.0),
+    "BYTES_BURST": env_float("INKROOM_BYTES_BURST", 4 * 1024 * 1024.0),
+    "CURSOR_MS": env_int("INKROOM_CURSOR_MS", 50),
+    "GAP_WAIT_MS": env_int("INKROOM_GAP_WAIT_MS", 500),
+    "SNAPSHOT_CATCHUP_OPS": env_int("INKROOM_SNAPSHOT_CATCHUP_OPS", 5000),
+    "CATCHUP_FRAME_OPS": env_int("INKROOM_CATCHUP_FRAME_OPS", 2000),
+    "SEND_QUEUE_FRAMES": env_int("INKROOM_SEND_QUEUE_FRAMES", 512),
+    "SEND_QUEUE_BYTES": env_int("INKROOM_SEND_QUEUE_BYTES", 8 * 1024 * 1024),
+    "SNAPSHOT_EVERY_OPS": env_int("INKROOM_SNAPSHOT_EVERY_OPS", 1000),
+    "SNAPSHOT_EVERY_SECS": env_int("INKROOM_SNAPSHOT_EVERY_SECS", 300),
+    "SOCKET_TICKET_SECS": env_int("INKROOM_SOCKET_TICKET_SECS", 60),
+    "DRAIN_SECS": env_float("INKROOM_DRAIN_SECS", 10.0),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "hypercorn.access": {"level": env_str("ACCESS_LOG_LEVEL", "WARNING")},
+    },
+}
