@@ -47,7 +47,9 @@ class AppSettings:
         if name.startswith("_"):
             raise AttributeError(name)
         if name not in DEFAULTS:
-            raise AttributeError(f"Unknown Inkroom setting {name!r}; add it to board.conf.DEFAULTS.")
+            raise AttributeError(
+                f"Unknown Inkroom setting {name!r}; add it to board.conf.DEFAULTS."
+            )
         if name not in self._cache:
             user = getattr(settings, "INKROOM", {})
             self._cache[name] = user.get(name, DEFAULTS[name])

@@ -83,7 +83,9 @@ class Membership(models.Model):
 class ShareLink(models.Model):
     board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="share_links")
     token = models.CharField(max_length=64, unique=True, default=new_share_token, editable=False)
-    role = models.CharField(max_length=8, choices=[(Role.EDITOR, "Editor"), (Role.VIEWER, "Viewer")])
+    role = models.CharField(
+        max_length=8, choices=[(Role.EDITOR, "Editor"), (Role.VIEWER, "Viewer")]
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -59,7 +59,9 @@ class AppendResult:
     missing: bool = False
 
 
-def encode_entry(*, seq: int, client_id: str, author_id: int | None, op: Mapping[str, Any]) -> bytes:
+def encode_entry(
+    *, seq: int, client_id: str, author_id: int | None, op: Mapping[str, Any]
+) -> bytes:
     """
     Return the msgpack wire entry for a stored op: the op plus `s`, `c` and `u`.
     """
