@@ -1,0 +1,286 @@
+"""
+Running one Inkroom process: Hypercorn on uvloop with an explicit, graceful shutdown.
+
+`python -m realtime.serve` is what `make run`, the container, the local cluster, the benchmark
+and the multi-process tests start. It binds BIND (e.g. "0.0.0.0:8000", comma-separated for
+several) or HOST:PORT (default 127.0.0.1:8000) and serves config.asgi.application.
+
+Why not plain `hypercorn config.asgi:application`: on SIGTERM Hypercorn stops listening, waits
+`graceful_timeout` for connections to end by themselves, then cancels them, so WebSocket clients
+see the TCP connection vanish (1006) instead of 1012, and the app is never asked to flush the
+ops it has not committed yet. Here the signal only sets an event; the `shutdown_trigger` we pass
+to hypercorn.asyncio.serve first marks the process draining (/readyz 503, new sockets refused
+with 1012), awaits `get_hub().drain(close_code=1012)` (commit and ack pending ops, close every
+socket with 1012), and only then returns so Hypercorn closes the listeners and ends. A watchdog
+thread ends the process if all that overruns INKROOM_DRAIN_SECS (an overloaded loop can starve
+the shutdown path).
+
+The transport choices (deflate off, pings, frame cap, backlog, access log) are made in
+`hypercorn_settings()`, shared with config/hypercorn.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import resource
+import signal
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from hypercorn.config import Config
+from hypercorn.protocol import ws_stream
+
+from config.env import env_bool, env_float, env_int, env_str
+
+logger = logging.getLogger("realtime.serve")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: WebSocket close code for "service restart": clients reconnect at once (protocol.md §7).
+CLOSE_SERVICE_RESTART = 1012
+#: Largest WebSocket message the transport accepts (bytes); above it Hypercorn closes with 1009.
+#: protocol.md: frames above limits.max_frame_bytes (256 KiB) get a `too_large` error frame, and
+#: only abuse beyond 1 MiB is cut at the transport, before the app buffers it.
+WS_MAX_MESSAGE_BYTES = 1024 * 1024
+#: Server pings keep idle sockets alive through proxies and NATs (nginx/ingress time out idle
+#: upstreams, typically after 60 s) and detect dead peers; 20 s is well under common timeouts.
+WS_PING_SECS = 20.0
+#: Pending TCP connections the kernel queues for us (capped by net.core.somaxconn). Large, because
+#: after a pod restart every client of the pod reconnects within a second or two.
+LISTEN_BACKLOG = 2048
+#: What Hypercorn waits for HTTP requests still running once the hub has drained (seconds).
+HTTP_GRACE_SECS = 1.0
+#: Time reserved after the hub's drain for Hypercorn to close listeners and HTTP (seconds).
+EXIT_RESERVE_SECS = 1.5
+
+
+class _Lifecycle:
+    """
+    Process-wide shutdown state: set once when a stop signal arrives, read by /readyz.
+    """
+
+    def __init__(self) -> None:
+        self.draining = False
+
+
+_lifecycle = _Lifecycle()
+
+
+def is_draining() -> bool:
+    """
+    True once this process started shutting down (read by /readyz and the socket gate).
+    """
+    return _lifecycle.draining
+
+
+def set_draining(value: bool) -> None:
+    """
+    Mark the process draining (or not: tests reset it).
+    """
+    from realtime import metrics
+
+    _lifecycle.draining = value
+    metrics.DRAINING.set(1 if value else 0)
+
+
+class _NoExtensionsHandshake(ws_stream.Handshake):
+    """
+    Hypercorn's handshake with every offered extension ignored, so permessage-deflate is refused.
+    """
+
+    def __init__(self, headers: list[tuple[bytes, bytes]], http_version: str) -> None:
+        super().__init__(headers, http_version)
+        self.extensions = None
+
+
+def refuse_permessage_deflate() -> None:
+    """
+    Make Hypercorn answer every WebSocket handshake without permessage-deflate.
+
+    Hypercorn 0.18 accepts deflate whenever the client offers it (browsers always do) and has no
+    option to turn it off. A deflate socket keeps a zlib compressor and decompressor of ~150-200
+    KiB alive for its lifetime, which alone breaks the 40 KiB-per-idle-socket budget, and costs
+    CPU per frame on a hot path whose msgpack frames are already compact. Stripping the header in
+    an ASGI wrapper would not help: Hypercorn parses it into its Handshake object before the app
+    runs. So we replace that class in ws_stream with one that forgets the offer; wsproto then
+    negotiates no extension and rejects compressed (RSV1) frames. Idempotent.
+    """
+    ws_stream.Handshake = _NoExtensionsHandshake  # type: ignore[misc]
+
+
+def bind_addresses() -> list[str]:
+    """
+    Return the addresses to listen on: BIND (comma-separated) or HOST:PORT.
+    """
+    bind = env_str("BIND")
+    if bind:
+        return [item.strip() for item in bind.split(",") if item.strip()]
+    host = env_str("HOST", "127.0.0.1") or "127.0.0.1"
+    return [f"{host}:{env_int('PORT', 8000)}"]
+
+
+def hypercorn_settings() -> dict[str, Any]:
+    """
+    Return Inkroom's Hypercorn settings as a mapping for Config.from_mapping.
+    """
+    access_log = env_bool("ACCESS_LOG", False)
+    return {
+        "bind": bind_addresses(),
+        "backlog": env_int("BACKLOG", LISTEN_BACKLOG),
+        "websocket_ping_interval": env_float("WS_PING_SECS", WS_PING_SECS) or None,
+        "websocket_max_message_size": WS_MAX_MESSAGE_BYTES,
+        # Off by default: one line per request and per socket is noise at 10k sockets. When on,
+        # records go to the "hypercorn.access" logger (settings: ACCESS_LOG_LEVEL=INFO).
+        "accesslog": logging.getLogger("hypercorn.access") if access_log else None,
+        "errorlog": logging.getLogger("hypercorn.error"),
+        "graceful_timeout": HTTP_GRACE_SECS,
+        "shutdown_timeout": EXIT_RESERVE_SECS,
+        "worker_class": "uvloop",
+        # One process per pod (scale with pods, not workers): keeps the hub, its batching and
+        # its metrics per process, and keeps refuse_permessage_deflate() in the serving process.
+        "workers": 0,
+    }
+
+
+def raise_open_files_limit() -> int:
+    """
+    Raise RLIMIT_NOFILE's soft limit to the hard limit and return the new soft limit.
+
+    Each socket is a file descriptor; the usual soft default of 1024 would cap a pod near 1000
+    clients. Containers usually get a hard limit of 1048576; the pod needs >= 10,000.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as error:
+            logger.warning("could not raise the open-files limit to %s: %s", target, error)
+    logger.info("open-files limit (RLIMIT_NOFILE) is %s (hard %s)", soft, hard)
+    return soft
+
+
+class DrainGate:
+    """
+    ASGI wrapper that refuses new WebSockets with 1012 once the process is draining.
+
+    It also answers the lifespan protocol, so the inner router never sees a scope it has no
+    route for; the hub starts lazily on the first socket and is drained by the shutdown trigger.
+    The wrapper sits outside the per-message path: each connection costs one extra call.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+        elif scope["type"] == "websocket" and is_draining():
+            await receive()  # websocket.connect
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_SERVICE_RESTART})
+        else:
+            await self.app(scope, receive, send)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def drain_hub(timeout_secs: float) -> None:
+    """
+    Ask the hub to flush pending ops and close every socket with 1012, within `timeout_secs`.
+    """
+    try:
+        from realtime.hub import get_hub
+    except ImportError:
+        logger.warning("realtime.hub is not available; nothing to drain")
+        return
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(get_hub().drain(close_code=CLOSE_SERVICE_RESTART), timeout_secs)
+    except TimeoutError:
+        logger.error("hub drain overran %s s; remaining sockets will be cut", timeout_secs)
+    except Exception:
+        logger.exception("hub drain failed; remaining sockets will be cut")
+    else:
+        logger.info("hub drained in %.3f s", time.monotonic() - started)
+
+
+def _start_watchdog(limit_secs: float) -> None:
+    def expire() -> None:
+        logger.error("shutdown overran %s s; exiting now", limit_secs)
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(limit_secs, expire)
+    timer.daemon = True
+    timer.start()
+
+
+async def serve(app: ASGIApp, config: Config, *, drain_secs: float) -> None:
+    """
+    Serve `app` until SIGTERM/SIGINT, then drain the hub and stop within `drain_secs`.
+    """
+    from hypercorn.asyncio import serve as hypercorn_serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            logger.warning("second %s during drain; exiting now", signal.Signals(signum).name)
+            os._exit(1)
+        logger.info("received %s; draining (up to %s s)", signal.Signals(signum).name, drain_secs)
+        set_draining(True)
+        _start_watchdog(drain_secs + 0.5)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+    async def shutdown_trigger() -> None:
+        await stop.wait()
+        await drain_hub(max(drain_secs - EXIT_RESERVE_SECS, 0.5))
+
+    await hypercorn_serve(DrainGate(app), config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+    logger.info("stopped")
+
+
+def main() -> None:
+    """
+    Entry point of `python -m realtime.serve`.
+    """
+    import uvloop
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from board.conf import app_settings
+    from config.asgi import application
+
+    refuse_permessage_deflate()
+    raise_open_files_limit()
+    # hypercorn.asyncio.serve runs in this process whatever `workers` says, and warns unless 1.
+    config = Config.from_mapping(hypercorn_settings(), workers=1)
+    drain_secs = float(app_settings.DRAIN_SECS)
+    logger.info("serving on %s (drain %s s)", ", ".join(config.bind), drain_secs)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(application, config, drain_secs=drain_secs))
+
+
+if __name__ == "__main__":
+    main()

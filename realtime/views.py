@@ -1,0 +1,106 @@
+"""
+Process probes for the orchestrator and the scraper: /healthz, /readyz and /metrics.
+
+/healthz answers while the event loop runs (liveness: restart me only if this fails). /readyz
+answers 200 only when this process can do useful work: the database answers, the channel layer
+carries a message to ourselves, and we are not draining for shutdown (readiness: send me
+traffic). /metrics renders prometheus_client's default registry in the 0.0.4 text format.
+
+All three are async views, so a probe never waits for a thread that the hub's batch writer or a
+slow API request holds; each external check is bounded by a short timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+from realtime import metrics as _metrics  # noqa: F401  (registers the inkroom_* metrics)
+from realtime.serve import is_draining
+
+logger = logging.getLogger(__name__)
+
+#: Upper bound of each readiness check (seconds). Kubernetes' default probe timeout is 1 s; a
+#: check slower than this is a failure worth reporting, not worth waiting for.
+CHECK_TIMEOUT_SECS = 0.8
+
+
+async def healthz(request: HttpRequest) -> HttpResponse:
+    """
+    Liveness: 200 while the process serves requests.
+    """
+    return JsonResponse({"status": "ok"})
+
+
+async def readyz(request: HttpRequest) -> HttpResponse:
+    """
+    Readiness: 200 when not draining and the database and channel layer answer, else 503.
+    """
+    if is_draining():
+        return JsonResponse({"status": "unavailable", "failed": "draining"}, status=503)
+    checks: dict[str, Callable[[], Awaitable[None]]] = {
+        "database": _check_database,
+        "channel_layer": _check_channel_layer,
+    }
+    results = await asyncio.gather(*(_bounded(name, fn) for name, fn in checks.items()))
+    failed = [name for name, ok in zip(checks, results, strict=True) if not ok]
+    if failed:
+        return JsonResponse({"status": "unavailable", "failed": ", ".join(failed)}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+async def metrics(request: HttpRequest) -> HttpResponse:
+    """
+    Prometheus scrape endpoint (text format 0.0.4, which every Prometheus version reads).
+    """
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+async def _bounded(name: str, check: Callable[[], Awaitable[None]]) -> bool:
+    try:
+        await asyncio.wait_for(check(), CHECK_TIMEOUT_SECS)
+    except asyncio.CancelledError:
+        raise
+    except TimeoutError:
+        logger.warning("readiness check %s timed out after %s s", name, CHECK_TIMEOUT_SECS)
+        return False
+    except Exception as error:
+        logger.warning("readiness check %s failed: %r", name, error)
+        return False
+    return True
+
+
+def _select_one() -> None:
+    # A fresh connection per probe, closed at once: the probe proves the database accepts
+    # connections now, and leaves no connection behind in a worker thread that nobody cleans up.
+    connection = connections["default"]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        connection.close()
+
+
+async def _check_database() -> None:
+    # thread_sensitive=False: the probe must not queue behind the shared sync thread.
+    await sync_to_async(_select_one, thread_sensitive=False)()
+
+
+async def _check_channel_layer() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+    channel = await layer.new_channel("readyz")
+    await layer.send(channel, {"type": "readyz.ping"})
+    message = await layer.receive(channel)
+    if message.get("type") != "readyz.ping":
+        raise RuntimeError(f"channel layer returned {message!r}")
