@@ -1,0 +1,55 @@
+"""
+The document model's bounds: value ranges fixed by the protocol and size limits from settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from board.conf import app_settings
+
+#: |x|, |y| of an element origin in world units (protocol §3.1); 1e7 CSS px is far beyond any
+#: real drawing yet keeps every absolute coordinate exact in a float64 and an int32.
+COORD_MAX = 10_000_000
+#: A point delta may cross the whole coordinate range in one step.
+DELTA_MAX = 2 * COORD_MAX
+#: Client op ids are JavaScript-safe integers (Number.MAX_SAFE_INTEGER).
+OP_ID_MAX = 2**53 - 1
+#: Element ids: 1..32 chars of [A-Za-z0-9_-] (a nanoid fits).
+ID_MAX_CHARS = 32
+#: Ids one `mov`/`del` may name (protocol §3.2).
+MAX_IDS_PER_OP = 10_000
+#: Characters in a text element.
+TEXT_MAX_CHARS = 10_000
+#: Font size of a text element, world units.
+TEXT_SIZE_MIN, TEXT_SIZE_MAX = 4, 512
+#: Stroke width, world units.
+WIDTH_MIN, WIDTH_MAX = 0.5, 256
+#: Element opacity; below 5 % an element is invisible and only confuses users.
+OPACITY_MIN, OPACITY_MAX = 0.05, 1
+#: Pen pressure per point, percent.
+PRESSURE_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """
+    The configurable size bounds an op is validated against (protocol §5).
+    """
+
+    max_points_per_op: int = 1024
+    max_points_per_stroke: int = 50_000
+    max_elements: int = 100_000
+    max_ids_per_op: int = MAX_IDS_PER_OP
+    max_text_chars: int = TEXT_MAX_CHARS
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        """
+        Build the limits from `board.conf.app_settings` (settings.INKROOM).
+        """
+        return cls(
+            max_points_per_op=int(app_settings.MAX_POINTS_PER_OP),
+            max_points_per_stroke=int(app_settings.MAX_POINTS_PER_STROKE),
+            max_elements=int(app_settings.MAX_ELEMENTS),
+        )

@@ -1,0 +1,313 @@
+"""
+Structural validation of one op from an untrusted client (docs/protocol.md §3).
+
+`validate_op` checks types (a bool is not an int, a float is not an int), ranges, finiteness,
+id and colour formats, array lengths and unknown keys, and returns a normalised op: integral
+floats in number fields become ints (what a JavaScript msgpack encoder sends for 4.0), colours are
+lower-cased, a missing `fill` becomes null. It knows nothing of the board; `check_op` does that.
+
+It runs for every op on the server's hot path, so it avoids per-field helper objects, builds error
+paths only on failure, and checks point arrays with one tight loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from board.document.limits import (
+    COORD_MAX,
+    DELTA_MAX,
+    OP_ID_MAX,
+    OPACITY_MAX,
+    OPACITY_MIN,
+    PRESSURE_MAX,
+    TEXT_SIZE_MAX,
+    TEXT_SIZE_MIN,
+    WIDTH_MAX,
+    WIDTH_MIN,
+    Limits,
+)
+from board.exceptions import OpRejected
+
+_is_id = re.compile(r"[A-Za-z0-9_-]{1,32}").fullmatch
+_is_color = re.compile(r"#[0-9a-fA-F]{6}").fullmatch
+# C0 controls other than tab, LF and CR cannot appear in XML (the SVG export) and have no use.
+_has_control = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]").search
+
+ELEMENT_TYPES = frozenset({"stroke", "rect", "ellipse", "line", "arrow", "text"})
+SHAPE_TYPES = frozenset({"rect", "ellipse", "line", "arrow"})
+_COMMON = frozenset({"id", "type", "x", "y", "style"})
+#: Required keys per element type; a stroke may also carry `pr`.
+ELEMENT_KEYS: dict[str, frozenset[str]] = {
+    "stroke": _COMMON | {"p"},
+    "text": _COMMON | {"text", "size"},
+    **{t: _COMMON | {"w", "h"} for t in SHAPE_TYPES},
+}
+STYLE_KEYS = frozenset({"color", "width", "opacity", "fill"})
+UPD_KEYS = frozenset({"style", "x", "y", "w", "h", "text", "size"})
+
+#: (required, optional) keys per op kind, besides `i` and `k`.
+_OP_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "add": (frozenset({"el"}), frozenset()),
+    "app": (frozenset({"id", "p"}), frozenset({"pr"})),
+    "upd": (frozenset({"id", "set"}), frozenset()),
+    "mov": (frozenset({"ids", "dx", "dy"}), frozenset()),
+    "del": (frozenset({"ids"}), frozenset()),
+    "clr": (frozenset(), frozenset()),
+    "rst": (frozenset({"from", "els"}), frozenset()),
+}
+SERVER_KINDS = frozenset({"rst"})
+
+
+def _fail(path: str, message: str) -> NoReturn:
+    raise OpRejected(f"{path}: {message}", extra={"field": path})
+
+
+def _key_name(key: object) -> str:
+    text = key if isinstance(key, str) else repr(key)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_keys(
+    raw: dict[Any, Any], required: frozenset[str], allowed: frozenset[str], where: str
+) -> None:
+    keys = raw.keys()
+    if not keys <= allowed:
+        extra = next(k for k in keys if k not in allowed)
+        _fail(f"{where}.{_key_name(extra)}", "unknown field")
+    if not keys >= required:
+        missing = min(required - keys)
+        _fail(f"{where}.{missing}", "required")
+
+
+def _int(v: object, lo: int, hi: int, path: str) -> int:
+    if type(v) is not int:
+        _fail(path, "expected an integer")
+    if not lo <= v <= hi:
+        _fail(path, f"out of range {lo}..{hi}")
+    return v
+
+
+def _number(v: object, lo: float, hi: float, path: str) -> int | float:
+    if type(v) is int:
+        if lo <= v <= hi:
+            return v
+    elif type(v) is float:
+        # NaN fails every comparison and infinities fail the range: both land below.
+        if lo <= v <= hi:
+            return int(v) if v.is_integer() else v
+    else:
+        _fail(path, "expected a number")
+    _fail(path, f"expected a finite number in {lo}..{hi}")
+
+
+def _id(v: object, path: str) -> str:
+    if type(v) is not str or not _is_id(v):
+        _fail(path, "expected an id of 1..32 chars [A-Za-z0-9_-]")
+    return v
+
+
+def _color(v: object, path: str) -> str:
+    if type(v) is not str or not _is_color(v):
+        _fail(path, "expected #rrggbb")
+    return v.lower()
+
+
+def _ids(v: object, limits: Limits, path: str) -> list[str]:
+    if type(v) is not list or not 1 <= len(v) <= limits.max_ids_per_op:
+        _fail(path, f"expected an array of 1..{limits.max_ids_per_op} ids")
+    for n, item in enumerate(v):
+        if type(item) is not str or not _is_id(item):
+            _fail(f"{path}[{n}]", "expected an id of 1..32 chars [A-Za-z0-9_-]")
+    return v
+
+
+def _points(v: object, max_points: int, path: str) -> list[int]:
+    if type(v) is not list or len(v) & 1:
+        _fail(path, "expected an integer array of even length")
+    if len(v) > 2 * max_points:
+        _fail(path, f"more than {max_points} points")
+    for d in v:
+        if type(d) is not int or not -DELTA_MAX <= d <= DELTA_MAX:
+            n = next(n for n, d in enumerate(v) if type(d) is not int or abs(d) > DELTA_MAX)
+            _fail(f"{path}[{n}]", f"expected an integer delta in -{DELTA_MAX}..{DELTA_MAX}")
+    return v
+
+
+def _pressure(v: object, npoints: int, path: str) -> list[int]:
+    if type(v) is not list or len(v) != npoints:
+        _fail(path, f"expected an array of {npoints} pressures (one per point)")
+    for q in v:
+        if type(q) is not int or not 0 <= q <= PRESSURE_MAX:
+            n = next(n for n, q in enumerate(v) if type(q) is not int or not 0 <= q <= PRESSURE_MAX)
+            _fail(f"{path}[{n}]", f"expected an integer in 0..{PRESSURE_MAX}")
+    return v
+
+
+def _text(v: object, limits: Limits, path: str) -> str:
+    if type(v) is not str or len(v) > limits.max_text_chars:
+        _fail(path, f"expected a string of at most {limits.max_text_chars} chars")
+    if not v.isascii():
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            _fail(path, "not valid Unicode (lone surrogate)")
+    if _has_control(v):
+        _fail(path, "control characters are not allowed")
+    return v
+
+
+def validate_style(raw: object, *, partial: bool, path: str) -> dict[str, Any]:
+    """
+    Validate an element style (all of color/width/opacity, or any non-empty subset if partial).
+    """
+    if type(raw) is not dict:
+        _fail(path, "expected a map")
+    required = frozenset() if partial else STYLE_KEYS - {"fill"}
+    _check_keys(raw, required, STYLE_KEYS, path)
+    if partial and not raw:
+        _fail(path, "expected at least one of color, width, opacity, fill")
+    out: dict[str, Any] = {}
+    if "color" in raw:
+        out["color"] = _color(raw["color"], path + ".color")
+    if "width" in raw:
+        out["width"] = _number(raw["width"], WIDTH_MIN, WIDTH_MAX, path + ".width")
+    if "opacity" in raw:
+        out["opacity"] = _number(raw["opacity"], OPACITY_MIN, OPACITY_MAX, path + ".opacity")
+    if "fill" in raw or not partial:
+        fill = raw.get("fill")
+        out["fill"] = None if fill is None else _color(fill, path + ".fill")
+    return out
+
+
+def validate_element(raw: object, limits: Limits, path: str) -> dict[str, Any]:
+    """
+    Validate one element (protocol §3.1) and return its normalised form.
+    """
+    if type(raw) is not dict:
+        _fail(path, "expected a map")
+    kind = raw.get("type")
+    if type(kind) is not str or kind not in ELEMENT_TYPES:
+        _fail(path + ".type", "expected one of " + ", ".join(sorted(ELEMENT_TYPES)))
+    required = ELEMENT_KEYS[kind]
+    _check_keys(raw, required, required | {"pr"} if kind == "stroke" else required, path)
+    el: dict[str, Any] = {
+        "id": _id(raw["id"], path + ".id"),
+        "type": kind,
+        "x": _int(raw["x"], -COORD_MAX, COORD_MAX, path + ".x"),
+        "y": _int(raw["y"], -COORD_MAX, COORD_MAX, path + ".y"),
+        "style": validate_style(raw["style"], partial=False, path=path + ".style"),
+    }
+    if kind == "stroke":
+        el["p"] = _points(raw["p"], limits.max_points_per_stroke, path + ".p")
+        if "pr" in raw:
+            el["pr"] = _pressure(raw["pr"], len(el["p"]) // 2, path + ".pr")
+    elif kind == "text":
+        el["text"] = _text(raw["text"], limits, path + ".text")
+        el["size"] = _int(raw["size"], TEXT_SIZE_MIN, TEXT_SIZE_MAX, path + ".size")
+    else:
+        el["w"] = _int(raw["w"], -2 * COORD_MAX, 2 * COORD_MAX, path + ".w")
+        el["h"] = _int(raw["h"], -2 * COORD_MAX, 2 * COORD_MAX, path + ".h")
+    return el
+
+
+def _add(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
+    return {"el": validate_element(raw["el"], limits, where + ".el")}
+
+
+def _app(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
+    out = {
+        "id": _id(raw["id"], where + ".id"),
+        "p": _points(raw["p"], limits.max_points_per_op, where + ".p"),
+    }
+    if not out["p"]:
+        _fail(where + ".p", "expected at least one point")
+    if "pr" in raw:
+        out["pr"] = _pressure(raw["pr"], len(out["p"]) // 2, where + ".pr")
+    return out
+
+
+def _upd(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
+    path = where + ".set"
+    changes = raw["set"]
+    if type(changes) is not dict or not changes:
+        _fail(path, "expected a non-empty map")
+    _check_keys(changes, frozenset(), UPD_KEYS, path)
+    out: dict[str, Any] = {}
+    for key in ("x", "y"):
+        if key in changes:
+            out[key] = _int(changes[key], -COORD_MAX, COORD_MAX, f"{path}.{key}")
+    for key in ("w", "h"):
+        if key in changes:
+            out[key] = _int(changes[key], -2 * COORD_MAX, 2 * COORD_MAX, f"{path}.{key}")
+    if "style" in changes:
+        out["style"] = validate_style(changes["style"], partial=True, path=path + ".style")
+    if "text" in changes:
+        out["text"] = _text(changes["text"], limits, path + ".text")
+    if "size" in changes:
+        out["size"] = _int(changes["size"], TEXT_SIZE_MIN, TEXT_SIZE_MAX, path + ".size")
+    return {"id": _id(raw["id"], where + ".id"), "set": out}
+
+
+def _mov(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
+    return {
+        "ids": _ids(raw["ids"], limits, where + ".ids"),
+        "dx": _int(raw["dx"], -DELTA_MAX, DELTA_MAX, where + ".dx"),
+        "dy": _int(raw["dy"], -DELTA_MAX, DELTA_MAX, where + ".dy"),
+    }
+
+
+def _del(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
+    return {"ids": _ids(raw["ids"], limits, where + ".ids")}
+
+
+def _clr(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
+    return {}
+
+
+def _rst(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
+    els = raw["els"]
+    if type(els) is not list or len(els) > limits.max_elements:
+        _fail(where + ".els", f"expected an array of at most {limits.max_elements} elements")
+    out = [validate_element(el, limits, f"{where}.els[{n}]") for n, el in enumerate(els)]
+    if len({el["id"] for el in out}) != len(out):
+        _fail(where + ".els", "duplicate element id")
+    return {"from": _int(raw["from"], 0, 2**63 - 1, where + ".from"), "els": out}
+
+
+_VALIDATORS: dict[str, Callable[[dict[str, Any], Limits, str], dict[str, Any]]] = {
+    "add": _add,
+    "app": _app,
+    "upd": _upd,
+    "mov": _mov,
+    "del": _del,
+    "clr": _clr,
+    "rst": _rst,
+}
+_ALLOWED_OP_KEYS = {k: req | opt | {"i", "k"} for k, (req, opt) in _OP_KEYS.items()}
+_REQUIRED_OP_KEYS = {k: req | {"i", "k"} for k, (req, _opt) in _OP_KEYS.items()}
+
+
+def validate_op(
+    raw: object, limits: Limits, *, allow_server_kinds: bool = False, where: str = "op"
+) -> dict[str, Any]:
+    """
+    Validate one untrusted op map and return it normalised, or raise OpRejected.
+
+    `where` prefixes the field path in error messages (the consumer passes "ops[3]"), so a client
+    reads e.g. "ops[3].el.style.color: expected #rrggbb"; the path is also in `extra["field"]`.
+    `rst` is accepted only with `allow_server_kinds` (the snapshot-restore service).
+    """
+    if type(raw) is not dict:
+        _fail(where, "expected a map")
+    kind = raw.get("k")
+    if type(kind) is not str or kind not in _VALIDATORS:
+        _fail(where + ".k", "expected one of add, app, upd, mov, del, clr")
+    if kind in SERVER_KINDS and not allow_server_kinds:
+        _fail(where + ".k", f"{kind!r} is issued by the server only")
+    _check_keys(raw, _REQUIRED_OP_KEYS[kind], _ALLOWED_OP_KEYS[kind], where)
+    op = {"i": _int(raw["i"], 1, OP_ID_MAX, where + ".i"), "k": kind}
+    op.update(_VALIDATORS[kind](raw, limits, where))
+    return op

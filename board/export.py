@@ -1,0 +1,271 @@
+"""
+Export: a board state rendered as SVG, as PNG (the SVG rasterised by resvg) and as JSON.
+
+The SVG is self-contained: a viewBox fitted to the content plus a margin, a white background,
+one group per element in z-order (`data-id` carries the element id). Strokes with pressure are
+filled variable-width outlines; strokes without are smoothed centre lines (quadratic curves
+through the midpoints of consecutive points).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+import resvg_py
+
+from board.document import BoardState, copy_element
+from board.document.geometry import (
+    PRESSURE_WIDTH_MAX,
+    TEXT_LINE_HEIGHT,
+    arrow_head_length,
+    bbox,
+    text_lines,
+    union,
+)
+from board.exceptions import BoardError
+from board.points import decode_points
+
+#: Space around the content, world units, so strokes touching the edge keep their caps.
+MARGIN = 16
+#: Side of the blank image an empty board renders to, world units.
+EMPTY_SIDE = 64
+BACKGROUND = "#ffffff"
+FONT_FAMILY = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
+#: PNG bound: 4096 x 4096 px is a 64 MiB RGBA buffer in resvg, the most one request may cost.
+PNG_MAX_PIXELS = 4096 * 4096
+#: Longest PNG side, px; a 1 x 100000 board would otherwise pass the pixel bound.
+PNG_MAX_SIDE = 8192
+#: Share of the nominal width a stroke has at pressure 0 (the rest scales with pressure, so
+#: pressure 50 draws the nominal width and 100 draws PRESSURE_WIDTH_MAX times it).
+PRESSURE_WIDTH_MIN = 0.25
+
+Point = tuple[float, float]
+
+
+class ExportError(BoardError):
+    """
+    The rasteriser refused the SVG (a bug in this module, never the user's input).
+    """
+
+    code = "export_failed"
+
+
+def _n(v: float) -> str:
+    if isinstance(v, int):
+        return str(v)
+    text = f"{v:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _paint(color: str | None) -> str:
+    return quoteattr(color or "none")
+
+
+def _centre_line(pts: Sequence[Point]) -> str:
+    """
+    Return path data through `pts`, smoothed with quadratic curves via the midpoints.
+    """
+    d = [f"M{_n(pts[0][0])} {_n(pts[0][1])}"]
+    for (ax, ay), (bx, by) in itertools.pairwise(pts[1:]):
+        d.append(f"Q{_n(ax)} {_n(ay)} {_n((ax + bx) / 2)} {_n((ay + by) / 2)}")
+    d.append(f"L{_n(pts[-1][0])} {_n(pts[-1][1])}")
+    return "".join(d)
+
+
+def _outline(pts: Sequence[Point], radii: Sequence[float]) -> str:
+    """
+    Return a closed path around `pts`, `radii[i]` away from the centre line on each side.
+    """
+    left: list[str] = []
+    right: list[str] = []
+    nx, ny = 0.0, 1.0
+    for i, (x, y) in enumerate(pts):
+        ax, ay = pts[max(i - 1, 0)]
+        bx, by = pts[min(i + 1, len(pts) - 1)]
+        length = math.hypot(bx - ax, by - ay)
+        if length > 0:  # repeated points keep the previous normal
+            nx, ny = -(by - ay) / length, (bx - ax) / length
+        r = radii[i]
+        left.append(f"{_n(x + nx * r)} {_n(y + ny * r)}")
+        right.append(f"{_n(x - nx * r)} {_n(y - ny * r)}")
+    return "M" + "L".join(left + right[::-1]) + "Z"
+
+
+def _stroke(el: Mapping[str, Any]) -> str:
+    style = el["style"]
+    color = _paint(style["color"])
+    pts: list[Point] = [(float(x), float(y)) for x, y in decode_points(el)] or [(el["x"], el["y"])]
+    half = style["width"] / 2
+    if "pr" in el:
+        span = PRESSURE_WIDTH_MAX - PRESSURE_WIDTH_MIN
+        radii = [half * (PRESSURE_WIDTH_MIN + span * q / 100) for q in el["pr"]]
+    else:
+        radii = [half] * len(pts)
+    (x0, y0), (x1, y1) = pts[0], pts[-1]
+    caps = (
+        f"<circle cx={quoteattr(_n(x0))} cy={quoteattr(_n(y0))} r={quoteattr(_n(radii[0]))} "
+        f"fill={color}/>"
+    )
+    if len(pts) == 1:
+        return caps
+    caps += (
+        f"<circle cx={quoteattr(_n(x1))} cy={quoteattr(_n(y1))} r={quoteattr(_n(radii[-1]))} "
+        f"fill={color}/>"
+    )
+    if "pr" in el:
+        return f"<path d={quoteattr(_outline(pts, radii))} fill={color}/>{caps}"
+    return (
+        f'<path d={quoteattr(_centre_line(pts))} fill="none" stroke={color} '
+        f'stroke-width={quoteattr(_n(style["width"]))} stroke-linecap="round" '
+        f'stroke-linejoin="round"/>'
+    )
+
+
+def _outline_attrs(style: Mapping[str, Any]) -> str:
+    return (
+        f"fill={_paint(style['fill'])} stroke={_paint(style['color'])} "
+        f"stroke-width={quoteattr(_n(style['width']))}"
+    )
+
+
+def _rect(el: Mapping[str, Any]) -> str:
+    x, y, w, h = el["x"], el["y"], el["w"], el["h"]
+    return (
+        f"<rect x={quoteattr(_n(min(x, x + w)))} y={quoteattr(_n(min(y, y + h)))} "
+        f"width={quoteattr(_n(abs(w)))} height={quoteattr(_n(abs(h)))} "
+        f'stroke-linejoin="round" {_outline_attrs(el["style"])}/>'
+    )
+
+
+def _ellipse(el: Mapping[str, Any]) -> str:
+    x, y, w, h = el["x"], el["y"], el["w"], el["h"]
+    return (
+        f"<ellipse cx={quoteattr(_n(x + w / 2))} cy={quoteattr(_n(y + h / 2))} "
+        f"rx={quoteattr(_n(abs(w) / 2))} ry={quoteattr(_n(abs(h) / 2))} "
+        f"{_outline_attrs(el['style'])}/>"
+    )
+
+
+def _line(el: Mapping[str, Any], *, end: Point | None = None) -> str:
+    x2, y2 = end or (el["x"] + el["w"], el["y"] + el["h"])
+    style = el["style"]
+    return (
+        f"<line x1={quoteattr(_n(el['x']))} y1={quoteattr(_n(el['y']))} "
+        f"x2={quoteattr(_n(x2))} y2={quoteattr(_n(y2))} stroke={_paint(style['color'])} "
+        f'stroke-width={quoteattr(_n(style["width"]))} stroke-linecap="round"/>'
+    )
+
+
+def _arrow(el: Mapping[str, Any]) -> str:
+    x, y, w, h = el["x"], el["y"], el["w"], el["h"]
+    length = math.hypot(w, h)
+    if length == 0:
+        return _line(el)
+    head = min(arrow_head_length(el["style"]["width"]), length)
+    ux, uy = w / length, h / length
+    bx, by = x + w - ux * head, y + h - uy * head
+    hw = head / 2
+    corners = [(x + w, y + h), (bx - uy * hw, by + ux * hw), (bx + uy * hw, by - ux * hw)]
+    points = " ".join(f"{_n(px)},{_n(py)}" for px, py in corners)
+    color = _paint(el["style"]["color"])
+    return f"{_line(el, end=(bx, by))}<polygon points={quoteattr(points)} fill={color}/>"
+
+
+def _text(el: Mapping[str, Any]) -> str:
+    size = el["size"]
+    out = []
+    for n, line in enumerate(text_lines(el["text"])):
+        if not line.strip():
+            continue
+        # (x, y) is the top-left corner; the baseline sits about one ascent (0.9 em) below it.
+        baseline = el["y"] + size * (0.9 + TEXT_LINE_HEIGHT * n)
+        out.append(
+            f"<text x={quoteattr(_n(el['x']))} y={quoteattr(_n(baseline))} "
+            f"font-size={quoteattr(_n(size))} font-family={quoteattr(FONT_FAMILY)} "
+            f'fill={_paint(el["style"]["color"])} xml:space="preserve">{escape(line)}</text>'
+        )
+    return "".join(out)
+
+
+_RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "stroke": _stroke,
+    "rect": _rect,
+    "ellipse": _ellipse,
+    "line": _line,
+    "arrow": _arrow,
+    "text": _text,
+}
+
+
+def content_box(state: BoardState) -> tuple[float, float, float, float]:
+    """
+    Return the exported area (x, y, width, height) in world units: content plus MARGIN.
+    """
+    box = union([bbox(el) for el in state.elements.values()])
+    if box is None:
+        return (0, 0, EMPTY_SIDE, EMPTY_SIDE)
+    minx, miny, maxx, maxy = box
+    return (
+        math.floor(minx) - MARGIN,
+        math.floor(miny) - MARGIN,
+        math.ceil(maxx) - math.floor(minx) + 2 * MARGIN,
+        math.ceil(maxy) - math.floor(miny) + 2 * MARGIN,
+    )
+
+
+def render_svg(state: BoardState, *, pixel_size: tuple[int, int] | None = None) -> str:
+    """
+    Return the board as an SVG document (`pixel_size` sets width/height; default 1 px per unit).
+    """
+    x, y, w, h = content_box(state)
+    pw, ph = pixel_size or (w, h)
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" version="1.1" '
+        f'width="{_n(pw)}" height="{_n(ph)}" viewBox="{_n(x)} {_n(y)} {_n(w)} {_n(h)}">',
+        f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" fill="{BACKGROUND}"/>',
+    ]
+    for el in state.elements.values():
+        body = _RENDERERS[el["type"]](el)
+        parts.append(
+            f"<g data-id={quoteattr(el['id'])} data-type={quoteattr(el['type'])} "
+            f"opacity={quoteattr(_n(el['style']['opacity']))}>{body}</g>"
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def png_size(state: BoardState, scale: float, max_pixels: int) -> tuple[int, int]:
+    """
+    Return the PNG's (width, height) in px: `scale` px per unit, shrunk to fit the bounds.
+    """
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive finite number, got {scale!r}")
+    _x, _y, w, h = content_box(state)
+    zoom = min(scale, math.sqrt(max_pixels / (w * h)), PNG_MAX_SIDE / max(w, h))
+    return max(1, math.floor(w * zoom)), max(1, math.floor(h * zoom))
+
+
+def render_png(state: BoardState, *, scale: float = 1.0, max_pixels: int = PNG_MAX_PIXELS) -> bytes:
+    """
+    Return the board as PNG bytes, at most `max_pixels` pixels and PNG_MAX_SIDE px a side.
+    """
+    svg = render_svg(state, pixel_size=png_size(state, scale, max_pixels))
+    try:
+        return bytes(resvg_py.svg_to_bytes(svg_string=svg))
+    except ValueError as exc:
+        raise ExportError(f"The rasteriser refused the SVG: {exc}") from exc
+
+
+def render_json(state: BoardState) -> dict[str, Any]:
+    """
+    Return {"version": 1, "seq": ..., "elements": [...]}: wire-form elements in z-order.
+    """
+    return {
+        "version": 1,
+        "seq": state.seq,
+        "elements": [copy_element(el) for el in state.elements.values()],
+    }
