@@ -24,7 +24,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PORT=8000 \
-    BIND=0.0.0.0
+    HOST=0.0.0.0
 # A fixed, unprivileged uid/gid so Kubernetes' runAsNonRoot can verify it numerically.
 RUN groupadd --system --gid 10001 inkroom \
  && useradd --system --uid 10001 --gid inkroom --home-dir /app --shell /usr/sbin/nologin inkroom
