@@ -322,3 +322,48 @@ async def converge(clients: list[BoardClient], head_seq: int, timeout: float = 1
                 f"{client.name} stuck at seq {client.applied} of {head_seq} "
                 f"(held {sorted(client._held)[:5]}, closes {client.close_codes})"
             ) from None
+
+
+def settled_head(clients: list[BoardClient]) -> int:
+    """
+    Return the highest seq any client had acked: the board's head once every outbox is empty.
+    """
+    return max((max(c.acked.values(), default=0) for c in clients), default=0)
+
+
+def assert_durable(clients: list[BoardClient], board_id: str) -> BoardState:
+    """
+    Check the end of a run against the durable log (sync; call outside the event loop).
+
+    Every op a client created is stored exactly once (none lost, none duplicated) at the seq it
+    was acked with, the log has no other ops, and every client's state equals
+    board.snapshots.state_at(board). Returns the durable state.
+    """
+    from board.models import Op
+    from board.snapshots import state_at
+
+    rows = list(
+        Op.objects.filter(board_id=board_id).values_list("client_id", "client_op_id", "seq")
+    )
+    stored = {(c, i): s for c, i, s in rows}
+    assert len(stored) == len(rows), "an op is stored twice"
+    seqs = sorted(s for _, _, s in rows)
+    assert seqs == list(range(1, len(seqs) + 1)), "the log's seqs are not 1..n"
+    expected = 0
+    for client in clients:
+        assert not client.outbox, f"{client.name} still has unacked ops {sorted(client.outbox)}"
+        assert not client.rejected, f"{client.name} had ops rejected: {client.rejected}"
+        created = set(range(1, client._next_op_id))
+        mine = {i: s for (c, i), s in stored.items() if c == client.client_id}
+        assert set(mine) == created, (
+            f"{client.name}: lost {sorted(created - set(mine))[:10]}, "
+            f"unexpected {sorted(set(mine) - created)[:10]}"
+        )
+        wrong = {i: (s, mine[i]) for i, s in client.acked.items() if mine[i] != s}
+        assert not wrong, f"{client.name}: acked seq differs from the log: {wrong}"
+        expected += len(created)
+    assert len(rows) == expected, f"the log holds {len(rows)} ops, the clients made {expected}"
+    durable = state_at(board_id)
+    for client in clients:
+        assert client.state == durable, f"{client.name} at {client.state}, log at {durable}"
+    return durable

@@ -1,0 +1,184 @@
+"""
+`python -m realtime.serve` as a real process: probes, WebSocket handshake without
+permessage-deflate, keep-alive pings, the 1 MiB message cap, the open-files limit, and the
+Procfile's `hypercorn --config python:config.hypercorn` entry point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.authtoken.models import Token
+from websockets.asyncio.client import connect
+
+from tests.realtime.servers import REPO_ROOT, ServerProcess, free_port
+
+pytestmark = [
+    pytest.mark.multiprocess,
+    pytest.mark.requires_postgres,
+    pytest.mark.requires_redis,
+    pytest.mark.django_db(transaction=True),
+]
+
+DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
+
+
+@pytest.fixture
+def board_socket(board: Any, user: Any) -> tuple[str, dict[str, str]]:
+    """
+    The socket path of a board and the Authorization header of its owner.
+    """
+    key = Token.objects.create(user=user).key
+    return f"/ws/boards/{board.id}/", {"Authorization": f"Token {key}"}
+
+
+def _raw_handshake(port: int, path: str, headers: dict[str, str]) -> tuple[socket.socket, bytes]:
+    """
+    Open a WebSocket by hand, offering permessage-deflate; return the socket and the response head.
+    """
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = [
+        f"GET {path}?v=1 HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        f"Sec-WebSocket-Extensions: {DEFLATE_OFFER}",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return sock, head
+
+
+def _read_opcodes(sock: socket.socket, seconds: float) -> list[int]:
+    """
+    Read server frames (unmasked) for `seconds`; return their opcodes.
+    """
+    sock.settimeout(0.2)
+    buffer = b""
+    opcodes: list[int] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        if not chunk:
+            break
+        buffer += chunk
+        while len(buffer) >= 2:
+            length, offset = buffer[1] & 0x7F, 2
+            if length == 126:
+                length, offset = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                length, offset = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < offset + length:
+                break
+            opcodes.append(buffer[0] & 0x0F)
+            buffer = buffer[offset + length :]
+    return opcodes
+
+
+def test_probes_and_metrics(start_inkroom: Any) -> None:
+    server: ServerProcess = start_inkroom()
+    assert server.get("/healthz") == (200, b'{"status": "ok"}')
+    status, body = server.get("/readyz")
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    with urllib.request.urlopen(server.http_url("/metrics")) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        assert b"inkroom_connections" in response.read()
+
+
+def test_readyz_names_an_unreachable_database(start_inkroom: Any) -> None:
+    with socket.socket() as sock:  # bound, never listening: connections are refused at once
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+        server = start_inkroom(DATABASE_URL=f"postgres://postgres@127.0.0.1:{dead}/nowhere")
+        status, body = server.get("/readyz")
+    assert server.get("/healthz")[0] == 200
+    assert status == 503
+    assert json.loads(body)["failed"] == "database"
+
+
+def test_websocket_refuses_deflate_and_pings(
+    start_inkroom: Any, board_socket: tuple[str, dict[str, str]]
+) -> None:
+    path, headers = board_socket
+    server = start_inkroom(WS_PING_SECS="0.3")
+    sock, head = _raw_handshake(server.port, path, headers)
+    with sock:
+        assert head.startswith(b"HTTP/1.1 101"), head
+        assert b"sec-websocket-extensions" not in head.lower(), head
+        opcodes = _read_opcodes(sock, 1.2)
+    assert 0x1 in opcodes, "no hello text frame"
+    assert opcodes.count(0x9) >= 2, f"expected pings every 0.3 s, got opcodes {opcodes}"
+
+
+async def test_websockets_client_gets_hello_without_extensions(
+    start_inkroom: Any, board_socket: tuple[str, dict[str, str]]
+) -> None:
+    path, headers = board_socket
+    server = await asyncio.to_thread(start_inkroom)
+    async with connect(
+        server.ws_url(path) + "?v=1", additional_headers=headers, proxy=None, compression="deflate"
+    ) as ws:
+        assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+        hello = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert hello["type"] == "hello"
+        assert hello["role"] == "owner"
+        # Above 1 MiB the transport closes with 1009 before the app buffers the message.
+        await ws.send(b"\x00" * (1024 * 1024 + 1))
+        await asyncio.wait_for(ws.wait_closed(), 5)
+        assert ws.close_code == 1009
+
+
+def test_open_files_limit_is_raised(start_inkroom: Any) -> None:
+    server = start_inkroom()
+    limits = Path(f"/proc/{server.pid}/limits").read_text()
+    soft, hard = next(line for line in limits.splitlines() if line.startswith("Max open files"))[
+        len("Max open files") :
+    ].split()[:2]
+    assert soft == hard
+    assert "open-files limit (RLIMIT_NOFILE) is" in server.log_text()
+
+
+def test_procfile_entry_point_refuses_deflate(
+    server_env: dict[str, str], board_socket: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    path, headers = board_socket
+    port = free_port()
+    env = {**os.environ, **server_env, "PORT": str(port)}
+    log = (tmp_path / "hypercorn.log").open("wb")
+    command = ["hypercorn", "--config", "python:config.hypercorn", "config.asgi:application"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", *command], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
+    )
+    server = ServerProcess(port=port, process=process, log_path=tmp_path / "hypercorn.log", env=env)
+    try:
+        server.wait_healthy()
+        sock, head = _raw_handshake(port, path, headers)
+        sock.close()
+        assert head.startswith(b"HTTP/1.1 101"), head
+        assert b"sec-websocket-extensions" not in head.lower(), head
+    finally:
+        server.stop(timeout=10)
+        log.close()
