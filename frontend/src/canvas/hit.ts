@@ -1,0 +1,64 @@
+/**
+ * Hit testing: which element is under a world point, and which lie in a marquee.
+ */
+import { absolutePoints, elementBounds, type BoardState, type Box } from "../ops";
+import type { Element } from "../protocol";
+
+function segmentDistance(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
+  const dx = bx - ax;
+  const dy = by - ay;
+  const len2 = dx * dx + dy * dy;
+  const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / len2));
+  return Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
+}
+
+/** Whether world point (x, y) touches `el`, with `tolerance` world units of slack. */
+export function hits(el: Element, x: number, y: number, tolerance: number): boolean {
+  const b = elementBounds(el);
+  if (x < b.minX - tolerance || x > b.maxX + tolerance || y < b.minY - tolerance || y > b.maxY + tolerance) {
+    return false;
+  }
+  const reach = el.style.width / 2 + tolerance;
+  if (el.type === "stroke") {
+    const pts = absolutePoints(el);
+    if (pts.length === 2) return Math.hypot(x - pts[0], y - pts[1]) <= reach;
+    for (let k = 0; k + 3 < pts.length; k += 2) {
+      if (segmentDistance(x, y, pts[k], pts[k + 1], pts[k + 2], pts[k + 3]) <= reach) return true;
+    }
+    return false;
+  }
+  if (el.type === "line" || el.type === "arrow") {
+    return segmentDistance(x, y, el.x, el.y, el.x + (el.w ?? 0), el.y + (el.h ?? 0)) <= reach;
+  }
+  return true;
+}
+
+/** The topmost element under (x, y), or null. */
+export function topmostAt(state: BoardState, x: number, y: number, tolerance: number): Element | null {
+  const els = [...state.elements.values()];
+  for (let k = els.length - 1; k >= 0; k--) if (hits(els[k], x, y, tolerance)) return els[k];
+  return null;
+}
+
+export function intersects(a: Box, b: Box): boolean {
+  return a.minX <= b.maxX && b.minX <= a.maxX && a.minY <= b.maxY && b.minY <= a.maxY;
+}
+
+/** Ids of elements whose bounds intersect `box`. */
+export function inMarquee(state: BoardState, box: Box): string[] {
+  const ids: string[] = [];
+  for (const el of state.elements.values()) if (intersects(elementBounds(el), box)) ids.push(el.id);
+  return ids;
+}
+
+/** The bounds of every element, or null for an empty board. */
+export function contentBounds(state: BoardState): Box | null {
+  let box: Box | null = null;
+  for (const el of state.elements.values()) {
+    const b = elementBounds(el);
+    box = box
+      ? { minX: Math.min(box.minX, b.minX), minY: Math.min(box.minY, b.minY), maxX: Math.max(box.maxX, b.maxX), maxY: Math.max(box.maxY, b.maxY) }
+      : b;
+  }
+  return box;
+}

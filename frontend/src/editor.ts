@@ -1,0 +1,302 @@
+/**
+ * The board editor: wires the sync client, the socket, presence, camera, renderer, tools and
+ * undo together, and renders on requestAnimationFrame only when something changed.
+ */
+import { Camera } from "./canvas/camera";
+import { contentBounds } from "./canvas/hit";
+import { attachInput } from "./canvas/input";
+import { Renderer } from "./canvas/render";
+import { makeTool, type PointerSample, type Tool, type ToolHost, type ToolName } from "./canvas/tools";
+import { stateSnapshot, type BoardState } from "./ops";
+import { clientIdFor, Outbox } from "./outbox";
+import { Presence } from "./presence";
+import { decode, PROTOCOL_VERSION, ProtocolError, type ServerMessage, type Style, type Viewport } from "./protocol";
+import { ReconnectManager, type ConnectionStatus } from "./socket";
+import { SyncClient, type NewOp } from "./sync";
+import { deletedEntry, deleteOps, UndoStack, type UndoEntry } from "./undo";
+
+export interface EditorOptions {
+  boardId: string;
+  shareToken: string | null;
+  canvas: HTMLCanvasElement;
+  onStatus(status: ConnectionStatus): void;
+  onSession(): void;
+  onPresence(): void;
+  onMessage(msg: ServerMessage): void;
+  editText(x: number, y: number, screen: [number, number], done: (text: string) => void): void;
+}
+
+export interface Palette {
+  color: string;
+  width: number;
+  fill: string | null;
+  textSize: number;
+}
+
+/** Highlighter ink: translucent and wide (see render.HIGHLIGHTER_MAX_OPACITY). */
+const HIGHLIGHTER_OPACITY = 0.35;
+const HIGHLIGHTER_WIDTH_FACTOR = 4;
+
+export class Editor {
+  readonly sync: SyncClient;
+  readonly socket: ReconnectManager;
+  readonly presence: Presence;
+  readonly camera = new Camera();
+  readonly renderer: Renderer;
+  readonly undoStack = new UndoStack();
+  readonly selection = new Set<string>();
+  palette: Palette = { color: "#1e1e1e", width: 4, fill: null, textSize: 24 };
+  toolName: ToolName = "pen";
+  /** A past state shown read-only (history scrubber, snapshot preview), or null for live. */
+  preview: BoardState | null = null;
+  private tool: Tool;
+  private dirty = true;
+  private space = false;
+  private lastScreen: [number, number] = [0, 0];
+
+  constructor(private readonly opts: EditorOptions) {
+    const outbox = new Outbox(localStorage, opts.boardId, clientIdFor(localStorage, opts.boardId));
+    this.sync = new SyncClient(outbox, {
+      change: () => this.invalidate(),
+      message: (msg) => this.onMessage(msg),
+      session: () => this.onSession(),
+    });
+    this.presence = new Presence(this.sync, () => {
+      this.invalidate();
+      opts.onPresence();
+    }, (vp) => this.showViewport(vp));
+    this.renderer = new Renderer(opts.canvas);
+    this.tool = makeTool(this.toolName, this.toolHost());
+    this.socket = new ReconnectManager({
+      url: () => this.socketUrl(),
+      onOpen: (send) => this.sync.attach(send),
+      onFrame: (data) => this.onFrame(data),
+      onClose: () => this.sync.detach(),
+      onStatus: (s) => opts.onStatus(s),
+    });
+    attachInput(opts.canvas, this.inputHost());
+    new ResizeObserver(() => {
+      this.renderer.resize();
+      this.invalidate();
+    }).observe(opts.canvas);
+    this.renderer.resize();
+  }
+
+  start(): void {
+    this.socket.start();
+    const loop = () => {
+      this.tool.tick();
+      if (this.dirty) {
+        this.dirty = false;
+        this.draw();
+      }
+      requestAnimationFrame(loop);
+    };
+    requestAnimationFrame(loop);
+  }
+
+  private socketUrl(): string {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const q = new URLSearchParams({
+      v: String(PROTOCOL_VERSION),
+      since: String(this.sync.applied),
+      client_id: this.sync.clientId,
+    });
+    if (this.opts.shareToken) q.set("share", this.opts.shareToken);
+    return `${proto}//${location.host}/ws/boards/${encodeURIComponent(this.opts.boardId)}/?${q}`;
+  }
+
+  private onFrame(data: ArrayBuffer | string): void {
+    let msg: ServerMessage;
+    try {
+      msg = decode(data);
+    } catch (err) {
+      if (err instanceof ProtocolError) return console.warn("inkroom: bad frame", err.message);
+      throw err;
+    }
+    this.sync.handle(msg);
+  }
+
+  private onMessage(msg: ServerMessage): void {
+    if (this.presence.handle(msg)) return;
+    this.opts.onMessage(msg);
+  }
+
+  private onSession(): void {
+    if (this.sync.synced) {
+      this.socket.markHealthy();
+      const name = this.sync.hello?.user.name || "guest";
+      this.presence.announce(name);
+    }
+    this.opts.onSession();
+    this.invalidate();
+  }
+
+  get readOnly(): boolean {
+    return this.sync.readOnly || this.preview !== null;
+  }
+
+  invalidate(): void {
+    this.dirty = true;
+  }
+
+  private draw(): void {
+    const state = this.preview ?? this.sync.view();
+    const live = this.preview === null;
+    this.renderer.draw(state, this.camera, {
+      selection: live ? this.selection : new Set(),
+      marquee: live ? this.tool.marquee() : null,
+      drafts: live ? this.tool.drafts() : [],
+      cursors: live ? this.presence.remoteCursors() : [],
+    });
+  }
+
+  setTool(name: ToolName): void {
+    this.tool.up();
+    this.toolName = name;
+    this.tool = makeTool(name, this.toolHost());
+    if (name !== "select") this.selection.clear();
+    this.invalidate();
+  }
+
+  /** Submit ops as a user action (refused while read-only). */
+  submit(ops: NewOp[]): void {
+    if (this.readOnly || ops.length === 0) return;
+    this.sync.submit(ops);
+  }
+
+  undo(): void {
+    if (this.readOnly) return;
+    const ops = this.undoStack.undo(this.sync.view());
+    if (ops) this.submit(ops);
+  }
+
+  redo(): void {
+    if (this.readOnly) return;
+    const ops = this.undoStack.redo(this.sync.view());
+    if (ops) this.submit(ops);
+  }
+
+  deleteSelection(): void {
+    const view = this.sync.view();
+    const els = [...this.selection].map((id) => view.elements.get(id)).filter((el) => el !== undefined);
+    this.selection.clear();
+    if (els.length === 0 || this.readOnly) return;
+    this.submit(deleteOps(els.map((el) => el.id)));
+    this.undoStack.push(deletedEntry(els));
+  }
+
+  /** Clear the board as an undoable action: `clr`, undone by re-adding what was there. */
+  clear(): void {
+    const els = [...this.sync.view().elements.values()];
+    if (els.length === 0 || this.readOnly) return;
+    this.submit([{ k: "clr" }]);
+    this.undoStack.push(deletedEntry(els));
+    this.selection.clear();
+  }
+
+  zoomToFit(): void {
+    const box = contentBounds(this.preview ?? this.sync.view());
+    if (box) this.camera.fit(box, this.renderer.width, this.renderer.height);
+    else this.camera.zoom = 1;
+    this.invalidate();
+  }
+
+  zoomBy(factor: number): void {
+    this.camera.zoomAt(this.renderer.width / 2, this.renderer.height / 2, factor);
+    this.viewChanged();
+  }
+
+  panBy(dsx: number, dsy: number): void {
+    this.camera.pan(dsx, dsy);
+    this.viewChanged();
+  }
+
+  private viewChanged(): void {
+    this.invalidate();
+    const [wx, wy] = this.camera.toWorld(...this.lastScreen);
+    this.presence.moveCursor(wx, wy, this.viewport());
+  }
+
+  viewport(): Viewport {
+    return this.camera.viewport(this.renderer.width, this.renderer.height);
+  }
+
+  private showViewport(vp: Viewport): void {
+    const [x, y, w, h] = vp;
+    this.camera.fit({ minX: x, minY: y, maxX: x + w, maxY: y + h }, this.renderer.width, this.renderer.height, 0);
+    this.invalidate();
+  }
+
+  setSpace(held: boolean): void {
+    this.space = held;
+  }
+
+  private style(tool: ToolName): Style {
+    const p = this.palette;
+    if (tool === "highlighter") {
+      return { color: p.color, width: Math.min(256, p.width * HIGHLIGHTER_WIDTH_FACTOR), opacity: HIGHLIGHTER_OPACITY, fill: null };
+    }
+    const fill = tool === "rect" || tool === "ellipse" ? p.fill : null;
+    return { color: p.color, width: p.width, opacity: 1, fill };
+  }
+
+  private toolHost(): ToolHost {
+    return {
+      view: () => this.sync.view(),
+      submit: (ops) => this.submit(ops),
+      record: (entry: UndoEntry) => this.undoStack.push(entry),
+      style: (tool) => this.style(tool),
+      textSize: () => this.palette.textSize,
+      limits: () => this.sync.limits,
+      zoom: () => this.camera.zoom,
+      selection: this.selection,
+      pan: (dx, dy) => this.panBy(dx, dy),
+      editText: (x, y, done) => this.opts.editText(x, y, this.camera.toScreen(x, y), done),
+      now: () => performance.now(),
+    };
+  }
+
+  private inputHost() {
+    return {
+      camera: this.camera,
+      spaceHeld: () => this.space,
+      down: (p: PointerSample, screen: [number, number]) => {
+        this.lastScreen = screen;
+        if (this.presence.following) this.presence.follow(null);
+        if (this.readOnly && this.toolName !== "hand") return;
+        this.tool.down(p);
+        this.invalidate();
+      },
+      move: (samples: PointerSample[], screen: [number, number]) => {
+        this.lastScreen = screen;
+        this.tool.move(samples);
+        this.invalidate();
+      },
+      hover: ([x, y]: [number, number]) => {
+        this.lastScreen = this.camera.toScreen(x, y);
+        this.presence.moveCursor(x, y, this.viewport());
+      },
+      up: () => {
+        this.tool.up();
+        this.invalidate();
+      },
+      viewChanged: () => this.viewChanged(),
+    };
+  }
+
+  /** The debug hook Playwright reads (window.inkroom). */
+  debugHook(): Record<string, unknown> {
+    return {
+      state: () => stateSnapshot(this.sync.confirmed),
+      view: () => stateSnapshot(this.sync.view()),
+      status: () => this.socket.status.kind,
+      outbox: () => this.sync.outbox.list(),
+      clientId: () => this.sync.clientId,
+      role: () => this.sync.role,
+      synced: () => this.sync.synced,
+      camera: () => ({ x: this.camera.x, y: this.camera.y, zoom: this.camera.zoom }),
+      toScreen: (x: number, y: number) => this.camera.toScreen(x, y),
+    };
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * The bundle's entry point: starts the page named by <body data-page>.
+ */
+import { authPage } from "./pages/auth";
+import { boardPage } from "./pages/board";
+import { boardsPage } from "./pages/boards";
+
+const pages: Record<string, () => void> = { auth: authPage, boards: boardsPage, board: boardPage };
+
+function start(): void {
+  pages[document.body.dataset.page ?? ""]?.();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();

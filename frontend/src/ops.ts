@@ -1,0 +1,153 @@
+/**
+ * The client's board state and `applyOp`, mirroring the server reducer (docs/protocol.md §3).
+ *
+ * `applyOp` is total: an op that would be rejected by the server (an `add` whose id exists, an
+ * `app`/`upd` naming a missing element) leaves the state unchanged instead of throwing, because
+ * the client also replays its optimistic ops on top of newer confirmed state where such
+ * conflicts are expected. Elements are immutable values: a changed element is a new object, so
+ * renderers may cache derived geometry per element object.
+ */
+import type { Element, ElementPatch, Op } from "./protocol";
+
+/** The board at a seq. `elements` iterates in z-order (Map insertion order: last is on top). */
+export interface BoardState {
+  seq: number;
+  elements: Map<string, Element>;
+}
+
+export function emptyState(seq = 0): BoardState {
+  return { seq, elements: new Map() };
+}
+
+export function stateFromElements(seq: number, els: readonly Element[]): BoardState {
+  const elements = new Map<string, Element>();
+  for (const el of els) elements.set(el.id, el);
+  return { seq, elements };
+}
+
+/** A copy that can be reduced without touching `state` (elements are shared: immutable). */
+export function cloneState(state: BoardState): BoardState {
+  return { seq: state.seq, elements: new Map(state.elements) };
+}
+
+function patched(el: Element, set: ElementPatch): Element {
+  const next: Element = { ...el, style: { ...el.style } };
+  if (set.style) {
+    for (const [key, value] of Object.entries(set.style)) {
+      if (value !== undefined) (next.style as unknown as Record<string, unknown>)[key] = value;
+    }
+  }
+  for (const key of ["x", "y", "w", "h", "text", "size"] as const) {
+    if (set[key] !== undefined) (next as unknown as Record<string, unknown>)[key] = set[key];
+  }
+  return next;
+}
+
+function appended(el: Element, p: readonly number[], pr?: readonly number[]): Element {
+  if (el.type !== "stroke") return el;
+  const next: Element = { ...el, p: [...(el.p ?? []), ...p] };
+  if (el.pr !== undefined) {
+    // Keep `pr` aligned with the points even if a sender omitted it (server requires both).
+    const fill = pr ?? new Array<number>(p.length / 2).fill(50);
+    next.pr = [...el.pr, ...fill];
+  }
+  return next;
+}
+
+/** Apply one op to `state` in place (the Map is mutated, elements are replaced). */
+export function applyOp(state: BoardState, op: Op): BoardState {
+  const els = state.elements;
+  switch (op.k) {
+    case "add":
+      if (!els.has(op.el.id)) els.set(op.el.id, op.el);
+      break;
+    case "app": {
+      const el = els.get(op.id);
+      if (el) els.set(op.id, appended(el, op.p, op.pr));
+      break;
+    }
+    case "upd": {
+      const el = els.get(op.id);
+      if (el) els.set(op.id, patched(el, op.set));
+      break;
+    }
+    case "mov":
+      for (const id of op.ids) {
+        const el = els.get(id);
+        if (el) els.set(id, { ...el, x: el.x + op.dx, y: el.y + op.dy });
+      }
+      break;
+    case "del":
+      for (const id of op.ids) els.delete(id);
+      break;
+    case "clr":
+      els.clear();
+      break;
+    case "rst":
+      els.clear();
+      for (const el of op.els) els.set(el.id, el);
+      break;
+  }
+  return state;
+}
+
+/** Apply a stroke's delta-encoded points to get absolute world coordinates [x0, y0, x1, ...]. */
+export function absolutePoints(el: Element): number[] {
+  const p = el.p ?? [];
+  const out = new Array<number>(p.length);
+  let x = el.x;
+  let y = el.y;
+  for (let k = 0; k + 1 < p.length; k += 2) {
+    x += p[k];
+    y += p[k + 1];
+    out[k] = x;
+    out[k + 1] = y;
+  }
+  return out;
+}
+
+export interface Box {
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
+}
+
+/** The element's bounding box in world units, padded by half its stroke width. */
+export function elementBounds(el: Element): Box {
+  const pad = el.style.width / 2;
+  if (el.type === "stroke") {
+    const pts = absolutePoints(el);
+    let minX = el.x;
+    let minY = el.y;
+    let maxX = el.x;
+    let maxY = el.y;
+    for (let k = 0; k + 1 < pts.length; k += 2) {
+      minX = Math.min(minX, pts[k]);
+      maxX = Math.max(maxX, pts[k]);
+      minY = Math.min(minY, pts[k + 1]);
+      maxY = Math.max(maxY, pts[k + 1]);
+    }
+    return { minX: minX - pad, minY: minY - pad, maxX: maxX + pad, maxY: maxY + pad };
+  }
+  if (el.type === "text") {
+    const size = el.size ?? 24;
+    const lines = (el.text ?? "").split("\n");
+    const longest = Math.max(1, ...lines.map((l) => l.length));
+    // Approximate advance width: 0.6 em per character; good enough for hit tests and fit.
+    return { minX: el.x, minY: el.y, maxX: el.x + longest * size * 0.6, maxY: el.y + lines.length * size * 1.25 };
+  }
+  const x2 = el.x + (el.w ?? 0);
+  const y2 = el.y + (el.h ?? 0);
+  return {
+    minX: Math.min(el.x, x2) - pad,
+    minY: Math.min(el.y, y2) - pad,
+    maxX: Math.max(el.x, x2) + pad,
+    maxY: Math.max(el.y, y2) + pad,
+  };
+}
+
+/** Canonical JSON-able form of a state, for comparing client and server state in tests. */
+export function stateSnapshot(state: BoardState): { seq: number; elements: Element[] } {
+  return { seq: state.seq, elements: [...state.elements.values()] };
+}

@@ -1,0 +1,122 @@
+/**
+ * The outbox: this client's unacked ops, persisted so a page reload resends them.
+ *
+ * Stored in localStorage, one key per op (`inkroom:v1:ob:<board>:<client>:<i>`), so adding or
+ * acking an op costs O(1) whatever the backlog: one big JSON array would be rewritten on every
+ * op, O(n^2) over a long offline session. IndexedDB was turned down because its writes are
+ * asynchronous: an op drawn just before a reload could be lost between the stroke and the
+ * commit. The client id (per board) and the op-id counter are persisted next to it, so ids stay
+ * unique and increasing across reloads (the server de-duplicates on (client_id, i)).
+ */
+import type { Op } from "./protocol";
+
+/** The subset of the Web Storage API the outbox needs (tests pass an in-memory one). */
+export interface KeyValueStore {
+  readonly length: number;
+  key(index: number): string | null;
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+const PREFIX = "inkroom:v1";
+const CLIENT_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/** 16 chars of 62 symbols ≈ 95 bits: collisions between a board's clients are not a concern. */
+const CLIENT_ID_LENGTH = 16;
+
+export function newClientId(): string {
+  const bytes = new Uint8Array(CLIENT_ID_LENGTH);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => CLIENT_ID_CHARS[b % CLIENT_ID_CHARS.length]).join("");
+}
+
+/** The client id this browser uses on `boardId`, created once and kept in the store. */
+export function clientIdFor(store: KeyValueStore, boardId: string): string {
+  const key = `${PREFIX}:client:${boardId}`;
+  const existing = store.getItem(key);
+  if (existing && /^[A-Za-z0-9_-]{8,64}$/.test(existing)) return existing;
+  const fresh = newClientId();
+  safeSet(store, key, fresh);
+  return fresh;
+}
+
+function safeSet(store: KeyValueStore, key: string, value: string): boolean {
+  try {
+    store.setItem(key, value);
+    return true;
+  } catch (err) {
+    // Quota exceeded or storage disabled: the op stays in memory and is still sent; only
+    // surviving a reload is lost. Say so rather than failing the stroke.
+    console.warn("inkroom: outbox not persisted", err);
+    return false;
+  }
+}
+
+export class Outbox {
+  private readonly ops = new Map<number, Op>();
+  private readonly opPrefix: string;
+  private readonly counterKey: string;
+  private lastId: number;
+
+  constructor(
+    private readonly store: KeyValueStore,
+    boardId: string,
+    readonly clientId: string,
+  ) {
+    this.opPrefix = `${PREFIX}:ob:${boardId}:${clientId}:`;
+    this.counterKey = `${PREFIX}:next:${boardId}:${clientId}`;
+    this.lastId = Number(store.getItem(this.counterKey) ?? 0) || 0;
+    this.load();
+  }
+
+  private load(): void {
+    const keys: string[] = [];
+    for (let n = 0; n < this.store.length; n++) {
+      const key = this.store.key(n);
+      if (key?.startsWith(this.opPrefix)) keys.push(key);
+    }
+    for (const key of keys) {
+      const raw = this.store.getItem(key);
+      if (raw === null) continue;
+      try {
+        const op = JSON.parse(raw) as Op;
+        this.ops.set(op.i, op);
+        this.lastId = Math.max(this.lastId, op.i);
+      } catch {
+        this.store.removeItem(key);
+      }
+    }
+  }
+
+  /** The next client op id: unique and increasing for this client id, across reloads. */
+  nextId(): number {
+    this.lastId += 1;
+    safeSet(this.store, this.counterKey, String(this.lastId));
+    return this.lastId;
+  }
+
+  push(op: Op): void {
+    this.ops.set(op.i, op);
+    safeSet(this.store, this.opPrefix + op.i, JSON.stringify(op));
+  }
+
+  /** Forget op `i`: it is durable (acked or seen in the log) or was rejected. */
+  remove(i: number): boolean {
+    if (!this.ops.delete(i)) return false;
+    this.store.removeItem(this.opPrefix + i);
+    return true;
+  }
+
+  has(i: number): boolean {
+    return this.ops.has(i);
+  }
+
+  get size(): number {
+    return this.ops.size;
+  }
+
+  /** Unacked ops in `i` order, the order they must be (re)sent in. */
+  list(): Op[] {
+    return [...this.ops.values()].sort((a, b) => a.i - b.i);
+  }
+}

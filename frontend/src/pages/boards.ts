@@ -1,0 +1,70 @@
+/**
+ * The board list: create, open, rename, delete and search the user's boards.
+ */
+import { api, type BoardInfo } from "../api";
+import { $, h, showError } from "../ui/dom";
+
+/** Search-as-you-type waits this long (ms) after the last key. */
+const SEARCH_DEBOUNCE_MS = 200;
+
+function boardRow(board: BoardInfo, refresh: () => void): HTMLLIElement {
+  const link = h("a", { href: `/b/${encodeURIComponent(board.id)}/`, text: board.title });
+  const meta = h("span", { class: "muted", text: `${board.role} · updated ${new Date(board.updated_at).toLocaleString()}` });
+  const row = h("li", { "data-board-id": board.id }, link, meta);
+  if (board.role === "owner" || board.role === "editor") {
+    const rename = h("button", { type: "button", text: "Rename", "aria-label": `Rename ${board.title}` });
+    rename.addEventListener("click", async () => {
+      const title = prompt("New title", board.title)?.trim();
+      if (!title || title === board.title) return;
+      await api.updateBoard(board.id, { title }).catch((err) => showError($("boards-error"), err));
+      refresh();
+    });
+    row.append(rename);
+  }
+  if (board.role === "owner") {
+    const del = h("button", { type: "button", class: "danger", text: "Delete", "aria-label": `Delete ${board.title}` });
+    del.addEventListener("click", async () => {
+      if (!confirm(`Delete “${board.title}” for everyone? This cannot be undone.`)) return;
+      await api.deleteBoard(board.id).catch((err) => showError($("boards-error"), err));
+      refresh();
+    });
+    row.append(del);
+  }
+  return row;
+}
+
+export function boardsPage(): void {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let generation = 0;
+  const refresh = async () => {
+    const mine = ++generation;
+    try {
+      const boards = await api.listBoards($<HTMLInputElement>("search").value, $<HTMLSelectElement>("ordering").value);
+      if (mine !== generation) return;
+      $("board-list").replaceChildren(...boards.map((b) => boardRow(b, () => void refresh())));
+      $("boards-empty").hidden = boards.length > 0;
+    } catch (err) {
+      showError($("boards-error"), err);
+    }
+  };
+  $("create-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const title = $<HTMLInputElement>("new-title").value.trim() || "Untitled board";
+    try {
+      const board = await api.createBoard(title);
+      location.assign(`/b/${encodeURIComponent(board.id)}/`);
+    } catch (err) {
+      showError($("boards-error"), err);
+    }
+  });
+  $("search").addEventListener("input", () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(() => void refresh(), SEARCH_DEBOUNCE_MS);
+  });
+  $("ordering").addEventListener("change", () => void refresh());
+  $("logout").addEventListener("click", async () => {
+    await api.logout().catch(() => undefined);
+    location.assign("/login/");
+  });
+  void refresh();
+}

@@ -1,0 +1,108 @@
+/**
+ * Presence: who is on the board, their live cursors (throttled to `limits.cursor_ms`, never
+ * stored) and "follow": mirroring another user's viewport from the `vp` their cursors carry.
+ */
+import type { CursorEntry, PresenceClient, ServerMessage, Viewport } from "./protocol";
+import type { RemoteCursor } from "./canvas/render";
+import type { SyncClient } from "./sync";
+
+/** A cursor not updated for this long (ms) is hidden: its owner stopped moving or left. */
+export const CURSOR_STALE_MS = 10_000;
+
+export const USER_COLORS = ["#e03131", "#2f9e44", "#1971c2", "#f08c00", "#9c36b5", "#0c8599", "#c2255c", "#5c940d"];
+
+/** A stable colour for a user (by name), so the same person looks the same to everyone. */
+export function colorFor(name: string): string {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return USER_COLORS[h % USER_COLORS.length];
+}
+
+interface CursorState {
+  x: number;
+  y: number;
+  vp: Viewport | null;
+  at: number;
+}
+
+export class Presence {
+  clients: PresenceClient[] = [];
+  private readonly cursors = new Map<string, CursorState>();
+  following: string | null = null;
+  private lastSent = 0;
+  private trailing: ReturnType<typeof setTimeout> | null = null;
+  private latest: { x: number; y: number; vp: Viewport } | null = null;
+
+  constructor(
+    private readonly sync: SyncClient,
+    private readonly onChange: () => void,
+    private readonly onFollow: (vp: Viewport) => void,
+  ) {}
+
+  /** Consume presence and cursor messages; returns whether `msg` was one. */
+  handle(msg: ServerMessage): boolean {
+    if (!("type" in msg) && msg.t === "cur") {
+      const now = Date.now();
+      for (const entry of msg.c) this.onCursor(entry, now);
+      this.onChange();
+      return true;
+    }
+    if ("type" in msg && msg.type === "presence") {
+      this.clients = msg.clients;
+      const live = new Set(msg.clients.map((c) => c.client_id));
+      for (const id of this.cursors.keys()) if (!live.has(id)) this.cursors.delete(id);
+      if (this.following && !live.has(this.following)) this.following = null;
+      this.onChange();
+      return true;
+    }
+    return false;
+  }
+
+  private onCursor(entry: CursorEntry, now: number): void {
+    const [id, x, y] = entry;
+    if (id === this.sync.clientId) return;
+    const vp = entry.length === 4 ? entry[3] : null;
+    this.cursors.set(id, { x, y, vp, at: now });
+    if (id === this.following && vp) this.onFollow(vp);
+  }
+
+  /** Announce our name and colour (after every hello: presence lives with the socket). */
+  announce(name: string): void {
+    this.sync.sendMessage({ type: "presence", name: name.slice(0, 64), color: colorFor(name) });
+  }
+
+  /** Report our cursor and viewport; sent at most once per `cursor_ms`, trailing edge kept. */
+  moveCursor(x: number, y: number, vp: Viewport): void {
+    this.latest = { x: Math.round(x), y: Math.round(y), vp };
+    const wait = this.sync.limits.cursor_ms - (Date.now() - this.lastSent);
+    if (wait <= 0) return this.flushCursor();
+    if (this.trailing === null) this.trailing = setTimeout(() => this.flushCursor(), wait);
+  }
+
+  private flushCursor(): void {
+    if (this.trailing !== null) clearTimeout(this.trailing);
+    this.trailing = null;
+    const c = this.latest;
+    if (!c || !this.sync.synced) return;
+    this.lastSent = Date.now();
+    this.sync.sendMessage({ t: "cur", x: c.x, y: c.y, vp: c.vp });
+  }
+
+  remoteCursors(): RemoteCursor[] {
+    const now = Date.now();
+    const out: RemoteCursor[] = [];
+    for (const [id, c] of this.cursors) {
+      if (now - c.at > CURSOR_STALE_MS) continue;
+      const who = this.clients.find((p) => p.client_id === id);
+      out.push({ x: c.x, y: c.y, name: who?.name ?? "guest", color: who?.color ?? "#868e96" });
+    }
+    return out;
+  }
+
+  follow(clientId: string | null): void {
+    this.following = clientId === this.sync.clientId ? null : clientId;
+    const vp = clientId ? this.cursors.get(clientId)?.vp : null;
+    if (vp) this.onFollow(vp);
+    this.onChange();
+  }
+}

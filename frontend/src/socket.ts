@@ -1,0 +1,170 @@
+/**
+ * The WebSocket connection: reconnect with exponential backoff and jitter, app-level pings,
+ * close-code handling (docs/protocol.md §7) and an honest connection status.
+ *
+ * It knows nothing about ops: frames go to `onFrame`, lifecycle to `onOpen`/`onClose`.
+ */
+import { CloseCode, encode } from "./protocol";
+
+/** First retry delay ceiling (ms); doubles per failed attempt up to BACKOFF_MAX_MS. */
+export const BACKOFF_BASE_MS = 500;
+/** Longest wait between attempts (ms): long enough not to hammer, short enough to feel alive. */
+export const BACKOFF_MAX_MS = 15_000;
+/** Jitter window for "reconnect at once" codes (1012, 4005), so a drained pod's clients spread out. */
+export const RESTART_JITTER_MS = 1_000;
+/** Ping interval (ms); proxies commonly cut idle sockets after 60 s. */
+export const PING_INTERVAL_MS = 15_000;
+/** No frame at all for this long (ms, > 2 pings) means the connection is dead. */
+export const DEAD_AFTER_MS = 35_000;
+
+export type ConnectionStatus =
+  | { kind: "connecting" }
+  | { kind: "connected" }
+  | { kind: "reconnecting"; at: number }
+  | { kind: "offline" }
+  | { kind: "fatal"; code: number; message: string }
+  | { kind: "unauthenticated" };
+
+export interface SocketHandlers {
+  url(): string;
+  onOpen(send: (frame: Uint8Array | string) => void): void;
+  onFrame(data: ArrayBuffer | string): void;
+  onClose(): void;
+  onStatus(status: ConnectionStatus): void;
+}
+
+/** Full-jitter exponential backoff: uniform in [0, min(max, base * 2^attempt)], at least 100 ms. */
+export function backoffDelay(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  return Math.max(100, Math.floor(random() * ceiling));
+}
+
+const FATAL_MESSAGES: Record<number, string> = {
+  [CloseCode.PROTOCOL_ERROR]: "This page is out of date: reload to upgrade.",
+  [CloseCode.FORBIDDEN]: "You have no access to this board.",
+  [CloseCode.NOT_FOUND]: "This board does not exist (or was deleted).",
+  [CloseCode.MESSAGE_TOO_BIG]: "The client sent a frame that was too big.",
+  [CloseCode.NORMAL]: "The server closed the connection.",
+};
+
+export class ReconnectManager {
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private lastFrameAt = 0;
+  private stopped = false;
+  status: ConnectionStatus = { kind: "connecting" };
+
+  constructor(private readonly h: SocketHandlers) {
+    window.addEventListener("offline", () => this.goOffline());
+    window.addEventListener("online", () => this.connectNow());
+  }
+
+  start(): void {
+    this.stopped = false;
+    if (!navigator.onLine) return this.goOffline();
+    this.open();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clearTimers();
+    this.ws?.close(CloseCode.NORMAL);
+  }
+
+  /** The session is live (synced): later failures start the backoff from scratch. */
+  markHealthy(): void {
+    this.attempt = 0;
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    this.status = status;
+    this.h.onStatus(status);
+  }
+
+  private open(): void {
+    this.clearTimers();
+    this.setStatus({ kind: "connecting" });
+    const ws = new WebSocket(this.h.url());
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onopen = () => {
+      if (ws !== this.ws) return;
+      this.lastFrameAt = Date.now();
+      this.setStatus({ kind: "connected" });
+      this.pingTimer = setInterval(() => this.ping(), PING_INTERVAL_MS);
+      this.h.onOpen((frame) => {
+        // msgpack's Uint8Array is never backed by a SharedArrayBuffer; DOM typings want that said.
+        if (ws.readyState === WebSocket.OPEN) ws.send(frame as Uint8Array<ArrayBuffer> | string);
+      });
+    };
+    ws.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
+      if (ws !== this.ws) return;
+      this.lastFrameAt = Date.now();
+      this.h.onFrame(event.data);
+    };
+    ws.onclose = (event) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      this.clearTimers();
+      this.h.onClose();
+      this.afterClose(event.code);
+    };
+  }
+
+  private ping(): void {
+    if (Date.now() - this.lastFrameAt > DEAD_AFTER_MS) {
+      // Half-open TCP: nothing came back for two pings. Drop it and reconnect.
+      this.ws?.close();
+      return;
+    }
+    if (this.ws?.readyState === WebSocket.OPEN) {
+      this.ws.send(encode({ type: "ping", t: Date.now() }) as string);
+    }
+  }
+
+  private afterClose(code: number): void {
+    if (this.stopped) return;
+    if (!navigator.onLine) return this.goOffline();
+    if (code === CloseCode.UNAUTHENTICATED) return this.setStatus({ kind: "unauthenticated" });
+    if (code in FATAL_MESSAGES) {
+      return this.setStatus({ kind: "fatal", code, message: FATAL_MESSAGES[code] });
+    }
+    if (code === CloseCode.SERVICE_RESTART || code === CloseCode.ROLE_CHANGED) {
+      return this.retryIn(Math.floor(Math.random() * RESTART_JITTER_MS));
+    }
+    // 4008 too_slow, 4029 rate_limited, 1006 abnormal and the rest: back off.
+    this.retryIn(backoffDelay(this.attempt));
+    this.attempt += 1;
+  }
+
+  private retryIn(delayMs: number): void {
+    this.setStatus({ kind: "reconnecting", at: Date.now() + delayMs });
+    this.retryTimer = setTimeout(() => this.open(), delayMs);
+  }
+
+  private goOffline(): void {
+    this.clearTimers();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.close();
+      this.h.onClose();
+    }
+    if (!this.stopped) this.setStatus({ kind: "offline" });
+  }
+
+  private connectNow(): void {
+    if (this.stopped || this.ws) return;
+    this.attempt = 0;
+    this.open();
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    this.retryTimer = null;
+    this.pingTimer = null;
+  }
+}

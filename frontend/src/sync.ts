@@ -1,0 +1,271 @@
+/**
+ * SyncClient: the client half of the sync protocol, sans I/O.
+ *
+ * It owns the confirmed state (the durable log applied in seq order), the optimistic layer
+ * (this client's unconfirmed ops, rendered on top and replayed over every newer confirmed
+ * state: a rebase), the persisted outbox and the reorder buffer. A transport hands it decoded
+ * server messages and socket lifecycle events; it hands back frames to send. Rejected ops
+ * (`invalid_op`, `read_only`) are dropped and the client resyncs from its applied seq, which is
+ * always a correct way to roll optimistic state back.
+ */
+import { applyOp, cloneState, emptyState, stateFromElements, type BoardState } from "./ops";
+import { Outbox } from "./outbox";
+import {
+  DEFAULT_LIMITS,
+  encode,
+  type ClientMessage,
+  type Element,
+  type ErrorMessage,
+  type HelloMessage,
+  type Limits,
+  type LogEntry,
+  type Op,
+  type Role,
+  type ServerMessage,
+} from "./protocol";
+import { ReorderBuffer } from "./reorder";
+
+/** A frame ready for WebSocket.send: msgpack bytes or a JSON string. */
+export type Frame = Uint8Array | string;
+/** Ops the caller submits; the SyncClient assigns `i`. */
+export type NewOp = Op extends infer T ? (T extends Op ? Omit<T, "i"> : never) : never;
+
+/** After `rate_limited`/`unavailable`, wait this long before resending (ms): the server asks "later". */
+export const RESEND_DELAY_MS = 1000;
+/** msgpack framing overhead of `{t: "ops", ops: [...]}` around the ops (bytes, generous). */
+const FRAME_OVERHEAD_BYTES = 16;
+
+export interface SyncEvents {
+  /** The rendered state (confirmed + optimistic) changed. */
+  change(): void;
+  /** Any message the sync layer does not consume itself (presence, cursors, board, pong...). */
+  message(msg: ServerMessage): void;
+  /** hello/synced/role changes. */
+  session(): void;
+}
+
+interface Pending {
+  op: Op;
+  /** Seq from an `ack`, once known: the op is confirmed when the state reaches it. */
+  ackedSeq: number | null;
+}
+
+export class SyncClient {
+  confirmed: BoardState = emptyState();
+  role: Role | null = null;
+  limits: Limits = { ...DEFAULT_LIMITS };
+  hello: HelloMessage | null = null;
+  /** True between `synced` and the socket closing: live, outbox flushed. */
+  synced = false;
+  private readonly pending = new Map<number, Pending>();
+  private readonly sent = new Set<number>();
+  private readonly reorder: ReorderBuffer;
+  private send: ((frame: Frame) => void) | null = null;
+  private viewCache: BoardState | null = null;
+  private flushScheduled = false;
+  private resendTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    readonly outbox: Outbox,
+    private readonly events: SyncEvents,
+  ) {
+    this.reorder = new ReorderBuffer(this.limits.gap_wait_ms, () => this.resync());
+    for (const op of outbox.list()) this.pending.set(op.i, { op, ackedSeq: null });
+  }
+
+  get clientId(): string {
+    return this.outbox.clientId;
+  }
+
+  get applied(): number {
+    return this.confirmed.seq;
+  }
+
+  get readOnly(): boolean {
+    return this.role === "viewer";
+  }
+
+  /** The state to render: confirmed plus this client's pending ops, in `i` order. */
+  view(): BoardState {
+    if (this.viewCache) return this.viewCache;
+    if (this.pending.size === 0) return (this.viewCache = this.confirmed);
+    const state = cloneState(this.confirmed);
+    const ops = [...this.pending.values()].map((p) => p.op).sort((a, b) => a.i - b.i);
+    for (const op of ops) applyOp(state, op);
+    return (this.viewCache = state);
+  }
+
+  /** Submit local ops: optimistic at once, persisted, sent when live. Returns the ops. */
+  submit(newOps: readonly NewOp[]): Op[] {
+    if (this.readOnly) return [];
+    const ops: Op[] = [];
+    for (const partial of newOps) {
+      const op = { ...partial, i: this.outbox.nextId() } as Op;
+      this.outbox.push(op);
+      this.pending.set(op.i, { op, ackedSeq: null });
+      ops.push(op);
+    }
+    this.changed();
+    this.scheduleFlush();
+    return ops;
+  }
+
+  /** The socket opened: remember how to send; nothing is sent before `synced`. */
+  attach(send: (frame: Frame) => void): void {
+    this.send = send;
+    this.synced = false;
+    this.sent.clear();
+  }
+
+  /** The socket closed: every unacked op will be resent on the next connection. */
+  detach(): void {
+    this.send = null;
+    this.synced = false;
+    this.sent.clear();
+    this.reorder.clear();
+    this.events.session();
+  }
+
+  sendMessage(msg: ClientMessage): boolean {
+    if (!this.send) return false;
+    this.send(encode(msg));
+    return true;
+  }
+
+  resync(): void {
+    this.sendMessage({ type: "resync", from: this.applied });
+  }
+
+  handle(msg: ServerMessage): void {
+    if (!("type" in msg)) {
+      if (msg.t === "ops") return this.onOps(msg.ops);
+      if (msg.t === "ack") return this.onAck(msg.a);
+      if (msg.t === "snap") return this.onSnap(msg.s, msg.els);
+      return this.events.message(msg);
+    }
+    switch (msg.type) {
+      case "hello":
+        return this.onHello(msg);
+      case "synced":
+        this.synced = true;
+        this.flush();
+        this.events.session();
+        return;
+      case "error":
+        this.onError(msg);
+        return this.events.message(msg);
+      default:
+        return this.events.message(msg);
+    }
+  }
+
+  private onHello(msg: HelloMessage): void {
+    this.hello = msg;
+    this.role = msg.role;
+    this.limits = { ...DEFAULT_LIMITS, ...msg.limits };
+    this.reorder.gapWaitMs = this.limits.gap_wait_ms;
+    this.events.session();
+  }
+
+  private onSnap(seq: number, els: readonly Element[]): void {
+    this.confirmed = stateFromElements(seq, els);
+    this.reorder.resetTo(seq);
+    this.dropConfirmedPending();
+    this.applyEntries(this.reorder.drain(this.applied));
+    this.changed();
+  }
+
+  private onOps(entries: readonly LogEntry[]): void {
+    this.applyEntries(this.reorder.offer(this.applied, entries));
+  }
+
+  private applyEntries(entries: readonly LogEntry[]): void {
+    if (entries.length === 0) return;
+    for (const entry of entries) {
+      applyOp(this.confirmed, entry);
+      this.confirmed.seq = entry.s;
+      if (entry.c === this.clientId) {
+        // Seeing our own op in the log proves it durable, even if its ack was lost.
+        this.pending.delete(entry.i);
+        this.outbox.remove(entry.i);
+      }
+    }
+    this.dropConfirmedPending();
+    this.changed();
+  }
+
+  private onAck(acks: readonly [number, number][]): void {
+    for (const [i, s] of acks) {
+      this.outbox.remove(i);
+      const p = this.pending.get(i);
+      if (p) p.ackedSeq = s;
+    }
+    // Keep acked ops rendered until the log reaches them, so nothing flickers out meanwhile.
+    this.dropConfirmedPending();
+    this.changed();
+  }
+
+  private dropConfirmedPending(): void {
+    for (const [i, p] of this.pending) {
+      if (p.ackedSeq !== null && p.ackedSeq <= this.applied) this.pending.delete(i);
+    }
+  }
+
+  private onError(msg: ErrorMessage): void {
+    const ids = msg.ids ?? [];
+    if (msg.code === "invalid_op" || msg.code === "read_only") {
+      for (const i of ids) {
+        this.pending.delete(i);
+        this.outbox.remove(i);
+      }
+      if (msg.code === "read_only") this.role = "viewer";
+      this.changed();
+      this.resync();
+    } else if (msg.code === "rate_limited" || msg.code === "unavailable") {
+      for (const i of ids) this.sent.delete(i);
+      if (this.resendTimer === null) {
+        this.resendTimer = setTimeout(() => {
+          this.resendTimer = null;
+          this.flush();
+        }, RESEND_DELAY_MS);
+      }
+    } else {
+      console.warn("inkroom: server error", msg.code, msg.message);
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Send every outbox op not yet sent on this connection, in `i` order, in bounded frames. */
+  flush(): void {
+    if (!this.send || !this.synced) return;
+    const unsent = this.outbox.list().filter((op) => !this.sent.has(op.i));
+    const budget = this.limits.max_frame_bytes - FRAME_OVERHEAD_BYTES;
+    let frame: Op[] = [];
+    let bytes = 0;
+    for (const op of unsent) {
+      const size = (encode({ t: "ops", ops: [op] }) as Uint8Array).byteLength;
+      if (frame.length > 0 && (frame.length >= this.limits.max_ops_per_frame || bytes + size > budget)) {
+        this.send(encode({ t: "ops", ops: frame }));
+        frame = [];
+        bytes = 0;
+      }
+      frame.push(op);
+      bytes += size;
+      this.sent.add(op.i);
+    }
+    if (frame.length > 0) this.send(encode({ t: "ops", ops: frame }));
+  }
+
+  private changed(): void {
+    this.viewCache = null;
+    this.events.change();
+  }
+}

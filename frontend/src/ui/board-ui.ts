@@ -1,0 +1,259 @@
+/**
+ * The board page's chrome: toolbar, palette, connection status, presence list, keyboard
+ * shortcuts, the help overlay and the inline text editor.
+ */
+import type { ToolName } from "../canvas/tools";
+import type { Editor } from "../editor";
+import type { ConnectionStatus } from "../socket";
+import { $, h } from "./dom";
+
+/** Arrow-key pan step in screen pixels. */
+const KEY_PAN_PX = 60;
+/** Arrow-key nudge of a selection in world units. */
+const KEY_NUDGE = 10;
+/** Zoom factor per +/- key press. */
+const KEY_ZOOM = 1.25;
+const WIDTHS = [2, 4, 8, 16];
+
+/** Run a key's action and report it handled (so the browser default is prevented). */
+function run(action: () => void): true {
+  action();
+  return true;
+}
+
+const TOOL_KEYS: Record<string, ToolName> = {
+  v: "select", h: "hand", p: "pen", m: "highlighter", e: "eraser",
+  r: "rect", o: "ellipse", l: "line", a: "arrow", t: "text",
+};
+
+export function statusText(s: ConnectionStatus, readOnly: boolean, now = Date.now()): [string, string] {
+  switch (s.kind) {
+    case "connected":
+      return readOnly ? ["readonly", "Connected · read-only"] : ["connected", "Connected"];
+    case "connecting":
+      return ["connecting", "Connecting…"];
+    case "reconnecting":
+      return ["reconnecting", `Reconnecting in ${Math.max(0, Math.ceil((s.at - now) / 1000))}s`];
+    case "offline":
+      return ["offline", "Offline: changes are kept and sent when back"];
+    case "unauthenticated":
+      return ["fatal", "Signed out"];
+    case "fatal":
+      return ["fatal", s.message];
+  }
+}
+
+export class BoardChrome {
+  private status: ConnectionStatus = { kind: "connecting" };
+
+  constructor(private readonly ed: Editor) {
+    this.wireTools();
+    this.wireKeys();
+    setInterval(() => this.renderStatus(), 500);
+  }
+
+  setStatus(status: ConnectionStatus): void {
+    this.status = status;
+    if (status.kind === "unauthenticated") {
+      location.assign(`/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
+    }
+    if (status.kind === "fatal") {
+      const fatal = $("fatal");
+      fatal.textContent = status.message;
+      fatal.hidden = false;
+    }
+    this.renderStatus();
+  }
+
+  renderStatus(): void {
+    const [kind, text] = statusText(this.status, this.ed.sync.readOnly);
+    const el = $("status");
+    if (el.textContent !== text) el.textContent = text;
+    el.dataset.kind = kind;
+  }
+
+  /** Role or session changed: reflect read-only state everywhere. */
+  renderSession(): void {
+    const ro = this.ed.sync.readOnly;
+    document.body.classList.toggle("readonly", ro);
+    $("readonly-badge").hidden = !ro;
+    for (const b of document.querySelectorAll<HTMLButtonElement>("#toolbar button")) {
+      const viewOnly = b.dataset.tool === "hand" || b.dataset.tool === "select" || b.id.startsWith("btn-zoom") || b.id === "btn-fit";
+      b.disabled = ro && !viewOnly;
+    }
+    if (ro && this.ed.toolName !== "hand" && this.ed.toolName !== "select") this.selectTool("hand");
+    const title = this.ed.sync.hello?.board.title;
+    if (title) this.setTitle(title);
+    this.renderStatus();
+  }
+
+  setTitle(title: string): void {
+    $("board-title").textContent = title;
+    document.title = `${title} · Inkroom`;
+  }
+
+  renderPresence(): void {
+    const list = $("presence");
+    list.replaceChildren(
+      ...this.ed.presence.clients.map((c) => {
+        const me = c.client_id === this.ed.sync.clientId;
+        const b = h("button", {
+          type: "button",
+          style: `background: ${c.color}`,
+          "aria-pressed": String(this.ed.presence.following === c.client_id),
+          "aria-label": me ? `${c.name} (you)` : `Follow ${c.name}`,
+          title: me ? `${c.name} (you, ${c.role})` : `${c.name} (${c.role}): click to follow`,
+          text: me ? `${c.name} (you)` : c.name,
+        });
+        if (!me) b.addEventListener("click", () => this.ed.presence.follow(this.ed.presence.following === c.client_id ? null : c.client_id));
+        return h("li", {}, b);
+      }),
+    );
+  }
+
+  selectTool(name: ToolName): void {
+    this.ed.setTool(name);
+    for (const b of document.querySelectorAll<HTMLButtonElement>("[data-tool]")) {
+      b.setAttribute("aria-pressed", String(b.dataset.tool === name));
+    }
+  }
+
+  private setColor(color: string): void {
+    this.ed.palette.color = color;
+    for (const b of document.querySelectorAll<HTMLButtonElement>("[data-color]")) {
+      b.classList.toggle("active", b.dataset.color === color);
+      b.setAttribute("aria-pressed", String(b.dataset.color === color));
+    }
+  }
+
+  private setWidth(width: number): void {
+    this.ed.palette.width = width;
+    for (const b of document.querySelectorAll<HTMLButtonElement>("[data-width]")) {
+      b.setAttribute("aria-pressed", String(Number(b.dataset.width) === width));
+    }
+  }
+
+  private wireTools(): void {
+    for (const b of document.querySelectorAll<HTMLButtonElement>("[data-tool]")) {
+      b.addEventListener("click", () => this.selectTool(b.dataset.tool as ToolName));
+    }
+    for (const b of document.querySelectorAll<HTMLButtonElement>("[data-color]")) {
+      b.addEventListener("click", () => this.setColor(b.dataset.color ?? "#1e1e1e"));
+    }
+    for (const b of document.querySelectorAll<HTMLButtonElement>("[data-width]")) {
+      b.addEventListener("click", () => this.setWidth(Number(b.dataset.width)));
+    }
+    const fill = $("btn-fill");
+    fill.addEventListener("click", () => {
+      this.ed.palette.fill = this.ed.palette.fill ? null : "#ffec99";
+      fill.setAttribute("aria-pressed", String(this.ed.palette.fill !== null));
+    });
+    $("btn-undo").addEventListener("click", () => this.ed.undo());
+    $("btn-redo").addEventListener("click", () => this.ed.redo());
+    $("btn-delete").addEventListener("click", () => this.ed.deleteSelection());
+    $("btn-zoom-in").addEventListener("click", () => this.ed.zoomBy(KEY_ZOOM));
+    $("btn-zoom-out").addEventListener("click", () => this.ed.zoomBy(1 / KEY_ZOOM));
+    $("btn-fit").addEventListener("click", () => this.ed.zoomToFit());
+    const clear = $<HTMLDialogElement>("dlg-clear");
+    $("btn-clear").addEventListener("click", () => clear.showModal());
+    clear.addEventListener("close", () => {
+      if (clear.returnValue === "clear") this.ed.clear();
+    });
+    $("btn-help").addEventListener("click", () => $<HTMLDialogElement>("dlg-help").showModal());
+    this.selectTool("pen");
+    this.setColor("#1e1e1e");
+    this.setWidth(4);
+  }
+
+  private wireKeys(): void {
+    window.addEventListener("keydown", (e) => {
+      const target = e.target as HTMLElement;
+      if (target.closest("input, textarea, select, dialog")) return;
+      if (e.key === " ") {
+        this.ed.setSpace(true);
+        e.preventDefault();
+        return;
+      }
+      if (this.handleKey(e)) e.preventDefault();
+    });
+    window.addEventListener("keyup", (e) => {
+      if (e.key === " ") this.ed.setSpace(false);
+    });
+  }
+
+  private handleKey(e: KeyboardEvent): boolean {
+    const mod = e.ctrlKey || e.metaKey;
+    const key = e.key.toLowerCase();
+    if (mod && key === "z") return run(() => (e.shiftKey ? this.ed.redo() : this.ed.undo()));
+    if (mod && key === "y") return run(() => this.ed.redo());
+    if (mod || e.altKey) return false;
+    if (key in TOOL_KEYS) return run(() => this.selectTool(TOOL_KEYS[key]));
+    if (e.key === "?") return run(() => $<HTMLDialogElement>("dlg-help").showModal());
+    if (e.key === "Delete" || e.key === "Backspace") return run(() => this.ed.deleteSelection());
+    if (e.key === "+" || e.key === "=") return run(() => this.ed.zoomBy(KEY_ZOOM));
+    if (e.key === "-") return run(() => this.ed.zoomBy(1 / KEY_ZOOM));
+    if (e.key === "!" || (e.shiftKey && e.code === "Digit1")) return run(() => this.ed.zoomToFit());
+    if (e.key === "0") {
+      this.ed.camera.zoom = 1;
+      this.ed.invalidate();
+      return true;
+    }
+    if (/^[1-6]$/.test(e.key)) {
+      const swatch = document.querySelectorAll<HTMLButtonElement>("[data-color]")[Number(e.key) - 1];
+      swatch?.click();
+      return true;
+    }
+    if (e.key === "[" || e.key === "]") {
+      const k = WIDTHS.indexOf(this.ed.palette.width);
+      const next = WIDTHS[Math.max(0, Math.min(WIDTHS.length - 1, k + (e.key === "]" ? 1 : -1)))];
+      this.setWidth(next);
+      return true;
+    }
+    return this.arrowKey(e);
+  }
+
+  private arrowKey(e: KeyboardEvent): boolean {
+    const dirs: Record<string, [number, number]> = {
+      ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1],
+    };
+    const d = dirs[e.key];
+    if (!d) return false;
+    const ids = [...this.ed.selection];
+    if (ids.length > 0 && !this.ed.readOnly) {
+      const step = e.shiftKey ? KEY_NUDGE * 5 : KEY_NUDGE;
+      this.ed.submit([{ k: "mov", ids, dx: d[0] * step, dy: d[1] * step }]);
+    } else {
+      this.ed.panBy(-d[0] * KEY_PAN_PX, -d[1] * KEY_PAN_PX);
+    }
+    return true;
+  }
+
+  /** Inline text editing at a screen position; Enter commits, Shift+Enter breaks a line, Escape cancels. */
+  editText(screen: [number, number], size: number, done: (text: string) => void): void {
+    const input = $<HTMLTextAreaElement>("text-input");
+    input.value = "";
+    input.style.left = `${screen[0]}px`;
+    input.style.top = `${screen[1]}px`;
+    input.style.fontSize = `${size * this.ed.camera.zoom}px`;
+    input.style.color = this.ed.palette.color;
+    input.hidden = false;
+    let finished = false;
+    const finish = (commit: boolean) => {
+      if (finished) return;
+      finished = true;
+      input.hidden = true;
+      input.onkeydown = null;
+      input.onblur = null;
+      if (commit) done(input.value);
+      $("board-canvas").focus();
+    };
+    input.onkeydown = (e) => {
+      if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        finish(true);
+      } else if (e.key === "Escape") finish(false);
+    };
+    input.onblur = () => finish(true);
+    setTimeout(() => input.focus(), 0);
+  }
+}

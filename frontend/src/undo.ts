@@ -1,0 +1,106 @@
+/**
+ * Undo/redo of this client's own actions, expressed as inverse ops so they sync like any edit.
+ *
+ * An entry computes its ops when it is undone or redone, against the state at that moment:
+ * undoing a stroke captures its final form (after every `app`) for the redo to re-add.
+ */
+import type { BoardState } from "./ops";
+import type { Element, ElementPatch } from "./protocol";
+import type { NewOp } from "./sync";
+
+/** The server accepts at most this many ids per `mov`/`del` op (docs/protocol.md §3.2). */
+export const MAX_IDS_PER_OP = 10_000;
+/** Older entries are forgotten: memory, and undoing hour-old work is rarely wanted. */
+export const MAX_UNDO_DEPTH = 200;
+
+export interface UndoEntry {
+  undo(state: BoardState): NewOp[];
+  redo(state: BoardState): NewOp[];
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let k = 0; k < items.length; k += size) out.push(items.slice(k, k + size));
+  return out;
+}
+
+export function deleteOps(ids: readonly string[]): NewOp[] {
+  return chunks(ids, MAX_IDS_PER_OP).map((part) => ({ k: "del", ids: part }));
+}
+
+export function addOps(els: readonly Element[]): NewOp[] {
+  return els.map((el) => ({ k: "add", el }));
+}
+
+/** Undo = delete what was added (as it is now); redo = add it back. */
+export function addedEntry(ids: readonly string[]): UndoEntry {
+  let saved: Element[] = [];
+  return {
+    undo(state) {
+      saved = ids.map((id) => state.elements.get(id)).filter((el): el is Element => !!el);
+      return deleteOps(saved.map((el) => el.id));
+    },
+    redo(state) {
+      return addOps(saved.filter((el) => !state.elements.has(el.id)));
+    },
+  };
+}
+
+/** Undo = re-add what was deleted (or cleared); redo = delete those ids again. */
+export function deletedEntry(els: readonly Element[]): UndoEntry {
+  return {
+    undo(state) {
+      return addOps(els.filter((el) => !state.elements.has(el.id)));
+    },
+    redo() {
+      return deleteOps(els.map((el) => el.id));
+    },
+  };
+}
+
+export function movedEntry(ids: readonly string[], dx: number, dy: number): UndoEntry {
+  return {
+    undo: () => chunks(ids, MAX_IDS_PER_OP).map((part) => ({ k: "mov", ids: part, dx: -dx, dy: -dy })),
+    redo: () => chunks(ids, MAX_IDS_PER_OP).map((part) => ({ k: "mov", ids: part, dx, dy })),
+  };
+}
+
+export function updatedEntry(id: string, before: ElementPatch, after: ElementPatch): UndoEntry {
+  return {
+    undo: () => [{ k: "upd", id, set: before }],
+    redo: () => [{ k: "upd", id, set: after }],
+  };
+}
+
+export class UndoStack {
+  private readonly done: UndoEntry[] = [];
+  private readonly undone: UndoEntry[] = [];
+
+  push(entry: UndoEntry): void {
+    this.done.push(entry);
+    if (this.done.length > MAX_UNDO_DEPTH) this.done.shift();
+    this.undone.length = 0;
+  }
+
+  undo(state: BoardState): NewOp[] | null {
+    const entry = this.done.pop();
+    if (!entry) return null;
+    this.undone.push(entry);
+    return entry.undo(state);
+  }
+
+  redo(state: BoardState): NewOp[] | null {
+    const entry = this.undone.pop();
+    if (!entry) return null;
+    this.done.push(entry);
+    return entry.redo(state);
+  }
+
+  get canUndo(): boolean {
+    return this.done.length > 0;
+  }
+
+  get canRedo(): boolean {
+    return this.undone.length > 0;
+  }
+}

@@ -1,0 +1,81 @@
+"""
+The browser pages: sign-in, sign-up, the board list and the board canvas.
+
+The pages are shells around the bundle (frontend/static/frontend/dist/main.js), which talks to
+the REST API and the board socket; the views only choose the template and guard sign-in.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+#: The palette offered on the board: (colour, accessible name); keys 1-6 pick the first six.
+COLORS = [
+    ("#1e1e1e", "black"),
+    ("#e03131", "red"),
+    ("#2f9e44", "green"),
+    ("#1971c2", "blue"),
+    ("#f08c00", "orange"),
+    ("#9c36b5", "purple"),
+    ("#ffffff", "white"),
+]
+#: Pen widths in world units, (value, accessible name).
+WIDTHS = [(2, "thin"), (4, "medium"), (8, "thick"), (16, "extra thick")]
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.GET.get("next", "/")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else "/"
+
+
+@ensure_csrf_cookie
+def login_page(request: HttpRequest) -> HttpResponse:
+    """
+    Render the sign-in form (posts to /api/v1/auth/login/ from the bundle).
+    """
+    if request.user.is_authenticated:
+        return redirect(_next_url(request))
+    context = {"mode": "login", "heading": "Sign in", "next": _next_url(request)}
+    return render(request, "frontend/auth.html", context)
+
+
+@ensure_csrf_cookie
+def signup_page(request: HttpRequest) -> HttpResponse:
+    """
+    Render the sign-up form (posts to /api/v1/auth/signup/ from the bundle).
+    """
+    if request.user.is_authenticated:
+        return redirect("/")
+    context = {"mode": "signup", "heading": "Create account", "next": _next_url(request)}
+    return render(request, "frontend/auth.html", context)
+
+
+@ensure_csrf_cookie
+@login_required
+def board_list_page(request: HttpRequest) -> HttpResponse:
+    """
+    Render the signed-in user's board list.
+    """
+    return render(request, "frontend/boards.html")
+
+
+@ensure_csrf_cookie
+def board_page(request: HttpRequest, board_id: str) -> HttpResponse:
+    """
+    Render the canvas for one board.
+
+    Access is decided by the socket and the API (role, share token, link access), not here:
+    a share-link holder may be anonymous, and a missing board shows the socket's 4004 message.
+    Without a session or share token there is nothing to try, so sign-in comes first.
+    """
+    if not request.user.is_authenticated and not request.GET.get("share"):
+        return redirect(f"/login/?{urlencode({'next': request.get_full_path()})}")
+    context = {"board_id": board_id, "colors": COLORS, "widths": WIDTHS}
+    return render(request, "frontend/board.html", context)
