@@ -1,0 +1,96 @@
+"""
+Fixtures of the fault tests: one private local cluster per session, reset before each test.
+
+Ports (this suite's allocation on shared machines): nginx 18330, pods from 18331, the private
+Redis 18390 and the PostgreSQL proxy 18391; override with INKROOM_CLUSTER_PORT_BASE (nginx; pods
+follow it) and INKROOM_CLUSTER_SERVICE_PORT_BASE (Redis; the proxy is the next port).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.cluster.localcluster import LocalCluster
+from tests.cluster.services import PrivateRedis, TcpProxy
+
+#: Drain budget of the test pods (seconds): short, so SIGTERM and scale-down tests stay fast.
+DRAIN_SECS = 3.0
+#: Database of the fault tests' cluster (created and migrated by cluster.sh up).
+DATABASE_NAME = "inkroom_faults"
+
+
+@dataclass
+class FaultRig:
+    """
+    The cluster and the two services a test may break.
+    """
+
+    cluster: LocalCluster
+    redis: PrivateRedis
+    pg_proxy: TcpProxy
+    log_dir: Path
+
+
+def _postgres_target() -> tuple[str, int, str]:
+    url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
+    if not url.scheme.startswith("postgres"):
+        pytest.skip("the cluster fault tests need PostgreSQL (DATABASE_URL=postgres://...)")
+    auth = url.netloc.rsplit("@", 1)[0] if "@" in url.netloc else "postgres"
+    return url.hostname or "127.0.0.1", url.port or 5432, auth
+
+
+@pytest.fixture(scope="session")
+def fault_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRig]:
+    for tool in ("redis-server", "curl"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (scripts/ensure-services.sh)")
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.skip("nginx is not installed (scripts/ensure-services.sh)")
+    lb_port = int(os.environ.get("INKROOM_CLUSTER_PORT_BASE", "18330"))
+    service_port = int(os.environ.get("INKROOM_CLUSTER_SERVICE_PORT_BASE", "18390"))
+    host, port, auth = _postgres_target()
+    log_dir = tmp_path_factory.mktemp("cluster")
+    redis = PrivateRedis(service_port, log_dir)
+    redis.start()
+    proxy = TcpProxy(service_port + 1, (host, port))
+    proxy.start()
+    cluster = LocalCluster(
+        state_dir=log_dir / "state",
+        lb_port=lb_port,
+        pod_base_port=lb_port + 1,
+        database_url=f"postgres://{auth}@127.0.0.1:{service_port + 1}/{DATABASE_NAME}",
+        direct_database_url=f"postgres://{auth}@{host}:{port}/{DATABASE_NAME}",
+        redis_url=redis.url,
+        drain_secs=DRAIN_SECS,
+    )
+    try:
+        cluster.up(2)
+        yield FaultRig(cluster=cluster, redis=redis, pg_proxy=proxy, log_dir=log_dir)
+    finally:
+        try:
+            cluster.down()
+        finally:
+            proxy.close()
+            redis.stop()
+
+
+@pytest.fixture
+def rig(fault_rig: FaultRig, request: pytest.FixtureRequest) -> Iterator[FaultRig]:
+    """
+    The session's rig, healed from whatever the previous test broke, back at 2 pods.
+    """
+    if fault_rig.redis.process is None:
+        fault_rig.redis.start()
+    fault_rig.pg_proxy.restore()
+    fault_rig.cluster.scale(2)
+    failed_before = request.session.testsfailed
+    yield fault_rig
+    if request.session.testsfailed > failed_before:
+        print(fault_rig.cluster.logs())
