@@ -87,7 +87,7 @@ def run_load(plan: LoadPlan, servers: list[Server]) -> dict[str, Any]:
     server = {
         "server_cpu_pct": round(100 * (sum(cpu1) - sum(cpu0)) / plan.duration, 1),
         "server_cpu_pct_each": [
-            round(100 * (b - a) / plan.duration, 1) for a, b in zip(cpu0, cpu1)
+            round(100 * (b - a) / plan.duration, 1) for a, b in zip(cpu0, cpu1, strict=True)
         ],
         "server_rss_mib": round(rss / 2**20, 1),
     }

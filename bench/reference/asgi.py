@@ -14,7 +14,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.reference.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

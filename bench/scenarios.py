@@ -1,0 +1,187 @@
+"""
+Scenarios A, B, C, D, G and S (slow consumer) of issue 6, each against Inkroom and a reference.
+
+Each measurement becomes one row (a JSON line) with the figures of bench.load, the target it is
+held to and whether it met it, and, for Inkroom, its ratio to the reference run of the same
+invocation.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench import report
+from bench.load import LoadPlan, run_load
+from bench.targets import CHANNELS_REF, INKROOM, WS_RELAY, Bench, Layout, client_specs, mode_of
+from bench.targets import started as start_target
+
+#: Idle connections in D, spread over boards of this many clients (one 2,000-client room
+#: would measure the presence list, not the connection).
+D_CONNECTIONS = 2000
+D_CLIENTS_PER_BOARD = 20
+
+
+def measure(
+    bench: Bench,
+    scenario: str,
+    target: str,
+    layout: Layout,
+    *,
+    rate_hz: float = 30.0,
+    duration: float | None = None,
+    processes: int = 1,
+    slow: int = 0,
+    variant: str = "",
+    env_extra: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """
+    Run one layout against one target and record the row.
+    """
+    with start_target(bench, target, processes=processes, env_extra=env_extra) as procs:
+        specs = client_specs(target, layout, [p.port for p in procs], slow=slow)
+        plan = LoadPlan(
+            specs=specs,
+            mode=mode_of(target),
+            rate_hz=rate_hz,
+            points_per_op=bench.points_per_op,
+            duration=duration or bench.duration,
+            drain=bench.drain,
+            workers=bench.workers,
+        )
+        result = run_load(plan, procs)
+    row = {"scenario": scenario, "target": target, "variant": variant, **result}
+    if target == INKROOM:
+        row["layer"] = "redis" if bench.redis or processes > 1 else "in-memory"
+    return row
+
+
+def record(bench: Bench, row: dict[str, Any]) -> dict[str, Any]:
+    bench.rows.append(row)
+    report.append(row)
+    report.print_row(row)
+    return row
+
+
+def compare(row: dict[str, Any], ref: dict[str, Any] | None) -> None:
+    """
+    Attach Inkroom-to-reference ratios (throughput up is better, latency down is better).
+    """
+    if not ref:
+        return
+    row["vs_" + ref["target"]] = {
+        "deliveries_per_s": _div(row["deliveries_per_s"], ref["deliveries_per_s"]),
+        "p99": _div(row["latency_ms"]["p99"], ref["latency_ms"]["p99"]),
+        "loss_pct": [row["loss_pct"], ref["loss_pct"]],
+    }
+
+
+def _div(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
+
+
+def verdict(row: dict[str, Any], *, p99_ms: float, ack_p99_ms: float | None = None) -> None:
+    ok = row["loss"] == 0 and row["duplicates"] == 0 and row["latency_ms"]["p99"] <= p99_ms
+    ok = ok and row["connect_failures"] == 0
+    goal = f"0 loss, 0 dup, p99 <= {p99_ms} ms"
+    if ack_p99_ms is not None:
+        ok = ok and row["ack_ms"]["p99"] <= ack_p99_ms
+        goal += f", ack p99 <= {ack_p99_ms} ms"
+    row["goal"], row["goal_met"] = goal, ok
+
+
+def _room(bench: Bench, scenario: str, layout: Layout, refs: tuple[str, ...], **check: Any) -> None:
+    rows = {}
+    for target in (INKROOM, *(refs if bench.references else ())):
+        rows[target] = measure(bench, scenario, target, layout)
+    ink = rows[INKROOM]
+    for ref in refs:
+        compare(ink, rows.get(ref))
+    verdict(ink, **check)
+    for row in rows.values():
+        record(bench, row)
+
+
+def scenario_a(bench: Bench) -> None:
+    """1 board, 50 clients, 10 drawing at 30 Hz."""
+    _room(bench, "A", [(bench.n(50), bench.n(10))], (CHANNELS_REF,), p99_ms=30, ack_p99_ms=50)
+
+
+def scenario_b(bench: Bench) -> None:
+    """1 board, 200 clients, 20 drawing at 30 Hz."""
+    _room(bench, "B", [(bench.n(200), bench.n(20))], (CHANNELS_REF,), p99_ms=50)
+
+
+def scenario_c(bench: Bench) -> None:
+    """50 boards x 4 clients, all drawing at 30 Hz."""
+    layout = [(4, 4)] * bench.n(50)
+    _room(bench, "C", layout, (CHANNELS_REF, WS_RELAY), p99_ms=50)
+
+
+def scenario_g(bench: Bench) -> None:
+    """Scenario A with clients split over two Inkroom processes behind the Redis layer."""
+    layout = [(bench.n(50), bench.n(10))]
+    row = measure(bench, "G", INKROOM, layout, processes=2, variant="2 procs, split")
+    same = [r for r in bench.rows if r["scenario"] == "A" and r["target"] == INKROOM]
+    if same:
+        row["vs_A_one_process"] = {
+            "server_cpu_pct": [row["server_cpu_pct"], same[-1]["server_cpu_pct"]],
+            "p99": [row["latency_ms"]["p99"], same[-1]["latency_ms"]["p99"]],
+        }
+    verdict(row, p99_ms=30, ack_p99_ms=50)
+    record(bench, row)
+
+
+def scenario_s(bench: Bench) -> None:
+    """Scenario A plus one client that stops reading: others' p99 may rise <= 10 %."""
+    layout = [(bench.n(50), bench.n(10))]
+    base = [r for r in bench.rows if r["scenario"] == "A" and r["target"] == INKROOM]
+    baseline = base[-1] if base else record(bench, measure(bench, "S", INKROOM, layout))
+    row = measure(bench, "S", INKROOM, layout, slow=1, variant="+1 slow reader")
+    slow_closes = {k: v for k, v in row["closes"].items() if k.startswith("slow:")}
+    rise = _div(row["latency_ms"]["p99"], baseline["latency_ms"]["p99"])
+    row["p99_vs_baseline"] = rise
+    row["slow_closes"] = slow_closes
+    row["goal"] = "others' p99 <= +10 %, 0 loss; slow reader closed 4008"
+    row["goal_met"] = (
+        rise is not None and rise <= 1.10 and row["loss"] == 0 and "slow:4008" in slow_closes
+    )
+    row["note"] = f"p99 x{rise} vs baseline {baseline['latency_ms']['p99']} ms; slow: {slow_closes}"
+    record(bench, row)
+
+
+def scenario_d(bench: Bench) -> None:
+    """2,000 idle connections: server RSS per connection."""
+    n = bench.n(D_CONNECTIONS)
+    per_board = min(D_CLIENTS_PER_BOARD, n)
+    layout = [(per_board, 0)] * max(1, n // per_board)
+    for target in (INKROOM, *((CHANNELS_REF, WS_RELAY) if bench.references else ())):
+        with start_target(bench, target) as procs:
+            ports = [p.port for p in procs]
+            # Warm up (imports, first-connection caches) so the baseline is a serving process.
+            warm = LoadPlan(client_specs(target, [(2, 0)], ports), mode_of(target), 0, 4, 0.5, 0.2)
+            run_load(warm, procs)
+            time.sleep(0.5)
+            before = sum(p.rss_bytes() for p in procs)
+            plan = LoadPlan(
+                client_specs(target, layout, ports),
+                mode_of(target),
+                rate_hz=0,
+                duration=min(bench.duration, 5.0),
+                drain=0.5,
+                workers=bench.workers,
+            )
+            result = run_load(plan, procs)
+        after = result["server_rss_mib"] * 2**20
+        per_conn = (after - before) / max(1, result["connected"]) / 1024
+        row = {"scenario": "D", "target": target, "variant": "idle", **result}
+        row["rss_before_mib"] = round(before / 2**20, 1)
+        row["rss_per_connection_kib"] = round(per_conn, 1)
+        row["note"] = (
+            f"{result['connected']} idle sockets: {per_conn:.1f} KiB each "
+            f"(deflate negotiated on {result['deflate_negotiated']})"
+        )
+        if target == INKROOM:
+            row["goal"] = "<= 40 KiB per idle connection"
+            row["goal_met"] = per_conn <= 40 and result["connect_failures"] == 0
+        record(bench, row)
