@@ -56,6 +56,12 @@ runs() {
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$what"
 }
 
+# True while $1 exists and is not a zombie: right after the fork the child still runs our own
+# bash (its cmdline is not yet realtime.serve), so start-up checks use this instead of runs().
+exists() {
+  [ -n "$1" ] && [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
 pod_pid() { cat "$PODS_DIR/$1.pid" 2>/dev/null || true; }
 pod_alive() { runs "$(pod_pid "$1")" "realtime.serve"; }
 nginx_pid() { cat "$NGX_DIR/master.pid" 2>/dev/null || true; }
@@ -124,7 +130,7 @@ PY
 wait_ready() {
   local port="$1" deadline=$((SECONDS + READY_TIMEOUT_SECS))
   while [ "$SECONDS" -lt "$deadline" ]; do
-    pod_alive "$port" || die "pod :$port exited during start-up; see $CLUSTER_DIR/pod-$port.log"
+    exists "$(pod_pid "$port")" || die "pod :$port exited during start-up; see $CLUSTER_DIR/pod-$port.log"
     curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz" && return 0
     sleep 0.2
   done
@@ -161,7 +167,13 @@ render_nginx() {
   [ -n "$servers" ] || servers="        server 127.0.0.1:1 down;"$'\n'
   [ "$LB" = hash ] && balance='hash $board_key consistent;'
   mkdir -p "$NGX_DIR/tmp"
-  SERVERS="$servers" BALANCE="$balance" DIR="$NGX_DIR" PORT="$LB_PORT" "$PY" - \
+  # Each proxied socket costs nginx two descriptors; stay within the hard limit we may raise to.
+  local hard nofile
+  hard="$(ulimit -Hn)"
+  nofile=65536
+  [ "$hard" != unlimited ] && [ "$hard" -lt "$nofile" ] && nofile="$hard"
+  SERVERS="$servers" BALANCE="$balance" DIR="$NGX_DIR" PORT="$LB_PORT" NOFILE="$nofile" \
+    CONNECTIONS="$((nofile / 2))" "$PY" - \
     "$ROOT/scripts/cluster/nginx.conf.tmpl" "$NGX_DIR/nginx.conf" <<'PY'
 from __future__ import annotations
 
@@ -169,7 +181,7 @@ import os
 import sys
 
 text = open(sys.argv[1]).read()
-for key in ("SERVERS", "BALANCE", "DIR", "PORT"):
+for key in ("SERVERS", "BALANCE", "DIR", "PORT", "NOFILE", "CONNECTIONS"):
     text = text.replace(f"@{key}@", os.environ[key].rstrip("\n"))
 open(sys.argv[2], "w").write(text)
 PY
