@@ -171,18 +171,27 @@ def raise_open_files_limit() -> int:
 
 class DrainGate:
     """
-    ASGI wrapper that refuses new WebSockets with 1012 once the process is draining.
+    ASGI wrapper: refuses new WebSockets with 1012 once draining, answers the probes, lifespan.
 
-    It also answers the lifespan protocol, so the inner router never sees a scope it has no
-    route for; the hub starts lazily on the first socket and is drained by the shutdown trigger.
-    The wrapper sits outside the per-message path: each connection costs one extra call.
+    Probes (/healthz, /readyz, /metrics) are answered here, before Django, because kubelets and
+    Prometheus address a pod by its IP: Django would refuse that Host (ALLOWED_HOSTS, 400) and
+    the pod would never become ready. The same paths stay in the URLconf (realtime.urls) for
+    `hypercorn config.asgi:application`. The lifespan protocol is answered here too, so the inner
+    router never sees a scope it has no route for; the hub starts lazily on the first socket and
+    is drained by the shutdown trigger. The wrapper is outside the per-message path: each
+    connection costs one extra call.
     """
 
     def __init__(self, app: ASGIApp) -> None:
+        from realtime.views import PROBE_PATHS
+
         self.app = app
+        self.probe_paths = PROBE_PATHS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
+        if scope["type"] == "http" and scope["path"] in self.probe_paths:
+            await _probe(scope, send)
+        elif scope["type"] == "lifespan":
             await _lifespan(receive, send)
         elif scope["type"] == "websocket" and is_draining():
             await receive()  # websocket.connect
@@ -192,14 +201,42 @@ class DrainGate:
             await self.app(scope, receive, send)
 
 
+async def _probe(scope: Scope, send: Send) -> None:
+    from realtime.views import probe
+
+    status, content_type, body = await probe(scope["path"])
+    headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
 async def _lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await close_hub()
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+async def close_hub() -> None:
+    """
+    Stop the hub's tasks, leave the layer group and release its database connections.
+    """
+    try:
+        from realtime.hub import get_hub
+    except ImportError:
+        return
+    try:
+        await asyncio.wait_for(get_hub().close(), EXIT_RESERVE_SECS)
+    except Exception:
+        logger.exception("closing the hub failed")
 
 
 async def drain_hub(timeout_secs: float) -> None:

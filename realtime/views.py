@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connections
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
@@ -33,35 +33,68 @@ logger = logging.getLogger(__name__)
 CHECK_TIMEOUT_SECS = 0.8
 
 
-async def healthz(request: HttpRequest) -> HttpResponse:
-    """
-    Liveness: 200 while the process serves requests.
-    """
-    return JsonResponse({"status": "ok"})
+#: The probe paths, answered by the Django views below and, host-agnostic, by realtime.serve.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+JSON_TYPE = "application/json"
+_OK = b'{"status": "ok"}'
 
 
-async def readyz(request: HttpRequest) -> HttpResponse:
+async def probe(path: str) -> tuple[int, str, bytes]:
     """
-    Readiness: 200 when not draining and the database and channel layer answer, else 503.
+    Return (status, content type, body) of a probe path (one of PROBE_PATHS).
+    """
+    if path == "/healthz":
+        return 200, JSON_TYPE, _OK
+    if path == "/readyz":
+        failed = await readiness_failure()
+        if failed is None:
+            return 200, JSON_TYPE, _OK
+        # `failed` is one of our fixed check names, so formatting it by hand is safe.
+        return 503, JSON_TYPE, b'{"status": "unavailable", "failed": "%s"}' % failed.encode()
+    if path == "/metrics":
+        return 200, CONTENT_TYPE_PLAIN_0_0_4, generate_latest()
+    raise ValueError(f"{path!r} is not a probe path; use one of {sorted(PROBE_PATHS)}.")
+
+
+async def readiness_failure() -> str | None:
+    """
+    Return None when ready, else the failed checks ("draining", "database", "channel_layer").
     """
     if is_draining():
-        return JsonResponse({"status": "unavailable", "failed": "draining"}, status=503)
+        return "draining"
     checks: dict[str, Callable[[], Awaitable[None]]] = {
         "database": _check_database,
         "channel_layer": _check_channel_layer,
     }
     results = await asyncio.gather(*(_bounded(name, fn) for name, fn in checks.items()))
     failed = [name for name, ok in zip(checks, results, strict=True) if not ok]
-    if failed:
-        return JsonResponse({"status": "unavailable", "failed": ", ".join(failed)}, status=503)
-    return JsonResponse({"status": "ok"})
+    return ", ".join(failed) or None
+
+
+async def _respond(path: str) -> HttpResponse:
+    status, content_type, body = await probe(path)
+    return HttpResponse(body, status=status, content_type=content_type)
+
+
+async def healthz(request: HttpRequest) -> HttpResponse:
+    """
+    Liveness: 200 while the process serves requests.
+    """
+    return await _respond("/healthz")
+
+
+async def readyz(request: HttpRequest) -> HttpResponse:
+    """
+    Readiness: 200 when not draining and the database and channel layer answer, else 503.
+    """
+    return await _respond("/readyz")
 
 
 async def metrics(request: HttpRequest) -> HttpResponse:
     """
     Prometheus scrape endpoint (text format 0.0.4, which every Prometheus version reads).
     """
-    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+    return await _respond("/metrics")
 
 
 async def _bounded(name: str, check: Callable[[], Awaitable[None]]) -> bool:

@@ -2,7 +2,8 @@
 Real Inkroom server processes for tests: start `python -m realtime.serve` on a free loopback port.
 
 Importable helpers (`start_server`, `ServerProcess`, `database_url`, `free_port`) plus pytest
-fixtures (`server_env`, `start_inkroom`). A server runs against the same PostgreSQL database as
+fixtures `server_env` and `start_inkroom` (bind `server_env_fixture` and `start_inkroom_fixture`
+in a test module or conftest to use them). A server runs against the same PostgreSQL database as
 the test (pass `connection.settings_dict["NAME"]`, so use `django_db(transaction=True)`: data the
 test commits is visible to the child) and, when REDIS_URL is set, the Redis channel layer under a
 prefix unique to the test, so servers of one test see each other and nobody else.
@@ -10,6 +11,11 @@ prefix unique to the test, so servers of one test see each other and nobody else
 Ports come from INKROOM_TEST_PORTS ("18150-18199" by default), so engineers and CI jobs sharing a
 machine can give each suite its own range. Server output goes to a log file that is printed when
 a test fails; `ServerProcess.log_text()` reads it.
+
+    from tests.realtime import servers
+
+    server_env_fixture = servers.server_env_fixture
+    start_inkroom_fixture = servers.start_inkroom_fixture
 
     def test_x(start_inkroom):
         server = start_inkroom()
@@ -225,8 +231,8 @@ def server_env_for(settings_dict: Mapping[str, Any], **extra: str) -> dict[str, 
     return env
 
 
-@pytest.fixture
-def server_env(transactional_db: Any) -> dict[str, str]:
+@pytest.fixture(name="server_env")
+def server_env_fixture(transactional_db: Any) -> dict[str, str]:
     """
     Environment for servers that share this test's database (data must be committed).
     """
@@ -235,8 +241,8 @@ def server_env(transactional_db: Any) -> dict[str, str]:
     return server_env_for(connection.settings_dict)
 
 
-@pytest.fixture
-def start_inkroom(
+@pytest.fixture(name="start_inkroom")
+def start_inkroom_fixture(
     server_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., ServerProcess]]:
     """
@@ -258,3 +264,8 @@ def start_inkroom(
     if request.session.testsfailed > failed_before:
         for server in started:
             sys.stderr.write(f"\n----- server :{server.port} log -----\n{server.log_text()}\n")
+
+
+# The fixtures under their own names, for `from tests.realtime.servers import server_env, ...`.
+server_env = server_env_fixture
+start_inkroom = start_inkroom_fixture
