@@ -8,7 +8,10 @@ any snapshot <= seq equals replaying the whole log to seq (tests/board/test_snap
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import msgpack
@@ -48,12 +51,38 @@ def latest_snapshot(board_id: str, max_seq: int | None = None) -> Snapshot | Non
     return query.order_by("-seq", "-id").first()
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """
+    Pause the cyclic GC while decoding a big snapshot.
+
+    Decoding 50k elements allocates ~200k containers, which triggers hundreds of generation-0
+    and several full collections: measured 600 ms with the GC on, 180-270 ms with it paused. The
+    decoded maps hold no cycles, so nothing is left for the collector to find afterwards. With
+    several threads decoding at once one may re-enable the GC early; that only costs speed.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def decode_snapshot(data: bytes) -> BoardState:
+    """
+    Decode the stored (and `snap` frame) encoding of a state.
+    """
+    with _gc_paused():
+        return BoardState.from_snapshot(msgpack.unpackb(data))
+
+
 def snapshot_state(snapshot: Snapshot) -> BoardState:
     """
     Decode a stored snapshot into a fresh BoardState.
     """
-    data: dict[str, Any] = msgpack.unpackb(bytes(snapshot.state))
-    return BoardState.from_snapshot(data)
+    return decode_snapshot(bytes(snapshot.state))
 
 
 def _head_seq(board_id: str) -> int:

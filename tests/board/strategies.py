@@ -1,0 +1,130 @@
+"""
+Hypothesis strategies for the document model: structurally valid ops and arbitrary junk.
+
+Ids come from a small pool so that generated sequences collide: adds of existing ids, appends
+to deleted strokes, updates of elements of the wrong type. Those are exactly the stale ops the
+reducer must absorb.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+ID_POOL = ["a", "b", "c", "d", "e-1", "F_2"]
+ids = st.sampled_from(ID_POOL)
+coords = st.integers(-2000, 2000)
+small_deltas = st.integers(-40, 40)
+colors = st.from_regex(r"#[0-9a-f]{6}", fullmatch=True)
+texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"])
+    | st.sampled_from("\n\t"),
+    max_size=30,
+)
+
+
+def styles(*, partial: bool = False) -> st.SearchStrategy[dict[str, Any]]:
+    fields = {
+        "color": colors,
+        "width": st.sampled_from([0.5, 1, 2, 4, 8.5, 256]),
+        "opacity": st.sampled_from([0.05, 0.5, 1]),
+        "fill": st.none() | colors,
+    }
+    if partial:
+        return st.fixed_dictionaries({}, optional=fields).filter(bool)
+    return st.fixed_dictionaries(fields)
+
+
+@st.composite
+def deltas_with_pressure(
+    draw: st.DrawFn, min_points: int = 0, max_points: int = 12
+) -> dict[str, Any]:
+    n = draw(st.integers(min_points, max_points))
+    out: dict[str, Any] = {"p": draw(st.lists(small_deltas, min_size=2 * n, max_size=2 * n))}
+    if draw(st.booleans()):
+        out["pr"] = draw(st.lists(st.integers(0, 100), min_size=n, max_size=n))
+    return out
+
+
+@st.composite
+def elements(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["stroke", "rect", "ellipse", "line", "arrow", "text"]))
+    el: dict[str, Any] = {
+        "id": draw(ids),
+        "type": kind,
+        "x": draw(coords),
+        "y": draw(coords),
+        "style": draw(styles()),
+    }
+    if kind == "stroke":
+        el.update(draw(deltas_with_pressure()))
+    elif kind == "text":
+        el["text"] = draw(texts)
+        el["size"] = draw(st.integers(4, 512))
+    else:
+        el["w"] = draw(st.integers(-500, 500))
+        el["h"] = draw(st.integers(-500, 500))
+    return el
+
+
+def _updates() -> st.SearchStrategy[dict[str, Any]]:
+    fields = {
+        "style": styles(partial=True),
+        "x": coords,
+        "y": coords,
+        "w": st.integers(-500, 500),
+        "h": st.integers(-500, 500),
+        "text": texts,
+        "size": st.integers(4, 512),
+    }
+    return st.fixed_dictionaries({}, optional=fields).filter(bool)
+
+
+def op_bodies() -> st.SearchStrategy[dict[str, Any]]:
+    """
+    An op without `i`: every client kind, structurally valid, possibly stale for any board.
+    """
+    id_lists = st.lists(ids, min_size=1, max_size=4)
+    return st.one_of(
+        st.builds(lambda el: {"k": "add", "el": el}, elements()),
+        st.builds(
+            lambda el_id, pts: {"k": "app", "id": el_id, **pts},
+            ids,
+            deltas_with_pressure(min_points=1, max_points=8),
+        ),
+        st.builds(lambda el_id, s: {"k": "upd", "id": el_id, "set": s}, ids, _updates()),
+        st.builds(
+            lambda i, dx, dy: {"k": "mov", "ids": i, "dx": dx, "dy": dy}, id_lists, coords, coords
+        ),
+        st.builds(lambda i: {"k": "del", "ids": i}, id_lists),
+        st.just({"k": "clr"}),
+    )
+
+
+@st.composite
+def op_logs(draw: st.DrawFn, max_size: int = 40) -> list[dict[str, Any]]:
+    """
+    A sequenced log: ops with `i` and `s` = 1..n, as board.oplog stores them.
+    """
+    bodies = draw(st.lists(op_bodies(), max_size=max_size))
+    return [
+        {"i": n, "k": b["k"], **b, "s": n, "c": "client", "u": None}
+        for n, b in enumerate(bodies, 1)
+    ]
+
+
+#: Anything msgpack or JSON can decode to, nested.
+junk = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=40)
+    | st.binary(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text(max_size=6) | st.integers(), children, max_size=5)
+    ),
+    max_leaves=20,
+)

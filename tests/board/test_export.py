@@ -1,0 +1,175 @@
+"""
+Export: SVG that parses and holds every element, PNG from resvg within its bounds, and JSON.
+"""
+
+from __future__ import annotations
+
+import struct
+import xml.etree.ElementTree as ET
+import zlib
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from board.document import BoardState, bbox, materialize
+from board.export import (
+    EMPTY_SIDE,
+    MARGIN,
+    PNG_MAX_SIDE,
+    content_box,
+    png_size,
+    render_json,
+    render_png,
+    render_svg,
+)
+from tests.board.strategies import op_logs
+
+SVG = "{http://www.w3.org/2000/svg}"
+STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
+TRICKY_TEXT = "a < b && c > d \"quoted\" 'single' ]]> <!-- no --> ünï\ncode\r\nlast"
+
+
+def element(el_id: str, kind: str, **fields: Any) -> dict[str, Any]:
+    return {"id": el_id, "type": kind, "x": 0, "y": 0, "style": dict(STYLE), **fields}
+
+
+def sample_board() -> BoardState:
+    elements = [
+        element("pen", "stroke", x=10, y=10, p=[0, 0, 30, 5, 20, 30, -10, 10], pr=[10, 50, 90, 40]),
+        element("mouse", "stroke", x=100, y=10, p=[0, 0, 30, 5, 20, 30]),
+        element("dot", "stroke", x=200, y=10, p=[0, 0]),
+        element("box", "rect", y=80, w=50, h=-30, style={**STYLE, "fill": "#ff0000"}),
+        element("arr", "arrow", x=60, y=80, w=80, h=40),
+        element("ln", "line", x=60, y=150, w=-40, h=0),
+        element("oval", "ellipse", x=150, y=100, w=40, h=20, style={**STYLE, "opacity": 0.5}),
+        element("note", "text", x=10, y=170, text=TRICKY_TEXT, size=20),
+    ]
+    return materialize(None, [{"k": "add", "el": el} for el in elements])
+
+
+def parse_svg(svg: str) -> ET.Element:
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg"
+    return root
+
+
+def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
+    """
+    Decode an 8-bit RGB/RGBA PNG into rows of raw pixel bytes (a test-only minimal decoder).
+    """
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", b""
+    while pos < len(data):
+        (length,), kind = struct.unpack(">I", data[pos : pos + 4]), data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        header = body if kind == b"IHDR" else header
+        idat += body if kind == b"IDAT" else b""
+        pos += 12 + length
+    width, height, depth, color_type = struct.unpack(">IIBB", header[:10])
+    assert depth == 8 and color_type in (2, 6)
+    bpp = 4 if color_type == 6 else 3
+    raw, stride, rows, prev = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
+    for r in range(height):
+        kind, line = (
+            raw[r * (stride + 1)],
+            bytearray(raw[r * (stride + 1) + 1 : (r + 1) * (stride + 1)]),
+        )
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append(bytes(line))
+        prev = line
+    # Drop alpha: every pixel becomes 3 RGB bytes.
+    return width, height, [b"".join(row[i : i + 3] for i in range(0, stride, bpp)) for row in rows]
+
+
+def test_svg_parses_and_holds_every_element_in_z_order() -> None:
+    state = sample_board()
+    root = parse_svg(render_svg(state))
+    groups = [g for g in root if g.tag == f"{SVG}g"]
+    assert [g.get("data-id") for g in groups] == list(state.elements)
+    by_id = {g.get("data-id"): g for g in groups}
+    assert by_id["pen"].find(f"{SVG}path").get("fill") == "#1e1e1e"  # pressure: filled outline
+    assert by_id["mouse"].find(f"{SVG}path").get("stroke-width") == "4"
+    assert by_id["dot"].find(f"{SVG}circle").get("r") == "2"
+    assert by_id["box"].find(f"{SVG}rect").get("fill") == "#ff0000"
+    assert by_id["box"].find(f"{SVG}rect").get("height") == "30"
+    assert by_id["arr"].find(f"{SVG}polygon") is not None
+    assert by_id["oval"].get("opacity") == "0.5"
+    lines = [t.text for t in by_id["note"].iter(f"{SVG}text")]
+    assert lines == ["a < b && c > d \"quoted\" 'single' ]]> <!-- no --> ünï", "code", "last"]
+
+
+def test_svg_viewbox_encloses_every_element_with_a_margin() -> None:
+    state = sample_board()
+    x, y, w, h = (float(v) for v in parse_svg(render_svg(state)).get("viewBox").split())
+    for el in state.elements.values():
+        minx, miny, maxx, maxy = bbox(el)
+        assert x + MARGIN <= minx + 1 and y + MARGIN <= miny + 1
+        assert maxx <= x + w - MARGIN + 1 and maxy <= y + h - MARGIN + 1
+
+
+def test_empty_board_renders_a_small_blank_svg() -> None:
+    root = parse_svg(render_svg(BoardState()))
+    assert root.get("viewBox") == f"0 0 {EMPTY_SIDE} {EMPTY_SIDE}"
+    assert [child.tag for child in root] == [f"{SVG}rect"]
+
+
+def test_png_has_the_signature_and_draws_the_content() -> None:
+    state = sample_board()
+    png = render_png(state, scale=2)
+    width, height, rows = decode_png(png)
+    _x, _y, w, h = content_box(state)
+    assert (width, height) == (w * 2, h * 2)
+    pixels = {row[i : i + 3] for row in rows for i in range(0, len(row), 3)}
+    assert b"\xff\xff\xff" in pixels  # background
+    assert b"\xff\x00\x00" in pixels  # the red rectangle's fill
+    assert len(pixels) > 10  # anti-aliased ink, not a blank page
+
+
+def test_empty_board_png_is_blank() -> None:
+    width, height, rows = decode_png(render_png(BoardState()))
+    assert (width, height) == (EMPTY_SIDE, EMPTY_SIDE)
+    assert {row for row in rows} == {b"\xff" * 3 * EMPTY_SIDE}
+
+
+def test_png_size_is_bounded() -> None:
+    huge = materialize(
+        None, [{"k": "add", "el": element("r", "rect", x=-5_000_000, w=10_000_000, h=3_000_000)}]
+    )
+    width, height = png_size(huge, scale=4.0, max_pixels=1_000_000)
+    assert width * height <= 1_000_000 and max(width, height) <= PNG_MAX_SIDE
+    wide = materialize(None, [{"k": "add", "el": element("l", "line", w=1_000_000, h=0)}])
+    assert png_size(wide, 1.0, 10**12)[0] == PNG_MAX_SIDE
+    png_width, png_height, _rows = decode_png(render_png(huge, max_pixels=40_000))
+    assert png_width * png_height <= 40_000
+    with pytest.raises(ValueError, match="scale"):
+        render_png(huge, scale=0)
+
+
+def test_json_export_is_the_wire_form_in_z_order() -> None:
+    state = sample_board()
+    data = render_json(state)
+    assert data["version"] == 1 and data["seq"] == state.seq
+    assert data["elements"] == list(state.elements.values())
+    data["elements"][0]["p"].append(9)  # the export is a copy
+    assert len(state.elements["pen"]["p"]) == 8
+
+
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(op_logs(max_size=25))
+def test_any_board_renders_to_well_formed_svg(log: list[dict[str, Any]]) -> None:
+    state = materialize(None, log)
+    root = parse_svg(render_svg(state))
+    assert [g.get("data-id") for g in root if g.tag == f"{SVG}g"] == list(state.elements)
