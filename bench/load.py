@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import os
 import time
 from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
@@ -25,6 +26,7 @@ GO_MARGIN_SECS = 0.3
 READY_TIMEOUT_SECS = 120.0
 #: The send-time ring keeps this many seconds of each sender's ops.
 RING_SECS = 60
+_TICKS_PER_SEC = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(slots=True)
@@ -73,8 +75,10 @@ def run_load(plan: LoadPlan, servers: list[Server]) -> dict[str, Any]:
             p.send(("go", t_go, t_stop, t_end))
         _sleep_until(t_go)
         cpu0 = [s.cpu_secs() for s in servers]
+        box0 = _box_busy_secs()
         _sleep_until(t_stop)
         cpu1 = [s.cpu_secs() for s in servers]
+        box1 = _box_busy_secs()
         rss = sum(s.rss_bytes() for s in servers)
         results = [_expect(p, "result", plan.drain + 60) for p in pipes]
     finally:
@@ -91,7 +95,13 @@ def run_load(plan: LoadPlan, servers: list[Server]) -> dict[str, Any]:
         ],
         "server_rss_mib": round(rss / 2**20, 1),
     }
-    return {**_merge(plan, ready, results), **server}
+    merged = _merge(plan, ready, results)
+    # Everything else on the box (PostgreSQL, Redis, other people's processes): a run whose
+    # figures are distorted by a busy machine says so.
+    box = 100 * (box1 - box0) / plan.duration
+    server["box_cpu_pct"] = round(box, 1)
+    server["other_cpu_pct"] = round(box - server["server_cpu_pct"] - merged["loadgen_cpu_pct"], 1)
+    return {**merged, **server}
 
 
 def _merge(
@@ -153,6 +163,16 @@ def _merge(
         "errors": errors,
         "closes": closes,
     }
+
+
+def _box_busy_secs() -> float:
+    """
+    CPU seconds the whole machine spent busy (all CPUs), from /proc/stat.
+    """
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / _TICKS_PER_SEC
 
 
 def _ratio(a: int, b: int) -> float | None:

@@ -84,6 +84,7 @@ _COLUMNS = (
     ("srv%", 6, lambda r: r.get("server_cpu_pct", "")),
     ("rssMiB", 7, lambda r: r.get("server_rss_mib", "")),
     ("gen%", 6, lambda r: r.get("loadgen_cpu_pct", "")),
+    ("other%", 6, lambda r: r.get("other_cpu_pct", "")),
     ("ok", 4, lambda r: {True: "yes", False: "NO"}.get(r.get("goal_met"), "")),  # type: ignore[arg-type]
 )
 

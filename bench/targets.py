@@ -18,6 +18,9 @@ INKROOM = "inkroom"
 CHANNELS_REF = "channels-ref"
 WS_RELAY = "ws-relay"
 Layout = list[tuple[int, int]]
+#: Ports one invocation cycles through above port_base + 10: 40 leaves room for a second
+#: invocation (the smoke test) at port_base + 50 inside the bench's 18400-18499 range.
+PORTS_PER_RUN = 40
 
 
 @dataclass
@@ -49,7 +52,7 @@ class Bench:
 
     def port(self) -> int:
         # A fresh port per server: a stopped server's port may sit in TIME_WAIT.
-        self._next_port = (self._next_port + 1) % 90
+        self._next_port = (self._next_port + 1) % PORTS_PER_RUN
         return self.port_base + 10 + self._next_port
 
     def n(self, count: int) -> int:
