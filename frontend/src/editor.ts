@@ -290,6 +290,7 @@ export class Editor {
     return {
       state: () => stateSnapshot(this.sync.confirmed),
       view: () => stateSnapshot(this.sync.view()),
+      preview: () => (this.preview ? stateSnapshot(this.preview) : null),
       status: () => this.socket.status.kind,
       outbox: () => this.sync.outbox.list(),
       clientId: () => this.sync.clientId,

@@ -1,0 +1,197 @@
+"""
+Browser-test fixtures: a live `python -m realtime.serve`, headless Debian Chromium, users and a
+board, and helpers that read the client's state (window.inkroom) and its rendered pixels.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from board.models import Board, Membership, Role
+from tests.conftest import PASSWORD
+from tests.realtime.servers import ServerProcess, server_env_fixture, start_inkroom_fixture
+
+__all__ = ["server_env_fixture", "start_inkroom_fixture"]
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "test-artifacts"
+#: Default wait for client-side conditions (ms): sync over loopback takes tens of ms; the slack
+#: is for a loaded 2-core CI box and the reconnect backoff.
+WAIT_MS = 15_000
+
+# Counts dark pixels (any channel < 100) in a square of radius r (CSS px) around a world point.
+DARK_PIXELS_JS = """([wx, wy, r]) => {
+  const c = document.getElementById('board-canvas');
+  const ctx = c.getContext('2d');
+  const dpr = window.devicePixelRatio || 1;
+  const [sx, sy] = window.inkroom.toScreen(wx, wy);
+  const img = ctx.getImageData(Math.round((sx - r) * dpr), Math.round((sy - r) * dpr),
+                               Math.round(2 * r * dpr), Math.round(2 * r * dpr));
+  let n = 0;
+  for (let k = 0; k < img.data.length; k += 4) {
+    if (img.data[k] < 100 && img.data[k + 1] < 100 && img.data[k + 2] < 100) n++;
+  }
+  return n;
+}"""
+
+
+def _bundle_is_stale() -> bool:
+    bundle = REPO / "frontend" / "static" / "frontend" / "dist" / "main.js"
+    if not bundle.exists():
+        return True
+    built = bundle.stat().st_mtime
+    sources = [*(REPO / "frontend" / "src").rglob("*.ts"), REPO / "frontend" / "package-lock.json"]
+    return any(path.stat().st_mtime > built for path in sources)
+
+
+@pytest.fixture(scope="session")
+def frontend_bundle() -> Path:
+    """
+    Build the bundle when it is missing or older than its sources (`make test` builds it first).
+    """
+    if _bundle_is_stale():
+        subprocess.run(["make", "-s", "-C", str(REPO / "frontend"), "build"], check=True)
+    return REPO / "frontend" / "static" / "frontend" / "dist" / "main.js"
+
+
+@pytest.fixture
+def server(start_inkroom: Callable[..., ServerProcess], frontend_bundle: Path) -> ServerProcess:
+    return start_inkroom()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    async with async_playwright() as pw:
+        instance = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        await instance.close()
+
+
+@pytest.fixture
+def people(make_user: Callable[..., Any]) -> dict[str, Any]:
+    """
+    alice owns the board, bob edits it, carol views it.
+    """
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    board = Board.objects.create(owner=alice, title="Team sketch")
+    Membership.objects.create(board=board, user=alice, role=Role.OWNER)
+    Membership.objects.create(board=board, user=bob, role=Role.EDITOR)
+    Membership.objects.create(board=board, user=carol, role=Role.VIEWER)
+    return {"alice": alice, "bob": bob, "carol": carol, "board": board}
+
+
+class Client:
+    """
+    One signed-in browser context on the board page, with typed access to window.inkroom.
+    """
+
+    def __init__(self, context: BrowserContext, page: Page, base: str, board_id: str) -> None:
+        self.context, self.page, self.base, self.board_id = context, page, base, board_id
+
+    async def state(self) -> dict[str, Any]:
+        return await self.page.evaluate("inkroom.state()")
+
+    async def view(self) -> dict[str, Any]:
+        return await self.page.evaluate("inkroom.view()")
+
+    async def outbox(self) -> list[dict[str, Any]]:
+        return await self.page.evaluate("inkroom.outbox()")
+
+    async def ids(self) -> list[str]:
+        return [el["id"] for el in (await self.view())["elements"]]
+
+    async def wait(self, js: str, arg: Any = None, timeout: int = WAIT_MS) -> None:
+        await self.page.wait_for_function(js, arg=arg, timeout=timeout)
+
+    async def wait_synced(self) -> None:
+        await self.wait("window.inkroom && inkroom.synced()")
+
+    async def server_state(self, seq: int | None = None) -> dict[str, Any]:
+        query = "" if seq is None else f"?seq={seq}"
+        url = f"/api/v1/boards/{self.board_id}/state/{query}"
+        status, body = await self.page.evaluate(
+            "url => fetch(url, {credentials: 'same-origin'}).then(async r => [r.status, await r.json()])",
+            url,
+        )
+        assert status == 200, f"GET {url} -> {status}: {body}"
+        return body
+
+    async def dark_pixels(self, x: float, y: float, radius: float = 6) -> int:
+        return await self.page.evaluate(DARK_PIXELS_JS, [x, y, radius])
+
+    async def canvas_origin(self) -> tuple[float, float]:
+        box = await self.page.locator("#board-canvas").bounding_box()
+        assert box is not None
+        return box["x"], box["y"]
+
+    async def tool(self, name: str) -> None:
+        await self.page.click(f"[data-tool={name}]")
+
+    async def drag(self, points: list[tuple[float, float]]) -> None:
+        """
+        Press, move through `points` (world = canvas coordinates at the default camera), release.
+        """
+        ox, oy = await self.canvas_origin()
+        mouse = self.page.mouse
+        await mouse.move(ox + points[0][0], oy + points[0][1])
+        await mouse.down()
+        for x, y in points[1:]:
+            await mouse.move(ox + x, oy + y, steps=2)
+        await mouse.up()
+
+    async def stroke(self, x: float, y: float, length: float = 160) -> list[tuple[float, float]]:
+        points = [(x + k * length / 16, y + (k % 4) * 5) for k in range(17)]
+        await self.tool("pen")
+        await self.drag(points)
+        return points
+
+
+@pytest.fixture
+def open_board(
+    browser: Browser, server: ServerProcess, people: dict[str, Any]
+) -> Callable[..., Any]:
+    """
+    Sign `username` in through the login page in a fresh context and open the board.
+    """
+
+    async def open_as(username: str, *, viewport: dict[str, int] | None = None) -> Client:
+        context = await browser.new_context(
+            viewport=viewport or {"width": 1280, "height": 720}, accept_downloads=True
+        )
+        page = await context.new_page()
+        board_id = people["board"].id
+        await page.goto(server.http_url(f"/login/?next=/b/{board_id}/"))
+        await page.fill("#username", username)
+        await page.fill("#password", PASSWORD)
+        await page.click("#auth-form button[type=submit]")
+        await page.wait_for_url(f"**/b/{board_id}/")
+        client = Client(context, page, server.http_url(""), board_id)
+        await client.wait_synced()
+        return client
+
+    return open_as
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

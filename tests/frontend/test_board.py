@@ -1,0 +1,177 @@
+"""
+The board page in a real browser against a live server: two users drawing together, offline
+edits, a reload that keeps the outbox, undo/redo, the viewer role, export and history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.frontend.conftest import Client
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+#: A stroke drawn with the pen is dark: this many dark pixels near one of its points means it
+#: was rendered (a 12x12 px box around a 4 px wide line holds ~40).
+MIN_DARK_PIXELS = 8
+
+
+def canonical(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """
+    Elements in z-order, for comparing a client's state with the server's.
+    """
+    return state["elements"]
+
+
+async def converge(*clients: Client) -> dict[str, Any]:
+    """
+    Wait until every client applied the server's head and has an empty outbox; return the head.
+    """
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        server = await clients[0].server_state()
+        states = [await c.state() for c in clients]
+        outboxes = [await c.outbox() for c in clients]
+        if all(s["seq"] == server["seq"] for s in states) and not any(outboxes):
+            return server
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(
+                f"no convergence: server seq {server['seq']}, clients "
+                f"{[s['seq'] for s in states]}, outboxes {[len(o) for o in outboxes]}"
+            )
+        await asyncio.sleep(0.1)
+
+
+async def test_two_users_draw_go_offline_reload_and_converge(
+    open_board: Callable[..., Any], artifacts: Path
+) -> None:
+    alice: Client = await open_board("alice")
+    bob: Client = await open_board("bob")
+
+    # A draws a stroke and a rectangle; B sees both, in its state and on its canvas.
+    stroke = await alice.stroke(120, 160)
+    await alice.tool("rect")
+    await alice.drag([(420, 140), (520, 200), (560, 240)])
+    await bob.wait("inkroom.state().elements.length === 2")
+    kinds = [el["type"] for el in (await bob.state())["elements"]]
+    assert kinds == ["stroke", "rect"]
+    assert await bob.dark_pixels(*stroke[8]) >= MIN_DARK_PIXELS
+    assert await bob.dark_pixels(420, 190) >= MIN_DARK_PIXELS  # the rectangle's left edge
+    assert await bob.dark_pixels(300, 400) == 0  # empty canvas stays empty
+    seq_two_elements = (await bob.state())["seq"]
+
+    # B goes offline; A keeps drawing, B draws too (into its outbox).
+    await bob.context.set_offline(True)
+    await bob.wait("inkroom.status() === 'offline'")
+    assert "Offline" in await bob.page.inner_text("#status")
+    await alice.stroke(120, 320)
+    await bob.stroke(120, 480)
+    assert len(await bob.outbox()) >= 2  # add + app(s)
+    assert len(await bob.ids()) == 3  # its own offline stroke is rendered optimistically
+
+    # A goes offline, draws, then reloads while the server is still unreachable for it: the
+    # offline stroke must come back from the persisted outbox and reach the server afterwards.
+    blocked = {"on": True}
+
+    async def gate(ws: Any) -> None:
+        if blocked["on"]:
+            await ws.close(code=1012, reason="test: server unreachable")
+        else:
+            ws.connect_to_server()
+
+    await alice.page.route_web_socket("**/ws/boards/**", gate)
+    await alice.context.set_offline(True)
+    await alice.wait("inkroom.status() === 'offline'")
+    offline_stroke = await alice.stroke(600, 320)
+    offline_ids = set(await alice.ids())
+    pending = await alice.outbox()
+    assert pending and pending[0]["k"] == "add"
+    await alice.context.set_offline(False)
+    await alice.page.reload()
+    await alice.wait("window.inkroom && inkroom.outbox().length > 0")
+    assert [op["i"] for op in await alice.outbox()] == [op["i"] for op in pending]
+    assert pending[0]["el"]["id"] in await alice.ids()
+    assert await alice.dark_pixels(*offline_stroke[8]) >= MIN_DARK_PIXELS
+    blocked["on"] = False
+    await alice.wait_synced()
+    await bob.context.set_offline(False)
+    await bob.wait_synced()
+
+    # Both converge to the server's log, including every offline stroke.
+    head = await converge(alice, bob)
+    assert canonical(await alice.state()) == canonical(head)
+    assert canonical(await bob.state()) == canonical(head)
+    assert len(head["elements"]) == 5
+    assert offline_ids <= {el["id"] for el in head["elements"]}
+
+    # Undo/redo of A's own action travels as ops: B sees the stroke vanish and come back.
+    await alice.stroke(600, 480)
+    await bob.wait("inkroom.state().elements.length === 6")
+    await alice.page.keyboard.press("Control+z")
+    await bob.wait("inkroom.state().elements.length === 5")
+    await alice.page.keyboard.press("Control+Shift+z")
+    await bob.wait("inkroom.state().elements.length === 6")
+    head = await converge(alice, bob)
+    assert canonical(await bob.state()) == canonical(head)
+
+    # Live cursors: B hovers, A sees a named cursor; save the screenshots as artifacts.
+    ox, oy = await bob.canvas_origin()
+    await bob.page.mouse.move(ox + 700, oy + 200)
+    await bob.page.mouse.move(ox + 720, oy + 210)
+    await alice.page.mouse.move(ox + 300, oy + 600)
+    await alice.wait("document.querySelectorAll('#presence li').length === 2")
+    await asyncio.sleep(0.3)
+    await alice.page.screenshot(path=str(artifacts / "board-alice.png"))
+    await bob.page.screenshot(path=str(artifacts / "board-bob.png"))
+
+    # Export PNG downloads a real, non-empty image.
+    async with alice.page.expect_download() as info:
+        await alice.page.click("#btn-export-png")
+    download = await info.value
+    png = Path(await download.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+
+    # The history scrubber shows the board as it was after the first two elements.
+    await alice.page.click("#btn-history")
+    await alice.page.eval_on_selector(
+        "#history-range",
+        "(el, seq) => { el.value = String(seq); el.dispatchEvent(new Event('input')); }",
+        seq_two_elements,
+    )
+    await alice.wait(
+        "inkroom.preview() && inkroom.preview().seq === arguments[0]", seq_two_elements
+    )
+    preview = await alice.page.evaluate("inkroom.preview()")
+    past = await alice.server_state(seq_two_elements)
+    assert canonical(preview) == canonical(past)
+    assert [el["type"] for el in preview["elements"]] == ["stroke", "rect"]
+    assert await alice.page.is_visible("#preview-banner")
+    # Read-only while previewing: drawing changes nothing.
+    before = await alice.view()
+    await alice.drag([(900, 500), (950, 550)])
+    assert await alice.view() == before
+    await alice.page.click("#history-live")
+    assert await alice.page.evaluate("inkroom.preview()") is None
+
+
+async def test_viewer_cannot_draw(open_board: Callable[..., Any]) -> None:
+    alice: Client = await open_board("alice")
+    await alice.stroke(100, 100)
+    carol: Client = await open_board("carol", viewport={"width": 390, "height": 844})
+    await carol.wait("inkroom.state().elements.length === 1")
+    assert await carol.page.evaluate("inkroom.role()") == "viewer"
+    assert await carol.page.is_visible("#readonly-badge")
+    assert "read-only" in (await carol.page.inner_text("#status")).lower()
+    assert await carol.page.is_disabled("[data-tool=pen]")
+    # Even with the pen forced through the keyboard, nothing is drawn or sent.
+    await carol.page.keyboard.press("p")
+    await carol.drag([(50, 300), (150, 350), (250, 300)])
+    assert len(await carol.ids()) == 1
+    assert await carol.outbox() == []
+    await asyncio.sleep(0.3)
+    assert (await alice.server_state())["seq"] == (await carol.state())["seq"]
