@@ -43,6 +43,9 @@ export function attachInput(canvas: HTMLCanvasElement, host: InputHost): void {
     return { dist: Math.hypot(a[0] - b[0], a[1] - b[1]), cx: (a[0] + b[0]) / 2, cy: (a[1] + b[1]) / 2 };
   };
 
+  // The canvas takes focus itself in pointerdown; the default mousedown focus change would
+  // steal focus back from an editor (the text tool's textarea) opened during pointerdown.
+  canvas.addEventListener("mousedown", (e) => e.preventDefault());
   canvas.addEventListener("pointerdown", (e) => {
     canvas.focus({ preventScroll: true });
     canvas.setPointerCapture(e.pointerId);

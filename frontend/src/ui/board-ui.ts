@@ -254,6 +254,6 @@ export class BoardChrome {
       } else if (e.key === "Escape") finish(false);
     };
     input.onblur = () => finish(true);
-    setTimeout(() => input.focus(), 0);
+    input.focus();
   }
 }
