@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="scale client counts (quick runs)")
     parser.add_argument("--no-redis", action="store_true", help="Inkroom on the in-memory layer")
     parser.add_argument("--no-references", action="store_true", help="skip reference servers")
+    parser.add_argument("--profile", action="store_true", help="py-spy the Inkroom server")
     parser.add_argument("--port-base", type=int, default=18400)
     parser.add_argument("--results-dir", type=Path, default=report.RESULTS_DIR)
     args = parser.parse_args(argv)
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration, sweep_duration=args.sweep_duration, drain=args.drain,
         workers=args.workers, redis=not args.no_redis, points_per_op=args.points_per_op,
         scale=args.scale, port_base=args.port_base, references=not args.no_references,
+        profile=args.profile,
     )  # fmt: skip
     print(report.table_header(), flush=True)
     started = time.monotonic()

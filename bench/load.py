@@ -12,6 +12,7 @@ import math
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any
@@ -45,9 +46,13 @@ class LoadPlan:
     offer_deflate: bool = True
 
 
-def run_load(plan: LoadPlan, servers: list[Server]) -> dict[str, Any]:
+def run_load(
+    plan: LoadPlan, servers: list[Server], on_go: Callable[[], None] | None = None
+) -> dict[str, Any]:
     """
     Run the plan against already-started servers and return the merged figures.
+
+    `on_go` runs as the drawing starts (e.g. to attach a profiler for the window).
     """
     slots = max(s.slot for s in plan.specs) + 1
     ring_size = 1 << max(10, math.ceil(math.log2(max(plan.rate_hz, 1) * RING_SECS)))
@@ -74,6 +79,8 @@ def run_load(plan: LoadPlan, servers: list[Server]) -> dict[str, Any]:
         for p in pipes:
             p.send(("go", t_go, t_stop, t_end))
         _sleep_until(t_go)
+        if on_go is not None:
+            on_go()
         cpu0 = [s.cpu_secs() for s in servers]
         box0 = _box_busy_secs()
         _sleep_until(t_stop)
@@ -96,6 +103,12 @@ def run_load(plan: LoadPlan, servers: list[Server]) -> dict[str, Any]:
         "server_rss_mib": round(rss / 2**20, 1),
     }
     merged = _merge(plan, ready, results)
+    frames = merged["server_frames_in_per_s"] + merged["server_frames_out_per_s"]
+    cpu_us = 1e6 * (sum(cpu1) - sum(cpu0)) / plan.duration
+    # Server CPU per socket frame (either way) and per op delivery: the unit costs to optimise.
+    server["server_us_per_frame"] = round(cpu_us / frames, 1) if frames else None
+    deliveries = merged["deliveries_per_s"]
+    server["server_us_per_delivery"] = round(cpu_us / deliveries, 2) if deliveries else None
     # Everything else on the box (PostgreSQL, Redis, other people's processes): a run whose
     # figures are distorted by a busy machine says so.
     box = 100 * (box1 - box0) / plan.duration

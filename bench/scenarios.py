@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench import report
+from bench import profile, report
 from bench.load import LoadPlan, run_load
+from bench.servers import LOG_DIR
 from bench.targets import CHANNELS_REF, INKROOM, WS_RELAY, Bench, Layout, client_specs, mode_of
 from bench.targets import started as start_target
 
@@ -49,8 +50,20 @@ def measure(
             drain=bench.drain,
             workers=bench.workers,
         )
-        result = run_load(plan, procs)
+        spies: list[Any] = []
+        out = LOG_DIR / f"profile-{scenario}-{target}-{variant or 'base'}.txt".replace(" ", "_")
+
+        def on_go() -> None:
+            if bench.profile and target == INKROOM:
+                spies.append(profile.start(procs[0].pid(), plan.duration, out))
+
+        result = run_load(plan, procs, on_go)
+        for spy in spies:
+            if spy is not None:
+                spy.wait(30)
     row = {"scenario": scenario, "target": target, "variant": variant, **result}
+    if spies and out.exists():
+        row["profile"] = {"file": str(out), **profile.summarize(out, top=15)}
     if target == INKROOM:
         row["layer"] = "redis" if bench.redis or processes > 1 else "in-memory"
     return row

@@ -64,6 +64,11 @@ class Server:
         except OSError:
             return ""
 
+    def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self.proc.pid
+
     def pids(self) -> list[int]:
         """
         The server's PID and all its descendants' (Hypercorn may fork workers).

@@ -38,6 +38,7 @@ class Bench:
     scale: float = 1.0
     port_base: int = 18400
     references: bool = True
+    profile: bool = False
     rows: list[dict[str, object]] = field(default_factory=list)
     _env: dict[str, str] | None = None
     _next_port: int = 0
