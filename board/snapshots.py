@@ -35,10 +35,9 @@ def should_snapshot(ops_since_last: int, secs_since_last: float) -> bool:
     """
     if ops_since_last <= 0:
         return False
-    return (
-        ops_since_last >= app_settings.SNAPSHOT_EVERY_OPS
-        or secs_since_last >= app_settings.SNAPSHOT_EVERY_SECS
-    )
+    every_ops: int = app_settings.SNAPSHOT_EVERY_OPS
+    every_secs: float = app_settings.SNAPSHOT_EVERY_SECS
+    return ops_since_last >= every_ops or secs_since_last >= every_secs
 
 
 def latest_snapshot(board_id: str, max_seq: int | None = None) -> Snapshot | None:

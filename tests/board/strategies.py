@@ -103,7 +103,7 @@ def op_bodies() -> st.SearchStrategy[dict[str, Any]]:
 
 
 @st.composite
-def op_logs(draw: st.DrawFn, max_size: int = 40) -> list[dict[str, Any]]:
+def op_logs(draw: st.DrawFn, max_size: int = 30) -> list[dict[str, Any]]:
     """
     A sequenced log: ops with `i` and `s` = 1..n, as board.oplog stores them.
     """

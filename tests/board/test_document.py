@@ -30,7 +30,7 @@ from tests.board.strategies import junk, op_bodies, op_logs
 
 LIMITS = Limits()
 STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
-PROPERTY = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 
 
 def el(el_id: str, kind: str = "rect", **fields: Any) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def _with(path: str, value: Any, base: dict[str, Any] | None = None) -> dict[str
 
 
 _MISSING = object()
-_APP = {"i": 1, "k": "app", "id": "s", "p": [1, 1]}
+_APP: dict[Any, Any] = {"i": 1, "k": "app", "id": "s", "p": [1, 1]}
 _MOV = {"i": 1, "k": "mov", "ids": ["a"], "dx": 1, "dy": 1}
 _UPD = {"i": 1, "k": "upd", "id": "a", "set": {"x": 1}}
 
@@ -234,7 +234,7 @@ def test_validate_rejects_with_a_message_naming_the_field(raw: Any, message: str
         validate_op(raw, LIMITS)
     assert message in info.value.message
     assert info.value.code == "invalid_op"
-    assert info.value.message.startswith(info.value.extra["field"] + ": ")
+    assert info.value.message.startswith(f"{info.value.extra['field']}: ")
 
 
 def test_validate_prefixes_the_caller_path_and_accepts_rst_for_the_server() -> None:

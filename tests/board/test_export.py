@@ -100,11 +100,17 @@ def test_svg_parses_and_holds_every_element_in_z_order() -> None:
     groups = [g for g in root if g.tag == f"{SVG}g"]
     assert [g.get("data-id") for g in groups] == list(state.elements)
     by_id = {g.get("data-id"): g for g in groups}
-    assert by_id["pen"].find(f"{SVG}path").get("fill") == "#1e1e1e"  # pressure: filled outline
-    assert by_id["mouse"].find(f"{SVG}path").get("stroke-width") == "4"
-    assert by_id["dot"].find(f"{SVG}circle").get("r") == "2"
-    assert by_id["box"].find(f"{SVG}rect").get("fill") == "#ff0000"
-    assert by_id["box"].find(f"{SVG}rect").get("height") == "30"
+
+    def attr(el_id: str, tag: str, name: str) -> str | None:
+        found = by_id[el_id].find(f"{SVG}{tag}")
+        assert found is not None, (el_id, tag)
+        return found.get(name)
+
+    assert attr("pen", "path", "fill") == "#1e1e1e"  # pressure: a filled outline
+    assert attr("mouse", "path", "stroke-width") == "4"
+    assert attr("dot", "circle", "r") == "2"
+    assert attr("box", "rect", "fill") == "#ff0000"
+    assert attr("box", "rect", "height") == "30"
     assert by_id["arr"].find(f"{SVG}polygon") is not None
     assert by_id["oval"].get("opacity") == "0.5"
     lines = [t.text for t in by_id["note"].iter(f"{SVG}text")]
@@ -113,7 +119,7 @@ def test_svg_parses_and_holds_every_element_in_z_order() -> None:
 
 def test_svg_viewbox_encloses_every_element_with_a_margin() -> None:
     state = sample_board()
-    x, y, w, h = (float(v) for v in parse_svg(render_svg(state)).get("viewBox").split())
+    x, y, w, h = (float(v) for v in str(parse_svg(render_svg(state)).get("viewBox")).split())
     for el in state.elements.values():
         minx, miny, maxx, maxy = bbox(el)
         assert x + MARGIN <= minx + 1 and y + MARGIN <= miny + 1

@@ -5,6 +5,7 @@ Point encoding: quantisation, delta encoding round trips and wire compactness.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import msgpack
 import pytest
@@ -57,7 +58,7 @@ def test_encode_decode_round_trip(
 def test_appends_continue_from_the_last_point(
     first: list[tuple[int, int]], more: list[tuple[int, int]], origin: tuple[int, int]
 ) -> None:
-    el = {"x": origin[0], "y": origin[1], "p": encode_points(first, origin)}
+    el: dict[str, Any] = {"x": origin[0], "y": origin[1], "p": encode_points(first, origin)}
     el["p"] = el["p"] + encode_points(more, last_point(el))
     assert decode_points(el) == first + more
     assert decode_deltas(encode_points(more, (3, 4)), (3, 4)) == more
