@@ -123,6 +123,11 @@ export class Editor {
   }
 
   private onSession(): void {
+    const initial = this.sync.hello?.presence;
+    if (!this.sync.synced && Array.isArray(initial)) {
+      this.presence.clients = initial;
+      this.opts.onPresence();
+    }
     if (this.sync.synced) {
       this.socket.markHealthy();
       const name = this.sync.hello?.user.name || "guest";

@@ -129,8 +129,7 @@ class Client:
         query = "" if seq is None else f"?seq={seq}"
         url = f"/api/v1/boards/{self.board_id}/state/{query}"
         status, body = await self.page.evaluate(
-            "url => fetch(url, {credentials: 'same-origin'}).then(async r => [r.status, await r.json()])",
-            url,
+            "url => fetch(url).then(async r => [r.status, await r.json()])", url
         )
         assert status == 200, f"GET {url} -> {status}: {body}"
         return body

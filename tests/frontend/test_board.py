@@ -53,8 +53,22 @@ async def test_two_users_draw_go_offline_reload_and_converge(
     alice: Client = await open_board("alice")
     bob: Client = await open_board("bob")
 
-    # A draws a stroke and a rectangle; B sees both, in its state and on its canvas.
-    stroke = await alice.stroke(120, 160)
+    # A draws a stroke: B sees it grow before A lifts the pen (app ops stream while drawing).
+    ox, oy = await alice.canvas_origin()
+    stroke = [(120 + k * 10.0, 160 + (k % 4) * 5.0) for k in range(17)]
+    await alice.tool("pen")
+    await alice.page.mouse.move(ox + stroke[0][0], oy + stroke[0][1])
+    await alice.page.mouse.down()
+    for x, y in stroke[1:9]:
+        await alice.page.mouse.move(ox + x, oy + y, steps=2)
+    await bob.wait(
+        "(() => { const els = inkroom.state().elements;"
+        " return els.length === 1 && els[0].p.length >= 6; })()"
+    )
+    for x, y in stroke[9:]:
+        await alice.page.mouse.move(ox + x, oy + y, steps=2)
+    await alice.page.mouse.up()
+    # ... and a rectangle; B sees both, in its state and on its canvas.
     await alice.tool("rect")
     await alice.drag([(420, 140), (520, 200), (560, 240)])
     await bob.wait("inkroom.state().elements.length === 2")
