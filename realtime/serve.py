@@ -56,10 +56,15 @@ WS_PING_SECS = 20.0
 #: Pending TCP connections the kernel queues for us (capped by net.core.somaxconn). Large, because
 #: after a pod restart every client of the pod reconnects within a second or two.
 LISTEN_BACKLOG = 2048
-#: What Hypercorn waits for HTTP requests still running once the hub has drained (seconds).
-HTTP_GRACE_SECS = 1.0
-#: Time reserved after the hub's drain for Hypercorn to close listeners and HTTP (seconds).
-EXIT_RESERVE_SECS = 1.5
+#: Hypercorn's wait for its connection tasks once we let it stop (seconds). By then the hub has
+#: closed every socket and HTTP requests have finished (DrainGate counts them); what is left are
+#: closed WebSockets whose keep-alive ping task sleeps up to WS_PING_SECS, safe to cancel.
+HYPERCORN_GRACE_SECS = 0.1
+#: Part of the drain budget kept for stopping Hypercorn, closing the hub (its threads' database
+#: connections) and interpreter exit, measured at ~0.4 s (seconds).
+EXIT_RESERVE_SECS = 1.0
+#: Shortest time given to the hub's drain, however small INKROOM_DRAIN_SECS is (seconds).
+MIN_DRAIN_SECS = 0.3
 
 
 class _Lifecycle:
@@ -141,7 +146,7 @@ def hypercorn_settings() -> dict[str, Any]:
         # records go to the "hypercorn.access" logger (settings: ACCESS_LOG_LEVEL=INFO).
         "accesslog": logging.getLogger("hypercorn.access") if access_log else None,
         "errorlog": logging.getLogger("hypercorn.error"),
-        "graceful_timeout": HTTP_GRACE_SECS,
+        "graceful_timeout": HYPERCORN_GRACE_SECS,
         "shutdown_timeout": EXIT_RESERVE_SECS,
         "worker_class": "uvloop",
         # One process per pod (scale with pods, not workers): keeps the hub, its batching and
@@ -187,6 +192,9 @@ class DrainGate:
 
         self.app = app
         self.probe_paths = PROBE_PATHS
+        self.http_in_flight = 0
+        self._http_idle = asyncio.Event()
+        self._http_idle.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in self.probe_paths:
@@ -197,8 +205,29 @@ class DrainGate:
             await receive()  # websocket.connect
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": CLOSE_SERVICE_RESTART})
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.http_in_flight += 1
+        self._http_idle.clear()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.http_in_flight -= 1
+            if not self.http_in_flight:
+                self._http_idle.set()
+
+    async def wait_http_idle(self, timeout_secs: float) -> None:
+        """
+        Wait until no HTTP request is running (an export, an API write), at most `timeout_secs`.
+        """
+        try:
+            await asyncio.wait_for(self._http_idle.wait(), max(timeout_secs, 0.0))
+        except TimeoutError:
+            logger.warning("%s HTTP requests still running at shutdown", self.http_in_flight)
 
 
 async def _probe(scope: Scope, send: Send) -> None:
@@ -234,7 +263,7 @@ async def close_hub() -> None:
     except ImportError:
         return
     try:
-        await asyncio.wait_for(get_hub().close(), EXIT_RESERVE_SECS)
+        await asyncio.wait_for(get_hub().close(), EXIT_RESERVE_SECS / 2)
     except Exception:
         logger.exception("closing the hub failed")
 
@@ -270,6 +299,16 @@ def _start_watchdog(limit_secs: float) -> None:
     timer.start()
 
 
+def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # Python 3.11's asyncio.streams logs "Exception in callback ... CancelledError" for every
+    # connection task Hypercorn cancels at the end of its graceful wait (fixed in 3.12). Those are
+    # closed WebSockets whose keep-alive ping task is still sleeping, not errors.
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        logger.debug("cancelled at shutdown: %s", context.get("message"))
+        return
+    loop.default_exception_handler(context)
+
+
 async def serve(app: ASGIApp, config: Config, *, drain_secs: float) -> None:
     """
     Serve `app` until SIGTERM/SIGINT, then drain the hub and stop within `drain_secs`.
@@ -278,6 +317,9 @@ async def serve(app: ASGIApp, config: Config, *, drain_secs: float) -> None:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_exception_handler)
+
+    gate = DrainGate(app)
 
     def on_signal(signum: int) -> None:
         if stop.is_set():
@@ -285,7 +327,7 @@ async def serve(app: ASGIApp, config: Config, *, drain_secs: float) -> None:
             os._exit(1)
         logger.info("received %s; draining (up to %s s)", signal.Signals(signum).name, drain_secs)
         set_draining(True)
-        _start_watchdog(drain_secs + 0.5)
+        _start_watchdog(drain_secs)
         stop.set()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -293,9 +335,12 @@ async def serve(app: ASGIApp, config: Config, *, drain_secs: float) -> None:
 
     async def shutdown_trigger() -> None:
         await stop.wait()
-        await drain_hub(max(drain_secs - EXIT_RESERVE_SECS, 0.5))
+        deadline = loop.time() + drain_secs - EXIT_RESERVE_SECS
+        await drain_hub(max(deadline - loop.time(), MIN_DRAIN_SECS))
+        await gate.wait_http_idle(deadline - loop.time())
+        # Returning lets Hypercorn close the listeners and wait graceful_timeout for connections.
 
-    await hypercorn_serve(DrainGate(app), config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+    await hypercorn_serve(gate, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
     logger.info("stopped")
 
 

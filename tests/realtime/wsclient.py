@@ -73,6 +73,7 @@ class BoardClient:
         self._gap_task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._synced = asyncio.Event()
         self._changed = asyncio.Condition()
         self._open = False
@@ -95,6 +96,7 @@ class BoardClient:
         if url is not None:
             self.url = url
         await self._drop_socket()
+        self._bind_loop()
         self._synced.clear()
         self.hello = None
         query = f"v=1&since={self.applied}&client_id={self.client_id}"
@@ -113,15 +115,22 @@ class BoardClient:
         await self._wait(lambda: self._synced.is_set() or not self.connected, timeout)
         if not self._synced.is_set():
             raise ConnectionError(f"{self.name}: closed before synced: {self.close_codes[-1:]}")
-        if self.outbox:
-            await self._send_binary(
-                {"t": "ops", "ops": [self.outbox[i] for i in sorted(self.outbox)]}
-            )
+        await self._send_ops([self.outbox[i] for i in sorted(self.outbox)])
         assert self.hello is not None
         return self.hello
 
     async def close(self) -> None:
         await self._drop_socket()
+
+    def _bind_loop(self) -> None:
+        # A client outlives an event loop when a sync test runs several asyncio.run() phases
+        # (draw, kill a server, resume); asyncio primitives belong to one loop.
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop = loop
+            self._synced = asyncio.Event()
+            self._changed = asyncio.Condition()
+            self._tasks = set()
 
     async def wait_closed(self, timeout: float = 10.0) -> int | None:
         """
@@ -158,8 +167,14 @@ class BoardClient:
             ids.append(op["i"])
         if self.connected:
             with contextlib.suppress(ConnectionClosed):
-                await self._send_binary({"t": "ops", "ops": [self.outbox[i] for i in ids]})
+                await self._send_ops([self.outbox[i] for i in ids])
         return ids
+
+    async def _send_ops(self, ops: list[dict[str, Any]]) -> None:
+        # At most hello.limits.max_ops_per_frame ops per frame (a long outbox after an outage).
+        limit = int((self.hello or {}).get("limits", {}).get("max_ops_per_frame", 256))
+        for start in range(0, len(ops), limit):
+            await self._send_binary({"t": "ops", "ops": ops[start : start + limit]})
 
     async def draw_stroke(self, *, points: int = 6, chunk: int = 3, x: int = 0, y: int = 0) -> str:
         """
@@ -298,7 +313,7 @@ class BoardClient:
         ops = [self.outbox[i] for i in ids if i in self.outbox]
         if ops and self.connected:
             with contextlib.suppress(ConnectionClosed, ConnectionError):
-                await self._send_binary({"t": "ops", "ops": ops})
+                await self._send_ops(ops)
 
 
 def token_header(key: str) -> dict[str, str]:
