@@ -143,7 +143,7 @@ export interface HelloMessage {
   board: { id: string; title: string; link_access: string };
   head_seq: number;
   limits: Limits;
-  presence?: PresenceClient[] | { clients: PresenceClient[] };
+  presence: PresenceClient[];
 }
 export type SyncedMessage = { type: "synced"; seq: number };
 export type PresenceMessage = { type: "presence"; clients: PresenceClient[] };

@@ -15,6 +15,7 @@ const hello = (role: HelloMessage["role"] = "editor"): HelloMessage => ({
   board: { id: "b", title: "B", link_access: "none" },
   head_seq: 0,
   limits: { ...DEFAULT_LIMITS, gap_wait_ms: 100 },
+  presence: [],
 });
 
 function setup(store = new MemoryStore()) {

@@ -205,6 +205,13 @@ export class SyncClient {
     this.changed();
   }
 
+  /**
+   * Forget pending ops whose acked seq the confirmed state has reached.
+   *
+   * BUG: an op stored before a reload whose ack was lost stays pending until its resend is
+   * acked; if a snapshot already contains it, an `app` is briefly drawn twice (duplicate
+   * points) until that ack arrives, a round trip later. Harmless and self-healing.
+   */
   private dropConfirmedPending(): void {
     for (const [i, p] of this.pending) {
       if (p.ackedSeq !== null && p.ackedSeq <= this.applied) this.pending.delete(i);
@@ -218,7 +225,10 @@ export class SyncClient {
         this.pending.delete(i);
         this.outbox.remove(i);
       }
-      if (msg.code === "read_only") this.role = "viewer";
+      if (msg.code === "read_only") {
+        this.role = "viewer";
+        this.events.session();
+      }
       this.changed();
       this.resync();
     } else if (msg.code === "rate_limited" || msg.code === "unavailable") {

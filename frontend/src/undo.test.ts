@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { applyOp, stateFromElements, type BoardState } from "./ops";
+import type { Op } from "./protocol";
+import type { NewOp } from "./sync";
+import { addedEntry, deletedEntry, movedEntry, UndoStack } from "./undo";
+import { rect, stroke } from "./testing";
+
+function run(state: BoardState, ops: NewOp[] | null): void {
+  for (const op of ops ?? []) applyOp(state, { ...op, i: 0 } as Op);
+}
+
+describe("UndoStack", () => {
+  it("undoes a stroke by deleting its final form and redoes by re-adding it", () => {
+    const state = stateFromElements(0, [stroke("s", 0, 0, [0, 0])]);
+    const stack = new UndoStack();
+    stack.push(addedEntry(["s"]));
+    applyOp(state, { i: 1, k: "app", id: "s", p: [5, 5] });
+    run(state, stack.undo(state));
+    expect(state.elements.has("s")).toBe(false);
+    run(state, stack.redo(state));
+    expect(state.elements.get("s")?.p).toEqual([0, 0, 5, 5]);
+  });
+
+  it("inverts deletes (clear included) and moves", () => {
+    const a = rect("a");
+    const b = rect("b", 20, 20);
+    const state = stateFromElements(0, [a, b]);
+    const stack = new UndoStack();
+    applyOp(state, { i: 1, k: "clr" });
+    stack.push(deletedEntry([a, b]));
+    run(state, stack.undo(state));
+    expect([...state.elements.keys()]).toEqual(["a", "b"]);
+    applyOp(state, { i: 2, k: "mov", ids: ["a"], dx: 7, dy: 3 });
+    stack.push(movedEntry(["a"], 7, 3));
+    run(state, stack.undo(state));
+    expect(state.elements.get("a")).toMatchObject({ x: 0, y: 0 });
+    run(state, stack.redo(state));
+    expect(state.elements.get("a")).toMatchObject({ x: 7, y: 3 });
+  });
+
+  it("a new action clears the redo stack; empty stacks return null", () => {
+    const stack = new UndoStack();
+    const state = stateFromElements(0, [rect("a")]);
+    expect(stack.undo(state)).toBeNull();
+    stack.push(addedEntry(["a"]));
+    stack.undo(state);
+    expect(stack.canRedo).toBe(true);
+    stack.push(addedEntry(["b"]));
+    expect(stack.canRedo).toBe(false);
+    expect(stack.redo(state)).toBeNull();
+  });
+});
