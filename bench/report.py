@@ -107,3 +107,62 @@ def print_row(row: dict[str, Any]) -> None:
     note = row.get("note")
     if note:
         print(f"      {note}", flush=True)
+
+
+_MD_COLUMNS = (
+    ("scenario", lambda r: r.get("scenario", "")),
+    ("target", lambda r: r.get("target", "")),
+    ("variant", lambda r: r.get("variant", "")),
+    ("clients", lambda r: r.get("clients", "")),
+    (
+        "op-deliveries/s",
+        lambda r: r.get("deliveries_per_s", r.get("last_good_deliveries_per_s", "")),
+    ),
+    ("loss %", lambda r: r.get("loss_pct", "")),
+    ("dup", lambda r: r.get("duplicates", "")),
+    ("p50 ms", lambda r: _ms(r, "latency_ms", "p50")),
+    ("p99 ms", lambda r: _ms(r, "latency_ms", "p99") or r.get("last_good_p99_ms") or ""),
+    ("ack p99 ms", lambda r: _ms(r, "ack_ms", "p99")),
+    ("frames in/s", lambda r: r.get("server_frames_in_per_s", "")),
+    ("frames out/s", lambda r: r.get("server_frames_out_per_s", "")),
+    ("B/pt up", lambda r: r.get("up_bytes_per_point", "")),
+    ("B/pt down", lambda r: r.get("down_bytes_per_point", "")),
+    ("server CPU %", lambda r: r.get("server_cpu_pct", "")),
+    ("µs/frame", lambda r: r.get("server_us_per_frame", "")),
+    ("RSS MiB", lambda r: r.get("server_rss_mib", "")),
+    ("gen CPU %", lambda r: r.get("loadgen_cpu_pct", "")),
+    ("other CPU %", lambda r: r.get("other_cpu_pct", "")),
+    ("goal met", lambda r: {True: "yes", False: "**no**"}.get(r.get("goal_met"), "")),  # type: ignore[arg-type]
+)
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """
+    Render result rows as the Markdown table docs/performance.md shows.
+    """
+    lines = [
+        "| " + " | ".join(name for name, _ in _MD_COLUMNS) + " |",
+        "|" + "---|" * len(_MD_COLUMNS),
+    ]
+    for row in rows:
+        cells = [str(get(row)) for _, get in _MD_COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """
+    `python -m bench.report FILE.jsonl [--since ISO-TS]`: print the rows as a Markdown table.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--since", default="", help="only rows with ts >= this")
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in args.file.open() if line.strip()]
+    print(markdown_table([r for r in rows if r["ts"] >= args.since]))
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench import profile, report
+from bench import profile, report, scrape
 from bench.load import LoadPlan, run_load
 from bench.servers import LOG_DIR
 from bench.targets import CHANNELS_REF, INKROOM, WS_RELAY, Bench, Layout, client_specs, mode_of
@@ -53,11 +53,18 @@ def measure(
         spies: list[Any] = []
         out = LOG_DIR / f"profile-{scenario}-{target}-{variant or 'base'}.txt".replace(" ", "_")
 
+        ports = [p.port for p in procs]
+        scrapes: list[scrape.Snapshot] = []
+
         def on_go() -> None:
+            if target == INKROOM:
+                scrapes.append(scrape.scrape(ports))
             if bench.profile and target == INKROOM:
                 spies.append(profile.start(procs[0].pid(), plan.duration, out))
 
         result = run_load(plan, procs, on_go)
+        if scrapes:
+            result["server_metrics"] = scrape.delta(scrapes[0], scrape.scrape(ports))
         for spy in spies:
             if spy is not None:
                 spy.wait(30)
