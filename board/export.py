@@ -10,6 +10,7 @@ through the midpoints of consecutive points).
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -269,3 +270,10 @@ def render_json(state: BoardState) -> dict[str, Any]:
         "seq": state.seq,
         "elements": [copy_element(el) for el in state.elements.values()],
     }
+
+
+def render_json_bytes(state: BoardState) -> bytes:
+    """
+    Return `render_json(state)` as compact UTF-8 JSON, ready for an HTTP body.
+    """
+    return json.dumps(render_json(state), ensure_ascii=False, separators=(",", ":")).encode()

@@ -40,11 +40,15 @@ def should_snapshot(ops_since_last: int, secs_since_last: float) -> bool:
     return ops_since_last >= every_ops or secs_since_last >= every_secs
 
 
-def latest_snapshot(board_id: str, max_seq: int | None = None) -> Snapshot | None:
+def _board_id(board: Board | str) -> str:
+    return board.pk if isinstance(board, Board) else board
+
+
+def latest_snapshot(board: Board | str, max_seq: int | None = None) -> Snapshot | None:
     """
     Return the board's snapshot with the highest seq (<= max_seq when given), or None.
     """
-    query = Snapshot.objects.filter(board_id=board_id)
+    query = Snapshot.objects.filter(board_id=_board_id(board))
     if max_seq is not None:
         query = query.filter(seq__lte=max_seq)
     return query.order_by("-seq", "-id").first()
@@ -91,12 +95,14 @@ def _head_seq(board_id: str) -> int:
     return head
 
 
-def state_at(board_id: str, seq: int | None = None) -> BoardState:
+def state_at(board: Board | str, seq: int | None = None) -> BoardState:
     """
     Return the board at `seq` (default: its head): latest snapshot <= seq plus the ops after it.
 
-    A `seq` beyond the head is clamped to the head. Raises BoardNotFound.
+    `board` is a Board or its id; the head is re-read, so a stale instance is fine. A `seq`
+    beyond the head is clamped to the head. Raises BoardNotFound.
     """
+    board_id = _board_id(board)
     head = _head_seq(board_id)
     target = head if seq is None else max(0, min(seq, head))
     snapshot = latest_snapshot(board_id, max_seq=target)
@@ -118,7 +124,7 @@ def encode_snapshot(state: BoardState) -> bytes:
 
 
 def create_snapshot(
-    board_id: str,
+    board: Board | str,
     *,
     label: str = "",
     kind: str = SnapshotKind.AUTO,
@@ -131,9 +137,9 @@ def create_snapshot(
     Reads and writes outside any lock: the ops up to the chosen seq are immutable, so a writer
     appending meanwhile cannot change what this snapshot covers.
     """
-    state = state_at(board_id, upto_seq)
+    state = state_at(board, upto_seq)
     return Snapshot.objects.create(
-        board_id=board_id,
+        board_id=_board_id(board),
         seq=state.seq,
         state=encode_snapshot(state),
         element_count=state.element_count,

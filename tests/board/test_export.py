@@ -4,6 +4,7 @@ Export: SVG that parses and holds every element, PNG from resvg within its bound
 
 from __future__ import annotations
 
+import json
 import struct
 import xml.etree.ElementTree as ET
 import zlib
@@ -20,6 +21,7 @@ from board.export import (
     content_box,
     png_size,
     render_json,
+    render_json_bytes,
     render_png,
     render_svg,
 )
@@ -169,6 +171,7 @@ def test_json_export_is_the_wire_form_in_z_order() -> None:
     data = render_json(state)
     assert data["version"] == 1 and data["seq"] == state.seq
     assert data["elements"] == list(state.elements.values())
+    assert json.loads(render_json_bytes(state)) == data
     data["elements"][0]["p"].append(9)  # the export is a copy
     assert len(state.elements["pen"]["p"]) == 8
 
