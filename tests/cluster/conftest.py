@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from tests.cluster.localcluster import LocalCluster
 from tests.cluster.services import PrivateRedis, TcpProxy
 
 #: Drain budget of the test pods (seconds): short, so SIGTERM and scale-down tests stay fast.
-DRAIN_SECS = 3.0
+DRAIN_SECS = float(os.environ.get("INKROOM_CLUSTER_DRAIN_SECS", "5"))
 #: Database of the fault tests' cluster (created and migrated by cluster.sh up).
 DATABASE_NAME = "inkroom_faults"
 
@@ -46,8 +49,18 @@ def _postgres_target() -> tuple[str, int, str]:
     return url.hostname or "127.0.0.1", url.port or 5432, auth
 
 
-@pytest.fixture(scope="session")
-def fault_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRig]:
+def _fresh_database(direct_url: str) -> None:
+    # A new database per run: migrations that changed since the last run cannot trip `up`.
+    admin = urlsplit(direct_url)._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DATABASE_NAME))
+        )
+
+
+# Package scope: the cluster lives while tests/cluster runs, not during the rest of the suite.
+@pytest.fixture(scope="package")
+def fault_rig(request: pytest.FixtureRequest) -> Iterator[FaultRig]:
     for tool in ("redis-server", "curl"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed (scripts/ensure-services.sh)")
@@ -56,7 +69,10 @@ def fault_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRig]:
     lb_port = int(os.environ.get("INKROOM_CLUSTER_PORT_BASE", "18330"))
     service_port = int(os.environ.get("INKROOM_CLUSTER_SERVICE_PORT_BASE", "18390"))
     host, port, auth = _postgres_target()
-    log_dir = tmp_path_factory.mktemp("cluster")
+    # Not under pytest's basetemp: pytest prunes old basetemps of *any* concurrent run as the
+    # same user, and losing the state directory would orphan the pods it records.
+    log_dir = Path(tempfile.mkdtemp(prefix="inkroom-cluster-faults-"))
+    failed_before = request.session.testsfailed
     redis = PrivateRedis(service_port, log_dir)
     redis.start()
     proxy = TcpProxy(service_port + 1, (host, port))
@@ -71,6 +87,7 @@ def fault_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRig]:
         drain_secs=DRAIN_SECS,
     )
     try:
+        _fresh_database(cluster.direct_database_url)
         cluster.up(2)
         yield FaultRig(cluster=cluster, redis=redis, pg_proxy=proxy, log_dir=log_dir)
     finally:
@@ -79,6 +96,8 @@ def fault_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRig]:
         finally:
             proxy.close()
             redis.stop()
+            if request.session.testsfailed == failed_before:
+                shutil.rmtree(log_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -93,4 +112,4 @@ def rig(fault_rig: FaultRig, request: pytest.FixtureRequest) -> Iterator[FaultRi
     failed_before = request.session.testsfailed
     yield fault_rig
     if request.session.testsfailed > failed_before:
-        print(fault_rig.cluster.logs())
+        print(f"cluster state and logs kept in {fault_rig.log_dir}\n{fault_rig.cluster.logs()}")

@@ -61,6 +61,20 @@ class Crowd:
             self._tasks.append(asyncio.create_task(self._draw(client), name=client.name))
         return joined
 
+    async def probe(self, timeout: float = 20.0) -> float:
+        """
+        Draw a marker stroke and return the seconds until every client shows it (end to end:
+        submit, commit, fan-out through every pod, or a client's resync filling the gap).
+        """
+        started = time.monotonic()
+        marker = await self.clients[0].draw_stroke(points=2, chunk=2)
+        while not all(marker in client.state.elements for client in self.clients):
+            if time.monotonic() - started > timeout:
+                missing = [c.name for c in self.clients if marker not in c.state.elements]
+                raise AssertionError(f"marker stroke not seen in {timeout} s by {missing}")
+            await asyncio.sleep(0.01)
+        return time.monotonic() - started
+
     async def stop(self) -> None:
         """
         Stop drawing, then make sure every client is connected and has no unacked op left.
@@ -122,8 +136,9 @@ class FaultReport:
     ops_in_log: int
     reconnects: list[float]
     ops_lost: int
-    close_codes: Counter[int | None]
+    close_codes: Counter[int]
     errors: Counter[str]
+    recovery_secs: float | None = None
 
     def line(self) -> str:
         times = sorted(self.reconnects)
@@ -135,8 +150,13 @@ class FaultReport:
         return (
             f"[cluster fault] {self.fault}: pods={self.pods} clients={self.clients} "
             f"ops_in_log={self.ops_in_log} reconnects={len(times)} ({spread}) "
-            f"ops_lost={self.ops_lost} closes={dict(self.close_codes)} errors={dict(self.errors)}"
+            f"recovered_in={self.recovery_ms} ops_lost={self.ops_lost} "
+            f"closes={dict(self.close_codes)} errors={dict(self.errors)}"
         )
+
+    @property
+    def recovery_ms(self) -> str:
+        return "n/a" if self.recovery_secs is None else f"{self.recovery_secs * 1000:.0f}ms"
 
 
 def _check_log(rows: list[LogRow]) -> dict[tuple[str, int], int]:
@@ -147,7 +167,13 @@ def _check_log(rows: list[LogRow]) -> dict[tuple[str, int], int]:
     return keys
 
 
-async def verify(cluster: LocalCluster, board_id: str, crowd: Crowd, fault: str) -> FaultReport:
+async def verify(
+    cluster: LocalCluster,
+    board_id: str,
+    crowd: Crowd,
+    fault: str,
+    recovery_secs: float | None = None,
+) -> FaultReport:
     """
     Assert every client equals the durable log and every acked op is in it exactly once.
     """
@@ -175,6 +201,7 @@ async def verify(cluster: LocalCluster, board_id: str, crowd: Crowd, fault: str)
         ops_in_log=len(rows),
         reconnects=list(crowd.reconnect_secs),
         ops_lost=lost,
-        close_codes=Counter(code for c in crowd.clients for code in c.close_codes),
+        close_codes=Counter(int(code or 0) for c in crowd.clients for code in c.close_codes),
         errors=Counter(e["code"] for c in crowd.clients for e in c.errors),
+        recovery_secs=recovery_secs,
     )

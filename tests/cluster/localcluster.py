@@ -170,6 +170,6 @@ class LocalCluster:
         paths = [*sorted(self.state_dir.glob("pod-*.log")), self.state_dir / "nginx/error.log"]
         for path in paths:
             if path.exists():
-                tail = path.read_text(errors="replace").splitlines()[-15:]
+                tail = [ln[:300] for ln in path.read_text(errors="replace").splitlines()[-15:]]
                 parts.append(f"--- {path.name} ---\n" + "\n".join(tail))
         return "\n".join(parts)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.cluster.conftest import FaultRig
+from tests.cluster.conftest import DRAIN_SECS, FaultRig
 from tests.cluster.drawing import Crowd, FaultReport, verify
 from tests.realtime.wsclient import token_header
 
@@ -42,6 +42,15 @@ def _print(capsys: pytest.CaptureFixture[str], report: FaultReport) -> None:
         print("\n" + report.line())
 
 
+async def _wait_gone(rig: FaultRig, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while port in rig.cluster.pods():
+        assert time.monotonic() < deadline, (
+            f"pod :{port} still running {timeout} s after the signal"
+        )
+        await asyncio.sleep(0.05)
+
+
 def _busiest_pod(rig: FaultRig) -> int:
     connections = rig.cluster.connections()
     port = max(connections, key=connections.__getitem__)
@@ -58,9 +67,11 @@ async def _pod_fault(
     victim = _busiest_pod(rig)
     on_victim = rig.cluster.connections()[victim]
     rig.cluster.signal_pod(victim, signum)
+    await _wait_gone(rig, victim, DRAIN_SECS + 1.0)
+    recovery = await crowd.probe()
     await asyncio.sleep(AFTERMATH_SECS)
     await crowd.stop()
-    report = await verify(rig.cluster, board_id, crowd, f"{signum.name} one of 2 pods")
+    report = await verify(rig.cluster, board_id, crowd, f"{signum.name} 1 of 2 pods", recovery)
     assert len(report.reconnects) >= on_victim, "the victim's clients did not all reconnect"
     return report
 
@@ -70,8 +81,9 @@ async def test_sigterm_one_pod_clients_see_1012_and_converge(
 ) -> None:
     report = await _pod_fault(rig, board, signal.SIGTERM)
     _print(capsys, report)
-    assert report.close_codes[1012] >= 1, report.close_codes
     assert report.ops_lost == 0
+    # Drained, not cut: every client of the pod is told 1012 (not 1006/1011).
+    assert set(report.close_codes) == {1012}, report.close_codes
 
 
 async def test_sigkill_one_pod_clients_reconnect_and_converge(
@@ -79,8 +91,8 @@ async def test_sigkill_one_pod_clients_reconnect_and_converge(
 ) -> None:
     report = await _pod_fault(rig, board, signal.SIGKILL)
     _print(capsys, report)
-    assert report.close_codes[1006] >= 1, report.close_codes
     assert report.ops_lost == 0
+    assert report.close_codes[1006] >= 1, report.close_codes
 
 
 async def test_scale_up_new_clients_land_on_new_pod_and_see_everyone(
@@ -94,14 +106,16 @@ async def test_scale_up_new_clients_land_on_new_pod_and_see_everyone(
     (new_pod,) = set(rig.cluster.pods()) - before
     newcomers = await crowd.join(3)
     assert rig.cluster.connections()[new_pod] >= 1, "no new client landed on the new pod"
+    recovery = await crowd.probe()
     await asyncio.sleep(AFTERMATH_SECS)
     await crowd.stop()
-    report = await verify(rig.cluster, board_id, crowd, "scale 2 -> 3 pods")
+    report = await verify(rig.cluster, board_id, crowd, "scale 2 -> 3 pods", recovery)
     _print(capsys, report)
-    # "See everyone": the newcomers hold every other client's strokes, not only their own.
-    authors = {el_id for c in crowd.clients for el_id in c.state.elements}
-    assert all(set(n.state.elements) == authors for n in newcomers)
     assert report.ops_lost == 0
+    # "See everyone": the newcomers hold every client's strokes, not only their own pod's.
+    everyone = {el_id for c in crowd.clients for el_id in c.state.elements}
+    assert all(set(n.state.elements) == everyone for n in newcomers)
+    assert not report.close_codes, "scaling up must not disconnect anybody"
 
 
 async def test_redis_restart_recovers_by_itself(
@@ -110,12 +124,11 @@ async def test_redis_restart_recovers_by_itself(
     board_id, crowd = board
     await crowd.join(CLIENTS)
     await asyncio.sleep(WARMUP_SECS)
-    started = time.monotonic()
     await asyncio.to_thread(rig.redis.restart, 1.0)
+    recovery = await crowd.probe()
     await asyncio.sleep(AFTERMATH_SECS)
     await crowd.stop()
-    report = await verify(rig.cluster, board_id, crowd, "Redis killed, 1 s down, restarted")
-    report.reconnects.append(time.monotonic() - started)  # recovery: restart -> converged
+    report = await verify(rig.cluster, board_id, crowd, "Redis killed, 1 s down", recovery)
     _print(capsys, report)
     assert report.ops_lost == 0
     for port in rig.cluster.pods():
@@ -128,19 +141,20 @@ async def test_postgres_unavailable_refuses_writes_then_recovers(
     board_id, crowd = board
     await crowd.join(CLIENTS)
     await asyncio.sleep(WARMUP_SECS)
-    acked_before = sum(len(c.acked) for c in crowd.clients)
     await asyncio.to_thread(rig.pg_proxy.cut)
-    await asyncio.sleep(1.5)
+    # The first second lets commits that were in flight at the cut finish or fail.
+    await asyncio.sleep(1.0)
+    acked_at_cut = sum(len(c.acked) for c in crowd.clients)
+    await asyncio.sleep(1.0)
+    acked_during = sum(len(c.acked) for c in crowd.clients) - acked_at_cut
     ready = {port: rig.cluster.get(port, "/readyz") for port in rig.cluster.pods()}
-    acked_during = sum(len(c.acked) for c in crowd.clients)
     await asyncio.to_thread(rig.pg_proxy.restore)
+    recovery = await crowd.probe()
     await asyncio.sleep(AFTERMATH_SECS)
     await crowd.stop()
-    report = await verify(rig.cluster, board_id, crowd, "PostgreSQL cut for 1.5 s")
+    report = await verify(rig.cluster, board_id, crowd, "PostgreSQL cut for 2 s", recovery)
     _print(capsys, report)
-    # The clear signal: pods report unready naming the database, and writes are refused
-    # (`unavailable`) or held; none is acked while nothing can commit.
-    assert all(status == 503 and "database" in body for status, body in ready.values()), ready
-    assert acked_during - acked_before <= CLIENTS * 10, "ops acked while the database was cut"
-    assert report.errors["unavailable"] >= 1 or report.ops_in_log > 0
     assert report.ops_lost == 0
+    # Nothing can commit, so nothing is acked; pods say why (readiness names the database).
+    assert acked_during == 0, f"{acked_during} ops acked while the database was unreachable"
+    assert all(code == 503 and "database" in body for code, body in ready.values()), ready
