@@ -56,10 +56,21 @@ class ExportError(BoardError):
 
 
 def _n(v: float) -> str:
-    if isinstance(v, int):
+    """
+    Format a coordinate: ints as is, floats to 2 decimals without trailing zeros.
+    """
+    if type(v) is int:
         return str(v)
-    text = f"{v:.2f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+    r = round(v, 2)
+    # repr is the shortest exact form (38.85, not 38.850000000000001); -0.0 prints as 0.
+    return str(int(r)) if r.is_integer() else repr(r)
+
+
+def _q(v: float) -> str:
+    """
+    A number as a quoted XML attribute value (numbers need no escaping).
+    """
+    return f'"{_n(v)}"'
 
 
 def _paint(color: str | None) -> str:
@@ -91,15 +102,16 @@ def _outline(pts: Sequence[Point], radii: Sequence[float]) -> str:
         if length > 0:  # repeated points keep the previous normal
             nx, ny = -(by - ay) / length, (bx - ax) / length
         r = radii[i]
-        left.append(f"{_n(x + nx * r)} {_n(y + ny * r)}")
-        right.append(f"{_n(x - nx * r)} {_n(y - ny * r)}")
+        # One format per point, 0.1 unit precision: this loop is most of a big board's export.
+        left.append(f"{x + nx * r:.1f} {y + ny * r:.1f}")
+        right.append(f"{x - nx * r:.1f} {y - ny * r:.1f}")
     return "M" + "L".join(left + right[::-1]) + "Z"
 
 
 def _stroke(el: Mapping[str, Any]) -> str:
     style = el["style"]
     color = _paint(style["color"])
-    pts: list[Point] = [(float(x), float(y)) for x, y in decode_points(el)] or [(el["x"], el["y"])]
+    pts: list[Point] = list(decode_points(el)) or [(el["x"], el["y"])]
     half = style["width"] / 2
     if "pr" in el:
         span = PRESSURE_WIDTH_MAX - PRESSURE_WIDTH_MIN
@@ -107,21 +119,15 @@ def _stroke(el: Mapping[str, Any]) -> str:
     else:
         radii = [half] * len(pts)
     (x0, y0), (x1, y1) = pts[0], pts[-1]
-    caps = (
-        f"<circle cx={quoteattr(_n(x0))} cy={quoteattr(_n(y0))} r={quoteattr(_n(radii[0]))} "
-        f"fill={color}/>"
-    )
+    caps = f"<circle cx={_q(x0)} cy={_q(y0)} r={_q(radii[0])} fill={color}/>"
     if len(pts) == 1:
         return caps
-    caps += (
-        f"<circle cx={quoteattr(_n(x1))} cy={quoteattr(_n(y1))} r={quoteattr(_n(radii[-1]))} "
-        f"fill={color}/>"
-    )
+    caps += f"<circle cx={_q(x1)} cy={_q(y1)} r={_q(radii[-1])} fill={color}/>"
     if "pr" in el:
         return f"<path d={quoteattr(_outline(pts, radii))} fill={color}/>{caps}"
     return (
         f'<path d={quoteattr(_centre_line(pts))} fill="none" stroke={color} '
-        f'stroke-width={quoteattr(_n(style["width"]))} stroke-linecap="round" '
+        f'stroke-width={_q(style["width"])} stroke-linecap="round" '
         f'stroke-linejoin="round"/>'
     )
 
@@ -129,15 +135,15 @@ def _stroke(el: Mapping[str, Any]) -> str:
 def _outline_attrs(style: Mapping[str, Any]) -> str:
     return (
         f"fill={_paint(style['fill'])} stroke={_paint(style['color'])} "
-        f"stroke-width={quoteattr(_n(style['width']))}"
+        f"stroke-width={_q(style['width'])}"
     )
 
 
 def _rect(el: Mapping[str, Any]) -> str:
     x, y, w, h = el["x"], el["y"], el["w"], el["h"]
     return (
-        f"<rect x={quoteattr(_n(min(x, x + w)))} y={quoteattr(_n(min(y, y + h)))} "
-        f"width={quoteattr(_n(abs(w)))} height={quoteattr(_n(abs(h)))} "
+        f"<rect x={_q(min(x, x + w))} y={_q(min(y, y + h))} "
+        f"width={_q(abs(w))} height={_q(abs(h))} "
         f'stroke-linejoin="round" {_outline_attrs(el["style"])}/>'
     )
 
@@ -145,8 +151,8 @@ def _rect(el: Mapping[str, Any]) -> str:
 def _ellipse(el: Mapping[str, Any]) -> str:
     x, y, w, h = el["x"], el["y"], el["w"], el["h"]
     return (
-        f"<ellipse cx={quoteattr(_n(x + w / 2))} cy={quoteattr(_n(y + h / 2))} "
-        f"rx={quoteattr(_n(abs(w) / 2))} ry={quoteattr(_n(abs(h) / 2))} "
+        f"<ellipse cx={_q(x + w / 2)} cy={_q(y + h / 2)} "
+        f"rx={_q(abs(w) / 2)} ry={_q(abs(h) / 2)} "
         f"{_outline_attrs(el['style'])}/>"
     )
 
@@ -155,9 +161,9 @@ def _line(el: Mapping[str, Any], *, end: Point | None = None) -> str:
     x2, y2 = end or (el["x"] + el["w"], el["y"] + el["h"])
     style = el["style"]
     return (
-        f"<line x1={quoteattr(_n(el['x']))} y1={quoteattr(_n(el['y']))} "
-        f"x2={quoteattr(_n(x2))} y2={quoteattr(_n(y2))} stroke={_paint(style['color'])} "
-        f'stroke-width={quoteattr(_n(style["width"]))} stroke-linecap="round"/>'
+        f"<line x1={_q(el['x'])} y1={_q(el['y'])} "
+        f"x2={_q(x2)} y2={_q(y2)} stroke={_paint(style['color'])} "
+        f'stroke-width={_q(style["width"])} stroke-linecap="round"/>'
     )
 
 
@@ -185,8 +191,8 @@ def _text(el: Mapping[str, Any]) -> str:
         # (x, y) is the top-left corner; the baseline sits about one ascent (0.9 em) below it.
         baseline = el["y"] + size * (0.9 + TEXT_LINE_HEIGHT * n)
         out.append(
-            f"<text x={quoteattr(_n(el['x']))} y={quoteattr(_n(baseline))} "
-            f"font-size={quoteattr(_n(size))} font-family={quoteattr(FONT_FAMILY)} "
+            f"<text x={_q(el['x'])} y={_q(baseline)} "
+            f"font-size={_q(size)} font-family={quoteattr(FONT_FAMILY)} "
             f'fill={_paint(el["style"]["color"])} xml:space="preserve">{escape(line)}</text>'
         )
     return "".join(out)
@@ -233,7 +239,7 @@ def render_svg(state: BoardState, *, pixel_size: tuple[int, int] | None = None) 
         body = _RENDERERS[el["type"]](el)
         parts.append(
             f"<g data-id={quoteattr(el['id'])} data-type={quoteattr(el['type'])} "
-            f"opacity={quoteattr(_n(el['style']['opacity']))}>{body}</g>"
+            f"opacity={_q(el['style']['opacity'])}>{body}</g>"
         )
     parts.append("</svg>")
     return "\n".join(parts)
