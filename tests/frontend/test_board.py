@@ -157,9 +157,7 @@ async def test_two_users_draw_go_offline_reload_and_converge(
         "(el, seq) => { el.value = String(seq); el.dispatchEvent(new Event('input')); }",
         seq_two_elements,
     )
-    await alice.wait(
-        "inkroom.preview() && inkroom.preview().seq === arguments[0]", seq_two_elements
-    )
+    await alice.wait("seq => inkroom.preview() && inkroom.preview().seq === seq", seq_two_elements)
     preview = await alice.page.evaluate("inkroom.preview()")
     past = await alice.server_state(seq_two_elements)
     assert canonical(preview) == canonical(past)
