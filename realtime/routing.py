@@ -1,5 +1,32 @@
+"""
+The ASGI application: Django for HTTP, the board socket stack for WebSockets.
+
+WebSocket stack, outside in: origin check (HTTP 403 before the handshake for a foreign Origin),
+URL routing, admission (realtime.middleware), the consumer.
+"""
+
 from __future__ import annotations
 
+from typing import Any
 
-def build_application(django_asgi_app):  # placeholder replaced by the realtime engine
-    return django_asgi_app
+from channels.routing import ProtocolTypeRouter, URLRouter
+from django.urls import path
+
+from realtime.consumers import BoardConsumer
+from realtime.middleware import SocketAuthMiddleware, SocketOriginValidator
+
+websocket_urlpatterns = [
+    path("ws/boards/<str:board_id>/", SocketAuthMiddleware(BoardConsumer.as_asgi())),
+]
+
+
+def build_application(django_asgi_app: Any) -> Any:
+    """
+    The project's ASGI application (config.asgi).
+    """
+    return ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": SocketOriginValidator(URLRouter(websocket_urlpatterns)),
+        }
+    )

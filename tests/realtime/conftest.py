@@ -1,9 +1,210 @@
 """
-Fixtures shared by the realtime tests: real server processes (tests/realtime/servers.py).
+Fixtures shared by the realtime tests: real server processes (tests/realtime/servers.py), and for
+the in-process engine tests the ASGI app, channel layers (in-memory and real Redis), socket
+clients speaking protocol v1 over channels' WebsocketCommunicator, and hub cleanup.
 """
 
 from __future__ import annotations
 
-from tests.realtime.servers import server_env, start_inkroom
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
-__all__ = ["server_env", "start_inkroom"]
+import msgpack
+import pytest
+import redis
+from asgiref.sync import sync_to_async
+from django.db import connections
+from django.test import override_settings
+
+from board.access import issue_socket_ticket
+from realtime import protocol
+from realtime.hub import get_hub
+from realtime.routing import build_application
+from tests.realtime.communicator import WebsocketCommunicator
+from tests.realtime.servers import server_env_fixture, start_inkroom_fixture
+
+# Re-exported so every realtime test can use the real-server fixtures (named server_env and
+# start_inkroom through their `name=`).
+__all__ = ["server_env_fixture", "start_inkroom_fixture"]
+
+#: How long a test waits for one frame before calling the server silent.
+RECV_TIMEOUT_SECS = 3.0
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
+PREFIX = os.environ.get("CHANNEL_LAYER_PREFIX", "inkroom-rt")
+
+MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+REDIS_LAYER = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": PREFIX, "capacity": 1000, "expiry": 10},
+    }
+}
+
+
+def flush_prefix() -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """
+    Users are created in nearly every test here; PBKDF2 would cost about a second each.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.requires_redis)])
+def layer(request: pytest.FixtureRequest) -> Any:
+    """
+    Run the test once on the in-memory layer and once on the real Redis layer.
+    """
+    if request.param == "redis":
+        flush_prefix()
+    with override_settings(
+        CHANNEL_LAYERS=REDIS_LAYER if request.param == "redis" else MEMORY_LAYER
+    ):
+        yield request.param
+    if request.param == "redis":
+        flush_prefix()
+
+
+@pytest.fixture
+def memory_layer() -> Any:
+    with override_settings(CHANNEL_LAYERS=MEMORY_LAYER):
+        yield "memory"
+
+
+@pytest.fixture
+def app() -> Any:
+    from django.core.asgi import get_asgi_application
+
+    return build_application(get_asgi_application())
+
+
+@pytest.fixture
+async def hub_cleanup(transactional_db: Any) -> AsyncIterator[None]:
+    """
+    Close the test loop's hub (tasks, group membership, thread DB connections) afterwards.
+    """
+    yield
+    hub = get_hub()
+    await hub.close()
+    # database_sync_to_async (admission) keeps a connection in asgiref's shared thread; close it
+    # or the test database cannot be dropped at the end of the session.
+    await sync_to_async(connections.close_all)()
+
+
+class Client:
+    """
+    A protocol v1 client over WebsocketCommunicator, for tests.
+    """
+
+    def __init__(self, comm: WebsocketCommunicator) -> None:
+        self.comm = comm
+        self.hello: protocol.Hello | None = None
+        self.close_code: int | None = None
+
+    async def recv(self, timeout: float = RECV_TIMEOUT_SECS) -> Any:
+        """
+        The next frame, decoded; raises AssertionError on close.
+        """
+        message = await self.comm.receive_output(timeout)
+        if message["type"] == "websocket.close":
+            self.close_code = message.get("code")
+            raise AssertionError(f"socket closed with {self.close_code}")
+        if message.get("bytes") is not None:
+            return protocol.decode_server_binary(message["bytes"])
+        return protocol.decode_server_text(message["text"])
+
+    async def recv_raw(self, timeout: float = RECV_TIMEOUT_SECS) -> dict[str, Any]:
+        return await self.comm.receive_output(timeout)
+
+    async def expect(self, kind: type, timeout: float = RECV_TIMEOUT_SECS) -> Any:
+        """
+        Skip frames until one of type `kind` arrives (presence/cursors are interleaved).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            msg = await self.recv(max(0.01, deadline - loop.time()))
+            if isinstance(msg, kind):
+                return msg
+
+    async def expect_close(self, timeout: float = RECV_TIMEOUT_SECS) -> int | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            message = await self.comm.receive_output(max(0.01, deadline - loop.time()))
+            if message["type"] == "websocket.close":
+                self.close_code = message.get("code")
+                return self.close_code
+
+    async def sync(self) -> tuple[list[Any], protocol.Synced]:
+        """
+        Read the catch-up after hello: returns (snap/ops frames, synced).
+        """
+        frames: list[Any] = []
+        while True:
+            msg = await self.recv()
+            if isinstance(msg, protocol.Synced):
+                return frames, msg
+            if isinstance(msg, protocol.Snap | protocol.OpsFrame):
+                frames.append(msg)
+
+    async def send_ops(self, ops: list[dict[str, Any]]) -> None:
+        await self.comm.send_to(bytes_data=msgpack.packb({"t": "ops", "ops": ops}))
+
+    async def send_text(self, message: Any) -> None:
+        await self.comm.send_to(text_data=protocol.encode(message))  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        await self.comm.disconnect()
+
+
+ConnectFn = Callable[..., Any]
+
+
+@pytest.fixture
+def connect(app: Any, hub_cleanup: None) -> ConnectFn:
+    """
+    Open a socket on a board as `user` (ticket auth) and read `hello` (unless expecting a close).
+    """
+
+    async def open_socket(
+        board: Any,
+        user: Any = None,
+        *,
+        since: int = 0,
+        client_id: str | None = None,
+        query: str = "",
+        headers: list[tuple[bytes, bytes]] | None = None,
+        expect_hello: bool = True,
+        application: Any = None,
+    ) -> Client:
+        parts = [f"v=1&since={since}"]
+        if client_id:
+            parts.append(f"client_id={client_id}")
+        if user is not None:
+            ticket = await sync_to_async(issue_socket_ticket)(user_id=user.pk, board_id=board.id)
+            parts.append(f"token={ticket}")
+        if query:
+            parts.append(query)
+        path = f"/ws/boards/{board.id}/?{'&'.join(parts)}"
+        comm = WebsocketCommunicator(application or app, path, headers=headers or [])
+        connected, _ = await comm.connect(timeout=RECV_TIMEOUT_SECS)
+        assert connected
+        client = Client(comm)
+        if expect_hello:
+            client.hello = await client.expect(protocol.Hello)
+        return client
+
+    return open_socket

@@ -1,0 +1,375 @@
+"""
+The per-process board hub: one per event loop, owning every live board (Room) of the process.
+
+Sockets hand their decoded frames to the hub (realtime.inbound); the tick loop turns everything
+that arrived within TICK_MS into ONE append_batches transaction for all boards (in the hub's
+single writer thread, so the connection is reused and only one batch is ever in flight), acks the
+authors, forwards each board's `ops` frame bytes as-is to its local sockets and publishes ONE
+channel-layer message per tick for the whole process (realtime.pods). Database and Redis round
+trips therefore grow with ticks, not with boards, points or recipients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import uuid
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from channels.layers import get_channel_layer
+from django.db import connections
+
+from board.conf import app_settings
+from board.document import Limits
+from board.exceptions import BoardNotFound
+from realtime import metrics, store
+from realtime.catchup import catch_up
+from realtime.protocol import CloseCode, ErrorCode, Hello, Presence, encode, error_text
+from realtime.ratelimit import RateLimiter
+from realtime.room import Delivery, Peer, Room
+from realtime.sender import Outbox
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Reader threads: catch-ups, loads, gap fills, role checks and snapshots run beside the writer
+#: so a big catch-up never delays a tick's commit; two so one slow snapshot cannot block a join.
+READER_THREADS = 2
+#: How long to wait for the background tasks to finish after cancelling them.
+TASK_STOP_TIMEOUT_SECS = 0.5
+#: How long to wait for executor threads to close their database connections on shutdown.
+POOL_CLOSE_TIMEOUT_SECS = 5.0
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """
+    The hub of the running event loop, created on first use.
+    """
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub
+
+
+class Hub:
+    """
+    Rooms, the tick, the database threads and the process's channel-layer channel.
+    """
+
+    def __init__(self) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.rooms: dict[str, Room] = {}
+        self.draining = False
+        self.limits = Limits.from_settings()
+        self.work = asyncio.Event()
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="inkroom-db-write")
+        self._reader = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="inkroom-db-read")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loads: dict[str, asyncio.Task[None]] = {}
+        self._catchups: dict[int, asyncio.Task[None]] = {}
+        self._start_lock = asyncio.Lock()
+        self.tick_lock = asyncio.Lock()
+        self._started = False
+        from realtime.pods import Pods
+        from realtime.ticker import Ticker
+
+        self.pods = Pods(self)
+        self.ticker = Ticker(self)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """
+        Join the pods group and start the background tasks (idempotent).
+        """
+        async with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+            if self.layer is not None:
+                self.channel = await self.layer.new_channel()
+                await self.layer.group_add(self.pods.group, self.channel)
+            loop = asyncio.get_running_loop()
+            self._tasks = [
+                loop.create_task(self.ticker.run(), name="inkroom-tick"),
+                loop.create_task(self.pods.housekeeping(), name="inkroom-housekeeping"),
+            ]
+            if self.channel is not None:
+                self._tasks.append(loop.create_task(self.pods.receive(), name="inkroom-layer"))
+
+    async def close(self) -> None:
+        """
+        Stop the tasks, leave the group and release the threads' database connections.
+        """
+        for task in self._tasks + list(self._loads.values()):
+            task.cancel()
+        if self._tasks:
+            # Bounded: a channels_redis receive can take a while to notice its cancellation.
+            await asyncio.wait(self._tasks, timeout=TASK_STOP_TIMEOUT_SECS)
+        if self.layer is not None and self.channel is not None:
+            with contextlib.suppress(Exception):
+                await self.layer.group_discard(self.pods.group, self.channel)
+        for room in list(self.rooms.values()):
+            for peer in list(room.peers.values()):
+                peer.outbox.cancel()
+        self.rooms.clear()
+        await asyncio.gather(
+            _close_pool(self._writer, 1), _close_pool(self._reader, READER_THREADS)
+        )
+        loop = asyncio.get_running_loop()
+        if _hubs.get(loop) is self:
+            del _hubs[loop]
+
+    async def drain(self, close_code: int = CloseCode.SERVICE_RESTART) -> None:
+        """
+        Stop accepting, commit and ack what is pending, close every socket with `close_code`.
+        """
+        if self.draining:
+            return
+        self.draining = True
+        metrics.DRAINING.set(1)
+        budget = float(app_settings.DRAIN_SECS)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        try:
+            await asyncio.wait_for(self.ticker.flush(), budget / 2)
+        except TimeoutError:
+            logger.error("drain: pending ops not flushed within %.1f s", budget / 2)
+        peers = [p for room in self.rooms.values() for p in room.peers.values()]
+        for peer in peers:
+            peer.outbox.close(close_code)
+        remaining = max(0.1, deadline - loop.time())
+        await asyncio.gather(*(p.outbox.wait_closed(remaining) for p in peers))
+        logger.info("drain: closed %s sockets with %s", len(peers), close_code)
+
+    # --- database threads --------------------------------------------------------------------
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """
+        Run `fn` in the writer thread (append transactions only).
+        """
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """
+        Run `fn` in a reader thread (catch-ups, loads, gap fills, role checks, snapshots).
+        """
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
+
+    # --- sockets -----------------------------------------------------------------------------
+
+    async def join(self, info: dict[str, Any], send: Callable[..., Any], since: int) -> Peer:
+        """
+        Register an accepted socket, send `hello` and start its catch-up.
+        """
+        await self.start()
+        board_id = info["board"]["id"]
+        room = self.rooms.get(board_id)
+        if room is None:
+            room = self.rooms[board_id] = Room(board_id)
+            self._loads[board_id] = asyncio.get_running_loop().create_task(self._load(room))
+            metrics.BOARDS_ACTIVE.set(len(self.rooms))
+        outbox = Outbox(
+            send,
+            max_frames=int(app_settings.SEND_QUEUE_FRAMES),
+            max_bytes=int(app_settings.SEND_QUEUE_BYTES),
+        )
+        peer = Peer(
+            board_id=board_id,
+            client_id=info["client_id"],
+            user_id=info["user_id"],
+            user_name=info["user_name"],
+            role=info["role"],
+            share=info["share"],
+            outbox=outbox,
+            limiter=_limiter(),
+        )
+        outbox.on_overflow = lambda: self._overflowed(peer)
+        room.peers[peer.id] = peer
+        metrics.CONNECTIONS.inc()
+        load = self._loads.get(board_id)
+        if load is not None:
+            await asyncio.shield(load)
+        if not room.ready:
+            self.close_peer(peer, CloseCode.NOT_FOUND)
+            return peer
+        outbox.push(encode(self._hello(info, room, peer)))
+        room.presence_dirty = True
+        self.pods.announce.add(board_id)
+        self.work.set()
+        self.start_catch_up(room, peer, since)
+        return peer
+
+    def _hello(self, info: dict[str, Any], room: Room, peer: Peer) -> Hello:
+        return Hello(
+            client_id=peer.client_id,
+            role=peer.role,
+            user={"id": peer.user_id, "name": peer.user_name},
+            board=info["board"],
+            head_seq=room.delivered_seq,
+            limits=limits_for_hello(),
+            presence=[dict(e) for e in room.presence.merged(room.local_presence())],
+        )
+
+    def start_catch_up(self, room: Room, peer: Peer, since: int) -> None:
+        """
+        (Re)start the peer's catch-up from `since`; a running one is superseded.
+        """
+        metrics.RESYNCS.inc()
+        task = self._catchups.get(peer.id)
+        if task is not None:
+            task.cancel()
+        new = asyncio.get_running_loop().create_task(catch_up(room, peer, since, self.read))
+        self._catchups[peer.id] = new
+        new.add_done_callback(
+            lambda t: (
+                self._catchups.pop(peer.id, None) if self._catchups.get(peer.id) is t else None
+            )
+        )
+
+    async def _load(self, room: Room) -> None:
+        try:
+            state, snap_seq = await self.read(store.load_state, room.board_id)
+        except BoardNotFound:
+            state = None
+        except Exception:
+            logger.exception("loading board %s failed", room.board_id)
+            state = None
+        finally:
+            self._loads.pop(room.board_id, None)
+        if state is None:
+            self.drop_room(room, CloseCode.NOT_FOUND)
+            return
+        now = asyncio.get_running_loop().time()
+        self.deliver(room, room.load(state, snap_seq, now))
+
+    def leave(self, peer: Peer) -> None:
+        """
+        Forget a socket (idempotent); the room goes when its last socket and ops are gone.
+        """
+        room = self.rooms.get(peer.board_id)
+        if room is None or room.peers.pop(peer.id, None) is None:
+            return
+        metrics.CONNECTIONS.dec()
+        task = self._catchups.pop(peer.id, None)
+        if task is not None:
+            task.cancel()
+        room.presence_dirty = True
+        self.pods.announce.add(room.board_id)
+        self.work.set()
+        if not room.peers and not room.pending and not room.spec_ops:
+            self.rooms.pop(room.board_id, None)
+            metrics.BOARDS_ACTIVE.set(len(self.rooms))
+
+    def close_peer(self, peer: Peer, code: int, *, now: bool = False) -> None:
+        """
+        Close a socket with `code` (after its queued frames, unless `now`).
+        """
+        if now:
+            peer.outbox.abort(code)
+        else:
+            peer.outbox.close(code)
+        self.leave(peer)
+
+    def drop_room(self, room: Room, code: int) -> None:
+        """
+        Close every socket of a room (board deleted or unloadable) and forget it.
+        """
+        for peer in list(room.peers.values()):
+            self.close_peer(peer, code)
+        room.pending.clear()
+        self.rooms.pop(room.board_id, None)
+        metrics.BOARDS_ACTIVE.set(len(self.rooms))
+
+    def _overflowed(self, peer: Peer) -> None:
+        metrics.SEND_QUEUE_DROPS.inc()
+        logger.info("closing slow socket %s on board %s (4008)", peer.client_id, peer.board_id)
+        asyncio.get_running_loop().call_soon(self.leave, peer)
+
+    def error(self, peer: Peer, code: ErrorCode, message: str, ids: list[int] | None) -> None:
+        """
+        Queue an `error` frame and count the refused ops.
+        """
+        if ids:
+            metrics.REJECTED_OPS.labels(str(code)).inc(len(ids))
+        peer.outbox.push(error_text(code, message, ids))
+
+    # --- delivery ----------------------------------------------------------------------------
+
+    def deliver(self, room: Room, deliveries: list[Delivery]) -> None:
+        """
+        Hand in-order frames to every local socket of the room; start gap handling if needed.
+        """
+        peers = list(room.peers.values())
+        for delivery in deliveries:
+            for peer in peers:
+                peer.send_live(delivery)
+            metrics.OPS_OUT.inc((delivery.last - delivery.first + 1) * len(peers))
+            metrics.FRAMES_OUT.inc(len(peers))
+        if room.reorder:
+            self.pods.gap_noticed(room)
+
+    def presence_frame(self, room: Room) -> str:
+        merged = room.presence.merged(room.local_presence())
+        text: str = encode(Presence(clients=[dict(e) for e in merged]))  # type: ignore[assignment]
+        return text
+
+
+def limits_for_hello() -> dict[str, Any]:
+    """
+    The `limits` object of `hello` (protocol §5), from app_settings.
+    """
+    s = app_settings
+    return {
+        "max_frame_bytes": s.MAX_FRAME_BYTES,
+        "max_ops_per_frame": s.MAX_OPS_PER_FRAME,
+        "max_points_per_op": s.MAX_POINTS_PER_OP,
+        "max_points_per_stroke": s.MAX_POINTS_PER_STROKE,
+        "max_elements": s.MAX_ELEMENTS,
+        "ops_per_sec": s.OPS_PER_SEC,
+        "ops_burst": s.OPS_BURST,
+        "bytes_per_sec": s.BYTES_PER_SEC,
+        "bytes_burst": s.BYTES_BURST,
+        "cursor_ms": s.CURSOR_MS,
+        "gap_wait_ms": s.GAP_WAIT_MS,
+        "snapshot_catchup_ops": s.SNAPSHOT_CATCHUP_OPS,
+        "catchup_frame_ops": s.CATCHUP_FRAME_OPS,
+    }
+
+
+def _limiter() -> RateLimiter:
+    s = app_settings
+    return RateLimiter.create(
+        ops_per_sec=float(s.OPS_PER_SEC),
+        ops_burst=float(s.OPS_BURST),
+        bytes_per_sec=float(s.BYTES_PER_SEC),
+        bytes_burst=float(s.BYTES_BURST),
+    )
+
+
+async def _close_pool(pool: ThreadPoolExecutor, threads: int) -> None:
+    """
+    Close the database connection of every thread of `pool`, then shut it down.
+    """
+    barrier = threading.Barrier(threads)
+
+    def close() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(POOL_CLOSE_TIMEOUT_SECS)
+        connections.close_all()
+
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(Exception):
+        await asyncio.gather(*(loop.run_in_executor(pool, close) for _ in range(threads)))
+    pool.shutdown(wait=False)

@@ -1,0 +1,119 @@
+"""
+What the hub does with one frame from a socket: decode, check, and queue for the next tick.
+
+Runs on the event loop for every inbound frame, so it never touches the database: structural
+validation (board.document.validate_op), the viewer check and the rate limit are all in memory;
+validation against the board happens in the tick (realtime.ticker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from board.access import can_edit
+from board.conf import app_settings
+from board.document import validate_op
+from board.exceptions import OpRejected
+from realtime import metrics
+from realtime.protocol import (
+    ClientCursor,
+    ClientOps,
+    ClientPing,
+    ClientPresence,
+    ClientResync,
+    CloseCode,
+    ErrorCode,
+    Pong,
+    ProtocolError,
+    decode_binary,
+    decode_text,
+    encode,
+)
+from realtime.room import Peer
+
+if TYPE_CHECKING:
+    from realtime.hub import Hub
+
+
+def _ids(ops: list[Any]) -> list[int]:
+    return [
+        op["i"]
+        for op in ops
+        if isinstance(op, dict) and isinstance(op.get("i"), int) and not isinstance(op["i"], bool)
+    ]
+
+
+def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
+    """
+    Handle a binary frame: ops or a cursor.
+    """
+    metrics.FRAMES_IN.inc()
+    if len(data) > app_settings.MAX_FRAME_BYTES:
+        hub.error(peer, ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes is too large", None)
+        return
+    try:
+        msg = decode_binary(data, max_ops_per_frame=int(app_settings.MAX_OPS_PER_FRAME))
+    except ProtocolError as exc:
+        hub.error(peer, exc.code, exc.message, exc.ids)
+        return
+    if isinstance(msg, ClientCursor):
+        row: list[Any] = [peer.client_id, msg.x, msg.y]
+        if msg.vp is not None:
+            row.append(msg.vp)
+        peer.cursor = row
+        hub.work.set()
+        return
+    _on_ops(hub, peer, msg, len(data))
+
+
+def _on_ops(hub: Hub, peer: Peer, msg: ClientOps, size: int) -> None:
+    metrics.OPS_IN.inc(len(msg.ops))
+    if not can_edit(peer.role):
+        hub.error(peer, ErrorCode.READ_ONLY, "viewers cannot change the board", _ids(msg.ops))
+        return
+    if not peer.limiter.allow(len(msg.ops), size, asyncio.get_running_loop().time()):
+        hub.error(peer, ErrorCode.RATE_LIMITED, "over your op budget; resend later", _ids(msg.ops))
+        if peer.limiter.abusive:
+            hub.close_peer(peer, CloseCode.RATE_LIMITED)
+        return
+    room = hub.rooms.get(peer.board_id)
+    if room is None:
+        return
+    for k, raw in enumerate(msg.ops):
+        try:
+            op = validate_op(raw, hub.limits, where=f"ops[{k}]")
+        except OpRejected as exc:
+            hub.error(peer, ErrorCode.INVALID_OP, exc.message, _ids([raw]))
+            continue
+        room.pending.append((peer, op))
+    if room.pending:
+        hub.work.set()
+
+
+def on_text(hub: Hub, peer: Peer, text: str) -> None:
+    """
+    Handle a text frame: resync, presence or ping.
+    """
+    metrics.FRAMES_IN.inc()
+    if len(text) > app_settings.MAX_FRAME_BYTES:
+        hub.error(peer, ErrorCode.TOO_LARGE, f"frame of {len(text)} chars is too large", None)
+        return
+    try:
+        msg = decode_text(text)
+    except ProtocolError as exc:
+        hub.error(peer, exc.code, exc.message, exc.ids)
+        return
+    if isinstance(msg, ClientPing):
+        peer.outbox.push(encode(Pong(t=msg.t)))
+    elif isinstance(msg, ClientResync):
+        room = hub.rooms.get(peer.board_id)
+        if room is not None and room.ready:
+            hub.start_catch_up(room, peer, msg.from_seq)
+    elif isinstance(msg, ClientPresence):
+        peer.name, peer.color = msg.name, msg.color
+        room = hub.rooms.get(peer.board_id)
+        if room is not None:
+            room.presence_dirty = True
+            hub.pods.announce.add(peer.board_id)
+            hub.work.set()

@@ -1,0 +1,300 @@
+"""
+The messages of protocol v1 (docs/protocol.md) as frozen dataclasses, plus close and error codes.
+
+Kept apart from the codec (realtime.protocol) only for size; import them from realtime.protocol.
+Each message knows its JSON form (`to_wire`); the codec turns that into bytes or text.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+PROTOCOL_VERSION = 1
+
+
+class CloseCode(enum.IntEnum):
+    #: The client is done, or the server closes for no error.
+    NORMAL = 1000
+    #: Transport limit exceeded (above 1 MiB).
+    MESSAGE_TOO_BIG = 1009
+    #: The server hit an unexpected error while opening the socket.
+    INTERNAL_ERROR = 1011
+    #: The process is draining for a restart: reconnect elsewhere and resync.
+    SERVICE_RESTART = 1012
+    #: Unsupported protocol version.
+    PROTOCOL_ERROR = 4000
+    #: No user and no other way in.
+    UNAUTHENTICATED = 4001
+    #: No role on the board (or it was taken away).
+    FORBIDDEN = 4003
+    #: No such board, or it was deleted.
+    NOT_FOUND = 4004
+    #: The user's role changed: reconnect to get the new one.
+    ROLE_CHANGED = 4005
+    #: The send queue overflowed: the client reads too slowly.
+    TOO_SLOW = 4008
+    #: Sustained abuse after `rate_limited` errors.
+    RATE_LIMITED = 4029
+
+
+class ErrorCode(enum.StrEnum):
+    #: Undecodable msgpack or JSON, or not a map/object.
+    BAD_FRAME = "bad_frame"
+    #: A known type with missing or wrongly typed fields.
+    BAD_MESSAGE = "bad_message"
+    #: Unknown `t` or `type`.
+    UNKNOWN_TYPE = "unknown_type"
+    #: Frame above max_frame_bytes, or too many ops in one frame.
+    TOO_LARGE = "too_large"
+    #: An op failed validation.
+    INVALID_OP = "invalid_op"
+    #: A viewer sent ops.
+    READ_ONLY = "read_only"
+    #: Over the client's op/byte budget.
+    RATE_LIMITED = "rate_limited"
+    #: The database refused the write.
+    UNAVAILABLE = "unavailable"
+
+
+class ProtocolError(Exception):
+    """
+    The client sent something we refuse; answered with an `error` frame carrying `code`.
+    """
+
+    def __init__(self, code: ErrorCode, message: str, ids: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ids = ids
+
+
+# --- client → server ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOps:
+    """
+    `{"t": "ops"}`: raw, not yet validated ops (each should carry `i` and `k`).
+    """
+
+    ops: list[Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"t": "ops", "ops": list(self.ops)}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCursor:
+    """
+    `{"t": "cur"}`: the sender's pointer, optionally with its viewport `[x, y, w, h]`.
+    """
+
+    x: int
+    y: int
+    vp: list[int] | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {"t": "cur", "x": self.x, "y": self.y}
+        if self.vp is not None:
+            wire["vp"] = list(self.vp)
+        return wire
+
+
+@dataclass(frozen=True, slots=True)
+class ClientResync:
+    """
+    `{"type": "resync", "from": seq}`: send everything after `from_seq`.
+    """
+
+    from_seq: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "resync", "from": self.from_seq}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPresence:
+    """
+    `{"type": "presence"}`: how this client is shown to others.
+    """
+
+    name: str
+    color: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "presence", "name": self.name, "color": self.color}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPing:
+    """
+    `{"type": "ping", "t": scalar}`: answered by `pong` with the same `t`.
+    """
+
+    t: Any
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "ping", "t": self.t}
+
+
+ClientBinary = ClientOps | ClientCursor
+ClientText = ClientResync | ClientPresence | ClientPing
+ClientMessage = ClientBinary | ClientText
+
+
+# --- server → client ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """
+    The first frame after accept (protocol §2.4).
+    """
+
+    client_id: str
+    role: str
+    user: dict[str, Any]
+    board: dict[str, Any]
+    head_seq: int
+    limits: dict[str, Any]
+    presence: list[dict[str, Any]]
+    v: int = PROTOCOL_VERSION
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "type": "hello",
+            "v": self.v,
+            "client_id": self.client_id,
+            "role": self.role,
+            "user": self.user,
+            "board": self.board,
+            "head_seq": self.head_seq,
+            "limits": self.limits,
+            "presence": self.presence,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Synced:
+    """
+    The catch-up is complete up to `seq`; live frames follow.
+    """
+
+    seq: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "synced", "seq": self.seq}
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """
+    Everyone connected to the board, on every process.
+    """
+
+    clients: list[dict[str, Any]]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "presence", "clients": self.clients}
+
+
+@dataclass(frozen=True, slots=True)
+class BoardMeta:
+    """
+    `{"type": "board"}`: the title or link access changed.
+    """
+
+    title: str
+    link_access: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "board", "title": self.title, "link_access": self.link_access}
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    """
+    `{"type": "error"}`: the connection stays open; nothing was changed.
+    """
+
+    code: str
+    message: str
+    ids: list[int] | None = None
+    field: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {"type": "error", "code": self.code, "message": self.message}
+        if self.ids is not None:
+            wire["ids"] = list(self.ids)
+        if self.field is not None:
+            wire["field"] = self.field
+        return wire
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """
+    The answer to `ping`.
+    """
+
+    t: Any
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "pong", "t": self.t}
+
+
+@dataclass(frozen=True, slots=True)
+class OpsFrame:
+    """
+    `{"t": "ops"}` from the server: log entries contiguous in `s` (normally built by
+    ops_frame_from_entries, never through this class on the hot path).
+    """
+
+    ops: list[dict[str, Any]]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"t": "ops", "ops": self.ops}
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """
+    `{"t": "ack", "a": [[i, s], ...]}`: the sender's ops are durable.
+    """
+
+    a: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"t": "ack", "a": [[i, s] for i, s in self.a]}
+
+
+@dataclass(frozen=True, slots=True)
+class Snap:
+    """
+    `{"t": "snap"}`: the whole board at seq `s`.
+    """
+
+    s: int
+    els: list[dict[str, Any]]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"t": "snap", "s": self.s, "els": self.els}
+
+
+@dataclass(frozen=True, slots=True)
+class Cursors:
+    """
+    `{"t": "cur", "c": [[client_id, x, y(, vp)], ...]}`: latest cursors of this tick.
+    """
+
+    c: list[list[Any]]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"t": "cur", "c": self.c}
+
+
+ServerText = Hello | Synced | Presence | BoardMeta | Error | Pong
+ServerBinary = OpsFrame | Ack | Snap | Cursors
+ServerMessage = ServerText | ServerBinary

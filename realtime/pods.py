@@ -1,0 +1,314 @@
+"""
+Between processes: the hub's channel-layer traffic, gap repair and background upkeep.
+
+Each hub has ONE layer channel in group PODS_GROUP and publishes ONE `board.batch` per tick for
+all its boards. The layer may drop (channels_redis capacity, expiry) or reorder: rooms deliver in
+seq order, a gap waits GAP_WAIT_MS and is then read from the log, and every HEAD_CHECK_SECS one
+query compares each live board's head with what the room delivered, which also catches a lost
+*last* batch (nothing after it would reveal the gap). Correctness never depends on the layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from board.conf import app_settings
+from board.snapshots import should_snapshot
+from realtime import metrics, store
+from realtime.fanout import PODS_GROUP
+from realtime.presence import PRESENCE_REFRESH_SECS
+from realtime.protocol import BoardMeta, CloseCode, encode, ops_frame_from_entries
+from realtime.room import REORDER_MAX_FRAMES, Delivery, Room
+from realtime.types import PresenceEntry
+
+if TYPE_CHECKING:
+    from realtime.hub import Hub
+
+logger = logging.getLogger(__name__)
+
+#: How often live boards' heads are compared with what was delivered (one query for all).
+HEAD_CHECK_SECS = 2.0
+#: Upkeep cadence: presence expiry, inexact-state reloads, head checks.
+HOUSEKEEPING_SECS = 1.0
+#: Minimum time between two reloads of one room's state (they cost a full board read).
+REFRESH_MIN_SECS = 5.0
+#: Back-off after the layer failed to deliver (Redis restarting).
+LAYER_RETRY_SECS = 1.0
+#: Re-join the pods group this often: channels_redis expires group membership (default 1 day).
+GROUP_RENEW_SECS = 3600.0
+
+
+class Pods:
+    """
+    The hub's link to the other processes.
+    """
+
+    group = PODS_GROUP
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.announce: set[str] = set()
+        self._gap_tasks: dict[str, asyncio.Task[None]] = {}
+        self._refreshed: dict[str, float] = {}
+        self._snapshotting: set[str] = set()
+        self._last_refresh = 0.0
+
+    # --- publishing ----------------------------------------------------------------------
+
+    def presence_changes(self) -> dict[str, list[PresenceEntry]]:
+        """
+        Push `presence` frames to rooms whose list changed; return local lists to announce.
+        """
+        hub = self.hub
+        for room in hub.rooms.values():
+            if room.presence_dirty and room.ready:
+                room.presence_dirty = False
+                frame = hub.presence_frame(room)
+                for peer in room.peers.values():
+                    peer.outbox.push(frame)
+        out = {}
+        for board in self.announce:
+            room = hub.rooms.get(board)
+            out[board] = room.local_presence() if room is not None else []
+        self.announce.clear()
+        return out
+
+    async def publish(
+        self,
+        boards: dict[str, list[Any]],
+        presence: dict[str, list[PresenceEntry]],
+        cursors: dict[str, list[list[Any]]],
+    ) -> None:
+        """
+        Send this tick's one message to every hub (no-op when there is nothing to say).
+        """
+        hub = self.hub
+        if hub.layer is None or not (boards or presence or cursors):
+            return
+        message = {"type": "board.batch", "origin": hub.id, "boards": boards}
+        if presence:
+            message["presence"] = presence
+        if cursors:
+            message["cursors"] = cursors
+        started = time.perf_counter()
+        try:
+            await hub.layer.group_send(self.group, message)
+        except Exception:
+            metrics.LAYER_DROPS.inc()
+            logger.exception("publishing a batch of %s boards failed", len(boards))
+            return
+        metrics.LAYER_LATENCY.observe(time.perf_counter() - started)
+        metrics.LAYER_MESSAGES_OUT.inc()
+
+    # --- receiving -------------------------------------------------------------------------
+
+    async def receive(self) -> None:
+        hub = self.hub
+        assert hub.layer is not None and hub.channel is not None
+        while True:
+            try:
+                message = await hub.layer.receive(hub.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("channel layer receive failed; retrying")
+                await asyncio.sleep(LAYER_RETRY_SECS)
+                continue
+            metrics.LAYER_MESSAGES_IN.inc()
+            try:
+                self.handle(message)
+            except Exception:
+                logger.exception("bad layer message %r", message.get("type"))
+
+    def handle(self, message: dict[str, Any]) -> None:
+        """
+        Apply one layer message (`board.batch` from another hub or `board.event`).
+        """
+        kind = message.get("type")
+        if kind == "board.batch":
+            if message.get("origin") != self.hub.id:
+                self._batch(message)
+        elif kind == "board.event":
+            asyncio.get_running_loop().create_task(self._event(message))
+
+    def _batch(self, message: dict[str, Any]) -> None:
+        hub, now = self.hub, asyncio.get_running_loop().time()
+        for board, (first, last, frame) in message.get("boards", {}).items():
+            room = hub.rooms.get(board)
+            if room is not None:
+                hub.deliver(room, room.offer(Delivery(int(first), int(last), bytes(frame))))
+        for board, entries in message.get("presence", {}).items():
+            room = hub.rooms.get(board)
+            if room is not None and room.presence.update(message["origin"], entries, now):
+                room.presence_dirty = True
+                hub.work.set()
+        for board, rows in message.get("cursors", {}).items():
+            room = hub.rooms.get(board)
+            if room is not None:
+                from realtime.ticker import Ticker
+
+                Ticker.send_cursors(room, rows)
+
+    async def _event(self, message: dict[str, Any]) -> None:
+        hub = self.hub
+        room = hub.rooms.get(str(message.get("board")))
+        if room is None:
+            return
+        kind = message.get("kind")
+        if kind == "deleted":
+            hub.drop_room(room, CloseCode.NOT_FOUND)
+        elif kind == "meta":
+            text = encode(BoardMeta(title=message["title"], link_access=message["link_access"]))
+            for peer in room.peers.values():
+                peer.outbox.push(text)
+        elif kind == "ops":
+            await self.fill(room, room.delivered_seq, int(message["last"]))
+        elif kind == "access":
+            await self._recheck(room, message.get("user"))
+
+    async def _recheck(self, room: Room, user_id: int | None) -> None:
+        peers = [p for p in room.peers.values() if user_id is None or p.user_id == user_id]
+        callers = [(p.user_id, p.share) for p in peers]
+        roles = await self.hub.read(store.resolve_roles, room.board_id, callers)
+        for peer, role in zip(peers, roles, strict=True):
+            if role is None:
+                self.hub.close_peer(peer, CloseCode.FORBIDDEN)
+            elif role != peer.role:
+                self.hub.close_peer(peer, CloseCode.ROLE_CHANGED)
+
+    # --- gaps --------------------------------------------------------------------------------
+
+    def gap_noticed(self, room: Room) -> None:
+        """
+        Frames wait ahead of a gap: read it from the log after GAP_WAIT_MS (now if too many).
+        """
+        if room.board_id in self._gap_tasks:
+            return
+        if room.gap_since is None:
+            room.gap_since = time.monotonic()
+            metrics.GAPS_DETECTED.inc()
+        urgent = len(room.reorder) > REORDER_MAX_FRAMES
+        wait = 0.0 if urgent else app_settings.GAP_WAIT_MS / 1000
+        task = asyncio.get_running_loop().create_task(self._fill_gap(room, wait))
+        self._gap_tasks[room.board_id] = task
+        task.add_done_callback(lambda _t: self._gap_tasks.pop(room.board_id, None))
+
+    async def _fill_gap(self, room: Room, wait: float) -> None:
+        await asyncio.sleep(wait)
+        gap = room.gap_range()
+        if gap is not None:
+            metrics.LAYER_DROPS.inc()
+            await self.fill(room, *gap)
+
+    async def fill(self, room: Room, after: int, upto: int) -> None:
+        """
+        Read seqs after..upto from the log and deliver them in order.
+        """
+        if upto <= after:
+            return
+        try:
+            rows = await self.hub.read(store.read_range, room.board_id, after, upto)
+        except Exception:
+            logger.exception("reading ops %s..%s of board %s failed", after, upto, room.board_id)
+            return
+        if rows and self.hub.rooms.get(room.board_id) is room:
+            entries = [entry for _, entry in rows]
+            frame = ops_frame_from_entries(entries)
+            delivery = Delivery(rows[0][0], rows[-1][0], frame, entries)
+            self.hub.deliver(room, room.offer(delivery))
+
+    # --- upkeep ------------------------------------------------------------------------------
+
+    async def housekeeping(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_heads = last_group = loop.time()
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_SECS)
+            now = loop.time()
+            try:
+                self._presence_upkeep(now)
+                if now - last_heads >= HEAD_CHECK_SECS:
+                    last_heads = now
+                    await self._check_heads()
+                self._refresh_inexact(now)
+                if now - last_group >= GROUP_RENEW_SECS and self.hub.layer is not None:
+                    last_group = now
+                    await self.hub.layer.group_add(self.group, self.hub.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub housekeeping failed; carrying on")
+
+    def _presence_upkeep(self, now: float) -> None:
+        for room in self.hub.rooms.values():
+            if room.presence.expire(now):
+                room.presence_dirty = True
+                self.hub.work.set()
+        if now - self._last_refresh >= PRESENCE_REFRESH_SECS:
+            self._last_refresh = now
+            self.announce.update(self.hub.rooms)
+            self.hub.work.set()
+
+    async def _check_heads(self) -> None:
+        rooms = [r for r in self.hub.rooms.values() if r.ready]
+        if not rooms:
+            return
+        heads = await self.hub.read(store.heads, [r.board_id for r in rooms])
+        for room in rooms:
+            head = heads.get(room.board_id)
+            if head is None:
+                self.hub.drop_room(room, CloseCode.NOT_FOUND)
+            elif (
+                head > room.delivered_seq
+                and head == room.head_seen
+                and room.board_id not in self._gap_tasks
+            ):
+                metrics.GAPS_DETECTED.inc()
+                await self.fill(room, room.delivered_seq, head)
+            room.head_seen = head
+
+    def _refresh_inexact(self, now: float) -> None:
+        for room in list(self.hub.rooms.values()):
+            due = now - self._refreshed.get(room.board_id, 0.0) >= REFRESH_MIN_SECS
+            if room.ready and not room.exact and not room.busy and not room.spec_ops and due:
+                self._refreshed[room.board_id] = now
+                asyncio.get_running_loop().create_task(self._refresh(room))
+
+    async def _refresh(self, room: Room) -> None:
+        room.busy = True
+        try:
+            state, _snap = await self.hub.read(store.load_state, room.board_id)
+            room.state, room.applied_seq = state, state.seq
+            room.exact = room.delivered_seq <= state.seq
+        except Exception:
+            logger.exception("reloading board %s failed", room.board_id)
+        finally:
+            room.busy = False
+            self.hub.work.set()
+
+    def maybe_snapshot(self) -> None:
+        """
+        Start at most one automatic snapshot per tick, in a reader thread.
+        """
+        now = asyncio.get_running_loop().time()
+        for room in self.hub.rooms.values():
+            if room.board_id in self._snapshotting or not room.ready:
+                continue
+            if should_snapshot(room.applied_seq - room.snapshot_seq, now - room.snapshot_at):
+                self._snapshotting.add(room.board_id)
+                asyncio.get_running_loop().create_task(self._snapshot(room))
+                return
+
+    async def _snapshot(self, room: Room) -> None:
+        try:
+            seq = await self.hub.read(store.take_snapshot, room.board_id)
+            if seq >= 0:
+                room.snapshot_seq = seq
+                room.snapshot_at = asyncio.get_running_loop().time()
+        except Exception:
+            logger.exception("automatic snapshot of board %s failed", room.board_id)
+        finally:
+            self._snapshotting.discard(room.board_id)

@@ -1,0 +1,222 @@
+"""
+A live board in one process: its local sockets (peers), its state and in-order delivery.
+
+A Room hands every `ops` frame to its peers strictly in `seq` order, whether the frame comes from
+this hub's own commit, another hub's batch or a read from the log: frames ahead of
+`delivered_seq` wait in the reorder buffer until the gap is filled (the hub fills it from the log
+after GAP_WAIT_MS), frames at or below it are dropped as duplicates. Peers still catching up hold
+live frames back (Peer.held) so the switch from catch-up to live has no gap and no duplicate.
+
+The room's BoardState validates incoming ops. The tick applies accepted ops to it before they are
+committed (the document model requires each op of a batch to see the previous ones), so the state
+is exact only while what was applied equals the log prefix 1..applied_seq; when it is not (a
+duplicate resend, a failed commit, another process's ops interleaved) `exact` turns False and the
+hub reloads it from the log. An inexact state only affects validation, which the total reducer
+makes safe; snapshots for catch-up are then read from the database instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+from board.document import BoardState, apply_in_place
+from realtime.presence import PresenceBook
+from realtime.protocol import ops_frame_from_entries, split_ops_frame
+from realtime.ratelimit import RateLimiter
+from realtime.sender import Outbox
+from realtime.types import PresenceEntry
+
+#: Frames held ahead of a gap before the hub stops waiting and reads the range from the log.
+REORDER_MAX_FRAMES = 64
+
+_peer_ids = itertools.count(1)
+
+
+@dataclass(slots=True)
+class Delivery:
+    """
+    One `ops` frame covering seqs first..last; `entries` kept when known (local commits and log
+    reads), `ops` the decoded ops when already applied to the room state (local commits).
+    """
+
+    first: int
+    last: int
+    frame: bytes
+    entries: list[bytes] | None = None
+    applied: bool = False
+
+    def after(self, seq: int) -> bytes:
+        """
+        The frame without the entries at or below `seq` (re-encoded: rare partial overlap).
+        """
+        if seq < self.first:
+            return self.frame
+        entries = self.entries if self.entries is not None else split_ops_frame(self.frame)
+        return ops_frame_from_entries(entries[seq - self.first + 1 :])
+
+
+@dataclass(eq=False, slots=True)
+class Peer:
+    """
+    One local socket on a board.
+    """
+
+    board_id: str
+    client_id: str
+    user_id: int | None
+    user_name: str
+    role: str
+    share: str | None
+    outbox: Outbox
+    limiter: RateLimiter
+    name: str = ""
+    color: str = "#1e1e1e"
+    #: While True, live frames go to `held` instead of the outbox (catch-up in progress).
+    catching_up: bool = True
+    held: list[Delivery] = field(default_factory=list)
+    cursor: list[Any] | None = None
+    id: int = field(default_factory=lambda: next(_peer_ids))
+
+    def presence(self) -> PresenceEntry:
+        return {
+            "client_id": self.client_id,
+            "user_id": self.user_id,
+            "name": self.name or self.user_name,
+            "color": self.color,
+            "role": self.role,
+        }
+
+    def send_live(self, delivery: Delivery) -> None:
+        if self.catching_up:
+            self.held.append(delivery)
+        else:
+            self.outbox.push(delivery.frame)
+
+
+@dataclass(eq=False, slots=True)
+class Room:
+    """
+    A board with at least one local peer (or a pending load).
+    """
+
+    board_id: str
+    peers: dict[int, Peer] = field(default_factory=dict)
+    state: BoardState | None = None
+    #: Highest seq handed to peers; -1 until the state is loaded.
+    delivered_seq: int = -1
+    #: The log prefix the state reflects (when `exact`).
+    applied_seq: int = 0
+    exact: bool = True
+    #: Ops applied to the state but not yet committed (one batch in flight), and the seq they
+    #: were checked at.
+    spec_ops: int = 0
+    spec_base: int = 0
+    busy: bool = False
+    pending: list[tuple[Peer, dict[str, Any]]] = field(default_factory=list)
+    reorder: dict[int, Delivery] = field(default_factory=dict)
+    gap_since: float | None = None
+    presence: PresenceBook = field(default_factory=PresenceBook)
+    presence_dirty: bool = True
+    snapshot_seq: int = 0
+    snapshot_at: float = 0.0
+    head_seen: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.delivered_seq >= 0
+
+    def load(self, state: BoardState, snapshot_seq: int, now: float) -> list[Delivery]:
+        """
+        Install the freshly loaded state; return frames that were waiting for it, in order.
+        """
+        self.state, self.applied_seq, self.exact = state, state.seq, True
+        self.delivered_seq = state.seq
+        self.snapshot_seq, self.snapshot_at = snapshot_seq, now
+        return self._drain_reorder()
+
+    def offer(self, delivery: Delivery) -> list[Delivery]:
+        """
+        Take a frame from any source; return what can now be delivered, in seq order.
+        """
+        if not self.ready:
+            self.reorder.setdefault(delivery.first, delivery)
+            return []
+        if delivery.last <= self.delivered_seq:
+            return []
+        if delivery.first > self.delivered_seq + 1:
+            self.reorder.setdefault(delivery.first, delivery)
+            return []
+        return self._drain_reorder(delivery)
+
+    def _drain_reorder(self, head: Delivery | None = None) -> list[Delivery]:
+        out: list[Delivery] = []
+        while True:
+            if head is None:
+                head = self._next_buffered()
+                if head is None:
+                    break
+            if head.last > self.delivered_seq:
+                if head.first <= self.delivered_seq:
+                    head = self._trimmed(head)
+                self._apply(head)
+                out.append(head)
+                self.delivered_seq = head.last
+            head = None
+        self.gap_since = None if not self.reorder else self.gap_since
+        return out
+
+    def _next_buffered(self) -> Delivery | None:
+        for first in sorted(self.reorder):
+            if first <= self.delivered_seq + 1:
+                return self.reorder.pop(first)
+            break
+        for first in [f for f, d in self.reorder.items() if d.last <= self.delivered_seq]:
+            del self.reorder[first]
+        return None
+
+    def _trimmed(self, d: Delivery) -> Delivery:
+        entries = d.entries if d.entries is not None else split_ops_frame(d.frame)
+        rest = entries[self.delivered_seq - d.first + 1 :]
+        frame = ops_frame_from_entries(rest)
+        return Delivery(self.delivered_seq + 1, d.last, frame, rest, d.applied)
+
+    def _apply(self, d: Delivery) -> None:
+        if d.applied or self.state is None:
+            return
+        if self.spec_ops or d.first > self.applied_seq + 1:
+            self.exact = False  # a hole, or uncommitted ops already in the state
+        if d.last <= self.applied_seq:
+            return
+        entries = d.entries if d.entries is not None else split_ops_frame(d.frame)
+        for raw in entries:
+            op = msgpack.unpackb(raw)
+            if op["s"] > self.applied_seq:
+                apply_in_place(self.state, op)
+        self.applied_seq = d.last
+
+    def gap_range(self) -> tuple[int, int] | None:
+        """
+        The missing (after, upto) seqs before the first buffered frame, or None.
+        """
+        if not self.reorder or not self.ready:
+            return None
+        first = min(self.reorder)
+        return (self.delivered_seq, first - 1) if first > self.delivered_seq + 1 else None
+
+    def snapshot_current(self) -> bool:
+        """
+        True when the in-memory state is exactly the board at delivered_seq.
+        """
+        return (
+            self.state is not None
+            and self.exact
+            and not self.spec_ops
+            and self.applied_seq == self.delivered_seq
+        )
+
+    def local_presence(self) -> list[PresenceEntry]:
+        return [p.presence() for p in self.peers.values()]

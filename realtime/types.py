@@ -1,0 +1,62 @@
+"""
+Typed shapes of the channel-layer events the hubs exchange and of the scope keys we add.
+
+`board.batch` is the one message a hub publishes per tick for all its boards; `board.event` comes
+from sync code through realtime.fanout. Both travel on group realtime.fanout.PODS_GROUP.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+
+class PresenceEntry(TypedDict):
+    """
+    One connected client as shown in `presence` frames.
+    """
+
+    client_id: str
+    user_id: int | None
+    name: str
+    color: str
+    role: str
+
+
+class BoardBatchEvent(TypedDict):
+    """
+    One tick of one hub: {board_id: [first_seq, last_seq, frame]} plus changed presence and
+    cursors. `presence` maps a board to the hub's full local list (replaces what the hub said
+    before); `cursors` maps a board to encoded cursor rows.
+    """
+
+    type: Literal["board.batch"]
+    origin: str
+    boards: dict[str, list[Any]]
+    presence: NotRequired[dict[str, list[PresenceEntry]]]
+    cursors: NotRequired[dict[str, list[list[Any]]]]
+
+
+class BoardEvent(TypedDict):
+    """
+    A push from sync code (realtime.fanout): kind is ops, meta, deleted or access.
+    """
+
+    type: Literal["board.event"]
+    kind: Literal["ops", "meta", "deleted", "access"]
+    board: str
+    first: NotRequired[int]
+    last: NotRequired[int]
+    title: NotRequired[str]
+    link_access: NotRequired[str]
+    user: NotRequired[int | None]
+
+
+class SocketScope(TypedDict):
+    """
+    What realtime.middleware adds to the websocket scope before the consumer runs.
+    """
+
+    inkroom_user: Any
+    inkroom_board: Any
+    inkroom_role: str | None
+    inkroom_refusal: int | None
