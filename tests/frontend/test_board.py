@@ -84,6 +84,7 @@ async def test_two_users_draw_go_offline_reload_and_converge(
     await bob.wait("inkroom.status() === 'offline'")
     assert "Offline" in await bob.page.inner_text("#status")
     await alice.stroke(120, 320)
+    await bob.page.click("[data-color='#e03131']")
     await bob.stroke(120, 480)
     assert len(await bob.outbox()) >= 2  # add + app(s)
     assert len(await bob.ids()) == 3  # its own offline stroke is rendered optimistically
@@ -187,3 +188,31 @@ async def test_viewer_cannot_draw(open_board: Callable[..., Any]) -> None:
     assert await carol.outbox() == []
     await asyncio.sleep(0.3)
     assert (await alice.server_state())["seq"] == (await carol.state())["seq"]
+
+
+async def test_share_link_opens_board_read_only_until_revoked(
+    open_board: Callable[..., Any], browser: Any
+) -> None:
+    alice: Client = await open_board("alice")
+    await alice.stroke(100, 100)
+    await alice.page.click("#btn-share")
+    await alice.page.select_option("#share-role", "viewer")
+    await alice.page.click("#share-form button[type=submit]")
+    link_field = alice.page.locator("#share-links li input")
+    await link_field.wait_for()
+    url = await link_field.input_value()
+    assert "?share=" in url
+
+    guest_context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    guest = Client(guest_context, await guest_context.new_page(), alice.base, alice.board_id)
+    await guest.page.goto(url)
+    await guest.wait_synced()
+    assert await guest.page.evaluate("inkroom.role()") == "viewer"
+    assert len((await guest.state())["elements"]) == 1
+    assert await guest.page.is_visible("#readonly-badge")
+
+    await alice.page.click("#share-links li button:has-text('Revoke')")
+    await alice.page.locator("#share-links li").wait_for(state="detached")
+    # Without the link, an anonymous visitor is sent to sign in.
+    await guest.page.reload()
+    await guest.page.wait_for_url("**/login/**", timeout=15_000)
