@@ -1,0 +1,215 @@
+"""
+The wire codec (realtime.protocol): round trips of every message in both directions, the golden
+fixtures shared with the frontend, and every class of malformed input. Pure: no database.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+
+from realtime import protocol as p
+from realtime.protocol import ErrorCode, ProtocolError
+
+FIXTURES = sorted((Path(__file__).parent.parent / "fixtures" / "protocol").glob("*.json"))
+CLIENT_TYPES = (p.ClientOps, p.ClientCursor, p.ClientResync, p.ClientPresence, p.ClientPing)
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def decode_any(message: Any, wire: bytes | str) -> Any:
+    """
+    Decode with the decoder for the message's direction and kind.
+    """
+    if isinstance(message, CLIENT_TYPES):
+        return p.decode_text(wire) if isinstance(wire, str) else p.decode_binary(wire)
+    return p.decode_server_text(wire) if isinstance(wire, str) else p.decode_server_binary(wire)
+
+
+def from_fixture(fixture: dict[str, Any]) -> Any:
+    """
+    Build the dataclass of a fixture by decoding its JSON form sent the way the wire carries it.
+    """
+    message = fixture["message"]
+    if fixture["kind"] == "text":
+        wire: bytes | str = json.dumps(message)
+    else:
+        wire = msgpack.packb(message)
+    if fixture["direction"] == "client_to_server":
+        return p.decode_text(wire) if fixture["kind"] == "text" else p.decode_binary(wire)
+    if fixture["kind"] == "text":
+        return p.decode_server_text(wire)
+    return p.decode_server_binary(wire)
+
+
+def test_fixtures_cover_every_message_type():
+    kinds = {type(from_fixture(load(path))) for path in FIXTURES}
+    expected = set(CLIENT_TYPES) | {
+        p.Hello,
+        p.Synced,
+        p.Presence,
+        p.BoardMeta,
+        p.Error,
+        p.Pong,
+        p.OpsFrame,
+        p.Ack,
+        p.Snap,
+        p.Cursors,
+    }
+    assert kinds == expected
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[f.stem for f in FIXTURES])
+def test_fixture_round_trips(path: Path):
+    fixture = load(path)
+    assert set(fixture) == {"name", "direction", "kind", "message"}
+    assert fixture["name"] == path.stem
+    message = from_fixture(fixture)
+    assert message.to_wire() == fixture["message"]
+    wire = p.encode(message)
+    assert isinstance(wire, str) == (fixture["kind"] == "text")
+    assert decode_any(message, wire) == message
+
+
+EXTRA_MESSAGES = [
+    p.ClientOps(ops=[{"i": 1, "k": "clr"}]),
+    p.ClientCursor(x=-10_000_000, y=10_000_000),
+    p.ClientPing(t=None),
+    p.ClientPing(t="abc"),
+    p.ClientPing(t=1.5),
+    p.ClientResync(from_seq=0),
+    p.Error(code="rate_limited", message="slow down", ids=[]),
+    p.Error(code="invalid_op", message="x", ids=[3], field="ops[0].el.id"),
+    p.Snap(s=0, els=[]),
+    p.Ack(a=[]),
+    p.Pong(t=False),
+]
+
+
+@pytest.mark.parametrize("message", EXTRA_MESSAGES, ids=repr)
+def test_round_trip(message: Any):
+    assert decode_any(message, p.encode(message)) == message
+
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 300, 65_535, 65_536])
+def test_ops_frame_by_concatenation_equals_encoding_the_map(n: int):
+    entries = [{"s": k + 1, "c": "client01", "u": None, "i": k + 1, "k": "clr"} for k in range(n)]
+    frame = p.ops_frame_from_entries([msgpack.packb(e) for e in entries])
+    assert frame == msgpack.packb({"t": "ops", "ops": entries})
+    assert p.decode_server_binary(frame) == p.OpsFrame(ops=entries)
+
+
+def test_split_and_seqs_of_an_ops_frame():
+    entries = [msgpack.packb({"s": s, "k": "clr", "i": s}) for s in (5, 6, 7)]
+    frame = p.ops_frame_from_entries(entries)
+    assert p.split_ops_frame(frame) == entries
+    assert p.entry_seqs(frame) == (5, 7)
+
+
+BAD_BINARY = [
+    (b"", ErrorCode.BAD_FRAME),
+    (b"\xc1", ErrorCode.BAD_FRAME),  # never-used msgpack byte
+    (b"\x92\x01", ErrorCode.BAD_FRAME),  # truncated array
+    (msgpack.packb({"t": "ops", "ops": []}) + b"\x00", ErrorCode.BAD_FRAME),  # trailing data
+    (msgpack.packb([1, 2]), ErrorCode.BAD_FRAME),
+    (msgpack.packb("ops"), ErrorCode.BAD_FRAME),
+    (msgpack.packb({1: "x"}), ErrorCode.BAD_FRAME),  # non-string map key
+    (msgpack.packb(msgpack.ExtType(5, b"x")), ErrorCode.BAD_FRAME),
+    (b"\xdd\xff\xff\xff\xff", ErrorCode.BAD_FRAME),  # claims 4G array
+    (msgpack.packb({"ops": []}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "nope"}), ErrorCode.UNKNOWN_TYPE),
+    (msgpack.packb({"t": 5}), ErrorCode.UNKNOWN_TYPE),
+    (msgpack.packb({"t": "ops"}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "ops", "ops": []}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "ops", "ops": {"i": 1}}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "ops", "ops": [{"i": 1, "k": "clr"}] * 257}), ErrorCode.TOO_LARGE),
+    (msgpack.packb({"t": "cur", "x": 1}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": 1.5, "y": 2}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": float("nan"), "y": 2}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": True, "y": 2}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": 10**8, "y": 2}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": 1, "y": 2, "vp": [1, 2, 3]}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": 1, "y": 2, "vp": [1, 2, 3, "4"]}), ErrorCode.BAD_MESSAGE),
+]
+
+
+@pytest.mark.parametrize(("data", "code"), BAD_BINARY, ids=[repr(d[:24]) for d, _ in BAD_BINARY])
+def test_malformed_binary_frames_are_refused_with_a_code(data: bytes, code: ErrorCode):
+    with pytest.raises(ProtocolError) as info:
+        p.decode_binary(data)
+    assert info.value.code == code
+
+
+def test_too_many_ops_names_the_readable_ids():
+    ops = [{"i": k, "k": "clr"} for k in range(1, 4)] + ["junk"]
+    with pytest.raises(ProtocolError) as info:
+        p.decode_binary(msgpack.packb({"t": "ops", "ops": ops}), max_ops_per_frame=2)
+    assert info.value.code == ErrorCode.TOO_LARGE
+    assert info.value.ids == [1, 2, 3]
+
+
+BAD_TEXT = [
+    ("", ErrorCode.BAD_FRAME),
+    ("{", ErrorCode.BAD_FRAME),
+    ("[1]", ErrorCode.BAD_FRAME),
+    ('"ping"', ErrorCode.BAD_FRAME),
+    ("[" * 100_000, ErrorCode.BAD_FRAME),  # nesting bomb
+    ('{"type": "ping", "t": NaN}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "ping", "t": Infinity}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "ping", "t": -Infinity}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "ping", "t": 1e999}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "ping", "t": [1]}', ErrorCode.BAD_MESSAGE),
+    ('{"t": 1}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "hello"}', ErrorCode.UNKNOWN_TYPE),
+    ('{"type": 7}', ErrorCode.UNKNOWN_TYPE),
+    ('{"type": "resync"}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "resync", "from": -1}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "resync", "from": 1.0}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "resync", "from": true}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "presence", "name": "a", "color": "red"}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "presence", "name": 5, "color": "#ffffff"}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "presence", "name": "' + "x" * 65 + '", "color": "#ffffff"}', ErrorCode.BAD_MESSAGE),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), BAD_TEXT, ids=[t[:40] for t, _ in BAD_TEXT])
+def test_malformed_text_frames_are_refused_with_a_code(text: str, code: ErrorCode):
+    with pytest.raises(ProtocolError) as info:
+        p.decode_text(text)
+    assert info.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("abcdefgh", True),
+        ("a" * 64, True),
+        ("a-b_c-d_", True),
+        ("short", False),
+        ("a" * 65, False),
+        ("abc defgh", False),
+        (12345678, False),
+        (None, False),
+    ],
+)
+def test_client_id_rule(value: object, ok: bool):
+    assert p.valid_client_id(value) is ok
+
+
+def test_error_text_and_close_codes_match_the_protocol_document():
+    doc = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
+    for code in p.CloseCode:
+        assert f"| {int(code)} " in doc or code == p.CloseCode.INTERNAL_ERROR, code
+    for err in ErrorCode:
+        assert f"| `{err.value}` |" in doc, err
+    text = p.error_text(ErrorCode.READ_ONLY, "viewers cannot draw", [1, 2])
+    assert p.decode_server_text(text) == p.Error(
+        code="read_only", message="viewers cannot draw", ids=[1, 2]
+    )
