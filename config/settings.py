@@ -169,6 +169,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "role": a board role and the grantable subset.
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "board.models.Role",
+        "GrantableRoleEnum": "api.members.GRANTABLE_ROLES",
+    },
 }
 
 # App knobs, read through board.conf.app_settings (which reloads on setting_changed).

@@ -1,0 +1,190 @@
+"""
+Reading a board's content over HTTP: state at a seq, the op log, and exports.
+
+All three are open to anyone with a role, share-link holders and link-access visitors included.
+State and ops answer JSON or msgpack by Accept; exports answer the file itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+from django.http import HttpResponse
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.base import SHARE_PARAMETERS, SharedBoardApi
+from api.renderers import JSON_OR_MSGPACK, MSGPACK_MEDIA_TYPE
+from api.schema import READ_ERRORS, errors
+from board.document import BoardState
+from board.models import Board
+from board.selectors import board_state_at, op_page_for_board
+
+#: Ops per history page unless ?limit= says otherwise; one page is a few hundred KiB at most.
+DEFAULT_OPS_LIMIT = 500
+#: The largest page a client may ask for; bounds one response's memory and latency.
+MAX_OPS_LIMIT = 5000
+
+EXPORT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "json": "application/json"}
+
+
+class StateSerializer(serializers.Serializer[Any]):
+    seq = serializers.IntegerField()
+    elements = serializers.ListField(child=serializers.DictField())
+
+
+def state_body(state: BoardState) -> dict[str, Any]:
+    """
+    Return the API form of a board state: {"seq", "elements"} in z-order.
+    """
+    return {"seq": state.seq, "elements": list(state.elements.values())}
+
+
+class SeqQuerySerializer(serializers.Serializer[Any]):
+    seq = serializers.IntegerField(min_value=0, required=False)
+
+    def validate_seq(self, value: int) -> int:
+        board: Board = self.context["board"]
+        if value > board.head_seq:
+            raise serializers.ValidationError(
+                f"Ensure this value is less than or equal to the head seq {board.head_seq}."
+            )
+        return value
+
+
+def _seq_param(request: Request, board: Board) -> int:
+    query = SeqQuerySerializer(data=request.query_params, context={"board": board})
+    query.is_valid(raise_exception=True)
+    seq: int = query.validated_data.get("seq", board.head_seq)
+    return seq
+
+
+SEQ_PARAMETER = OpenApiParameter(
+    "seq", OpenApiTypes.INT, description="A past seq (0..head_seq); default: the head."
+)
+
+
+class BoardStateApi(SharedBoardApi):
+    renderer_classes = JSON_OR_MSGPACK
+
+    @extend_schema(
+        tags=["history"],
+        parameters=[SEQ_PARAMETER, *SHARE_PARAMETERS],
+        responses={200: StateSerializer, **errors(400, *READ_ERRORS, 406)},
+        summary="The board at a seq (JSON, or msgpack with Accept: application/msgpack)",
+    )
+    def get(self, request: Request, board_id: str) -> Response:
+        access = self.board_access(request, board_id)
+        seq = _seq_param(request, access.board)
+        return Response(state_body(board_state_at(board=access.board, seq=seq)))
+
+
+class OpsQuerySerializer(serializers.Serializer[Any]):
+    after = serializers.IntegerField(min_value=0, required=False, default=0)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_OPS_LIMIT, required=False, default=DEFAULT_OPS_LIMIT
+    )
+
+
+class OpsPageSerializer(serializers.Serializer[Any]):
+    ops = serializers.ListField(
+        child=serializers.DictField(), help_text="Wire entries: the op plus s, c, u."
+    )
+    next_after = serializers.IntegerField(help_text="Pass as ?after= for the next page.")
+    head_seq = serializers.IntegerField()
+
+
+class BoardOpsApi(SharedBoardApi):
+    renderer_classes = JSON_OR_MSGPACK
+
+    @extend_schema(
+        tags=["history"],
+        parameters=[OpsQuerySerializer, *SHARE_PARAMETERS],
+        responses={200: OpsPageSerializer, **errors(400, *READ_ERRORS, 406)},
+        summary="The op log after a seq (JSON, or msgpack with Accept: application/msgpack)",
+    )
+    def get(self, request: Request, board_id: str) -> Response | HttpResponse:
+        access = self.board_access(request, board_id)
+        query = OpsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        after, limit = query.validated_data["after"], query.validated_data["limit"]
+        page = op_page_for_board(board=access.board, after=after, limit=limit)
+        next_after = page[-1][0] if page else after
+        # The board row was read before the ops: ops appended in between may pass its head.
+        head_seq = max(access.board.head_seq, next_after)
+        if request.accepted_renderer.media_type == MSGPACK_MEDIA_TYPE:
+            return HttpResponse(
+                _packed_page(page, next_after, head_seq), content_type=MSGPACK_MEDIA_TYPE
+            )
+        ops = [msgpack.unpackb(payload) for _, payload in page]
+        return Response({"ops": ops, "next_after": next_after, "head_seq": head_seq})
+
+
+def _packed_page(page: list[tuple[int, bytes]], next_after: int, head_seq: int) -> bytes:
+    """
+    Pack {"ops": [...], "next_after", "head_seq"} splicing the stored entries in without decoding.
+    """
+    packer = msgpack.Packer()
+    parts = [packer.pack_map_header(3), packer.pack("ops"), packer.pack_array_header(len(page))]
+    parts.extend(payload for _, payload in page)
+    parts += [packer.pack("next_after"), packer.pack(next_after)]
+    parts += [packer.pack("head_seq"), packer.pack(head_seq)]
+    return b"".join(parts)
+
+
+class AnyMediaNegotiation(BaseContentNegotiation):
+    """
+    Exports are files: whatever the Accept header says, errors still render as JSON.
+    """
+
+    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
+
+class BoardExportApi(SharedBoardApi):
+    content_negotiation_class = AnyMediaNegotiation
+
+    @extend_schema(
+        tags=["export"],
+        parameters=[
+            OpenApiParameter(
+                "fmt", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(EXPORT_TYPES)
+            ),
+            SEQ_PARAMETER,
+            *SHARE_PARAMETERS,
+        ],
+        responses={
+            (200, media): OpenApiResponse(OpenApiTypes.BINARY, description=f"{fmt} export")
+            for fmt, media in EXPORT_TYPES.items()
+        }
+        | errors(400, *READ_ERRORS),
+        summary="Download the board (or a past seq) as SVG, PNG or JSON",
+    )
+    def get(self, request: Request, board_id: str, fmt: str) -> HttpResponse:
+        from board import export
+
+        access = self.board_access(request, board_id)
+        seq = _seq_param(request, access.board)
+        state = board_state_at(board=access.board, seq=seq)
+        renderers = {
+            "svg": export.render_svg,
+            "png": export.render_png,
+            "json": export.render_json_bytes,
+        }
+        body = renderers[fmt](state)
+        response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
+        name = slugify(access.board.title) or "board"
+        response["Content-Disposition"] = f'attachment; filename="{name}-{seq}.{fmt}"'
+        return response

@@ -1,0 +1,35 @@
+"""
+`manage.py ensure_demo_user`: the first-run convenience of `make run`.
+
+Creates (or resets the password of) the user `demo` with password `demo-inkroom`, so a newcomer
+can sign in and create a board within a minute. Never run it against a production database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-inkroom"
+
+
+class Command(BaseCommand):
+    help = "Create or update the demo user (demo / demo-inkroom) and print how to sign in."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user, created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
+        user.set_password(DEMO_PASSWORD)
+        user.is_active = True
+        user.save()
+        verb = "Created" if created else "Updated"
+        self.stdout.write(f"{verb} the demo user. Sign in at /login/ as:")
+        self.stdout.write(f"    username: {DEMO_USERNAME}   password: {DEMO_PASSWORD}")
+        self.stdout.write("or get an API token:")
+        self.stdout.write(
+            "    curl -s -X POST http://127.0.0.1:8000/api/v1/auth/token/ "
+            "-H 'Content-Type: application/json' "
+            f"""-d '{{"username": "{DEMO_USERNAME}", "password": "{DEMO_PASSWORD}"}}'"""
+        )

@@ -1,0 +1,62 @@
+"""
+The Django admin for boards: browse boards, members, share links and snapshots; the op log is
+read-only (history is append-only, even for staff).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from board.models import Board, Membership, Op, ShareLink, Snapshot
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+class ShareLinkInline(admin.TabularInline):
+    model = ShareLink
+    extra = 0
+    fields = ["role", "token", "created_at", "expires_at", "revoked_at"]
+    readonly_fields = ["token", "created_at"]
+
+
+@admin.register(Board)
+class BoardAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "owner", "link_access", "head_seq", "updated_at"]
+    list_filter = ["link_access"]
+    search_fields = ["id", "title", "owner__username"]
+    raw_id_fields = ["owner"]
+    readonly_fields = ["id", "head_seq", "created_at", "updated_at"]
+    inlines = [MembershipInline, ShareLinkInline]
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(admin.ModelAdmin):
+    list_display = ["id", "board", "seq", "kind", "label", "element_count", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["board__id", "label"]
+    exclude = ["state"]
+    readonly_fields = ["board", "seq", "element_count", "kind", "created_by", "created_at"]
+
+
+@admin.register(Op)
+class OpAdmin(admin.ModelAdmin):
+    list_display = ["board", "seq", "kind", "client_id", "client_op_id", "author", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["board__id", "client_id"]
+    exclude = ["payload"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,165 @@
+"""
+Reads: what a user may see of boards, members, share links, snapshots and history.
+
+Every board read starts from `board_get_for_user`, which resolves the caller's role through
+board.access and raises BoardNotFound for "no such board" and "not yours" alike, so a board's
+existence never leaks. Writes live in board.services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from board.access import ROLE_RANK, resolve_role
+from board.document import BoardState
+from board.exceptions import BoardNotFound, NotAllowed
+from board.models import Board, Membership, Role, ShareLink, Snapshot
+from board.oplog import ops_after
+
+
+@dataclass(frozen=True, slots=True)
+class BoardAccess:
+    """
+    A board and the caller's role on it (never None: no role means BoardNotFound).
+    """
+
+    board: Board
+    role: Role
+
+    def require(self, minimum: Role, action: str) -> None:
+        """
+        Raise NotAllowed unless the caller's role is at least `minimum`.
+        """
+        if ROLE_RANK[self.role] < ROLE_RANK[minimum]:
+            raise NotAllowed(
+                f"Your role on this board ({self.role.value}) does not allow you to {action}.",
+                extra={"role": self.role.value, "required": minimum.value},
+            )
+
+
+def board_get_for_user(*, board_id: str, user: Any, share_token: str | None = None) -> BoardAccess:
+    """
+    Return the board and the caller's role, or raise BoardNotFound if they have none.
+    """
+    board = Board.objects.select_related("owner").filter(id=board_id).first()
+    if board is None:
+        raise BoardNotFound("Board not found.")
+    role = resolve_role(user, board, share_token)
+    if role is None:
+        raise BoardNotFound("Board not found.")
+    return BoardAccess(board=board, role=role)
+
+
+def board_list_for_user(*, user: Any) -> QuerySet[Board]:
+    """
+    Return the boards `user` owns or is a member of, each annotated with the user's `role`.
+
+    Boards reachable only through link access or a share link are not listed: they are not
+    "yours" until someone adds you.
+    """
+    member_role = Membership.objects.filter(board=OuterRef("pk"), user=user).values("role")[:1]
+    member_boards = Membership.objects.filter(user=user).values("board_id")
+    return (
+        Board.objects.filter(Q(owner=user) | Q(id__in=member_boards))
+        .select_related("owner")
+        .annotate(
+            role=Case(
+                When(owner=user, then=Value(Role.OWNER.value)),
+                default=Subquery(member_role),
+                output_field=CharField(),
+            )
+        )
+    )
+
+
+def membership_list_for_board(*, board: Board) -> QuerySet[Membership]:
+    """
+    Return the board's members, owner first, then by username.
+    """
+    owner_first = Case(When(role=Role.OWNER, then=Value(0)), default=Value(1))
+    return (
+        Membership.objects.filter(board=board)
+        .select_related("user")
+        .order_by(owner_first, "user__username")
+    )
+
+
+def membership_get_for_board(*, board: Board, user_id: int) -> Membership:
+    """
+    Return the membership of `user_id` on `board`, or raise BoardNotFound (code not_found).
+    """
+    membership = (
+        Membership.objects.filter(board=board, user_id=user_id).select_related("user").first()
+    )
+    if membership is None:
+        raise BoardNotFound("Member not found.", extra={"user_id": user_id})
+    return membership
+
+
+def share_link_list_for_board(*, board: Board) -> QuerySet[ShareLink]:
+    """
+    Return every share link of the board, newest first, revoked ones included.
+    """
+    return ShareLink.objects.filter(board=board).order_by("-created_at", "-id")
+
+
+def share_link_get_for_board(*, board: Board, link_id: int) -> ShareLink:
+    """
+    Return one share link of the board, or raise BoardNotFound (code not_found).
+    """
+    link = ShareLink.objects.filter(board=board, id=link_id).first()
+    if link is None:
+        raise BoardNotFound("Share link not found.", extra={"link_id": link_id})
+    return link
+
+
+def snapshot_list_for_board(*, board: Board) -> QuerySet[Snapshot]:
+    """
+    Return the board's snapshots, newest seq first, without their (large) state bytes.
+    """
+    return (
+        Snapshot.objects.filter(board=board)
+        .select_related("created_by")
+        .defer("state")
+        .order_by("-seq", "-id")
+    )
+
+
+def snapshot_get_for_board(*, board: Board, snapshot_id: int) -> Snapshot:
+    """
+    Return one snapshot of the board, or raise BoardNotFound (code not_found).
+    """
+    snapshot = (
+        Snapshot.objects.filter(board=board, id=snapshot_id).select_related("created_by").first()
+    )
+    if snapshot is None:
+        raise BoardNotFound("Snapshot not found.", extra={"snapshot_id": snapshot_id})
+    return snapshot
+
+
+def op_page_for_board(*, board: Board, after: int, limit: int) -> list[tuple[int, bytes]]:
+    """
+    Return up to `limit` stored (seq, msgpack entry) with seq > after, in seq order.
+    """
+    return ops_after(board.id, after, limit)
+
+
+def board_state_at(*, board: Board, seq: int | None = None) -> BoardState:
+    """
+    Return the materialised board at `seq` (default: its head): latest snapshot <= seq plus tail.
+    """
+    from board.snapshots import state_at
+
+    return state_at(board, board.head_seq if seq is None else seq)
+
+
+def snapshot_state_get(*, snapshot: Snapshot) -> BoardState:
+    """
+    Return the state a snapshot stores.
+    """
+    from board.snapshots import snapshot_state
+
+    return snapshot_state(snapshot)
