@@ -164,6 +164,17 @@ class Client:
         return points
 
 
+async def sign_in(page: Page, server: ServerProcess, username: str, *, next_path: str) -> None:
+    """
+    Sign in through the login form and wait for the redirect to `next_path`.
+    """
+    await page.goto(server.http_url(f"/login/?next={next_path}"))
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#auth-form button[type=submit]")
+    await page.wait_for_url(server.http_url(next_path))
+
+
 @pytest.fixture
 def open_board(
     browser: Browser, server: ServerProcess, people: dict[str, Any]
@@ -178,11 +189,7 @@ def open_board(
         )
         page = await context.new_page()
         board_id = people["board"].id
-        await page.goto(server.http_url(f"/login/?next=/b/{board_id}/"))
-        await page.fill("#username", username)
-        await page.fill("#password", PASSWORD)
-        await page.click("#auth-form button[type=submit]")
-        await page.wait_for_url(f"**/b/{board_id}/")
+        await sign_in(page, server, username, next_path=f"/b/{board_id}/")
         client = Client(context, page, server.http_url(""), board_id)
         await client.wait_synced()
         return client
