@@ -208,3 +208,52 @@ def connect(app: Any, hub_cleanup: None) -> ConnectFn:
         return client
 
     return open_socket
+
+
+def stroke(i: int, el_id: str, x: int = 10) -> dict[str, Any]:
+    """
+    An `add` op of a small stroke.
+    """
+    return {
+        "i": i,
+        "k": "add",
+        "el": {
+            "id": el_id,
+            "type": "stroke",
+            "x": x,
+            "y": 20,
+            "style": {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None},
+            "p": [0, 0, 3, 1],
+        },
+    }
+
+
+def append(i: int, el_id: str) -> dict[str, Any]:
+    """
+    An `app` op adding two points to stroke `el_id`.
+    """
+    return {"i": i, "k": "app", "id": el_id, "p": [1, 1, 2, 2]}
+
+
+async def board_rows(board: Any) -> list[tuple[int, str, int]]:
+    """
+    (seq, client_id, client op id) of every stored op of the board.
+    """
+    from board.models import Op
+
+    query = Op.objects.filter(board_id=board.id).order_by("seq")
+    return await sync_to_async(list)(query.values_list("seq", "client_id", "client_op_id"))
+
+
+async def collect_ops(client: Client, upto: int, timeout: float = RECV_TIMEOUT_SECS) -> list[int]:
+    """
+    Read frames until an `ops` frame reaches seq `upto`; return every seq received, in order.
+    """
+    seqs: list[int] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not seqs or seqs[-1] < upto:
+        msg = await client.recv(max(0.01, deadline - loop.time()))
+        if isinstance(msg, protocol.OpsFrame):
+            seqs.extend(e["s"] for e in msg.ops)
+    return seqs

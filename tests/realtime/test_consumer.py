@@ -5,32 +5,21 @@ in-memory and the real Redis channel layer, against the real database.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import msgpack
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from rest_framework.authtoken.models import Token
 
-from board.models import Op
+from board.models import Membership, Op, Role, ShareLink
 from realtime import protocol
+from realtime.protocol import CloseCode
+from tests.realtime.communicator import WebsocketCommunicator
+from tests.realtime.conftest import append, board_rows, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
-
-
-def stroke(i: int, el_id: str, x: int = 10) -> dict:
-    return {
-        "i": i,
-        "k": "add",
-        "el": {
-            "id": el_id,
-            "type": "stroke",
-            "x": x,
-            "y": 20,
-            "style": {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None},
-            "p": [0, 0, 3, 1],
-        },
-    }
-
-
-def append(i: int, el_id: str) -> dict:
-    return {"i": i, "k": "app", "id": el_id, "p": [1, 1, 2, 2]}
 
 
 async def test_hello_describes_board_role_and_limits(layer, connect, board, user):
@@ -85,3 +74,211 @@ async def _binaries(client, kinds: set[str]) -> dict[str, bytes]:
         if data is not None:
             got.setdefault(protocol.decode_server_binary(data).to_wire()["t"], data)
     return got
+
+
+async def test_resent_ops_are_acked_with_their_original_seq_and_stored_once(
+    layer, connect, board, user
+):
+    alice = await connect(board, user, client_id="alice-tab-1")
+    await alice.sync()
+    ops = [stroke(1, "s1"), append(2, "s1"), {"i": 3, "k": "del", "ids": ["s1"]}]
+    await alice.send_ops(ops)
+    assert (await alice.expect(protocol.Ack)).a == [(1, 1), (2, 2), (3, 3)]
+    await alice.close()
+    # The tab reloads before it saw the ack: it resends its whole outbox (the `add` now fails
+    # the board check, the `app` names a deleted element: both must still be acked, not refused).
+    again = await connect(board, user, client_id="alice-tab-1", since=0)
+    await again.sync()
+    await again.send_ops(ops)
+    assert (await again.expect(protocol.Ack)).a == [(1, 1), (2, 2), (3, 3)]
+    assert await board_rows(board) == [
+        (1, "alice-tab-1", 1),
+        (2, "alice-tab-1", 2),
+        (3, "alice-tab-1", 3),
+    ]
+    await again.close()
+
+
+async def assert_still_works(client) -> None:
+    await client.send_text(protocol.ClientPing(t="still-there"))
+    assert await client.expect(protocol.Pong) == protocol.Pong(t="still-there")
+
+
+BAD_FRAMES = [
+    (b"\xc1", "bad_frame"),
+    (msgpack.packb([1, 2, 3]), "bad_frame"),
+    (msgpack.packb({"t": "lol"}), "unknown_type"),
+    (msgpack.packb({"t": "ops", "ops": "x"}), "bad_message"),
+    (msgpack.packb({"t": "cur", "x": "1", "y": 2}), "bad_message"),
+    ('{"type": "ping", "t": NaN}', "bad_message"),
+    ("not json", "bad_frame"),
+    ('{"type": "teleport"}', "unknown_type"),
+    ('{"type": "resync", "from": "x"}', "bad_message"),
+]
+
+
+@pytest.mark.parametrize(("frame", "code"), BAD_FRAMES, ids=[repr(f)[:30] for f, _ in BAD_FRAMES])
+async def test_malformed_frames_get_an_error_and_leave_board_and_socket_intact(
+    memory_layer, connect, board, user, frame, code
+):
+    client = await connect(board, user)
+    await client.sync()
+    if isinstance(frame, str):
+        await client.comm.send_to(text_data=frame)
+    else:
+        await client.comm.send_to(bytes_data=frame)
+    error = await client.expect(protocol.Error)
+    assert error.code == code
+    await assert_still_works(client)
+    assert await board_rows(board) == []
+    await client.close()
+
+
+async def test_invalid_ops_are_refused_with_their_ids_and_valid_ones_stored(
+    layer, connect, board, user, make_board
+):
+    other = await sync_to_async(make_board)(user, title="Other")
+    elsewhere = await connect(other, user)
+    await elsewhere.sync()
+    await elsewhere.send_ops([stroke(1, "theirs")])
+    await elsewhere.expect(protocol.Ack)
+    client = await connect(board, user)
+    await client.sync()
+    bad_style = stroke(3, "s2")
+    bad_style["el"]["style"]["color"] = "red"
+    await client.send_ops([stroke(1, "s1"), append(2, "theirs"), bad_style, {"i": 4, "k": "rst"}])
+    errors = [await client.expect(protocol.Error) for _ in range(3)]
+    assert sorted((e.code, tuple(e.ids)) for e in errors) == [
+        ("invalid_op", (2,)),
+        ("invalid_op", (3,)),
+        ("invalid_op", (4,)),
+    ]
+    assert any("theirs" in e.message for e in errors)  # another board's element is unknown here
+    assert (await client.expect(protocol.Ack)).a == [(1, 1)]
+    assert [r[0] for r in await board_rows(board)] == [1]
+    await client.close()
+    await elsewhere.close()
+
+
+async def test_too_large_frames_and_too_many_ops(memory_layer, connect, board, user, settings):
+    settings.INKROOM = {**settings.INKROOM, "MAX_FRAME_BYTES": 2048, "MAX_OPS_PER_FRAME": 4}
+    client = await connect(board, user)
+    assert client.hello.limits["max_frame_bytes"] == 2048
+    await client.sync()
+    await client.comm.send_to(
+        bytes_data=msgpack.packb({"t": "cur", "x": 1, "y": 1, "z": "x" * 4096})
+    )
+    assert (await client.expect(protocol.Error)).code == "too_large"
+    await client.send_ops([{"i": k, "k": "clr"} for k in range(1, 6)])
+    error = await client.expect(protocol.Error)
+    assert (error.code, error.ids) == ("too_large", [1, 2, 3, 4, 5])
+    await assert_still_works(client)
+    assert await board_rows(board) == []
+    await client.close()
+
+
+async def test_viewer_ops_are_refused_read_only(layer, connect, board, make_user):
+    viewer = await sync_to_async(make_user)("victor")
+    await sync_to_async(Membership.objects.create)(board=board, user=viewer, role=Role.VIEWER)
+    client = await connect(board, viewer)
+    assert client.hello.role == "viewer"
+    await client.sync()
+    await client.send_ops([stroke(7, "s1"), stroke(8, "s2")])
+    error = await client.expect(protocol.Error)
+    assert (error.code, error.ids) == ("read_only", [7, 8])
+    await assert_still_works(client)
+    assert await board_rows(board) == []
+    await client.close()
+
+
+async def test_refusals_close_with_documented_codes_before_any_data(
+    memory_layer, connect, board, user, make_user, make_board
+):
+    stranger = await sync_to_async(make_user)("mallory")
+    cases = [
+        (dict(board=board, user=None), CloseCode.UNAUTHENTICATED),
+        (dict(board=board, user=stranger), CloseCode.FORBIDDEN),
+        (dict(board=SimpleNamespace(id="no-such-board"), user=user), CloseCode.NOT_FOUND),
+        (dict(board=board, user=user, query="v=2"), CloseCode.PROTOCOL_ERROR),
+        (dict(board=board, user=None, query="token=forged"), CloseCode.UNAUTHENTICATED),
+    ]
+    for kwargs, code in cases:
+        client = await connect(**kwargs, expect_hello=False)
+        message = await client.recv_raw()
+        assert message == {"type": "websocket.close", "code": code}, kwargs
+
+
+async def test_share_link_grants_its_role_to_anonymous_clients(memory_layer, connect, board):
+    link = await sync_to_async(ShareLink.objects.create)(board=board, role=Role.VIEWER)
+    client = await connect(board, None, query=f"share={link.token}")
+    assert client.hello.role == "viewer"
+    assert client.hello.user == {"id": None, "name": "guest"}
+    await client.close()
+
+
+async def test_session_cookie_and_api_token_authenticate(memory_layer, connect, board, user):
+    session = await sync_to_async(_login_session)(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session}".encode()
+    client = await connect(board, None, headers=[(b"cookie", cookie)])
+    assert client.hello.user["id"] == user.pk
+    await client.close()
+    token = await sync_to_async(Token.objects.create)(user=user)
+    client = await connect(board, None, headers=[(b"authorization", f"Token {token.key}".encode())])
+    assert client.hello.role == "owner"
+    await client.close()
+
+
+def _login_session(user) -> str:
+    from importlib import import_module
+
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    return str(store.session_key)
+
+
+async def test_foreign_origin_is_refused_before_the_handshake(
+    memory_layer, app, hub_cleanup, board
+):
+    path = f"/ws/boards/{board.id}/?v=1"
+    foreign = WebsocketCommunicator(app, path, headers=[(b"origin", b"https://evil.example")])
+    assert (await foreign.connect())[0] is False  # closed before accept: HTTP 403
+    same = WebsocketCommunicator(app, path, headers=[(b"origin", b"http://127.0.0.1:8000")])
+    assert (await same.connect())[0] is True
+    assert await same.receive_output(1) == {"type": "websocket.close", "code": 4001}
+
+
+async def test_cursors_reach_the_other_sockets_in_one_frame(layer, connect, board, user):
+    alice = await connect(board, user, client_id="alice-tab-1")
+    bob = await connect(board, user, client_id="bob-tab-1")
+    await alice.sync()
+    await bob.sync()
+    await alice.comm.send_to(bytes_data=msgpack.packb({"t": "cur", "x": 5, "y": -7}))
+    cursors = await bob.expect(protocol.Cursors)
+    assert cursors.c == [["alice-tab-1", 5, -7]]
+    await alice.close()
+    await bob.close()
+
+
+async def test_presence_lists_everyone_and_follows_name_changes(layer, connect, board, user):
+    alice = await connect(board, user, client_id="alice-tab-1")
+    await alice.sync()
+    bob = await connect(board, user, client_id="bob-tab-1")
+    await bob.sync()
+    await bob.send_text(protocol.ClientPresence(name="Bob", color="#00ff00"))
+    while True:
+        presence = await alice.expect(protocol.Presence)
+        names = {c["client_id"]: c["name"] for c in presence.clients}
+        if names.get("bob-tab-1") == "Bob":
+            break
+    assert names["alice-tab-1"] == "alice"
+    await bob.close()
+    while True:
+        presence = await alice.expect(protocol.Presence)
+        if [c["client_id"] for c in presence.clients] == ["alice-tab-1"]:
+            break
+    await alice.close()
