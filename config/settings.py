@@ -102,7 +102,15 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 defaults socket_timeout to 5 s, the same as channels-redis's
+                # BZPOPMIN timeout, so an idle receive() raised TimeoutError every 5 s
+                # (channels_redis#422) and /readyz flapped; the read timeout must exceed it.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env_float("CHANNEL_LAYER_SOCKET_TIMEOUT_SECS", 15.0),
+                    }
+                ],
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "inkroom") or "inkroom",
                 # One message per process per tick travels through the layer (realtime.hub), so
                 # 1000 is ~20 s of backlog; anything dropped beyond it is recovered from the log.
