@@ -216,3 +216,26 @@ async def test_share_link_opens_board_read_only_until_revoked(
     # Without the link, an anonymous visitor is sent to sign in.
     await guest.page.reload()
     await guest.page.wait_for_url("**/login/**", timeout=15_000)
+
+
+async def test_server_restart_reconnects_and_resends(
+    open_board: Callable[..., Any], server: Any, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.realtime.servers import start_server
+
+    alice: Client = await open_board("alice")
+    await alice.stroke(100, 100)
+    await converge(alice)
+    server.stop(timeout=15)  # SIGTERM: the pod drains and closes sockets with 1012
+    await alice.wait("inkroom.status() !== 'connected'")
+    await alice.stroke(100, 300)  # drawn while the server is away: kept in the outbox
+    assert await alice.outbox()
+    replacement = start_server(env=server_env, log_dir=tmp_path / "restart", port=server.port)
+    try:
+        await alice.wait_synced()
+        head = await converge(alice)
+        assert len(head["elements"]) == 2
+        assert canonical(await alice.state()) == canonical(head)
+        assert await alice.page.inner_text("#status") == "Connected"
+    finally:
+        replacement.stop(timeout=5)
