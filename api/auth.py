@@ -40,7 +40,7 @@ def enforce_csrf(request: Request) -> None:
     check.process_request(request)
     reason = check.process_view(request, None, (), {})
     if reason:
-        raise exceptions.PermissionDenied(f"CSRF Failed: {reason.reason_phrase}")
+        raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
 
 
 class CredentialsSerializer(serializers.Serializer[Any]):

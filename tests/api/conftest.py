@@ -5,17 +5,21 @@ factory for each kind of caller in the role matrix.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
 from board import services
 from board.models import Board, LinkAccess, Membership, Role, ShareLink, Snapshot, SnapshotKind
 from board.oplog import append_ops
+from realtime.fanout import PODS_GROUP
 
 #: The callers of the role matrix.
 CALLERS = ["owner", "editor", "viewer", "stranger", "anonymous", "anon_share", "anon_link"]
@@ -105,3 +109,30 @@ def world(make_user: Callable[..., Any]) -> World:
 def fast_password_hasher(settings: Any) -> None:
     # PBKDF2 at Django's default work factor costs ~0.3 s per user; the matrix makes thousands.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+async def _drain(layer: Any, channel: str, wait_secs: float) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while True:
+        try:
+            events.append(await asyncio.wait_for(layer.receive(channel), wait_secs))
+        except TimeoutError:
+            return events
+
+
+@pytest.fixture
+def hub_events() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """
+    Listen on the channel layer group every hub listens on; call the result to collect what
+    services published (the real layer named by REDIS_URL).
+    """
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(PODS_GROUP, channel)
+
+    def collect() -> list[dict[str, Any]]:
+        # 0.3 s of silence ends the collection; publishing happens synchronously on commit.
+        return async_to_sync(_drain)(layer, channel, 0.3)
+
+    yield collect
+    async_to_sync(layer.group_discard)(PODS_GROUP, channel)
