@@ -1,0 +1,257 @@
+"""
+Catch-up, gaps, pushes from sync code, flow control and drain, through the real ASGI stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from board import services
+from board.models import Membership, Role
+from board.oplog import append_ops
+from board.snapshots import state_at
+from realtime import protocol, store
+from realtime.fanout import PODS_GROUP
+from realtime.hub import get_hub
+from realtime.protocol import CloseCode
+from tests.realtime.conftest import append, board_rows, collect_ops, stroke
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
+
+
+def store_ops(board: Any, n: int, *, start: int = 1, client_id: str = "seeder-01") -> None:
+    """
+    Append n ops straight to the log, bypassing every hub (as another process would).
+    """
+    ops = [stroke(start, f"e{start}")] + [append(start + k, f"e{start}") for k in range(1, n)]
+    append_ops(board_id=board.id, author_id=None, client_id=client_id, ops=ops)
+
+
+async def test_reconnect_with_since_gets_exactly_the_missing_ops_then_live(
+    layer, connect, board, user
+):
+    await sync_to_async(store_ops)(board, 10)
+    client = await connect(board, user, since=6)
+    assert client.hello.head_seq == 10
+    frames, synced = await client.sync()
+    assert [e["s"] for f in frames for e in f.ops] == [7, 8, 9, 10]
+    assert synced.seq == 10
+    other = await connect(board, user)
+    await other.sync()
+    await other.send_ops([append(100, "e1")])
+    assert await collect_ops(client, 11) == [11]
+    await client.send_text(protocol.ClientResync(from_seq=8))
+    frames, synced = await client.sync()
+    assert [e["s"] for f in frames for e in f.ops] == [9, 10, 11]
+    await client.close()
+    await other.close()
+
+
+async def test_far_behind_clients_get_a_snapshot_plus_the_tail(
+    memory_layer, connect, board, user, settings
+):
+    settings.INKROOM = {**settings.INKROOM, "SNAPSHOT_CATCHUP_OPS": 3, "CATCHUP_FRAME_OPS": 2}
+    await sync_to_async(store_ops)(board, 9)
+    client = await connect(board, user, since=2)
+    frames, synced = await client.sync()
+    assert isinstance(frames[0], protocol.Snap) and frames[0].s == 9
+    assert [el["id"] for el in frames[0].els] == ["e1"]
+    assert len(frames[0].els[0]["p"]) == 4 + 8 * 4  # the add, then 8 appends of 2 points
+    assert synced.seq == 9
+    near = await connect(board, user, since=7)
+    frames, _ = await near.sync()
+    assert [[e["s"] for e in f.ops] for f in frames] == [[8, 9]]
+    await sync_to_async(store_ops)(board, 5, start=100)  # behind the hub's back: 10..14
+    behind = await connect(board, user, since=8)
+    frames, synced = await behind.sync()
+    # The room has not seen 10..14 yet, so it judged the client near: it reads the log after 8.
+    assert [e["s"] for f in frames for e in f.ops] == [9, 10, 11, 12, 13, 14]
+    assert synced.seq == 14
+    # The snapshot read from the log (used when the live state is not exact) is the same frame.
+    from_log, seq, tail = await sync_to_async(store.read_snapshot_catchup)(board.id)
+    state = await sync_to_async(state_at)(board.id)
+    assert (seq, tail, from_log) == (14, [], store.encode_snap(state))
+    for c in (client, near, behind):
+        await c.close()
+
+
+async def test_catch_up_while_others_draw_has_no_gap_and_no_duplicate(
+    layer, connect, board, user, settings
+):
+    settings.INKROOM = {**settings.INKROOM, "CATCHUP_FRAME_OPS": 7}
+    await sync_to_async(store_ops)(board, 40)
+    writer = await connect(board, user, client_id="writer-01")
+    await writer.sync()
+    writer_ops = [append(200 + k, "e1") for k in range(30)]
+
+    async def draw() -> None:
+        for op in writer_ops:
+            await writer.send_ops([op])
+            await asyncio.sleep(0.002)
+
+    drawing = asyncio.get_running_loop().create_task(draw())
+    late = await connect(board, user, since=3)
+    seqs: list[int] = []
+    frames, synced = await late.sync()
+    seqs = [e["s"] for f in frames for e in f.ops]
+    await drawing
+    seqs += await collect_ops(late, 70) if synced.seq < 70 else []
+    assert seqs == list(range(4, 71))
+    await late.close()
+    await writer.close()
+
+
+async def test_a_gap_between_processes_is_filled_from_the_log(layer, connect, board, user):
+    client = await connect(board, user)
+    await client.sync()
+    await sync_to_async(store_ops)(board, 3)  # seqs 1..3, as another process would
+    rows = await sync_to_async(_entries)(board, 3, 3)
+    frame = protocol.ops_frame_from_entries(rows)
+    layer_ = get_channel_layer()
+    # Only the batch for seq 3 arrives (1..2 were dropped): the hub must not deliver it alone.
+    await layer_.group_send(
+        PODS_GROUP,
+        {"type": "board.batch", "origin": "other-pod", "boards": {board.id: [3, 3, frame]}},
+    )
+    assert await collect_ops(client, 3) == [1, 2, 3]
+    # A duplicate of an already delivered batch is dropped.
+    await layer_.group_send(
+        PODS_GROUP,
+        {"type": "board.batch", "origin": "other-pod", "boards": {board.id: [3, 3, frame]}},
+    )
+    await client.send_text(protocol.ClientPing(t=1))
+    assert isinstance(await client.recv(), protocol.Pong)
+    await client.close()
+
+
+def _entries(board: Any, first: int, last: int) -> list[bytes]:
+    from board.oplog import ops_between
+
+    return [entry for _, entry in ops_between(board.id, first - 1, last)]
+
+
+async def test_a_lost_last_batch_is_noticed_by_the_head_check(memory_layer, connect, board, user):
+    client = await connect(board, user)
+    await client.sync()
+    await sync_to_async(store_ops)(board, 2)  # no layer message at all
+    assert await collect_ops(client, 2, timeout=8) == [1, 2]
+    await client.close()
+
+
+async def test_sync_code_pushes_title_restore_and_deletion(layer, connect, board, user):
+    client = await connect(board, user)
+    await client.sync()
+    await client.send_ops([stroke(1, "s1")])
+    await client.expect(protocol.Ack)
+    snap = await sync_to_async(services.snapshot_create)(board=board, created_by=user, label="v1")
+    await client.send_ops([stroke(2, "s2")])
+    await client.expect(protocol.Ack)
+    await sync_to_async(services.board_update)(board=board, title="Renamed")
+    assert await client.expect(protocol.BoardMeta) == protocol.BoardMeta(
+        title="Renamed", link_access="none"
+    )
+    await sync_to_async(services.snapshot_restore)(snapshot=snap, author=user)
+    while True:
+        frame = await client.expect(protocol.OpsFrame)
+        if frame.ops[-1]["k"] == "rst":
+            break
+    assert frame.ops[-1]["s"] == 3 and [e["id"] for e in frame.ops[-1]["els"]] == ["s1"]
+    await sync_to_async(services.board_delete)(board=board)
+    assert await client.expect_close() == CloseCode.NOT_FOUND
+
+
+async def test_access_changes_close_with_forbidden_or_role_changed(
+    layer, connect, board, make_user
+):
+    bob = await sync_to_async(make_user)("bob")
+    carol = await sync_to_async(make_user)("carol")
+    m_bob = await sync_to_async(services.membership_add)(board=board, user=bob, role=Role.EDITOR)
+    await sync_to_async(services.membership_add)(board=board, user=carol, role=Role.EDITOR)
+    bob_socket = await connect(board, bob)
+    carol_socket = await connect(board, carol)
+    await sync_to_async(services.membership_set_role)(membership=m_bob, role=Role.VIEWER)
+    assert await bob_socket.expect_close() == CloseCode.ROLE_CHANGED
+    m_carol = await sync_to_async(Membership.objects.get)(board=board, user=carol)
+    await sync_to_async(services.membership_remove)(membership=m_carol)
+    assert await carol_socket.expect_close() == CloseCode.FORBIDDEN
+
+
+def stalling(app: Any, gate: asyncio.Event, after: int) -> Any:
+    """
+    The app behind a transport that stops taking frames after `after` sends until `gate` opens:
+    a client that stopped reading (the server's send blocks on a full TCP buffer).
+    """
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        sent = 0
+
+        async def slow_send(message: Any) -> None:
+            nonlocal sent
+            sent += 1
+            if sent > after:
+                await gate.wait()
+            await send(message)
+
+        await app(scope, receive, slow_send)
+
+    return wrapped
+
+
+async def test_a_slow_socket_is_closed_4008_and_never_stalls_the_room(
+    layer, connect, app, board, user, settings
+):
+    settings.INKROOM = {**settings.INKROOM, "SEND_QUEUE_FRAMES": 6}
+    gate = asyncio.Event()
+    slow = await connect(board, user, application=stalling(app, gate, after=4))
+    fast = await connect(board, user)
+    await fast.sync()
+    for k in range(1, 16):
+        await fast.send_ops([stroke(k, f"s{k}")])
+        assert (await fast.expect(protocol.Ack)).a == [(k, k)]  # the room keeps its pace
+    gate.set()
+    assert await slow.expect_close() == CloseCode.TOO_SLOW
+    assert len(await board_rows(board)) == 15
+    await fast.close()
+
+
+async def test_rate_limit_refuses_then_closes_4029(memory_layer, connect, board, user, settings):
+    settings.INKROOM = {**settings.INKROOM, "OPS_PER_SEC": 1.0, "OPS_BURST": 2.0}
+    client = await connect(board, user)
+    await client.sync()
+    await client.send_ops([stroke(1, "s1"), stroke(2, "s2")])
+    assert (await client.expect(protocol.Ack)).a == [(1, 1), (2, 2)]
+    await client.send_ops([stroke(3, "s3")])
+    error = await client.expect(protocol.Error)
+    assert (error.code, error.ids) == ("rate_limited", [3])
+    for k in range(4, 40):
+        await client.send_ops([stroke(k, f"s{k}")])
+    assert await client.expect_close() == CloseCode.RATE_LIMITED
+    assert [r[2] for r in await board_rows(board)] == [1, 2]
+
+
+async def test_drain_commits_pending_ops_then_closes_1012(
+    memory_layer, connect, board, user, settings
+):
+    settings.INKROOM = {**settings.INKROOM, "TICK_MS": 1000}  # keep the second op pending
+    client = await connect(board, user)
+    await client.sync()
+    await client.send_ops([stroke(1, "s1")])
+    assert (await client.expect(protocol.Ack)).a == [(1, 1)]
+    await client.send_ops([stroke(2, "s2")])
+    hub = get_hub()
+    for _ in range(100):
+        if hub.rooms[board.id].pending:
+            break
+        await asyncio.sleep(0.01)
+    assert hub.rooms[board.id].pending
+    await hub.drain()
+    assert hub.draining
+    assert (await client.expect(protocol.Ack)).a == [(2, 2)]
+    assert await client.expect_close() == CloseCode.SERVICE_RESTART
+    late = await connect(board, user, expect_hello=False)
+    assert await late.expect_close() == CloseCode.SERVICE_RESTART
