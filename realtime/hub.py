@@ -239,17 +239,20 @@ class Hub:
         )
 
     async def _load(self, room: Room) -> None:
+        code = CloseCode.NOT_FOUND
         try:
             state, snap_seq = await self.read(store.load_state, room.board_id)
         except BoardNotFound:
             state = None
         except Exception:
+            # Not the client's fault and probably transient (database down): 1011 tells it to
+            # come back later, where 4004 would make it give up on the board.
             logger.exception("loading board %s failed", room.board_id)
-            state = None
+            state, code = None, CloseCode.INTERNAL_ERROR
         finally:
             self._loads.pop(room.board_id, None)
         if state is None:
-            self.drop_room(room, CloseCode.NOT_FOUND)
+            self.drop_room(room, code)
             return
         now = asyncio.get_running_loop().time()
         self.deliver(room, room.load(state, snap_seq, now))
@@ -297,13 +300,20 @@ class Hub:
         logger.info("closing slow socket %s on board %s (4008)", peer.client_id, peer.board_id)
         asyncio.get_running_loop().call_soon(self.leave, peer)
 
-    def error(self, peer: Peer, code: ErrorCode, message: str, ids: list[int] | None) -> None:
+    def error(
+        self,
+        peer: Peer,
+        code: ErrorCode,
+        message: str,
+        ids: list[int] | None,
+        field: str | None = None,
+    ) -> None:
         """
         Queue an `error` frame and count the refused ops.
         """
         if ids:
             metrics.REJECTED_OPS.labels(str(code)).inc(len(ids))
-        peer.outbox.push(error_text(code, message, ids))
+        peer.outbox.push(error_text(code, message, ids, field))
 
     # --- delivery ----------------------------------------------------------------------------
 

@@ -44,6 +44,10 @@ def _ids(ops: list[Any]) -> list[int]:
     ]
 
 
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
     """
     Handle a binary frame: ops or a cursor.
@@ -84,7 +88,8 @@ def _on_ops(hub: Hub, peer: Peer, msg: ClientOps, size: int) -> None:
         try:
             op = validate_op(raw, hub.limits, where=f"ops[{k}]")
         except OpRejected as exc:
-            hub.error(peer, ErrorCode.INVALID_OP, exc.message, _ids([raw]))
+            field = exc.extra.get("field")
+            hub.error(peer, ErrorCode.INVALID_OP, exc.message, _ids([raw]), _str(field))
             continue
         room.pending.append((peer, op))
     if room.pending:

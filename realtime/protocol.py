@@ -303,11 +303,13 @@ def entry_seqs(frame: bytes) -> tuple[int, int]:
     return int(ops[0]["s"]), int(ops[-1]["s"])
 
 
-def error_text(code: ErrorCode, message: str, ids: list[int] | None = None) -> str:
+def error_text(
+    code: ErrorCode, message: str, ids: list[int] | None = None, field: str | None = None
+) -> str:
     """
     Encode an `error` frame.
     """
-    return _dumps(Error(code=str(code), message=message, ids=ids).to_wire())
+    return _dumps(Error(code=str(code), message=message, ids=ids, field=field).to_wire())
 
 
 __all__ = [

@@ -175,7 +175,9 @@ class Ticker:
             if seq is not None:
                 acks[peer].append((op_id, seq))  # a resend of a stored op: ack, don't refuse
             else:
-                self.hub.error(peer, ErrorCode.INVALID_OP, exc.message, [op_id])
+                field = exc.extra.get("field")
+                field = field if isinstance(field, str) else None
+                self.hub.error(peer, ErrorCode.INVALID_OP, exc.message, [op_id], field)
 
     def _unavailable(self, accepted: dict[str, Accepted], refused: Refused) -> None:
         for board, ops in accepted.items():
