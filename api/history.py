@@ -47,6 +47,12 @@ def state_body(state: BoardState) -> dict[str, Any]:
     return {"seq": state.seq, "elements": list(state.elements.values())}
 
 
+class ExportJsonSerializer(serializers.Serializer[Any]):
+    version = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    elements = serializers.ListField(child=serializers.DictField())
+
+
 class SeqQuerySerializer(serializers.Serializer[Any]):
     seq = serializers.IntegerField(min_value=0, required=False)
 
@@ -166,10 +172,13 @@ class BoardExportApi(SharedBoardApi):
             *SHARE_PARAMETERS,
         ],
         responses={
-            (200, media): OpenApiResponse(OpenApiTypes.BINARY, description=f"{fmt} export")
-            for fmt, media in EXPORT_TYPES.items()
-        }
-        | errors(400, *READ_ERRORS),
+            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.BINARY, description="SVG"),
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="PNG"),
+            (200, "application/json"): OpenApiResponse(
+                ExportJsonSerializer, description="JSON: {version, seq, elements}"
+            ),
+            **errors(400, *READ_ERRORS),
+        },
         summary="Download the board (or a past seq) as SVG, PNG or JSON",
     )
     def get(self, request: Request, board_id: str, fmt: str) -> HttpResponse:
