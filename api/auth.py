@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
@@ -33,12 +34,12 @@ def enforce_csrf(request: Request) -> None:
     Run Django's CSRF check on a request DRF would otherwise exempt.
     """
 
-    def no_response(_: Any) -> None:
-        return None
+    def no_response(_: HttpRequest) -> HttpResponse:
+        return HttpResponse()
 
     check = CSRFCheck(no_response)
     check.process_request(request)
-    reason = check.process_view(request, None, (), {})
+    reason = check.process_view(request, no_response, (), {})
     if reason:
         raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
 
@@ -82,6 +83,10 @@ def _authenticate(request: Request, data: Any) -> Any:
 
 
 class SignupApi(InkroomApi):
+    """
+    Create an account with a username and password and sign the browser in.
+    """
+
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
 
@@ -101,6 +106,10 @@ class SignupApi(InkroomApi):
 
 
 class LoginApi(InkroomApi):
+    """
+    Sign in with a username and password; the session cookie authenticates later calls.
+    """
+
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
 
@@ -122,6 +131,10 @@ class LoginApi(InkroomApi):
 
 
 class LogoutApi(InkroomApi):
+    """
+    End the session.
+    """
+
     @extend_schema(
         tags=["auth"],
         request=None,
@@ -135,6 +148,10 @@ class LogoutApi(InkroomApi):
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")
 class MeApi(InkroomApi):
+    """
+    Return the signed-in user; also sets the csrftoken cookie for a fresh browser.
+    """
+
     @extend_schema(
         tags=["auth"],
         responses={200: UserSerializer, **errors(401)},
@@ -146,6 +163,10 @@ class MeApi(InkroomApi):
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")
 class CsrfApi(InkroomApi):
+    """
+    Set the csrftoken cookie (send it back as X-CSRFToken on unsafe requests).
+    """
+
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
 
@@ -173,7 +194,7 @@ class TokenApi(InkroomApi):
         return request is not None and request.method == "POST"
 
     def get_permissions(self) -> list[Any]:
-        return [AllowAny()] if self._obtaining() else super().get_permissions()
+        return [AllowAny()] if self._obtaining() else list(super().get_permissions())
 
     def get_authenticators(self) -> list[Any]:
         # Obtaining a token needs only the credentials in the body; an ambient session must not

@@ -7,7 +7,7 @@ board, as in most shared-document tools); only the owner changes link access or 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from django.db.models import QuerySet
@@ -31,6 +31,10 @@ class BoardUpdateSerializer(BoardInputSerializer):
 
 
 class BoardListApi(generics.GenericAPIView[Board], InkroomApi):
+    """
+    List the boards you own or are a member of (paginated), or create a board.
+    """
+
     serializer_class = BoardSerializer
     filter_backends = [filters.SearchFilter, filters.OrderingFilter]
     search_fields = ["title"]
@@ -61,6 +65,13 @@ class BoardListApi(generics.GenericAPIView[Board], InkroomApi):
 
 
 class BoardDetailApi(SharedBoardApi):
+    """
+    Read, update or delete one board.
+
+    Any role reads (share-link holders and link-access visitors included); owners and editors
+    rename; only the owner changes link access or deletes.
+    """
+
     minimum_role = {"PATCH": Role.EDITOR, "DELETE": Role.OWNER}
     action_names = {"PATCH": "change the board", "DELETE": "delete the board"}
 
@@ -103,6 +114,10 @@ class SocketTicketSerializer(serializers.Serializer[Any]):
 
 
 class SocketTicketApi(BoardApi):
+    """
+    Issue a 60-second ticket for opening the board's WebSocket without a cookie.
+    """
+
     @extend_schema(
         tags=["boards"],
         request=None,
@@ -112,7 +127,7 @@ class SocketTicketApi(BoardApi):
     )
     def post(self, request: Request, board_id: str) -> Response:
         access = self.board_access(request, board_id)
-        ticket = issue_socket_ticket(user_id=request.user.pk, board_id=access.board.id)
+        ticket = issue_socket_ticket(user_id=cast(int, request.user.pk), board_id=access.board.id)
         ws_url = f"/ws/boards/{access.board.id}/?v=1&token={ticket}"
         share = share_token_from(request)
         if share and share_link_role(access.board, share) is not None:

@@ -48,7 +48,7 @@ def error_body(message: str, code: str, extra: dict[str, Any] | None = None) -> 
 
 def _board_error_response(exc: BoardError) -> Response:
     # Any other BoardError (e.g. board.export.ExportError) is the server's fault.
-    code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    code: int = status.HTTP_500_INTERNAL_SERVER_ERROR
     for cls, mapped in _BOARD_ERROR_STATUS:
         if isinstance(exc, cls):
             code = mapped

@@ -7,6 +7,7 @@ State and ops answer JSON or msgpack by Accept; exports answer the file itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgpack
@@ -16,6 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -78,6 +80,10 @@ SEQ_PARAMETER = OpenApiParameter(
 
 
 class BoardStateApi(SharedBoardApi):
+    """
+    Read the board at its head or at a past `seq` (the history scrubber).
+    """
+
     renderer_classes = JSON_OR_MSGPACK
 
     @extend_schema(
@@ -108,6 +114,10 @@ class OpsPageSerializer(serializers.Serializer[Any]):
 
 
 class BoardOpsApi(SharedBoardApi):
+    """
+    Page through the board's op log after a seq.
+    """
+
     renderer_classes = JSON_OR_MSGPACK
 
     @extend_schema(
@@ -150,16 +160,21 @@ class AnyMediaNegotiation(BaseContentNegotiation):
     Exports are files: whatever the Accept header says, errors still render as JSON.
     """
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class BoardExportApi(SharedBoardApi):
+    """
+    Download the board, or a past seq of it, as SVG, PNG or JSON.
+    """
+
     content_negotiation_class = AnyMediaNegotiation
 
     @extend_schema(
@@ -187,7 +202,7 @@ class BoardExportApi(SharedBoardApi):
         access = self.board_access(request, board_id)
         seq = _seq_param(request, access.board)
         state = board_state_at(board=access.board, seq=seq)
-        renderers = {
+        renderers: dict[str, Callable[[BoardState], str | bytes]] = {
             "svg": export.render_svg,
             "png": export.render_png,
             "json": export.render_json_bytes,

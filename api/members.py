@@ -60,6 +60,10 @@ class MemberRoleSerializer(serializers.Serializer[Any]):
 
 
 class MemberListApi(BoardApi):
+    """
+    List the board's members (any signed-in role) or add one (owner).
+    """
+
     minimum_role = {"POST": Role.OWNER}
     action_names = {"POST": "add members"}
 
@@ -89,6 +93,10 @@ class MemberListApi(BoardApi):
 
 
 class MemberDetailApi(BoardApi):
+    """
+    Change a member's role or remove them (owner only; not the owner's own).
+    """
+
     minimum_role = {"PATCH": Role.OWNER, "DELETE": Role.OWNER}
     action_names = {"PATCH": "change members' roles", "DELETE": "remove members"}
 
@@ -137,6 +145,10 @@ class ShareLinkCreateSerializer(serializers.Serializer[Any]):
 
 
 class ShareLinkListApi(BoardApi):
+    """
+    List or create the board's share links (owner only).
+    """
+
     minimum_role = {"GET": Role.OWNER, "POST": Role.OWNER}
     action_names = {"GET": "see share links", "POST": "create share links"}
 
@@ -169,6 +181,10 @@ class ShareLinkListApi(BoardApi):
 
 
 class ShareLinkDetailApi(BoardApi):
+    """
+    Revoke a share link (owner only).
+    """
+
     minimum_role = {"DELETE": Role.OWNER}
     action_names = {"DELETE": "revoke share links"}
 

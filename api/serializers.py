@@ -74,4 +74,11 @@ class ValidationErrorSerializer(ErrorSerializer):
     A 400: the common body plus DRF's field messages under `errors`.
     """
 
-    errors = serializers.JSONField()
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # Added here, not declared: a declared `errors` field reads as if it replaced
+        # Serializer.errors (the metaclass moves it aside, but stubs and readers can't tell).
+        fields = super().get_fields()
+        fields["errors"] = serializers.DictField(
+            child=serializers.JSONField(), help_text="Field name -> messages."
+        )
+        return fields

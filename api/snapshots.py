@@ -35,7 +35,9 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
 
 
 class SnapshotCreateSerializer(serializers.Serializer[Any]):
-    label = serializers.CharField(max_length=200, trim_whitespace=True)
+    # A declared field named like Field.label: DRF's metaclass moves it into _declared_fields,
+    # so it never shadows the attribute at runtime; only the stubs see a clash.
+    label = serializers.CharField(max_length=200, trim_whitespace=True)  # type: ignore[assignment]
 
 
 class RestoreResultSerializer(serializers.Serializer[Any]):
@@ -44,6 +46,10 @@ class RestoreResultSerializer(serializers.Serializer[Any]):
 
 
 class SnapshotListApi(generics.GenericAPIView[Snapshot], BoardApi):
+    """
+    List the board's snapshots (paginated, newest first) or take a manual one (editor+).
+    """
+
     serializer_class = SnapshotSerializer
     minimum_role = {"POST": Role.EDITOR}
     action_names = {"POST": "take snapshots"}
@@ -80,6 +86,10 @@ class SnapshotListApi(generics.GenericAPIView[Snapshot], BoardApi):
 
 
 class SnapshotDetailApi(BoardApi):
+    """
+    Read one snapshot's metadata.
+    """
+
     @extend_schema(tags=["snapshots"], responses={200: SnapshotSerializer, **errors(401, 404)})
     def get(self, request: Request, board_id: str, snapshot_id: int) -> Response:
         access = self.board_access(request, board_id)
@@ -88,6 +98,10 @@ class SnapshotDetailApi(BoardApi):
 
 
 class SnapshotStateApi(BoardApi):
+    """
+    Read the board state a snapshot holds.
+    """
+
     renderer_classes = JSON_OR_MSGPACK
 
     @extend_schema(
@@ -102,6 +116,10 @@ class SnapshotStateApi(BoardApi):
 
 
 class SnapshotRestoreApi(BoardApi):
+    """
+    Restore a snapshot by appending one `rst` op to the log (editor+).
+    """
+
     minimum_role = {"POST": Role.EDITOR}
     action_names = {"POST": "restore snapshots"}
 

@@ -4,7 +4,7 @@ The API's routes: /api/v1/... plus the OpenAPI schema (/api/schema/) and Swagger
 
 from __future__ import annotations
 
-from django.urls import include, path, register_converter
+from django.urls import URLPattern, URLResolver, include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api import auth, boards, history, members, snapshots
@@ -26,7 +26,7 @@ class ExportFormatConverter:
 
 register_converter(ExportFormatConverter, "export_fmt")
 
-board_urls = [
+board_urls: list[URLPattern | URLResolver] = [
     path("", boards.BoardDetailApi.as_view(), name="board-detail"),
     path("socket-ticket/", boards.SocketTicketApi.as_view(), name="board-socket-ticket"),
     path("members/", members.MemberListApi.as_view(), name="board-members"),
@@ -56,7 +56,7 @@ board_urls = [
     path("export/<export_fmt:fmt>/", history.BoardExportApi.as_view(), name="board-export"),
 ]
 
-v1_urls = [
+v1_urls: list[URLPattern | URLResolver] = [
     path("auth/signup/", auth.SignupApi.as_view(), name="auth-signup"),
     path("auth/login/", auth.LoginApi.as_view(), name="auth-login"),
     path("auth/logout/", auth.LogoutApi.as_view(), name="auth-logout"),
@@ -67,7 +67,7 @@ v1_urls = [
     path("boards/<str:board_id>/", include(board_urls)),
 ]
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/", include(v1_urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -5,21 +5,32 @@ read-only (history is append-only, even for staff).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
 from board.models import Board, Membership, Op, ShareLink, Snapshot
 
+if TYPE_CHECKING:
+    # django-stubs makes these generic; at runtime they are not (no django_stubs_ext monkeypatch).
+    MembershipInlineBase = admin.TabularInline[Membership, Board]
+    ShareLinkInlineBase = admin.TabularInline[ShareLink, Board]
+    BoardAdminBase = admin.ModelAdmin[Board]
+    SnapshotAdminBase = admin.ModelAdmin[Snapshot]
+    OpAdminBase = admin.ModelAdmin[Op]
+else:
+    MembershipInlineBase = ShareLinkInlineBase = admin.TabularInline
+    BoardAdminBase = SnapshotAdminBase = OpAdminBase = admin.ModelAdmin
 
-class MembershipInline(admin.TabularInline):
+
+class MembershipInline(MembershipInlineBase):
     model = Membership
     extra = 0
     raw_id_fields = ["user"]
 
 
-class ShareLinkInline(admin.TabularInline):
+class ShareLinkInline(ShareLinkInlineBase):
     model = ShareLink
     extra = 0
     fields = ["role", "token", "created_at", "expires_at", "revoked_at"]
@@ -27,7 +38,7 @@ class ShareLinkInline(admin.TabularInline):
 
 
 @admin.register(Board)
-class BoardAdmin(admin.ModelAdmin):
+class BoardAdmin(BoardAdminBase):
     list_display = ["id", "title", "owner", "link_access", "head_seq", "updated_at"]
     list_filter = ["link_access"]
     search_fields = ["id", "title", "owner__username"]
@@ -37,7 +48,7 @@ class BoardAdmin(admin.ModelAdmin):
 
 
 @admin.register(Snapshot)
-class SnapshotAdmin(admin.ModelAdmin):
+class SnapshotAdmin(SnapshotAdminBase):
     list_display = ["id", "board", "seq", "kind", "label", "element_count", "created_at"]
     list_filter = ["kind"]
     search_fields = ["board__id", "label"]
@@ -46,7 +57,7 @@ class SnapshotAdmin(admin.ModelAdmin):
 
 
 @admin.register(Op)
-class OpAdmin(admin.ModelAdmin):
+class OpAdmin(OpAdminBase):
     list_display = ["board", "seq", "kind", "client_id", "client_op_id", "author", "created_at"]
     list_filter = ["kind"]
     search_fields = ["board__id", "client_id"]
