@@ -113,17 +113,17 @@ def _stroke(el: Mapping[str, Any]) -> str:
     color = _paint(style["color"])
     pts: list[Point] = list(decode_points(el)) or [(el["x"], el["y"])]
     half = style["width"] / 2
-    if "pr" in el:
+    if el.get("pr"):
         span = PRESSURE_WIDTH_MAX - PRESSURE_WIDTH_MIN
         radii = [half * (PRESSURE_WIDTH_MIN + span * q / 100) for q in el["pr"]]
-    else:
+    else:  # includes a pressure stroke with no points yet: a dot at the origin
         radii = [half] * len(pts)
     (x0, y0), (x1, y1) = pts[0], pts[-1]
     caps = f"<circle cx={_q(x0)} cy={_q(y0)} r={_q(radii[0])} fill={color}/>"
     if len(pts) == 1:
         return caps
     caps += f"<circle cx={_q(x1)} cy={_q(y1)} r={_q(radii[-1])} fill={color}/>"
-    if "pr" in el:
+    if el.get("pr"):
         return f"<path d={quoteattr(_outline(pts, radii))} fill={color}/>{caps}"
     return (
         f'<path d={quoteattr(_centre_line(pts))} fill="none" stroke={color} '

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from typing import Any
 
 
@@ -29,7 +28,7 @@ def op_batches(client_id: str, batches: int, batch_size: int) -> list[list[dict[
 
 
 def append_client(
-    board_id: str, client_id: str, batches: int, batch_size: int, start_at: float
+    board_id: str, client_id: str, batches: int, batch_size: int
 ) -> list[tuple[int, int]]:
     """
     Append a client's batches one transaction each; return [(i, seq)] from the acks.
@@ -40,7 +39,6 @@ def append_client(
 
     acks: list[tuple[int, int]] = []
     try:
-        time.sleep(max(0.0, start_at - time.time()))
         for batch in op_batches(client_id, batches, batch_size):
             result = append_ops(board_id=board_id, author_id=None, client_id=client_id, ops=batch)
             acks.extend((i, seq) for (_c, i), seq in result.acks.items())
@@ -49,30 +47,19 @@ def append_client(
     return acks
 
 
-def run_in_process(
-    database_url: str,
-    board_id: str,
-    client_ids: list[str],
-    batches: int,
-    batch_size: int,
-    start_at: float,
+def run_threads(
+    board_id: str, client_ids: list[str], batches: int, batch_size: int
 ) -> dict[str, list[tuple[int, int]]]:
     """
-    Entry point of a spawned process: set Django up on `database_url`, then run one thread per
-    client id concurrently; return {client_id: [(i, seq)]}.
+    Run one appending thread per client id at once; return {client_id: [(i, seq)]}.
     """
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
     results: dict[str, list[tuple[int, int]]] = {}
     errors: list[BaseException] = []
 
     def run(client_id: str) -> None:
         try:
-            results[client_id] = append_client(board_id, client_id, batches, batch_size, start_at)
-        except BaseException as exc:  # reported to the parent below
+            results[client_id] = append_client(board_id, client_id, batches, batch_size)
+        except BaseException as exc:  # re-raised in the caller's thread below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(c,)) for c in client_ids]
@@ -83,3 +70,34 @@ def run_in_process(
     if errors:
         raise errors[0]
     return results
+
+
+def run_in_process(
+    database_url: str,
+    board_id: str,
+    client_ids: list[str],
+    batches: int,
+    batch_size: int,
+    ready: Any,
+    results: Any,
+) -> None:
+    """
+    Entry point of a spawned process: set Django up on `database_url`, connect, wait at the
+    `ready` barrier with the other writers, append from one thread per client id and put
+    {client_id: [(i, seq)]} (or the error's repr) on the `results` queue.
+    """
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    try:
+        import django
+
+        django.setup()
+        from django.db import connection
+
+        connection.ensure_connection()
+        ready.wait(timeout=60)
+        results.put(run_threads(board_id, client_ids, batches, batch_size))
+    except BaseException as exc:
+        results.put(repr(exc))
+        ready.abort()  # the parent fails at once instead of waiting out its timeout
+        raise

@@ -41,6 +41,7 @@ def sample_board() -> BoardState:
         element("pen", "stroke", x=10, y=10, p=[0, 0, 30, 5, 20, 30, -10, 10], pr=[10, 50, 90, 40]),
         element("mouse", "stroke", x=100, y=10, p=[0, 0, 30, 5, 20, 30]),
         element("dot", "stroke", x=200, y=10, p=[0, 0]),
+        element("empty", "stroke", x=210, y=10, p=[], pr=[]),
         element("box", "rect", y=80, w=50, h=-30, style={**STYLE, "fill": "#ff0000"}),
         element("arr", "arrow", x=60, y=80, w=80, h=40),
         element("ln", "line", x=60, y=150, w=-40, h=0),
@@ -111,6 +112,7 @@ def test_svg_parses_and_holds_every_element_in_z_order() -> None:
     assert attr("pen", "path", "fill") == "#1e1e1e"  # pressure: a filled outline
     assert attr("mouse", "path", "stroke-width") == "4"
     assert attr("dot", "circle", "r") == "2"
+    assert attr("empty", "circle", "cx") == "210"
     assert attr("box", "rect", "fill") == "#ff0000"
     assert attr("box", "rect", "height") == "30"
     assert by_id["arr"].find(f"{SVG}polygon") is not None

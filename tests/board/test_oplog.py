@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -22,42 +21,22 @@ from board.oplog import (
     ops_after,
     ops_between,
 )
-from tests.board.oplog_worker import append_client, op_batches, run_in_process
+from tests.board.oplog_worker import op_batches, run_in_process, run_threads
 
 pytestmark = pytest.mark.requires_postgres
 
-#: Spawned processes import Django and connect before the shared start time; 4 s covers a
-#: loaded 2-core box (about 1.5 s each measured) so the writers really overlap.
-START_DELAY_SECS = 4.0
 PROCESSES = 3
 THREADS_PER_PROCESS = 2
 PARENT_THREADS = 3
 BATCHES, BATCH_SIZE = 12, 5
+#: Spawning a process and setting Django up takes ~1.5 s on a loaded 2-core box.
+SPAWN_TIMEOUT_SECS = 60
 
 
 def _database_url() -> str:
     s = connection.settings_dict
     port = s.get("PORT") or 5432
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{port}/{s['NAME']}"
-
-
-def _run_threads(board_id: str, client_ids: list[str], start_at: float) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    errors: list[BaseException] = []
-
-    def run(client_id: str) -> None:
-        try:
-            results[client_id] = append_client(board_id, client_id, BATCHES, BATCH_SIZE, start_at)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(c,)) for c in client_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
-    return results
 
 
 def _stored(board_id: str) -> list[tuple[int, str, int]]:
@@ -69,22 +48,43 @@ def _stored(board_id: str) -> list[tuple[int, str, int]]:
 
 
 def _concurrent_append(board_id: str) -> dict[str, list[tuple[int, int]]]:
-    start_at = time.time() + START_DELAY_SECS
-    proc_clients = [
-        [f"proc{p}-thread{t}" for t in range(THREADS_PER_PROCESS)] for p in range(PROCESSES)
-    ]
+    """
+    Append from PROCESSES spawned processes (THREADS_PER_PROCESS threads each) and PARENT_THREADS
+    threads here, all released at once by a barrier once every process is connected.
+    """
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(PROCESSES) as pool:
-        pending = [
-            pool.apply_async(
-                run_in_process,
-                (_database_url(), board_id, clients, BATCHES, BATCH_SIZE, start_at),
-            )
-            for clients in proc_clients
-        ]
-        acks = _run_threads(board_id, [f"parent{t}" for t in range(PARENT_THREADS)], start_at)
-        for job in pending:
-            acks.update(job.get(timeout=60))
+    ready, results = ctx.Barrier(PROCESSES + 1), ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=run_in_process,
+            args=(
+                _database_url(),
+                board_id,
+                [f"proc{p}-thread{t}" for t in range(THREADS_PER_PROCESS)],
+                BATCHES,
+                BATCH_SIZE,
+                ready,
+                results,
+            ),
+        )
+        for p in range(PROCESSES)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        try:
+            ready.wait(timeout=SPAWN_TIMEOUT_SECS)
+        except threading.BrokenBarrierError:
+            pytest.fail(f"a writer process failed to start: {results.get(timeout=1)}")
+        clients = [f"parent{t}" for t in range(PARENT_THREADS)]
+        acks = run_threads(board_id, clients, BATCHES, BATCH_SIZE)
+        for _ in procs:
+            outcome = results.get(timeout=SPAWN_TIMEOUT_SECS)
+            assert isinstance(outcome, dict), f"writer process failed: {outcome}"
+            acks.update(outcome)
+    finally:
+        for proc in procs:
+            proc.join(timeout=SPAWN_TIMEOUT_SECS)
     return acks
 
 
@@ -118,7 +118,7 @@ def test_concurrent_writers_get_contiguous_seqs_and_resends_are_idempotent(
 
     # Every client resends everything at once (a reconnect storm): nothing new is stored and
     # every op is acked with its original seq.
-    again = _run_threads(board.id, list(acks), time.time())
+    again = run_threads(board.id, list(acks), BATCHES, BATCH_SIZE)
     assert {c: sorted(a) for c, a in again.items()} == {c: sorted(a) for c, a in acks.items()}
     assert _stored(board.id) == rows
     board.refresh_from_db()
