@@ -6,7 +6,8 @@ board, and helpers that read the client's state (window.inkroom) and its rendere
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator, Callable
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,13 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from board.models import Board, Membership, Role
 from tests.conftest import PASSWORD
-from tests.realtime.servers import ServerProcess, server_env_fixture, start_inkroom_fixture
+from tests.realtime.servers import (
+    ServerProcess,
+    server_env_fixture,
+    server_env_for,
+    start_inkroom_fixture,
+    start_server,
+)
 
 __all__ = ["server_env_fixture", "start_inkroom_fixture"]
 
@@ -69,9 +76,39 @@ def frontend_bundle() -> Path:
     return REPO / "frontend" / "static" / "frontend" / "dist" / "main.js"
 
 
+@pytest.fixture(scope="session")
+def shared_server(
+    django_db_setup: Any,
+    frontend_bundle: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServerProcess]:
+    """
+    One live server for the browser tests, on the test database (tests commit their data).
+
+    Shared because starting one costs 3-8 s on a loaded 2-core box; boards and users are new in
+    every test, and the tables are flushed between tests, so nothing leaks from one to the next.
+    """
+    from django.db import connection
+
+    env = server_env_for(connection.settings_dict)
+    instance = start_server(env=env, log_dir=tmp_path_factory.mktemp("frontend-servers"))
+    yield instance
+    instance.stop(timeout=5)
+
+
 @pytest.fixture
-def server(start_inkroom: Callable[..., ServerProcess], frontend_bundle: Path) -> ServerProcess:
-    return start_inkroom()
+def server(
+    shared_server: ServerProcess, transactional_db: Any, request: pytest.FixtureRequest
+) -> Iterator[ServerProcess]:
+    """
+    The shared server; its log lines from this test are printed if the test fails.
+    """
+    failed_before = request.session.testsfailed
+    offset = len(shared_server.log_text())
+    yield shared_server
+    if request.session.testsfailed > failed_before:
+        log = shared_server.log_text()[offset:]
+        sys.stderr.write(f"\n----- server :{shared_server.port} log -----\n{log}\n")
 
 
 @pytest.fixture
@@ -137,6 +174,17 @@ class Client:
     async def dark_pixels(self, x: float, y: float, radius: float = 6) -> int:
         return await self.page.evaluate(DARK_PIXELS_JS, [x, y, radius])
 
+    async def wait_drawn(self, x: float, y: float, minimum: int, radius: float = 6) -> int:
+        """
+        Wait until the canvas shows at least `minimum` dark pixels near world (x, y).
+        """
+        await self.page.wait_for_function(
+            f"args => ({DARK_PIXELS_JS})(args) >= {int(minimum)}",
+            arg=[x, y, radius],
+            timeout=WAIT_MS,
+        )
+        return await self.dark_pixels(x, y, radius)
+
     async def canvas_origin(self) -> tuple[float, float]:
         box = await self.page.locator("#board-canvas").bounding_box()
         assert box is not None
@@ -183,14 +231,20 @@ def open_board(
     Sign `username` in through the login page in a fresh context and open the board.
     """
 
-    async def open_as(username: str, *, viewport: dict[str, int] | None = None) -> Client:
+    async def open_as(
+        username: str,
+        *,
+        viewport: dict[str, int] | None = None,
+        on: ServerProcess | None = None,
+    ) -> Client:
+        target = on or server
         context = await browser.new_context(
             viewport=viewport or {"width": 1280, "height": 720}, accept_downloads=True
         )
         page = await context.new_page()
         board_id = people["board"].id
-        await sign_in(page, server, username, next_path=f"/b/{board_id}/")
-        client = Client(context, page, server.http_url(""), board_id)
+        await sign_in(page, target, username, next_path=f"/b/{board_id}/")
+        client = Client(context, page, target.http_url(""), board_id)
         await client.wait_synced()
         return client
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.frontend.conftest import Client
+from tests.realtime.servers import start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,8 +75,8 @@ async def test_two_users_draw_go_offline_reload_and_converge(
     await bob.wait("inkroom.state().elements.length === 2")
     kinds = [el["type"] for el in (await bob.state())["elements"]]
     assert kinds == ["stroke", "rect"]
-    assert await bob.dark_pixels(*stroke[8]) >= MIN_DARK_PIXELS
-    assert await bob.dark_pixels(420, 190) >= MIN_DARK_PIXELS  # the rectangle's left edge
+    assert await bob.wait_drawn(*stroke[8], MIN_DARK_PIXELS) >= MIN_DARK_PIXELS
+    assert await bob.wait_drawn(420, 190, MIN_DARK_PIXELS) >= MIN_DARK_PIXELS  # rect's left edge
     assert await bob.dark_pixels(300, 400) == 0  # empty canvas stays empty
     seq_two_elements = (await bob.state())["seq"]
 
@@ -111,7 +112,7 @@ async def test_two_users_draw_go_offline_reload_and_converge(
     await alice.wait("window.inkroom && inkroom.outbox().length > 0")
     assert [op["i"] for op in await alice.outbox()] == [op["i"] for op in pending]
     assert pending[0]["el"]["id"] in await alice.ids()
-    assert await alice.dark_pixels(*offline_stroke[8]) >= MIN_DARK_PIXELS
+    assert await alice.wait_drawn(*offline_stroke[8], MIN_DARK_PIXELS) >= MIN_DARK_PIXELS
     blocked["on"] = False
     await alice.wait_synced()
     await bob.context.set_offline(False)
@@ -219,18 +220,20 @@ async def test_share_link_opens_board_read_only_until_revoked(
 
 
 async def test_server_restart_reconnects_and_resends(
-    open_board: Callable[..., Any], server: Any, server_env: dict[str, str], tmp_path: Path
+    open_board: Callable[..., Any],
+    start_inkroom: Callable[..., Any],
+    server_env: dict[str, str],
+    tmp_path: Path,
 ) -> None:
-    from tests.realtime.servers import start_server
-
-    alice: Client = await open_board("alice")
+    own = start_inkroom()  # this test stops its server, so it does not use the shared one
+    alice: Client = await open_board("alice", on=own)
     await alice.stroke(100, 100)
     await converge(alice)
-    server.stop(timeout=15)  # SIGTERM: the pod drains and closes sockets with 1012
+    own.stop(timeout=15)  # SIGTERM: the pod drains and closes sockets with 1012
     await alice.wait("inkroom.status() !== 'connected'")
     await alice.stroke(100, 300)  # drawn while the server is away: kept in the outbox
     assert await alice.outbox()
-    replacement = start_server(env=server_env, log_dir=tmp_path / "restart", port=server.port)
+    replacement = start_server(env=server_env, log_dir=tmp_path / "restart", port=own.port)
     try:
         await alice.wait_synced()
         head = await converge(alice)
@@ -239,3 +242,40 @@ async def test_server_restart_reconnects_and_resends(
         assert await alice.page.inner_text("#status") == "Connected"
     finally:
         replacement.stop(timeout=5)
+
+
+async def test_snapshot_create_preview_restore(open_board: Callable[..., Any]) -> None:
+    alice: Client = await open_board("alice")
+    bob: Client = await open_board("bob")
+    await alice.stroke(100, 100)
+    await alice.tool("ellipse")
+    await alice.drag([(300, 100), (400, 180)])
+    saved = canonical(await converge(alice, bob))
+
+    await alice.page.click("#btn-snapshots")
+    await alice.page.fill("#snap-label", "before the purge")
+    await alice.page.click("#snap-form button[type=submit]")
+    await alice.page.locator("#snap-list li", has_text="before the purge").wait_for()
+    await alice.page.keyboard.press("Escape")
+
+    # Clear (with its confirm dialog); both clients see an empty board.
+    await alice.page.click("#btn-clear")
+    await alice.page.click("#clear-confirm")
+    await bob.wait("inkroom.state().elements.length === 0")
+
+    # Preview shows the snapshot read-only without touching the live board.
+    await alice.page.click("#btn-snapshots")
+    await alice.page.click("#snap-list li button:has-text('Preview')")
+    await alice.wait("inkroom.preview() && inkroom.preview().elements.length === 2")
+    assert canonical(await alice.page.evaluate("inkroom.preview()")) == saved
+    assert (await alice.state())["elements"] == []
+    await alice.page.click("#preview-banner button")
+
+    # Restore goes through the log (an `rst` op): every client converges on the saved elements.
+    alice.page.once("dialog", lambda dialog: dialog.accept())
+    await alice.page.click("#btn-snapshots")
+    await alice.page.click("#snap-list li button:has-text('Restore')")
+    await bob.wait("inkroom.state().elements.length === 2")
+    head = await converge(alice, bob)
+    assert canonical(head) == saved
+    assert canonical(await bob.state()) == saved
