@@ -132,7 +132,11 @@ async def _check_channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel("readyz")
+    # The default "specific" prefix on purpose: channels_redis serves every process-local channel
+    # of that prefix from one BZPOPMIN, which the hub's receive loop already holds. A channel of
+    # another prefix ("readyz.") needs that same receive lock for its own list and waits until
+    # the hub's blocking pop gives it up, i.e. never while the hub is running.
+    channel = await layer.new_channel()
     await layer.send(channel, {"type": "readyz.ping"})
     message = await layer.receive(channel)
     if message.get("type") != "readyz.ping":
