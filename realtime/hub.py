@@ -41,6 +41,9 @@ T = TypeVar("T")
 #: Reader threads: catch-ups, loads, gap fills, role checks and snapshots run beside the writer
 #: so a big catch-up never delays a tick's commit; two so one slow snapshot cannot block a join.
 READER_THREADS = 2
+#: A room outlives its last socket this long: after a pod restart every client of a board
+#: reconnects within seconds, and a warm room saves reloading the board for each wave.
+ROOM_LINGER_SECS = 30.0
 #: How long to wait for the background tasks to finish after cancelling them.
 TASK_STOP_TIMEOUT_SECS = 0.5
 #: How long to wait for executor threads to close their database connections on shutdown.
@@ -179,7 +182,7 @@ class Hub:
         if room is None:
             room = self.rooms[board_id] = Room(board_id)
             self._loads[board_id] = asyncio.get_running_loop().create_task(self._load(room))
-            metrics.BOARDS_ACTIVE.set(len(self.rooms))
+            self.count_rooms()
         outbox = Outbox(
             send,
             max_frames=int(app_settings.SEND_QUEUE_FRAMES),
@@ -197,6 +200,8 @@ class Hub:
         )
         outbox.on_overflow = lambda: self._overflowed(peer)
         room.peers[peer.id] = peer
+        room.empty_since = None
+        self.count_rooms()
         metrics.CONNECTIONS.inc()
         load = self._loads.get(board_id)
         if load is not None:
@@ -271,9 +276,22 @@ class Hub:
         room.presence_dirty = True
         self.pods.announce.add(room.board_id)
         self.work.set()
-        if not room.peers and not room.pending and not room.spec_ops:
-            self.rooms.pop(room.board_id, None)
-            metrics.BOARDS_ACTIVE.set(len(self.rooms))
+        if not room.peers:
+            room.empty_since = asyncio.get_running_loop().time()
+            self.count_rooms()
+
+    def count_rooms(self) -> None:
+        metrics.BOARDS_ACTIVE.set(sum(1 for room in self.rooms.values() if room.peers))
+
+    def forget_idle_rooms(self, now: float) -> None:
+        """
+        Drop rooms without sockets for ROOM_LINGER_SECS (kept warm for reconnect storms).
+        """
+        for room in list(self.rooms.values()):
+            idle = room.empty_since is not None and now - room.empty_since >= ROOM_LINGER_SECS
+            if idle and not room.peers and not room.pending and not room.spec_ops:
+                self.rooms.pop(room.board_id, None)
+        self.count_rooms()
 
     def close_peer(self, peer: Peer, code: int, *, now: bool = False) -> None:
         """
@@ -293,7 +311,7 @@ class Hub:
             self.close_peer(peer, code)
         room.pending.clear()
         self.rooms.pop(room.board_id, None)
-        metrics.BOARDS_ACTIVE.set(len(self.rooms))
+        self.count_rooms()
 
     def _overflowed(self, peer: Peer) -> None:
         metrics.SEND_QUEUE_DROPS.inc()

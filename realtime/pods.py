@@ -230,6 +230,7 @@ class Pods:
             now = loop.time()
             try:
                 self._presence_upkeep(now)
+                self.hub.forget_idle_rooms(now)
                 if now - last_heads >= HEAD_CHECK_SECS:
                     last_heads = now
                     await self._check_heads()

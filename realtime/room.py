@@ -124,6 +124,7 @@ class Room:
     snapshot_seq: int = 0
     snapshot_at: float = 0.0
     head_seen: int = 0
+    empty_since: float | None = None
 
     @property
     def ready(self) -> bool:
