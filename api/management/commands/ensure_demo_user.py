@@ -7,6 +7,7 @@ can sign in and create a board within a minute. Never run it against a productio
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -28,8 +29,10 @@ class Command(BaseCommand):
         self.stdout.write(f"{verb} the demo user. Sign in at /login/ as:")
         self.stdout.write(f"    username: {DEMO_USERNAME}   password: {DEMO_PASSWORD}")
         self.stdout.write("or get an API token:")
+        # `make run` passes PORT to the server; the hint should name the same port.
+        port = os.environ.get("PORT", "8000")
         self.stdout.write(
-            "    curl -s -X POST http://127.0.0.1:8000/api/v1/auth/token/ "
+            f"    curl -s -X POST http://127.0.0.1:{port}/api/v1/auth/token/ "
             "-H 'Content-Type: application/json' "
             f"""-d '{{"username": "{DEMO_USERNAME}", "password": "{DEMO_PASSWORD}"}}'"""
         )
