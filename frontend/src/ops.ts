@@ -147,6 +147,18 @@ export function elementBounds(el: Element): Box {
   };
 }
 
+const boundsCache = new WeakMap<Element, Box>();
+
+/** `elementBounds`, cached per element object (elements are immutable, so never stale). */
+export function boundsOf(el: Element): Box {
+  let box = boundsCache.get(el);
+  if (!box) {
+    box = elementBounds(el);
+    boundsCache.set(el, box);
+  }
+  return box;
+}
+
 /** Canonical JSON-able form of a state, for comparing client and server state in tests. */
 export function stateSnapshot(state: BoardState): { seq: number; elements: Element[] } {
   return { seq: state.seq, elements: [...state.elements.values()] };

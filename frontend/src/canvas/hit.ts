@@ -1,7 +1,7 @@
 /**
  * Hit testing: which element is under a world point, and which lie in a marquee.
  */
-import { absolutePoints, elementBounds, type BoardState, type Box } from "../ops";
+import { absolutePoints, boundsOf, type BoardState, type Box } from "../ops";
 import type { Element } from "../protocol";
 
 function segmentDistance(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
@@ -14,7 +14,7 @@ function segmentDistance(px: number, py: number, ax: number, ay: number, bx: num
 
 /** Whether world point (x, y) touches `el`, with `tolerance` world units of slack. */
 export function hits(el: Element, x: number, y: number, tolerance: number): boolean {
-  const b = elementBounds(el);
+  const b = boundsOf(el);
   if (x < b.minX - tolerance || x > b.maxX + tolerance || y < b.minY - tolerance || y > b.maxY + tolerance) {
     return false;
   }
@@ -47,7 +47,7 @@ export function intersects(a: Box, b: Box): boolean {
 /** Ids of elements whose bounds intersect `box`. */
 export function inMarquee(state: BoardState, box: Box): string[] {
   const ids: string[] = [];
-  for (const el of state.elements.values()) if (intersects(elementBounds(el), box)) ids.push(el.id);
+  for (const el of state.elements.values()) if (intersects(boundsOf(el), box)) ids.push(el.id);
   return ids;
 }
 
@@ -55,7 +55,7 @@ export function inMarquee(state: BoardState, box: Box): string[] {
 export function contentBounds(state: BoardState): Box | null {
   let box: Box | null = null;
   for (const el of state.elements.values()) {
-    const b = elementBounds(el);
+    const b = boundsOf(el);
     box = box
       ? { minX: Math.min(box.minX, b.minX), minY: Math.min(box.minY, b.minY), maxX: Math.max(box.maxX, b.maxX), maxY: Math.max(box.maxY, b.maxY) }
       : b;

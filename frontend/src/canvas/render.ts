@@ -6,7 +6,7 @@
  * collected with the element.
  */
 import { getStroke } from "perfect-freehand";
-import { absolutePoints, elementBounds, type BoardState, type Box } from "../ops";
+import { absolutePoints, boundsOf, type BoardState, type Box } from "../ops";
 import type { Element } from "../protocol";
 import type { Camera } from "./camera";
 
@@ -31,6 +31,7 @@ export interface Overlay {
 }
 
 const outlines = new WeakMap<Element, Path2D>();
+
 
 function svgPathFromOutline(points: number[][]): string {
   if (points.length === 0) return "";
@@ -155,7 +156,15 @@ export class Renderer {
     ctx.setTransform(dpr * cam.zoom, 0, 0, dpr * cam.zoom, -cam.x * dpr * cam.zoom, -cam.y * dpr * cam.zoom);
     this.drawGrid(cam);
     const draftIds = new Set(overlay.drafts.map((d) => d.id));
-    for (const el of state.elements.values()) if (!draftIds.has(el.id)) drawElement(ctx, el);
+    const [vx0, vy0] = cam.toWorld(0, 0);
+    const [vx1, vy1] = cam.toWorld(this.width, this.height);
+    for (const el of state.elements.values()) {
+      if (draftIds.has(el.id)) continue;
+      // Cull what is off screen: big boards cost what is visible, not what exists.
+      const b = boundsOf(el);
+      if (b.maxX < vx0 || b.minX > vx1 || b.maxY < vy0 || b.minY > vy1) continue;
+      drawElement(ctx, el);
+    }
     for (const el of overlay.drafts) drawElement(ctx, el);
     this.drawSelection(state, cam, overlay);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -184,7 +193,7 @@ export class Renderer {
     for (const id of overlay.selection) {
       const el = state.elements.get(id);
       if (!el) continue;
-      const b = elementBounds(el);
+      const b = boundsOf(el);
       ctx.strokeRect(b.minX, b.minY, b.maxX - b.minX, b.maxY - b.minY);
     }
     const m = overlay.marquee;
