@@ -21,8 +21,6 @@ from bench.targets import started as start_target
 #: would measure the presence list, not the connection).
 D_CONNECTIONS = 2000
 D_CLIENTS_PER_BOARD = 20
-#: Send-queue bound (frames) for scenario S, so a non-reading client overflows within a run.
-S_QUEUE_FRAMES = 64
 
 
 def measure(
@@ -157,12 +155,9 @@ def scenario_g(bench: Bench) -> None:
 def scenario_s(bench: Bench) -> None:
     """Scenario A plus one client that stops reading: others' p99 may rise <= 10 %."""
     layout = [(bench.n(50), bench.n(10))]
-    # A slow reader at A's rate fills the default 512-frame queue only after ~20 s plus what
-    # the kernel buffers absorb; a smaller queue shows the close within the run. Both runs use
-    # it, so the comparison is like for like.
-    env = {"INKROOM_SEND_QUEUE_FRAMES": str(S_QUEUE_FRAMES)}
-    baseline = record(bench, measure(bench, "S", INKROOM, layout, env_extra=env, variant="base"))
-    row = measure(bench, "S", INKROOM, layout, slow=1, variant="+1 slow reader", env_extra=env)
+    base = [r for r in bench.rows if r["scenario"] == "A" and r["target"] == INKROOM]
+    baseline = base[-1] if base else record(bench, measure(bench, "S", INKROOM, layout))
+    row = measure(bench, "S", INKROOM, layout, slow=1, variant="+1 slow reader")
     slow_closes = {k: v for k, v in row["closes"].items() if k.startswith("slow:")}
     rise = _div(row["latency_ms"]["p99"], baseline["latency_ms"]["p99"])
     row["p99_vs_baseline"] = rise
@@ -171,6 +166,9 @@ def scenario_s(bench: Bench) -> None:
     row["goal_met"] = (
         rise is not None and rise <= 1.10 and row["loss"] == 0 and "slow:4008" in slow_closes
     )
+    # BUG(bench): at A's rate a reader gets ~10 KB/s; the server's kernel send buffer (4 MiB
+    # on this box) absorbs minutes of it before the app's send queue sees backpressure, so a
+    # 20 s run shows the p99 effect but not the 4008 close. See docs/performance.md §3.
     row["note"] = f"p99 x{rise} vs baseline {baseline['latency_ms']['p99']} ms; slow: {slow_closes}"
     record(bench, row)
 
