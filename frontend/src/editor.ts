@@ -302,6 +302,8 @@ export class Editor {
       role: () => this.sync.role,
       synced: () => this.sync.synced,
       camera: () => ({ x: this.camera.x, y: this.camera.y, zoom: this.camera.zoom }),
+      viewport: () => this.viewport(),
+      following: () => this.presence.following,
       toScreen: (x: number, y: number) => this.camera.toScreen(x, y),
     };
   }

@@ -173,7 +173,7 @@ async def test_two_users_draw_go_offline_reload_and_converge(
     assert await alice.page.evaluate("inkroom.preview()") is None
 
 
-async def test_viewer_cannot_draw(open_board: Callable[..., Any]) -> None:
+async def test_viewer_cannot_draw_but_follows_a_user(open_board: Callable[..., Any]) -> None:
     alice: Client = await open_board("alice")
     await alice.stroke(100, 100)
     carol: Client = await open_board("carol", viewport={"width": 390, "height": 844})
@@ -189,6 +189,20 @@ async def test_viewer_cannot_draw(open_board: Callable[..., Any]) -> None:
     assert await carol.outbox() == []
     await asyncio.sleep(0.3)
     assert (await alice.server_state())["seq"] == (await carol.state())["seq"]
+
+    # Following: carol clicks alice in the presence list; alice pans; carol's view follows.
+    await carol.page.click("#presence li button:has-text('alice')")
+    assert await carol.page.evaluate("inkroom.following()") is not None
+    for _ in range(4):
+        await alice.page.keyboard.press("ArrowRight")
+        await alice.page.keyboard.press("ArrowDown")
+    centre = "(() => { const [x, y, w, h] = inkroom.viewport(); return [x + w / 2, y + h / 2]; })()"
+    want = await alice.page.evaluate(centre)
+    await carol.wait(
+        f"want => {{ const c = {centre}; "
+        "return Math.abs(c[0] - want[0]) <= 2 && Math.abs(c[1] - want[1]) <= 2; }",
+        want,
+    )
 
 
 async def test_share_link_opens_board_read_only_until_revoked(
