@@ -30,16 +30,26 @@ class BoardUpdateSerializer(BoardInputSerializer):
     title = serializers.CharField(max_length=200, trim_whitespace=True, required=False)
 
 
+class StableOrderingFilter(filters.OrderingFilter):
+    """
+    OrderingFilter with the id as the last key, so pages never overlap or skip on ties.
+    """
+
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> list[str]:
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        return [*ordering, "id"] if "id" not in ordering else ordering
+
+
 class BoardListApi(generics.GenericAPIView[Board], InkroomApi):
     """
     List the boards you own or are a member of (paginated), or create a board.
     """
 
     serializer_class = BoardSerializer
-    filter_backends = [filters.SearchFilter, filters.OrderingFilter]
+    filter_backends = [filters.SearchFilter, StableOrderingFilter]
     search_fields = ["title"]
     ordering_fields = ["title", "updated_at", "created_at"]
-    ordering = ["-updated_at", "id"]
+    ordering = ["-updated_at"]
 
     def get_queryset(self) -> QuerySet[Board]:
         return board_list_for_user(user=self.request.user)

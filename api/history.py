@@ -134,7 +134,7 @@ class BoardOpsApi(SharedBoardApi):
         page = op_page_for_board(board=access.board, after=after, limit=limit)
         next_after = page[-1][0] if page else after
         # The board row was read before the ops: ops appended in between may pass its head.
-        head_seq = max(access.board.head_seq, next_after)
+        head_seq = max(access.board.head_seq, page[-1][0] if page else 0)
         if request.accepted_renderer.media_type == MSGPACK_MEDIA_TYPE:
             return HttpResponse(
                 _packed_page(page, next_after, head_seq), content_type=MSGPACK_MEDIA_TYPE

@@ -215,3 +215,32 @@ def test_socket_ticket_carries_a_share_token_that_grants_the_role(world: World) 
     body = client.post(url, HTTP_X_SHARE_TOKEN=link.token).json()
     assert body["ws_url"].endswith(f"&share={link.token}")
     assert client.post(url).status_code == 404
+
+
+def test_list_costs_a_constant_number_of_queries(
+    client_for: Callable[[Any], APIClient],
+    make_user: Callable[..., Any],
+    django_assert_max_num_queries: Any,
+) -> None:
+    owner, member = make_user("o"), make_user("m")
+    for i in range(30):
+        board = services.board_create(owner=owner if i % 2 else member, title=f"b{i}")
+        if i % 2:
+            Membership.objects.create(board=board, user=member, role=Role.VIEWER)
+    client = client_for(member)
+    # count + page (owners joined, roles annotated); no query per board.
+    with django_assert_max_num_queries(2):
+        body = client.get("/api/v1/boards/?ordering=title").json()
+    assert body["count"] == 30
+    assert {b["role"] for b in body["results"]} == {"owner", "viewer"}
+
+
+def test_ties_in_ordering_are_broken_by_id(
+    client_for: Callable[[Any], APIClient], user: Any
+) -> None:
+    Board.objects.bulk_create(Board(owner=user, title="same") for _ in range(60))
+    client = client_for(user)
+    first = client.get("/api/v1/boards/?ordering=title").json()
+    second = client.get(first["next"]).json()
+    ids = [b["id"] for b in first["results"] + second["results"]]
+    assert len(set(ids)) == 60 and ids[:50] == sorted(ids[:50])

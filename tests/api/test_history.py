@@ -122,3 +122,8 @@ def test_export_ignores_accept_and_refuses_unknown_formats(world: World) -> None
     assert client.get(url(world, "export/pdf/")).status_code == 404
     bad_seq = client.get(url(world, "export/svg/?seq=99"), HTTP_ACCEPT="image/svg+xml")
     assert bad_seq.status_code == 400 and bad_seq["Content-Type"] == "application/json"
+
+
+def test_ops_after_the_head_is_empty_and_reports_the_real_head(world: World) -> None:
+    body = world.client("owner").get(url(world, "ops/"), {"after": 50}).json()
+    assert body == {"ops": [], "next_after": 50, "head_seq": 2}
