@@ -111,6 +111,11 @@ def test_probes_and_metrics(start_inkroom: Any) -> None:
     with urllib.request.urlopen(server.http_url("/metrics")) as response:
         assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         assert b"inkroom_connections" in response.read()
+    # Kubelets and Prometheus address the pod by IP, a Host that ALLOWED_HOSTS does not list.
+    for path in ("/healthz", "/readyz", "/metrics"):
+        request = urllib.request.Request(server.http_url(path), headers={"Host": "10.1.2.3:8000"})
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 200, path
 
 
 def test_readyz_names_an_unreachable_database(start_inkroom: Any) -> None:
