@@ -69,7 +69,8 @@ def encode_entry(
     entry["s"] = seq
     entry["c"] = client_id
     entry["u"] = author_id
-    return msgpack.packb(entry)
+    packed: bytes = msgpack.packb(entry)
+    return packed
 
 
 def append_batches(batches: Mapping[str, Sequence[Submission]]) -> dict[str, AppendResult]:
