@@ -210,6 +210,9 @@ async def test_share_link_opens_board_read_only_until_revoked(
 ) -> None:
     alice: Client = await open_board("alice")
     await alice.stroke(100, 100)
+    await alice.page.keyboard.press("?")  # the shortcut help overlay
+    assert await alice.page.is_visible("#dlg-help")
+    await alice.page.keyboard.press("Escape")
     await alice.page.click("#btn-share")
     await alice.page.select_option("#share-role", "viewer")
     await alice.page.click("#share-form button[type=submit]")
