@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from tests.cluster.services import PrivateRedis, TcpProxy
 
 #: Drain budget of the test pods (seconds): short, so SIGTERM and scale-down tests stay fast.
 DRAIN_SECS = float(os.environ.get("INKROOM_CLUSTER_DRAIN_SECS", "5"))
+#: How long a test waits for every pod to be ready again after the previous test's fault.
+HEAL_SECS = 20.0
 #: Database of the fault tests' cluster (created and migrated by cluster.sh up).
 DATABASE_NAME = "inkroom_faults"
 
@@ -100,6 +103,18 @@ def fault_rig(request: pytest.FixtureRequest) -> Iterator[FaultRig]:
                 shutil.rmtree(log_dir, ignore_errors=True)
 
 
+def _wait_all_ready(cluster: LocalCluster) -> None:
+    # Each test starts from a healthy cluster: an earlier fault may still be healing.
+    deadline = time.monotonic() + HEAL_SECS
+    while True:
+        answers = {port: cluster.get(port, "/readyz") for port in cluster.pods()}
+        if all(code == 200 for code, _ in answers.values()):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"cluster not ready {HEAL_SECS} s after the last fault: {answers}")
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def rig(fault_rig: FaultRig, request: pytest.FixtureRequest) -> Iterator[FaultRig]:
     """
@@ -109,6 +124,7 @@ def rig(fault_rig: FaultRig, request: pytest.FixtureRequest) -> Iterator[FaultRi
         fault_rig.redis.start()
     fault_rig.pg_proxy.restore()
     fault_rig.cluster.scale(2)
+    _wait_all_ready(fault_rig.cluster)
     failed_before = request.session.testsfailed
     yield fault_rig
     if request.session.testsfailed > failed_before:
