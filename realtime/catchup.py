@@ -39,7 +39,10 @@ def ops_frames(rows: list[tuple[int, bytes]], per_frame: int) -> list[bytes]:
     ]
 
 
-async def _read(room: Room, since: int, read: ReadFn) -> tuple[bytes | None, int, list]:
+Rows = list[tuple[int, bytes]]
+
+
+async def _read(room: Room, since: int, read: ReadFn) -> tuple[bytes | None, int, Rows]:
     """
     Return (snap frame or None, seq it covers, rows after it).
     """

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 Scope = dict[str, Any]
 
 
-class SocketOriginValidator(OriginValidator):
+class SocketOriginValidator(OriginValidator):  # type: ignore[misc]
     """
     Channels' origin check against ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS, except that a missing
     Origin is allowed: only browsers send one, and API clients authenticate with tokens, which
@@ -143,7 +143,7 @@ class SocketAuthMiddleware:
         since = query.get("since", "0")
         info["since"] = int(since) if since.isdigit() else 0
         scope = {**scope, "inkroom": info}
-        return await self.inner(scope, receive, send)
+        await self.inner(scope, receive, send)
 
 
 async def _refuse(receive: Any, send: Any, code: int) -> None:

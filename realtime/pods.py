@@ -69,10 +69,10 @@ class Pods:
                 frame = hub.presence_frame(room)
                 for peer in room.peers.values():
                     peer.outbox.push(frame)
-        out = {}
+        out: dict[str, list[PresenceEntry]] = {}
         for board in self.announce:
-            room = hub.rooms.get(board)
-            out[board] = room.local_presence() if room is not None else []
+            live = hub.rooms.get(board)
+            out[board] = live.local_presence() if live is not None else []
         self.announce.clear()
         return out
 
@@ -259,8 +259,8 @@ class Pods:
             return
         heads = await self.hub.read(store.heads, [r.board_id for r in rooms])
         for room in rooms:
-            head = heads.get(room.board_id)
-            if head is None:
+            head = heads.get(room.board_id, -1)
+            if head < 0:
                 self.hub.drop_room(room, CloseCode.NOT_FOUND)
             elif (
                 head > room.delivered_seq

@@ -15,7 +15,7 @@ import math
 import re
 import struct
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import msgpack
 
@@ -102,9 +102,9 @@ def _is_int(value: object) -> bool:
 
 
 def _coord(value: object, name: str) -> int:
-    if not _is_int(value) or not -MAX_COORD <= value <= MAX_COORD:  # type: ignore[operator]
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"{name}: expected an int within ±{MAX_COORD}")
-    return int(value)  # type: ignore[arg-type]
+    if isinstance(value, int) and not isinstance(value, bool) and -MAX_COORD <= value <= MAX_COORD:
+        return value
+    raise ProtocolError(ErrorCode.BAD_MESSAGE, f"{name}: expected an int within ±{MAX_COORD}")
 
 
 def _op_ids(ops: list[Any]) -> list[int]:
@@ -145,7 +145,7 @@ def decode_binary(
     return _unknown(kind, "t")
 
 
-def _unknown(kind: object, key: str) -> Any:
+def _unknown(kind: object, key: str) -> NoReturn:
     if kind is None:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"missing {key!r}")
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown {key}: {str(kind)[:40]!r}")
@@ -185,9 +185,9 @@ def decode_text(text: str) -> ClientResync | ClientPresence | ClientPing:
     kind = msg.get("type")
     if kind == "resync":
         seq = msg.get("from")
-        if not _is_int(seq) or seq < 0:
-            raise ProtocolError(ErrorCode.BAD_MESSAGE, "from: expected an int >= 0")
-        return ClientResync(from_seq=seq)
+        if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0:
+            return ClientResync(from_seq=seq)
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "from: expected an int >= 0")
     if kind == "presence":
         name, color = msg.get("name"), msg.get("color")
         if not isinstance(name, str) or len(name) > _MAX_NAME_CHARS:

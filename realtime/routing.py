@@ -16,7 +16,10 @@ from realtime.consumers import BoardConsumer
 from realtime.middleware import SocketAuthMiddleware, SocketOriginValidator
 
 websocket_urlpatterns = [
-    path("ws/boards/<str:board_id>/", SocketAuthMiddleware(BoardConsumer.as_asgi())),
+    path(
+        "ws/boards/<str:board_id>/",
+        SocketAuthMiddleware(BoardConsumer.as_asgi()),  # type: ignore[arg-type]
+    ),
 ]
 
 

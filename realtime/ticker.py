@@ -102,7 +102,9 @@ class Ticker:
         room.spec_ops, room.spec_base = len(ok), room.applied_seq
         return ok
 
-    async def _commit(self, accepted: dict[str, Accepted], refused: Refused) -> dict[str, list]:
+    async def _commit(
+        self, accepted: dict[str, Accepted], refused: Refused
+    ) -> dict[str, list[Any]]:
         hub = self.hub
         batches = {
             board: [Submission(p.client_id, p.user_id, op) for p, op in ops]
@@ -137,7 +139,7 @@ class Ticker:
                 published[board] = [res.first_seq, res.last_seq, frame]
         self._answer_refused(refused, result.found, acks)
         for peer, pairs in acks.items():
-            peer.outbox.push(encode(Ack(a=pairs)))  # type: ignore[arg-type]
+            peer.outbox.push(encode(Ack(a=pairs)))
         metrics.BATCH_SIZE.observe(stored)
         metrics.FANOUT_LATENCY.observe(time.perf_counter() - committed)
         return published
@@ -204,8 +206,8 @@ class Ticker:
                 continue
             for peer in room.peers.values():
                 peer.cursor = None
-            out[room.board_id] = rows  # type: ignore[assignment]
-            self.send_cursors(room, rows)  # type: ignore[arg-type]
+            out[room.board_id] = rows
+            self.send_cursors(room, rows)
         return out
 
     @staticmethod
