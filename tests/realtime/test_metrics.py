@@ -86,13 +86,16 @@ def test_metrics_count_a_draw(start_inkroom: Any, board: Any, user: Any) -> None
         await client.wait_seq(max(client.acked.values()))
         return client
 
-    async def run() -> tuple[BoardClient, dict[str, float]]:
+    async def run() -> tuple[BoardClient, dict[str, float], int]:
         client = await draw()
         during = await asyncio.to_thread(scrape, server)
+        # The layer round trip of /readyz shares the hub's receive loop on the same layer.
+        ready = (await asyncio.to_thread(server.get, "/readyz"))[0]
         await client.close()
-        return client, during
+        return client, during, ready
 
-    client, during = asyncio.run(run())
+    client, during, ready = asyncio.run(run())
+    assert ready == 200
     ops = len(client.acked)
     assert ops == strokes * 3
     assert during["inkroom_connections"] == 1
