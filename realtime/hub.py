@@ -313,6 +313,14 @@ class Hub:
         self.rooms.pop(room.board_id, None)
         self.count_rooms()
 
+    def refuse_pending(self, room: Room) -> None:
+        """
+        Answer every op waiting in the room with `unavailable` (the database is away).
+        """
+        pending, room.pending = room.pending, []
+        for peer, op in pending:
+            self.error(peer, ErrorCode.UNAVAILABLE, "the database is unavailable", [int(op["i"])])
+
     def _overflowed(self, peer: Peer) -> None:
         metrics.SEND_QUEUE_DROPS.inc()
         logger.info("closing slow socket %s on board %s (4008)", peer.client_id, peer.board_id)

@@ -290,6 +290,35 @@ class Pods:
             room.busy = False
             self.hub.work.set()
 
+    def reload_now(self, room: Room) -> None:
+        """
+        After a failed commit the state holds ops the log does not: reload it before checking
+        anything else (resends would be refused as "already exists"), retrying while the
+        database is away and answering what waits meanwhile with `unavailable`.
+        """
+        if not room.busy:
+            room.busy = True
+            asyncio.get_running_loop().create_task(self._reload_until_done(room))
+
+    async def _reload_until_done(self, room: Room) -> None:
+        while self.hub.rooms.get(room.board_id) is room:
+            try:
+                state, _snap = await self.hub.read(store.load_state, room.board_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning(
+                    "board %s: reload after a failed commit failed; retrying", room.board_id
+                )
+                self.hub.refuse_pending(room)
+                await asyncio.sleep(LAYER_RETRY_SECS)
+                continue
+            room.state, room.applied_seq = state, state.seq
+            room.exact = room.delivered_seq <= state.seq
+            break
+        room.busy = False
+        self.hub.work.set()
+
     def maybe_snapshot(self) -> None:
         """
         Start at most one automatic snapshot per tick, in a reader thread.

@@ -186,6 +186,7 @@ class Ticker:
             room = self.hub.rooms.get(board)
             if room is not None:
                 room.spec_ops, room.exact = 0, False
+                self.hub.pods.reload_now(room)
             by_peer: dict[Peer, list[int]] = defaultdict(list)
             for peer, op in ops:
                 by_peer[peer].append(int(op["i"]))

@@ -255,3 +255,42 @@ async def test_drain_commits_pending_ops_then_closes_1012(
     assert await client.expect_close() == CloseCode.SERVICE_RESTART
     late = await connect(board, user, expect_hello=False)
     assert await late.expect_close() == CloseCode.SERVICE_RESTART
+
+
+def refuse_op_inserts(refuse: bool) -> None:
+    """
+    Make PostgreSQL itself fail every insert into the op log (a real refusal, not a mock).
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if refuse:
+            cursor.execute(
+                "CREATE OR REPLACE FUNCTION inkroom_refuse() RETURNS trigger AS $$ "
+                "BEGIN RAISE EXCEPTION 'simulated outage'; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER inkroom_refuse BEFORE INSERT ON board_op "
+                "FOR EACH ROW EXECUTE FUNCTION inkroom_refuse()"
+            )
+        else:
+            cursor.execute("DROP TRIGGER IF EXISTS inkroom_refuse ON board_op")
+
+
+async def test_a_refused_write_answers_unavailable_and_the_resend_is_stored(
+    memory_layer, connect, board, user
+):
+    client = await connect(board, user)
+    await client.sync()
+    await sync_to_async(refuse_op_inserts)(True)
+    try:
+        await client.send_ops([stroke(1, "s1"), append(2, "s1")])
+        error = await client.expect(protocol.Error)
+        assert (error.code, error.ids) == ("unavailable", [1, 2])
+    finally:
+        await sync_to_async(refuse_op_inserts)(False)
+    assert await board_rows(board) == []
+    await client.send_ops([stroke(1, "s1"), append(2, "s1")])  # the client resends its outbox
+    assert (await client.expect(protocol.Ack)).a == [(1, 1), (2, 2)]
+    assert [r[0] for r in await board_rows(board)] == [1, 2]
+    await client.close()
