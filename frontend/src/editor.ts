@@ -47,8 +47,9 @@ export class Editor {
   readonly selection = new Set<string>();
   palette: Palette = { color: "#1e1e1e", width: 4, fill: null, textSize: 24 };
   toolName: ToolName = "pen";
-  /** A past state shown read-only (history scrubber, snapshot preview), or null for live. */
-  preview: BoardState | null = null;
+  private previewState: BoardState | null = null;
+  /** Counts preview changes, so the renderer's cache tells previews apart. */
+  private previewVersion = 0;
   private tool: Tool;
   private dirty = true;
   private space = false;
@@ -137,6 +138,17 @@ export class Editor {
     this.invalidate();
   }
 
+  /** A past state shown read-only (history scrubber, snapshot preview), or null for live. */
+  get preview(): BoardState | null {
+    return this.previewState;
+  }
+
+  set preview(state: BoardState | null) {
+    this.previewState = state;
+    this.previewVersion += 1;
+    this.invalidate();
+  }
+
   get readOnly(): boolean {
     return this.sync.readOnly || this.preview !== null;
   }
@@ -148,7 +160,8 @@ export class Editor {
   private draw(): void {
     const state = this.preview ?? this.sync.view();
     const live = this.preview === null;
-    this.renderer.draw(state, this.camera, {
+    const version = live ? this.sync.version : -this.previewVersion;
+    this.renderer.draw(state, version, this.camera, {
       selection: live ? this.selection : new Set(),
       marquee: live ? this.tool.marquee() : null,
       drafts: live ? this.tool.drafts() : [],

@@ -55,6 +55,8 @@ export class SyncClient {
   role: Role | null = null;
   limits: Limits = { ...DEFAULT_LIMITS };
   hello: HelloMessage | null = null;
+  /** Bumped on every change of the rendered state (renderers cache by it). */
+  version = 0;
   /** True between `synced` and the socket closing: live, outbox flushed. */
   synced = false;
   private readonly pending = new Map<number, Pending>();
@@ -276,6 +278,7 @@ export class SyncClient {
 
   private changed(): void {
     this.viewCache = null;
+    this.version += 1;
     this.events.change();
   }
 }

@@ -128,13 +128,19 @@ export function drawElement(ctx: CanvasRenderingContext2D, el: Element): void {
 
 export class Renderer {
   private readonly ctx: CanvasRenderingContext2D;
+  private readonly scene: HTMLCanvasElement;
+  private readonly sceneCtx: CanvasRenderingContext2D;
+  private sceneKey = "";
   width = 0;
   height = 0;
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d");
-    if (!ctx) throw new Error("2D canvas is not available in this browser");
+    this.scene = document.createElement("canvas");
+    const sceneCtx = this.scene.getContext("2d");
+    if (!ctx || !sceneCtx) throw new Error("2D canvas is not available in this browser");
     this.ctx = ctx;
+    this.sceneCtx = sceneCtx;
   }
 
   /** Match the backing store to the CSS size and device pixel ratio. */
@@ -147,33 +153,54 @@ export class Renderer {
     this.canvas.height = Math.round(rect.height * dpr);
   }
 
-  draw(state: BoardState, cam: Camera, overlay: Overlay): void {
+  /**
+   * Draw a frame. `version` changes whenever `state`'s content does: the grid and elements are
+   * kept in an offscreen layer and redrawn only when the version, camera, size or drafts
+   * change, so cursor-only frames (remote users at 20 Hz) cost a blit, not a scene.
+   */
+  draw(state: BoardState, version: number, cam: Camera, overlay: Overlay): void {
     const ctx = this.ctx;
     const dpr = window.devicePixelRatio || 1;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = "#ffffff";
-    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
-    ctx.setTransform(dpr * cam.zoom, 0, 0, dpr * cam.zoom, -cam.x * dpr * cam.zoom, -cam.y * dpr * cam.zoom);
-    this.drawGrid(cam);
-    const draftIds = new Set(overlay.drafts.map((d) => d.id));
-    const [vx0, vy0] = cam.toWorld(0, 0);
-    const [vx1, vy1] = cam.toWorld(this.width, this.height);
-    for (const el of state.elements.values()) {
-      if (draftIds.has(el.id)) continue;
-      // Cull what is off screen: big boards cost what is visible, not what exists.
-      const b = boundsOf(el);
-      if (b.maxX < vx0 || b.minX > vx1 || b.maxY < vy0 || b.minY > vy1) continue;
-      drawElement(ctx, el);
+    const draftIds = overlay.drafts.map((d) => d.id).join(",");
+    const key = `${version}|${cam.x}|${cam.y}|${cam.zoom}|${this.canvas.width}x${this.canvas.height}|${draftIds}`;
+    if (key !== this.sceneKey) {
+      this.sceneKey = key;
+      this.drawScene(state, cam, new Set(overlay.drafts.map((d) => d.id)));
     }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.scene, 0, 0);
+    ctx.setTransform(dpr * cam.zoom, 0, 0, dpr * cam.zoom, -cam.x * dpr * cam.zoom, -cam.y * dpr * cam.zoom);
     for (const el of overlay.drafts) drawElement(ctx, el);
     this.drawSelection(state, cam, overlay);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     for (const c of overlay.cursors) this.drawCursor(cam, c);
   }
 
-  private drawGrid(cam: Camera): void {
+  private drawScene(state: BoardState, cam: Camera, skip: ReadonlySet<string>): void {
+    const dpr = window.devicePixelRatio || 1;
+    if (this.scene.width !== this.canvas.width || this.scene.height !== this.canvas.height) {
+      this.scene.width = this.canvas.width;
+      this.scene.height = this.canvas.height;
+    }
+    const ctx = this.sceneCtx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(0, 0, this.scene.width, this.scene.height);
+    ctx.setTransform(dpr * cam.zoom, 0, 0, dpr * cam.zoom, -cam.x * dpr * cam.zoom, -cam.y * dpr * cam.zoom);
+    this.drawGrid(ctx, cam);
+    const [vx0, vy0] = cam.toWorld(0, 0);
+    const [vx1, vy1] = cam.toWorld(this.width, this.height);
+    for (const el of state.elements.values()) {
+      if (skip.has(el.id)) continue;
+      // Cull what is off screen: big boards cost what is visible, not what exists.
+      const b = boundsOf(el);
+      if (b.maxX < vx0 || b.minX > vx1 || b.maxY < vy0 || b.minY > vy1) continue;
+      drawElement(ctx, el);
+    }
+  }
+
+  private drawGrid(ctx: CanvasRenderingContext2D, cam: Camera): void {
     if (cam.zoom < 0.3) return;
-    const ctx = this.ctx;
     const [x0, y0] = cam.toWorld(0, 0);
     const [x1, y1] = cam.toWorld(this.width, this.height);
     ctx.fillStyle = "#d9dce1";
