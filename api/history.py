@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from api.base import SHARE_PARAMETERS, SharedBoardApi
 from api.renderers import JSON_OR_MSGPACK, MSGPACK_MEDIA_TYPE
 from api.schema import READ_ERRORS, errors
+from board import export
 from board.document import BoardState
 from board.models import Board
 from board.selectors import board_state_at, op_page_for_board
@@ -197,8 +198,6 @@ class BoardExportApi(SharedBoardApi):
         summary="Download the board (or a past seq) as SVG, PNG or JSON",
     )
     def get(self, request: Request, board_id: str, fmt: str) -> HttpResponse:
-        from board import export
-
         access = self.board_access(request, board_id)
         seq = _seq_param(request, access.board)
         state = board_state_at(board=access.board, seq=seq)

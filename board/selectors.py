@@ -18,6 +18,7 @@ from board.document import BoardState
 from board.exceptions import BoardNotFound, NotAllowed
 from board.models import Board, Membership, Role, ShareLink, Snapshot
 from board.oplog import ops_after
+from board.snapshots import snapshot_state, state_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +152,6 @@ def board_state_at(*, board: Board, seq: int | None = None) -> BoardState:
     """
     Return the materialised board at `seq` (default: its head): latest snapshot <= seq plus tail.
     """
-    from board.snapshots import state_at
-
     return state_at(board, board.head_seq if seq is None else seq)
 
 
@@ -160,6 +159,4 @@ def snapshot_state_get(*, snapshot: Snapshot) -> BoardState:
     """
     Return the state a snapshot stores.
     """
-    from board.snapshots import snapshot_state
-
     return snapshot_state(snapshot)

@@ -22,6 +22,7 @@ from rest_framework.authtoken.models import Token
 from board.exceptions import NotAllowed
 from board.models import Board, LinkAccess, Membership, Role, ShareLink, Snapshot, SnapshotKind
 from board.oplog import append_ops
+from board.snapshots import create_snapshot, snapshot_state
 from realtime.fanout import (
     publish_access_changed_on_commit,
     publish_board_changed_on_commit,
@@ -183,8 +184,6 @@ def snapshot_create(*, board: Board, created_by: Any, label: str) -> Snapshot:
     """
     Take a manual, labelled snapshot of the board at its current head.
     """
-    from board.snapshots import create_snapshot
-
     return create_snapshot(board, kind=SnapshotKind.MANUAL, label=label, created_by=created_by)
 
 
@@ -196,8 +195,6 @@ def snapshot_restore(*, snapshot: Snapshot, author: Any) -> int:
     History stays append-only: the restore is an op like any other, so clients apply it in order
     and the ops it overrides remain in the log.
     """
-    from board.snapshots import snapshot_state
-
     # Lock the board first so the op id below (the seq this op will get) is unique per board.
     head = (
         Board.objects.select_for_update()
