@@ -19,8 +19,9 @@ from board.access import resolve_role
 from board.document import BoardState
 from board.exceptions import BoardNotFound
 from board.models import Board, Op
-from board.oplog import AppendResult, Submission, append_batches, ops_after, ops_between
+from board.oplog import AppendResult, Submission, ops_after, ops_between
 from board.snapshots import create_snapshot, latest_snapshot, state_at
+from realtime.pglog import append_batches_fast
 
 
 @dataclass(slots=True)
@@ -43,7 +44,7 @@ def commit_tick(
     close_old_connections()
     out = TickResult()
     if batches:
-        out.results = append_batches(batches)
+        out.results = append_batches_fast(batches)
     wanted = list(suspects)
     if wanted:
         query = Q()
