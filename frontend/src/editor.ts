@@ -13,7 +13,7 @@ import { Presence } from "./presence";
 import { decode, PROTOCOL_VERSION, ProtocolError, type ServerMessage, type Style, type Viewport } from "./protocol";
 import { ReconnectManager, type ConnectionStatus } from "./socket";
 import { SyncClient, type NewOp } from "./sync";
-import { deletedEntry, deleteOps, UndoStack, type UndoEntry } from "./undo";
+import { deletedEntry, deleteOps, UndoStack, updatedEntry, type UndoEntry } from "./undo";
 
 export interface EditorOptions {
   boardId: string;
@@ -202,6 +202,25 @@ export class Editor {
     if (els.length === 0 || this.readOnly) return;
     this.submit(deleteOps(els.map((el) => el.id)));
     this.undoStack.push(deletedEntry(els));
+  }
+
+  /** Apply a palette change to the selected elements (one undoable action). */
+  restyleSelection(patch: Partial<Style>): void {
+    const view = this.sync.view();
+    const els = [...this.selection].map((id) => view.elements.get(id)).filter((el) => el !== undefined);
+    if (els.length === 0 || this.readOnly) return;
+    const entries = els.map((el) => {
+      const before: Partial<Style> = {};
+      for (const key of Object.keys(patch) as (keyof Style)[]) {
+        (before as Record<string, unknown>)[key] = el.style[key];
+      }
+      return updatedEntry(el.id, { style: before }, { style: patch });
+    });
+    this.submit(els.map((el) => ({ k: "upd", id: el.id, set: { style: patch } })));
+    this.undoStack.push({
+      undo: (state) => entries.flatMap((e) => e.undo(state)),
+      redo: (state) => entries.flatMap((e) => e.redo(state)),
+    });
   }
 
   /** Clear the board as an undoable action: `clr`, undone by re-adding what was there. */

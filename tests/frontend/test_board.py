@@ -296,3 +296,38 @@ async def test_snapshot_create_preview_restore(open_board: Callable[..., Any]) -
     head = await converge(alice, bob)
     assert canonical(head) == saved
     assert canonical(await bob.state()) == saved
+
+
+async def test_select_restyle_move_and_delete(open_board: Callable[..., Any]) -> None:
+    alice: Client = await open_board("alice")
+    bob: Client = await open_board("bob")
+    await alice.tool("rect")
+    await alice.drag([(100, 100), (160, 150), (200, 200)])
+    await alice.tool("line")
+    await alice.drag([(300, 100), (400, 200)])
+    await alice.stroke(300, 400)
+    await bob.wait("inkroom.state().elements.length === 3")
+    rect_id, line_id, stroke_id = [el["id"] for el in (await bob.state())["elements"]]
+
+    # Click-select the rectangle (on its edge), recolour it, drag it by (+50, +30).
+    await alice.tool("select")
+    await alice.drag([(100, 150), (100, 150)])
+    await alice.page.click("[data-color='#e03131']")
+    await alice.drag([(100, 150), (130, 170), (150, 180)])
+    await bob.wait(
+        "id => { const r = inkroom.state().elements.find(e => e.id === id);"
+        " return r && r.style.color === '#e03131' && r.x === 150 && r.y === 130; }",
+        rect_id,
+    )
+
+    # Marquee around the line and the stroke, then Delete: only the rectangle stays.
+    await alice.drag([(280, 60), (600, 300), (600, 480)])
+    await alice.page.keyboard.press("Delete")
+    await bob.wait("inkroom.state().elements.length === 1")
+    assert [el["id"] for el in (await bob.state())["elements"]] == [rect_id]
+    # Undo brings both back, for everyone.
+    await alice.page.keyboard.press("Control+z")
+    await bob.wait("inkroom.state().elements.length === 3")
+    assert {el["id"] for el in (await bob.state())["elements"]} == {rect_id, line_id, stroke_id}
+    head = await converge(alice, bob)
+    assert canonical(await alice.state()) == canonical(head)

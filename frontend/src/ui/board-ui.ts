@@ -118,16 +118,18 @@ export class BoardChrome {
     }
   }
 
-  private setColor(color: string): void {
+  private setColor(color: string, restyle = false): void {
     this.ed.palette.color = color;
+    if (restyle) this.ed.restyleSelection({ color });
     for (const b of document.querySelectorAll<HTMLButtonElement>("[data-color]")) {
       b.classList.toggle("active", b.dataset.color === color);
       b.setAttribute("aria-pressed", String(b.dataset.color === color));
     }
   }
 
-  private setWidth(width: number): void {
+  private setWidth(width: number, restyle = false): void {
     this.ed.palette.width = width;
+    if (restyle) this.ed.restyleSelection({ width });
     for (const b of document.querySelectorAll<HTMLButtonElement>("[data-width]")) {
       b.setAttribute("aria-pressed", String(Number(b.dataset.width) === width));
     }
@@ -138,10 +140,10 @@ export class BoardChrome {
       b.addEventListener("click", () => this.selectTool(b.dataset.tool as ToolName));
     }
     for (const b of document.querySelectorAll<HTMLButtonElement>("[data-color]")) {
-      b.addEventListener("click", () => this.setColor(b.dataset.color ?? "#1e1e1e"));
+      b.addEventListener("click", () => this.setColor(b.dataset.color ?? "#1e1e1e", true));
     }
     for (const b of document.querySelectorAll<HTMLButtonElement>("[data-width]")) {
-      b.addEventListener("click", () => this.setWidth(Number(b.dataset.width)));
+      b.addEventListener("click", () => this.setWidth(Number(b.dataset.width), true));
     }
     const fill = $("btn-fill");
     fill.addEventListener("click", () => {
@@ -206,7 +208,7 @@ export class BoardChrome {
     if (e.key === "[" || e.key === "]") {
       const k = WIDTHS.indexOf(this.ed.palette.width);
       const next = WIDTHS[Math.max(0, Math.min(WIDTHS.length - 1, k + (e.key === "]" ? 1 : -1)))];
-      this.setWidth(next);
+      this.setWidth(next, true);
       return true;
     }
     return this.arrowKey(e);
