@@ -17,7 +17,7 @@ from tests.realtime.conftest import append, stroke
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 
 
-def rounds(a: str, b: str) -> list[dict[str, list[Submission]]]:
+def rounds(a: str, b: str, uid: int) -> list[dict[str, list[Submission]]]:
     """
     Three ticks over two boards: fresh ops, a resend mixed with new ops, an in-tick duplicate.
     """
