@@ -18,7 +18,7 @@ from board.conf import app_settings
 from board.models import Board, LinkAccess, Membership, Role, ShareLink
 
 ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
-_LINK_ROLE = {LinkAccess.VIEW: Role.VIEWER, LinkAccess.EDIT: Role.EDITOR}
+_LINK_ROLE: dict[str, Role] = {LinkAccess.VIEW: Role.VIEWER, LinkAccess.EDIT: Role.EDITOR}
 _TICKET_SALT = "inkroom.socket-ticket"
 
 
@@ -55,7 +55,7 @@ def resolve_role(user: Any, board: Board, share_token: str | None = None) -> Rol
             Membership.objects.filter(board=board, user=user).values_list("role", flat=True).first()
         )
     return strongest(
-        member_role, share_link_role(board, share_token), _LINK_ROLE.get(board.link_access)
+        member_role, share_link_role(board, share_token), _LINK_ROLE.get(str(board.link_access))
     )
 
 
