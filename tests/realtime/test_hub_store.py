@@ -22,10 +22,13 @@ def rounds(a: str, b: str, uid: int) -> list[dict[str, list[Submission]]]:
     Three ticks over two boards: fresh ops, a resend mixed with new ops, an in-tick duplicate.
     """
     s1 = [
-        Submission("client-aa", 1, stroke(1, "s1")),
+        Submission("client-aa", uid, stroke(1, "s1")),
         Submission("client-bb", None, append(1, "x")),
     ]
-    s2 = [Submission("client-aa", 1, stroke(1, "s1")), Submission("client-aa", 1, append(2, "s1"))]
+    s2 = [
+        Submission("client-aa", uid, stroke(1, "s1")),
+        Submission("client-aa", uid, append(2, "s1")),
+    ]
     s3 = [Submission("client-cc", None, {"i": 5, "k": "clr"})] * 2
     return [{a: s1, b: s1[:1]}, {a: s2, b: s2}, {a: s3, "no-such-board": s3}]
 
@@ -56,7 +59,9 @@ def test_fast_path_matches_the_op_log(make_board, user):
     fast_a, fast_b = make_board(user, title="fa"), make_board(user, title="fb")
     slow_a, slow_b = make_board(user, title="sa"), make_board(user, title="sb")
     for fast_round, slow_round in zip(
-        rounds(fast_a.id, fast_b.id), rounds(slow_a.id, slow_b.id), strict=True
+        rounds(fast_a.id, fast_b.id, user.pk),
+        rounds(slow_a.id, slow_b.id, user.pk),
+        strict=True,
     ):
         fast = append_batches_fast(fast_round)
         slow = append_batches(slow_round)
