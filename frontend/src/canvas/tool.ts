@@ -1,0 +1,65 @@
+/**
+ * The tool contract: pointer samples in world coordinates in, ops and drafts out, through a
+ * ToolHost that the editor provides.
+ */
+import type { BoardState, Box } from "../ops";
+import type { Element, Limits, Style } from "../protocol";
+import type { NewOp } from "../sync";
+import type { UndoEntry } from "../undo";
+
+/** Hit-test slack in screen pixels (converted to world units with the zoom). */
+export const HIT_SLOP_PX = 6;
+
+export type ToolName =
+  | "pen"
+  | "highlighter"
+  | "eraser"
+  | "rect"
+  | "ellipse"
+  | "line"
+  | "arrow"
+  | "text"
+  | "select"
+  | "hand";
+
+export interface PointerSample {
+  x: number;
+  y: number;
+  /** 0..1 from a stylus, null when the device reports no real pressure (mouse, touch). */
+  pressure: number | null;
+  shift: boolean;
+}
+
+/** What a tool may do to the editor. */
+export interface ToolHost {
+  view(): BoardState;
+  submit(ops: NewOp[]): void;
+  record(entry: UndoEntry): void;
+  style(tool: ToolName): Style;
+  textSize(): number;
+  limits(): Limits;
+  zoom(): number;
+  selection: Set<string>;
+  pan(dsx: number, dsy: number): void;
+  editText(x: number, y: number, done: (text: string) => void): void;
+  now(): number;
+}
+
+export interface Tool {
+  down(p: PointerSample): void;
+  move(samples: readonly PointerSample[]): void;
+  up(): void;
+  /** Called every animation frame: time-based flushing. */
+  tick(): void;
+  drafts(): Element[];
+  marquee(): Box | null;
+}
+
+const ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A fresh element id (12 chars, ~71 bits: unique within a board in practice). */
+export function newElementId(): string {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => ID_CHARS[b % ID_CHARS.length]).join("");
+}
