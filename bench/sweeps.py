@@ -74,8 +74,10 @@ def scenario_e(bench: Bench) -> None:
     b_ink = _sweep(bench, "B-sweep", INKROOM, b_steps)
     if bench.references:
         b_ref = _sweep(bench, "B-sweep", CHANNELS_REF, b_steps[:1])
-        ratio = b_ink["best_p99_le_100ms_deliveries_per_s"] or 0
-        b_ink["vs_channels-ref"] = round(ratio / max(1, b_ref["max_deliveries_per_s"]), 1)
+        # The reference never passes a step (it loses most ops from the first one), so its
+        # figure is the most it delivered; Inkroom's is its best passing step.
+        ink = b_ink["best_p99_le_100ms_deliveries_per_s"] or b_ink["last_good_deliveries_per_s"]
+        b_ink["vs_channels-ref"] = round((ink or 0) / max(1, b_ref["max_deliveries_per_s"]), 1)
         record(bench, b_ref)
     best = b_ink["best_p99_le_100ms_deliveries_per_s"] or 0
     b_ink["goal"] = ">= 300,000 op-deliveries/s at p99 <= 100 ms, >= 100x channels-ref"
