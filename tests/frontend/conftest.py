@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
 
 from board.models import Board, Membership, Role
 from tests.conftest import PASSWORD
@@ -37,6 +37,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = REPO / "test-artifacts"
+#: The issue's two target sizes: a 1280x720 laptop and a phone.
+DESKTOP: ViewportSize = {"width": 1280, "height": 720}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 #: Default wait for client-side conditions (ms): sync over loopback takes tens of ms; the slack
 #: is for a loaded 2-core CI box and the reconnect backoff.
 WAIT_MS = 15_000
@@ -234,13 +237,11 @@ def open_board(
     async def open_as(
         username: str,
         *,
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
         on: ServerProcess | None = None,
     ) -> Client:
         target = on or server
-        context = await browser.new_context(
-            viewport=viewport or {"width": 1280, "height": 720}, accept_downloads=True
-        )
+        context = await browser.new_context(viewport=viewport or DESKTOP, accept_downloads=True)
         page = await context.new_page()
         board_id = people["board"].id
         await sign_in(page, target, username, next_path=f"/b/{board_id}/")

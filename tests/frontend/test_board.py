@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.frontend.conftest import Client
+from tests.frontend.conftest import DESKTOP, PHONE, Client
 from tests.realtime.servers import start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -176,7 +176,7 @@ async def test_two_users_draw_go_offline_reload_and_converge(
 async def test_viewer_cannot_draw_but_follows_a_user(open_board: Callable[..., Any]) -> None:
     alice: Client = await open_board("alice")
     await alice.stroke(100, 100)
-    carol: Client = await open_board("carol", viewport={"width": 390, "height": 844})
+    carol: Client = await open_board("carol", viewport=PHONE)
     await carol.wait("inkroom.state().elements.length === 1")
     assert await carol.page.evaluate("inkroom.role()") == "viewer"
     assert await carol.page.is_visible("#readonly-badge")
@@ -221,7 +221,7 @@ async def test_share_link_opens_board_read_only_until_revoked(
     url = await link_field.input_value()
     assert "?share=" in url
 
-    guest_context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    guest_context = await browser.new_context(viewport=DESKTOP)
     guest = Client(guest_context, await guest_context.new_page(), alice.base, alice.board_id)
     await guest.page.goto(url)
     await guest.wait_synced()
