@@ -45,11 +45,20 @@ def machine() -> dict[str, Any]:
             check=False,
             cwd=RESULTS_DIR.parent.parent,
         ).stdout.strip()
+        # The servers run from the working tree: say when it differs from the commit.
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "realtime", "board", "config"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=RESULTS_DIR.parent.parent,
+        ).stdout.strip()
     except OSError:
-        commit = ""
+        commit, dirty = "", ""
     return {
         "nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
         "kernel": platform.release(), "versions": versions, "commit": commit,
+        "worktree_dirty": bool(dirty),
     }  # fmt: skip
 
 
