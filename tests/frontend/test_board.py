@@ -173,7 +173,9 @@ async def test_two_users_draw_go_offline_reload_and_converge(
     assert await alice.page.evaluate("inkroom.preview()") is None
 
 
-async def test_viewer_cannot_draw_but_follows_a_user(open_board: Callable[..., Any]) -> None:
+async def test_viewer_cannot_draw_but_follows_a_user(
+    open_board: Callable[..., Any], artifacts: Path
+) -> None:
     alice: Client = await open_board("alice")
     await alice.stroke(100, 100)
     carol: Client = await open_board("carol", viewport=PHONE)
@@ -203,6 +205,7 @@ async def test_viewer_cannot_draw_but_follows_a_user(open_board: Callable[..., A
         "return Math.abs(c[0] - want[0]) <= 2 && Math.abs(c[1] - want[1]) <= 2; }",
         want,
     )
+    await carol.page.screenshot(path=str(artifacts / "board-viewer-phone.png"))
 
 
 async def test_share_link_opens_board_read_only_until_revoked(
