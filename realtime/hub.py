@@ -110,6 +110,7 @@ class Hub:
             ]
             if self.channel is not None:
                 self._tasks.append(loop.create_task(self.pods.receive(), name="inkroom-layer"))
+                self._tasks.append(loop.create_task(self.pods.publisher(), name="inkroom-publish"))
 
     async def close(self) -> None:
         """

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from board.conf import app_settings
@@ -37,8 +38,12 @@ HOUSEKEEPING_SECS = 1.0
 REFRESH_MIN_SECS = 5.0
 #: Back-off after the layer failed to deliver (Redis restarting).
 LAYER_RETRY_SECS = 1.0
-#: Re-join the pods group this often: channels_redis expires group membership (default 1 day).
-GROUP_RENEW_SECS = 3600.0
+#: Tick messages waiting for the layer before the oldest is dropped (~1 s of ticks).
+PUBLISH_BACKLOG = 50
+#: Re-join the pods group this often, so CHANNEL_LAYERS can set a short `group_expiry` (e.g.
+#: 60 s): a killed pod then leaves the group within a minute instead of a day (channels_redis
+#: default), and ticks stop being copied into its dead channel.
+GROUP_RENEW_SECS = 15.0
 
 
 class Pods:
@@ -55,6 +60,8 @@ class Pods:
         self._refreshed: dict[str, float] = {}
         self._snapshotting: set[str] = set()
         self._last_refresh = 0.0
+        self._outgoing: deque[dict[str, Any]] = deque()
+        self._publish_wake = asyncio.Event()
 
     # --- publishing ----------------------------------------------------------------------
 
@@ -76,32 +83,56 @@ class Pods:
         self.announce.clear()
         return out
 
-    async def publish(
+    def publish(
         self,
         boards: dict[str, list[Any]],
         presence: dict[str, list[PresenceEntry]],
         cursors: dict[str, list[list[Any]]],
     ) -> None:
         """
-        Send this tick's one message to every hub (no-op when there is nothing to say).
+        Queue this tick's one message to every hub (nothing when there is nothing to say).
+
+        Sent by the publisher task, so the next tick's commit overlaps this tick's Redis round
+        trip. A backlog beyond PUBLISH_BACKLOG messages drops the oldest: the layer may lose
+        messages anyway, and other hubs repair gaps from the log.
         """
-        hub = self.hub
-        if hub.layer is None or not (boards or presence or cursors):
+        if self.hub.layer is None or not (boards or presence or cursors):
             return
-        message = {"type": "board.batch", "origin": hub.id, "boards": boards}
+        message: dict[str, Any] = {"type": "board.batch", "origin": self.hub.id, "boards": boards}
         if presence:
             message["presence"] = presence
         if cursors:
             message["cursors"] = cursors
-        started = time.perf_counter()
-        try:
-            await hub.layer.group_send(self.group, message)
-        except Exception:
+        if len(self._outgoing) >= PUBLISH_BACKLOG:
+            self._outgoing.popleft()
             metrics.LAYER_DROPS.inc()
-            logger.exception("publishing a batch of %s boards failed", len(boards))
-            return
-        metrics.LAYER_LATENCY.observe(time.perf_counter() - started)
-        metrics.LAYER_MESSAGES_OUT.inc()
+        self._outgoing.append(message)
+        self._publish_wake.set()
+
+    async def publisher(self) -> None:
+        """
+        Send queued tick messages in order, one at a time.
+        """
+        layer = self.hub.layer
+        assert layer is not None
+        while True:
+            await self._publish_wake.wait()
+            self._publish_wake.clear()
+            while self._outgoing:
+                message = self._outgoing.popleft()
+                started = time.perf_counter()
+                try:
+                    await layer.group_send(self.group, message)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    metrics.LAYER_DROPS.inc()
+                    logger.exception(
+                        "publishing a tick of %s boards failed", len(message["boards"])
+                    )
+                    continue
+                metrics.LAYER_LATENCY.observe(time.perf_counter() - started)
+                metrics.LAYER_MESSAGES_OUT.inc()
 
     # --- receiving -------------------------------------------------------------------------
 

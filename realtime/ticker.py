@@ -83,7 +83,7 @@ class Ticker:
         published: dict[str, list[Any]] = {}
         if any(accepted.values()) or refused:
             published = await self._commit(accepted, refused)
-        await hub.pods.publish(published, presence, cursors)
+        hub.pods.publish(published, presence, cursors)
         hub.pods.maybe_snapshot()
 
     def _check(self, room: Room, refused: Refused) -> Accepted:
