@@ -207,6 +207,9 @@ class Hub:
         load = self._loads.get(board_id)
         if load is not None:
             await asyncio.shield(load)
+        if self.draining:  # the drain began while the board was loading
+            self.close_peer(peer, CloseCode.SERVICE_RESTART)
+            return peer
         if not room.ready:
             self.close_peer(peer, CloseCode.NOT_FOUND)
             return peer

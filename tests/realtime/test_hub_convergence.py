@@ -10,12 +10,14 @@ import asyncio
 import random
 from typing import Any
 
+import msgpack
 import pytest
 from asgiref.sync import sync_to_async
 
 from board.document import BoardState, apply_in_place
 from board.snapshots import state_at
-from realtime import protocol
+from realtime import inbound, protocol
+from realtime.hub import Hub
 from tests.realtime.conftest import stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
@@ -114,3 +116,69 @@ async def test_concurrent_clients_converge_on_the_durable_log(layer, connect, bo
         assert replica.state == truth
     for replica in replicas:
         await replica.client.close()
+
+
+class RemoteReplica(Replica):
+    """
+    A replica whose socket lives on a second hub (another process's worth of rooms).
+    """
+
+    def __init__(self, hub: Any, peer: Any, frames: asyncio.Queue[Any]) -> None:
+        super().__init__(client=None)
+        self.hub, self.peer, self.frames = hub, peer, frames
+
+    async def send(self, ops: list[dict[str, Any]]) -> None:
+        inbound.on_binary(self.hub, self.peer, msgpack.packb({"t": "ops", "ops": ops}))
+
+    async def pump(self, until_seq: int, timeout: float = 10.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.state.seq < until_seq:
+            message = await asyncio.wait_for(self.frames.get(), max(0.01, deadline - loop.time()))
+            if message.get("bytes") is not None:
+                self.take(protocol.decode_server_binary(message["bytes"]))
+
+
+async def remote_replica(hub: Hub, board: Any, user: Any, n: int) -> RemoteReplica:
+    frames: asyncio.Queue[Any] = asyncio.Queue()
+    info = {
+        "board": {"id": board.id, "title": board.title, "link_access": "none"},
+        "client_id": f"remote-{n}-xx",
+        "user_id": user.pk,
+        "user_name": user.username,
+        "role": "owner",
+        "share": None,
+    }
+    peer = await hub.join(info, frames.put, 0)
+    return RemoteReplica(hub, peer, frames)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+async def test_a_board_split_across_two_hubs_converges(layer, connect, board, user, seed):
+    rng = random.Random(seed)
+    hub2 = Hub()
+    try:
+        local = []
+        for n in range(2):
+            client = await connect(board, user, client_id=f"local-{seed}-{n}")
+            frames, _ = await client.sync()
+            replica = Replica(client)
+            for frame in frames:
+                replica.take(frame)
+            local.append(replica)
+        remote = [await remote_replica(hub2, board, user, n) for n in range(2)]
+        known: list[str] = []
+
+        async def draw(n: int, send: Any) -> None:
+            for i in range(1, OPS_PER_CLIENT + 1):
+                await send([random_op(rng, i, f"h{n}", known)])
+                await asyncio.sleep(rng.random() * 0.01)
+
+        senders = [r.client.send_ops for r in local] + [r.send for r in remote]
+        await asyncio.gather(*(draw(n, send) for n, send in enumerate(senders)))
+        truth = await settled_state(board)
+        for replica in local + remote:
+            await replica.pump(truth.seq)
+            assert replica.state == truth
+    finally:
+        await hub2.close()
