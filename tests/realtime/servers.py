@@ -252,8 +252,14 @@ def start_inkroom_fixture(
     started: list[ServerProcess] = []
     failed_before = request.session.testsfailed
 
-    def start(**overrides: str) -> ServerProcess:
-        server = start_server(env={**server_env, **overrides}, log_dir=tmp_path / "servers")
+    def start(*, wait: bool = True, **overrides: str) -> ServerProcess:
+        """
+        Start one server; with wait=False return at once (call wait_healthy() later), so several
+        servers boot in parallel.
+        """
+        server = start_server(
+            env={**server_env, **overrides}, log_dir=tmp_path / "servers", wait=wait
+        )
         started.append(server)
         return server
 

@@ -84,7 +84,7 @@ async def follow(client: BoardClient, fallback: ServerProcess, path: str) -> Non
     When the client's server dies, reconnect it to `fallback` (since = applied, same id).
     """
     await client.wait_disconnected(timeout=30)
-    await client.connect(fallback.ws_url(path))
+    await client.reconnect(fallback.ws_url(path))
 
 
 async def draw_all(clients: list[BoardClient], strokes: int) -> None:
@@ -167,7 +167,9 @@ def test_two_servers_converge_through_layer_drop_and_kill(
     Membership.objects.create(board=board, user=editor, role=Role.EDITOR)
     headers = [token_header(Token.objects.create(user=u).key) for u in (user, editor)]
     path = f"/ws/boards/{board.id}/"
-    left, right = start_inkroom(), start_inkroom()
+    left, right = start_inkroom(wait=False), start_inkroom(wait=False)
+    left.wait_healthy()
+    right.wait_healthy()
     pods = Pods(server_env["CHANNEL_LAYER_PREFIX"])
     a = [BoardClient(left.ws_url(path), headers=headers[n % 2], name=f"a{n}") for n in range(2)]
     b = [BoardClient(right.ws_url(path), headers=headers[n % 2], name=f"b{n}") for n in range(2)]

@@ -27,7 +27,7 @@ from typing import Any
 
 import msgpack
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from board.document.state import BoardState, apply_in_place
 
@@ -118,6 +118,25 @@ class BoardClient:
         await self._send_ops([self.outbox[i] for i in sorted(self.outbox)])
         assert self.hello is not None
         return self.hello
+
+    async def reconnect(
+        self, url: str | None = None, *, within: float = 15.0, delay: float = 0.05
+    ) -> dict[str, Any]:
+        """
+        connect() until it succeeds or `within` seconds pass, backing off from `delay`.
+
+        A restarting server refuses the TCP connection, a draining one accepts and closes with
+        1012 before `synced`: both are retried, as a browser client would (protocol.md §7).
+        """
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                return await self.connect(url, timeout=max(deadline - time.monotonic(), 0.1))
+            except (OSError, ConnectionError, TimeoutError, InvalidHandshake):
+                if time.monotonic() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     async def close(self) -> None:
         await self._drop_socket()
