@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from board import services
-from board.models import Membership, Role
+from board.models import Membership, Role, Snapshot, SnapshotKind
 from board.oplog import append_ops
 from board.snapshots import state_at
 from realtime import protocol, store
@@ -293,4 +293,28 @@ async def test_a_refused_write_answers_unavailable_and_the_resend_is_stored(
     await client.send_ops([stroke(1, "s1"), append(2, "s1")])  # the client resends its outbox
     assert (await client.expect(protocol.Ack)).a == [(1, 1), (2, 2)]
     assert [r[0] for r in await board_rows(board)] == [1, 2]
+    await client.close()
+
+
+async def test_active_rooms_take_automatic_snapshots_off_the_hot_path(
+    memory_layer, connect, board, user, settings
+):
+    settings.INKROOM = {**settings.INKROOM, "SNAPSHOT_EVERY_OPS": 5}
+    client = await connect(board, user)
+    await client.sync()
+    for k in range(1, 8):
+        await client.send_ops([stroke(k, f"s{k}")])
+        await client.expect(protocol.Ack)
+    for _ in range(100):
+        snaps = await sync_to_async(list)(
+            Snapshot.objects.filter(board=board, kind=SnapshotKind.AUTO).values_list(
+                "seq", flat=True
+            )
+        )
+        if snaps:
+            break
+        await asyncio.sleep(0.05)
+    assert snaps and min(snaps) >= 5
+    state = await sync_to_async(state_at)(board.id, snaps[0])
+    assert len(state.elements) == snaps[0]
     await client.close()
