@@ -26,9 +26,15 @@ const TOOL_KEYS: Record<string, ToolName> = {
   r: "rect", o: "ellipse", l: "line", a: "arrow", t: "text",
 };
 
-export function statusText(s: ConnectionStatus, readOnly: boolean, now = Date.now()): [string, string] {
+export function statusText(
+  s: ConnectionStatus,
+  readOnly: boolean,
+  synced: boolean,
+  now = Date.now(),
+): [string, string] {
   switch (s.kind) {
     case "connected":
+      if (!synced) return ["connecting", "Syncing…"];
       return readOnly ? ["readonly", "Connected · read-only"] : ["connected", "Connected"];
     case "connecting":
       return ["connecting", "Connecting…"];
@@ -66,7 +72,7 @@ export class BoardChrome {
   }
 
   renderStatus(): void {
-    const [kind, text] = statusText(this.status, this.ed.sync.readOnly);
+    const [kind, text] = statusText(this.status, this.ed.sync.readOnly, this.ed.sync.synced);
     const el = $("status");
     if (el.textContent !== text) el.textContent = text;
     el.dataset.kind = kind;
