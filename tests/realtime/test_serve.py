@@ -192,3 +192,83 @@ def test_procfile_entry_point_refuses_deflate(
     finally:
         server.stop(timeout=10)
         log.close()
+
+
+# --- in process: the ASGI gate and the settings -----------------------------------------------
+
+
+class _Inner:
+    """
+    The wrapped application: records whether the gate let a scope through.
+    """
+
+    def __init__(self) -> None:
+        self.scopes: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.scopes.append(scope["type"])
+
+
+async def _drive(gate: Any, scope: dict[str, Any], inbound: list[dict[str, Any]]) -> list[Any]:
+    sent: list[dict[str, Any]] = []
+    queue = list(inbound)
+
+    async def receive() -> dict[str, Any]:
+        return queue.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await gate(scope, receive, send)
+    return sent
+
+
+async def test_gate_refuses_new_websockets_with_1012_while_draining() -> None:
+    from realtime.serve import DrainGate, set_draining
+
+    inner = _Inner()
+    gate = DrainGate(inner)
+    scope = {"type": "websocket", "path": "/ws/boards/x/"}
+    set_draining(True)
+    try:
+        sent = await _drive(gate, scope, [{"type": "websocket.connect"}])
+    finally:
+        set_draining(False)
+    assert sent == [
+        {"type": "websocket.accept"},
+        {"type": "websocket.close", "code": 1012},
+    ]
+    assert inner.scopes == []
+    await _drive(gate, scope, [{"type": "websocket.connect"}])
+    assert inner.scopes == ["websocket"]
+
+
+async def test_gate_answers_lifespan() -> None:
+    from realtime.serve import DrainGate
+
+    inner = _Inner()
+    sent = await _drive(
+        DrainGate(inner),
+        {"type": "lifespan"},
+        [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}],
+    )
+    assert [m["type"] for m in sent] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+    assert inner.scopes == []
+
+
+def test_settings_bind_and_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    from realtime.serve import hypercorn_settings
+
+    monkeypatch.setenv("BIND", "0.0.0.0:8000, [::]:8000")
+    settings = hypercorn_settings()
+    assert settings["bind"] == ["0.0.0.0:8000", "[::]:8000"]
+    assert settings["websocket_max_message_size"] == 1024 * 1024
+    assert settings["websocket_ping_interval"] == 20.0
+    assert settings["accesslog"] is None
+    monkeypatch.delenv("BIND")
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("PORT", "9123")
+    assert hypercorn_settings()["bind"] == ["0.0.0.0:9123"]
