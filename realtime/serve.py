@@ -11,9 +11,14 @@ see the TCP connection vanish (1006) instead of 1012, and the app is never asked
 ops it has not committed yet. Here the signal only sets an event; the `shutdown_trigger` we pass
 to hypercorn.asyncio.serve first marks the process draining (/readyz 503, new sockets refused
 with 1012), awaits `get_hub().drain(close_code=1012)` (commit and ack pending ops, close every
-socket with 1012), and only then returns so Hypercorn closes the listeners and ends. A watchdog
-thread ends the process if all that overruns INKROOM_DRAIN_SECS (an overloaded loop can starve
-the shutdown path).
+socket with 1012), waits for running HTTP requests, and only then returns so Hypercorn closes
+the listeners and ends. The listeners stay open while draining: HTTP keeps being served until
+the endpoint is gone from the Service, and late sockets get an immediate 1012. Everything is
+bounded by INKROOM_DRAIN_SECS; a watchdog thread ends the process (exit 1) if it overruns (an
+overloaded loop can starve the shutdown path). A second SIGTERM/SIGINT exits at once.
+
+The probes (/healthz, /readyz, /metrics) are answered before Django (see DrainGate), and the
+ASGI lifespan is answered here, closing the hub at the end.
 
 The transport choices (deflate off, pings, frame cap, backlog, access log) are made in
 `hypercorn_settings()`, shared with config/hypercorn.py.
@@ -51,7 +56,9 @@ CLOSE_SERVICE_RESTART = 1012
 #: only abuse beyond 1 MiB is cut at the transport, before the app buffers it.
 WS_MAX_MESSAGE_BYTES = 1024 * 1024
 #: Server pings keep idle sockets alive through proxies and NATs (nginx/ingress time out idle
-#: upstreams, typically after 60 s) and detect dead peers; 20 s is well under common timeouts.
+#: upstreams, typically after 60 s); 20 s is well under common timeouts. Hypercorn does not wait
+#: for pongs, so a vanished peer is only noticed when a ping's write fails (TCP retransmission
+#: timeout, minutes), which still bounds how long a dead socket holds memory.
 WS_PING_SECS = 20.0
 #: Pending TCP connections the kernel queues for us (capped by net.core.somaxconn). Large, because
 #: after a pod restart every client of the pod reconnects within a second or two.
