@@ -30,6 +30,23 @@ export function cloneState(state: BoardState): BoardState {
   return { seq: state.seq, elements: new Map(state.elements) };
 }
 
+/** Coordinates are clamped to ±COORD_MAX world units (docs/protocol.md §3.1). */
+export const COORD_MAX = 10_000_000;
+/** Pressure filled in when a pressure stroke gets an append without `pr` (server default). */
+export const DEFAULT_PRESSURE = 50;
+
+/** Which `upd` keys apply to which element type (board/document/state.py UPDATABLE). */
+const UPDATABLE: Record<string, readonly string[]> = {
+  stroke: ["x", "y"],
+  text: ["x", "y", "text", "size"],
+  rect: ["x", "y", "w", "h"],
+  ellipse: ["x", "y", "w", "h"],
+  line: ["x", "y", "w", "h"],
+  arrow: ["x", "y", "w", "h"],
+};
+
+const clamp = (v: number) => Math.max(-COORD_MAX, Math.min(COORD_MAX, v));
+
 function patched(el: Element, set: ElementPatch): Element {
   const next: Element = { ...el, style: { ...el.style } };
   if (set.style) {
@@ -37,8 +54,9 @@ function patched(el: Element, set: ElementPatch): Element {
       if (value !== undefined) (next.style as unknown as Record<string, unknown>)[key] = value;
     }
   }
-  for (const key of ["x", "y", "w", "h", "text", "size"] as const) {
-    if (set[key] !== undefined) (next as unknown as Record<string, unknown>)[key] = set[key];
+  for (const key of UPDATABLE[el.type] ?? []) {
+    const value = (set as Record<string, unknown>)[key];
+    if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
   }
   return next;
 }
@@ -48,7 +66,7 @@ function appended(el: Element, p: readonly number[], pr?: readonly number[]): El
   const next: Element = { ...el, p: [...(el.p ?? []), ...p] };
   if (el.pr !== undefined) {
     // Keep `pr` aligned with the points even if a sender omitted it (server requires both).
-    const fill = pr ?? new Array<number>(p.length / 2).fill(50);
+    const fill = pr ?? new Array<number>(p.length / 2).fill(DEFAULT_PRESSURE);
     next.pr = [...el.pr, ...fill];
   }
   return next;
@@ -72,9 +90,10 @@ export function applyOp(state: BoardState, op: Op): BoardState {
       break;
     }
     case "mov":
-      for (const id of op.ids) {
+      // An id named twice moves once (as the server does).
+      for (const id of new Set(op.ids)) {
         const el = els.get(id);
-        if (el) els.set(id, { ...el, x: el.x + op.dx, y: el.y + op.dy });
+        if (el) els.set(id, { ...el, x: clamp(el.x + op.dx), y: clamp(el.y + op.dy) });
       }
       break;
     case "del":
@@ -85,7 +104,8 @@ export function applyOp(state: BoardState, op: Op): BoardState {
       break;
     case "rst":
       els.clear();
-      for (const el of op.els) els.set(el.id, el);
+      // The first of duplicate ids wins, as on the server.
+      for (const el of op.els) if (!els.has(el.id)) els.set(el.id, el);
       break;
   }
   return state;
