@@ -162,6 +162,11 @@ export class SyncClient {
   }
 
   private onHello(msg: HelloMessage): void {
+    if (msg.client_id !== this.clientId) {
+      // Only happens if our id were malformed; ours never is. Resent ops would then be
+      // stored twice (the idempotency key changed), so say so loudly.
+      console.error("inkroom: server assigned client id %s, we use %s", msg.client_id, this.clientId);
+    }
     this.hello = msg;
     this.role = msg.role;
     this.limits = { ...DEFAULT_LIMITS, ...msg.limits };
