@@ -172,8 +172,9 @@ render_nginx() {
   hard="$(ulimit -Hn)"
   nofile=65536
   [ "$hard" != unlimited ] && [ "$hard" -lt "$nofile" ] && nofile="$hard"
+  GENERATION="$(date +%s%N)"
   SERVERS="$servers" BALANCE="$balance" DIR="$NGX_DIR" PORT="$LB_PORT" NOFILE="$nofile" \
-    CONNECTIONS="$((nofile / 2))" "$PY" - \
+    CONNECTIONS="$((nofile / 2))" GENERATION="$GENERATION" "$PY" - \
     "$ROOT/scripts/cluster/nginx.conf.tmpl" "$NGX_DIR/nginx.conf" <<'PY'
 from __future__ import annotations
 
@@ -181,7 +182,7 @@ import os
 import sys
 
 text = open(sys.argv[1]).read()
-for key in ("SERVERS", "BALANCE", "DIR", "PORT", "NOFILE", "CONNECTIONS"):
+for key in ("SERVERS", "BALANCE", "DIR", "PORT", "NOFILE", "CONNECTIONS", "GENERATION"):
     text = text.replace(f"@{key}@", os.environ[key].rstrip("\n"))
 open(sys.argv[2], "w").write(text)
 PY
@@ -189,11 +190,27 @@ PY
     || die "nginx rejected $NGX_DIR/nginx.conf"
 }
 
+# Reload nginx and return once only the new configuration answers (several times in a row,
+# since old and new workers briefly share the listening socket).
+reload_nginx() {
+  "$NGINX" -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" -e "$NGX_DIR/error.log" -s reload
+  local url="http://127.0.0.1:$LB_PORT/__cluster/generation" streak=0 deadline=$((SECONDS + 10))
+  while [ "$streak" -lt 5 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || die "nginx did not pick up the new configuration"
+    if [ "$(curl -s --max-time 1 "$url")" = "$GENERATION" ]; then
+      streak=$((streak + 1))
+    else
+      streak=0
+      sleep 0.05
+    fi
+  done
+}
+
 start_or_reload_nginx() {
   # shellcheck disable=SC2046
   render_nginx $(live_ports)
   if nginx_alive; then
-    "$NGINX" -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" -e "$NGX_DIR/error.log" -s reload
+    reload_nginx
     log "nginx reloaded: $(live_ports | tr '\n' ' ')"
     return 0
   fi
@@ -250,7 +267,7 @@ cmd_scale() {
     # Like Kubernetes: out of the load balancer first, then the grace sleep, then SIGTERM.
     if nginx_alive; then
       render_nginx "${have[@]:0:$want}"
-      "$NGINX" -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" -e "$NGX_DIR/error.log" -s reload
+      reload_nginx
       log "nginx reloaded without: ${gone[*]}"
       sleep "$PRESTOP_SECS"
     fi
