@@ -19,6 +19,7 @@ import uuid
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from channels.layers import get_channel_layer
@@ -63,6 +64,23 @@ def get_hub() -> Hub:
     return hub
 
 
+@dataclass(slots=True)
+class Counts:
+    """
+    Per-frame counters kept as plain ints and flushed to Prometheus once per tick: a
+    prometheus_client `inc()` takes a lock, about 15 % of the inbound cost per frame.
+    """
+
+    frames_in: int = 0
+    ops_in: int = 0
+
+    def flush(self) -> None:
+        if self.frames_in:
+            metrics.FRAMES_IN.inc(self.frames_in)
+            metrics.OPS_IN.inc(self.ops_in)
+            self.frames_in = self.ops_in = 0
+
+
 class Hub:
     """
     Rooms, the tick, the database threads and the process's channel-layer channel.
@@ -72,6 +90,7 @@ class Hub:
         self.id = uuid.uuid4().hex[:12]
         self.rooms: dict[str, Room] = {}
         self.draining = False
+        self.counts = Counts()
         self.limits = Limits.from_settings()
         self.work = asyncio.Event()
         self.layer = get_channel_layer()

@@ -8,14 +8,13 @@ validation against the board happens in the tick (realtime.ticker).
 
 from __future__ import annotations
 
-import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 from board.access import can_edit
 from board.conf import app_settings
 from board.document import validate_op
 from board.exceptions import OpRejected
-from realtime import metrics
 from realtime.protocol import (
     ClientCursor,
     ClientOps,
@@ -52,7 +51,7 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
     """
     Handle a binary frame: ops or a cursor.
     """
-    metrics.FRAMES_IN.inc()
+    hub.counts.frames_in += 1
     if len(data) > app_settings.MAX_FRAME_BYTES:
         hub.error(peer, ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes is too large", None)
         return
@@ -72,11 +71,11 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
 
 
 def _on_ops(hub: Hub, peer: Peer, msg: ClientOps, size: int) -> None:
-    metrics.OPS_IN.inc(len(msg.ops))
+    hub.counts.ops_in += len(msg.ops)
     if not can_edit(peer.role):
         hub.error(peer, ErrorCode.READ_ONLY, "viewers cannot change the board", _ids(msg.ops))
         return
-    if not peer.limiter.allow(len(msg.ops), size, asyncio.get_running_loop().time()):
+    if not peer.limiter.allow(len(msg.ops), size, time.monotonic()):
         hub.error(peer, ErrorCode.RATE_LIMITED, "over your op budget; resend later", _ids(msg.ops))
         if peer.limiter.abusive:
             hub.close_peer(peer, CloseCode.RATE_LIMITED)
@@ -100,7 +99,7 @@ def on_text(hub: Hub, peer: Peer, text: str) -> None:
     """
     Handle a text frame: resync, presence or ping.
     """
-    metrics.FRAMES_IN.inc()
+    hub.counts.frames_in += 1
     if len(text) > app_settings.MAX_FRAME_BYTES:
         hub.error(peer, ErrorCode.TOO_LARGE, f"frame of {len(text)} chars is too large", None)
         return

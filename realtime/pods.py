@@ -260,6 +260,7 @@ class Pods:
             await asyncio.sleep(HOUSEKEEPING_SECS)
             now = loop.time()
             try:
+                self.hub.counts.flush()  # frames that arrived without causing a tick
                 self._presence_upkeep(now)
                 self.hub.forget_idle_rooms(now)
                 if now - last_heads >= HEAD_CHECK_SECS:

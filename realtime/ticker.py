@@ -73,6 +73,7 @@ class Ticker:
 
     async def tick(self) -> None:
         hub = self.hub
+        hub.counts.flush()
         accepted: dict[str, Accepted] = {}
         refused: Refused = []
         for room in list(hub.rooms.values()):
