@@ -249,7 +249,9 @@ export class Editor {
     this.viewChanged();
   }
 
+  /** The user moved the camera themselves: stop following anyone, and tell the others. */
   private viewChanged(): void {
+    if (this.presence.following) this.presence.follow(null);
     this.invalidate();
     const [wx, wy] = this.camera.toWorld(...this.lastScreen);
     this.presence.moveCursor(wx, wy, this.viewport());
