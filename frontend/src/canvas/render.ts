@@ -57,7 +57,9 @@ export function strokeOutline(el: Element): Path2D {
   const highlighter = el.style.opacity <= HIGHLIGHTER_MAX_OPACITY;
   const outline = getStroke(input, {
     size: el.style.width,
-    thinning: highlighter ? 0 : 0.6,
+    // Real stylus pressure gets pronounced thinning; simulated (mouse, touch) only a hint of it,
+    // or fast mouse strokes come out hairline-thin.
+    thinning: highlighter ? 0 : el.pr ? 0.6 : 0.25,
     smoothing: 0.5,
     streamline: 0.4,
     simulatePressure: !el.pr,
