@@ -161,6 +161,8 @@ def _merge(
         "loss": expected - delivered,
         "loss_pct": round(100 * (expected - delivered) / expected, 3) if expected else 0.0,
         "duplicates": counts["duplicates"],
+        "ops_frames_received": counts["ops_frames_in"],
+        "foreign_entries": counts["foreign_entries"],
         "seq_gaps": counts["seq_gaps"],
         "deliveries_per_s": round(delivered / d),
         "latency_ms": hists["latency"].summary_ms(),
