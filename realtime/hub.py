@@ -202,23 +202,7 @@ class Hub:
         if room is None:
             room = self.rooms[board_id] = Room(board_id)
             self._loads[board_id] = asyncio.get_running_loop().create_task(self._load(room))
-            self.count_rooms()
-        outbox = Outbox(
-            send,
-            max_frames=int(app_settings.SEND_QUEUE_FRAMES),
-            max_bytes=int(app_settings.SEND_QUEUE_BYTES),
-        )
-        peer = Peer(
-            board_id=board_id,
-            client_id=info["client_id"],
-            user_id=info["user_id"],
-            user_name=info["user_name"],
-            role=info["role"],
-            share=info["share"],
-            outbox=outbox,
-            limiter=_limiter(),
-        )
-        outbox.on_overflow = lambda: self._overflowed(peer)
+        peer = self._new_peer(info, send)
         room.peers[peer.id] = peer
         room.empty_since = None
         self.count_rooms()
@@ -232,11 +216,30 @@ class Hub:
         if not room.ready:
             self.close_peer(peer, CloseCode.NOT_FOUND)
             return peer
-        outbox.push(encode(self._hello(info, room, peer)))
+        peer.outbox.push(encode(self._hello(info, room, peer)))
         room.presence_dirty = True
         self.pods.announce.add(board_id)
         self.work.set()
         self.start_catch_up(room, peer, since)
+        return peer
+
+    def _new_peer(self, info: dict[str, Any], send: Callable[..., Any]) -> Peer:
+        outbox = Outbox(
+            send,
+            max_frames=int(app_settings.SEND_QUEUE_FRAMES),
+            max_bytes=int(app_settings.SEND_QUEUE_BYTES),
+        )
+        peer = Peer(
+            board_id=info["board"]["id"],
+            client_id=info["client_id"],
+            user_id=info["user_id"],
+            user_name=info["user_name"],
+            role=info["role"],
+            share=info["share"],
+            outbox=outbox,
+            limiter=RateLimiter.from_settings(),
+        )
+        outbox.on_overflow = lambda: self._overflowed(peer)
         return peer
 
     def _hello(self, info: dict[str, Any], room: Room, peer: Peer) -> Hello:
@@ -405,16 +408,6 @@ def limits_for_hello() -> dict[str, Any]:
         "snapshot_catchup_ops": s.SNAPSHOT_CATCHUP_OPS,
         "catchup_frame_ops": s.CATCHUP_FRAME_OPS,
     }
-
-
-def _limiter() -> RateLimiter:
-    s = app_settings
-    return RateLimiter.create(
-        ops_per_sec=float(s.OPS_PER_SEC),
-        ops_burst=float(s.OPS_BURST),
-        bytes_per_sec=float(s.BYTES_PER_SEC),
-        bytes_burst=float(s.BYTES_BURST),
-    )
 
 
 async def _close_pool(pool: ThreadPoolExecutor, threads: int) -> None:

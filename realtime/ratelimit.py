@@ -61,6 +61,20 @@ class RateLimiter:
             ops=TokenBucket(ops_per_sec, ops_burst), bytes=TokenBucket(bytes_per_sec, bytes_burst)
         )
 
+    @classmethod
+    def from_settings(cls) -> RateLimiter:
+        """
+        A fresh limiter with the budgets of app_settings (protocol §5).
+        """
+        from board.conf import app_settings
+
+        return cls.create(
+            ops_per_sec=float(app_settings.OPS_PER_SEC),
+            ops_burst=float(app_settings.OPS_BURST),
+            bytes_per_sec=float(app_settings.BYTES_PER_SEC),
+            bytes_burst=float(app_settings.BYTES_BURST),
+        )
+
     def allow(self, n_ops: int, n_bytes: int, now: float) -> bool:
         """
         True when a frame of `n_ops` ops and `n_bytes` bytes fits both budgets.
