@@ -320,6 +320,11 @@ export class Editor {
         this.tool.up();
         this.invalidate();
       },
+      cancel: () => {
+        if (this.tool.cancel) this.tool.cancel();
+        else this.tool.up();
+        this.invalidate();
+      },
       viewChanged: () => this.viewChanged(),
     };
   }

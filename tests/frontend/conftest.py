@@ -239,9 +239,12 @@ def open_board(
         *,
         viewport: ViewportSize | None = None,
         on: ServerProcess | None = None,
+        touch: bool = False,
     ) -> Client:
         target = on or server
-        context = await browser.new_context(viewport=viewport or DESKTOP, accept_downloads=True)
+        context = await browser.new_context(
+            viewport=viewport or DESKTOP, accept_downloads=True, has_touch=touch
+        )
         page = await context.new_page()
         board_id = people["board"].id
         await sign_in(page, target, username, next_path=f"/b/{board_id}/")

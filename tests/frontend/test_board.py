@@ -334,3 +334,39 @@ async def test_select_restyle_move_and_delete(open_board: Callable[..., Any]) ->
     assert {el["id"] for el in (await bob.state())["elements"]} == {rect_id, line_id, stroke_id}
     head = await converge(alice, bob)
     assert canonical(await alice.state()) == canonical(head)
+
+
+async def test_touch_draws_with_one_finger_and_pinch_zooms(open_board: Callable[..., Any]) -> None:
+    bob: Client = await open_board("bob", viewport=PHONE, touch=True)
+    cdp = await bob.context.new_cdp_session(bob.page)
+    ox, oy = await bob.canvas_origin()
+
+    async def touch(kind: str, points: list[tuple[float, float]]) -> None:
+        await cdp.send(
+            "Input.dispatchTouchEvent",
+            {
+                "type": kind,
+                "touchPoints": [
+                    {"x": ox + x, "y": oy + y, "id": n} for n, (x, y) in enumerate(points)
+                ],
+            },
+        )
+
+    # One finger draws ink (simulated pressure: touch reports none worth trusting).
+    await touch("touchStart", [(60, 200)])
+    for k in range(1, 12):
+        await touch("touchMove", [(60 + 15 * k, 200 + 4 * (k % 3))])
+    await touch("touchEnd", [])
+    await bob.wait("inkroom.state().elements.length === 1")
+    stroke = (await bob.state())["elements"][0]
+    assert stroke["type"] == "stroke" and "pr" not in stroke and len(stroke["p"]) >= 8
+
+    # Two fingers spreading apart zoom in around their midpoint, drawing nothing.
+    zoom_before = (await bob.page.evaluate("inkroom.camera()"))["zoom"]
+    await touch("touchStart", [(150, 400), (250, 400)])
+    for k in range(1, 8):
+        await touch("touchMove", [(150 - 10 * k, 400), (250 + 10 * k, 400)])
+    await touch("touchEnd", [])
+    zoom_after = (await bob.page.evaluate("inkroom.camera()"))["zoom"]
+    assert zoom_after > zoom_before * 1.8
+    assert len((await bob.view())["elements"]) == 1

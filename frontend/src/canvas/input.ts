@@ -10,6 +10,8 @@ const WHEEL_ZOOM_PER_PX = 0.0015;
 
 export interface InputHost {
   camera: Camera;
+  /** A second finger arrived mid-gesture: abandon it. */
+  cancel(): void;
   /** Whether the space key is held (temporary hand tool). */
   spaceHeld(): boolean;
   down(p: PointerSample, screen: [number, number]): void;
@@ -23,6 +25,9 @@ export interface InputHost {
 export function attachInput(canvas: HTMLCanvasElement, host: InputHost): void {
   const touches = new Map<number, [number, number]>();
   let drawing: number | null = null;
+  // A finger's gesture starts at its first move (or its lift, for taps): fingers of a pinch
+  // land a few ms apart, and the first must not leave a dot on the board meanwhile.
+  let pendingTouch: { id: number; sample: PointerSample; screen: [number, number] } | null = null;
   let panning: { id: number; x: number; y: number } | null = null;
   let pinch: { dist: number; cx: number; cy: number } | null = null;
 
@@ -52,10 +57,15 @@ export function attachInput(canvas: HTMLCanvasElement, host: InputHost): void {
     if (e.pointerType === "touch") {
       touches.set(e.pointerId, local(e));
       if (touches.size === 2) {
-        // A second finger turns the gesture into pinch/pan: abandon the stroke as drawn so far.
-        if (drawing !== null) host.up();
+        // A second finger turns the gesture into pinch/pan: abandon the stroke drawn so far.
+        if (drawing !== null) host.cancel();
         drawing = null;
+        pendingTouch = null;
         pinch = pinchState();
+        return;
+      }
+      if (touches.size === 1 && e.button === 0 && !host.spaceHeld()) {
+        pendingTouch = { id: e.pointerId, sample: sample(e), screen: local(e) };
         return;
       }
     }
@@ -87,6 +97,11 @@ export function attachInput(canvas: HTMLCanvasElement, host: InputHost): void {
       return;
     }
     host.hover(host.camera.toWorld(...local(e)));
+    if (pendingTouch?.id === e.pointerId) {
+      drawing = e.pointerId;
+      host.down(pendingTouch.sample, pendingTouch.screen);
+      pendingTouch = null;
+    }
     if (drawing !== e.pointerId) return;
     const events = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
     host.move((events.length > 0 ? events : [e]).map(sample), local(e));
@@ -94,6 +109,12 @@ export function attachInput(canvas: HTMLCanvasElement, host: InputHost): void {
 
   const end = (e: PointerEvent) => {
     touches.delete(e.pointerId);
+    if (pendingTouch?.id === e.pointerId) {
+      // A tap: a dot with the pen, a text box with the text tool.
+      drawing = e.pointerId;
+      host.down(pendingTouch.sample, pendingTouch.screen);
+      pendingTouch = null;
+    }
     if (touches.size < 2) pinch = null;
     if (panning?.id === e.pointerId) panning = null;
     if (drawing === e.pointerId) {

@@ -49,6 +49,8 @@ export interface Tool {
   down(p: PointerSample): void;
   move(samples: readonly PointerSample[]): void;
   up(): void;
+  /** Abandon the gesture (a second finger turned it into a pinch): undo what it already sent. */
+  cancel?(): void;
   /** Called every animation frame: time-based flushing. */
   tick(): void;
   drafts(): Element[];

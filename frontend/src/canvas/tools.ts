@@ -100,6 +100,14 @@ class StrokeTool implements Tool {
     this.id = null;
   }
 
+  cancel(): void {
+    if (this.id === null) return;
+    this.buf = [];
+    this.prBuf = [];
+    this.host.submit([{ k: "del", ids: [...this.ids] }]);
+    this.id = null;
+  }
+
   drafts(): Element[] {
     if (this.id === null || this.buf.length === 0) return [];
     const el = this.host.view().elements.get(this.id);
@@ -158,6 +166,11 @@ class ShapeTool implements Tool {
     if (!el || Math.abs(el.w ?? 0) + Math.abs(el.h ?? 0) < 2) return;
     this.host.submit([{ k: "add", el }]);
     this.host.record(addedEntry([el.id]));
+  }
+
+  cancel(): void {
+    this.start = null;
+    this.draft = null;
   }
 
   tick(): void {}
