@@ -17,7 +17,7 @@ import logging
 import threading
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -100,6 +100,7 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._loads: dict[str, asyncio.Task[None]] = {}
         self._catchups: dict[int, asyncio.Task[None]] = {}
+        self._jobs: set[asyncio.Task[None]] = set()
         self._start_lock = asyncio.Lock()
         self.tick_lock = asyncio.Lock()
         self._started = False
@@ -131,11 +132,27 @@ class Hub:
                 self._tasks.append(loop.create_task(self.pods.receive(), name="inkroom-layer"))
                 self._tasks.append(loop.create_task(self.pods.publisher(), name="inkroom-publish"))
 
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """
+        Run a background job, keeping a reference (the loop keeps only weak ones) and logging
+        any failure; close() cancels what is still running.
+        """
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._jobs.add(task)
+        task.add_done_callback(self._job_done)
+        return task
+
+    def _job_done(self, task: asyncio.Task[None]) -> None:
+        self._jobs.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("hub job %s failed", task.get_name(), exc_info=task.exception())
+
     async def close(self) -> None:
         """
         Stop the tasks, leave the group and release the threads' database connections.
         """
-        for task in self._tasks + list(self._loads.values()):
+        jobs = [*self._loads.values(), *self._catchups.values(), *self._jobs]
+        for task in self._tasks + jobs:
             task.cancel()
         if self._tasks:
             # Bounded: a channels_redis receive can take a while to notice its cancellation.

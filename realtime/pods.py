@@ -163,7 +163,7 @@ class Pods:
             if message.get("origin") != self.hub.id:
                 self._batch(message)
         elif kind == "board.event":
-            asyncio.get_running_loop().create_task(self._event(message))
+            self.hub.spawn(self._event(message), "inkroom-event")
 
     def _batch(self, message: dict[str, Any]) -> None:
         hub, now = self.hub, asyncio.get_running_loop().time()
@@ -223,7 +223,7 @@ class Pods:
             metrics.GAPS_DETECTED.inc()
         urgent = len(room.reorder) > REORDER_MAX_FRAMES
         wait = 0.0 if urgent else app_settings.GAP_WAIT_MS / 1000
-        task = asyncio.get_running_loop().create_task(self._fill_gap(room, wait))
+        task = self.hub.spawn(self._fill_gap(room, wait), "inkroom-gap")
         self._gap_tasks[room.board_id] = task
         task.add_done_callback(lambda _t: self._gap_tasks.pop(room.board_id, None))
 
@@ -308,7 +308,7 @@ class Pods:
             due = now - self._refreshed.get(room.board_id, 0.0) >= REFRESH_MIN_SECS
             if room.ready and not room.exact and not room.busy and not room.spec_ops and due:
                 self._refreshed[room.board_id] = now
-                asyncio.get_running_loop().create_task(self._refresh(room))
+                self.hub.spawn(self._refresh(room), "inkroom-refresh")
 
     async def _refresh(self, room: Room) -> None:
         room.busy = True
@@ -330,7 +330,7 @@ class Pods:
         """
         if not room.busy:
             room.busy = True
-            asyncio.get_running_loop().create_task(self._reload_until_done(room))
+            self.hub.spawn(self._reload_until_done(room), "inkroom-reload")
 
     async def _reload_until_done(self, room: Room) -> None:
         while self.hub.rooms.get(room.board_id) is room:
@@ -361,7 +361,7 @@ class Pods:
                 continue
             if should_snapshot(room.applied_seq - room.snapshot_seq, now - room.snapshot_at):
                 self._snapshotting.add(room.board_id)
-                asyncio.get_running_loop().create_task(self._snapshot(room))
+                self.hub.spawn(self._snapshot(room), "inkroom-snapshot")
                 return
 
     async def _snapshot(self, room: Room) -> None:
