@@ -328,7 +328,11 @@ cmd_status() {
 pod_env
 case "${1:-}" in
   up) cmd_up "${2:-2}" ;;
-  scale) [ $# -ge 2 ] || die "usage: $0 scale N"; cmd_scale "$2" ;;
+  scale)
+    [ $# -ge 2 ] || die "usage: $0 scale N"
+    # Scaling a cluster that is not running is starting it (database check included).
+    if [ -z "$(live_ports)" ] && ! nginx_alive; then cmd_up "$2"; else cmd_scale "$2"; fi
+    ;;
   down) cmd_down ;;
   status) cmd_status ;;
   *) die "usage: $0 up [N] | scale N | status | down" ;;
