@@ -4,6 +4,7 @@
 #
 #   scripts/cluster.sh up [N]     start N pods (default 2), migrate, start nginx; if already up: scale
 #   scripts/cluster.sh scale N    add pods, or remove the highest ports (out of nginx first, then SIGTERM)
+#   scripts/cluster.sh reload     re-render and reload nginx (e.g. after changing CLUSTER_LB)
 #   scripts/cluster.sh status     one line per process this script started
 #   scripts/cluster.sh down       stop exactly the processes recorded under $CLUSTER_DIR, by PID
 #
@@ -333,7 +334,12 @@ case "${1:-}" in
     # Scaling a cluster that is not running is starting it (database check included).
     if [ -z "$(live_ports)" ] && ! nginx_alive; then cmd_up "$2"; else cmd_scale "$2"; fi
     ;;
+  reload)
+    # Re-render nginx's configuration (e.g. after changing CLUSTER_LB) without touching pods.
+    nginx_alive || die "the cluster is not running"
+    start_or_reload_nginx
+    ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) die "usage: $0 up [N] | scale N | status | down" ;;
+  *) die "usage: $0 up [N] | scale N | reload | status | down" ;;
 esac

@@ -72,10 +72,10 @@ class LocalCluster:
             "INKROOM_DRAIN_SECS": str(drain_secs),
         }
 
-    def run(self, *args: str) -> str:
+    def run(self, *args: str, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
             [str(SCRIPT), *args],
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=SCRIPT_TIMEOUT_SECS,

@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from tests.cluster.conftest import FaultRig
+from tests.realtime.wsclient import BoardClient, token_header
 
 pytestmark = [pytest.mark.cluster, pytest.mark.multiprocess]
 
@@ -86,3 +87,20 @@ def test_readyz_names_the_channel_layer_while_redis_is_down(rig: FaultRig) -> No
     finally:
         rig.redis.start()
     print(f"ready again {_wait_ready(rig, status=200):.2f} s after Redis came back")
+
+
+async def test_hash_mode_keeps_a_boards_clients_on_one_pod(rig: FaultRig) -> None:
+    cluster = rig.cluster
+    board_id, token = cluster.seed_board("hash mode")
+    clients = [BoardClient(cluster.ws_url(board_id), headers=token_header(token)) for _ in range(4)]
+    cluster.run("reload", env={"CLUSTER_LB": "hash"})
+    try:
+        for client in clients:
+            await client.connect()
+        counts = sorted(cluster.connections().values())
+        assert counts == [0, 4], f"a board's sockets spread over pods: {cluster.connections()}"
+    finally:
+        for client in clients:
+            await client.close()
+        cluster.run("reload")
+    assert "hash $board_key" not in (cluster.state_dir / "nginx" / "nginx.conf").read_text()
