@@ -3,8 +3,8 @@ Hypercorn settings for `hypercorn --config python:config.hypercorn config.asgi:a
 
 The Procfile starts Inkroom this way; the values come from realtime.serve.hypercorn_settings(),
 so both entry points agree on binding (BIND or HOST:PORT), pings, the 1 MiB frame cap, the
-backlog, the access log and permessage-deflate (refused). `workers = 0` keeps Hypercorn in this
-process, where the deflate refusal below is installed.
+backlog, the access log, permessage-deflate (refused) and ping tasks that end on close.
+`workers = 0` keeps Hypercorn in this process, where those patches are installed.
 
 BUG: only `python -m realtime.serve` drains with close code 1012 on SIGTERM. Started through the
 hypercorn CLI, Hypercorn closes the listeners, waits `graceful_timeout` and cuts the remaining
@@ -16,9 +16,9 @@ does).
 from __future__ import annotations
 
 from realtime.serve import hypercorn_settings as _settings
-from realtime.serve import refuse_permessage_deflate as _refuse_deflate
+from realtime.serve import install_hypercorn_patches as _patch
 
-_refuse_deflate()
+_patch()
 # Hypercorn's Config.from_object copies every public module attribute; publish exactly these.
 globals().update(_settings())
-del _settings, _refuse_deflate
+del _settings, _patch

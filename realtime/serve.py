@@ -65,7 +65,7 @@ WS_PING_SECS = 20.0
 LISTEN_BACKLOG = 2048
 #: Hypercorn's wait for its connection tasks once we let it stop (seconds). By then the hub has
 #: closed every socket and HTTP requests have finished (DrainGate counts them); what is left are
-#: closed WebSockets whose keep-alive ping task sleeps up to WS_PING_SECS, safe to cancel.
+#: idle keep-alive connections and sockets whose peers have not finished the close handshake.
 HYPERCORN_GRACE_SECS = 0.1
 #: Part of the drain budget kept for stopping Hypercorn, closing the hub (its threads' database
 #: connections) and interpreter exit, measured at ~0.4 s (seconds).
@@ -126,6 +126,43 @@ def refuse_permessage_deflate() -> None:
     negotiates no extension and rejects compressed (RSV1) frames. Idempotent.
     """
     ws_stream.Handshake = _NoExtensionsHandshake  # type: ignore[misc]
+
+
+class _PromptPingWSStream(ws_stream.WSStream):
+    """
+    Hypercorn's WebSocket stream whose keep-alive ping task ends when the connection closes.
+
+    Hypercorn's ping loop checks `closed` only after each full `websocket_ping_interval` sleep,
+    so a closed socket's connection task (and its memory) lingered for up to 20 s, and at
+    shutdown Hypercorn had to cancel one such task per socket closed in the last 20 s (~2 s of
+    loop time for 10k sockets, measured).
+    """
+
+    _ping_task: asyncio.Task[Any] | None = None
+
+    async def handle(self, event: Any) -> None:
+        await super().handle(event)
+        if self.closed and self._ping_task is not None:
+            self._ping_task.cancel()
+            self._ping_task = None
+
+    async def _send_pings(self) -> None:
+        self._ping_task = asyncio.current_task()
+        await super()._send_pings()
+
+
+def install_hypercorn_patches() -> None:
+    """
+    Refuse permessage-deflate and end ping tasks on close, in every Hypercorn protocol.
+
+    Both replace classes inside Hypercorn (pinned to 0.18.x in pyproject.toml: re-check these on
+    upgrade, tests/realtime/test_serve.py covers both). Idempotent.
+    """
+    from hypercorn.protocol import h2, h11
+
+    refuse_permessage_deflate()
+    h11.WSStream = _PromptPingWSStream  # type: ignore[misc]
+    h2.WSStream = _PromptPingWSStream  # type: ignore[misc]
 
 
 def bind_addresses() -> list[str]:
@@ -271,6 +308,8 @@ async def close_hub() -> None:
         return
     try:
         await asyncio.wait_for(get_hub().close(), EXIT_RESERVE_SECS / 2)
+    except TimeoutError:
+        logger.warning("closing the hub took over %s s; exiting anyway", EXIT_RESERVE_SECS / 2)
     except Exception:
         logger.exception("closing the hub failed")
 
@@ -308,8 +347,8 @@ def _start_watchdog(limit_secs: float) -> None:
 
 def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     # Python 3.11's asyncio.streams logs "Exception in callback ... CancelledError" for every
-    # connection task Hypercorn cancels at the end of its graceful wait (fixed in 3.12). Those are
-    # closed WebSockets whose keep-alive ping task is still sleeping, not errors.
+    # connection task Hypercorn cancels at the end of its graceful wait (fixed in 3.12): a
+    # connection cut at shutdown, not an error.
     if isinstance(context.get("exception"), asyncio.CancelledError):
         logger.debug("cancelled at shutdown: %s", context.get("message"))
         return
@@ -361,7 +400,7 @@ def main() -> None:
     from board.conf import app_settings
     from config.asgi import application
 
-    refuse_permessage_deflate()
+    install_hypercorn_patches()
     raise_open_files_limit()
     # hypercorn.asyncio.serve runs in this process whatever `workers` says, and warns unless 1.
     config = Config.from_mapping(hypercorn_settings(), workers=1)

@@ -272,3 +272,24 @@ def test_settings_bind_and_transport(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOST", "0.0.0.0")
     monkeypatch.setenv("PORT", "9123")
     assert hypercorn_settings()["bind"] == ["0.0.0.0:9123"]
+
+
+def test_closed_sockets_leave_no_connection_task(
+    start_inkroom: Any, board_socket: tuple[str, dict[str, str]]
+) -> None:
+    # Hypercorn's ping task used to keep a closed socket's connection task alive for up to
+    # WS_PING_SECS; at shutdown each such task had to be cancelled (logged at DEBUG).
+    path, headers = board_socket
+    server = start_inkroom(LOG_LEVEL="DEBUG")
+
+    async def open_and_close() -> None:
+        for _ in range(5):
+            async with connect(
+                server.ws_url(path) + "?v=1", additional_headers=headers, proxy=None
+            ) as ws:
+                await asyncio.wait_for(ws.recv(), 5)
+        await asyncio.sleep(0.3)
+
+    asyncio.run(open_and_close())
+    assert server.stop() == 0
+    assert "cancelled at shutdown" not in server.log_text()
