@@ -64,9 +64,16 @@ exists() {
 }
 
 pod_pid() { cat "$PODS_DIR/$1.pid" 2>/dev/null || true; }
-pod_alive() { runs "$(pod_pid "$1")" "realtime.serve"; }
+# A pod of *this* cluster: many people run realtime.serve on a shared machine, and a recycled
+# PID must never make us signal theirs, so the pod's environment must name our state directory.
+ours() {
+  runs "$1" realtime.serve && tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null \
+    | grep -qxF -- "INKROOM_CLUSTER_DIR=$CLUSTER_DIR"
+}
+pod_alive() { ours "$(pod_pid "$1")"; }
 nginx_pid() { cat "$NGX_DIR/master.pid" 2>/dev/null || true; }
-nginx_alive() { runs "$(nginx_pid)" "nginx"; }
+# nginx rewrites its title to "nginx: master process <argv>", which names our prefix directory.
+nginx_alive() { runs "$(nginx_pid)" "-p $NGX_DIR -c"; }
 
 # Ports with a pid file, ascending.
 recorded_ports() {
@@ -100,7 +107,7 @@ pod_env() {
     CHANNEL_LAYER_PREFIX="${CLUSTER_CHANNEL_PREFIX:-inkroom-cluster}"
     SECRET_KEY="${SECRET_KEY:-inkroom-local-cluster-insecure-key}" DEBUG=0
     ALLOWED_HOSTS="127.0.0.1,localhost" HOST=127.0.0.1 BIND=
-    INKROOM_DRAIN_SECS="$DRAIN_SECS"
+    INKROOM_DRAIN_SECS="$DRAIN_SECS" INKROOM_CLUSTER_DIR="$CLUSTER_DIR"
   )
 }
 
@@ -232,13 +239,13 @@ stop_pods() {
   local port pid deadline
   for port in "$@"; do
     pid="$(pod_pid "$port")"
-    runs "$pid" realtime.serve && kill -TERM "$pid" 2>/dev/null || true
+    ours "$pid" && kill -TERM "$pid" 2>/dev/null || true
   done
   deadline=$((SECONDS + ${DRAIN_SECS%.*} + 5))
   for port in "$@"; do
     pid="$(pod_pid "$port")"
-    while runs "$pid" realtime.serve && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    if runs "$pid" realtime.serve; then
+    while ours "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+    if ours "$pid"; then
       log "pod :$port overran its drain; SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -297,11 +304,11 @@ cmd_down() {
   # shellcheck disable=SC2046
   [ -d "$PODS_DIR" ] && stop_pods $(recorded_ports)
   pid="$(nginx_pid)"
-  if runs "$pid" nginx; then
+  if nginx_alive; then
     # SIGTERM is nginx's fast shutdown: it does not wait for open WebSockets like SIGQUIT would.
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do runs "$pid" nginx || break; sleep 0.1; done
-    runs "$pid" nginx && kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do nginx_alive || break; sleep 0.1; done
+    nginx_alive && kill -KILL "$pid" 2>/dev/null || true
     log "nginx stopped"
   fi
   rm -f "$NGX_DIR/master.pid"

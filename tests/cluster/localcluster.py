@@ -99,10 +99,16 @@ class LocalCluster:
         Return {port: pid} of the pods the script recorded and that are still alive.
         """
         alive = {}
+        mark = f"INKROOM_CLUSTER_DIR={self.state_dir}".encode()
         for pid_file in sorted((self.state_dir / "pods").glob("*.pid")):
             pid = int(pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline")
-            if cmdline.exists() and b"realtime.serve" in cmdline.read_bytes():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            # The environment check: a recycled PID may be someone else's realtime.serve.
+            if b"realtime.serve" in cmdline and mark in environ:
                 alive[int(pid_file.stem)] = pid
         return alive
 
