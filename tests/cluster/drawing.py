@@ -148,7 +148,7 @@ class FaultReport:
             else "none"
         )
         return (
-            f"[cluster fault] {self.fault}: pods={self.pods} clients={self.clients} "
+            f"[cluster fault] {self.fault}: pods_after={self.pods} clients={self.clients} "
             f"ops_in_log={self.ops_in_log} reconnects={len(times)} ({spread}) "
             f"recovered_in={self.recovery_ms} ops_lost={self.ops_lost} "
             f"closes={dict(self.close_codes)} errors={dict(self.errors)}"
