@@ -45,6 +45,8 @@ READER_THREADS = 2
 #: A room outlives its last socket this long: after a pod restart every client of a board
 #: reconnects within seconds, and a warm room saves reloading the board for each wave.
 ROOM_LINGER_SECS = 30.0
+#: How long the first socket waits for the process to join the channel-layer group.
+LAYER_JOIN_TIMEOUT_SECS = 2.0
 #: How long to wait for the background tasks to finish after cancelling them.
 TASK_STOP_TIMEOUT_SECS = 0.5
 #: How long to wait for executor threads to close their database connections on shutdown.
@@ -120,15 +122,16 @@ class Hub:
             if self._started:
                 return
             self._started = True
-            if self.layer is not None:
-                self.channel = await self.layer.new_channel()
-                await self.layer.group_add(self.pods.group, self.channel)
             loop = asyncio.get_running_loop()
             self._tasks = [
                 loop.create_task(self.ticker.run(), name="inkroom-tick"),
                 loop.create_task(self.pods.housekeeping(), name="inkroom-housekeeping"),
             ]
-            if self.channel is not None:
+            if self.layer is not None:
+                # Join the group before the first socket is served, so no batch for it is
+                # missed; if the layer is away the receive task keeps retrying: a socket must
+                # not fail to open because Redis is (the log still serves it).
+                await self.pods.try_join_group(LAYER_JOIN_TIMEOUT_SECS)
                 self._tasks.append(loop.create_task(self.pods.receive(), name="inkroom-layer"))
                 self._tasks.append(loop.create_task(self.pods.publisher(), name="inkroom-publish"))
 

@@ -38,6 +38,8 @@ HOUSEKEEPING_SECS = 1.0
 REFRESH_MIN_SECS = 5.0
 #: Back-off after the layer failed to deliver (Redis restarting).
 LAYER_RETRY_SECS = 1.0
+#: A failing layer operation is logged with its traceback at most this often per kind.
+LAYER_LOG_EVERY_SECS = 30.0
 #: Tick messages waiting for the layer before the oldest is dropped (~1 s of ticks).
 PUBLISH_BACKLOG = 50
 #: Re-join the pods group this often, so CHANNEL_LAYERS can set a short `group_expiry` (e.g.
@@ -60,6 +62,7 @@ class Pods:
         self._refreshed: dict[str, float] = {}
         self._snapshotting: set[str] = set()
         self._last_refresh = 0.0
+        self._logged: dict[str, float] = {}
         self._outgoing: deque[dict[str, Any]] = deque()
         self._publish_wake = asyncio.Event()
 
@@ -127,25 +130,73 @@ class Pods:
                     raise
                 except Exception:
                     metrics.LAYER_DROPS.inc()
-                    logger.exception(
-                        "publishing a tick of %s boards failed", len(message["boards"])
+                    self._failed(
+                        "publish", "publishing a tick of %s boards failed", len(message["boards"])
                     )
                     continue
                 metrics.LAYER_LATENCY.observe(time.perf_counter() - started)
                 metrics.LAYER_MESSAGES_OUT.inc()
 
+    def _failed(self, key: str, message: str, *args: Any) -> None:
+        """
+        Log a layer failure with its traceback at most every LAYER_LOG_EVERY_SECS per kind: with
+        Redis down, a failure per tick would flood the logs.
+        """
+        now = time.monotonic()
+        if now - self._logged.get(key, -LAYER_LOG_EVERY_SECS) >= LAYER_LOG_EVERY_SECS:
+            self._logged[key] = now
+            logger.exception(message, *args)
+        else:
+            logger.debug(message, *args, exc_info=True)
+
     # --- receiving -------------------------------------------------------------------------
 
-    async def receive(self) -> None:
-        hub = self.hub
-        assert hub.layer is not None and hub.channel is not None
+    async def _join_group(self) -> str:
+        """
+        Create this hub's channel and join the pods group, retrying until the layer answers.
+        """
+        layer = self.hub.layer
+        assert layer is not None
         while True:
             try:
-                message = await hub.layer.receive(hub.channel)
+                channel: str = await layer.new_channel()
+                await layer.group_add(self.group, channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("channel layer receive failed; retrying")
+                self._failed("join", "joining the channel-layer group failed; retrying")
+                await asyncio.sleep(LAYER_RETRY_SECS)
+                continue
+            self.hub.channel = channel
+            return channel
+
+    async def try_join_group(self, timeout: float) -> None:
+        """
+        Join the pods group now if the layer answers within `timeout` seconds.
+        """
+        layer = self.hub.layer
+        assert layer is not None
+        try:
+            channel: str = await asyncio.wait_for(layer.new_channel(), timeout)
+            await asyncio.wait_for(layer.group_add(self.group, channel), timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self._failed("join", "joining the channel-layer group failed; retrying later")
+            return
+        self.hub.channel = channel
+
+    async def receive(self) -> None:
+        hub = self.hub
+        assert hub.layer is not None
+        channel = hub.channel or await self._join_group()
+        while True:
+            try:
+                message = await hub.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._failed("receive", "channel layer receive failed; retrying")
                 await asyncio.sleep(LAYER_RETRY_SECS)
                 continue
             metrics.LAYER_MESSAGES_IN.inc()
@@ -267,7 +318,7 @@ class Pods:
                     last_heads = now
                     await self._check_heads()
                 self._refresh_inexact(now)
-                if now - last_group >= GROUP_RENEW_SECS and self.hub.layer is not None:
+                if now - last_group >= GROUP_RENEW_SECS and self.hub.channel is not None:
                     last_group = now
                     await self.hub.layer.group_add(self.group, self.hub.channel)
             except asyncio.CancelledError:

@@ -318,3 +318,22 @@ async def test_active_rooms_take_automatic_snapshots_off_the_hot_path(
     state = await sync_to_async(state_at)(board.id, snaps[0])
     assert len(state.elements) == snaps[0]
     await client.close()
+
+
+async def test_sockets_open_and_draw_while_redis_is_unreachable(connect, board, user, settings):
+    # Port 18149 is in this suite's range and nothing listens there: the layer is down.
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:18149/0"]},
+        }
+    }
+    client = await connect(board, user)
+    await client.sync()
+    other = await connect(board, user)
+    await other.sync()
+    await client.send_ops([stroke(1, "s1")])
+    assert await collect_ops(other, 1) == [1]
+    assert (await client.expect(protocol.Ack)).a == [(1, 1)]
+    await client.close()
+    await other.close()
