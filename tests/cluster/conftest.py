@@ -96,11 +96,28 @@ def fault_rig(request: pytest.FixtureRequest) -> Iterator[FaultRig]:
     finally:
         try:
             cluster.down()
+            _assert_nothing_left(cluster.state_dir)
         finally:
             proxy.close()
             redis.stop()
             if request.session.testsfailed == failed_before:
                 shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def _assert_nothing_left(state_dir: Path) -> None:
+    # `down` must stop exactly what the script started: every pod carries the state directory
+    # in its environment, and nginx names its prefix on its command line.
+    mark = f"INKROOM_CLUSTER_DIR={state_dir}".encode()
+    left = []
+    for proc in Path("/proc").iterdir():
+        try:
+            pod = mark in (proc / "environ").read_bytes().split(b"\0")
+            nginx = str(state_dir).encode() in (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if pod or nginx:
+            left.append(proc.name)
+    assert not left, f"cluster.sh down left processes running: {left}"
 
 
 def _wait_all_ready(cluster: LocalCluster) -> None:

@@ -118,6 +118,27 @@ async def test_scale_up_new_clients_land_on_new_pod_and_see_everyone(
     assert not report.close_codes, "scaling up must not disconnect anybody"
 
 
+async def test_scale_down_mid_session_moves_clients_with_1012(
+    rig: FaultRig, board: tuple[str, Crowd], capsys: pytest.CaptureFixture[str]
+) -> None:
+    board_id, crowd = board
+    await asyncio.to_thread(rig.cluster.scale, 3)
+    await crowd.join(CLIENTS)
+    await asyncio.sleep(WARMUP_SECS)
+    leaving = max(rig.cluster.pods())  # scale removes the highest port
+    on_leaving = rig.cluster.connections()[leaving]
+    assert on_leaving > 0, "round robin put no client on the pod that leaves"
+    # Out of nginx, the local preStop pause, SIGTERM, drained: what `kubectl scale` does.
+    await asyncio.to_thread(rig.cluster.scale, 2)
+    recovery = await crowd.probe()
+    await asyncio.sleep(AFTERMATH_SECS)
+    await crowd.stop()
+    report = await verify(rig.cluster, board_id, crowd, "scale 3 -> 2 pods", recovery)
+    _print(capsys, report)
+    assert report.ops_lost == 0
+    assert report.close_codes == {1012: on_leaving}, report.close_codes
+
+
 async def test_redis_restart_recovers_by_itself(
     rig: FaultRig, board: tuple[str, Crowd], capsys: pytest.CaptureFixture[str]
 ) -> None:
