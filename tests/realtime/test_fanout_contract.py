@@ -131,3 +131,31 @@ async def test_a_batch_lost_between_hubs_is_repaired_from_the_log(layer, connect
     finally:
         await hub2.close()
     await local.close()
+
+
+def sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+async def test_round_trips_per_tick_do_not_grow_with_boards(
+    layer, connect, user, make_board, settings
+):
+    settings.INKROOM = {**settings.INKROOM, "TICK_MS": 200}  # one wide tick catches the burst
+    boards = [await sync_to_async(make_board)(user, title=f"b{k}") for k in range(20)]
+    clients = []
+    for board in boards:
+        client = await connect(board, user)
+        await client.sync()
+        clients.append(client)
+    await asyncio.sleep(0.5)  # let the joins' presence ticks pass
+    commits = sample("inkroom_batch_size_count")
+    messages = sample("inkroom_layer_messages_out_total")
+    for n, client in enumerate(clients):
+        await client.send_ops([stroke(1, f"s{n}")])
+    for client in clients:
+        assert (await client.expect(protocol.Ack)).a == [(1, 1)]
+    # 20 boards' ops: one or two transactions and layer messages, not twenty.
+    assert sample("inkroom_batch_size_count") - commits <= 2
+    assert sample("inkroom_layer_messages_out_total") - messages <= 3
+    for client in clients:
+        await client.close()
