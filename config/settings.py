@@ -117,6 +117,9 @@ if REDIS_URL:
                 # 1000 is ~20 s of backlog; anything dropped beyond it is recovered from the log.
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
                 "expiry": env_int("CHANNEL_LAYER_EXPIRY_SECS", 10),
+                # Hubs re-join the pods group every 15 s, so a killed process drops out of the
+                # fan-out within a minute instead of the default day.
+                "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY_SECS", 60),
             },
         }
     }

@@ -15,6 +15,7 @@ import msgpack
 import pytest
 import redis
 from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import override_settings
 
@@ -22,7 +23,6 @@ from board.access import issue_socket_ticket
 from realtime import protocol
 from realtime.hub import get_hub
 from realtime.routing import build_application
-from tests.realtime.communicator import WebsocketCommunicator
 from tests.realtime.servers import server_env_fixture, start_inkroom_fixture
 
 # Re-exported so every realtime test can use the real-server fixtures (named server_env and

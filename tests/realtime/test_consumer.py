@@ -10,13 +10,13 @@ from types import SimpleNamespace
 import msgpack
 import pytest
 from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from board.models import Membership, Op, Role, ShareLink
 from realtime import protocol
 from realtime.protocol import CloseCode
-from tests.realtime.communicator import WebsocketCommunicator
 from tests.realtime.conftest import append, board_rows, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
