@@ -113,10 +113,9 @@ class Fuzzer:
         if self.client is None:
             self.client = await self.connect(self.board, self.user, client_id="fuzzer-01")
             await self.client.sync()
-        if isinstance(frame, str):
-            await self.client.comm.send_to(text_data=frame)
-        else:
-            await self.client.comm.send_to(bytes_data=frame)
+        # send_input, not send_to: Channels' helper refuses empty frames, which clients can send.
+        key = "text" if isinstance(frame, str) else "bytes"
+        await self.client.comm.send_input({"type": "websocket.receive", key: frame})
         self.pings += 1
         token = f"probe-{self.pings}"
         await self.client.comm.send_to(text_data=json.dumps({"type": "ping", "t": token}))
