@@ -4,8 +4,9 @@ The durable op log: sequencing, storing and reading a board's ops.
 `append_batches` stores the ops of many boards in one transaction and gives each board a
 contiguous range of `seq`s under a row lock on the board, so concurrent writers in several
 processes never produce a duplicate or skipped `seq` (PostgreSQL: SELECT ... FOR UPDATE; SQLite:
-the IMMEDIATE transaction mode serialises writers). The number of queries per call does not grow
-with the number of boards or ops: lock, look up duplicates, insert, bump heads.
+the IMMEDIATE transaction mode serialises writers). The number of statements per call does not
+grow with the number of boards or ops: lock, look up duplicates, insert, bump heads — through
+array parameters on PostgreSQL, through the ORM elsewhere.
 
 Ops arrive here already validated (board.document); this module does not interpret them.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Now
 
@@ -80,30 +81,21 @@ def append_batches(batches: Mapping[str, Sequence[Submission]]) -> dict[str, App
     results = {board_id: AppendResult(board_id=board_id) for board_id in batches}
     if not any(batches.values()):
         return results
+    store = _store()
     with transaction.atomic():
-        heads = dict(
-            Board.objects.select_for_update()
-            .filter(id__in=list(batches))
-            .order_by("id")
-            .values_list("id", "head_seq")
-        )
+        heads = store.lock_heads(sorted(batches))
         for board_id, result in results.items():
             result.missing = board_id not in heads
-        known = _existing_seqs({b: s for b, s in batches.items() if b in heads})
-        rows: list[Op] = []
-        new_heads: dict[str, int] = {}
-        for board_id, submissions in batches.items():
-            if board_id not in heads:
-                continue
+        live = {b: subs for b, subs in batches.items() if b in heads}
+        known = store.existing_seqs(_keys(live))
+        rows: list[_Row] = []
+        for board_id, submissions in live.items():
             rows.extend(_sequence(results[board_id], heads[board_id], submissions, known))
-            if results[board_id].last_seq:
-                new_heads[board_id] = results[board_id].last_seq
-        Op.objects.bulk_create(rows, batch_size=INSERT_BATCH_SIZE)
-        if new_heads:
-            Board.objects.filter(id__in=list(new_heads)).update(
-                head_seq=Case(*(When(id=b, then=Value(h)) for b, h in new_heads.items())),
-                updated_at=Now(),
-            )
+        if rows:
+            store.insert(rows)
+        bumped = {b: r.last_seq for b, r in results.items() if r.last_seq}
+        if bumped:
+            store.bump_heads(bumped)
     return results
 
 
@@ -117,30 +109,33 @@ def append_ops(
     return append_batches({board_id: batch})[board_id]
 
 
-def _existing_seqs(batches: Mapping[str, Sequence[Submission]]) -> dict[tuple[str, str, int], int]:
+def find_stored(keys: Iterable[tuple[str, str, int]]) -> dict[tuple[str, str, int], int]:
     """
-    Return {(board, client_id, client_op_id): seq} for submissions already in the log.
+    Return {(board_id, client_id, client_op_id): seq} for the keys already in the log.
     """
-    wanted: dict[tuple[str, str], set[int]] = {}
-    for board_id, submissions in batches.items():
-        for sub in submissions:
-            wanted.setdefault((board_id, sub.client_id), set()).add(int(sub.op["i"]))
+    wanted = set(keys)
     if not wanted:
         return {}
-    query = Q()
-    for (board_id, client_id), op_ids in wanted.items():
-        query |= Q(board_id=board_id, client_id=client_id, client_op_id__in=sorted(op_ids))
-    rows = Op.objects.filter(query).values_list("board_id", "client_id", "client_op_id", "seq")
-    return {(b, c, i): s for b, c, i, s in rows}
+    return _store().existing_seqs(wanted)
+
+
+#: (board_id, seq, client_id, client_op_id, author_id, kind, payload): one Op row.
+_Row = tuple[str, int, str, int, int | None, str, bytes]
+#: (board_id, client_id, client_op_id): the idempotency key.
+_Key = tuple[str, str, int]
+
+
+def _keys(batches: Mapping[str, Sequence[Submission]]) -> set[_Key]:
+    return {(b, sub.client_id, int(sub.op["i"])) for b, subs in batches.items() for sub in subs}
 
 
 def _sequence(
-    result: AppendResult,
-    head: int,
-    submissions: Iterable[Submission],
-    known: dict[tuple[str, str, int], int],
-) -> list[Op]:
-    rows: list[Op] = []
+    result: AppendResult, head: int, submissions: Iterable[Submission], known: dict[_Key, int]
+) -> list[_Row]:
+    """
+    Give new submissions consecutive seqs after `head`; ack known ones with their old seq.
+    """
+    rows: list[_Row] = []
     seq = head
     for sub in submissions:
         op_id = int(sub.op["i"])
@@ -153,23 +148,104 @@ def _sequence(
         known[key] = seq
         payload = encode_entry(seq=seq, client_id=sub.client_id, author_id=sub.author_id, op=sub.op)
         rows.append(
-            Op(
-                board_id=result.board_id,
-                seq=seq,
-                client_id=sub.client_id,
-                client_op_id=op_id,
-                author_id=sub.author_id,
-                kind=str(sub.op["k"]),
-                payload=payload,
-            )
+            (result.board_id, seq, sub.client_id, op_id, sub.author_id, str(sub.op["k"]), payload)
         )
         result.acks[(sub.client_id, op_id)] = seq
         result.entries.append(payload)
         result.ops.append(dict(sub.op))
     if rows:
-        result.first_seq = head + 1
-        result.last_seq = seq
+        result.first_seq, result.last_seq = head + 1, seq
     return rows
+
+
+class _OrmStore:
+    """
+    The four statements of append_batches through the ORM (SQLite and other databases).
+    """
+
+    def lock_heads(self, board_ids: list[str]) -> dict[str, int]:
+        query = Board.objects.select_for_update().filter(id__in=board_ids).order_by("id")
+        return dict(query.values_list("id", "head_seq"))
+
+    def existing_seqs(self, keys: set[_Key]) -> dict[_Key, int]:
+        wanted: dict[tuple[str, str], list[int]] = {}
+        for board_id, client_id, op_id in keys:
+            wanted.setdefault((board_id, client_id), []).append(op_id)
+        if not wanted:
+            return {}
+        query = Q()
+        for (board_id, client_id), op_ids in wanted.items():
+            query |= Q(board_id=board_id, client_id=client_id, client_op_id__in=op_ids)
+        found = Op.objects.filter(query).values_list("board_id", "client_id", "client_op_id", "seq")
+        return {(b, c, i): s for b, c, i, s in found}
+
+    def insert(self, rows: list[_Row]) -> None:
+        fields = ("board_id", "seq", "client_id", "client_op_id", "author_id", "kind", "payload")
+        ops = [Op(**dict(zip(fields, row, strict=True))) for row in rows]
+        Op.objects.bulk_create(ops, batch_size=INSERT_BATCH_SIZE)
+
+    def bump_heads(self, heads: dict[str, int]) -> None:
+        Board.objects.filter(id__in=list(heads)).update(
+            head_seq=Case(*(When(id=b, then=Value(h)) for b, h in heads.items())),
+            updated_at=Now(),
+        )
+
+
+def _store() -> _OrmStore | _PostgresStore:
+    return _PostgresStore() if connection.vendor == "postgresql" else _OrmStore()
+
+
+_BOARD = Board._meta.db_table
+_OP = Op._meta.db_table
+
+
+class _PostgresStore:
+    """
+    The same four statements on PostgreSQL, with whole columns bound as arrays (`unnest`).
+
+    Building one ORM `Q` per (board, client) and model instances per row cost ~150 ms of CPU
+    per tick with 50 boards on the 2-core box, capping a process far below the many-boards
+    target; array parameters cost the same to compile and bind for 1 op or 5,000.
+    """
+
+    _LOCK = f"SELECT id, head_seq FROM {_BOARD} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+    _EXISTING = (
+        f"SELECT o.board_id, o.client_id, o.client_op_id, o.seq FROM {_OP} o "
+        "JOIN unnest(%s::varchar[], %s::varchar[], %s::bigint[]) AS k(b, c, i) "
+        "ON o.board_id = k.b AND o.client_id = k.c AND o.client_op_id = k.i"
+    )
+    _INSERT = (
+        f"INSERT INTO {_OP} (board_id, seq, client_id, client_op_id, author_id, kind, payload, "
+        "created_at) SELECT b, s, c, i, u, k, p, now() FROM unnest(%s::varchar[], %s::bigint[], "
+        "%s::varchar[], %s::bigint[], %s::bigint[], %s::varchar[], %s::bytea[]) "
+        "AS t(b, s, c, i, u, k, p)"
+    )
+    _HEADS = (
+        f"UPDATE {_BOARD} AS b SET head_seq = v.h, updated_at = now() "
+        "FROM unnest(%s::varchar[], %s::bigint[]) AS v(id, h) WHERE b.id = v.id"
+    )
+
+    def _fetch(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+
+    def lock_heads(self, board_ids: list[str]) -> dict[str, int]:
+        return {b: int(h) for b, h in self._fetch(self._LOCK, [board_ids])}
+
+    def existing_seqs(self, keys: set[_Key]) -> dict[_Key, int]:
+        if not keys:
+            return {}
+        columns = [list(column) for column in zip(*keys, strict=True)]
+        return {(b, c, int(i)): int(s) for b, c, i, s in self._fetch(self._EXISTING, columns)}
+
+    def insert(self, rows: list[_Row]) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(self._INSERT, [list(column) for column in zip(*rows, strict=True)])
+
+    def bump_heads(self, heads: dict[str, int]) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(self._HEADS, [list(heads), list(heads.values())])
 
 
 def ops_after(board_id: str, after_seq: int, limit: int | None = None) -> list[tuple[int, bytes]]:

@@ -13,15 +13,20 @@ from typing import Any
 
 import msgpack
 from django.db import close_old_connections
-from django.db.models import Q
 
 from board.access import resolve_role
 from board.document import BoardState
 from board.exceptions import BoardNotFound
-from board.models import Board, Op
-from board.oplog import AppendResult, Submission, ops_after, ops_between
+from board.models import Board
+from board.oplog import (
+    AppendResult,
+    Submission,
+    append_batches,
+    find_stored,
+    ops_after,
+    ops_between,
+)
 from board.snapshots import create_snapshot, latest_snapshot, state_at
-from realtime.pglog import append_batches_fast
 
 
 @dataclass(slots=True)
@@ -44,14 +49,8 @@ def commit_tick(
     close_old_connections()
     out = TickResult()
     if batches:
-        out.results = append_batches_fast(batches)
-    wanted = list(suspects)
-    if wanted:
-        query = Q()
-        for board_id, client_id, op_id in wanted:
-            query |= Q(board_id=board_id, client_id=client_id, client_op_id=op_id)
-        rows = Op.objects.filter(query).values_list("board_id", "client_id", "client_op_id", "seq")
-        out.found = {(b, c, i): s for b, c, i, s in rows}
+        out.results = append_batches(batches)
+    out.found = find_stored(suspects)
     return out
 
 

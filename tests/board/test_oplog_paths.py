@@ -1,6 +1,6 @@
 """
-The hub's PostgreSQL fast path (realtime.pglog) keeps board.oplog.append_batches' contract: the
-same results, the same stored rows and bytes, duplicates acked with their original seq.
+board.oplog's two storage paths (array parameters on PostgreSQL, the ORM elsewhere) keep one
+contract: the same results, the same stored rows and bytes, duplicates acked with their seq.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from board import oplog
 from board.models import Board, Op
-from board.oplog import Submission, append_batches
-from realtime.pglog import append_batches_fast
+from board.oplog import Submission, append_batches, find_stored
 from tests.realtime.conftest import append, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
@@ -55,7 +55,13 @@ def rows(board: Board) -> list[tuple[Any, ...]]:
     ]
 
 
-def test_fast_path_matches_the_op_log(make_board, user):
+def orm_path(batches: dict[str, list[Submission]], monkeypatch: Any) -> Any:
+    with monkeypatch.context() as patch:
+        patch.setattr(oplog, "_store", oplog._OrmStore)
+        return append_batches(batches)
+
+
+def test_postgres_path_matches_the_orm_path(make_board, user, monkeypatch):
     fast_a, fast_b = make_board(user, title="fa"), make_board(user, title="fb")
     slow_a, slow_b = make_board(user, title="sa"), make_board(user, title="sb")
     for fast_round, slow_round in zip(
@@ -63,8 +69,8 @@ def test_fast_path_matches_the_op_log(make_board, user):
         rounds(slow_a.id, slow_b.id, user.pk),
         strict=True,
     ):
-        fast = append_batches_fast(fast_round)
-        slow = append_batches(slow_round)
+        fast = append_batches(fast_round)
+        slow = orm_path(slow_round, monkeypatch)
         for (fb, fr), (sb, sr) in zip(fast.items(), slow.items(), strict=True):
             assert summary(fr) == summary(sr), (fb, sb)
     for fast_board, slow_board in ((fast_a, slow_a), (fast_b, slow_b)):
@@ -72,3 +78,5 @@ def test_fast_path_matches_the_op_log(make_board, user):
         fast_board.refresh_from_db()
         slow_board.refresh_from_db()
         assert fast_board.head_seq == slow_board.head_seq == len(rows(fast_board))
+    keys = [(fast_a.id, "client-aa", 1), (fast_a.id, "client-aa", 99), ("no-such", "x", 1)]
+    assert find_stored(keys) == {(fast_a.id, "client-aa", 1): 1}
