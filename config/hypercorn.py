@@ -1,16 +1,16 @@
 """
 Hypercorn settings for `hypercorn --config python:config.hypercorn config.asgi:application`.
 
-The Procfile starts Inkroom this way; the values come from realtime.serve.hypercorn_settings(),
-so both entry points agree on binding (BIND or HOST:PORT), pings, the 1 MiB frame cap, the
+For people who start the hypercorn CLI themselves; the Procfile, the container and `make run` use
+`python -m realtime.serve`. The values come from realtime.serve.hypercorn_settings(), so both
+entry points agree on binding (BIND or HOST:PORT), pings, the 1 MiB frame cap, the
 backlog, the access log, permessage-deflate (refused) and ping tasks that end on close.
 `workers = 0` keeps Hypercorn in this process, where those patches are installed.
 
 BUG: only `python -m realtime.serve` drains with close code 1012 on SIGTERM. Started through the
 hypercorn CLI, Hypercorn closes the listeners, waits `graceful_timeout` and cuts the remaining
 sockets (clients see 1006 and reconnect after their backoff), and ops still waiting for the next
-tick are lost unacked (clients resend them). Prefer realtime.serve in production (the container
-does).
+tick are lost unacked (clients resend them). That is why the Procfile uses realtime.serve.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """
 `python -m realtime.serve` as a real process: probes, WebSocket handshake without
 permessage-deflate, keep-alive pings, the 1 MiB message cap, the open-files limit, and the
-Procfile's `hypercorn --config python:config.hypercorn` entry point.
+`hypercorn --config python:config.hypercorn` CLI entry point.
 """
 
 from __future__ import annotations
