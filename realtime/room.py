@@ -79,7 +79,31 @@ class Peer:
     catching_up: bool = True
     held: list[Delivery] = field(default_factory=list)
     cursor: list[Any] | None = None
+    #: The lowest op id answered `unavailable`. Later ops are answered the same way until the
+    #: client resends from it, so a stroke's `app`s never reach the log without their `add`.
+    unavailable_from: int | None = None
     id: int = field(default_factory=lambda: next(_peer_ids))
+
+    def refuse_from(self, op_id: int) -> None:
+        """
+        Remember that `op_id` was refused `unavailable`: hold back later ops until it is resent.
+        """
+        if self.unavailable_from is None or op_id < self.unavailable_from:
+            self.unavailable_from = op_id
+
+    def behind_refused(self, op_id: int) -> bool:
+        """
+        True when `op_id` follows an op refused `unavailable` that has not been resent yet.
+
+        Such an op may depend on the refused one (an `app` on a refused `add`): checking it now
+        would refuse it as `invalid_op` for good, while `unavailable` keeps it in the outbox.
+        """
+        if self.unavailable_from is None:
+            return False
+        if op_id > self.unavailable_from:
+            return True
+        self.unavailable_from = None
+        return False
 
     def presence(self) -> PresenceEntry:
         return {

@@ -147,10 +147,10 @@ async def test_sync_code_pushes_title_restore_and_deletion(layer, connect, board
     client = await connect(board, user)
     await client.sync()
     await client.send_ops([stroke(1, "s1")])
-    await client.expect(protocol.Ack)
+    await client.expect_acked(1)
     snap = await sync_to_async(services.snapshot_create)(board=board, created_by=user, label="v1")
     await client.send_ops([stroke(2, "s2")])
-    await client.expect(protocol.Ack)
+    await client.expect_acked(1)
     await sync_to_async(services.board_update)(board=board, title="Renamed")
     assert await client.expect(protocol.BoardMeta) == protocol.BoardMeta(
         title="Renamed", link_access="none"
@@ -212,7 +212,7 @@ async def test_a_slow_socket_is_closed_4008_and_never_stalls_the_room(
     await fast.sync()
     for k in range(1, 16):
         await fast.send_ops([stroke(k, f"s{k}")])
-        assert (await fast.expect(protocol.Ack)).a == [(k, k)]  # the room keeps its pace
+        assert await fast.expect_acked(1) == [(k, k)]  # the room keeps its pace
     gate.set()
     assert await slow.expect_close() == CloseCode.TOO_SLOW
     assert len(await board_rows(board)) == 15
@@ -224,7 +224,7 @@ async def test_rate_limit_refuses_then_closes_4029(memory_layer, connect, board,
     client = await connect(board, user)
     await client.sync()
     await client.send_ops([stroke(1, "s1"), stroke(2, "s2")])
-    assert (await client.expect(protocol.Ack)).a == [(1, 1), (2, 2)]
+    assert await client.expect_acked(2) == [(1, 1), (2, 2)]
     await client.send_ops([stroke(3, "s3")])
     error = await client.expect(protocol.Error)
     assert (error.code, error.ids) == ("rate_limited", [3])
@@ -241,7 +241,7 @@ async def test_drain_commits_pending_ops_then_closes_1012(
     client = await connect(board, user)
     await client.sync()
     await client.send_ops([stroke(1, "s1")])
-    assert (await client.expect(protocol.Ack)).a == [(1, 1)]
+    assert await client.expect_acked(1) == [(1, 1)]
     await client.send_ops([stroke(2, "s2")])
     hub = get_hub()
     for _ in range(100):
@@ -251,7 +251,7 @@ async def test_drain_commits_pending_ops_then_closes_1012(
     assert hub.rooms[board.id].pending
     await hub.drain()
     assert hub.draining
-    assert (await client.expect(protocol.Ack)).a == [(2, 2)]
+    assert await client.expect_acked(1) == [(2, 2)]
     assert await client.expect_close() == CloseCode.SERVICE_RESTART
     late = await connect(board, user, expect_hello=False)
     assert await late.expect_close() == CloseCode.SERVICE_RESTART
@@ -291,8 +291,30 @@ async def test_a_refused_write_answers_unavailable_and_the_resend_is_stored(
         await sync_to_async(refuse_op_inserts)(False)
     assert await board_rows(board) == []
     await client.send_ops([stroke(1, "s1"), append(2, "s1")])  # the client resends its outbox
-    assert (await client.expect(protocol.Ack)).a == [(1, 1), (2, 2)]
+    assert await client.expect_acked(2) == [(1, 1), (2, 2)]
     assert [r[0] for r in await board_rows(board)] == [1, 2]
+    await client.close()
+
+
+async def test_ops_after_a_refused_one_wait_for_its_resend_instead_of_being_rejected(
+    memory_layer, connect, board, user
+):
+    client = await connect(board, user)
+    await client.sync()
+    await sync_to_async(refuse_op_inserts)(True)
+    try:
+        await client.send_ops([stroke(1, "s1")])
+        error = await client.expect(protocol.Error)
+        assert (error.code, error.ids) == ("unavailable", [1])
+    finally:
+        await sync_to_async(refuse_op_inserts)(False)
+    # The stroke's tail was in flight: it must not be refused for good as "no element".
+    await client.send_ops([append(2, "s1"), append(3, "s1")])
+    error = await client.expect(protocol.Error)
+    assert (error.code, error.ids) == ("unavailable", [2, 3])
+    await client.send_ops([stroke(1, "s1"), append(2, "s1"), append(3, "s1")])
+    await client.expect_acked(3)
+    assert [r[0] for r in await board_rows(board)] == [1, 2, 3]
     await client.close()
 
 
@@ -304,7 +326,7 @@ async def test_active_rooms_take_automatic_snapshots_off_the_hot_path(
     await client.sync()
     for k in range(1, 8):
         await client.send_ops([stroke(k, f"s{k}")])
-        await client.expect(protocol.Ack)
+        await client.expect_acked(1)
     for _ in range(100):
         snaps = await sync_to_async(list)(
             Snapshot.objects.filter(board=board, kind=SnapshotKind.AUTO).values_list(
@@ -334,6 +356,6 @@ async def test_sockets_open_and_draw_while_redis_is_unreachable(connect, board, 
     await other.sync()
     await client.send_ops([stroke(1, "s1")])
     assert await collect_ops(other, 1) == [1]
-    assert (await client.expect(protocol.Ack)).a == [(1, 1)]
+    assert await client.expect_acked(1) == [(1, 1)]
     await client.close()
     await other.close()
