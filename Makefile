@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 N ?= 2
 
-.PHONY: run test setup frontend services lint fmt bench cluster cluster-down clean
+.PHONY: run test setup frontend services lint typecheck fmt bench cluster cluster-down clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: setup services
 lint:
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# The django-stubs plugin imports settings; DEBUG=1 lets them load without a SECRET_KEY.
+typecheck:
+	DEBUG=1 $(PY) -m mypy
 
 fmt:
 	$(PY) -m ruff format .
