@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.core.management import call_command
 
 from board import services
 from board.models import Membership, Role, Snapshot, SnapshotKind
@@ -255,6 +256,15 @@ async def test_drain_commits_pending_ops_then_closes_1012(
     assert await client.expect_close() == CloseCode.SERVICE_RESTART
     late = await connect(board, user, expect_hello=False)
     assert await late.expect_close() == CloseCode.SERVICE_RESTART
+
+
+async def test_a_management_command_pushes_to_live_sockets(layer, connect, board, user):
+    client = await connect(board, user)
+    await client.sync()
+    await sync_to_async(call_command)("board_set", board.id, "--title", "From the shell")
+    meta = await client.expect(protocol.BoardMeta)
+    assert meta.title == "From the shell"
+    await client.close()
 
 
 def refuse_op_inserts(refuse: bool) -> None:
