@@ -112,6 +112,8 @@ class BenchClient:
         self.points_per_op = points_per_op
         self.ws = WsClient(self.on_message, offer_deflate=offer_deflate)
         self.hwm: dict[int, int] = {}
+        #: Highest own op id acknowledged (by an `ack` frame or by our own entry).
+        self.ack_hwm = 0
         self.last_seq = 0
         self.synced = self.ws.opened.get_loop().create_future()
         self.next_i = 1
@@ -212,11 +214,21 @@ class BenchClient:
             counts["delivered"] += 1
             pts = entry.get("p")
             counts["points_delivered"] += len(pts) // 2 if pts else 1
-            record(now_us - ring[slot * (mask + 1) + (i & mask)])
+            took = now_us - ring[slot * (mask + 1) + (i & mask)]
+            record(took)
+            if slot == self.spec.slot and i > self.ack_hwm and self.mode == "inkroom":
+                # Our own entry is our ack (protocol §2.2): ack latency = until we see it.
+                self.ack_hwm = i
+                counts["acked"] += 1
+                stats.ack.record(took)
 
     def _on_ack(self, pairs: list[list[int]], now_us: int) -> None:
+        # `ack` frames now come only for resends and catch-ups; count each op once either way.
         stats = self.stats
         for i, _seq in pairs:
+            if i <= self.ack_hwm:
+                continue
+            self.ack_hwm = i
             stats.counts["acked"] += 1
             stats.ack.record(now_us - self.ring[self.base + (i & self.mask)])
 

@@ -56,7 +56,9 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         peer = self.peer
-        if peer is None or peer.outbox.closed:
+        # Once draining, frames are dropped unread (protocol §7, 1012): accepting ops would keep
+        # the final flush chasing new ones; they stay in the client's outbox and are resent.
+        if peer is None or peer.outbox.closed or self.hub.draining:
             return
         data = message.get("bytes")
         if data is not None:

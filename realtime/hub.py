@@ -28,7 +28,7 @@ from django.db import connections
 from board.conf import app_settings
 from board.document import Limits
 from board.exceptions import BoardNotFound
-from realtime import metrics, store
+from realtime import metrics, sender, store
 from realtime.catchup import catch_up
 from realtime.protocol import CloseCode, ErrorCode, Hello, Presence, encode, error_text
 from realtime.ratelimit import RateLimiter
@@ -81,6 +81,9 @@ class Counts:
             metrics.FRAMES_IN.inc(self.frames_in)
             metrics.OPS_IN.inc(self.ops_in)
             self.frames_in = self.ops_in = 0
+        frames_out = sender.SENT.take()
+        if frames_out:
+            metrics.FRAMES_OUT.inc(frames_out)
 
 
 class Hub:
@@ -193,7 +196,10 @@ class Hub:
         for peer in peers:
             peer.outbox.close(close_code)
         remaining = max(0.1, deadline - loop.time())
-        await asyncio.gather(*(p.outbox.wait_closed(remaining) for p in peers))
+        # One wait for every writer, not a wait_for + shield (two tasks) per socket.
+        writers = {p.outbox.writer for p in peers}
+        if writers:
+            await asyncio.wait(writers, timeout=remaining)
         logger.info("drain: closed %s sockets with %s", len(peers), close_code)
 
     # --- database threads --------------------------------------------------------------------
@@ -365,6 +371,7 @@ class Hub:
         """
         pending, room.pending = room.pending, []
         for peer, op in pending:
+            peer.refuse_from(int(op["i"]))
             self.error(peer, ErrorCode.UNAVAILABLE, "the database is unavailable", [int(op["i"])])
 
     def _overflowed(self, peer: Peer) -> None:
@@ -398,7 +405,6 @@ class Hub:
             for peer in peers:
                 peer.send_live(delivery)
             metrics.OPS_OUT.inc((delivery.last - delivery.first + 1) * len(peers))
-            metrics.FRAMES_OUT.inc(len(peers))
         if room.reorder:
             self.pods.gap_noticed(room)
 

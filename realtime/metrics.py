@@ -44,7 +44,9 @@ OPS_OUT = Counter(
     "inkroom_ops_out", "Op deliveries to sockets (ops in a frame times its recipients)."
 )
 FRAMES_IN = Counter("inkroom_frames_in", "WebSocket frames received from clients.")
-FRAMES_OUT = Counter("inkroom_frames_out", "WebSocket frames queued to clients.")
+FRAMES_OUT = Counter(
+    "inkroom_frames_out", "WebSocket frames written to clients (every kind; flushed per tick)."
+)
 
 BATCH_SIZE = Histogram(
     "inkroom_batch_size", "Ops stored per committed tick (all boards).", buckets=BATCH_SIZE_BUCKETS

@@ -3,7 +3,8 @@ The send path of one socket: a bounded outgoing queue drained by one writer task
 
 The hub only appends (`push` never awaits), so a slow socket never stalls a room or a tick; the
 writer calls the raw ASGI `send` with pre-encoded frames, nothing per message in between. Past
-its bound (frames or bytes) the queue is discarded and the socket closed with 4008.
+its bound (frames, bytes, or SEND_STALL_SECS without a completed send) the queue is discarded and
+the socket closed with 4008.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,9 +23,38 @@ logger = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
+#: A socket whose writer has not finished a send for this long while frames wait is closed with
+#: 4008 (seconds). The frame bound alone took ~10 s at a busy board's pace, after the kernel's
+#: buffer filled; a realtime client that received nothing for 5 s is better off resyncing. Not
+#: applied while a catch-up (Bulk) frame is in flight: a big board over a slow link may take
+#: longer than this, and that is progress.
+SEND_STALL_SECS = 5.0
 #: How long a close frame may take to go out before we give up on the socket: a stalled
 #: transport never takes it, and the server tears the connection down on its own anyway.
 CLOSE_SEND_TIMEOUT_SECS = 5.0
+
+
+class Tally:
+    """
+    Frames written by every outbox of the process, as a plain int: a prometheus_client `inc()`
+    per frame takes a lock; the hub adds this to inkroom_frames_out_total once per tick.
+    """
+
+    __slots__ = ("frames",)
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def take(self) -> int:
+        """
+        The frames written since the last call.
+        """
+        frames, self.frames = self.frames, 0
+        return frames
+
+
+#: Every frame handed to the transport (ops, acks, cursors, text, close frames excluded).
+SENT = Tally()
 
 
 class Bulk(bytes):
@@ -39,8 +70,10 @@ class Outbox:
     """
 
     __slots__ = (
+        "_bulk_sending",
         "_bytes",
         "_closing",
+        "_progress",
         "_queue",
         "_send",
         "_wake",
@@ -65,6 +98,9 @@ class Outbox:
         self._bytes = 0
         self._wake = asyncio.Event()
         self._closing = False
+        #: When the writer last finished a send, or the queue last became non-empty.
+        self._progress = time.monotonic()
+        self._bulk_sending = False
         self.close_code: int | None = None
         self.max_frames = max_frames
         self.max_bytes = max_bytes
@@ -87,12 +123,19 @@ class Outbox:
         """
         if self._closing:
             return False
+        now = time.monotonic()
+        if not self._queue:
+            self._progress = now
         self._queue.append(frame)
         if type(frame) is Bulk:
             self._wake.set()
             return True
         self._bytes += len(frame)
-        if len(self._queue) > self.max_frames or self._bytes > self.max_bytes:
+        if (
+            len(self._queue) > self.max_frames
+            or self._bytes > self.max_bytes
+            or (now - self._progress > SEND_STALL_SECS and not self._bulk_sending)
+        ):
             self.abort(CloseCode.TOO_SLOW)
             if self.on_overflow is not None:
                 self.on_overflow()
@@ -120,6 +163,13 @@ class Outbox:
         self._writer.cancel()
         self._writer = asyncio.get_running_loop().create_task(self._send_close())
 
+    @property
+    def writer(self) -> asyncio.Task[None]:
+        """
+        The task that writes the queue and then the close frame (done once it went out).
+        """
+        return self._writer
+
     async def wait_closed(self, timeout: float) -> None:
         """
         Wait until the close frame went out (or `timeout` seconds passed).
@@ -136,17 +186,21 @@ class Outbox:
         self._writer.cancel()
 
     async def _write(self) -> None:
-        queue, send = self._queue, self._send
+        queue, send, sent = self._queue, self._send, SENT
         try:
             while True:
                 while queue:
                     frame = queue.popleft()
-                    if type(frame) is not Bulk:
+                    sent.frames += 1
+                    bulk = type(frame) is Bulk
+                    if not bulk:
                         self._bytes -= len(frame)
+                    self._bulk_sending = bulk  # no stall bound while a catch-up goes out
                     if isinstance(frame, bytes):
                         await send({"type": "websocket.send", "bytes": frame})
                     else:
                         await send({"type": "websocket.send", "text": frame})
+                    self._progress = time.monotonic()
                 if self._closing:
                     break
                 self._wake.clear()

@@ -399,11 +399,13 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from board.conf import app_settings
     from config.asgi import application
+    from realtime.listen import BoundedConfig
 
     install_hypercorn_patches()
     raise_open_files_limit()
     # hypercorn.asyncio.serve runs in this process whatever `workers` says, and warns unless 1.
-    config = Config.from_mapping(hypercorn_settings(), workers=1)
+    # BoundedConfig caps each socket's kernel send buffer, so a stalled reader gets 4008.
+    config = BoundedConfig.from_mapping(hypercorn_settings(), workers=1)
     drain_secs = float(app_settings.DRAIN_SECS)
     logger.info("serving on %s (drain %s s)", ", ".join(config.bind), drain_secs)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

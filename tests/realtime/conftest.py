@@ -143,6 +143,28 @@ class Client:
             if isinstance(msg, kind):
                 return msg
 
+    async def expect_acked(
+        self, count: int, timeout: float = RECV_TIMEOUT_SECS
+    ) -> list[tuple[int, int]]:
+        """
+        Read frames until `count` of our ops are acknowledged; return their (i, seq) in order.
+
+        New ops are acknowledged by our own entries (`c` == our client_id) in `ops` frames,
+        resends of stored ops and ops committed while catching up by `ack` frames (§2.2).
+        """
+        assert self.hello is not None, "expect_acked needs the hello (our client_id)"
+        acked: dict[int, int] = {}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(acked) < count:
+            msg = await self.recv(max(0.01, deadline - loop.time()))
+            if isinstance(msg, protocol.Ack):
+                acked.update(msg.a)
+            elif isinstance(msg, protocol.OpsFrame):
+                mine = [e for e in msg.ops if e["c"] == self.hello.client_id]
+                acked.update((e["i"], e["s"]) for e in mine)
+        return sorted(acked.items(), key=lambda pair: pair[1])
+
     async def expect_close(self, timeout: float = RECV_TIMEOUT_SECS) -> int | None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -39,7 +39,7 @@ async def test_hello_describes_board_role_and_limits(layer, connect, board, user
     await client.close()
 
 
-async def test_two_clients_receive_identical_ops_frames_and_author_gets_ack_after_commit(
+async def test_two_clients_receive_identical_ops_frames_and_the_author_sees_its_ops_committed(
     layer, connect, board, user
 ):
     alice = await connect(board, user, client_id="alice-tab-1")
@@ -47,18 +47,23 @@ async def test_two_clients_receive_identical_ops_frames_and_author_gets_ack_afte
     await alice.sync()
     await bob.sync()
     await alice.send_ops([stroke(1, "s1"), append(2, "s1")])
-    got = await _binaries(alice, {"ops", "ack"})
-    assert protocol.decode_server_binary(got["ack"]).a == [(1, 1), (2, 2)]
+    got = await _binaries(alice, {"ops"})
     rows = await sync_to_async(list)(
         Op.objects.filter(board=board).order_by("seq").values_list("seq", "client_op_id")
     )
-    assert rows == [(1, 1), (2, 2)]  # durable by the time the ack arrived
+    assert rows == [(1, 1), (2, 2)]  # durable by the time the author saw its entries (its ack)
     raw_a = got["ops"]
     raw_b = (await _binaries(bob, {"ops"}))["ops"]
     assert raw_a == raw_b
     frame = protocol.decode_server_binary(raw_b)
     assert [e["s"] for e in frame.ops] == [1, 2]
     assert frame.ops[0]["c"] == "alice-tab-1" and frame.ops[0]["u"] == user.pk
+    # §2.2: new ops are acknowledged by their entries; no separate `ack` frame follows.
+    await alice.send_text(protocol.ClientPing(t="after"))
+    rest = []
+    while (msg := await alice.recv()) != protocol.Pong(t="after"):
+        rest.append(msg)
+    assert not [m for m in rest if isinstance(m, protocol.Ack)]
     await alice.close()
     await bob.close()
 
@@ -83,7 +88,7 @@ async def test_resent_ops_are_acked_with_their_original_seq_and_stored_once(
     await alice.sync()
     ops = [stroke(1, "s1"), append(2, "s1"), {"i": 3, "k": "del", "ids": ["s1"]}]
     await alice.send_ops(ops)
-    assert (await alice.expect(protocol.Ack)).a == [(1, 1), (2, 2), (3, 3)]
+    assert await alice.expect_acked(3) == [(1, 1), (2, 2), (3, 3)]
     await alice.close()
     # The tab reloads before it saw the ack: it resends its whole outbox (the `add` now fails
     # the board check, the `app` names a deleted element: both must still be acked, not refused).
@@ -141,20 +146,25 @@ async def test_invalid_ops_are_refused_with_their_ids_and_valid_ones_stored(
     elsewhere = await connect(other, user)
     await elsewhere.sync()
     await elsewhere.send_ops([stroke(1, "theirs")])
-    await elsewhere.expect(protocol.Ack)
+    await elsewhere.expect_acked(1)
     client = await connect(board, user)
     await client.sync()
+    client_id = client.hello.client_id
     bad_style = stroke(3, "s2")
     bad_style["el"]["style"]["color"] = "red"
     await client.send_ops([stroke(1, "s1"), append(2, "theirs"), bad_style, {"i": 4, "k": "rst"}])
-    errors = [await client.expect(protocol.Error) for _ in range(3)]
+    errors, mine = [], []  # the ops frame (our ack) may come before the tick's refusal
+    while len(errors) < 3 or not mine:
+        msg = await client.recv()
+        errors += [msg] if isinstance(msg, protocol.Error) else []
+        mine += [(e["i"], e["s"]) for e in getattr(msg, "ops", []) if e["c"] == client_id]
+    assert mine == [(1, 1)]
     assert sorted((e.code, tuple(e.ids)) for e in errors) == [
         ("invalid_op", (2,)),
         ("invalid_op", (3,)),
         ("invalid_op", (4,)),
     ]
     assert any("theirs" in e.message for e in errors)  # another board's element is unknown here
-    assert (await client.expect(protocol.Ack)).a == [(1, 1)]
     assert [r[0] for r in await board_rows(board)] == [1]
     await client.close()
     await elsewhere.close()

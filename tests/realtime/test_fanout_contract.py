@@ -153,7 +153,7 @@ async def test_round_trips_per_tick_do_not_grow_with_boards(
     for n, client in enumerate(clients):
         await client.send_ops([stroke(1, f"s{n}")])
     for client in clients:
-        assert (await client.expect(protocol.Ack)).a == [(1, 1)]
+        assert await client.expect_acked(1) == [(1, 1)]
     # 20 boards' ops: one or two transactions and layer messages, not twenty.
     assert sample("inkroom_batch_size_count") - commits <= 2
     assert sample("inkroom_layer_messages_out_total") - messages <= 3

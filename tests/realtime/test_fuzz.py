@@ -22,6 +22,8 @@ from tests.realtime.conftest import board_rows, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 
+#: The fuzzed socket's client id: its own entries in `ops` frames are its acks.
+FUZZER_ID = "fuzzer-01"
 #: Closes a fuzzed socket may legitimately see (documented in protocol.md §7).
 DOCUMENTED_CLOSES = {protocol.CloseCode.RATE_LIMITED, protocol.CloseCode.TOO_SLOW}
 FUZZ = settings(
@@ -92,6 +94,17 @@ frames = (
 )
 
 
+def acked_ids(msg: Any) -> list[int]:
+    """
+    The fuzzer's op ids a server frame acknowledges: an `ack`, or its own entries (§2.2).
+    """
+    if isinstance(msg, protocol.Ack):
+        return [i for i, _ in msg.a]
+    if isinstance(msg, protocol.OpsFrame):
+        return [e["i"] for e in msg.ops if e["c"] == FUZZER_ID]
+    return []
+
+
 class Fuzzer:
     """
     One socket under fuzz plus a bystander; reconnects after a documented close.
@@ -105,13 +118,11 @@ class Fuzzer:
 
     async def read_acks_until(self, wanted: set[int]) -> None:
         while not wanted <= self.acked:
-            msg = await self.client.recv()
-            if isinstance(msg, protocol.Ack):
-                self.acked.update(i for i, _ in msg.a)
+            self.acked.update(acked_ids(await self.client.recv()))
 
     async def send(self, frame: bytes | str) -> None:
         if self.client is None:
-            self.client = await self.connect(self.board, self.user, client_id="fuzzer-01")
+            self.client = await self.connect(self.board, self.user, client_id=FUZZER_ID)
             await self.client.sync()
         # send_input, not send_to: Channels' helper refuses empty frames, which clients can send.
         key = "text" if isinstance(frame, str) else "bytes"
@@ -130,8 +141,7 @@ class Fuzzer:
                 if message.get("bytes") is not None
                 else protocol.decode_server_text(message["text"])
             )
-            if isinstance(msg, protocol.Ack):
-                self.acked.update(i for i, _ in msg.a)
+            self.acked.update(acked_ids(msg))
             if isinstance(msg, protocol.Error):
                 assert msg.code in {e.value for e in protocol.ErrorCode}
             if msg == protocol.Pong(t=token):
@@ -175,7 +185,7 @@ async def _check_frame(connect: Any, board: Board, make_user: Any, frame: Any, r
     if role == Role.VIEWER:
         assert rows == []
     else:
-        stored = {i for _, client_id, i in rows if client_id == "fuzzer-01"}
+        stored = {i for _, client_id, i in rows if client_id == FUZZER_ID}
         assert fuzzer.acked <= stored  # acked means durable
         if fuzzer.client is not None:
             await fuzzer.read_acks_until(stored)  # the ack may trail the pong (next tick)
@@ -189,4 +199,4 @@ async def test_after_fuzzing_a_normal_client_still_draws(memory_layer, connect, 
     client = await connect(board, user)
     await client.sync()
     await client.send_ops([stroke(1, "s1")])
-    assert (await client.expect(protocol.Ack)).a == [(1, 1)]
+    assert await client.expect_acked(1) == [(1, 1)]

@@ -281,6 +281,11 @@ class BoardClient:
     def _on_entries(self, entries: list[dict[str, Any]]) -> None:
         for entry in entries:
             seq = entry["s"]
+            if entry["c"] == self.client_id:
+                # Our own op in the log is its ack (protocol §2.2): `ack` frames only come for
+                # resends of stored ops and while catching up.
+                self.acked[entry["i"]] = seq
+                self.outbox.pop(entry["i"], None)
             if seq <= self.applied:
                 self.duplicates_seen += 1
             else:
