@@ -9,10 +9,10 @@ calls the raw ASGI `send`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from channels.consumer import AsyncConsumer, get_handler_name
-from channels.exceptions import StopConsumer
+from channels.consumer import AsyncConsumer
 
 from realtime import inbound
 from realtime.hub import Hub, get_hub
@@ -20,6 +20,9 @@ from realtime.protocol import CloseCode
 from realtime.room import Peer
 
 logger = logging.getLogger(__name__)
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
@@ -35,15 +38,29 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
     hub: Hub
     peer: Peer | None = None
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Overridden to skip Channels >= 4.2's `aclose_old_connections()` before every message: it
-        # is a thread hop (~0.2 ms, one shared thread) per frame, and this consumer never touches
-        # the ORM per frame. Admission used database_sync_to_async once; the hub's threads manage
-        # their own connections (close_old_connections before each batch).
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']!r}")
-        await handler(message)
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        """
+        Read the socket's messages in a plain loop and hand each to its handler.
+
+        Replaces AsyncConsumer.__call__: with no layer channel to listen to, Channels'
+        await_many_dispatch only costs (a new receive task and an asyncio.wait per message, ~half
+        of the consumer's per-frame time in py-spy), and its dispatch() runs
+        `aclose_old_connections()`, a thread hop per frame, though no frame touches the ORM here
+        (admission used database_sync_to_async once; the hub's threads manage their connections).
+        """
+        self.scope, self.channel_layer, self.base_send = scope, None, send
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                self.websocket_receive(message)
+            elif kind == "websocket.connect":
+                await self.websocket_connect(message)
+            elif kind == "websocket.disconnect":
+                self.websocket_disconnect(message)
+                return
+            else:
+                raise ValueError(f"No handler for message type {kind!r}")
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.hub = get_hub()
@@ -54,7 +71,7 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
         info = self.scope["inkroom"]
         self.peer = await self.hub.join(info, self.base_send, info["since"])
 
-    async def websocket_receive(self, message: dict[str, Any]) -> None:
+    def websocket_receive(self, message: dict[str, Any]) -> None:
         peer = self.peer
         # Once draining, frames are dropped unread (protocol §7, 1012): accepting ops would keep
         # the final flush chasing new ones; they stay in the client's outbox and are resent.
@@ -66,8 +83,7 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
         else:
             inbound.on_text(self.hub, peer, message.get("text") or "")
 
-    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+    def websocket_disconnect(self, message: dict[str, Any]) -> None:
         if self.peer is not None:
             self.hub.leave(self.peer)
             self.peer.outbox.cancel()
-        raise StopConsumer()
