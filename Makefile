@@ -34,6 +34,7 @@ services:
 test: setup services
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	DEBUG=1 $(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint:

@@ -46,7 +46,7 @@ def bound_send_buffers(sockets: list[socket.socket], size: int) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
 
-class BoundedConfig(Config):  # type: ignore[misc]
+class BoundedConfig(Config):
     """
     Hypercorn's Config whose listening sockets get SO_SNDBUF = socket_sndbuf().
     """

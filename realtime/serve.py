@@ -161,8 +161,8 @@ def install_hypercorn_patches() -> None:
     from hypercorn.protocol import h2, h11
 
     refuse_permessage_deflate()
-    h11.WSStream = _PromptPingWSStream  # type: ignore[misc]
-    h2.WSStream = _PromptPingWSStream  # type: ignore[misc]
+    h11.WSStream = _PromptPingWSStream  # type: ignore[attr-defined]
+    h2.WSStream = _PromptPingWSStream  # type: ignore[attr-defined]
 
 
 def bind_addresses() -> list[str]:
