@@ -166,9 +166,10 @@ def scenario_s(bench: Bench) -> None:
     row["goal_met"] = (
         rise is not None and rise <= 1.10 and row["loss"] == 0 and "slow:4008" in slow_closes
     )
-    # BUG(bench): at A's rate a reader gets ~10 KB/s; the server's kernel send buffer (4 MiB
-    # on this box) absorbs minutes of it before the app's send queue sees backpressure, so a
-    # 20 s run shows the p99 effect but not the 4008 close. See docs/performance.md §3.
+    # At A's rate a reader gets ~13 KB/s: the server's bounded kernel buffer (SO_SNDBUF 64 KiB,
+    # ~128 KiB effective) plus Hypercorn's 64 KiB transport buffer fill in ~14 s, then the
+    # outbox's 5 s stall bound closes it: a 20 s run shows the 4008 (the worker reads the
+    # stalled socket again after drawing stops to see its close frame).
     row["note"] = f"p99 x{rise} vs baseline {baseline['latency_ms']['p99']} ms; slow: {slow_closes}"
     record(bench, row)
 

@@ -132,6 +132,13 @@ class WsClient(asyncio.Protocol):
         if self.transport is not None:
             self.transport.pause_reading()
 
+    def resume_reading(self) -> None:
+        """
+        Read again (after a stall): the backlog, then the close frame if the server gave up.
+        """
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
     def send_binary(self, payload: bytes) -> None:
         self._send(_OP_BIN, payload)
 
