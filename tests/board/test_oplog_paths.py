@@ -80,3 +80,22 @@ def test_postgres_path_matches_the_orm_path(make_board, user, monkeypatch):
         assert fast_board.head_seq == slow_board.head_seq == len(rows(fast_board))
     keys = [(fast_a.id, "client-aa", 1), (fast_a.id, "client-aa", 99), ("no-such", "x", 1)]
     assert find_stored(keys) == {(fast_a.id, "client-aa", 1): 1}
+
+
+def test_duplicate_lookup_probes_the_index_instead_of_scanning_the_log(board, user):
+    """
+    The per-tick duplicate lookup must cost per key, not per stored op: a hash join over the
+    whole log made every tick slower as the log grew.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the array-parameter path is PostgreSQL's")
+    ops = [{"i": i, "k": "clr"} for i in range(1, 5001)]
+    oplog.append_ops(board_id=board.id, author_id=user.pk, client_id="bulk", ops=ops)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Op._meta.db_table}")
+        keys = [[board.id] * 400, ["bulk"] * 400, list(range(1, 401))]
+        cursor.execute("EXPLAIN " + oplog._PostgresStore._EXISTING, keys)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plan and "Index" in plan, plan
