@@ -61,6 +61,12 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
         hub.error(peer, exc.code, exc.message, exc.ids)
         return
     if isinstance(msg, ClientCursor):
+        # Cursors spend the byte budget too; over it they are dropped (they are ephemeral) and
+        # a client that keeps flooding is closed like an op flooder.
+        if not peer.limiter.allow(0, len(data), time.monotonic()):
+            if peer.limiter.abusive:
+                hub.close_peer(peer, CloseCode.RATE_LIMITED)
+            return
         row: list[Any] = [peer.client_id, msg.x, msg.y]
         if msg.vp is not None:
             row.append(msg.vp)

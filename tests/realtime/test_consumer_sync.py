@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgpack
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -233,6 +234,18 @@ async def test_rate_limit_refuses_then_closes_4029(memory_layer, connect, board,
         await client.send_ops([stroke(k, f"s{k}")])
     assert await client.expect_close() == CloseCode.RATE_LIMITED
     assert [r[2] for r in await board_rows(board)] == [1, 2]
+
+
+async def test_cursor_flood_spends_the_byte_budget_then_closes_4029(
+    memory_layer, connect, board, user, settings
+):
+    settings.INKROOM = {**settings.INKROOM, "BYTES_PER_SEC": 10.0, "BYTES_BURST": 200.0}
+    client = await connect(board, user)
+    await client.sync()
+    cursor = msgpack.packb({"t": "cur", "x": 10, "y": 20})
+    for _ in range(200):
+        await client.comm.send_input({"type": "websocket.receive", "bytes": cursor})
+    assert await client.expect_close() == CloseCode.RATE_LIMITED
 
 
 async def test_drain_commits_pending_ops_then_closes_1012(
