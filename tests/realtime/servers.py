@@ -2,11 +2,12 @@
 Real Inkroom server processes for tests: start `python -m realtime.serve` on a free loopback port.
 
 Importable helpers (`start_server`, `ServerProcess`, `database_url`, `free_port`) plus pytest
-fixtures `server_env` and `start_inkroom` (bind `server_env_fixture` and `start_inkroom_fixture`
-in a test module or conftest to use them). A server runs against the same PostgreSQL database as
-the test (pass `connection.settings_dict["NAME"]`, so use `django_db(transaction=True)`: data the
-test commits is visible to the child) and, when REDIS_URL is set, the Redis channel layer under a
-prefix unique to the test, so servers of one test see each other and nobody else.
+fixtures `server_env` and `start_inkroom` (bound in tests/realtime/conftest.py; bind
+`server_env_fixture` and `start_inkroom_fixture` in another conftest to use them elsewhere).
+A server runs against the same PostgreSQL database as the test (pass
+`connection.settings_dict["NAME"]`, so use `django_db(transaction=True)`: data the test commits is
+visible to the child) and, when REDIS_URL is set, the Redis channel layer under a prefix unique to
+the test, so servers of one test see each other and nobody else.
 
 Ports come from INKROOM_TEST_PORTS ("18150-18199" by default), so engineers and CI jobs sharing a
 machine can give each suite its own range. Server output goes to a log file that is printed when
@@ -14,8 +15,7 @@ a test fails; `ServerProcess.log_text()` reads it.
 
     from tests.realtime import servers
 
-    server_env_fixture = servers.server_env_fixture
-    start_inkroom_fixture = servers.start_inkroom_fixture
+    pytestmark = servers.REAL_SERVER_MARKS
 
     def test_x(start_inkroom):
         server = start_inkroom()
@@ -41,6 +41,13 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The marks of a module whose tests start real servers against the test's database and Redis.
+REAL_SERVER_MARKS = [
+    pytest.mark.multiprocess,
+    pytest.mark.requires_postgres,
+    pytest.mark.requires_redis,
+    pytest.mark.django_db(transaction=True),
+]
 #: Port range used when INKROOM_TEST_PORTS is unset (this suite's allocation on shared boxes).
 DEFAULT_PORT_RANGE = "18150-18199"
 #: How long a fresh server may take to answer /healthz (seconds): Django import plus migrations

@@ -12,7 +12,6 @@ import asyncio
 import socket
 from typing import Any
 
-import pytest
 from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -21,15 +20,8 @@ from realtime.listen import bound_send_buffers
 from tests.realtime import servers
 from tests.realtime.wsclient import BoardClient, token_header
 
-pytestmark = [
-    pytest.mark.multiprocess,
-    pytest.mark.requires_postgres,
-    pytest.mark.requires_redis,
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = servers.REAL_SERVER_MARKS
 
-server_env_fixture = servers.server_env_fixture
-start_inkroom_fixture = servers.start_inkroom_fixture
 
 #: Small bounds so the stall shows within ~150 KiB of ops instead of the production ~1 MiB.
 SERVER_BOUNDS = {

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.authtoken.models import Token
 
@@ -15,16 +14,8 @@ from tests.realtime import servers
 from tests.realtime.servers import ServerProcess
 from tests.realtime.wsclient import BoardClient, token_header
 
-pytestmark = [
-    pytest.mark.multiprocess,
-    pytest.mark.requires_postgres,
-    pytest.mark.requires_redis,
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = servers.REAL_SERVER_MARKS
 
-# The real-server fixtures (`server_env`, `start_inkroom`), registered in this module.
-server_env_fixture = servers.server_env_fixture
-start_inkroom_fixture = servers.start_inkroom_fixture
 
 #: Every metric realtime.metrics defines (family names, without _total/_bucket suffixes).
 FAMILIES = {

@@ -13,7 +13,6 @@ import asyncio
 import time
 from typing import Any
 
-import pytest
 import redis
 from django.conf import settings
 from rest_framework.authtoken.models import Token
@@ -29,16 +28,8 @@ from tests.realtime.wsclient import (
     token_header,
 )
 
-pytestmark = [
-    pytest.mark.multiprocess,
-    pytest.mark.requires_postgres,
-    pytest.mark.requires_redis,
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = servers.REAL_SERVER_MARKS
 
-# The real-server fixtures (`server_env`, `start_inkroom`), registered in this module.
-server_env_fixture = servers.server_env_fixture
-start_inkroom_fixture = servers.start_inkroom_fixture
 
 #: Pause between strokes of a continuously drawing client (seconds).
 STROKE_PAUSE_SECS = 0.02

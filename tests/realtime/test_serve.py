@@ -25,16 +25,8 @@ from websockets.asyncio.client import connect
 from tests.realtime import servers
 from tests.realtime.servers import REPO_ROOT, ServerProcess, free_port
 
-pytestmark = [
-    pytest.mark.multiprocess,
-    pytest.mark.requires_postgres,
-    pytest.mark.requires_redis,
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = servers.REAL_SERVER_MARKS
 
-# The real-server fixtures (`server_env`, `start_inkroom`), registered in this module.
-server_env_fixture = servers.server_env_fixture
-start_inkroom_fixture = servers.start_inkroom_fixture
 
 DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
 

@@ -13,7 +13,6 @@ import signal
 import time
 from typing import Any
 
-import pytest
 from rest_framework.authtoken.models import Token
 
 from board.models import Op
@@ -27,16 +26,8 @@ from tests.realtime.wsclient import (
     token_header,
 )
 
-pytestmark = [
-    pytest.mark.multiprocess,
-    pytest.mark.requires_postgres,
-    pytest.mark.requires_redis,
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = servers.REAL_SERVER_MARKS
 
-# The real-server fixtures (`server_env`, `start_inkroom`), registered in this module.
-server_env_fixture = servers.server_env_fixture
-start_inkroom_fixture = servers.start_inkroom_fixture
 
 #: Drain budget given to the server under test (seconds); the test asserts the exit within it.
 DRAIN_SECS = 4.0
