@@ -15,8 +15,8 @@ tick are lost unacked (clients resend them). That is why the Procfile uses realt
 
 from __future__ import annotations
 
+from realtime.hypercorn_patches import install_hypercorn_patches as _patch
 from realtime.serve import hypercorn_settings as _settings
-from realtime.serve import install_hypercorn_patches as _patch
 
 _patch()
 # Hypercorn's Config.from_object copies every public module attribute; publish exactly these.

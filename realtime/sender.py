@@ -1,8 +1,10 @@
 """
 The send path of one socket: a bounded outgoing queue drained by one writer task.
 
-The hub only appends (`push` never awaits), so a slow socket never stalls a room or a tick; the
-writer calls the raw ASGI `send` with pre-encoded frames, nothing per message in between. Past
+The hub only appends (`push` never awaits), so a slow socket never stalls a room or a tick. Under
+Hypercorn a frame pushed while nothing is waiting is written to the transport at once
+(realtime.direct); otherwise the writer task writes the queue in order, awaiting the transport's
+drain, or calls the raw ASGI `send` where there is no direct path. Past
 its bound (frames, bytes, or SEND_STALL_SECS without a completed send) the queue is discarded and
 the socket closed with 4008.
 """
@@ -17,6 +19,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from realtime.direct import DirectSocket, direct_socket
 from realtime.protocol import CloseCode
 
 logger = logging.getLogger(__name__)
@@ -73,6 +76,7 @@ class Outbox:
         "_bulk_sending",
         "_bytes",
         "_closing",
+        "_direct",
         "_progress",
         "_queue",
         "_send",
@@ -93,6 +97,7 @@ class Outbox:
         on_overflow: Callable[[], None] | None = None,
     ) -> None:
         self._send = send
+        self._direct: DirectSocket | None = direct_socket(send)
         self.on_overflow = on_overflow
         self._queue: deque[bytes | str] = deque()
         self._bytes = 0
@@ -124,7 +129,10 @@ class Outbox:
         if self._closing:
             return False
         now = time.monotonic()
+        direct = self._direct
         if not self._queue:
+            if direct is not None and direct.idle:
+                return self._write_now(direct, frame, now)
             self._progress = now
         self._queue.append(frame)
         if type(frame) is Bulk:
@@ -141,6 +149,16 @@ class Outbox:
                 self.on_overflow()
             return False
         self._wake.set()
+        return True
+
+    def _write_now(self, direct: DirectSocket, frame: bytes | str, now: float) -> bool:
+        try:
+            direct.write(frame)
+        except ConnectionResetError:  # the consumer is about to see the disconnect
+            return False
+        SENT.frames += 1
+        self._progress = now
+        self._bulk_sending = type(frame) is Bulk
         return True
 
     def close(self, code: int) -> None:
@@ -186,7 +204,7 @@ class Outbox:
         self._writer.cancel()
 
     async def _write(self) -> None:
-        queue, send, sent = self._queue, self._send, SENT
+        queue, send, direct, sent = self._queue, self._send, self._direct, SENT
         try:
             while True:
                 while queue:
@@ -196,7 +214,10 @@ class Outbox:
                     if not bulk:
                         self._bytes -= len(frame)
                     self._bulk_sending = bulk  # no stall bound while a catch-up goes out
-                    if isinstance(frame, bytes):
+                    if direct is not None:
+                        direct.write(frame)
+                        await direct.drain()
+                    elif isinstance(frame, bytes):
                         await send({"type": "websocket.send", "bytes": frame})
                     else:
                         await send({"type": "websocket.send", "text": frame})

@@ -1,0 +1,122 @@
+"""
+Writing WebSocket frames straight to a socket's transport, past Hypercorn's per-message path.
+
+An ASGI `websocket.send` through Hypercorn 0.18 costs ~45 µs a frame: a wsproto event, wsproto's
+framing, two protocol dispatch layers, a lock and a drain, all in Python. The hub sends the same
+pre-encoded frame to every socket of a board each tick, so with many small boards that path was
+the largest single cost of a process (docs/performance.md §3). A server-to-client frame needs no
+mask and no state beyond "the connection is open", so we frame it here (RFC 6455 §5.2) and
+`write()` it to the transport: one concatenation and one non-blocking socket write.
+
+What stays with Hypercorn: the handshake, every read, pings, and the close frame (the outbox
+closes through ASGI `websocket.close`, which also moves Hypercorn's and wsproto's state). Writes
+go to the same transport in call order, so frames written here and Hypercorn's own frames never
+interleave within a frame and keep their order.
+
+`direct_socket(send)` finds the transport behind an ASGI `send` that is Hypercorn's HTTP/1.1
+WebSocket stream (the patched class installed by realtime.serve); for anything else (HTTP/2,
+Daphne, Channels' test communicator) it returns None and the caller keeps using `send`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from hypercorn.protocol.ws_stream import ASGIWebsocketState
+
+from realtime.hypercorn_patches import InkroomWSStream
+
+_CONNECTED = ASGIWebsocketState.CONNECTED
+
+#: First header byte: FIN plus the opcode (RFC 6455 §5.2).
+_FIN_TEXT = 0x81
+_FIN_BINARY = 0x82
+
+
+def frame_header(opcode_byte: int, length: int) -> bytes:
+    """
+    The header of an unmasked, unfragmented server frame carrying `length` payload bytes.
+    """
+    if length < 126:
+        return bytes((opcode_byte, length))
+    if length < 65536:
+        return bytes((opcode_byte, 126)) + length.to_bytes(2, "big")
+    return bytes((opcode_byte, 127)) + length.to_bytes(8, "big")
+
+
+def frame(message: bytes | str) -> bytes:
+    """
+    `message` as one complete server frame: binary for bytes, text (UTF-8) for str.
+    """
+    if isinstance(message, str):
+        payload = message.encode()
+        return frame_header(_FIN_TEXT, len(payload)) + payload
+    return frame_header(_FIN_BINARY, len(message)) + message
+
+
+class DirectSocket:
+    """
+    The transport of one open Hypercorn WebSocket, for frames written without the ASGI send.
+    """
+
+    __slots__ = ("_stream", "_transport", "_writer")
+
+    def __init__(self, stream: Any, writer: asyncio.StreamWriter) -> None:
+        self._stream = stream
+        self._writer = writer
+        self._transport = writer.transport
+
+    @property
+    def open(self) -> bool:
+        """
+        False once Hypercorn saw the connection close or the app sent its close frame.
+        """
+        return (
+            not self._stream.closed
+            and self._stream.state is _CONNECTED
+            and not (self._transport.is_closing())
+        )
+
+    @property
+    def idle(self) -> bool:
+        """
+        True when nothing waits in the transport's buffer: a write now goes out at once.
+        """
+        return self._transport.get_write_buffer_size() == 0
+
+    def write(self, message: bytes | str) -> None:
+        """
+        Hand one frame to the transport (buffered there if the socket cannot take it now).
+
+        Raises ConnectionResetError once the connection is no longer open.
+        """
+        if not self.open:
+            raise ConnectionResetError("the WebSocket is closed")
+        self._transport.write(frame(message))
+
+    async def drain(self) -> None:
+        """
+        Wait until the transport's buffer is below its high-water mark.
+        """
+        await self._writer.drain()
+
+
+def direct_socket(send: Callable[..., Any]) -> DirectSocket | None:
+    """
+    The DirectSocket behind `send` when it is Hypercorn's HTTP/1.1 WebSocket stream, else None.
+
+    The chain is Hypercorn 0.18's (pinned): the stream's `send` is H11Protocol.stream_send, whose
+    protocol's `send` is TCPServer.protocol_send, which owns the StreamWriter. Any link missing
+    (another server, HTTP/2) means None: the plain ASGI path is always correct.
+    """
+    stream = getattr(send, "__self__", None)
+    if not isinstance(stream, InkroomWSStream):
+        return None
+    h11 = getattr(stream.send, "__self__", None)
+    server = getattr(getattr(h11, "send", None), "__self__", None)
+    writer = getattr(server, "writer", None)
+    if not isinstance(writer, asyncio.StreamWriter):
+        return None
+    return DirectSocket(stream, writer)

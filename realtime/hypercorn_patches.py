@@ -1,0 +1,78 @@
+"""
+Our changes to Hypercorn 0.18 (pinned in pyproject.toml: re-check them on upgrade;
+tests/realtime/test_serve.py covers each): permessage-deflate refused, ping tasks that end on
+close, and a stream class realtime.direct recognises to write frames past the ASGI send.
+
+A module of its own, not part of realtime.serve: `python -m realtime.serve` runs that module as
+`__main__`, and a class defined there would not be the one `realtime.direct` imports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hypercorn.protocol import ws_stream
+
+
+class _NoExtensionsHandshake(ws_stream.Handshake):
+    """
+    Hypercorn's handshake with every offered extension ignored, so permessage-deflate is refused.
+    """
+
+    def __init__(self, headers: list[tuple[bytes, bytes]], http_version: str) -> None:
+        super().__init__(headers, http_version)
+        self.extensions = None
+
+
+def refuse_permessage_deflate() -> None:
+    """
+    Make Hypercorn answer every WebSocket handshake without permessage-deflate.
+
+    Hypercorn 0.18 accepts deflate whenever the client offers it (browsers always do) and has no
+    option to turn it off. A deflate socket keeps a zlib compressor and decompressor of ~150-200
+    KiB alive for its lifetime, which alone breaks the 40 KiB-per-idle-socket budget, and costs
+    CPU per frame on a hot path whose msgpack frames are already compact. Stripping the header in
+    an ASGI wrapper would not help: Hypercorn parses it into its Handshake object before the app
+    runs. So we replace that class in ws_stream with one that forgets the offer; wsproto then
+    negotiates no extension and rejects compressed (RSV1) frames. Idempotent.
+    """
+    ws_stream.Handshake = _NoExtensionsHandshake  # type: ignore[misc]
+
+
+class InkroomWSStream(ws_stream.WSStream):
+    """
+    Hypercorn's WebSocket stream, with the keep-alive ping task ending when the connection closes
+    (and recognised by realtime.direct, which writes our frames straight to its transport).
+
+    Hypercorn's ping loop checks `closed` only after each full `websocket_ping_interval` sleep,
+    so a closed socket's connection task (and its memory) lingered for up to 20 s, and at
+    shutdown Hypercorn had to cancel one such task per socket closed in the last 20 s (~2 s of
+    loop time for 10k sockets, measured).
+    """
+
+    _ping_task: asyncio.Task[Any] | None = None
+
+    async def handle(self, event: Any) -> None:
+        await super().handle(event)
+        if self.closed and self._ping_task is not None:
+            self._ping_task.cancel()
+            self._ping_task = None
+
+    async def _send_pings(self) -> None:
+        self._ping_task = asyncio.current_task()
+        await super()._send_pings()
+
+
+def install_hypercorn_patches() -> None:
+    """
+    Refuse permessage-deflate and end ping tasks on close, in every Hypercorn protocol.
+
+    Both replace classes inside Hypercorn (pinned to 0.18.x in pyproject.toml: re-check these on
+    upgrade, tests/realtime/test_serve.py covers both). Idempotent.
+    """
+    from hypercorn.protocol import h2, h11
+
+    refuse_permessage_deflate()
+    h11.WSStream = InkroomWSStream  # type: ignore[attr-defined]
+    h2.WSStream = InkroomWSStream  # type: ignore[attr-defined]
