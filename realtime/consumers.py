@@ -15,6 +15,7 @@ from typing import Any
 from channels.consumer import AsyncConsumer
 
 from realtime import inbound
+from realtime.direct import receive_directly
 from realtime.hub import Hub, get_hub
 from realtime.protocol import CloseCode
 from realtime.room import Peer
@@ -70,6 +71,22 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
             return
         info = self.scope["inkroom"]
         self.peer = await self.hub.join(info, self.base_send, info["since"])
+        # From here on, under Hypercorn, frames arrive in on_direct_message (no queue hop).
+        receive_directly(self.base_send, self.on_direct_message)
+
+    def on_direct_message(self, message: dict[str, Any]) -> None:
+        """
+        A frame handed over by the reading task (realtime.direct): what the loop would do with it.
+
+        An exception here would end the reading task, so it closes this socket instead, as an
+        exception in the receive loop would (1011).
+        """
+        try:
+            self.websocket_receive(message)
+        except Exception:
+            logger.exception("handling a board socket frame failed")
+            if self.peer is not None:
+                self.peer.outbox.close(CloseCode.INTERNAL_ERROR)
 
     def websocket_receive(self, message: dict[str, Any]) -> None:
         peer = self.peer

@@ -13,6 +13,9 @@ closes through ASGI `websocket.close`, which also moves Hypercorn's and wsproto'
 go to the same transport in call order, so frames written here and Hypercorn's own frames never
 interleave within a frame and keep their order.
 
+Reads stay Hypercorn's, but `receive_directly` lets the consumer take each complete message in
+the reading task rather than through Hypercorn's queue and its own receive loop.
+
 `direct_socket(send)` finds the transport behind an ASGI `send` that is Hypercorn's HTTP/1.1
 WebSocket stream (the patched class installed by realtime.serve); for anything else (HTTP/2,
 Daphne, Channels' test communicator) it returns None and the caller keeps using `send`.
@@ -101,6 +104,21 @@ class DirectSocket:
         Wait until the transport's buffer is below its high-water mark.
         """
         await self._writer.drain()
+
+
+def receive_directly(send: Callable[..., Any], receiver: Callable[[dict[str, Any]], None]) -> bool:
+    """
+    Have the Hypercorn stream behind `send` call `receiver` with each complete message, in its
+    reading task, instead of queueing it for `receive()`; False where there is no such stream.
+
+    The receiver must not block: it runs between two reads of the socket. Set it only from the
+    task that calls `receive()`, between messages (InkroomWSStream keeps the order that way).
+    """
+    stream = getattr(send, "__self__", None)
+    if not isinstance(stream, InkroomWSStream):
+        return False
+    stream.receiver = receiver
+    return True
 
 
 def direct_socket(send: Callable[..., Any]) -> DirectSocket | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from wsproto import ConnectionType
 from wsproto.connection import Connection
 from wsproto.events import BytesMessage, TextMessage
 
-from realtime.direct import direct_socket, frame
+from realtime.direct import direct_socket, frame, receive_directly
 from realtime.hypercorn_patches import install_hypercorn_patches
 from realtime.sender import SENT, Bulk, Outbox
 
@@ -35,10 +36,30 @@ def test_frames_match_wsproto(size: int) -> None:
     assert frame(text) == server.send(TextMessage(data=text))
 
 
-def _free_port() -> int:
+@contextlib.asynccontextmanager
+async def _hypercorn(app: Any) -> AsyncIterator[int]:
+    """
+    Serve `app` with Hypercorn (our patches installed) in this loop; yield its port.
+    """
+    install_hypercorn_patches()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        port = int(sock.getsockname()[1])
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.websocket_max_message_size = 4 * 1024 * 1024
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            await asyncio.sleep(0.02)
+        yield port
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 5)
 
 
 async def test_outbox_writes_through_hypercorn_in_order_then_closes() -> None:
@@ -46,7 +67,6 @@ async def test_outbox_writes_through_hypercorn_in_order_then_closes() -> None:
     Small frames (written at once), a 2 MiB catch-up frame (buffered by the transport, so the
     frames after it queue behind it) and text frames all arrive in push order, then 4008.
     """
-    install_hypercorn_patches()
     big = Bulk(b"\xab" * (2 * 1024 * 1024))
     frames: list[bytes | str] = [b"one", "two", big, b"four", "five" * 1000, b""]
     used_direct: list[bool] = []
@@ -65,31 +85,17 @@ async def test_outbox_writes_through_hypercorn_in_order_then_closes() -> None:
         while (await receive())["type"] != "websocket.disconnect":
             pass
 
-    config = Config()
-    port = _free_port()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.websocket_max_message_size = 4 * 1024 * 1024
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    try:
-        received: list[bytes | str] = []
-        sent_before = SENT.frames
-        for _ in range(50):
-            with contextlib.suppress(OSError):
-                async with connect(f"ws://127.0.0.1:{port}/", max_size=None) as ws:
-                    with contextlib.suppress(ConnectionClosed):
-                        async for message in ws:
-                            received.append(message)
-                    close_code = ws.close_code
-                break
-            await asyncio.sleep(0.05)
-        assert used_direct == [True]
-        assert received == [bytes(item) if isinstance(item, bytes) else item for item in frames]
-        assert close_code == 4008
-        assert SENT.frames - sent_before == len(frames)
-    finally:
-        stop.set()
-        await asyncio.wait_for(server, 5)
+    received: list[bytes | str] = []
+    sent_before = SENT.frames
+    async with _hypercorn(app) as port, connect(f"ws://127.0.0.1:{port}/", max_size=None) as ws:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in ws:
+                received.append(message)
+        close_code = ws.close_code
+    assert used_direct == [True]
+    assert received == [bytes(item) if isinstance(item, bytes) else item for item in frames]
+    assert close_code == 4008
+    assert SENT.frames - sent_before == len(frames)
 
 
 async def test_no_direct_path_outside_hypercorn() -> None:
@@ -97,3 +103,36 @@ async def test_no_direct_path_outside_hypercorn() -> None:
         pass
 
     assert direct_socket(send) is None
+    assert not receive_directly(send, lambda message: None)
+
+
+async def test_direct_receiver_keeps_message_order() -> None:
+    """
+    Messages queued before the receiver is set are still received first; later ones arrive
+    through the receiver; the disconnect comes after all of them.
+    """
+    install_hypercorn_patches()
+    count = 400
+    got: list[tuple[str, bytes]] = []
+    done = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        await asyncio.sleep(0.2)  # the client's first messages queue up meanwhile
+        assert receive_directly(send, lambda message: got.append(("direct", message["bytes"])))
+        while (message := await receive())["type"] != "websocket.disconnect":
+            got.append(("queued", message["bytes"]))
+        done.set()
+
+    async with _hypercorn(app) as port:
+        async with connect(f"ws://127.0.0.1:{port}/") as ws:
+            for n in range(count):
+                await ws.send(n.to_bytes(2, "big"))
+                if n % 50 == 49:
+                    await asyncio.sleep(0.1)
+        await asyncio.wait_for(done.wait(), 5)
+    assert [int.from_bytes(data, "big") for _, data in got] == list(range(count))
+    assert {how for how, _ in got} == {"direct", "queued"}
