@@ -8,6 +8,16 @@ entries carry the author's `client_id`, which encodes the slot). Ops therefore c
 what a real client sends: a small increasing `i`, the element id and delta-encoded points.
 The reference servers only relay frames, so there the sender adds `c` (its slot, a 1-2 byte
 int) to each op.
+
+Receiving is the generator's main cost (each op reaches every client of its board), so it is
+done per frame rather than per entry wherever the answer is the same. Every client of a board
+gets the same `ops` frame bytes (the server encodes once per board per tick; relays forward
+the sender's bytes), so a worker's `FrameDecoder` decodes each distinct payload once, into
+what the accounting needs: seq range, per-author op-id ranges, points and send times. Each
+receiver then checks the frame against its own state in a few operations, and only a frame
+that is not simply "the next seqs, every author's ops newer than seen" is walked entry by
+entry, with the same rules. Every entry still counts towards delivered, duplicates and gaps
+for every receiver, and every delivery's latency is recorded (Histogram.record_ends).
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from typing import Any
 
 import msgpack
 
-from bench.hist import Histogram
+from bench.hist import Histogram, Starts
 from bench.wsclient import WsClient
 
 #: Each stroke is one `add` then this many `app` ops (about 2 s of drawing at 30 Hz).
@@ -30,6 +40,9 @@ STROKE_APPS = 60
 DELTA_RANGE = 7
 CLIENT_ID_PREFIX = "bench"
 _STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
+#: Distinct `ops` payloads a decoder remembers before starting afresh: far more than one
+#: tick's frames, which all receivers in a worker read within milliseconds of each other.
+DECODER_CACHE_FRAMES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +101,97 @@ class Stats:
         self.closes: dict[str, int] = {}
 
 
+class OpsFrame:
+    """
+    One decoded `ops` frame: what every receiver's accounting reads, and nothing else.
+    """
+
+    __slots__ = ("entries", "first", "n", "own", "points", "ranges", "regular", "starts")
+
+    def __init__(self, entries: list[tuple[int | None, int, int, int, int]]) -> None:
+        #: (seq or None, author slot or -1 if foreign, op id, points, send time µs) per entry.
+        self.entries = entries
+        self.n = len(entries)
+        self.points = sum(e[3] for e in entries)
+        self.starts = Starts([e[4] for e in entries])
+        seqs = [e[0] for e in entries]
+        #: Seq of the first entry, or None when the entries carry none (relay mode).
+        self.first = seqs[0] if seqs and seqs[0] is not None else None
+        ranges: dict[int, list[int]] = {}
+        own: dict[int, list[tuple[int, int]]] = {}
+        increasing = True
+        for _seq, slot, i, _points, sent in entries:
+            got = ranges.get(slot)
+            if got is None:
+                ranges[slot] = [i, i]
+            elif i > got[1]:
+                got[1] = i
+            else:
+                increasing = False
+            own.setdefault(slot, []).append((i, sent))
+        #: (slot, lowest op id, highest op id) per author.
+        self.ranges = tuple((slot, lo, hi) for slot, (lo, hi) in ranges.items())
+        #: Each author's (op id, send time) pairs, for the author's ack.
+        self.own = {slot: tuple(pairs) for slot, pairs in own.items()}
+        if self.first is None:
+            in_order = all(seq is None for seq in seqs)
+        else:
+            in_order = seqs == list(range(self.first, self.first + self.n))
+        #: The per-frame path applies: seqs contiguous (or absent), no foreign entry, each
+        #: author's op ids increasing. Otherwise receivers walk `entries`.
+        self.regular = bool(entries) and in_order and increasing and -1 not in ranges
+
+
+class FrameDecoder:
+    """
+    Decodes each distinct `ops` payload once for all the clients of one worker.
+    """
+
+    def __init__(self, ring: memoryview, ring_size: int) -> None:
+        self.ring = ring
+        self.ring_size = ring_size
+        self.frames: dict[bytes, OpsFrame] = {}
+        self._slot_cache: dict[Any, int] = {}
+
+    def decode(self, payload: bytes, entries: list[dict[str, Any]]) -> OpsFrame:
+        """
+        Build (and remember) the OpsFrame of an `ops` payload whose entries are decoded.
+        """
+        ring = self.ring
+        size = self.ring_size
+        mask = size - 1
+        rows: list[tuple[int | None, int, int, int, int]] = []
+        for entry in entries:
+            slot = self._slot(entry.get("c"))
+            if slot < 0:
+                rows.append((entry.get("s"), -1, 0, 0, 0))
+                continue
+            i = entry["i"]
+            pts = entry.get("p")
+            # The send time never changes once the op is sent (until the ring wraps after
+            # RING_SECS): reading it now gives what each receiver would read later.
+            sent = ring[slot * size + (i & mask)]
+            rows.append((entry.get("s"), slot, i, len(pts) // 2 if pts else 1, sent))
+        frame = OpsFrame(rows)
+        frames = self.frames
+        if len(frames) >= DECODER_CACHE_FRAMES:
+            frames.clear()
+        frames[payload] = frame
+        return frame
+
+    def _slot(self, c: Any) -> int:
+        slot = self._slot_cache.get(c)
+        if slot is None:
+            if isinstance(c, int):
+                slot = c
+            elif isinstance(c, str) and c.startswith(CLIENT_ID_PREFIX):
+                slot = int(c[len(CLIENT_ID_PREFIX) :])
+            else:
+                slot = -1
+            self._slot_cache[c] = slot
+        return slot
+
+
 class BenchClient:
     """
     Protocol handling for one connection; `mode` is "inkroom" or "relay" (reference servers).
@@ -102,6 +206,7 @@ class BenchClient:
         mode: str,
         points_per_op: int,
         offer_deflate: bool,
+        decoder: FrameDecoder | None = None,
     ) -> None:
         self.spec = spec
         self.stats = stats
@@ -111,7 +216,13 @@ class BenchClient:
         self.mode = mode
         self.points_per_op = points_per_op
         self.ws = WsClient(self.on_message, offer_deflate=offer_deflate)
+        #: Share one decoder between the clients of a worker: each payload is decoded once.
+        self.decoder = decoder or FrameDecoder(ring, ring_size)
+        self.frames = self.decoder.frames
+        #: Highest op id seen per author slot.
         self.hwm: dict[int, int] = {}
+        #: The slot whose entries are our own (acks); -1 matches none (relay mode).
+        self.own_slot = spec.slot if mode == "inkroom" else -1
         #: Highest own op id acknowledged (by an `ack` frame or by our own entry).
         self.ack_hwm = 0
         self.last_seq = 0
@@ -120,7 +231,6 @@ class BenchClient:
         self.stroke_left = 0
         self.stroke_n = 0
         self.rng = random.Random(spec.slot)
-        self._slot_cache: dict[Any, int] = {}
         self.counting = False
 
     async def connect(self) -> None:
@@ -174,27 +284,61 @@ class BenchClient:
         if is_text:
             self._on_text(json.loads(payload))
             return
-        msg = msgpack.unpackb(payload)
-        kind = msg.get("t")
-        if kind == "ops":
-            if self.counting:
-                self.stats.counts["ops_frames_in"] += 1
-                # Wire bytes: payload plus the server's unmasked frame header.
-                n = len(payload)
-                self.stats.counts["ops_bytes_in"] += n + (2 if n < 126 else 4 if n < 65536 else 10)
-            self._on_ops(msg["ops"], now_ns // 1000)
-        elif kind == "ack":
-            self._on_ack(msg["a"], now_ns // 1000)
+        frame = self.frames.get(payload)
+        if frame is None:
+            msg = msgpack.unpackb(payload)
+            kind = msg.get("t")
+            if kind == "ack":
+                self._on_ack(msg["a"], now_ns // 1000)
+                return
+            if kind != "ops":
+                return
+            frame = self.decoder.decode(payload, msg["ops"])
+        if self.counting:
+            counts = self.stats.counts
+            counts["ops_frames_in"] += 1
+            # Wire bytes: payload plus the server's unmasked frame header.
+            n = len(payload)
+            counts["ops_bytes_in"] += n + (2 if n < 126 else 4 if n < 65536 else 10)
+        self._on_ops(frame, now_ns // 1000)
 
-    def _on_ops(self, entries: list[dict[str, Any]], now_us: int) -> None:
+    def _on_ops(self, frame: OpsFrame, now_us: int) -> None:
+        first = frame.first
+        last_seq = self.last_seq
+        if frame.regular and (
+            first is None or first == last_seq + 1 or (last_seq == 0 and first > 0)
+        ):
+            hwm = self.hwm
+            get = hwm.get
+            for slot, lo, _hi in frame.ranges:
+                if lo <= get(slot, 0):
+                    break
+            else:
+                # Every entry is new: the outcome of the per-entry rules, per frame.
+                for slot, _lo, hi in frame.ranges:
+                    hwm[slot] = hi
+                if first is not None:
+                    self.last_seq = first + frame.n - 1
+                stats = self.stats
+                counts = stats.counts
+                counts["delivered"] += frame.n
+                counts["points_delivered"] += frame.points
+                stats.latency.record_ends(now_us, frame.starts)
+                own = frame.own.get(self.own_slot)
+                if own is not None:
+                    self._own_acks(own, now_us)
+                return
+        self._on_entries(frame, now_us)
+
+    def _on_entries(self, frame: OpsFrame, now_us: int) -> None:
+        """
+        Account for a frame entry by entry (overlaps, gaps, foreign or out-of-order entries).
+        """
         stats = self.stats
         counts = stats.counts
         record = stats.latency.record
-        ring = self.ring
-        mask = self.mask
         hwm = self.hwm
-        for entry in entries:
-            seq = entry.get("s")
+        for seq, slot, i, points, sent in frame.entries:
             if seq is not None:
                 if seq <= self.last_seq:
                     counts["duplicates"] += 1
@@ -202,25 +346,26 @@ class BenchClient:
                 if seq > self.last_seq + 1 and self.last_seq:
                     counts["seq_gaps"] += 1
                 self.last_seq = seq
-            slot = self._slot(entry.get("c"))
             if slot < 0:
                 counts["foreign_entries"] += 1
                 continue
-            i = entry["i"]
             if i <= hwm.get(slot, 0):
                 counts["duplicates"] += 1
                 continue
             hwm[slot] = i
             counts["delivered"] += 1
-            pts = entry.get("p")
-            counts["points_delivered"] += len(pts) // 2 if pts else 1
-            took = now_us - ring[slot * (mask + 1) + (i & mask)]
-            record(took)
-            if slot == self.spec.slot and i > self.ack_hwm and self.mode == "inkroom":
-                # Our own entry is our ack (protocol §2.2): ack latency = until we see it.
+            counts["points_delivered"] += points
+            record(now_us - sent)
+            if slot == self.own_slot:
+                self._own_acks(((i, sent),), now_us)
+
+    def _own_acks(self, own: tuple[tuple[int, int], ...], now_us: int) -> None:
+        # Our own entry is our ack (protocol §2.2): ack latency = until we see it.
+        for i, sent in own:
+            if i > self.ack_hwm:
                 self.ack_hwm = i
-                counts["acked"] += 1
-                stats.ack.record(took)
+                self.stats.counts["acked"] += 1
+                self.stats.ack.record(now_us - sent)
 
     def _on_ack(self, pairs: list[list[int]], now_us: int) -> None:
         # `ack` frames now come only for resends and catch-ups; count each op once either way.
@@ -231,18 +376,6 @@ class BenchClient:
             self.ack_hwm = i
             stats.counts["acked"] += 1
             stats.ack.record(now_us - self.ring[self.base + (i & self.mask)])
-
-    def _slot(self, c: Any) -> int:
-        slot = self._slot_cache.get(c)
-        if slot is None:
-            if isinstance(c, int):
-                slot = c
-            elif isinstance(c, str) and c.startswith(CLIENT_ID_PREFIX):
-                slot = int(c[len(CLIENT_ID_PREFIX) :])
-            else:
-                slot = -1
-            self._slot_cache[c] = slot
-        return slot
 
     def _on_text(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")

@@ -18,7 +18,7 @@ from typing import Any
 
 import uvloop
 
-from bench.client import BenchClient, ClientSpec, Stats
+from bench.client import BenchClient, ClientSpec, FrameDecoder, Stats
 
 #: Connects in flight per worker: enough to connect 2,000 sockets in seconds without a
 #: handshake storm that would measure the server's accept queue instead of its steady state.
@@ -57,6 +57,8 @@ async def _run(
     conn: Connection, config: WorkerConfig, specs: list[ClientSpec], ring: memoryview
 ) -> None:
     stats = Stats()
+    # One decoder for all: a board's clients here receive the same `ops` payloads.
+    decoder = FrameDecoder(ring, config.ring_size)
     clients = [
         BenchClient(
             spec,
@@ -66,6 +68,7 @@ async def _run(
             config.mode,
             config.points_per_op,
             config.offer_deflate,
+            decoder,
         )
         for spec in specs
     ]
