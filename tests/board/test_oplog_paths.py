@@ -95,7 +95,61 @@ def test_duplicate_lookup_probes_the_index_instead_of_scanning_the_log(board, us
     oplog.append_ops(board_id=board.id, author_id=user.pk, client_id="bulk", ops=ops)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Op._meta.db_table}")
-        keys = [[board.id] * 400, ["bulk"] * 400, list(range(1, 401))]
+        keys = [
+            oplog._text_array([board.id] * 400),
+            oplog._text_array(["bulk"] * 400),
+            oplog._int_array(range(1, 401)),
+        ]
         cursor.execute("EXPLAIN " + oplog._PostgresStore._EXISTING, keys)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Seq Scan" not in plan and "Index" in plan, plan
+
+
+#: Client ids that need quoting or escaping in a PostgreSQL array literal.
+AWKWARD_IDS = ['say "hi"', "back\\slash", "a,b{c}", "NULL", " padded ", "", '\\"', "ünï ✓"]
+
+
+def test_array_literals_round_trip_awkward_strings(db):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the array literals are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[]",
+            [
+                oplog._text_array(AWKWARD_IDS),
+                oplog._text_array(["plain", "ids"]),
+                oplog._text_array([]),
+                oplog._int_array([-(2**63), 0, 7, 2**63 - 1]),
+            ],
+        )
+        assert cursor.fetchone() == (AWKWARD_IDS, ["plain", "ids"], [], [-(2**63), 0, 7, 2**63 - 1])
+
+
+def test_awkward_client_ids_are_stored_and_resends_found_on_both_paths(
+    make_board, user, monkeypatch
+):
+    """
+    The PostgreSQL path quotes ids into array literals itself; a mistake there would miss a
+    duplicate (and fail the insert on the unique key) or store the wrong client id.
+    """
+    fast, slow = make_board(user, title="fast"), make_board(user, title="slow")
+
+    def tick(board: Board, i: int) -> dict[str, list[Submission]]:
+        return {board.id: [Submission(c, user.pk, append(i, "s1")) for c in AWKWARD_IDS]}
+
+    for i in (1, 2):
+        first, first_orm = append_batches(tick(fast, i)), orm_path(tick(slow, i), monkeypatch)
+        assert summary(first[fast.id]) == summary(first_orm[slow.id])
+    again = append_batches({fast.id: tick(fast, 1)[fast.id] + tick(fast, 3)[fast.id]})[fast.id]
+    n = len(AWKWARD_IDS)
+    assert again.duplicates == {(c, 1) for c in AWKWARD_IDS}
+    assert {c: again.acks[(c, 1)] for c in AWKWARD_IDS} == {
+        c: k + 1 for k, c in enumerate(AWKWARD_IDS)
+    }
+    assert (again.first_seq, again.last_seq) == (2 * n + 1, 3 * n)
+    assert rows(fast)[: 2 * n] == rows(slow)
+    assert find_stored([(fast.id, c, 2) for c in AWKWARD_IDS]) == {
+        (fast.id, c, 2): n + k + 1 for k, c in enumerate(AWKWARD_IDS)
+    }
