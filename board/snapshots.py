@@ -4,23 +4,29 @@ Snapshots: loading a board at a seq (latest snapshot plus the log's tail) and co
 A snapshot is the msgpack of `BoardState.to_snapshot()`, {"v": 1, "s": seq, "els": [...]}, stored
 with the seq it covers. It is a cache of the log, never a replacement: `state_at(board, seq)` from
 any snapshot <= seq equals replaying the whole log to seq (tests/board/test_snapshots.py).
+
+Loading is the cold path of a big board (a 50k-element snapshot is ~5 MB of msgpack): one query
+reads the head and the latest snapshot's bytes, one more the tail, and `state_load` hands the
+stored bytes back so the realtime side can forward them instead of re-encoding the state.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterator
+import struct
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import msgpack
+from django.db.models import OuterRef, Subquery
 
 from board.conf import app_settings
-from board.document import BoardState, replay
+from board.document import SNAPSHOT_VERSION, BoardState, replay
 from board.exceptions import BoardNotFound
-from board.models import Board, Snapshot, SnapshotKind
-from board.oplog import decode_entry, ops_between
+from board.models import Board, Op, Snapshot, SnapshotKind
 
 logger = logging.getLogger(__name__)
 
@@ -88,31 +94,128 @@ def snapshot_state(snapshot: Snapshot) -> BoardState:
     return decode_snapshot(bytes(snapshot.state))
 
 
-def _head_seq(board_id: str) -> int:
-    head = Board.objects.filter(id=board_id).values_list("head_seq", flat=True).first()
-    if head is None:
-        raise BoardNotFound(f"Board {board_id!r} not found.")
-    return head
-
-
-def state_at(board: Board | str, seq: int | None = None) -> BoardState:
+@dataclass(frozen=True, slots=True)
+class LoadedState:
     """
-    Return the board at `seq` (default: its head): latest snapshot <= seq plus the ops after it.
+    A board materialised at a seq, with the stored snapshot it was built from.
+    """
+
+    state: BoardState
+    #: Seq of that snapshot (0 when the board has none and was replayed from empty).
+    snapshot_seq: int
+    #: The snapshot's stored bytes (None without one): the board at `snapshot_seq`, already
+    #: encoded, so a `snap` frame can be spliced from it (realtime.store).
+    snapshot: bytes | None
+
+
+def head_and_snapshot(board: Board | str, seq: int | None = None) -> tuple[int, int, bytes | None]:
+    """
+    (head_seq, seq, bytes) of the board's latest snapshot <= min(seq, head), in one query.
+
+    One statement instead of head + snapshot: one round trip less, and both values come from the
+    same MVCC snapshot. Only the two needed columns are read, not the whole Snapshot row.
+    Without a snapshot the seq is 0 and the bytes None. Raises BoardNotFound.
+    """
+    board_id = _board_id(board)
+    latest = Snapshot.objects.filter(board_id=OuterRef("pk"), seq__lte=OuterRef("head_seq"))
+    if seq is not None:
+        latest = latest.filter(seq__lte=max(0, seq))
+    latest = latest.order_by("-seq", "-id")
+    row = (
+        Board.objects.filter(id=board_id)
+        .annotate(
+            snap_seq=Subquery(latest.values("seq")[:1]),
+            snap_state=Subquery(latest.values("state")[:1]),
+        )
+        .values_list("head_seq", "snap_seq", "snap_state")
+        .first()
+    )
+    if row is None:
+        raise BoardNotFound(f"Board {board_id!r} not found.")
+    head, snap_seq, stored = row
+    if stored is None:
+        return int(head), 0, None
+    return int(head), int(snap_seq), bytes(stored)
+
+
+def decode_entries(payloads: Sequence[bytes | memoryview]) -> list[dict[str, Any]]:
+    """
+    Decode stored log entries in one msgpack call: they are spliced behind an array header.
+
+    One C call instead of one `unpackb` per entry (12k entries: 14 -> 6 ms); the GC is paused
+    as for a snapshot (each entry is a few containers).
+    """
+    if not payloads:
+        return []
+    header = b"\xdd" + struct.pack(">I", len(payloads))
+    with _gc_paused():
+        entries: list[dict[str, Any]] = msgpack.unpackb(b"".join((header, *payloads)))
+    return entries
+
+
+def _tail(board_id: str, after_seq: int, upto_seq: int) -> list[dict[str, Any]]:
+    payloads = (
+        Op.objects.filter(board_id=board_id, seq__gt=after_seq, seq__lte=upto_seq)
+        .order_by("seq")
+        .values_list("payload", flat=True)
+    )
+    return decode_entries(list(payloads))
+
+
+def state_load(board: Board | str, seq: int | None = None) -> LoadedState:
+    """
+    Load the board at `seq` (default: its head): latest snapshot <= seq plus the ops after it.
 
     `board` is a Board or its id; the head is re-read, so a stale instance is fine. A `seq`
     beyond the head is clamped to the head. Raises BoardNotFound.
     """
     board_id = _board_id(board)
-    head = _head_seq(board_id)
+    head, snap_seq, stored = head_and_snapshot(board_id, seq)
     target = head if seq is None else max(0, min(seq, head))
-    snapshot = latest_snapshot(board_id, max_seq=target)
-    state = snapshot_state(snapshot) if snapshot is not None else BoardState()
-    tail = ops_between(board_id, state.seq, target)
-    replay(state, (decode_entry(payload) for _seq, payload in tail))
+    state = decode_snapshot(stored) if stored is not None else BoardState()
+    if state.seq < target:
+        replay(state, _tail(board_id, state.seq, target))
     if state.seq != target:
         # The log has a hole or the head ran ahead of the rows: both break invariant 1.
         logger.error("Board %s: replay reached seq %s, expected %s", board_id, state.seq, target)
-    return state
+    return LoadedState(state, snap_seq, stored)
+
+
+def state_at(board: Board | str, seq: int | None = None) -> BoardState:
+    """
+    Return the board at `seq` (default: its head); see `state_load`. Raises BoardNotFound.
+    """
+    return state_load(board, seq).state
+
+
+def snapshot_elements_offset(data: bytes) -> tuple[int, int] | None:
+    """
+    Return (seq, offset of the `els` array) of a stored snapshot, or None if it is not laid out
+    as `to_snapshot` writes it (a map whose last key is "els").
+
+    Reads only the header, so the elements can be forwarded as stored bytes, undecoded.
+    """
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(data[:64])  # "v", "s" and the "els" key fit well within 64 bytes
+    try:
+        fields = unpacker.read_map_header()
+        seen: dict[str, Any] = {}
+        for n in range(fields):
+            key = unpacker.unpack()
+            if key == "els":
+                if n != fields - 1:
+                    return None
+                offset: int = unpacker.tell()
+                break
+            seen[key] = unpacker.unpack()
+        else:
+            return None
+    except (msgpack.OutOfData, ValueError, TypeError):
+        return None
+    seq = seen.get("s")
+    if seen.get("v") != SNAPSHOT_VERSION or not isinstance(seq, int):
+        return None
+    return seq, offset
 
 
 def encode_snapshot(state: BoardState) -> bytes:

@@ -29,7 +29,7 @@ from board.conf import app_settings
 from board.document import Limits
 from board.exceptions import BoardNotFound
 from realtime import metrics, sender, store
-from realtime.catchup import catch_up
+from realtime.catchup import SNAP_FRAMES, catch_up
 from realtime.protocol import CloseCode, ErrorCode, Hello, Presence, encode, error_text
 from realtime.ratelimit import RateLimiter
 from realtime.room import Delivery, Peer, Room
@@ -298,7 +298,10 @@ class Hub:
     async def _load(self, room: Room) -> None:
         code = CloseCode.NOT_FOUND
         try:
-            state, snap_seq = await self.read(store.load_state, room.board_id)
+            loaded = await self.read(store.load_board, room.board_id)
+            state, snap_seq = loaded.state, loaded.snapshot_seq
+            if loaded.snap is not None:  # the first catch-up forwards it, no re-encoding
+                SNAP_FRAMES.put(room.board_id, *loaded.snap)
         except BoardNotFound:
             state = None
         except Exception:

@@ -18,11 +18,15 @@ from board.models import Board, Snapshot, SnapshotKind
 from board.oplog import append_ops, decode_entry, ops_after
 from board.snapshots import (
     create_snapshot,
+    decode_entries,
+    decode_snapshot,
     encode_snapshot,
+    head_and_snapshot,
     latest_snapshot,
     should_snapshot,
     snapshot_state,
     state_at,
+    state_load,
 )
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +138,36 @@ def test_state_at_clamps_to_the_head_and_refuses_unknown_boards(logged_board: Bo
     assert state_at(logged_board.id, 0) == BoardState()
     with pytest.raises(BoardNotFound):
         state_at("no-such-board")
+
+
+def test_state_load_keeps_the_stored_snapshot_and_reads_in_one_query_per_part(
+    logged_board: Board, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(2):  # head + nothing stored, then the whole log
+        empty = state_load(logged_board.id)
+    assert (empty.snapshot_seq, empty.snapshot, empty.state) == (
+        0,
+        None,
+        state_at(logged_board, 60),
+    )
+    s40 = create_snapshot(logged_board.id, upto_seq=40)
+    stored = bytes(Snapshot.objects.get(id=s40.id).state)
+    with django_assert_num_queries(2):  # head + snapshot, then the tail 41..60
+        loaded = state_load(logged_board.id)
+    assert (loaded.snapshot_seq, loaded.snapshot) == (40, stored)
+    assert loaded.state == materialize(None, log_entries(logged_board.id))
+    with django_assert_num_queries(1):  # the snapshot is the board at 40: no tail to read
+        at40 = state_load(logged_board.id, 40)
+    assert (at40.snapshot_seq, at40.state) == (40, decode_snapshot(stored))
+    assert head_and_snapshot(logged_board.id, 39) == (60, 0, None)
+    with pytest.raises(BoardNotFound):
+        head_and_snapshot("no-such-board")
+
+
+def test_decode_entries_equals_decoding_each_entry(logged_board: Board) -> None:
+    payloads = [payload for _s, payload in ops_after(logged_board.id, 0)]
+    assert decode_entries(payloads) == [decode_entry(p) for p in payloads]
+    assert decode_entries([]) == []
 
 
 def test_a_restore_op_replaces_the_board(logged_board: Board) -> None:
