@@ -5,16 +5,17 @@ An ASGI `websocket.send` through Hypercorn 0.18 costs ~45 µs a frame: a wsproto
 framing, two protocol dispatch layers, a lock and a drain, all in Python. The hub sends the same
 pre-encoded frame to every socket of a board each tick, so with many small boards that path was
 the largest single cost of a process (docs/performance.md §3). A server-to-client frame needs no
-mask and no state beyond "the connection is open", so we frame it here (RFC 6455 §5.2) and
+mask and no state beyond "the connection is open", so we frame it (realtime.wsframes) and
 `write()` it to the transport: one concatenation and one non-blocking socket write.
 
-What stays with Hypercorn: the handshake, every read, pings, and the close frame (the outbox
+What stays with Hypercorn: the handshake, pings, and the close frame (the outbox
 closes through ASGI `websocket.close`, which also moves Hypercorn's and wsproto's state). Writes
 go to the same transport in call order, so frames written here and Hypercorn's own frames never
 interleave within a frame and keep their order.
 
-Reads stay Hypercorn's, but `receive_directly` lets the consumer take each complete message in
-the reading task rather than through Hypercorn's queue and its own receive loop.
+Reads: `receive_directly` lets the consumer take each complete message in the reading task
+rather than through Hypercorn's queue and its own receive loop; with a receiver set, chunks of
+plain binary frames are also parsed without wsproto (InkroomWSStream).
 
 `direct_socket(send)` finds the transport behind an ASGI `send` that is Hypercorn's HTTP/1.1
 WebSocket stream (the patched class installed by realtime.serve); for anything else (HTTP/2,
@@ -30,33 +31,9 @@ from typing import Any
 from hypercorn.protocol.ws_stream import ASGIWebsocketState
 
 from realtime.hypercorn_patches import InkroomWSStream
+from realtime.wsframes import frame
 
 _CONNECTED = ASGIWebsocketState.CONNECTED
-
-#: First header byte: FIN plus the opcode (RFC 6455 §5.2).
-_FIN_TEXT = 0x81
-_FIN_BINARY = 0x82
-
-
-def frame_header(opcode_byte: int, length: int) -> bytes:
-    """
-    The header of an unmasked, unfragmented server frame carrying `length` payload bytes.
-    """
-    if length < 126:
-        return bytes((opcode_byte, length))
-    if length < 65536:
-        return bytes((opcode_byte, 126)) + length.to_bytes(2, "big")
-    return bytes((opcode_byte, 127)) + length.to_bytes(8, "big")
-
-
-def frame(message: bytes | str) -> bytes:
-    """
-    `message` as one complete server frame: binary for bytes, text (UTF-8) for str.
-    """
-    if isinstance(message, str):
-        payload = message.encode()
-        return frame_header(_FIN_TEXT, len(payload)) + payload
-    return frame_header(_FIN_BINARY, len(message)) + message
 
 
 class DirectSocket:

@@ -19,10 +19,13 @@ from websockets.exceptions import ConnectionClosed
 from wsproto import ConnectionType
 from wsproto.connection import Connection
 from wsproto.events import BytesMessage, TextMessage
+from wsproto.frame_protocol import FrameProtocol, Opcode
 
-from realtime.direct import direct_socket, frame, receive_directly
+from realtime import hypercorn_patches
+from realtime.direct import direct_socket, receive_directly
 from realtime.hypercorn_patches import install_hypercorn_patches
 from realtime.sender import SENT, Bulk, Outbox
+from realtime.wsframes import frame, parse_binary_frames
 
 SIZES = [0, 1, 125, 126, 127, 65535, 65536, 70000]
 
@@ -136,3 +139,79 @@ async def test_direct_receiver_keeps_message_order() -> None:
         await asyncio.wait_for(done.wait(), 5)
     assert [int.from_bytes(data, "big") for _, data in got] == list(range(count))
     assert {how for how, _ in got} == {"direct", "queued"}
+
+
+def _client_frames(*messages: bytes, opcode: Opcode = Opcode.BINARY, fin: bool = True) -> bytes:
+    proto = FrameProtocol(client=True, extensions=[])
+    return b"".join(bytes(proto._serialize_frame(opcode, m, fin=fin)) for m in messages)
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 4000, 65535])
+def test_parse_binary_frames_reads_what_a_client_sends(size: int) -> None:
+    payloads = [bytes([size % 251]) * size, b"next", b""]
+    assert parse_binary_frames(_client_frames(*payloads), 65535) == payloads
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        _client_frames(b"x" * 10)[:-1],  # a frame split across reads
+        _client_frames(b"x" * 65536),  # above the limit (8-byte length)
+        _client_frames(b"text", opcode=Opcode.TEXT),
+        _client_frames(b"", opcode=Opcode.PING),
+        _client_frames(b"part", fin=False),
+        _client_frames(b"ok") + _client_frames(b"", opcode=Opcode.CLOSE),
+        bytes([0x82, 0x03]) + b"abc",  # unmasked
+        bytes([0xC2, 0x83]) + b"mask" + b"abc",  # RSV1 (compressed)
+    ],
+)
+def test_parse_binary_frames_leaves_everything_else_to_wsproto(chunk: bytes) -> None:
+    assert parse_binary_frames(chunk, 65535) is None
+
+
+async def test_mixed_reads_keep_order_and_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Whole binary frames take the shortcut; a split frame, a ping, a fragmented message and a
+    text frame go through wsproto; every message arrives once, in order, intact.
+    """
+    fast_chunks = []
+
+    def counting(data: bytes, limit: int) -> list[bytes] | None:
+        payloads = parse_binary_frames(data, limit)
+        if payloads is not None:
+            fast_chunks.append(len(payloads))
+        return payloads
+
+    monkeypatch.setattr(hypercorn_patches, "parse_binary_frames", counting)
+    got: list[bytes | str] = []
+    done = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        receive_directly(send, lambda message: got.append(message.get("bytes") or message["text"]))
+        while (message := await receive())["type"] != "websocket.disconnect":
+            got.append(message.get("bytes") or message["text"])
+        done.set()
+
+    split = _client_frames(b"c" * 300)
+    chunks = [
+        _client_frames(b"a", b"b"),
+        split[:100],
+        split[100:] + _client_frames(b"d"),
+        _client_frames(b"", opcode=Opcode.PING) + _client_frames(b"e"),
+        _client_frames(b"f1", fin=False),
+        _client_frames(b"f2", opcode=Opcode.CONTINUATION) + _client_frames(b"g"),
+        _client_frames(b"h", opcode=Opcode.TEXT),
+        _client_frames(b"i", b"j"),
+    ]
+    async with _hypercorn(app) as port:
+        async with connect(f"ws://127.0.0.1:{port}/") as ws:
+            for chunk in chunks:
+                ws.transport.write(chunk)
+                await asyncio.sleep(0.05)
+        await asyncio.wait_for(done.wait(), 5)
+    assert got == [b"a", b"b", b"c" * 300, b"d", b"e", b"f1f2", b"g", "h", b"i", b"j"]
+    assert fast_chunks == [2, 2]  # "a b" and "i j"; the rest went through wsproto
