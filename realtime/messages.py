@@ -19,7 +19,7 @@ class CloseCode(enum.IntEnum):
     NORMAL = 1000
     #: Transport limit exceeded (above 1 MiB).
     MESSAGE_TOO_BIG = 1009
-    #: The server hit an unexpected error while opening the socket.
+    #: The server hit an unexpected error while opening the socket or handling one of its frames.
     INTERNAL_ERROR = 1011
     #: The process is draining for a restart: reconnect elsewhere and resync.
     SERVICE_RESTART = 1012
