@@ -185,3 +185,29 @@ def test_range_reads_return_stored_entries_in_order(make_board: Any, user: Any) 
     assert [s for s, _ in ops_between(board.id, 5, 9)] == [6, 7, 8, 9]
     assert ops_after(board.id, 20) == []
     assert [decode_entry(p)["s"] for _s, p in ops_between(board.id, 0, 20)] == list(range(1, 21))
+
+
+#: The wire entries of GOLDEN_OPS stored by client-aa without an author as seqs 1 and 2: the op's
+#: keys in order (its own `c` overwritten in place), then `s`, `c` and `u`. Clients receive these
+#: bytes as stored, so a change here is a protocol change.
+GOLDEN_OPS = [
+    {"i": 7, "k": "app", "id": "s1", "p": [1, -2, 300], "c": 9},
+    {"i": 8, "k": "add", "el": {"id": "e", "type": "stroke", "x": -5000, "y": 70000,
+     "style": {"color": "#1e1e1e", "width": 4, "opacity": 0.5, "fill": None}, "p": [0, 0]}},
+]  # fmt: skip
+GOLDEN_ENTRIES = [
+    "87a16907a16ba3617070a26964a27331a1709301fecd012ca163a9636c69656e742d6161a17301a175c0",
+    "86a16908a16ba3616464a2656c86a26964a165a474797065a67374726f6b65a178d1ec78a179ce00011170a5"
+    "7374796c6584a5636f6c6f72a723316531653165a5776964746804a76f706163697479cb3fe0000000000000"
+    "a466696c6cc0a170920000a17302a163a9636c69656e742d6161a175c0",
+]
+
+
+@pytest.mark.django_db
+def test_stored_entries_are_the_documented_wire_bytes(make_board: Any, user: Any) -> None:
+    board = make_board(user)
+    result = append_ops(board_id=board.id, author_id=None, client_id="client-aa", ops=GOLDEN_OPS)
+
+    assert [e.hex() for e in result.entries] == GOLDEN_ENTRIES
+    assert [p.hex() for _s, p in ops_after(board.id, 0)] == GOLDEN_ENTRIES
+    assert result.ops == GOLDEN_OPS
