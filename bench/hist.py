@@ -114,6 +114,8 @@ class Histogram:
         Record `end_us - t` for every t in starts: exactly what `record` would do for each.
         """
         times = starts.times
+        if not times:
+            return
         longest = end_us - starts.earliest
         if end_us < starts.latest or longest >= _TABLE_US:
             # A negative or very long value: clamp and bucket one by one.

@@ -66,9 +66,10 @@ def load_baseline(rev: str) -> types.ModuleType:
         exec(compile(source, module.__file__, "exec"), module.__dict__)
         loaded[name] = module
     client = loaded["client"]
-    client.Histogram = loaded["hist"].Histogram
-    client.WsClient = loaded["wsclient"].WsClient
-    client.wsclient_module = loaded["wsclient"]
+    # The names it imported resolve at call time: point them at the same revision.
+    client.__dict__["Histogram"] = loaded["hist"].__dict__["Histogram"]
+    client.__dict__["WsClient"] = loaded["wsclient"].__dict__["WsClient"]
+    client.__dict__["wsclient_module"] = loaded["wsclient"]
     return client
 
 
@@ -252,7 +253,11 @@ def check_equivalence(
     script = irregular_script(ring, n, workers, ticks, seed)
     clock = FakeClock()
     states = []
-    for mod, ws_mod in ((old, old.wsclient_module), (new_client, new_wsclient)):
+    pairs: list[tuple[types.ModuleType, Any]] = [
+        (old, old.__dict__["wsclient_module"]),
+        (new_client, new_wsclient),
+    ]
+    for mod, ws_mod in pairs:
         saved = ws_mod.monotonic_ns
         ws_mod.monotonic_ns = clock
         try:

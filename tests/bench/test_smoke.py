@@ -19,7 +19,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Inside the bench's port range (18400-18499) but clear of a full bench run's ports.
-SMOKE_PORT_BASE = 18450
+DEFAULT_PORT_BASE = 18450
+#: Ports one bench invocation binds above its base (bench.targets: base + 11 .. base + 50).
+BENCH_PORT_SPAN = 50
+
+
+def smoke_port_base() -> int:
+    """
+    Return the bench's --port-base: the top of INKROOM_TEST_PORTS when it is wide enough.
+
+    Engineers sharing a box each get a range there; a fixed base would collide between them.
+    """
+    lo, _, hi = os.environ.get("INKROOM_TEST_PORTS", "").partition("-")
+    if lo.isdigit() and hi.isdigit() and int(hi) - int(lo) >= BENCH_PORT_SPAN:
+        return int(hi) - BENCH_PORT_SPAN
+    return DEFAULT_PORT_BASE
+
+
 FIELDS = {
     "ts", "scenario", "target", "clients", "connected", "ops_sent", "expected_deliveries",
     "delivered", "loss", "duplicates", "deliveries_per_s", "latency_ms", "ack_ms",
@@ -37,7 +53,7 @@ def test_bench_a_writes_result_lines(tmp_path: Path) -> None:
     env.pop("REDIS_URL", None)
     cmd = [
         sys.executable, "-m", "bench", "A", "--duration", "1", "--drain", "1", "--scale", "0.1",
-        "--no-redis", "--port-base", str(SMOKE_PORT_BASE), "--results-dir", str(tmp_path),
+        "--no-redis", "--port-base", str(smoke_port_base()), "--results-dir", str(tmp_path),
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=100)
     assert proc.returncode == 0, proc.stdout + proc.stderr
