@@ -8,6 +8,8 @@ the same box: the hub's load (realtime.store) and the catch-up's `snap` frame pl
 the path before the snapshot bytes were kept (reproduced below: head, full snapshot row, decode,
 replay one entry at a time, the snapshot row again, then encoding the state for the frame); "new"
 is the code as it is. `loop ms` is the part that runs on the event loop (encoding the frame).
+The new load defers decoding the snapshot to the first op on the board; that build is timed
+separately (it holds the GIL, like the old decode in a reader thread did).
 """
 
 from __future__ import annotations
@@ -72,7 +74,13 @@ def new_path(board_id: str) -> tuple[float, float, int]:
         seq, frame = loaded.state.seq, store.encode_snap(loaded.state)
     store.read_range(board_id, seq)
     t2 = time.perf_counter()
+    _ = loaded.state.elements  # the deferred build, paid by the first op (not in the total)
+    BUILD_MS.append((time.perf_counter() - t2) * 1e3)
     return (t1 - t0) * 1e3, (t2 - t1) * 1e3, len(frame)
+
+
+#: The new path's deferred decode, timed after each run: the first op on the board pays it.
+BUILD_MS: list[float] = []
 
 
 def _phases(board_id: str) -> dict[str, float]:
@@ -120,6 +128,8 @@ def _measure(name: str, board_id: str, repeats: int) -> None:
             f"  total {medians[label]:7.1f} ms (min {min(total):6.1f})  frame {rows[0][2]} B"
         )
     print(f"  new/old total: {medians['new'] / medians['old']:.2f}")
+    print(f"  new, deferred to the first op: build {statistics.median(BUILD_MS):.1f} ms")
+    BUILD_MS.clear()
     for key, value in _phases(board_id).items():
         print(f"    new {key}: {value:.1f}")
 

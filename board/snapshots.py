@@ -18,6 +18,7 @@ import struct
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import msgpack
@@ -25,6 +26,7 @@ from django.db.models import OuterRef, Subquery
 
 from board.conf import app_settings
 from board.document import SNAPSHOT_VERSION, BoardState, replay
+from board.document.state import Element
 from board.exceptions import BoardNotFound
 from board.models import Board, Op, Snapshot, SnapshotKind
 
@@ -162,23 +164,40 @@ def _tail(board_id: str, after_seq: int, upto_seq: int) -> list[dict[str, Any]]:
     return decode_entries(list(payloads))
 
 
-def state_load(board: Board | str, seq: int | None = None) -> LoadedState:
+def state_load(board: Board | str, seq: int | None = None, *, defer: bool = False) -> LoadedState:
     """
     Load the board at `seq` (default: its head): latest snapshot <= seq plus the ops after it.
 
     `board` is a Board or its id; the head is re-read, so a stale instance is fine. A `seq`
     beyond the head is clamped to the head. Raises BoardNotFound.
+
+    With `defer`, a board with a snapshot comes back as a deferred BoardState: the snapshot is
+    decoded and the tail (read and decoded now) applied on first use of its elements, in
+    whichever thread first needs them. Decoding 50k elements takes ~75-110 ms holding the GIL,
+    so doing it here, in a reader thread, stalls the event loop just as much and delays the
+    socket waiting for the board by all of it.
     """
     board_id = _board_id(board)
     head, snap_seq, stored = head_and_snapshot(board_id, seq)
     target = head if seq is None else max(0, min(seq, head))
-    state = decode_snapshot(stored) if stored is not None else BoardState()
-    if state.seq < target:
-        replay(state, _tail(board_id, state.seq, target))
+    header = snapshot_elements_offset(stored) if defer and stored is not None else None
+    if stored is not None and header is not None:
+        tail = _tail(board_id, header[0], target) if header[0] < target else []
+        state = BoardState.deferred(
+            tail[-1]["s"] if tail else header[0], partial(_build_elements, stored, tail)
+        )
+    else:
+        state = decode_snapshot(stored) if stored is not None else BoardState()
+        if state.seq < target:
+            replay(state, _tail(board_id, state.seq, target))
     if state.seq != target:
         # The log has a hole or the head ran ahead of the rows: both break invariant 1.
         logger.error("Board %s: replay reached seq %s, expected %s", board_id, state.seq, target)
     return LoadedState(state, snap_seq, stored)
+
+
+def _build_elements(stored: bytes, tail: list[dict[str, Any]]) -> dict[str, Element]:
+    return replay(decode_snapshot(stored), tail).elements
 
 
 def state_at(board: Board | str, seq: int | None = None) -> BoardState:

@@ -85,7 +85,7 @@ def load_board(board_id: str) -> LoadedBoard:
     Raises BoardNotFound.
     """
     close_old_connections()
-    loaded: LoadedState = state_load(board_id)
+    loaded: LoadedState = state_load(board_id, defer=True)
     frame = snap_from_snapshot(loaded.snapshot) if loaded.snapshot is not None else None
     return LoadedBoard(loaded.state, loaded.snapshot_seq, frame)
 

@@ -11,6 +11,7 @@ order therefore reaches the same state, whichever process validated what.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -42,13 +43,60 @@ class BoardState:
     Mutable on purpose: the hub keeps one per live board and applies every tick's ops in place;
     copying 50k elements per tick is what an immutable map would cost. Use `copy()` or `apply()`
     when an independent state is needed.
+
+    A state may be `deferred`: its seq is known, its elements are built on first use. Loading a
+    big board then costs no decoding until something reads it (the first op to validate); a
+    catch-up forwards the stored snapshot bytes instead (realtime.store), so a board that is
+    only viewed is never decoded.
     """
 
-    __slots__ = ("elements", "seq")
+    __slots__ = ("_build", "_elements", "_lock", "seq")
 
     def __init__(self, elements: dict[str, Element] | None = None, seq: int = 0) -> None:
-        self.elements: dict[str, Element] = elements if elements is not None else {}
+        self._elements: dict[str, Element] = elements if elements is not None else {}
+        self._build: Callable[[], dict[str, Element]] | None = None
+        self._lock: threading.Lock | None = None
         self.seq = seq
+
+    @classmethod
+    def deferred(cls, seq: int, build: Callable[[], dict[str, Element]]) -> BoardState:
+        """
+        A state at `seq` whose elements are `build()`, called once, on first access.
+        """
+        state = cls(None, seq)
+        state._build, state._lock = build, threading.Lock()
+        return state
+
+    @property
+    def elements(self) -> dict[str, Element]:
+        if self._build is not None:
+            self._materialize()
+        return self._elements
+
+    @elements.setter
+    def elements(self, value: dict[str, Element]) -> None:
+        if self._lock is None:
+            self._elements = value
+            return
+        with self._lock:  # a build running in another thread finishes first, then is replaced
+            self._build = None
+            self._elements = value
+
+    @property
+    def is_deferred(self) -> bool:
+        """
+        True while the elements are not built yet.
+        """
+        return self._build is not None
+
+    def _materialize(self) -> None:
+        # The lock makes a second thread wait for the first build rather than run its own.
+        assert self._lock is not None, "a deferred state always has a lock"
+        with self._lock:
+            build = self._build
+            if build is not None:
+                self._elements = build()
+                self._build = None
 
     @property
     def element_count(self) -> int:
@@ -87,7 +135,9 @@ class BoardState:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"<BoardState seq={self.seq} elements={len(self.elements)}>"
+        if self._build is not None:
+            return f"<BoardState seq={self.seq} deferred>"
+        return f"<BoardState seq={self.seq} elements={len(self._elements)}>"
 
 
 def copy_element(el: Mapping[str, Any]) -> Element:

@@ -6,13 +6,15 @@ the load time of a large board.
 from __future__ import annotations
 
 import random
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from django.test import override_settings
 
-from board.document import BoardState, Limits, materialize, validate_op
+from board.document import BoardState, Limits, apply_in_place, materialize, validate_op
 from board.exceptions import BoardNotFound
 from board.models import Board, Snapshot, SnapshotKind
 from board.oplog import append_ops, decode_entry, ops_after
@@ -162,6 +164,48 @@ def test_state_load_keeps_the_stored_snapshot_and_reads_in_one_query_per_part(
     assert head_and_snapshot(logged_board.id, 39) == (60, 0, None)
     with pytest.raises(BoardNotFound):
         head_and_snapshot("no-such-board")
+
+
+def test_a_deferred_load_decodes_on_first_use_and_equals_the_eager_one(
+    logged_board: Board, django_assert_num_queries: Any
+) -> None:
+    create_snapshot(logged_board.id, upto_seq=25)
+    with django_assert_num_queries(2):
+        loaded = state_load(logged_board.id, defer=True)
+    state = loaded.state
+    assert (state.is_deferred, state.seq, loaded.snapshot_seq) == (True, 60, 25)
+    assert "deferred" in repr(state)
+    expected = materialize(None, log_entries(logged_board.id))
+    assert state_at(logged_board.id) == expected
+    with django_assert_num_queries(0):  # the tail was read up front
+        assert state == expected
+    assert not state.is_deferred
+    no_tail = state_load(logged_board.id, 25, defer=True).state
+    apply_in_place(no_tail, {"k": "clr", "s": 26})
+    assert (no_tail.is_deferred, no_tail.seq, no_tail.elements) == (False, 26, {})
+
+
+def test_a_deferred_state_builds_once_across_threads_and_yields_to_assignment() -> None:
+    calls: list[int] = []
+    started = threading.Event()
+
+    def slow_build() -> dict[str, Any]:
+        calls.append(1)
+        started.set()
+        time.sleep(0.05)
+        return {"a": {"id": "a", "type": "rect"}}
+
+    state = BoardState.deferred(7, slow_build)
+    with ThreadPoolExecutor(4) as pool:
+        sizes = list(pool.map(lambda _: state.element_count, range(8)))
+    assert (sizes, len(calls), state.seq) == ([1] * 8, 1, 7)
+
+    def never() -> dict[str, Any]:
+        raise AssertionError("an assigned state must not be built")
+
+    replaced = BoardState.deferred(3, never)
+    replaced.elements = {}  # what `rst` does: the stored elements are never needed
+    assert (replaced.is_deferred, replaced.elements) == (False, {})
 
 
 def test_decode_entries_equals_decoding_each_entry(logged_board: Board) -> None:

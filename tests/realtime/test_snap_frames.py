@@ -17,6 +17,7 @@ from board.oplog import append_ops
 from board.snapshots import create_snapshot, decode_snapshot, encode_snapshot, state_at
 from realtime import protocol, store
 from realtime.catchup import SNAP_FRAMES, SnapFrames
+from realtime.hub import get_hub
 from tests.realtime.conftest import append, stroke
 
 STYLE = {"color": "#1e1e1e", "width": 3, "opacity": 1, "fill": None}
@@ -120,6 +121,14 @@ async def test_a_cold_board_is_sent_its_stored_snapshot_and_the_tail(
     # The frame was spliced from the stored bytes, which the load kept for later catch-ups.
     stored = bytes(await sync_to_async(lambda: Snapshot.objects.get(id=snapshot.id).state)())
     assert SNAP_FRAMES.get(board.id) == store.snap_from_snapshot(stored)
+    # Nothing has needed the elements yet, so they are still undecoded; the first op builds
+    # them (the snapshot plus the tail) to validate against, and the live state stays exact.
+    room = get_hub().rooms[board.id]
+    assert room.state is not None and room.state.is_deferred
+    await client.send_ops([append(1, "e100")])
+    assert await client.expect_acked(1) == [(1, 11)]
+    assert not room.state.is_deferred
+    assert room.state == await sync_to_async(state_at)(board.id)
     await client.close()
 
 
