@@ -99,10 +99,12 @@ class Variant:
     module: Any
     boards: list[str]
     pens: dict[str, list[_Pen]]
+    #: Draws the resends; each variant has its own, seeded alike, so all store the same ops.
+    rng: random.Random
     cpu: list[float] = field(default_factory=list)
     wall: list[float] = field(default_factory=list)
 
-    def tick(self, n_ops: int, resend: float, rng: random.Random) -> dict[str, list[Any]]:
+    def tick(self, n_ops: int, resend: float) -> dict[str, list[Any]]:
         """
         The next `n_ops` ops, round-robin over boards and their clients; a `resend` fraction
         of them repeats the client's previous op (a reconnect resend: stored as a duplicate).
@@ -112,7 +114,7 @@ class Variant:
         for k in range(n_ops):
             board = self.boards[k % len(self.boards)]
             pen = self.pens[board][(k // len(self.boards)) % CLIENTS_PER_BOARD]
-            if pen.next_i > 1 and rng.random() < resend:
+            if pen.next_i > 1 and self.rng.random() < resend:
                 op = {"i": pen.next_i - 1, "k": "clr"}
             else:
                 op = pen.next_op()
@@ -134,7 +136,21 @@ def _variant(name: str, module: Any, n_boards: int, author_id: int, seed: int) -
         b: [_Pen(client_id_for(n * CLIENTS_PER_BOARD + c), author_id, rng) for c in range(4)]
         for n, b in enumerate(boards)
     }
-    return Variant(name=name, module=module, boards=boards, pens=pens)
+    return Variant(name, module, boards, pens, random.Random(seed))
+
+
+def _stored(board_ids: list[str]) -> list[tuple[Any, ...]]:
+    """
+    Every stored op of the boards, board by board in order, without the board id.
+    """
+    from board.models import Op
+
+    rows: list[tuple[Any, ...]] = []
+    for board_id in board_ids:
+        query = Op.objects.filter(board_id=board_id).order_by("seq")
+        fields = ("seq", "client_id", "client_op_id", "author_id", "kind", "payload")
+        rows.extend((*r[:-1], bytes(r[-1])) for r in query.values_list(*fields))
+    return rows
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -169,11 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.only_new:
         modules.insert(0, ("old", load_baseline(args.baseline)))
     variants = [_variant(n, m, args.boards, uid, args.seed) for n, m in modules]
-    rng = random.Random(args.seed)
     for t in range(args.warmup + args.ticks):
         order = variants if t % 2 == 0 else variants[::-1]
         for variant in order:
-            batches = variant.tick(args.ops, args.resend, rng)
+            batches = variant.tick(args.ops, args.resend)
             variant.run(batches)
             if t < args.warmup:
                 variant.cpu.clear()
@@ -191,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         old, new = variants
         print(f"new/old: cpu x{statistics.median(new.cpu) / statistics.median(old.cpu):.2f}, "
               f"wall x{statistics.median(new.wall) / statistics.median(old.wall):.2f}")  # fmt: skip
+        same = _stored(old.boards) == _stored(new.boards)
+        print(f"stored rows and bytes identical: {'yes' if same else 'NO'}")
     reset_boards()
     return 0
 

@@ -6,7 +6,7 @@ contiguous range of `seq`s under a row lock on the board, so concurrent writers 
 processes never produce a duplicate or skipped `seq` (PostgreSQL: SELECT ... FOR UPDATE; SQLite:
 the IMMEDIATE transaction mode serialises writers). The number of statements per call does not
 grow with the number of boards or ops: lock, look up duplicates, insert, bump heads — through
-array parameters on PostgreSQL, through the ORM elsewhere.
+array literals and binary COPY on PostgreSQL, through the ORM elsewhere.
 
 Ops arrive here already validated (board.document); this module does not interpret them.
 """
@@ -257,8 +257,15 @@ class _PostgresStore:
     parameters are array literals built by str.join, not Python lists: psycopg dumps a list
     element by element in Python (~0.5 µs each, text or binary format alike), which made
     dumping the bulk of the tick's CPU. The rows themselves go in by binary COPY, whose row
-    encoder is psycopg's C code (a 400-op tick: ~2 µs per op against ~8 for
-    INSERT ... SELECT FROM unnest of array parameters).
+    encoder is psycopg's C code (a 400-op tick: ~1.5-2 µs per op against ~8 for
+    INSERT ... SELECT FROM unnest of array parameters). python -m bench.oplog_micro measures it.
+
+    Rejected, measured with that benchmark: binary-format parameters (psycopg still dumps
+    lists element by element: 8.0 -> 7.5 µs per op for the insert); pipelining the lock with
+    the probe and the insert with the bump (fewer round trips, but no CPU gain above the
+    noise); INSERT from array literals with bytea in hex (no COPY, similar CPU, more server
+    work). The lock and the probe stay two statements: in one, the probe would read the
+    snapshot taken before the lock was granted and miss ops a concurrent writer just stored.
     """
 
     _LOCK = (

@@ -211,3 +211,48 @@ def test_stored_entries_are_the_documented_wire_bytes(make_board: Any, user: Any
     assert [e.hex() for e in result.entries] == GOLDEN_ENTRIES
     assert [p.hex() for _s, p in ops_after(board.id, 0)] == GOLDEN_ENTRIES
     assert result.ops == GOLDEN_OPS
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_ops_sent_at_once_by_several_writers_are_stored_once(
+    make_board: Any, user: Any
+) -> None:
+    """
+    A client's resend reaching several writers at once (a reconnect to another pod while the
+    first still commits): the duplicate lookup runs after the board lock, so every writer but
+    the first finds the ops stored, and none fails on the unique (board, client, op) key.
+    """
+    board = make_board(user)
+    batches = op_batches("twin", 6, 5)
+    writers = 4
+    barrier = threading.Barrier(writers)
+    acks: list[dict[tuple[str, int], int]] = []
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            barrier.wait(timeout=SPAWN_TIMEOUT_SECS)
+            mine: dict[tuple[str, int], int] = {}
+            for batch in batches:
+                subs = [Submission("twin", None, op) for op in batch]
+                mine.update(append_batches({board.id: subs})[board.id].acks)
+            acks.append(mine)
+        except BaseException as exc:  # re-raised below, in the test's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+    rows = _stored(board.id)
+    assert [seq for seq, _c, _i in rows] == list(range(1, 31))
+    assert sorted(i for _s, _c, i in rows) == list(range(1, 31))
+    stored = {("twin", i): seq for seq, _c, i in rows}
+    assert acks == [stored] * writers
