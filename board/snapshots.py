@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
-import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -28,7 +27,8 @@ from board.conf import app_settings
 from board.document import SNAPSHOT_VERSION, BoardState, replay
 from board.document.state import Element
 from board.exceptions import BoardNotFound
-from board.models import Board, Op, Snapshot, SnapshotKind
+from board.models import Board, Snapshot, SnapshotKind
+from board.oplog import decode_entry, ops_between
 
 logger = logging.getLogger(__name__)
 
@@ -140,28 +140,8 @@ def head_and_snapshot(board: Board | str, seq: int | None = None) -> tuple[int, 
     return int(head), int(snap_seq), bytes(stored)
 
 
-def decode_entries(payloads: Sequence[bytes | memoryview]) -> list[dict[str, Any]]:
-    """
-    Decode stored log entries in one msgpack call: they are spliced behind an array header.
-
-    One C call instead of one `unpackb` per entry (12k entries: 14 -> 6 ms); the GC is paused
-    as for a snapshot (each entry is a few containers).
-    """
-    if not payloads:
-        return []
-    header = b"\xdd" + struct.pack(">I", len(payloads))
-    with _gc_paused():
-        entries: list[dict[str, Any]] = msgpack.unpackb(b"".join((header, *payloads)))
-    return entries
-
-
 def _tail(board_id: str, after_seq: int, upto_seq: int) -> list[dict[str, Any]]:
-    payloads = (
-        Op.objects.filter(board_id=board_id, seq__gt=after_seq, seq__lte=upto_seq)
-        .order_by("seq")
-        .values_list("payload", flat=True)
-    )
-    return decode_entries(list(payloads))
+    return [decode_entry(payload) for _seq, payload in ops_between(board_id, after_seq, upto_seq)]
 
 
 def state_load(board: Board | str, seq: int | None = None, *, defer: bool = False) -> LoadedState:

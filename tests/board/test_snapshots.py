@@ -20,7 +20,6 @@ from board.models import Board, Snapshot, SnapshotKind
 from board.oplog import append_ops, decode_entry, ops_after
 from board.snapshots import (
     create_snapshot,
-    decode_entries,
     decode_snapshot,
     encode_snapshot,
     head_and_snapshot,
@@ -206,12 +205,6 @@ def test_a_deferred_state_builds_once_across_threads_and_yields_to_assignment() 
     replaced = BoardState.deferred(3, never)
     replaced.elements = {}  # what `rst` does: the stored elements are never needed
     assert (replaced.is_deferred, replaced.elements) == (False, {})
-
-
-def test_decode_entries_equals_decoding_each_entry(logged_board: Board) -> None:
-    payloads = [payload for _s, payload in ops_after(logged_board.id, 0)]
-    assert decode_entries(payloads) == [decode_entry(p) for p in payloads]
-    assert decode_entries([]) == []
 
 
 def test_a_restore_op_replaces_the_board(logged_board: Board) -> None:
