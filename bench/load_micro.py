@@ -106,7 +106,8 @@ def _phases(board_id: str) -> dict[str, float]:
     else:
         after = 0
     t = time.perf_counter()
-    _tail(board_id, after, head)
+    for _entry in _tail(board_id, after, head):
+        pass
     out["tail fetch + decode ms"] = (time.perf_counter() - t) * 1e3
     return out
 
@@ -114,9 +115,10 @@ def _phases(board_id: str) -> dict[str, float]:
 def _measure(name: str, board_id: str, repeats: int) -> None:
     runs: dict[str, list[tuple[float, float, int]]] = {"old": [], "new": []}
     paths: dict[str, Callable[[str], tuple[float, float, int]]] = {"old": old_path, "new": new_path}
-    for _ in range(repeats):
-        for label, path in paths.items():
-            runs[label].append(path(board_id))
+    for k in range(repeats):
+        # Alternate which goes first: each run leaves garbage the next one's GC may collect.
+        for label in ("old", "new") if k % 2 == 0 else ("new", "old"):
+            runs[label].append(paths[label](board_id))
     print(f"\n{name} ({repeats} runs each, interleaved; median, min)")
     medians = {}
     for label, rows in runs.items():

@@ -140,8 +140,10 @@ def head_and_snapshot(board: Board | str, seq: int | None = None) -> tuple[int, 
     return int(head), int(snap_seq), bytes(stored)
 
 
-def _tail(board_id: str, after_seq: int, upto_seq: int) -> list[dict[str, Any]]:
-    return [decode_entry(payload) for _seq, payload in ops_between(board_id, after_seq, upto_seq)]
+def _tail(board_id: str, after_seq: int, upto_seq: int) -> Iterator[dict[str, Any]]:
+    # A generator: each decoded entry dies once applied. Holding a 12k-entry list alive while
+    # replaying got its dicts promoted through the GC generations: 35 -> 55 ms for that load.
+    return (decode_entry(payload) for _seq, payload in ops_between(board_id, after_seq, upto_seq))
 
 
 def state_load(board: Board | str, seq: int | None = None, *, defer: bool = False) -> LoadedState:
@@ -162,7 +164,7 @@ def state_load(board: Board | str, seq: int | None = None, *, defer: bool = Fals
     target = head if seq is None else max(0, min(seq, head))
     header = snapshot_elements_offset(stored) if defer and stored is not None else None
     if stored is not None and header is not None:
-        tail = _tail(board_id, header[0], target) if header[0] < target else []
+        tail = list(_tail(board_id, header[0], target)) if header[0] < target else []
         state = BoardState.deferred(
             tail[-1]["s"] if tail else header[0], partial(_build_elements, stored, tail)
         )
