@@ -171,7 +171,10 @@ def state_load(board: Board | str, seq: int | None = None, *, defer: bool = Fals
     else:
         state = decode_snapshot(stored) if stored is not None else BoardState()
         if state.seq < target:
-            replay(state, _tail(board_id, state.seq, target))
+            # As for a snapshot: thousands of small containers (rows, entries, elements), no
+            # cycles; in the server's big heap the collections they trigger cost more than them.
+            with _gc_paused():
+                replay(state, _tail(board_id, state.seq, target))
     if state.seq != target:
         # The log has a hole or the head ran ahead of the rows: both break invariant 1.
         logger.error("Board %s: replay reached seq %s, expected %s", board_id, state.seq, target)
