@@ -316,6 +316,10 @@ class Hub:
             return
         now = asyncio.get_running_loop().time()
         self.deliver(room, room.load(state, snap_seq, now))
+        if state.is_deferred:
+            # Decoding a big board takes ~100 ms: do it in a reader thread now, while the first
+            # client is still drawing its snap, not on the loop when its first op arrives.
+            self.spawn(self.read(state.materialize), f"inkroom-build-{room.board_id}")
 
     def leave(self, peer: Peer) -> None:
         """

@@ -89,6 +89,14 @@ class BoardState:
         """
         return self._build is not None
 
+    def materialize(self) -> None:
+        """
+        Build the elements now if they are deferred (the hub does it in a reader thread right
+        after a load, so the board's first op finds them built instead of stalling the loop).
+        """
+        if self._build is not None:
+            self._materialize()
+
     def _materialize(self) -> None:
         # The lock makes a second thread wait for the first build rather than run its own.
         assert self._lock is not None, "a deferred state always has a lock"
