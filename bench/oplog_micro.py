@@ -19,15 +19,14 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
 import sys
 import time
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from bench.baseline import module_at
 from bench.client import _STYLE, DELTA_RANGE, STROKE_APPS, client_id_for
 from bench.setup import create_boards, django_init, reset_boards, server_env
 
@@ -36,7 +35,6 @@ BASELINE_REV = "c489eca"
 #: Clients per board in the many-boards scenario (50 boards x 4 clients at 30 Hz).
 CLIENTS_PER_BOARD = 4
 POINTS_PER_OP = 4
-REPO = Path(__file__).resolve().parent.parent
 
 AppendFn = Callable[[Mapping[str, Sequence[Any]]], Mapping[str, Any]]
 
@@ -45,20 +43,7 @@ def load_baseline(rev: str) -> types.ModuleType:
     """
     Import board/oplog.py as of git revision `rev` as the module `bench._oplog_<rev>`.
     """
-    source = subprocess.run(
-        ["git", "show", f"{rev}:board/oplog.py"],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    name = f"bench._oplog_{rev}"
-    module = types.ModuleType(name)
-    module.__file__ = f"<git {rev}:board/oplog.py>"
-    # dataclasses looks the defining module up in sys.modules.
-    sys.modules[name] = module
-    exec(compile(source, module.__file__, "exec"), module.__dict__)
-    return module
+    return module_at(rev, "board/oplog.py", f"bench._oplog_{rev}")
 
 
 @dataclass(slots=True)

@@ -23,23 +23,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import subprocess
 import sys
 import time
 import types
-from pathlib import Path
 from typing import Any
 
 import msgpack
 
 from bench import client as new_client
 from bench import wsclient as new_wsclient
+from bench.baseline import module_at
 from bench.client import ClientSpec, client_id_for
 from realtime.protocol import ops_frame_from_entries
 
 #: bench/ before the per-frame receive path.
 BASELINE_REV = "c489eca"
-REPO = Path(__file__).resolve().parent.parent
 RING_SIZE = 2048
 #: The author user id every bench client shares (one ticket per board).
 USER_ID = 1
@@ -52,18 +50,7 @@ def load_baseline(rev: str) -> types.ModuleType:
     """
     loaded: dict[str, types.ModuleType] = {}
     for name in ("hist", "wsclient", "client"):
-        source = subprocess.run(
-            ["git", "show", f"{rev}:bench/{name}.py"],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        module = types.ModuleType(f"bench._{name}_{rev}")
-        module.__file__ = f"<git {rev}:bench/{name}.py>"
-        # dataclasses looks the defining module up in sys.modules.
-        sys.modules[module.__name__] = module
-        exec(compile(source, module.__file__, "exec"), module.__dict__)
+        module = module_at(rev, f"bench/{name}.py", f"bench._{name}_{rev}")
         loaded[name] = module
     client = loaded["client"]
     # The names it imported resolve at call time: point them at the same revision.

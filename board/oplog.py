@@ -57,7 +57,6 @@ class AppendResult:
     first_seq: int = 0
     last_seq: int = 0
     entries: list[bytes] = field(default_factory=list)
-    ops: list[dict[str, Any]] = field(default_factory=list)
     acks: dict[tuple[str, int], int] = field(default_factory=dict)
     duplicates: set[tuple[str, int]] = field(default_factory=set)
     missing: bool = False
@@ -135,7 +134,7 @@ def _sequence(
     stored and sent to every client as they are. `{**op, ...}` keeps the op's key order (and an
     op's own `s`, `c` or `u` in its place, overwritten), so the bytes depend only on the op.
     """
-    board_id, acks, entries, ops = result.board_id, result.acks, result.entries, result.ops
+    board_id, acks, entries = result.board_id, result.acks, result.entries
     rows: list[_Row] = []
     seq = head
     for sub in submissions:
@@ -154,7 +153,6 @@ def _sequence(
         rows.append((board_id, seq, client_id, op_id, author_id, str(op["k"]), payload))
         acks[(client_id, op_id)] = seq
         entries.append(payload)
-        ops.append(dict(op))
     if rows:
         result.first_seq, result.last_seq = head + 1, seq
     return rows

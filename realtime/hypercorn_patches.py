@@ -79,9 +79,11 @@ class InkroomWSStream(ws_stream.WSStream):
     It is used only while that queue is empty, so a message never overtakes one queued before the
     receiver was set; disconnects always go through the queue, after every message. While a
     receiver is set, a chunk read from the socket that is nothing but complete binary frames is
-    parsed by realtime.wsframes (~3x cheaper than wsproto's per-frame objects); anything else —
-    pings, close, text, fragments, a frame split across reads — goes to wsproto as before, and
-    the shortcut waits until wsproto holds no partial frame or message, so nothing is reordered.
+    parsed by realtime.wsframes (~3x cheaper than wsproto's per-frame objects) in
+    `take_fast_path`; anything else — pings, close, text, fragments, a frame split across reads —
+    goes to wsproto as before, and the shortcut waits until wsproto holds no partial frame or
+    message, so nothing is reordered. realtime.direct also calls `take_fast_path` straight from
+    the transport's data callback when Hypercorn's reading task is idle (see there).
 
     Hypercorn's ping loop checks `closed` only after each full `websocket_ping_interval` sleep,
     so a closed socket's connection task (and its memory) lingered for up to 20 s, and at
@@ -94,20 +96,8 @@ class InkroomWSStream(ws_stream.WSStream):
     _app_queue: asyncio.Queue[Any] | None = None
 
     async def handle(self, event: Any) -> None:
-        receiver = self.receiver
-        if (
-            receiver is not None
-            and type(event) is Data
-            and not self.closed
-            and self._app_queue is not None
-            and self._app_queue.empty()
-            and _wsproto_idle(self.connection)
-        ):
-            payloads = parse_binary_frames(event.data, _FAST_FRAME_LIMIT)
-            if payloads is not None:
-                for payload in payloads:
-                    receiver({"type": "websocket.receive", "bytes": payload})
-                return
+        if type(event) is Data and self.take_fast_path(event.data):
+            return
         await super().handle(event)
         if self._app_queue is None and self.app_put is not None:
             queue = getattr(self.app_put, "__self__", None)
@@ -117,6 +107,28 @@ class InkroomWSStream(ws_stream.WSStream):
         if self.closed and self._ping_task is not None:
             self._ping_task.cancel()
             self._ping_task = None
+
+    def take_fast_path(self, data: bytes) -> bool:
+        """
+        Hand `data` to the receiver if it is nothing but complete binary frames and nothing read
+        before it is still in wsproto or Hypercorn's queue; False leaves it to Hypercorn.
+        """
+        receiver = self.receiver
+        queue = self._app_queue
+        if (
+            receiver is None
+            or self.closed
+            or queue is None
+            or not queue.empty()
+            or not _wsproto_idle(self.connection)
+        ):
+            return False
+        payloads = parse_binary_frames(data, _FAST_FRAME_LIMIT)
+        if payloads is None:
+            return False
+        for payload in payloads:
+            receiver({"type": "websocket.receive", "bytes": payload})
+        return True
 
     async def _put(self, message: dict[str, Any]) -> None:
         queue = self._app_queue

@@ -38,7 +38,6 @@ def summary(result: Any) -> tuple[Any, ...]:
         result.first_seq,
         result.last_seq,
         result.entries,
-        result.ops,
         result.acks,
         result.duplicates,
         result.missing,
