@@ -212,6 +212,13 @@ reload_nginx() {
       sleep 0.05
     fi
   done
+  # The new workers answer first; the old worker stops accepting only once it has taken the
+  # master's QUIT (its title then says "shutting down"). Until then a new connection may still
+  # land under the old configuration (seen: one of four sockets hashed the old way).
+  while [ "$(ps -o args= --ppid "$(nginx_pid)" | grep -cx 'nginx: worker process')" != 1 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || die "nginx's old worker did not stop accepting"
+    sleep 0.05
+  done
 }
 
 start_or_reload_nginx() {
