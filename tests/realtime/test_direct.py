@@ -40,6 +40,17 @@ def test_frames_match_wsproto(size: int) -> None:
     assert frame(text) == server.send(TextMessage(data=text))
 
 
+async def _accepted(scope: dict[str, Any], receive: Any, send: Any) -> bool:
+    """
+    Accept a WebSocket scope (False for the others, e.g. lifespan).
+    """
+    if scope["type"] != "websocket":
+        return False
+    await receive()
+    await send({"type": "websocket.accept"})
+    return True
+
+
 @contextlib.asynccontextmanager
 async def _hypercorn(app: Any) -> AsyncIterator[int]:
     """
@@ -76,10 +87,8 @@ async def test_outbox_writes_through_hypercorn_in_order_then_closes() -> None:
     used_direct: list[bool] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket":
+        if not await _accepted(scope, receive, send):
             return
-        await receive()
-        await send({"type": "websocket.accept"})
         used_direct.append(direct_socket(send) is not None)
         outbox = Outbox(send, max_frames=100, max_bytes=1 << 20)
         for item in frames:
@@ -121,10 +130,8 @@ async def test_direct_receiver_keeps_message_order() -> None:
     done = asyncio.Event()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket":
+        if not await _accepted(scope, receive, send):
             return
-        await receive()
-        await send({"type": "websocket.accept"})
         await asyncio.sleep(0.2)  # the client's first messages queue up meanwhile
         assert receive_directly(send, lambda message: got.append(("direct", message["bytes"])))
         while (message := await receive())["type"] != "websocket.disconnect":
@@ -197,10 +204,8 @@ async def test_mixed_reads_keep_order_and_content(monkeypatch: pytest.MonkeyPatc
     done = asyncio.Event()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket":
+        if not await _accepted(scope, receive, send):
             return
-        await receive()
-        await send({"type": "websocket.accept"})
         receive_directly(send, lambda message: got.append(message.get("bytes") or message["text"]))
         while (message := await receive())["type"] != "websocket.disconnect":
             got.append(message.get("bytes") or message["text"])
