@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
+from board import oplog
 from board.models import Board, Op
 from board.oplog import (
     Submission,
@@ -257,3 +258,37 @@ def test_the_same_ops_sent_at_once_by_several_writers_are_stored_once(
     assert sorted(i for _s, _c, i in rows) == list(range(1, 31))
     stored = {("twin", i): seq for seq, _c, i in rows}
     assert acks == [stored] * writers
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize("optimistic", [True, False])
+def test_a_resend_is_found_whether_the_insert_goes_first_or_the_probe(
+    make_board: Any, user: Any, optimistic: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    On PostgreSQL the insert goes first while no resend was seen lately: a resend then hits the
+    unique (board, client, op) key, the insert is undone and redone after the probe, and the
+    next calls probe first. Either way the result and the log are the same.
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("the optimistic insert is PostgreSQL's path")
+    resends = oplog._ResendWeather()
+    resends.probes_left = 0 if optimistic else 3
+    monkeypatch.setattr(oplog, "_RESENDS", resends)
+    board = make_board(user)
+    first, second = op_batches("c1", 2, 3)
+    append_ops(board_id=board.id, author_id=user.id, client_id="c1", ops=first)
+    assert resends.quiet() is optimistic  # nothing was resent yet
+
+    mixed = append_ops(board_id=board.id, author_id=user.id, client_id="c1", ops=first[1:] + second)
+    assert (mixed.first_seq, mixed.last_seq) == (4, 6)
+    assert mixed.duplicates == {("c1", 2), ("c1", 3)}
+    assert mixed.acks == {("c1", 2): 2, ("c1", 3): 3, ("c1", 4): 4, ("c1", 5): 5, ("c1", 6): 6}
+    assert [decode_entry(e)["i"] for e in mixed.entries] == [4, 5, 6]
+    assert [(s, decode_entry(p)["i"]) for s, p in ops_after(board.id, 0)] == [
+        (1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6)
+    ]  # fmt: skip
+    assert Board.objects.get(id=board.id).head_seq == 6
+    # The resend makes the next calls look duplicates up before inserting.
+    assert resends.probes_left == resends.PESSIMISTIC_CALLS
