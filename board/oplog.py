@@ -6,7 +6,8 @@ contiguous range of `seq`s under a row lock on the board, so concurrent writers 
 processes never produce a duplicate or skipped `seq` (PostgreSQL: SELECT ... FOR UPDATE; SQLite:
 the IMMEDIATE transaction mode serialises writers). The number of statements per call does not
 grow with the number of boards or ops: lock, look up duplicates, insert, bump heads — through
-array literals and binary COPY on PostgreSQL, through the ORM elsewhere.
+array literals and binary COPY on PostgreSQL (where the lookup runs only when the insert meets a
+resend: _insert_optimistically), through the ORM elsewhere.
 
 Ops arrive here already validated (board.document); this module does not interpret them.
 """
