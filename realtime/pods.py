@@ -155,24 +155,14 @@ class Pods:
         """
         Create this hub's channel and join the pods group, retrying until the layer answers.
         """
-        layer = self.hub.layer
-        assert layer is not None
-        while True:
-            try:
-                channel: str = await layer.new_channel()
-                await layer.group_add(self.group, channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self._failed("join", "joining the channel-layer group failed; retrying")
+        while self.hub.channel is None:
+            if not await self.try_join_group(None):
                 await asyncio.sleep(LAYER_RETRY_SECS)
-                continue
-            self.hub.channel = channel
-            return channel
+        return self.hub.channel
 
-    async def try_join_group(self, timeout: float) -> None:
+    async def try_join_group(self, timeout: float | None) -> bool:
         """
-        Join the pods group now if the layer answers within `timeout` seconds.
+        Join the pods group now if the layer answers (within `timeout` seconds, if given).
         """
         layer = self.hub.layer
         assert layer is not None
@@ -182,9 +172,10 @@ class Pods:
         except asyncio.CancelledError:
             raise
         except Exception:
-            self._failed("join", "joining the channel-layer group failed; retrying later")
-            return
+            self._failed("join", "joining the channel-layer group failed; retrying")
+            return False
         self.hub.channel = channel
+        return True
 
     async def receive(self) -> None:
         hub = self.hub
