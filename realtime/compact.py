@@ -1,0 +1,312 @@
+"""
+The compact frames of protocol v2 (docs/protocol.md §2.5): freehand points at about one byte each.
+
+Pure: bytes in, values out. A v1 `app` op spends ~12 bytes per point on the wire, almost all of
+it envelope (map keys, the element id, the author's client id, the seq). v2 sends the hot op,
+the stroke append, as a few varints plus packed points, and names authors and elements by small
+per-connection handles defined once (`defs` frames). Everything else stays v1 msgpack.
+
+Points are the v1 flat deltas [dx0, dy0, dx1, dy1, ...]. Each point is coded as its residual
+from the previous delta (constant-velocity prediction, the first point against (0, 0)): a smooth
+stroke's residuals are a few units, so a pair usually fits one byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+#: First byte of each compact frame. None is a msgpack map prefix (0x80-0x8f, 0xde, 0xdf), so a
+#: binary frame's first byte tells v1 from v2.
+UP_APP = 0x01
+DOWN_OPS = 0x02
+DOWN_DEFS = 0x03
+#: Entry tags inside a DOWN_OPS frame.
+ENTRY_V1 = 0
+ENTRY_APP = 1
+#: A residual pair with both parts in [-PAIR_MAX, PAIR_MAX] is one byte below PAIR_CODES.
+PAIR_MAX = 7
+_PAIR_SPAN = 2 * PAIR_MAX + 1
+PAIR_CODES = _PAIR_SPAN * _PAIR_SPAN
+#: Escape byte: the residual pair follows as two zigzag varints.
+ESCAPE = 0xFF
+#: Varints longer than this are refused (2^63 > any legal value; stops pathological input).
+_MAX_VARINT_BYTES = 9
+
+
+class CompactError(ValueError):
+    """
+    Malformed compact frame.
+    """
+
+
+# --- varints ----------------------------------------------------------------------------------
+
+
+def put_varint(out: bytearray, n: int) -> None:
+    """
+    Append `n` >= 0 as an unsigned LEB128 varint (7 bits per byte, low bits first).
+    """
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def zigzag(n: int) -> int:
+    """
+    Map a signed int to an unsigned one, small magnitudes to small numbers (0, -1, 1, -2 → 0..3).
+    """
+    return n << 1 if n >= 0 else ((-n) << 1) - 1
+
+
+def unzigzag(z: int) -> int:
+    return z >> 1 if not z & 1 else -((z + 1) >> 1)
+
+
+class Reader:
+    """
+    A cursor over a compact frame; every read raises CompactError past the end.
+    """
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes, pos: int = 0) -> None:
+        self.data = data
+        self.pos = pos
+
+    def byte(self) -> int:
+        try:
+            b = self.data[self.pos]
+        except IndexError:
+            raise CompactError("truncated frame") from None
+        self.pos += 1
+        return b
+
+    def varint(self) -> int:
+        data, pos = self.data, self.pos
+        n = shift = 0
+        for k in range(_MAX_VARINT_BYTES):
+            try:
+                b = data[pos + k]
+            except IndexError:
+                raise CompactError("truncated varint") from None
+            n |= (b & 0x7F) << shift
+            if b < 0x80:
+                self.pos = pos + k + 1
+                return n
+            shift += 7
+        raise CompactError("varint too long")
+
+    def take(self, n: int) -> bytes:
+        end = self.pos + n
+        if end > len(self.data):
+            raise CompactError("truncated frame")
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return bytes(chunk)
+
+    def at_end(self) -> bool:
+        return self.pos >= len(self.data)
+
+
+# --- points -----------------------------------------------------------------------------------
+
+
+def pack_points(p: Sequence[int], pr: Sequence[int] | None = None) -> bytes:
+    """
+    Points block: varint(n << 1 | has_pressure), n point codes, then n pressure codes.
+
+    A point code is one byte (rx + 7) * 15 + (ry + 7) when both residuals are within ±7, else
+    0xFF and zigzag varints of rx and ry. Pressure is coded as zigzag varints of its deltas (the
+    first against 0). `p` must have an even length, `pr` (if any) half of it.
+    """
+    n = len(p) // 2
+    out = bytearray()
+    put_varint(out, n << 1 | (pr is not None))
+    px = py = 0
+    for k in range(0, 2 * n, 2):
+        dx, dy = p[k], p[k + 1]
+        rx, ry = dx - px, dy - py
+        px, py = dx, dy
+        if -PAIR_MAX <= rx <= PAIR_MAX and -PAIR_MAX <= ry <= PAIR_MAX:
+            out.append((rx + PAIR_MAX) * _PAIR_SPAN + ry + PAIR_MAX)
+        else:
+            out.append(ESCAPE)
+            put_varint(out, zigzag(rx))
+            put_varint(out, zigzag(ry))
+    if pr is not None:
+        prev = 0
+        for v in pr:
+            put_varint(out, zigzag(v - prev))
+            prev = v
+    return bytes(out)
+
+
+def read_points(r: Reader, max_points: int) -> tuple[list[int], list[int] | None]:
+    """
+    Decode a points block at the reader's position: (flat deltas, pressures or None).
+    """
+    head = r.varint()
+    n, has_pr = head >> 1, head & 1
+    if n == 0 or n > max_points:
+        raise CompactError(f"a points block holds 1..{max_points} points, not {n}")
+    p: list[int] = []
+    px = py = 0
+    for _ in range(n):
+        b = r.byte()
+        if b < PAIR_CODES:
+            rx, ry = divmod(b, _PAIR_SPAN)
+            rx -= PAIR_MAX
+            ry -= PAIR_MAX
+        elif b == ESCAPE:
+            rx = unzigzag(r.varint())
+            ry = unzigzag(r.varint())
+        else:
+            raise CompactError(f"reserved point code {b}")
+        px += rx
+        py += ry
+        p.append(px)
+        p.append(py)
+    if not has_pr:
+        return p, None
+    pr: list[int] = []
+    prev = 0
+    for _ in range(n):
+        prev += unzigzag(r.varint())
+        pr.append(prev)
+    return p, pr
+
+
+# --- client → server --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UpApp:
+    """
+    A decoded UP_APP frame: an `app` op on the connection's current stroke.
+    """
+
+    i: int
+    p: list[int]
+    pr: list[int] | None
+    #: The points block as received, forwarded as-is in DOWN_OPS entries.
+    points: bytes
+
+
+def encode_up_app(i: int, p: Sequence[int], pr: Sequence[int] | None = None) -> bytes:
+    """
+    UP_APP frame: 0x01, varint(i), points block.
+    """
+    out = bytearray((UP_APP,))
+    put_varint(out, i)
+    return bytes(out) + pack_points(p, pr)
+
+
+def decode_up_app(data: bytes, max_points: int) -> UpApp:
+    """
+    Decode an UP_APP frame (first byte already known to be 0x01). Raises CompactError.
+    """
+    r = Reader(data, 1)
+    i = r.varint()
+    start = r.pos
+    p, pr = read_points(r, max_points)
+    if not r.at_end():
+        raise CompactError("trailing bytes after the points")
+    return UpApp(i=i, p=p, pr=pr, points=bytes(data[start:]))
+
+
+# --- server → client --------------------------------------------------------------------------
+
+
+def encode_defs(defs: Iterable[tuple[int, str]]) -> bytes:
+    """
+    DOWN_DEFS frame: 0x03, varint(n), n × (varint(handle), varint(len), utf-8 string).
+    """
+    items = list(defs)
+    out = bytearray((DOWN_DEFS,))
+    put_varint(out, len(items))
+    for handle, text in items:
+        raw = text.encode()
+        put_varint(out, handle)
+        put_varint(out, len(raw))
+        out += raw
+    return bytes(out)
+
+
+def decode_defs(data: bytes) -> list[tuple[int, str]]:
+    r = Reader(data, 1)
+    out = []
+    for _ in range(r.varint()):
+        handle = r.varint()
+        out.append((handle, r.take(r.varint()).decode()))
+    return out
+
+
+def ops_head(first_seq: int, n: int) -> bytes:
+    """
+    Head of a DOWN_OPS frame: 0x02, varint(first seq), varint(number of entries).
+    """
+    out = bytearray((DOWN_OPS,))
+    put_varint(out, first_seq)
+    put_varint(out, n)
+    return bytes(out)
+
+
+def v1_entry(entry: bytes) -> bytes:
+    """
+    An entry carried as its v1 msgpack bytes: tag 0, varint(len), the bytes.
+    """
+    out = bytearray((ENTRY_V1,))
+    put_varint(out, len(entry))
+    return bytes(out) + entry
+
+
+def app_entry(author: int, i: int, element: int, points: bytes) -> bytes:
+    """
+    A stroke append: tag 1, varint(author handle), varint(i), varint(element handle), points.
+    """
+    out = bytearray((ENTRY_APP,))
+    put_varint(out, author)
+    put_varint(out, i)
+    put_varint(out, element)
+    return bytes(out) + points
+
+
+def decode_down_ops(
+    data: bytes, names: dict[int, str], max_points: int = 1 << 16
+) -> tuple[int, list[bytes | dict[str, object]]]:
+    """
+    Decode a DOWN_OPS frame: (first seq, entries). A v1 entry stays msgpack bytes; a stroke
+    append becomes the v1 entry it stands for (`s`, `c`, `i`, `k`, `id`, `p`, optional `pr`;
+    no `u`), its handles resolved through `names` (built from DOWN_DEFS frames).
+    """
+    r = Reader(data, 1)
+    first = r.varint()
+    entries: list[bytes | dict[str, object]] = []
+    for k in range(r.varint()):
+        tag = r.byte()
+        if tag == ENTRY_V1:
+            entries.append(r.take(r.varint()))
+        elif tag == ENTRY_APP:
+            author, i, element = r.varint(), r.varint(), r.varint()
+            p, pr = read_points(r, max_points)
+            try:
+                entry: dict[str, object] = {
+                    "s": first + k,
+                    "c": names[author],
+                    "i": i,
+                    "k": "app",
+                    "id": names[element],
+                    "p": p,
+                }
+            except KeyError as exc:
+                raise CompactError(f"undefined handle {exc.args[0]}") from None
+            if pr is not None:
+                entry["pr"] = pr
+            entries.append(entry)
+        else:
+            raise CompactError(f"unknown entry tag {tag}")
+    if not r.at_end():
+        raise CompactError("trailing bytes after the entries")
+    return first, entries
