@@ -221,7 +221,7 @@ def decode_up_app(data: bytes, max_points: int) -> UpApp:
 
 def encode_defs(defs: Iterable[tuple[int, str]]) -> bytes:
     """
-    DOWN_DEFS frame: 0x03, varint(n), n × (varint(handle), varint(len), utf-8 string).
+    DOWN_DEFS frame: 0x03, varint(n), n x (varint(handle), varint(len), utf-8 string).
     """
     items = list(defs)
     out = bytearray((DOWN_DEFS,))
