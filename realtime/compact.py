@@ -13,7 +13,7 @@ stroke's residuals are a few units, so a pair usually fits one byte.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: First byte of each compact frame. None is a msgpack map prefix (0x80-0x8f, 0xde, 0xdf), so a
@@ -219,36 +219,50 @@ def decode_up_app(data: bytes, max_points: int) -> UpApp:
 # --- server → client --------------------------------------------------------------------------
 
 
-def encode_defs(defs: Iterable[tuple[int, str]]) -> bytes:
-    """
-    DOWN_DEFS frame: 0x03, varint(n), n x (varint(handle), varint(len), utf-8 string).
-    """
-    items = list(defs)
-    out = bytearray((DOWN_DEFS,))
-    put_varint(out, len(items))
-    for handle, text in items:
+def _put_defs(out: bytearray, defs: Sequence[tuple[int, str]]) -> None:
+    put_varint(out, len(defs))
+    for handle, text in defs:
         raw = text.encode()
         put_varint(out, handle)
         put_varint(out, len(raw))
         out += raw
+
+
+def _read_defs(r: Reader, names: dict[int, str]) -> None:
+    for _ in range(r.varint()):
+        handle = r.varint()
+        try:
+            names[handle] = r.take(r.varint()).decode()
+        except UnicodeDecodeError:
+            raise CompactError("a name is not UTF-8") from None
+
+
+def encode_defs(defs: Sequence[tuple[int, str]]) -> bytes:
+    """
+    DOWN_DEFS frame: 0x03, varint(n), n x (varint(handle), varint(len), utf-8 string).
+    """
+    out = bytearray((DOWN_DEFS,))
+    _put_defs(out, defs)
     return bytes(out)
 
 
-def decode_defs(data: bytes) -> list[tuple[int, str]]:
-    r = Reader(data, 1)
-    out = []
-    for _ in range(r.varint()):
-        handle = r.varint()
-        out.append((handle, r.take(r.varint()).decode()))
-    return out
-
-
-def ops_head(first_seq: int, n: int) -> bytes:
+def decode_defs(data: bytes, names: dict[int, str]) -> None:
     """
-    Head of a DOWN_OPS frame: 0x02, varint(first seq), varint(number of entries).
+    Apply a DOWN_DEFS frame to `names` (handle → name).
+    """
+    r = Reader(data, 1)
+    _read_defs(r, names)
+    if not r.at_end():
+        raise CompactError("trailing bytes after the definitions")
+
+
+def ops_head(first_seq: int, defs: Sequence[tuple[int, str]], n: int) -> bytes:
+    """
+    Head of a DOWN_OPS frame: 0x02, varint(first seq), the inline definitions, varint(entries).
     """
     out = bytearray((DOWN_OPS,))
     put_varint(out, first_seq)
+    _put_defs(out, defs)
     put_varint(out, n)
     return bytes(out)
 
@@ -279,10 +293,12 @@ def decode_down_ops(
     """
     Decode a DOWN_OPS frame: (first seq, entries). A v1 entry stays msgpack bytes; a stroke
     append becomes the v1 entry it stands for (`s`, `c`, `i`, `k`, `id`, `p`, optional `pr`;
-    no `u`), its handles resolved through `names` (built from DOWN_DEFS frames).
+    no `u`), its handles resolved through `names` (handle → name, updated by DOWN_DEFS frames
+    and by this frame's inline definitions).
     """
     r = Reader(data, 1)
     first = r.varint()
+    _read_defs(r, names)
     entries: list[bytes | dict[str, object]] = []
     for k in range(r.varint()):
         tag = r.byte()

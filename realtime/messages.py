@@ -1,5 +1,5 @@
 """
-The messages of protocol v1 (docs/protocol.md) as frozen dataclasses, plus close and error codes.
+The messages of protocol v1/v2 (docs/protocol.md) as frozen dataclasses, plus close and error codes.
 
 Kept apart from the codec (realtime.protocol) only for size; import them from realtime.protocol.
 Each message knows its JSON form (`to_wire`); the codec turns that into bytes or text.
@@ -11,7 +11,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+#: Versions a client may ask for with `?v=` (protocol §1); absent means 1.
+SUPPORTED_VERSIONS = frozenset({1, 2})
 
 
 class CloseCode(enum.IntEnum):

@@ -27,7 +27,7 @@ from django.contrib.auth import get_user, get_user_model
 
 from board.access import resolve_role, verify_socket_ticket
 from board.models import Board
-from realtime.protocol import PROTOCOL_VERSION, CloseCode, valid_client_id
+from realtime.protocol import SUPPORTED_VERSIONS, CloseCode, valid_client_id
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,8 @@ class SocketAuthMiddleware:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         query = _query(scope)
         board_id = scope["url_route"]["kwargs"]["board_id"]
-        if query.get("v", str(PROTOCOL_VERSION)) != str(PROTOCOL_VERSION):
+        version = query.get("v", "1")
+        if not version.isdigit() or int(version) not in SUPPORTED_VERSIONS:
             return await _refuse(receive, send, CloseCode.PROTOCOL_ERROR)
         try:
             info = await database_sync_to_async(admit)(scope, board_id, query)
@@ -142,6 +143,7 @@ class SocketAuthMiddleware:
             return await _refuse(receive, send, info["refusal"])
         since = query.get("since", "0")
         info["since"] = int(since) if since.isdigit() else 0
+        info["version"] = int(version)
         scope = {**scope, "inkroom": info}
         await self.inner(scope, receive, send)
 
