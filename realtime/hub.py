@@ -264,12 +264,14 @@ class Hub:
             share=info["share"],
             outbox=outbox,
             limiter=RateLimiter.from_settings(),
+            version=info.get("version", 1),
         )
         outbox.on_overflow = lambda: self._overflowed(peer)
         return peer
 
     def _hello(self, info: dict[str, Any], room: Room, peer: Peer) -> Hello:
         return Hello(
+            v=peer.version,
             client_id=peer.client_id,
             role=peer.role,
             user={"id": peer.user_id, "name": peer.user_name},
@@ -409,6 +411,7 @@ class Hub:
         """
         peers = list(room.peers.values())
         for delivery in deliveries:
+            room.encode_compact(delivery)
             for peer in peers:
                 peer.send_live(delivery)
             metrics.OPS_OUT.inc((delivery.last - delivery.first + 1) * len(peers))

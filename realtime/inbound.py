@@ -15,6 +15,7 @@ from board.access import can_edit
 from board.conf import app_settings
 from board.document import validate_op
 from board.exceptions import OpRejected
+from realtime.compact import UpApp
 from realtime.protocol import (
     ClientCursor,
     ClientOps,
@@ -56,9 +57,16 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
         hub.error(peer, ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes is too large", None)
         return
     try:
-        msg = decode_binary(data, max_ops_per_frame=int(app_settings.MAX_OPS_PER_FRAME))
+        msg = decode_binary(
+            data,
+            max_ops_per_frame=int(app_settings.MAX_OPS_PER_FRAME),
+            max_points_per_op=int(app_settings.MAX_POINTS_PER_OP),
+        )
     except ProtocolError as exc:
         hub.error(peer, exc.code, exc.message, exc.ids)
+        return
+    if isinstance(msg, UpApp):
+        _on_up_app(hub, peer, msg, len(data))
         return
     if isinstance(msg, ClientCursor):
         # Cursors spend the byte budget too; over it they are dropped (they are ephemeral) and
@@ -76,8 +84,48 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
     _on_ops(hub, peer, msg, len(data))
 
 
+def _on_up_app(hub: Hub, peer: Peer, msg: UpApp, size: int) -> None:
+    """
+    A v2 compact stroke append: the `app` op it stands for, on the connection's current stroke.
+    """
+    if peer.version < 2:
+        hub.error(peer, ErrorCode.BAD_FRAME, "compact frames need protocol v2", [msg.i])
+        return
+    if peer.stroke is None:
+        hub.error(
+            peer, ErrorCode.BAD_MESSAGE, "UP_APP before any stroke on this connection", [msg.i]
+        )
+        return
+    op: dict[str, Any] = {"i": msg.i, "k": "app", "id": peer.stroke, "p": msg.p}
+    if msg.pr is not None:
+        op["pr"] = msg.pr
+    _on_ops(hub, peer, ClientOps(ops=[op]), size)
+
+
+def _track_stroke(peer: Peer, ops: list[Any]) -> None:
+    """
+    Follow the connection's current stroke (protocol §2.5): the last stroke `add` or `app` sent,
+    accepted or not.
+    """
+    for op in ops:
+        if not isinstance(op, dict):
+            continue
+        kind = op.get("k")
+        if kind == "app":
+            target = op.get("id")
+        elif kind == "add":
+            el = op.get("el")
+            target = el.get("id") if isinstance(el, dict) and el.get("type") == "stroke" else None
+        else:
+            continue
+        if isinstance(target, str):
+            peer.stroke = target
+
+
 def _on_ops(hub: Hub, peer: Peer, msg: ClientOps, size: int) -> None:
     hub.counts.ops_in += len(msg.ops)
+    if peer.version >= 2:
+        _track_stroke(peer, msg.ops)
     if not can_edit(peer.role):
         hub.error(peer, ErrorCode.READ_ONLY, "viewers cannot change the board", _ids(msg.ops))
         return

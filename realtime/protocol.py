@@ -19,8 +19,10 @@ from typing import Any, NoReturn
 
 import msgpack
 
+from realtime.compact import CompactError, UpApp, decode_up_app
 from realtime.messages import (
     PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     Ack,
     BoardMeta,
     ClientCursor,
@@ -47,6 +49,8 @@ from realtime.messages import (
 MAX_COORD = 10_000_000
 #: Default cap on ops per client frame when the caller passes none (protocol §5).
 DEFAULT_MAX_OPS_PER_FRAME = 256
+#: Default cap on points per op when the caller passes none (protocol §5).
+DEFAULT_MAX_POINTS_PER_OP = 1024
 #: Decoder caps: far above any legal 256 KiB frame, so they only stop allocation bombs.
 _MAX_CONTAINER_LEN = 300_000
 _MAX_STR_LEN = 1 << 20
@@ -115,11 +119,20 @@ def _op_ids(ops: list[Any]) -> list[int]:
 
 
 def decode_binary(
-    data: bytes, *, max_ops_per_frame: int = DEFAULT_MAX_OPS_PER_FRAME
-) -> ClientOps | ClientCursor:
+    data: bytes,
+    *,
+    max_ops_per_frame: int = DEFAULT_MAX_OPS_PER_FRAME,
+    max_points_per_op: int = DEFAULT_MAX_POINTS_PER_OP,
+) -> ClientOps | ClientCursor | UpApp:
     """
-    Decode a client's binary frame. Raises ProtocolError.
+    Decode a client's binary frame: a msgpack map, or a v2 compact frame (§2.5). Raises
+    ProtocolError.
     """
+    if data[:1] == b"\x01":
+        try:
+            return decode_up_app(data, max_points_per_op)
+        except (CompactError, UnicodeDecodeError) as exc:
+            raise ProtocolError(ErrorCode.BAD_FRAME, f"bad UP_APP frame: {exc}") from None
     msg = _unpack(data)
     if not isinstance(msg, dict):
         raise ProtocolError(ErrorCode.BAD_FRAME, "a binary frame must be a msgpack map")
@@ -315,6 +328,7 @@ def error_text(
 __all__ = [
     "MAX_COORD",
     "PROTOCOL_VERSION",
+    "SUPPORTED_VERSIONS",
     "Ack",
     "BoardMeta",
     "ClientCursor",

@@ -24,6 +24,8 @@ from typing import Any
 import msgpack
 
 from board.document import BoardState, apply_in_place
+from realtime.compact import encode_defs
+from realtime.handles import CompactFrame, HandleTable, encode_delivery
 from realtime.presence import PresenceBook
 from realtime.protocol import ops_frame_from_entries, split_ops_frame
 from realtime.ratelimit import RateLimiter
@@ -48,6 +50,8 @@ class Delivery:
     frame: bytes
     entries: list[bytes] | None = None
     applied: bool = False
+    #: The same entries as a v2 DOWN_OPS frame, once a v2 socket needs it (Room.encode_compact).
+    compact: CompactFrame | None = None
 
     def after(self, seq: int) -> bytes:
         """
@@ -83,6 +87,12 @@ class Peer:
     #: client resends from it, so a stroke's `app`s never reach the log without their `add`.
     unavailable_from: int | None = None
     id: int = field(default_factory=lambda: next(_peer_ids))
+    #: Protocol version of the connection (1 or 2).
+    version: int = 1
+    #: v2: handle → name as this connection knows them (protocol §2.5).
+    known: dict[int, str] = field(default_factory=dict)
+    #: v2: the connection's current stroke, the target of UP_APP frames.
+    stroke: str | None = None
 
     def refuse_from(self, op_id: int) -> None:
         """
@@ -117,8 +127,15 @@ class Peer:
     def send_live(self, delivery: Delivery) -> None:
         if self.catching_up:
             self.held.append(delivery)
-        else:
+            return
+        frame = delivery.compact
+        if frame is None or self.version < 2:
             self.outbox.push(delivery.frame)
+            return
+        missing = frame.definitions_missing(self.known)
+        if missing:
+            self.outbox.push(encode_defs(missing))
+        self.outbox.push(frame.data)
 
 
 @dataclass(eq=False, slots=True)
@@ -149,6 +166,20 @@ class Room:
     snapshot_at: float = 0.0
     head_seen: int = 0
     empty_since: float | None = None
+    handles: HandleTable = field(default_factory=HandleTable)
+
+    def encode_compact(self, delivery: Delivery) -> None:
+        """
+        Give `delivery` its DOWN_OPS form if a live v2 socket will be sent it.
+        """
+        if delivery.compact is not None:
+            return
+        if not any(p.version >= 2 and not p.catching_up for p in self.peers.values()):
+            return
+        entries = delivery.entries
+        if entries is None:
+            entries = delivery.entries = split_ops_frame(delivery.frame)
+        delivery.compact = encode_delivery(self.handles, delivery.first, entries)
 
     @property
     def ready(self) -> bool:

@@ -1,7 +1,7 @@
 """
 Fixtures shared by the realtime tests: real server processes (tests/realtime/servers.py), and for
 the in-process engine tests the ASGI app, channel layers (in-memory and real Redis), socket
-clients speaking protocol v1 over channels' WebsocketCommunicator, and hub cleanup.
+clients speaking protocol v1 or v2 over channels' WebsocketCommunicator, and hub cleanup.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.db import connections
 from django.test import override_settings
 
 from board.access import issue_socket_ticket
-from realtime import protocol
+from realtime import compact, protocol
 from realtime.hub import get_hub
 from realtime.routing import build_application
 from tests.realtime.servers import server_env_fixture, start_inkroom_fixture
@@ -107,15 +107,39 @@ async def hub_cleanup(transactional_db: Any) -> AsyncIterator[None]:
     await sync_to_async(connections.close_all)()
 
 
+class Defs:
+    """
+    A v2 `DEFS` frame, already applied to the client's names.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
 class Client:
     """
-    A protocol v1 client over WebsocketCommunicator, for tests.
+    A protocol v1 or v2 client over WebsocketCommunicator, for tests. v2 `DOWN_OPS` frames are
+    returned as the OpsFrame they stand for, with `last_raw` the bytes received.
     """
 
     def __init__(self, comm: WebsocketCommunicator) -> None:
         self.comm = comm
         self.hello: protocol.Hello | None = None
         self.close_code: int | None = None
+        #: v2 handle → name, fed by DEFS and DOWN_OPS frames.
+        self.names: dict[int, str] = {}
+        self.last_raw: bytes = b""
+
+    def decode_binary(self, data: bytes) -> Any:
+        self.last_raw = data
+        if data[:1] == bytes((compact.DOWN_DEFS,)):
+            compact.decode_defs(data, self.names)
+            return Defs(data)
+        if data[:1] == bytes((compact.DOWN_OPS,)):
+            _, entries = compact.decode_down_ops(data, self.names)
+            ops = [e if isinstance(e, dict) else msgpack.unpackb(e) for e in entries]
+            return protocol.OpsFrame(ops=ops)
+        return protocol.decode_server_binary(data)
 
     async def recv(self, timeout: float = RECV_TIMEOUT_SECS) -> Any:
         """
@@ -126,7 +150,7 @@ class Client:
             self.close_code = message.get("code")
             raise AssertionError(f"socket closed with {self.close_code}")
         if message.get("bytes") is not None:
-            return protocol.decode_server_binary(message["bytes"])
+            return self.decode_binary(message["bytes"])
         return protocol.decode_server_text(message["text"])
 
     async def recv_raw(self, timeout: float = RECV_TIMEOUT_SECS) -> dict[str, Any]:
@@ -189,6 +213,9 @@ class Client:
     async def send_ops(self, ops: list[dict[str, Any]]) -> None:
         await self.comm.send_to(bytes_data=msgpack.packb({"t": "ops", "ops": ops}))
 
+    async def send_up_app(self, i: int, p: list[int], pr: list[int] | None = None) -> None:
+        await self.comm.send_to(bytes_data=compact.encode_up_app(i, p, pr))
+
     async def send_text(self, message: Any) -> None:
         await self.comm.send_to(text_data=protocol.encode(message))  # type: ignore[arg-type]
 
@@ -215,8 +242,9 @@ def connect(app: Any, hub_cleanup: None) -> ConnectFn:
         headers: list[tuple[bytes, bytes]] | None = None,
         expect_hello: bool = True,
         application: Any = None,
+        version: int = 1,
     ) -> Client:
-        parts = [f"v=1&since={since}"]
+        parts = [f"v={version}&since={since}"]
         if client_id:
             parts.append(f"client_id={client_id}")
         if user is not None:

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_post
 async def test_hello_describes_board_role_and_limits(layer, connect, board, user):
     client = await connect(board, user, client_id="alice-tab-1")
     hello = client.hello
-    assert hello.v == protocol.PROTOCOL_VERSION
+    assert hello.v == 1  # what the client asked for
     assert hello.client_id == "alice-tab-1"
     assert hello.role == "owner"
     assert hello.user == {"id": user.pk, "name": "alice"}
@@ -209,7 +209,7 @@ async def test_refusals_close_with_documented_codes_before_any_data(
         (dict(board=board, user=None), CloseCode.UNAUTHENTICATED),
         (dict(board=board, user=stranger), CloseCode.FORBIDDEN),
         (dict(board=SimpleNamespace(id="no-such-board"), user=user), CloseCode.NOT_FOUND),
-        (dict(board=board, user=user, query="v=2"), CloseCode.PROTOCOL_ERROR),
+        (dict(board=board, user=user, query="v=9"), CloseCode.PROTOCOL_ERROR),
         (dict(board=board, user=None, query="token=forged"), CloseCode.UNAUTHENTICATED),
     ]
     for kwargs, code in cases:

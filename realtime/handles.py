@@ -1,0 +1,128 @@
+"""
+Protocol v2 on the server side: a room's handle table and its `DOWN_OPS` frames (protocol §2.5).
+
+A room encodes each delivery once for all its v2 sockets. Authors and strokes are named by
+handles from a small recycled table, so a handle is one varint byte; a frame defines inline the
+names it introduces, and a socket that missed an earlier definition (it was catching up, or
+joined later) gets a `DEFS` frame first (`Peer.send_live`).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import msgpack
+
+from realtime import compact
+
+#: Handles 0..MAX_HANDLES-1: one varint byte each; the least recently used name gives its handle
+#: up. 128 names hold every author and stroke in flight in a 200-socket room.
+MAX_HANDLES = 128
+#: The keys an `app` entry may have to be sent compact (anything else goes as v1 bytes).
+_APP_KEYS = frozenset({"s", "c", "u", "i", "k", "id", "p", "pr"})
+
+
+class HandleTable:
+    """
+    Name → handle, least recently used first.
+    """
+
+    __slots__ = ("_by_name",)
+
+    def __init__(self) -> None:
+        self._by_name: OrderedDict[str, int] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def assign(self, name: str, pinned: set[int]) -> tuple[int, bool] | None:
+        """
+        The handle of `name` and whether it is new (or recycled); None when every handle is
+        pinned (used by the frame being encoded, so it cannot change meaning within it).
+        """
+        table = self._by_name
+        handle = table.get(name)
+        if handle is not None:
+            table.move_to_end(name)
+            return handle, False
+        if len(table) < MAX_HANDLES:
+            handle = len(table)
+        else:
+            oldest = next(iter(table))
+            if table[oldest] in pinned:
+                return None
+            handle = table.pop(oldest)
+        table[name] = handle
+        return handle, True
+
+
+class CompactFrame:
+    """
+    One delivery as a DOWN_OPS frame: its bytes, the names it defines inline and the names it
+    uses that a receiver must already know.
+    """
+
+    __slots__ = ("data", "defined", "used")
+
+    def __init__(
+        self, data: bytes, defined: list[tuple[int, str]], used: list[tuple[int, str]]
+    ) -> None:
+        self.data = data
+        self.defined = defined
+        self.used = used
+
+    def definitions_missing(self, known: dict[int, str]) -> list[tuple[int, str]]:
+        """
+        The used names a receiver with `known` lacks; records what it knows after this frame.
+        """
+        missing = [(h, name) for h, name in self.used if known.get(h) != name]
+        for h, name in self.used:
+            known[h] = name
+        for h, name in self.defined:
+            known[h] = name
+        return missing
+
+
+def encode_delivery(table: HandleTable, first_seq: int, entries: Sequence[bytes]) -> CompactFrame:
+    """
+    The DOWN_OPS frame of contiguous entries starting at `first_seq`: stroke appends compact,
+    everything else as its v1 bytes.
+    """
+    pinned: set[int] = set()
+    defined: list[tuple[int, str]] = []
+    used: list[tuple[int, str]] = []
+    body: list[bytes] = []
+
+    def handle(name: str) -> int | None:
+        got = table.assign(name, pinned)
+        if got is None:
+            return None
+        h, new = got
+        if h not in pinned:
+            pinned.add(h)
+            (defined if new else used).append((h, name))
+        return h
+
+    for entry in entries:
+        body.append(_app_entry(entry, handle) or compact.v1_entry(entry))
+    head = compact.ops_head(first_seq, defined, len(entries))
+    return CompactFrame(head + b"".join(body), defined, used)
+
+
+def _app_entry(entry: bytes, handle: Callable[[str], int | None]) -> bytes | None:
+    # A cheap look at the key before decoding: only stroke appends are worth it.
+    if b"\xa1k\xa3app" not in entry:
+        return None
+    op = msgpack.unpackb(entry)
+    c, element = op.get("c"), op.get("id")
+    if op.get("k") != "app" or not op.keys() <= _APP_KEYS:
+        return None
+    if not isinstance(c, str) or not isinstance(element, str):
+        return None
+    author = handle(c)
+    target = handle(element) if author is not None else None
+    if author is None or target is None:
+        return None
+    points = compact.pack_points(op["p"], op.get("pr"))
+    return compact.app_entry(author, op["i"], target, points)

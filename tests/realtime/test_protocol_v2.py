@@ -1,0 +1,229 @@
+"""
+Protocol v2 (docs/protocol.md §2.5) end to end: compact stroke appends up, DOWN_OPS frames with
+handles down, beside v1 clients on the same board; and the server's handle bookkeeping.
+"""
+
+from __future__ import annotations
+
+import msgpack
+import pytest
+from asgiref.sync import sync_to_async
+
+from board.models import Op
+from realtime import compact, protocol
+from realtime.handles import MAX_HANDLES, HandleTable, encode_delivery
+from realtime.protocol import CloseCode
+from tests.realtime.conftest import Defs, stroke
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
+
+#: A smooth four-point run, as a hand moving at ~500 px/s sampled at 120 Hz.
+SMOOTH = [4, 1, 4, 2, 5, 2, 5, 3]
+
+
+async def _ops_frames(client, upto: int) -> list[tuple[bytes, protocol.OpsFrame]]:
+    """
+    (raw bytes, decoded frame) of every ops-carrying frame until seq `upto` has arrived.
+    """
+    got: list[tuple[bytes, protocol.OpsFrame]] = []
+    while not got or got[-1][1].ops[-1]["s"] < upto:
+        msg = await client.recv()
+        if isinstance(msg, protocol.OpsFrame):
+            got.append((client.last_raw, msg))
+    return got
+
+
+def _without_u(entries: list[dict]) -> list[dict]:
+    return [{k: v for k, v in e.items() if k != "u"} for e in entries]
+
+
+async def test_version_negotiation(memory_layer, connect, board, user):
+    v2 = await connect(board, user, version=2)
+    assert v2.hello.v == 2
+    v1 = await connect(board, user, version=1)
+    assert v1.hello.v == 1
+    bad = await connect(board, user, query="v=3", expect_hello=False)
+    assert await bad.expect_close() == CloseCode.PROTOCOL_ERROR
+    await v2.close()
+    await v1.close()
+
+
+async def test_compact_appends_reach_v2_clients_as_down_ops_and_v1_clients_as_ops(
+    memory_layer, connect, board, user
+):
+    alice = await connect(board, user, client_id="alice-tab-1", version=2)
+    bob = await connect(board, user, client_id="bob-tab-1", version=2)
+    carol = await connect(board, user, client_id="carol-tab-1", version=1)
+    for c in (alice, bob, carol):
+        await c.sync()
+    add = stroke(1, "s1")
+    add["el"]["pr"] = [30, 35]  # a pen stroke: every append carries pressure too
+    await alice.send_ops([add])
+    await alice.send_up_app(2, SMOOTH, [40, 42, 45, 47])
+    await alice.send_up_app(3, [-3, 7, -2, 8], [40, 55])
+    assert [i for i, _ in await alice.expect_acked(3)] == [1, 2, 3]
+
+    bob_frames = await _ops_frames(bob, 3)
+    carol_frames = await _ops_frames(carol, 3)
+    bob_entries = [e for _, f in bob_frames for e in f.ops]
+    carol_entries = [e for _, f in carol_frames for e in f.ops]
+    assert _without_u(bob_entries) == _without_u(carol_entries)
+    assert [e["k"] for e in carol_entries] == ["add", "app", "app"]
+    assert carol_entries[1]["id"] == "s1" and carol_entries[1]["p"] == SMOOTH
+    assert carol_entries[2]["pr"] == [40, 55]
+    assert all(raw[0] == compact.DOWN_OPS for raw, _ in bob_frames)
+    assert all(raw[0] == 0x82 for raw, _ in carol_frames)  # v1: a msgpack map
+
+    stored = await sync_to_async(list)(
+        Op.objects.filter(board=board).order_by("seq").values_list("client_op_id", "payload")
+    )
+    assert [i for i, _ in stored] == [1, 2, 3]
+    assert msgpack.unpackb(bytes(stored[2][1]))["pr"] == [40, 55]
+    for c in (alice, bob, carol):
+        await c.close()
+
+
+async def test_a_smooth_append_costs_a_fraction_of_its_v1_bytes(memory_layer, connect, board, user):
+    alice = await connect(board, user, client_id="alice-tab-1", version=2)
+    bob = await connect(board, user, client_id="bob-tab-1", version=2)
+    carol = await connect(board, user, client_id="carol-tab-1", version=1)
+    for c in (alice, bob, carol):
+        await c.sync()
+    await alice.send_ops([stroke(1, "q3Zr8aPc")])
+    await alice.expect_acked(1)
+    await _ops_frames(bob, 1)
+    await _ops_frames(carol, 1)
+    await alice.send_up_app(2, SMOOTH)
+    (v2_raw, _), *_ = await _ops_frames(bob, 2)
+    (v1_raw, _), *_ = await _ops_frames(carol, 2)
+    up_v1 = len(
+        msgpack.packb({"t": "ops", "ops": [{"i": 2, "k": "app", "id": "q3Zr8aPc", "p": SMOOTH}]})
+    )
+    up_v2 = len(compact.encode_up_app(2, SMOOTH))
+    # Down: this frame still defines the two handles inline; the next ones do not.
+    assert len(v2_raw) < len(v1_raw), (len(v2_raw), len(v1_raw))
+    assert up_v2 * 4 < up_v1, (up_v2, up_v1)
+    await alice.send_up_app(3, SMOOTH)
+    (v2_next, frame), *_ = await _ops_frames(bob, 3)
+    assert frame.ops[0]["p"] == SMOOTH
+    assert len(v2_next) <= 13, v2_next.hex()  # head 4 + entry 4 + points 1 + 4
+    for c in (alice, bob, carol):
+        await c.close()
+
+
+async def test_up_app_errors_leave_the_socket_and_board_intact(memory_layer, connect, board, user):
+    v1 = await connect(board, user, client_id="carol-tab-1", version=1)
+    v2 = await connect(board, user, client_id="alice-tab-1", version=2)
+    await v1.sync()
+    await v2.sync()
+    await v1.send_up_app(1, SMOOTH)
+    err = await v1.expect(protocol.Error)
+    assert (err.code, err.ids) == ("bad_frame", [1])
+
+    await v2.send_up_app(7, SMOOTH)  # no stroke yet on this connection
+    err = await v2.expect(protocol.Error)
+    assert (err.code, err.ids) == ("bad_message", [7])
+    await v2.comm.send_to(bytes_data=bytes([compact.UP_APP, 8, 2, 230]))  # reserved point code
+    err = await v2.expect(protocol.Error)
+    assert err.code == "bad_frame"
+    await v2.comm.send_to(bytes_data=bytes([compact.UP_APP, 9]))  # truncated
+    err = await v2.expect(protocol.Error)
+    assert err.code == "bad_frame"
+
+    await v2.send_ops([stroke(10, "s1")])
+    await v2.send_up_app(11, SMOOTH)
+    assert [i for i, _ in await v2.expect_acked(2)] == [10, 11]
+    entries = [e for _, f in await _ops_frames(v1, 2) for e in f.ops]
+    assert [(e["i"], e["k"]) for e in entries] == [(10, "add"), (11, "app")]
+    await v1.close()
+    await v2.close()
+
+
+async def test_an_invalid_compact_append_is_refused_with_its_id(memory_layer, connect, board, user):
+    alice = await connect(board, user, client_id="alice-tab-1", version=2)
+    await alice.sync()
+    # The stroke is the current one even though its `add` is refused (a rectangle's id is taken).
+    await alice.send_ops([stroke(1, "s1")])
+    await alice.expect_acked(1)
+    await alice.send_ops([{"i": 2, "k": "app", "id": "gone", "p": [1, 1]}])
+    err = await alice.expect(protocol.Error)
+    assert (err.code, err.ids) == ("invalid_op", [2])
+    await alice.send_up_app(3, SMOOTH)  # targets "gone" too: refused the same way
+    err = await alice.expect(protocol.Error)
+    assert (err.code, err.ids) == ("invalid_op", [3])
+    await alice.close()
+
+
+async def test_a_late_v2_joiner_gets_the_definitions_it_missed(memory_layer, connect, board, user):
+    alice = await connect(board, user, client_id="alice-tab-1", version=2)
+    await alice.sync()
+    await alice.send_ops([stroke(1, "s1")])
+    await alice.send_up_app(2, SMOOTH)
+    await alice.expect_acked(2)
+
+    dave = await connect(board, user, client_id="dave-tab-1", version=2)
+    await dave.sync()
+    await alice.send_up_app(3, SMOOTH)
+    seen = []
+    while True:
+        msg = await dave.recv()
+        seen.append(msg)
+        if isinstance(msg, protocol.OpsFrame):
+            break
+    assert isinstance(seen[-2], Defs)
+    entry = seen[-1].ops[0]
+    assert (entry["s"], entry["c"], entry["i"], entry["id"], entry["p"]) == (
+        3,
+        "alice-tab-1",
+        3,
+        "s1",
+        SMOOTH,
+    )
+    await alice.close()
+    await dave.close()
+
+
+# --- the handle table, pure ---------------------------------------------------------------------
+
+
+def _app(s: int, c: str, i: int, element: str) -> bytes:
+    return msgpack.packb({"s": s, "c": c, "u": 1, "i": i, "k": "app", "id": element, "p": SMOOTH})
+
+
+def _decoded(frame: bytes, names: dict[int, str]) -> list[dict]:
+    _, entries = compact.decode_down_ops(frame, names)
+    return [e if isinstance(e, dict) else msgpack.unpackb(e) for e in entries]
+
+
+def test_recycled_handles_are_redefined_for_every_receiver():
+    table = HandleTable()
+    live: dict[int, str] = {}  # a receiver that gets every frame
+    live_known: dict[int, str] = {}
+    late: dict[int, str] = {}  # one that only gets every 7th frame (and DEFS for those)
+    late_known: dict[int, str] = {}
+    for seq in range(1, 400):
+        author = f"client-{seq % 5:04d}"
+        element = f"stroke-{seq}"  # a new stroke each time: forces recycling past 128 names
+        frame = encode_delivery(table, seq, [_app(seq, author, seq, element)])
+        assert frame.definitions_missing(live_known) == []
+        (entry,) = _decoded(frame.data, live)
+        assert (entry["c"], entry["id"]) == (author, element)
+        if seq % 7 == 0:
+            missing = frame.definitions_missing(late_known)
+            compact.decode_defs(compact.encode_defs(missing), late)
+            (entry,) = _decoded(frame.data, late)
+            assert (entry["c"], entry["id"]) == (author, element)
+    assert len(table) == MAX_HANDLES
+
+
+def test_a_frame_with_more_names_than_handles_falls_back_to_v1_entries():
+    table = HandleTable()
+    entries = [_app(s, f"client-{s:04d}", s, f"stroke-{s}") for s in range(1, 101)]
+    frame = encode_delivery(table, 1, entries)
+    decoded = _decoded(frame.data, {})
+    assert [(e["s"], e["c"], e["id"]) for e in decoded] == [
+        (s, f"client-{s:04d}", f"stroke-{s}") for s in range(1, 101)
+    ]
+    # 64 appends use all 128 handles; the rest travel as their v1 bytes.
+    tags = frame.data.count(b"\xa1k\xa3app")
+    assert tags == 100 - MAX_HANDLES // 2
