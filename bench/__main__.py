@@ -43,6 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait for stragglers")
     parser.add_argument("--workers", type=int, default=2, help="load-generator processes (2)")
     parser.add_argument("--points-per-op", type=int, default=4, help="stroke points per op (4)")
+    parser.add_argument(
+        "--pointer-hz", type=float, default=120.0, help="pointer rate of the freehand strokes (120)"
+    )
+    parser.add_argument(
+        "--protocol",
+        type=_protocols,
+        default=(2,),
+        help="Inkroom protocol version(s), e.g. 2 or 2,1: A, B and C measure each in turn and "
+        "give v2/v1 ratios (vs_v1); D, E, G and S use the first (default 2)",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="scale client counts (quick runs)")
     parser.add_argument("--no-redis", action="store_true", help="Inkroom on the in-memory layer")
     parser.add_argument("--no-references", action="store_true", help="skip reference servers")
@@ -60,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration, sweep_duration=args.sweep_duration, drain=args.drain,
         workers=args.workers, redis=not args.no_redis, points_per_op=args.points_per_op,
         scale=args.scale, port_base=args.port_base, references=not args.no_references,
-        profile=args.profile,
+        profile=args.profile, protocols=args.protocol, pointer_hz=args.pointer_hz,
     )  # fmt: skip
     print(report.table_header(), flush=True)
     started = time.monotonic()
@@ -70,6 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(bench.rows)} rows in {time.monotonic() - started:.0f} s; "
           f"{len(missed)} goal(s) missed; results in {args.results_dir}")  # fmt: skip
     return 0
+
+
+def _protocols(text: str) -> tuple[int, ...]:
+    try:
+        versions = tuple(dict.fromkeys(int(v) for v in text.split(",")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of versions: {text!r}") from None
+    if not versions or not set(versions) <= {1, 2}:
+        raise argparse.ArgumentTypeError("protocol versions are 1 and 2")
+    return versions
 
 
 if __name__ == "__main__":

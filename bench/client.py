@@ -9,10 +9,17 @@ what a real client sends: a small increasing `i`, the element id and delta-encod
 The reference servers only relay frames, so there the sender adds `c` (its slot, a 1-2 byte
 int) to each op.
 
+Strokes are freehand (bench.strokes: a 120 Hz pointer, `points_per_op` samples per op). With
+protocol 2 (docs/protocol.md §2.5) a stroke's `add` is a v1 `ops` frame and its `app` ops are
+UP_APP frames; the server's DOWN_OPS entries name authors by per-connection handles defined in
+DEFS frames, and count exactly like the entries of a v1 `ops` frame (authors' own entries are
+their acks, the same as in v1).
+
 Receiving is the generator's main cost (each op reaches every client of its board), so it is
 done per frame rather than per entry wherever the answer is the same. Every client of a board
 gets the same `ops` frame bytes (the server encodes once per board per tick; relays forward
-the sender's bytes), so a worker's `FrameDecoder` decodes each distinct payload once, into
+the sender's bytes), so a worker's `FrameDecoder` decodes each distinct payload once (a v2
+DOWN_OPS payload once per distinct author handle map: bench.compact_rx), into
 what the accounting needs: seq range, per-author op-id ranges, points and send times. Each
 receiver then checks the frame against its own state in a few operations, and only a frame
 that is not simply "the next seqs, every author's ops newer than seen" is walked entry by
@@ -25,19 +32,20 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
+from functools import cache
 from time import monotonic_ns
 from typing import Any
 
 import msgpack
 
+from bench.compact_rx import Handles, scan_down_ops
 from bench.hist import Histogram, Starts
+from bench.strokes import PenModel, StrokePool
 from bench.wsclient import WsClient
+from realtime.compact import DOWN_DEFS, DOWN_OPS, decode_defs, encode_up_app
 
 #: Each stroke is one `add` then this many `app` ops (about 2 s of drawing at 30 Hz).
 STROKE_APPS = 60
-#: Pointer deltas are drawn from ±this range (world units): typical pen motion between
-#: pointer events, and inside msgpack's 1-byte fixint range like real freehand deltas.
-DELTA_RANGE = 7
 CLIENT_ID_PREFIX = "bench"
 _STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
 #: Distinct `ops` payloads a decoder remembers before starting afresh: far more than one
@@ -63,6 +71,14 @@ class ClientSpec:
 
 def client_id_for(slot: int) -> str:
     return f"{CLIENT_ID_PREFIX}{slot:06d}"
+
+
+@cache
+def default_pool(points: int) -> StrokePool:
+    """
+    The freehand strokes of a process's drawers (120 Hz pointer), drawn on first use.
+    """
+    return StrokePool(PenModel(), points)
 
 
 class Stats:
@@ -94,6 +110,8 @@ class Stats:
                 "ops_bytes_in",
                 "points_delivered",
                 "foreign_entries",
+                "defs_frames_in",
+                "defs_bytes_in",
             ),
             0,
         )
@@ -144,7 +162,11 @@ class OpsFrame:
 
 class FrameDecoder:
     """
-    Decodes each distinct `ops` payload once for all the clients of one worker.
+    Decodes each distinct `ops` or DOWN_OPS payload once for all the clients of one worker.
+
+    v1 `ops` payloads are keyed by their bytes alone. A v2 DOWN_OPS payload names authors by
+    per-connection handles, so it is decoded once per distinct author map (`Handles`, interned
+    here: connections whose maps agree share one object and its cache).
     """
 
     def __init__(self, ring: memoryview, ring_size: int) -> None:
@@ -152,32 +174,87 @@ class FrameDecoder:
         self.ring_size = ring_size
         self.frames: dict[bytes, OpsFrame] = {}
         self._slot_cache: dict[Any, int] = {}
+        #: Every author map seen, by content; a new connection starts with the empty one.
+        self.maps: dict[tuple[tuple[int, int], ...], Handles] = {}
+        self.no_handles = self._intern({})
+        self._down_cached = 0
 
     def decode(self, payload: bytes, entries: list[dict[str, Any]]) -> OpsFrame:
         """
         Build (and remember) the OpsFrame of an `ops` payload whose entries are decoded.
         """
-        ring = self.ring
-        size = self.ring_size
-        mask = size - 1
-        rows: list[tuple[int | None, int, int, int, int]] = []
+        rows: list[tuple[int | None, int, int, int]] = []
         for entry in entries:
             slot = self._slot(entry.get("c"))
             if slot < 0:
-                rows.append((entry.get("s"), -1, 0, 0, 0))
+                rows.append((entry.get("s"), -1, 0, 0))
                 continue
-            i = entry["i"]
             pts = entry.get("p")
-            # The send time never changes once the op is sent (until the ring wraps after
-            # RING_SECS): reading it now gives what each receiver would read later.
-            sent = ring[slot * size + (i & mask)]
-            rows.append((entry.get("s"), slot, i, len(pts) // 2 if pts else 1, sent))
-        frame = OpsFrame(rows)
+            rows.append((entry.get("s"), slot, entry["i"], len(pts) // 2 if pts else 1))
+        frame = self._frame(rows)
         frames = self.frames
         if len(frames) >= DECODER_CACHE_FRAMES:
             frames.clear()
         frames[payload] = frame
         return frame
+
+    def decode_down(self, payload: bytes, handles: Handles) -> OpsFrame:
+        """
+        Build (and remember under `handles`) the OpsFrame of a DOWN_OPS payload.
+        """
+        first, scanned = scan_down_ops(payload)
+        slots = handles.slots
+        slot_of = self._slot
+        rows: list[tuple[int | None, int, int, int]] = []
+        for k, (is_handle, author, i, points) in enumerate(scanned):
+            # An author handle this connection has no definition for counts as foreign.
+            slot = slots.get(author, -1) if is_handle else slot_of(author)
+            rows.append((first + k, slot, i, points) if slot >= 0 else (first + k, -1, 0, 0))
+        frame = self._frame(rows)
+        if self._down_cached >= DECODER_CACHE_FRAMES:
+            for known in self.maps.values():
+                known.frames.clear()
+                known.after.clear()
+            self._down_cached = 0
+        handles.frames[payload] = frame
+        self._down_cached += 1
+        return frame
+
+    def apply_defs(self, handles: Handles, payload: bytes) -> Handles:
+        """
+        Return the author map a DEFS payload turns `handles` into (and remember the step).
+        """
+        slots = dict(handles.slots)
+        for handle, name in decode_defs(payload):
+            slot = self._slot(name)
+            # A redefinition replaces: a handle that now names an element is no author.
+            if slot >= 0:
+                slots[handle] = slot
+            else:
+                slots.pop(handle, None)
+        after = self._intern(slots)
+        handles.after[payload] = after
+        return after
+
+    def _intern(self, slots: dict[int, int]) -> Handles:
+        key = tuple(sorted(slots.items()))
+        got = self.maps.get(key)
+        if got is None:
+            got = self.maps[key] = Handles(slots)
+        return got
+
+    def _frame(self, rows: list[tuple[int | None, int, int, int]]) -> OpsFrame:
+        ring = self.ring
+        size = self.ring_size
+        mask = size - 1
+        # The send time never changes once the op is sent (until the ring wraps after
+        # RING_SECS): reading it now gives what each receiver would read later.
+        return OpsFrame(
+            [
+                (seq, slot, i, points, ring[slot * size + (i & mask)] if slot >= 0 else 0)
+                for seq, slot, i, points in rows
+            ]
+        )
 
     def _slot(self, c: Any) -> int:
         slot = self._slot_cache.get(c)
@@ -207,6 +284,9 @@ class BenchClient:
         points_per_op: int,
         offer_deflate: bool,
         decoder: FrameDecoder | None = None,
+        *,
+        protocol: int = 2,
+        strokes: StrokePool | None = None,
     ) -> None:
         self.spec = spec
         self.stats = stats
@@ -219,6 +299,11 @@ class BenchClient:
         #: Share one decoder between the clients of a worker: each payload is decoded once.
         self.decoder = decoder or FrameDecoder(ring, ring_size)
         self.frames = self.decoder.frames
+        #: This connection's author handles (v2), shared with every connection that agrees.
+        self.handles = self.decoder.no_handles
+        #: Send `app` ops as UP_APP frames (v2). Relays forward v1 frames with our `c` in them.
+        self.compact = protocol == 2 and mode == "inkroom"
+        self.strokes = strokes or default_pool(STROKE_APPS * points_per_op)
         #: Highest op id seen per author slot.
         self.hwm: dict[int, int] = {}
         #: The slot whose entries are our own (acks); -1 matches none (relay mode).
@@ -230,6 +315,7 @@ class BenchClient:
         self.next_i = 1
         self.stroke_left = 0
         self.stroke_n = 0
+        self.stroke_p: list[int] = []
         self.rng = random.Random(spec.slot)
         self.counting = False
 
@@ -259,6 +345,8 @@ class BenchClient:
             self.stroke_left = STROKE_APPS
             self.stroke_n += 1
             self.element = f"s{self.spec.slot}-{self.stroke_n}"
+            # Deterministic per (slot, stroke): the same run draws the same strokes.
+            self.stroke_p = self.strokes.get(self.spec.slot * 7919 + self.stroke_n)[0]
             el = {
                 "id": self.element,
                 "type": "stroke",
@@ -270,30 +358,46 @@ class BenchClient:
             op: dict[str, Any] = {"i": i, "k": "add", "el": el}
             points = 1
         else:
-            self.stroke_left -= 1
             n = self.points_per_op
-            pts = [rng.randint(-DELTA_RANGE, DELTA_RANGE) for _ in range(2 * n)]
+            at = 2 * n * (STROKE_APPS - self.stroke_left)
+            self.stroke_left -= 1
+            pts = self.stroke_p[at : at + 2 * n]
             op = {"i": i, "k": "app", "id": self.element, "p": pts}
             points = n
-        if self.mode != "inkroom":
-            op["c"] = self.spec.slot
+        if self.compact and op["k"] == "app":
+            # The connection's current stroke is the last `add` we sent (protocol §2.5).
+            frame = encode_up_app(i, op["p"])
+        else:
+            if self.mode != "inkroom":
+                op["c"] = self.spec.slot
+            frame = msgpack.packb({"t": "ops", "ops": [op]})
         self.ring[self.base + (i & self.mask)] = monotonic_ns() // 1000
-        return msgpack.packb({"t": "ops", "ops": [op]}), points
+        return frame, points
 
     def on_message(self, ws: WsClient, is_text: bool, payload: bytes, now_ns: int) -> None:
         if is_text:
             self._on_text(json.loads(payload))
             return
-        frame = self.frames.get(payload)
-        if frame is None:
-            msg = msgpack.unpackb(payload)
-            kind = msg.get("t")
-            if kind == "ack":
-                self._on_ack(msg["a"], now_ns // 1000)
-                return
-            if kind != "ops":
-                return
-            frame = self.decoder.decode(payload, msg["ops"])
+        # v1 frames are msgpack maps (0x80-0x8f, 0xde, 0xdf); v2 adds 0x02 and 0x03.
+        kind = payload[0]
+        if kind == DOWN_OPS:
+            frame = self.handles.frames.get(payload)
+            if frame is None:
+                frame = self.decoder.decode_down(payload, self.handles)
+        elif kind == DOWN_DEFS:
+            self._on_defs(payload)
+            return
+        else:
+            frame = self.frames.get(payload)
+            if frame is None:
+                msg = msgpack.unpackb(payload)
+                kind = msg.get("t")
+                if kind == "ack":
+                    self._on_ack(msg["a"], now_ns // 1000)
+                    return
+                if kind != "ops":
+                    return
+                frame = self.decoder.decode(payload, msg["ops"])
         if self.counting:
             counts = self.stats.counts
             counts["ops_frames_in"] += 1
@@ -301,6 +405,21 @@ class BenchClient:
             n = len(payload)
             counts["ops_bytes_in"] += n + (2 if n < 126 else 4 if n < 65536 else 10)
         self._on_ops(frame, now_ns // 1000)
+
+    def _on_defs(self, payload: bytes) -> None:
+        handles = self.handles.after.get(payload)
+        if handles is None:
+            handles = self.decoder.apply_defs(self.handles, payload)
+        self.handles = handles
+        if self.counting:
+            # Handle definitions are what v2 pays for its small entries: count them as down
+            # bytes of the ops they serve (the wire-size target is per point delivered).
+            counts = self.stats.counts
+            n = len(payload)
+            wire = n + (2 if n < 126 else 4 if n < 65536 else 10)
+            counts["defs_frames_in"] += 1
+            counts["defs_bytes_in"] += wire
+            counts["ops_bytes_in"] += wire
 
     def _on_ops(self, frame: OpsFrame, now_us: int) -> None:
         first = frame.first

@@ -44,6 +44,10 @@ class LoadPlan:
     drain: float = 2.0
     workers: int = 2
     offer_deflate: bool = True
+    #: Inkroom wire protocol the clients speak (docs/protocol.md): 2 sends `app` ops as UP_APP.
+    protocol: int = 2
+    #: Pointer sampling rate of the freehand strokes (bench.strokes).
+    pointer_hz: float = 120.0
 
 
 def run_load(
@@ -59,7 +63,14 @@ def run_load(
     shm = SharedMemory(create=True, size=slots * ring_size * 8)
     ctx = mp.get_context("spawn")
     config = WorkerConfig(
-        plan.mode, shm.name, ring_size, plan.rate_hz, plan.points_per_op, plan.offer_deflate
+        plan.mode,
+        shm.name,
+        ring_size,
+        plan.rate_hz,
+        plan.points_per_op,
+        plan.offer_deflate,
+        plan.protocol,
+        plan.pointer_hz,
     )
     nworkers = max(1, min(plan.workers, len(plan.specs)))
     pipes, procs = [], []
@@ -152,6 +163,7 @@ def _merge(
         "drawers": sum(1 for s in plan.specs if s.draw),
         "rate_hz": plan.rate_hz,
         "points_per_op": plan.points_per_op,
+        "pointer_hz": plan.pointer_hz,
         "duration_s": d,
         "ops_sent": counts["ops_sent"],
         "ops_acked": counts["acked"],
@@ -173,6 +185,9 @@ def _merge(
         "wire_out_bytes_per_s": round(counts["bytes_in"] / d),
         "up_bytes_per_point": _ratio(counts["bytes_sent_ops"], counts["points_sent"]),
         "down_bytes_per_point": _ratio(counts["ops_bytes_in"], counts["points_delivered"]),
+        # The v2 handle definitions' share of down_bytes_per_point (0 on v1).
+        "down_defs_bytes_per_point": _ratio(counts["defs_bytes_in"], counts["points_delivered"]),
+        "defs_frames_received": counts["defs_frames_in"],
         "loadgen_cpu_pct": round(100 * sum(r["cpu_secs"] for r in results) / d, 1),
         "loadgen_sched_lag_p99_ms": hists["sched_lag"].summary_ms()["p99"],
         "errors": errors,

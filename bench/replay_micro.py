@@ -100,7 +100,7 @@ class Board:
         stats = new_client.Stats()
         self.senders = [
             new_client.BenchClient(ClientSpec("/", 0, 0, slot, draw=True), stats, ring,
-                                   RING_SIZE, "inkroom", 4, False)
+                                   RING_SIZE, "inkroom", 4, False, protocol=1)
             for slot in range(drawers)
         ]  # fmt: skip
 

@@ -79,6 +79,7 @@ def append(row: dict[str, Any], results_dir: Path | None = None) -> Path:
 _COLUMNS = (
     ("scen", 5, lambda r: r.get("scenario", "")),
     ("target", 13, lambda r: r.get("target", "")),
+    ("v", 2, lambda r: r.get("protocol", "")),
     ("variant", 16, lambda r: r.get("variant", "")),
     ("clients", 7, lambda r: r.get("clients", "")),
     ("deliv/s", 8, lambda r: r.get("deliveries_per_s", "")),
@@ -89,7 +90,8 @@ _COLUMNS = (
     ("ack99", 7, lambda r: _ms(r, "ack_ms", "p99")),
     ("fin/s", 6, lambda r: r.get("server_frames_in_per_s", "")),
     ("fout/s", 7, lambda r: r.get("server_frames_out_per_s", "")),
-    ("B/pt", 5, lambda r: r.get("up_bytes_per_point", "")),
+    ("B/up", 5, lambda r: r.get("up_bytes_per_point", "")),
+    ("B/dn", 5, lambda r: r.get("down_bytes_per_point", "")),
     ("srv%", 6, lambda r: r.get("server_cpu_pct", "")),
     ("rssMiB", 7, lambda r: r.get("server_rss_mib", "")),
     ("gen%", 6, lambda r: r.get("loadgen_cpu_pct", "")),
@@ -121,6 +123,7 @@ def print_row(row: dict[str, Any]) -> None:
 _MD_COLUMNS = (
     ("scenario", lambda r: r.get("scenario", "")),
     ("target", lambda r: r.get("target", "")),
+    ("protocol", lambda r: r.get("protocol", "")),
     ("variant", lambda r: r.get("variant", "")),
     ("clients", lambda r: r.get("clients", "")),
     (
@@ -170,7 +173,8 @@ def main() -> None:
     parser.add_argument("--since", default="", help="only rows with ts >= this")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.file.open() if line.strip()]
-    print(markdown_table([r for r in rows if r["ts"] >= args.since]))
+    # Micro-benchmark lines (bench.wire_micro) share the files but not the columns.
+    print(markdown_table([r for r in rows if r["ts"] >= args.since and "micro" not in r]))
 
 
 if __name__ == "__main__":

@@ -35,12 +35,15 @@ def measure(
     slow: int = 0,
     variant: str = "",
     env_extra: dict[str, str] | None = None,
+    protocol: int | None = None,
 ) -> dict[str, Any]:
     """
-    Run one layout against one target and record the row.
+    Run one layout against one target and record the row (Inkroom: in `protocol`, by default
+    the invocation's first).
     """
+    proto = protocol or bench.protocols[0]
     with start_target(bench, target, processes=processes, env_extra=env_extra) as procs:
-        specs = client_specs(target, layout, [p.port for p in procs], slow=slow)
+        specs = client_specs(target, layout, [p.port for p in procs], slow=slow, protocol=proto)
         plan = LoadPlan(
             specs=specs,
             mode=mode_of(target),
@@ -49,6 +52,8 @@ def measure(
             duration=duration or bench.duration,
             drain=bench.drain,
             workers=bench.workers,
+            protocol=proto,
+            pointer_hz=bench.pointer_hz,
         )
         spies: list[Any] = []
         out = LOG_DIR / f"profile-{scenario}-{target}-{variant or 'base'}.txt".replace(" ", "_")
@@ -73,6 +78,7 @@ def measure(
         row["profile"] = {"file": str(out), **profile.summarize(out, top=15)}
     if target == INKROOM:
         row["layer"] = "redis" if bench.redis or processes > 1 else "in-memory"
+        row["protocol"] = proto
     return row
 
 
@@ -96,8 +102,24 @@ def compare(row: dict[str, Any], ref: dict[str, Any] | None) -> None:
     }
 
 
-def _div(a: float, b: float) -> float | None:
-    return round(a / b, 2) if b else None
+def compare_protocols(v2: dict[str, Any], v1: dict[str, Any]) -> None:
+    """
+    Attach v2-to-v1 ratios of the same layout in the same invocation (below 1: v2 smaller).
+    """
+    v2["vs_v1"] = {
+        "up_bytes_per_point": _div(v2["up_bytes_per_point"], v1["up_bytes_per_point"]),
+        "down_bytes_per_point": _div(v2["down_bytes_per_point"], v1["down_bytes_per_point"]),
+        "deliveries_per_s": _div(v2["deliveries_per_s"], v1["deliveries_per_s"]),
+        "p99": _div(v2["latency_ms"]["p99"], v1["latency_ms"]["p99"]),
+        "ack_p99": _div(v2["ack_ms"]["p99"], v1["ack_ms"]["p99"]),
+        "server_cpu_pct": _div(v2["server_cpu_pct"], v1["server_cpu_pct"]),
+        "loadgen_cpu_pct": _div(v2["loadgen_cpu_pct"], v1["loadgen_cpu_pct"]),
+        "loss_pct": [v2["loss_pct"], v1["loss_pct"]],
+    }
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a is not None and b else None
 
 
 def verdict(row: dict[str, Any], *, p99_ms: float, ack_p99_ms: float | None = None) -> None:
@@ -108,18 +130,48 @@ def verdict(row: dict[str, Any], *, p99_ms: float, ack_p99_ms: float | None = No
         ok = ok and row["ack_ms"]["p99"] <= ack_p99_ms
         goal += f", ack p99 <= {ack_p99_ms} ms"
     row["goal"], row["goal_met"] = goal, ok
+    wire_verdict(row)
+
+
+def wire_verdict(row: dict[str, Any]) -> None:
+    """
+    The issue's wire-size target, held apart from the latency goal: <= 3 B per point each way.
+    """
+    up, down = row.get("up_bytes_per_point"), row.get("down_bytes_per_point")
+    if up is not None and down is not None:
+        row["wire_goal"] = "<= 3 B per stroke point, up and down"
+        row["wire_goal_met"] = up <= 3 and down <= 3
 
 
 def _room(bench: Bench, scenario: str, layout: Layout, refs: tuple[str, ...], **check: Any) -> None:
-    rows = {}
-    for target in (INKROOM, *(refs if bench.references else ())):
-        rows[target] = measure(bench, scenario, target, layout)
-    ink = rows[INKROOM]
-    for ref in refs:
-        compare(ink, rows.get(ref))
-    verdict(ink, **check)
-    for row in rows.values():
+    many = len(bench.protocols) > 1
+    inks = {
+        proto: measure(bench, scenario, INKROOM, layout, protocol=proto,
+                       variant=f"v{proto}" if many else "")
+        for proto in bench.protocols
+    }  # fmt: skip
+    rows = {target: measure(bench, scenario, target, layout) for target in refs if bench.references}
+    for ink in inks.values():
+        for ref in refs:
+            compare(ink, rows.get(ref))
+        verdict(ink, **check)
+    if 1 in inks and 2 in inks:
+        compare_protocols(inks[2], inks[1])
+    for row in (*inks.values(), *rows.values()):
         record(bench, row)
+
+
+def _baseline_a(bench: Bench) -> list[dict[str, Any]]:
+    """
+    This invocation's A rows on Inkroom in the protocol G and S run with.
+    """
+    return [
+        r
+        for r in bench.rows
+        if r["scenario"] == "A"
+        and r["target"] == INKROOM
+        and r.get("protocol") == bench.protocols[0]
+    ]
 
 
 def scenario_a(bench: Bench) -> None:
@@ -142,7 +194,7 @@ def scenario_g(bench: Bench) -> None:
     """Scenario A with clients split over two Inkroom processes behind the Redis layer."""
     layout = [(bench.n(50), bench.n(10))]
     row = measure(bench, "G", INKROOM, layout, processes=2, variant="2 procs, split")
-    same = [r for r in bench.rows if r["scenario"] == "A" and r["target"] == INKROOM]
+    same = _baseline_a(bench)
     if same:
         row["vs_A_one_process"] = {
             "server_cpu_pct": [row["server_cpu_pct"], same[-1]["server_cpu_pct"]],
@@ -155,7 +207,7 @@ def scenario_g(bench: Bench) -> None:
 def scenario_s(bench: Bench) -> None:
     """Scenario A plus one client that stops reading: others' p99 may rise <= 10 %."""
     layout = [(bench.n(50), bench.n(10))]
-    base = [r for r in bench.rows if r["scenario"] == "A" and r["target"] == INKROOM]
+    base = _baseline_a(bench)
     baseline = base[-1] if base else record(bench, measure(bench, "S", INKROOM, layout))
     row = measure(bench, "S", INKROOM, layout, slow=1, variant="+1 slow reader")
     slow_closes = {k: v for k, v in row["closes"].items() if k.startswith("slow:")}
@@ -179,26 +231,31 @@ def scenario_d(bench: Bench) -> None:
     n = bench.n(D_CONNECTIONS)
     per_board = min(D_CLIENTS_PER_BOARD, n)
     layout = [(per_board, 0)] * max(1, n // per_board)
+    proto = bench.protocols[0]
     for target in (INKROOM, *((CHANNELS_REF, WS_RELAY) if bench.references else ())):
         with start_target(bench, target) as procs:
             ports = [p.port for p in procs]
             # Warm up (imports, first-connection caches) so the baseline is a serving process.
-            warm = LoadPlan(client_specs(target, [(2, 0)], ports), mode_of(target), 0, 4, 0.5, 0.2)
+            warm_specs = client_specs(target, [(2, 0)], ports, protocol=proto)
+            warm = LoadPlan(warm_specs, mode_of(target), 0, 4, 0.5, 0.2, protocol=proto)
             run_load(warm, procs)
             time.sleep(0.5)
             before = sum(p.rss_bytes() for p in procs)
             plan = LoadPlan(
-                client_specs(target, layout, ports),
+                client_specs(target, layout, ports, protocol=proto),
                 mode_of(target),
                 rate_hz=0,
                 duration=min(bench.duration, 5.0),
                 drain=0.5,
                 workers=bench.workers,
+                protocol=proto,
             )
             result = run_load(plan, procs)
         after = result["server_rss_mib"] * 2**20
         per_conn = (after - before) / max(1, result["connected"]) / 1024
         row = {"scenario": "D", "target": target, "variant": "idle", **result}
+        if target == INKROOM:
+            row["protocol"] = proto
         row["rss_before_mib"] = round(before / 2**20, 1)
         row["rss_per_connection_kib"] = round(per_conn, 1)
         row["note"] = (

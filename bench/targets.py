@@ -39,6 +39,10 @@ class Bench:
     port_base: int = 18400
     references: bool = True
     profile: bool = False
+    #: Inkroom protocol versions to measure, in order; the first is the one single-protocol
+    #: scenarios (D, E, G, S) use. A, B and C measure each and compare v2 with v1.
+    protocols: tuple[int, ...] = (2,)
+    pointer_hz: float = 120.0
     rows: list[dict[str, object]] = field(default_factory=list)
     _env: dict[str, str] | None = None
     _next_port: int = 0
@@ -94,7 +98,13 @@ def started(
 
 
 def client_specs(
-    target: str, layout: Layout, ports: list[int], *, slow: int = 0, since: int = 0
+    target: str,
+    layout: Layout,
+    ports: list[int],
+    *,
+    slow: int = 0,
+    since: int = 0,
+    protocol: int = 2,
 ) -> list[ClientSpec]:
     """
     One ClientSpec per client of the layout; clients alternate over `ports` (G), and `slow`
@@ -109,7 +119,7 @@ def client_specs(
         for k in range(clients + extra):
             if target == INKROOM:
                 path = (
-                    f"/ws/boards/{board_ids[b]}/?v=1&since={since}"
+                    f"/ws/boards/{board_ids[b]}/?v={protocol}&since={since}"
                     f"&client_id={client_id_for(slot)}&token={ticket}"
                 )
             else:

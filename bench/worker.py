@@ -19,7 +19,8 @@ from typing import Any
 
 import uvloop
 
-from bench.client import BenchClient, ClientSpec, FrameDecoder, Stats
+from bench.client import STROKE_APPS, BenchClient, ClientSpec, FrameDecoder, Stats
+from bench.strokes import PenModel, StrokePool
 
 #: Connects in flight per worker: enough to connect 2,000 sockets in seconds without a
 #: handshake storm that would measure the server's accept queue instead of its steady state.
@@ -39,6 +40,8 @@ class WorkerConfig:
     rate_hz: float
     points_per_op: int
     offer_deflate: bool
+    protocol: int = 2
+    pointer_hz: float = 120.0
 
 
 def worker_main(conn: Connection, config: WorkerConfig, specs: list[ClientSpec]) -> None:
@@ -47,19 +50,27 @@ def worker_main(conn: Connection, config: WorkerConfig, specs: list[ClientSpec])
     """
     shm = SharedMemory(name=config.ring_name)
     ring = shm.buf.cast("q")
+    # The strokes are drawn now, not while the server is measured.
+    strokes = StrokePool(PenModel(rate_hz=config.pointer_hz), STROKE_APPS * config.points_per_op)
+    if any(spec.draw for spec in specs):
+        strokes.warm()
     # Everything built so far (modules, the bucket table) lives for the whole run: keep it out
     # of the collector's full passes, whose pauses would be measured as delivery latency.
     gc.collect()
     gc.freeze()
     try:
-        uvloop.run(_run(conn, config, specs, ring))
+        uvloop.run(_run(conn, config, specs, ring, strokes))
     finally:
         ring.release()
         shm.close()
 
 
 async def _run(
-    conn: Connection, config: WorkerConfig, specs: list[ClientSpec], ring: memoryview
+    conn: Connection,
+    config: WorkerConfig,
+    specs: list[ClientSpec],
+    ring: memoryview,
+    strokes: StrokePool,
 ) -> None:
     stats = Stats()
     # One decoder for all: a board's clients here receive the same `ops` payloads.
@@ -74,6 +85,8 @@ async def _run(
             config.points_per_op,
             config.offer_deflate,
             decoder,
+            protocol=config.protocol,
+            strokes=strokes,
         )
         for spec in specs
     ]

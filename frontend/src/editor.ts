@@ -10,7 +10,8 @@ import { makeTool, type PointerSample, type Tool, type ToolHost, type ToolName }
 import { stateSnapshot, type BoardState } from "./ops";
 import { clientIdFor, Outbox } from "./outbox";
 import { Presence } from "./presence";
-import { decode, PROTOCOL_VERSION, ProtocolError, type ServerMessage, type Style, type Viewport } from "./protocol";
+import { CompactError } from "./compact";
+import { PROTOCOL_VERSION, ProtocolError, type ServerMessage, type Style, type Viewport } from "./protocol";
 import { ReconnectManager, type ConnectionStatus } from "./socket";
 import { SyncClient, type NewOp } from "./sync";
 import { deletedEntry, deleteOps, UndoStack, updatedEntry, type UndoEntry } from "./undo";
@@ -108,14 +109,15 @@ export class Editor {
   }
 
   private onFrame(data: ArrayBuffer | string): void {
-    let msg: ServerMessage;
     try {
-      msg = decode(data);
+      this.sync.receive(data);
     } catch (err) {
-      if (err instanceof ProtocolError) return console.warn("inkroom: bad frame", err.message);
-      throw err;
+      if (!(err instanceof ProtocolError)) throw err;
+      console.warn("inkroom: bad frame", err.message);
+      // A bad compact frame may have left our handle table behind the server's, and every
+      // later frame naming those handles would fail too; a new connection starts both afresh.
+      if (err instanceof CompactError) this.socket.reconnect();
     }
-    this.sync.handle(msg);
   }
 
   private onMessage(msg: ServerMessage): void {

@@ -1,12 +1,13 @@
 /**
- * The Inkroom wire protocol v1 (docs/protocol.md): message types, CloseCode and the codec.
+ * The Inkroom wire protocol (docs/protocol.md): message types, CloseCode and the v1 codec.
  *
  * Mirrors realtime/protocol.py type for type. Binary frames are msgpack maps keyed by `t`
  * (the hot path); text frames are JSON objects keyed by `type` (control). Pure: no I/O.
+ * The client speaks v2, which is v1 plus the compact frames of compact.ts (routed by wire.ts).
  */
 import { decode as mpDecode, encode as mpEncode } from "@msgpack/msgpack";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** WebSocket close codes (docs/protocol.md §7). */
 export const CloseCode = {
@@ -69,8 +70,11 @@ export type RestoreOp = { i: number; k: "rst"; from: number; els: Element[] };
 export type Op = AddOp | AppendOp | UpdateOp | MoveOp | DeleteOp | ClearOp | RestoreOp;
 export type OpKind = Op["k"];
 
-/** An op as stored in the log: the op plus board seq, author client id and author user id. */
-export type LogEntry = Op & { s: number; c: string; u: number | null };
+/**
+ * An op as stored in the log: the op plus board seq, author client id and author user id.
+ * `u` is absent from v2 compact `app` entries (§2.5); nothing in the client reads it.
+ */
+export type LogEntry = Op & { s: number; c: string; u?: number | null };
 
 export interface Limits {
   max_frame_bytes: number;

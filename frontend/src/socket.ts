@@ -73,6 +73,11 @@ export class ReconnectManager {
     this.ws?.close(CloseCode.NORMAL);
   }
 
+  /** Drop this connection and open a new one with the usual backoff (its state is suspect). */
+  reconnect(): void {
+    this.ws?.close();
+  }
+
   /** The session is live (synced): later failures start the backoff from scratch. */
   markHealthy(): void {
     this.attempt = 0;

@@ -1,10 +1,11 @@
-import { decode as mpDecode } from "@msgpack/msgpack";
+import { decode as mpDecode, encode as mpEncode } from "@msgpack/msgpack";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { appEntry, CompactError, encodeDefs, encodeDownOps, packPoints, UP_APP, v1Entry } from "./compact";
 import { Outbox } from "./outbox";
 import type { HelloMessage, LogEntry, Op } from "./protocol";
-import { DEFAULT_LIMITS } from "./protocol";
+import { DEFAULT_LIMITS, encodeServer } from "./protocol";
 import { SyncClient, type Frame } from "./sync";
-import { MemoryStore, rect, stroke } from "./testing";
+import { MemoryStore, rect, ServerReader, stroke } from "./testing";
 
 const hello = (role: HelloMessage["role"] = "editor"): HelloMessage => ({
   type: "hello",
@@ -20,17 +21,30 @@ const hello = (role: HelloMessage["role"] = "editor"): HelloMessage => ({
 
 function setup(store = new MemoryStore()) {
   const frames: Frame[] = [];
+  /** Every op sent, as the server reads it (UP_APP frames included). */
+  const sent: Op[] = [];
   const events = { change: vi.fn(), message: vi.fn(), session: vi.fn() };
   const client = new SyncClient(new Outbox(store, "b", "me"), events);
+  const attach = () => {
+    const server = new ServerReader();
+    client.attach((f) => {
+      frames.push(f);
+      if (typeof f !== "string") sent.push(...server.read(f));
+    });
+  };
   const connect = () => {
-    client.attach((f) => frames.push(f));
+    attach();
     client.handle(hello());
     client.handle({ type: "synced", seq: client.applied });
   };
-  const sentOps = () =>
-    frames.filter((f) => typeof f !== "string").flatMap((f) => (mpDecode(f as Uint8Array) as { ops: Op[] }).ops);
+  const sentOps = () => sent;
   const texts = () => frames.filter((f): f is string => typeof f === "string").map((f) => JSON.parse(f));
-  return { client, frames, events, connect, sentOps, texts, store };
+  /** The kind of each binary frame sent: "up" for UP_APP, else the v1 ops' kinds. */
+  const shapes = () =>
+    frames
+      .filter((f): f is Uint8Array => typeof f !== "string")
+      .map((f) => (f[0] === UP_APP ? "up" : (mpDecode(f) as { ops: Op[] }).ops.map((o) => o.k).join(",")));
+  return { client, frames, events, attach, connect, sentOps, texts, shapes, store };
 }
 
 const entry = (op: Op, s: number, c = "me"): LogEntry => ({ ...op, s, c, u: 1 }) as LogEntry;
@@ -77,7 +91,7 @@ describe("SyncClient", () => {
     // Page reload: a new client on the same storage sees the pending ops and resends them.
     const second = setup(store);
     expect([...second.client.view().elements.keys()]).toEqual(["b"]);
-    second.client.attach((f) => second.frames.push(f));
+    second.attach();
     second.client.handle(hello());
     expect(second.frames).toEqual([]);
     second.client.handle({ type: "synced", seq: 0 });
@@ -140,5 +154,111 @@ describe("SyncClient", () => {
     connect();
     const sizes = frames.filter((f) => typeof f !== "string").map((f) => (mpDecode(f as Uint8Array) as { ops: Op[] }).ops.length);
     expect(sizes).toEqual([256, 256, 88]);
+  });
+});
+
+describe("SyncClient on protocol v2", () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] }));
+  afterEach(() => vi.useRealTimers());
+
+  it("sends appends to the current stroke as UP_APP frames, in order with the other ops", async () => {
+    const { client, connect, sentOps, shapes } = setup();
+    connect();
+    const submitted = client.submit([
+      { k: "add", el: stroke("s") },
+      { k: "app", id: "s", p: [1, 1] },
+      { k: "app", id: "s", p: [2, 2], pr: [40] },
+      { k: "add", el: rect("r") }, // not a stroke: s stays current
+      { k: "app", id: "s", p: [3, 3] },
+      { k: "mov", ids: ["r"], dx: 1, dy: 1 },
+      { k: "app", id: "t", p: [1, 0] }, // another stroke: sent v1, becomes current
+      { k: "app", id: "t", p: [1, 0] },
+      { k: "app", id: "s", p: [4, 4] },
+    ]);
+    await flush();
+    expect(shapes()).toEqual(["add", "up", "up", "add", "up", "mov,app", "up", "app"]);
+    expect(sentOps()).toEqual(submitted);
+    // Later flushes continue from the connection's current stroke (s, from the last v1 app).
+    client.submit([{ k: "app", id: "s", p: [5, 5] }]);
+    await flush();
+    expect(shapes().at(-1)).toBe("up");
+    expect(sentOps().at(-1)).toEqual({ i: 10, k: "app", id: "s", p: [5, 5] });
+  });
+
+  it("forgets the current stroke on reconnect, so the first append goes v1 again", async () => {
+    const { client, connect, sentOps, shapes } = setup();
+    connect();
+    client.submit([{ k: "add", el: stroke("s") }, { k: "app", id: "s", p: [1, 1] }]);
+    await flush();
+    client.handle({ t: "ack", a: [[1, 1]] });
+    client.detach();
+    connect(); // resends op 2 only
+    client.submit([{ k: "app", id: "s", p: [2, 2] }]);
+    await flush();
+    expect(shapes()).toEqual(["add", "up", "app", "up"]);
+    expect(sentOps().map((o) => o.i)).toEqual([1, 2, 2, 3]);
+  });
+
+  it("sends appends the server would refuse as v1, where the refusal names them", async () => {
+    const { client, connect, shapes } = setup();
+    connect();
+    const many = Array.from({ length: 2 * (DEFAULT_LIMITS.max_points_per_op + 1) }, () => 1);
+    client.submit([
+      { k: "add", el: stroke("s") },
+      { k: "app", id: "s", p: many },
+      { k: "app", id: "s", p: [1, 1], pr: [1, 2] },
+      { k: "app", id: "s", p: [0.5, 1] },
+    ]);
+    await flush();
+    expect(shapes()).toEqual(["add,app,app,app"]);
+  });
+
+  it("resends a rate-limited UP_APP as UP_APP", async () => {
+    const { client, connect, shapes } = setup();
+    connect();
+    client.submit([{ k: "add", el: stroke("s") }, { k: "app", id: "s", p: [1, 1] }]);
+    await flush();
+    client.handle({ type: "error", code: "rate_limited", message: "slow down", ids: [2] });
+    vi.advanceTimersByTime(1000);
+    expect(shapes()).toEqual(["add", "up", "up"]);
+  });
+
+  it("handles DOWN_OPS like v1 ops frames: own entries ack, others apply, gaps wait", async () => {
+    const { client, connect, texts } = setup();
+    connect();
+    const [add, app] = client.submit([{ k: "add", el: stroke("s") }, { k: "app", id: "s", p: [1, 1] }]);
+    await flush();
+    // Our two ops, the add as a v1 entry, the append compact, names defined inline.
+    client.receive(
+      encodeDownOps(1, [[0, "me"], [1, "s"]], [v1Entry(mpEncode(entry(add, 1))), appEntry(0, app.i, 1, packPoints([1, 1]))]),
+    );
+    expect(client.applied).toBe(2);
+    expect(client.outbox.size).toBe(0);
+    expect(client.view()).toBe(client.confirmed);
+    // Someone else's append, named by a DEFS frame; then a frame that arrives early waits.
+    client.receive(encodeDefs([[2, "other"]]));
+    client.receive(encodeDownOps(4, [], [appEntry(2, 8, 1, packPoints([1, 0], [50]))]));
+    expect(client.applied).toBe(2);
+    client.receive(encodeDownOps(3, [], [appEntry(2, 7, 1, packPoints([0, 1], [50]))]));
+    expect(client.applied).toBe(4);
+    expect(client.confirmed.elements.get("s")?.p).toEqual([0, 0, 1, 1, 0, 1, 1, 0]);
+    // v1 frames still work on a v2 connection (catch-up uses them).
+    client.receive(encodeServer({ t: "ops", ops: [entry({ i: 9, k: "del", ids: ["s"] }, 5, "other")] }) as Uint8Array);
+    expect(client.confirmed.elements.size).toBe(0);
+    // A hole that does not fill: resync, as for v1.
+    client.receive(encodeDownOps(7, [], [v1Entry(mpEncode(entry({ i: 10, k: "clr" }, 7, "other")))]));
+    vi.advanceTimersByTime(100);
+    expect(texts()).toContainEqual({ type: "resync", from: 5 });
+  });
+
+  it("keeps handles per connection", () => {
+    const { client, connect } = setup();
+    connect();
+    client.handle({ t: "ops", ops: [entry({ i: 1, k: "add", el: stroke("s") }, 1, "other")] });
+    client.receive(encodeDefs([[0, "other"], [1, "s"]]));
+    client.detach();
+    connect();
+    expect(() => client.receive(encodeDownOps(2, [], [appEntry(0, 2, 1, packPoints([1, 1]))]))).toThrow(CompactError);
+    expect(client.applied).toBe(1);
   });
 });

@@ -7,6 +7,9 @@
  * server messages and socket lifecycle events; it hands back frames to send. Rejected ops
  * (`invalid_op`, `read_only`) are dropped and the client resyncs from its applied seq, which is
  * always a correct way to roll optimistic state back.
+ *
+ * The wire format of each connection (protocol v2's handles and compact frames) lives in its
+ * WireSession: frames come in through `receive`, and `flush` asks the session how to send.
  */
 import { applyOp, cloneState, emptyState, stateFromElements, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
@@ -24,16 +27,14 @@ import {
   type ServerMessage,
 } from "./protocol";
 import { ReorderBuffer } from "./reorder";
+import { WireSession, type Frame } from "./wire";
 
-/** A frame ready for WebSocket.send: msgpack bytes or a JSON string. */
-export type Frame = Uint8Array | string;
+export type { Frame } from "./wire";
 /** Ops the caller submits; the SyncClient assigns `i`. */
 export type NewOp = Op extends infer T ? (T extends Op ? Omit<T, "i"> : never) : never;
 
 /** After `rate_limited`/`unavailable`, wait this long before resending (ms): the server asks "later". */
 export const RESEND_DELAY_MS = 1000;
-/** msgpack framing overhead of `{t: "ops", ops: [...]}` around the ops (bytes, generous). */
-const FRAME_OVERHEAD_BYTES = 16;
 
 export interface SyncEvents {
   /** The rendered state (confirmed + optimistic) changed. */
@@ -63,6 +64,8 @@ export class SyncClient {
   private readonly sent = new Set<number>();
   private readonly reorder: ReorderBuffer;
   private send: ((frame: Frame) => void) | null = null;
+  /** This connection's v2 state; replaced on every attach and detach. */
+  private wire = new WireSession();
   private viewCache: BoardState | null = null;
   private flushScheduled = false;
   private resendTimer: ReturnType<typeof setTimeout> | null = null;
@@ -117,6 +120,7 @@ export class SyncClient {
     this.send = send;
     this.synced = false;
     this.sent.clear();
+    this.wire = new WireSession();
   }
 
   /** The socket closed: every unacked op will be resent on the next connection. */
@@ -124,6 +128,7 @@ export class SyncClient {
     this.send = null;
     this.synced = false;
     this.sent.clear();
+    this.wire = new WireSession();
     this.reorder.clear();
     this.events.session();
   }
@@ -136,6 +141,15 @@ export class SyncClient {
 
   resync(): void {
     this.sendMessage({ type: "resync", from: this.applied });
+  }
+
+  /**
+   * A frame as received from the socket: decoded with this connection's state, then handled.
+   * Throws ProtocolError for a frame it cannot understand (CompactError: see the editor).
+   */
+  receive(frame: ArrayBuffer | Uint8Array | string): void {
+    const msg = this.wire.decode(frame);
+    if (msg) this.handle(msg);
   }
 
   handle(msg: ServerMessage): void {
@@ -260,25 +274,15 @@ export class SyncClient {
     });
   }
 
-  /** Send every outbox op not yet sent on this connection, in `i` order, in bounded frames. */
+  /**
+   * Send every outbox op not yet sent on this connection, in `i` order, in bounded frames (an
+   * `app` on the connection's current stroke as a compact UP_APP frame of its own).
+   */
   flush(): void {
     if (!this.send || !this.synced) return;
     const unsent = this.outbox.list().filter((op) => !this.sent.has(op.i));
-    const budget = this.limits.max_frame_bytes - FRAME_OVERHEAD_BYTES;
-    let frame: Op[] = [];
-    let bytes = 0;
-    for (const op of unsent) {
-      const size = (encode({ t: "ops", ops: [op] }) as Uint8Array).byteLength;
-      if (frame.length > 0 && (frame.length >= this.limits.max_ops_per_frame || bytes + size > budget)) {
-        this.send(encode({ t: "ops", ops: frame }));
-        frame = [];
-        bytes = 0;
-      }
-      frame.push(op);
-      bytes += size;
-      this.sent.add(op.i);
-    }
-    if (frame.length > 0) this.send(encode({ t: "ops", ops: frame }));
+    for (const op of unsent) this.sent.add(op.i);
+    for (const frame of this.wire.encodeOps(unsent, this.limits)) this.send(frame);
   }
 
   private changed(): void {

@@ -1,8 +1,10 @@
 /**
- * Test helpers: an in-memory KeyValueStore (localStorage stand-in) and element builders.
+ * Test helpers: an in-memory KeyValueStore (localStorage stand-in), element builders and the
+ * server's reading of client frames.
  */
+import { decodeUpApp, UP_APP } from "./compact";
 import type { KeyValueStore } from "./outbox";
-import type { Element } from "./protocol";
+import { decodeClient, DEFAULT_LIMITS, type Element, type Op } from "./protocol";
 
 export class MemoryStore implements KeyValueStore {
   readonly data = new Map<string, string>();
@@ -31,4 +33,28 @@ export function stroke(id: string, x = 0, y = 0, p = [0, 0]): Element {
 
 export function rect(id: string, x = 0, y = 0, w = 10, h = 10): Element {
   return { id, type: "rect", x, y, w, h, style: { ...STYLE } };
+}
+
+/**
+ * The server's reading of one connection's binary client frames (docs/protocol.md §2.5): v1
+ * `ops` frames as they are, UP_APP frames as `app` ops on the connection's current stroke,
+ * which it tracks in frame order like the server. Make one per connection.
+ */
+export class ServerReader {
+  currentStroke: string | null = null;
+
+  read(frame: Uint8Array): Op[] {
+    if (frame[0] === UP_APP) {
+      if (this.currentStroke === null) throw new Error("UP_APP before any stroke on this connection");
+      const { i, p, pr } = decodeUpApp(frame, DEFAULT_LIMITS.max_points_per_op);
+      return [{ i, k: "app", id: this.currentStroke, p, ...(pr ? { pr } : {}) }];
+    }
+    const msg = decodeClient(frame);
+    if ("type" in msg || msg.t !== "ops") return [];
+    for (const op of msg.ops) {
+      if (op.k === "app") this.currentStroke = op.id;
+      else if (op.k === "add" && op.el.type === "stroke") this.currentStroke = op.el.id;
+    }
+    return msg.ops;
+  }
 }
