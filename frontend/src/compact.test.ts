@@ -1,0 +1,190 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { encode as mpEncode } from "@msgpack/msgpack";
+import { describe, expect, it } from "vitest";
+import {
+  appEntry,
+  CompactError,
+  decodeDefs,
+  decodeDownOps,
+  decodeUpApp,
+  encodeDefs,
+  encodeDownOps,
+  encodeUpApp,
+  packPoints,
+  putVarint,
+  Reader,
+  readPoints,
+  unzigzag,
+  v1Entry,
+  zigzag,
+  type Definition,
+} from "./compact";
+import { ProtocolError } from "./protocol";
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+const unhex = (text: string) => new Uint8Array(Buffer.from(text, "hex"));
+
+function varint(n: number): Uint8Array {
+  const out: number[] = [];
+  putVarint(out, n);
+  return Uint8Array.from(out);
+}
+
+describe("varints and zigzag", () => {
+  it("encode LEB128 up to 2^53 - 1 and read it back", () => {
+    expect(hex(varint(0))).toBe("00");
+    expect(hex(varint(127))).toBe("7f");
+    expect(hex(varint(128))).toBe("8001");
+    expect(hex(varint(300))).toBe("ac02");
+    expect(hex(varint(2 ** 53 - 1))).toBe("ffffffffffffff0f");
+    for (const n of [0, 1, 127, 128, 16383, 16384, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1]) {
+      expect(new Reader(varint(n)).varint()).toBe(n);
+    }
+    expect(() => varint(-1)).toThrow(CompactError);
+    expect(() => varint(2 ** 53)).toThrow(CompactError);
+    expect(() => varint(1.5)).toThrow(CompactError);
+  });
+
+  it("refuses varints past 2^53, longer than 9 bytes, or cut short", () => {
+    expect(() => new Reader(unhex("ffffffffffffffff01")).varint()).toThrow(/beyond 2\^53/);
+    expect(() => new Reader(unhex("ffffffffffffffffff01")).varint()).toThrow(/too long/);
+    expect(() => new Reader(unhex("80")).varint()).toThrow(/truncated/);
+  });
+
+  it("zigzags small magnitudes to small numbers", () => {
+    expect([0, -1, 1, -2, 2].map(zigzag)).toEqual([0, 1, 2, 3, 4]);
+    for (const n of [0, 5, -5, 10_000_000, -20_000_000, 2 ** 51, -(2 ** 51)]) expect(unzigzag(zigzag(n))).toBe(n);
+    expect(() => zigzag(2 ** 53)).toThrow(CompactError);
+  });
+});
+
+describe("points blocks", () => {
+  const roundTrip = (p: number[], pr?: number[]) => {
+    const r = new Reader(packPoints(p, pr));
+    const got = readPoints(r, 1024);
+    expect(r.atEnd()).toBe(true);
+    return got;
+  };
+
+  it("round-trip with and without pressure, escapes included", () => {
+    expect(roundTrip([4, 2, 5, 2, 5, 3])).toEqual({ p: [4, 2, 5, 2, 5, 3] });
+    expect(roundTrip([4, 2, 5, 2, 5, 3], [48, 50, 51])).toEqual({ p: [4, 2, 5, 2, 5, 3], pr: [48, 50, 51] });
+    const wild = [7, -7, -7, 7, 8, -8, 10_000_000, -10_000_000, -10_000_000, 10_000_000, 0, 0];
+    expect(roundTrip(wild, [0, 100, 0, 100, 50, 50])).toEqual({ p: wild, pr: [0, 100, 0, 100, 50, 50] });
+  });
+
+  it("spend one byte per smooth point and escape the rest", () => {
+    // Deltas (1,0) (1,1) (1,2): residuals (1,0) (0,1) (0,1), codes (r + 7) * 15 + (r' + 7).
+    expect(hex(packPoints([1, 0, 1, 1, 1, 2]))).toBe("06" + "7f" + "71" + "71");
+    expect(hex(packPoints([8, 0]))).toBe("02ff1000");
+  });
+
+  it("refuse what the wire cannot carry", () => {
+    expect(() => packPoints([])).toThrow(CompactError);
+    expect(() => packPoints([1, 2, 3])).toThrow(CompactError);
+    expect(() => packPoints([1, 2], [1, 2])).toThrow(CompactError);
+    expect(() => packPoints([1.5, 2])).toThrow(CompactError);
+    expect(() => readPoints(new Reader(packPoints([1, 1, 2, 2])), 1)).toThrow(/1\.\.1 points/);
+  });
+});
+
+describe("frames", () => {
+  it("UP_APP round-trips a large op id", () => {
+    const frame = encodeUpApp(2 ** 53 - 1, [1, 1], [50]);
+    expect(frame[0]).toBe(0x01);
+    expect(decodeUpApp(frame, 1024)).toEqual({ i: 2 ** 53 - 1, p: [1, 1], pr: [50] });
+  });
+
+  it("DOWN_OPS applies its inline definitions, then rebuilds v1 entries", () => {
+    const names = new Map<number, string>([[0, "old"]]);
+    const v1 = { s: 7, c: "x", u: 1, i: 3, k: "del", ids: ["a"] };
+    const frame = encodeDownOps(7, [[0, "me"], [1, "stroke1"]], [
+      v1Entry(mpEncode(v1)),
+      appEntry(0, 4, 1, packPoints([1, 1])),
+      appEntry(0, 5, 1, packPoints([2, 2], [30])),
+    ]);
+    expect(decodeDownOps(frame, names)).toEqual({
+      first: 7,
+      entries: [
+        v1,
+        { s: 8, c: "me", i: 4, k: "app", id: "stroke1", p: [1, 1] },
+        { s: 9, c: "me", i: 5, k: "app", id: "stroke1", p: [2, 2], pr: [30] },
+      ],
+    });
+    expect([...names]).toEqual([[0, "me"], [1, "stroke1"]]);
+  });
+
+  it("DEFS keeps names byte-exact (UTF-8, a leading BOM is text)", () => {
+    const defs: Definition[] = [[1, "\ufeffé"], [2, "🖊"], [3, ""]];
+    expect(decodeDefs(encodeDefs(defs))).toEqual(defs);
+  });
+
+  it("malformed frames are CompactErrors (ProtocolErrors), never garbage", () => {
+    const names = new Map<number, string>();
+    const entry = (bytes: number[]) => decodeDownOps(Uint8Array.from([2, 1, 0, 1, ...bytes]), names);
+    expect(() => entry([0, 1, 0x01])).toThrow(/v1 entry is not a map/);
+    expect(() => entry([0, 1, 0xc1])).toThrow(/undecodable v1 entry/);
+    expect(() => entry([0, 2, 0x80, 0x00])).toThrow(/undecodable v1 entry/);
+    expect(() => entry([1, 0, 1, 0, 2, 0x70])).toThrow(/undefined handle 0/);
+    expect(() => decodeDefs(Uint8Array.from([2, 0]))).toThrow(/not a DEFS frame/);
+    expect(() => decodeDownOps(new Uint8Array(0), names)).toThrow(CompactError);
+    expect(() => decodeUpApp(Uint8Array.from([1, 1, 2, 225]), 1024)).toThrow(ProtocolError);
+  });
+});
+
+// --- golden vectors made by realtime/compact.py -----------------------------------------------
+
+interface Vectors {
+  max_points_per_op: number;
+  up_app: { name: string; i: number; p: number[]; pr: number[] | null; hex: string }[];
+  defs: { name: string; defs: Definition[]; hex: string }[];
+  down_ops: {
+    name: string;
+    names_before: Definition[];
+    first: number;
+    defs: Definition[];
+    entries: ({ v1: string } | { app: { author: number; i: number; element: number; p: number[]; pr: number[] | null } })[];
+    hex: string;
+    decoded: { first: number; entries: Record<string, unknown>[] };
+    names_after: Definition[];
+  }[];
+  malformed: { name: string; frame: "up_app" | "defs" | "down_ops"; hex: string; names: Definition[] }[];
+}
+
+const VECTORS = join(import.meta.dirname, "..", "..", "tests", "fixtures", "protocol", "v2", "compact_vectors.json");
+const vectors = JSON.parse(readFileSync(VECTORS, "utf8")) as Vectors;
+const named = <T extends { name: string }>(cases: T[]) => cases.map((c) => [c.name, c] as const);
+
+describe("golden vectors (realtime/compact.py)", () => {
+  it.each(named(vectors.up_app))("UP_APP %s: same bytes, same op back", (_name, c) => {
+    const frame = encodeUpApp(c.i, c.p, c.pr ?? undefined);
+    expect(hex(frame)).toBe(c.hex);
+    expect(decodeUpApp(unhex(c.hex), vectors.max_points_per_op)).toEqual({ i: c.i, p: c.p, ...(c.pr ? { pr: c.pr } : {}) });
+  });
+
+  it.each(named(vectors.defs))("DEFS %s: same bytes, same definitions back", (_name, c) => {
+    expect(hex(encodeDefs(c.defs))).toBe(c.hex);
+    expect(decodeDefs(unhex(c.hex))).toEqual(c.defs);
+  });
+
+  it.each(named(vectors.down_ops))("DOWN_OPS %s: same bytes, same entries back", (_name, c) => {
+    const entries = c.entries.map((e) =>
+      "v1" in e ? v1Entry(unhex(e.v1)) : appEntry(e.app.author, e.app.i, e.app.element, packPoints(e.app.p, e.app.pr ?? undefined)),
+    );
+    expect(hex(encodeDownOps(c.first, c.defs, entries))).toBe(c.hex);
+    const names = new Map(c.names_before);
+    expect(decodeDownOps(unhex(c.hex), names)).toEqual(c.decoded);
+    expect([...names].sort((a, b) => a[0] - b[0])).toEqual(c.names_after);
+  });
+
+  it.each(named(vectors.malformed))("refuses %s like the reference", (_name, c) => {
+    const data = unhex(c.hex);
+    const decoders = {
+      up_app: () => decodeUpApp(data, vectors.max_points_per_op),
+      defs: () => decodeDefs(data),
+      down_ops: () => decodeDownOps(data, new Map(c.names)),
+    };
+    expect(decoders[c.frame]).toThrow(CompactError);
+  });
+});

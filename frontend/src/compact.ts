@@ -1,0 +1,342 @@
+/**
+ * The compact frames of protocol v2 (docs/protocol.md §2.5): stroke appends at about one byte
+ * per point. Pure codec, no I/O; byte for byte the same as the reference realtime/compact.py
+ * (tests/fixtures/protocol/v2/compact_vectors.json holds vectors made by it).
+ *
+ * A v1 `app` op is mostly envelope (map keys, element id, author id, seq). v2 sends it as
+ * varints plus packed points and names authors and elements by per-connection handles. Points
+ * are the v1 flat deltas [dx0, dy0, dx1, dy1, ...]; each is coded as its residual from the
+ * previous delta (constant-velocity prediction), so a smooth stroke's pair fits one byte.
+ *
+ * Numbers are JS numbers: values beyond 2^53 (never legal on this wire) are refused rather than
+ * silently rounded, where Python would accept them.
+ */
+import { decode as mpDecode } from "@msgpack/msgpack";
+import { ProtocolError, type AppendOp, type LogEntry } from "./protocol";
+
+/** First byte of each compact frame; none is a msgpack map prefix (0x80-0x8f, 0xde, 0xdf). */
+export const UP_APP = 0x01;
+export const DOWN_OPS = 0x02;
+export const DOWN_DEFS = 0x03;
+/** Entry tags inside a DOWN_OPS frame. */
+export const ENTRY_V1 = 0;
+export const ENTRY_APP = 1;
+/** A residual pair with both parts within ±PAIR_MAX is one byte below PAIR_CODES. */
+const PAIR_MAX = 7;
+const PAIR_SPAN = 2 * PAIR_MAX + 1;
+export const PAIR_CODES = PAIR_SPAN * PAIR_SPAN;
+/** Escape byte: the residual pair follows as two zigzag varints. 225..254 are reserved. */
+export const ESCAPE = 0xff;
+/** Longer varints are refused, as in the reference (stops pathological input). */
+const MAX_VARINT_BYTES = 9;
+/** The reference decoder's default bound on points per block in DOWN_OPS entries. */
+export const DEFAULT_MAX_POINTS = 1 << 16;
+
+/** A malformed compact frame (or values that cannot be encoded). */
+export class CompactError extends ProtocolError {
+  override name = "CompactError";
+}
+
+// --- varints ---------------------------------------------------------------------------------
+
+/** Append `n` >= 0 as unsigned LEB128. Arithmetic, not bit ops: those truncate to 32 bits. */
+export function putVarint(out: number[], n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new CompactError(`cannot encode ${n} as a varint`);
+  while (n > 0x7f) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+}
+
+/** Signed to unsigned, small magnitudes to small numbers: 0, -1, 1, -2 -> 0, 1, 2, 3. */
+export function zigzag(n: number): number {
+  const z = n >= 0 ? 2 * n : -2 * n - 1;
+  if (!Number.isSafeInteger(n) || !Number.isSafeInteger(z)) throw new CompactError(`cannot zigzag ${n}`);
+  return z;
+}
+
+export function unzigzag(z: number): number {
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
+
+/** A cursor over a compact frame; every read throws CompactError past the end. */
+export class Reader {
+  constructor(
+    readonly data: Uint8Array,
+    public pos = 0,
+  ) {}
+
+  byte(): number {
+    if (this.pos >= this.data.length) throw new CompactError("truncated frame");
+    return this.data[this.pos++];
+  }
+
+  varint(): number {
+    let n = 0;
+    let scale = 1;
+    for (let k = 0; k < MAX_VARINT_BYTES; k++) {
+      if (this.pos + k >= this.data.length) throw new CompactError("truncated varint");
+      const b = this.data[this.pos + k];
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (!Number.isSafeInteger(n)) throw new CompactError("varint beyond 2^53");
+        this.pos += k + 1;
+        return n;
+      }
+      scale *= 0x80;
+    }
+    throw new CompactError("varint too long");
+  }
+
+  take(n: number): Uint8Array {
+    const end = this.pos + n;
+    if (end > this.data.length) throw new CompactError("truncated frame");
+    const chunk = this.data.subarray(this.pos, end);
+    this.pos = end;
+    return chunk;
+  }
+
+  atEnd(): boolean {
+    return this.pos >= this.data.length;
+  }
+}
+
+// Strict like Python's bytes.decode(): invalid UTF-8 is an error and a BOM is kept as text.
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+function readString(r: Reader): string {
+  const raw = r.take(r.varint());
+  try {
+    return utf8Decoder.decode(raw);
+  } catch {
+    throw new CompactError("a name is not UTF-8");
+  }
+}
+
+// --- points ----------------------------------------------------------------------------------
+
+/**
+ * Points block: varint(n << 1 | has_pressure), n point codes, then n pressure codes (zigzag
+ * varints of the pressure deltas, the first against 0). A point code is one byte
+ * (rx + 7) * 15 + (ry + 7) when both residuals are within ±7, else 0xFF and two zigzag varints.
+ */
+export function packPoints(p: readonly number[], pr?: readonly number[]): Uint8Array {
+  const n = p.length / 2;
+  if (!Number.isInteger(n) || n < 1) throw new CompactError(`a points block needs 1+ points, got ${p.length} values`);
+  if (pr !== undefined && pr.length !== n) throw new CompactError(`${pr.length} pressures for ${n} points`);
+  const out: number[] = [];
+  putVarint(out, n * 2 + (pr !== undefined ? 1 : 0));
+  let px = 0;
+  let py = 0;
+  for (let k = 0; k < 2 * n; k += 2) {
+    if (!Number.isSafeInteger(p[k]) || !Number.isSafeInteger(p[k + 1])) {
+      throw new CompactError(`point ${k / 2} is not a pair of integers`);
+    }
+    const rx = p[k] - px;
+    const ry = p[k + 1] - py;
+    px = p[k];
+    py = p[k + 1];
+    if (Math.abs(rx) <= PAIR_MAX && Math.abs(ry) <= PAIR_MAX) {
+      out.push((rx + PAIR_MAX) * PAIR_SPAN + ry + PAIR_MAX);
+    } else {
+      out.push(ESCAPE);
+      putVarint(out, zigzag(rx));
+      putVarint(out, zigzag(ry));
+    }
+  }
+  if (pr !== undefined) {
+    let prev = 0;
+    for (const v of pr) {
+      putVarint(out, zigzag(v - prev));
+      prev = v;
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+/** Decode a points block at the reader's position. */
+export function readPoints(r: Reader, maxPoints: number): { p: number[]; pr?: number[] } {
+  const head = r.varint();
+  const n = Math.floor(head / 2);
+  if (n === 0 || n > maxPoints) throw new CompactError(`a points block holds 1..${maxPoints} points, not ${n}`);
+  const p: number[] = [];
+  let px = 0;
+  let py = 0;
+  for (let k = 0; k < n; k++) {
+    const b = r.byte();
+    let rx: number;
+    let ry: number;
+    if (b < PAIR_CODES) {
+      rx = Math.floor(b / PAIR_SPAN) - PAIR_MAX;
+      ry = (b % PAIR_SPAN) - PAIR_MAX;
+    } else if (b === ESCAPE) {
+      rx = unzigzag(r.varint());
+      ry = unzigzag(r.varint());
+    } else {
+      throw new CompactError(`reserved point code ${b}`);
+    }
+    px += rx;
+    py += ry;
+    p.push(px, py);
+  }
+  if (head % 2 === 0) return { p };
+  const pr: number[] = [];
+  let prev = 0;
+  for (let k = 0; k < n; k++) {
+    prev += unzigzag(r.varint());
+    pr.push(prev);
+  }
+  return { p, pr };
+}
+
+// --- client -> server ------------------------------------------------------------------------
+
+/** UP_APP frame: 0x01, varint(i), points block. The op's `id` is the connection's current stroke. */
+export function encodeUpApp(i: number, p: readonly number[], pr?: readonly number[]): Uint8Array {
+  const head: number[] = [UP_APP];
+  putVarint(head, i);
+  return concat([Uint8Array.from(head), packPoints(p, pr)]);
+}
+
+/** The server's half, for tests and fakes: (i, points) of an UP_APP frame. */
+export function decodeUpApp(data: Uint8Array, maxPoints: number): { i: number; p: number[]; pr?: number[] } {
+  if (data[0] !== UP_APP) throw new CompactError("not an UP_APP frame");
+  const r = new Reader(data, 1);
+  const i = r.varint();
+  const points = readPoints(r, maxPoints);
+  if (!r.atEnd()) throw new CompactError("trailing bytes after the points");
+  return { i, ...points };
+}
+
+// --- server -> client ------------------------------------------------------------------------
+
+export type Definition = [handle: number, name: string];
+
+function putDefs(out: number[], defs: readonly Definition[]): void {
+  putVarint(out, defs.length);
+  for (const [handle, name] of defs) {
+    const raw = utf8Encoder.encode(name);
+    putVarint(out, handle);
+    putVarint(out, raw.length);
+    for (const b of raw) out.push(b);
+  }
+}
+
+function readDefs(r: Reader): Definition[] {
+  const defs: Definition[] = [];
+  for (let k = r.varint(); k > 0; k--) {
+    const handle = r.varint();
+    defs.push([handle, readString(r)]);
+  }
+  return defs;
+}
+
+/** DEFS frame: 0x03, varint(n), n x (varint(handle), varint(len), UTF-8). */
+export function encodeDefs(defs: readonly Definition[]): Uint8Array {
+  const out: number[] = [DOWN_DEFS];
+  putDefs(out, defs);
+  return Uint8Array.from(out);
+}
+
+/** The definitions of a DEFS frame, in frame order (a later one for a handle wins). */
+export function decodeDefs(data: Uint8Array): Definition[] {
+  if (data[0] !== DOWN_DEFS) throw new CompactError("not a DEFS frame");
+  const r = new Reader(data, 1);
+  const defs = readDefs(r);
+  if (!r.atEnd()) throw new CompactError("trailing bytes after the definitions");
+  return defs;
+}
+
+/** A DOWN_OPS entry carried as its v1 msgpack bytes: tag 0, varint(len), the bytes. */
+export function v1Entry(entry: Uint8Array): Uint8Array {
+  const head: number[] = [ENTRY_V1];
+  putVarint(head, entry.length);
+  return concat([Uint8Array.from(head), entry]);
+}
+
+/** A stroke append entry: tag 1, varint(author), varint(i), varint(element), points block. */
+export function appEntry(author: number, i: number, element: number, points: Uint8Array): Uint8Array {
+  const head: number[] = [ENTRY_APP];
+  putVarint(head, author);
+  putVarint(head, i);
+  putVarint(head, element);
+  return concat([Uint8Array.from(head), points]);
+}
+
+/** DOWN_OPS frame: 0x02, varint(first seq), inline definitions, varint(n), n entries. */
+export function encodeDownOps(first: number, defs: readonly Definition[], entries: readonly Uint8Array[]): Uint8Array {
+  const head: number[] = [DOWN_OPS];
+  putVarint(head, first);
+  putDefs(head, defs);
+  putVarint(head, entries.length);
+  return concat([Uint8Array.from(head), ...entries]);
+}
+
+/** An `app` entry rebuilt from a tag-1 entry: v1-shaped, without `u`. */
+export type CompactAppEntry = AppendOp & { s: number; c: string };
+
+/**
+ * Decode a DOWN_OPS frame into v1 entries. Its inline definitions are applied to `names`
+ * (handle -> name, this connection's table) first, as read: the server counts them as known
+ * from here on, even if something after them turns out malformed.
+ */
+export function decodeDownOps(
+  data: Uint8Array,
+  names: Map<number, string>,
+  maxPoints = DEFAULT_MAX_POINTS,
+): { first: number; entries: LogEntry[] } {
+  if (data[0] !== DOWN_OPS) throw new CompactError("not a DOWN_OPS frame");
+  const r = new Reader(data, 1);
+  const first = r.varint();
+  for (const [handle, name] of readDefs(r)) names.set(handle, name);
+  const name = (handle: number): string => {
+    const value = names.get(handle);
+    if (value === undefined) throw new CompactError(`undefined handle ${handle}`);
+    return value;
+  };
+  const entries: LogEntry[] = [];
+  const n = r.varint();
+  for (let k = 0; k < n; k++) {
+    const tag = r.byte();
+    if (tag === ENTRY_V1) {
+      entries.push(decodeV1Entry(r.take(r.varint())));
+    } else if (tag === ENTRY_APP) {
+      const author = r.varint();
+      const i = r.varint();
+      const element = r.varint();
+      const { p, pr } = readPoints(r, maxPoints);
+      const entry: CompactAppEntry = { s: first + k, c: name(author), i, k: "app", id: name(element), p };
+      if (pr !== undefined) entry.pr = pr;
+      entries.push(entry);
+    } else {
+      throw new CompactError(`unknown entry tag ${tag}`);
+    }
+  }
+  if (!r.atEnd()) throw new CompactError("trailing bytes after the entries");
+  return { first, entries };
+}
+
+function decodeV1Entry(bytes: Uint8Array): LogEntry {
+  let value: unknown;
+  try {
+    value = mpDecode(bytes, { useBigInt64: false });
+  } catch (err) {
+    throw new CompactError(`undecodable v1 entry: ${String(err)}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new CompactError("a v1 entry is not a map");
+  }
+  return value as LogEntry;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

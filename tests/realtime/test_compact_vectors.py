@@ -1,0 +1,276 @@
+"""
+Golden vectors of the v2 compact frames (docs/protocol.md §2.5), shared with the browser client.
+
+The reference codec realtime/compact.py makes them; frontend/src/compact.test.ts checks that the
+TypeScript codec produces and decodes the same bytes. This test regenerates them and compares
+with the committed file, so a codec change cannot leave the client's vectors silently stale.
+After an intended change, rewrite the file with
+
+    .venv/bin/python -m tests.realtime.test_compact_vectors --write
+
+The file sits in a subdirectory: every *.json directly in tests/fixtures/protocol/ is read as a
+v1 message fixture (tests/realtime/test_protocol.py, frontend/src/protocol.test.ts).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+
+from realtime import compact
+
+VECTORS = Path(__file__).parent.parent / "fixtures" / "protocol" / "v2" / "compact_vectors.json"
+#: The bound an UP_APP is decoded with (limits.max_points_per_op's default).
+MAX_POINTS = 1024
+
+
+def _wiggle(n: int, seed: int) -> tuple[list[int], list[int]]:
+    """
+    A deterministic freehand-like stroke: mostly small residuals, a jump now and then.
+    """
+    state = seed
+    p: list[int] = []
+    pr: list[int] = []
+    dx = dy = 0
+    pressure = 40
+    for k in range(n):
+        state = (state * 1103515245 + 12345) % (1 << 31)
+        dx += state % 5 - 2
+        dy += (state >> 8) % 5 - 2
+        if k % 37 == 36:
+            dx += 60
+        pressure = max(0, min(100, pressure + (state >> 16) % 7 - 3))
+        p += [dx, dy]
+        pr.append(pressure)
+    return p, pr
+
+
+def _up_app_cases() -> list[dict[str, Any]]:
+    long_p, long_pr = _wiggle(300, 7)
+    cases: list[tuple[str, int, list[int], list[int] | None]] = [
+        ("doc_example", 42, [4, 2, 5, 2, 5, 3], None),
+        ("doc_example_pressure", 42, [4, 2, 5, 2, 5, 3], [48, 50, 51]),
+        ("one_point", 1, [0, 0], None),
+        ("one_point_pressure", 1, [0, 0], [0]),
+        # Residuals at the edge of the one-byte pair (±7) and just past it (±8: escaped).
+        ("pair_edges", 7, [7, -7, 0, 0, -7, 7, 1, -1, 9, -9, 1, -1, -7, 7], None),
+        ("escapes_large", 9, [10_000_000, -10_000_000, -10_000_000, 10_000_000, 0, 64], None),
+        ("pressure_swings", 11, [1, 0, 2, 0, 3, 0, 4, 0], [0, 100, 0, 100]),
+        ("i_127", 127, [1, 1], None),
+        ("i_128", 128, [1, 1], None),
+        ("i_16384", 16384, [1, 1], None),
+        ("i_max", 2**53 - 1, [1, 1], [50]),
+        ("long_stroke", 5000, long_p, long_pr),
+    ]
+    return [
+        {"name": name, "i": i, "p": p, "pr": pr, "hex": compact.encode_up_app(i, p, pr).hex()}
+        for name, i, p, pr in cases
+    ]
+
+
+def _defs_cases() -> list[dict[str, Any]]:
+    cases: list[tuple[str, list[tuple[int, str]]]] = [
+        ("empty", []),
+        ("author_and_element", [(0, "k2Jd8s0aQe"), (1, "q3Zr8aPc")]),
+        ("utf8_and_big_handles", [(127, "é"), (128, "日本"), (300, "\U0001f58a"), (2**40, "")]),
+        ("redefined_in_frame", [(5, "a"), (5, "b")]),
+    ]
+    return [
+        {"name": name, "defs": [list(d) for d in defs], "hex": compact.encode_defs(defs).hex()}
+        for name, defs in cases
+    ]
+
+
+def _v1(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"v1": msgpack.packb(entry).hex()}
+
+
+def _app(author: int, i: int, element: int, p: list[int], pr: list[int] | None) -> dict[str, Any]:
+    return {"app": {"author": author, "i": i, "element": element, "p": p, "pr": pr}}
+
+
+def _down_ops_cases() -> list[dict[str, Any]]:
+    add = {
+        "s": 907,
+        "c": "k2Jd8s0aQe",
+        "u": 3,
+        "i": 41,
+        "k": "add",
+        "el": {
+            "id": "q3Zr8aPc",
+            "type": "stroke",
+            "x": 120,
+            "y": 80,
+            "style": {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None},
+            "p": [0, 0, 3, 1],
+            "pr": [40, 44],
+        },
+    }
+    delete = {"s": 11, "c": "other-client", "u": None, "i": 3, "k": "del", "ids": ["q3Zr8aPc"]}
+    author, element = (0, "k2Jd8s0aQe"), (1, "q3Zr8aPc")
+    # (name, names before the frame, first seq, inline definitions, entries)
+    cases: list[tuple[str, list[tuple[int, str]], int, list[tuple[int, str]], list[Any]]] = [
+        ("empty", [], 5, [], []),
+        ("v1_only", [], 907, [], [_v1(add)]),
+        (
+            "app_with_inline_defs",
+            [],
+            908,
+            [author, element],
+            [_app(0, 42, 1, [4, 2, 5, 2, 5, 3], [48, 50, 51])],
+        ),
+        (
+            "mixed_known_handles",
+            [author, element],
+            10,
+            [(2, "other-client")],
+            [_app(0, 2, 1, [1, 1, 2, 2], None), _v1(delete), _app(2, 4, 1, [-30, 40], [9])],
+        ),
+        (
+            "redefined_handle",
+            [(0, "old-client")],
+            12,
+            [(0, "new-client")],
+            [_app(0, 5, 0, [0, 1], None)],
+        ),
+        (
+            "big_values",
+            [(200_000, "k2Jd8s0aQe"), (2**40, "q3Zr8aPc")],
+            2**40,
+            [],
+            [_app(200_000, 2**53 - 1, 2**40, [10_000_000, -10_000_000], None)],
+        ),
+    ]
+    out = []
+    for name, before, first, defs, entries in cases:
+        wire = []
+        for e in entries:
+            if "v1" in e:
+                wire.append(compact.v1_entry(bytes.fromhex(e["v1"])))
+            else:
+                a = e["app"]
+                points = compact.pack_points(a["p"], a["pr"])
+                wire.append(compact.app_entry(a["author"], a["i"], a["element"], points))
+        frame = compact.ops_head(first, defs, len(wire)) + b"".join(wire)
+        names = dict(before)
+        got_first, decoded = compact.decode_down_ops(frame, names)
+        out.append(
+            {
+                "name": name,
+                "names_before": [list(d) for d in before],
+                "first": first,
+                "defs": [list(d) for d in defs],
+                "entries": entries,
+                "hex": frame.hex(),
+                "decoded": {
+                    "first": got_first,
+                    "entries": [msgpack.unpackb(e) if isinstance(e, bytes) else e for e in decoded],
+                },
+                "names_after": sorted([h, n] for h, n in names.items()),
+            }
+        )
+    return out
+
+
+def _malformed_cases() -> list[dict[str, Any]]:
+    """
+    Frames the reference decoder refuses; each is checked to raise here, so none is made up.
+    """
+    good_app = compact.encode_up_app(1, [1, 1])
+    known = [[0, "k2Jd8s0aQe"], [1, "q3Zr8aPc"]]
+    cases: list[tuple[str, str, bytes, list[list[Any]]]] = [
+        ("up_app_reserved_225", "up_app", bytes([1, 1, 2, 225]), []),
+        ("up_app_reserved_254", "up_app", bytes([1, 1, 2, 254]), []),
+        ("up_app_no_points", "up_app", bytes([1, 1, 0]), []),
+        ("up_app_too_many_points", "up_app", bytes([1, 1]) + _varint(2 * 1025) + bytes(1025), []),
+        ("up_app_missing_i", "up_app", bytes([1]), []),
+        ("up_app_truncated_varint", "up_app", bytes([1, 0x81]), []),
+        ("up_app_varint_too_long", "up_app", bytes([1]) + bytes([0xFF] * 9) + bytes([1]), []),
+        ("up_app_missing_point", "up_app", bytes([1, 1, 4, 112]), []),
+        ("up_app_truncated_escape", "up_app", bytes([1, 1, 2, 0xFF, 2]), []),
+        ("up_app_missing_pressure", "up_app", bytes([1, 1, 3, 112]), []),
+        ("up_app_trailing_byte", "up_app", good_app + b"\x00", []),
+        ("defs_trailing_byte", "defs", bytes([3, 0, 0]), []),
+        ("defs_truncated_name", "defs", bytes([3, 1, 0, 5, 97]), []),
+        ("defs_not_utf8", "defs", bytes([3, 1, 0, 1, 0xFF]), []),
+        ("down_ops_undefined_author", "down_ops", bytes([2, 1, 0, 1, 1, 7, 1, 1, 2, 112]), known),
+        ("down_ops_undefined_element", "down_ops", bytes([2, 1, 0, 1, 1, 0, 1, 9, 2, 112]), known),
+        ("down_ops_unknown_tag", "down_ops", bytes([2, 1, 0, 1, 2]), known),
+        ("down_ops_trailing_byte", "down_ops", bytes([2, 1, 0, 0, 0]), known),
+        ("down_ops_missing_entry", "down_ops", bytes([2, 1, 0, 1]), known),
+        ("down_ops_truncated_v1_entry", "down_ops", bytes([2, 1, 0, 1, 0, 5, 0x81]), known),
+        ("down_ops_reserved_code", "down_ops", bytes([2, 1, 0, 1, 1, 0, 1, 1, 2, 230]), known),
+        ("down_ops_bad_inline_name", "down_ops", bytes([2, 1, 1, 0, 1, 0xC3, 0]), known),
+    ]
+    decoders: dict[str, Callable[[bytes, list[list[Any]]], object]] = {
+        "up_app": lambda data, _names: compact.decode_up_app(data, MAX_POINTS),
+        "defs": lambda data, _names: compact.decode_defs(data, {}),
+        "down_ops": lambda data, names: compact.decode_down_ops(data, dict(names)),
+    }
+    out = []
+    for name, frame, data, names in cases:
+        with pytest.raises(compact.CompactError):
+            decoders[frame](data, names)
+        out.append({"name": name, "frame": frame, "hex": data.hex(), "names": names})
+    return out
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    compact.put_varint(out, n)
+    return bytes(out)
+
+
+def generate() -> dict[str, Any]:
+    return {
+        "about": "made by tests/realtime/test_compact_vectors.py from realtime/compact.py",
+        "max_points_per_op": MAX_POINTS,
+        "up_app": _up_app_cases(),
+        "defs": _defs_cases(),
+        "down_ops": _down_ops_cases(),
+        "malformed": _malformed_cases(),
+    }
+
+
+def render(vectors: dict[str, Any]) -> str:
+    """
+    One case per line: reviewable diffs without a line per number.
+    """
+    parts = []
+    for key, value in vectors.items():
+        if isinstance(value, list):
+            body = ",\n".join(f"    {json.dumps(case, ensure_ascii=False)}" for case in value)
+            parts.append(f'  "{key}": [\n{body}\n  ]')
+        else:
+            parts.append(f'  "{key}": {json.dumps(value)}')
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def test_vectors_match_the_reference_codec():
+    committed = json.loads(VECTORS.read_text(encoding="utf-8"))
+    assert committed == generate(), (
+        f"stale: rerun `python -m tests.realtime.{Path(__file__).stem} --write`"
+    )
+
+
+def test_vectors_decode_back():
+    """
+    The reference decodes its own UP_APP vectors to the points they were made from.
+    """
+    for case in generate()["up_app"]:
+        up = compact.decode_up_app(bytes.fromhex(case["hex"]), MAX_POINTS)
+        assert (up.i, up.p, up.pr) == (case["i"], case["p"], case["pr"]), case["name"]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python -m tests.realtime.test_compact_vectors --write")
+    VECTORS.parent.mkdir(parents=True, exist_ok=True)
+    VECTORS.write_text(render(generate()), encoding="utf-8")
+    print(f"wrote {VECTORS}")
