@@ -3,13 +3,18 @@
  * server that sequences, de-duplicates, validates and fans out like docs/protocol.md, while the
  * live path drops and reorders frames and sockets disconnect. After healing, every client must
  * hold exactly the server's state with an empty outbox. Failing seeds get pinned in SEEDS.
+ *
+ * The wire is protocol v2: the server reads UP_APP frames against each connection's current
+ * stroke, and sends live ops as DOWN_OPS frames (handles defined inline or by DEFS, recycled
+ * from a small pool) or now and then as v1 frames; catch-up is v1.
  */
+import { encode as mpEncode } from "@msgpack/msgpack";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { appEntry, encodeDefs, encodeDownOps, packPoints, v1Entry, type Definition } from "./compact";
 import { applyOp, cloneState, emptyState, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
 import {
   DEFAULT_LIMITS,
-  decode,
   decodeClient,
   encodeServer,
   type Element,
@@ -17,8 +22,8 @@ import {
   type Op,
   type ServerMessage,
 } from "./protocol";
-import { SyncClient, type NewOp } from "./sync";
-import { MemoryStore, STYLE } from "./testing";
+import { SyncClient, type Frame, type NewOp } from "./sync";
+import { MemoryStore, ServerReader, STYLE } from "./testing";
 
 /** mulberry32: small, fast, good enough to drive a fuzz deterministically. */
 function rng(seed: number): () => number {
@@ -36,11 +41,29 @@ interface Conn {
   name: string;
   store: MemoryStore;
   client: SyncClient;
-  /** Frames the server sent, not yet delivered (a socket delivers in order). */
-  inbox: ServerMessage[];
+  /**
+   * Messages the server sent, not yet delivered (a socket delivers in order). They are encoded
+   * at delivery, as a socket's sender does: handles are defined in the order frames go out.
+   */
+  inbox: { msg: ServerMessage; live: boolean }[];
   /** Frames the client sent, not yet processed by the server. */
   outbox: (Uint8Array | string)[];
   connected: boolean;
+  /** The server's per-connection v2 state: the current stroke, and handles both ways. */
+  reader: ServerReader;
+  handles: Map<string, number>;
+  names: Map<number, string>;
+  nextHandle: number;
+}
+
+/** Handles are recycled from a pool this small, so redefinitions happen often. */
+const HANDLE_POOL = 6;
+
+function newConn(name: string, store: MemoryStore, client: SyncClient): Conn {
+  return {
+    name, store, client, inbox: [], outbox: [], connected: false,
+    reader: new ServerReader(), handles: new Map(), names: new Map(), nextHandle: 0,
+  };
 }
 
 class FakeServer {
@@ -54,6 +77,8 @@ class FakeServer {
   constructor(
     private readonly conns: Conn[],
     private readonly random: () => number,
+    /** Wire choices only, so the scenario's own random sequence does not depend on them. */
+    private readonly wireRandom: () => number,
   ) {}
 
   private valid(op: Op): boolean {
@@ -66,6 +91,9 @@ class FakeServer {
     conn.connected = true;
     conn.inbox = [];
     conn.outbox = [];
+    conn.reader = new ServerReader();
+    conn.handles = new Map();
+    conn.names = new Map();
     conn.client.attach((frame) => conn.outbox.push(frame));
     const hello = { type: "hello", v: 1, client_id: conn.client.clientId, role: "editor" } as const;
     this.send(conn, {
@@ -88,24 +116,69 @@ class FakeServer {
     this.send(conn, { type: "synced", seq: this.log.length });
   }
 
-  /** Round-trip through the real codec, so the test also covers encoding and decoding. */
-  private send(conn: Conn, msg: ServerMessage): void {
-    conn.inbox.push(decode(encodeServer(msg)));
+  private send(conn: Conn, msg: ServerMessage, live = false): void {
+    conn.inbox.push({ msg, live });
+  }
+
+  /** Hand the connection's next message to its client, through the real codec. */
+  deliver(conn: Conn): void {
+    const next = conn.inbox.shift();
+    if (!next || !conn.connected) return;
+    for (const frame of this.encode(conn, next.msg, next.live)) conn.client.receive(frame);
+  }
+
+  private encode(conn: Conn, msg: ServerMessage, live: boolean): Frame[] {
+    if (!live || "type" in msg || msg.t !== "ops" || this.wireRandom() < 0.2) return [encodeServer(msg)];
+    const defs: Definition[] = [];
+    const inFrame = new Set<number>();
+    const handle = (name: string): number => {
+      let h = conn.handles.get(name);
+      if (h === undefined) {
+        h = this.allocate(conn, inFrame);
+        const old = conn.names.get(h);
+        if (old !== undefined) conn.handles.delete(old);
+        conn.handles.set(name, h);
+        conn.names.set(h, name);
+        defs.push([h, name]);
+      }
+      inFrame.add(h);
+      return h;
+    };
+    const entries = msg.ops.map((e) =>
+      e.k === "app" ? appEntry(handle(e.c), e.i, handle(e.id), packPoints(e.p, e.pr)) : v1Entry(mpEncode(e)),
+    );
+    const first = msg.ops[0].s;
+    if (defs.length > 0 && this.wireRandom() < 0.3) return [encodeDefs(defs), encodeDownOps(first, [], entries)];
+    return [encodeDownOps(first, defs, entries)];
+  }
+
+  /** A recycled handle not used by the frame being built (a fresh one if the pool is). */
+  private allocate(conn: Conn, inFrame: Set<number>): number {
+    for (let tries = 0; tries < HANDLE_POOL; tries++) {
+      const h = conn.nextHandle++ % HANDLE_POOL;
+      if (!inFrame.has(h)) return h;
+    }
+    return HANDLE_POOL + conn.nextHandle++;
   }
 
   process(conn: Conn): void {
     const frame = conn.outbox.shift();
     if (frame === undefined) return;
-    const msg = decodeClient(frame);
-    if ("type" in msg) {
-      if (msg.type === "resync") this.catchUp(conn, msg.from);
+    if (typeof frame === "string") {
+      const msg = decodeClient(frame);
+      if ("type" in msg && msg.type === "resync") this.catchUp(conn, msg.from);
       return;
     }
-    if (msg.t !== "ops") return;
+    const ops = conn.reader.read(frame);
+    // The server's idea of an UP_APP's stroke must be the one the client meant.
+    for (const op of ops) {
+      const meant = conn.client.outbox.list().find((o) => o.i === op.i);
+      if (meant) expect(op).toEqual(meant);
+    }
     const acks: [number, number][] = [];
     const fresh: LogEntry[] = [];
     const rejected: number[] = [];
-    for (const op of msg.ops) {
+    for (const op of ops) {
       const key = `${conn.client.clientId}:${op.i}`;
       const known = this.seen.get(key);
       if (known !== undefined) acks.push([op.i, known]);
@@ -132,7 +205,7 @@ class FakeServer {
   private fanOut(entries: LogEntry[]): void {
     for (const conn of this.conns) {
       if (!conn.connected || this.random() < this.dropRate) continue;
-      this.send(conn, { t: "ops", ops: entries });
+      this.send(conn, { t: "ops", ops: entries }, true);
       const n = conn.inbox.length;
       if (n >= 2 && this.random() < this.reorderRate) {
         [conn.inbox[n - 1], conn.inbox[n - 2]] = [conn.inbox[n - 2], conn.inbox[n - 1]];
@@ -168,14 +241,14 @@ function randomOp(conn: Conn, random: () => number, serial: number): NewOp | nul
 async function runSeed(seed: number, steps: number): Promise<void> {
   const random = rng(seed);
   const conns: Conn[] = [];
-  const server = new FakeServer(conns, random);
+  const server = new FakeServer(conns, random, rng(seed ^ 0x5eed));
   server.dropRate = 0.15;
   server.reorderRate = 0.15;
   const makeClient = (name: string, store: MemoryStore): SyncClient =>
     new SyncClient(new Outbox(store, "b", `client-${name}`), { change() {}, message() {}, session() {} });
   for (const name of ["a", "b", "c"]) {
     const store = new MemoryStore();
-    conns.push({ name, store, client: makeClient(name, store), inbox: [], outbox: [], connected: false });
+    conns.push(newConn(name, store, makeClient(name, store)));
   }
   for (const conn of conns) server.connect(conn);
   let serial = 0;
@@ -190,8 +263,7 @@ async function runSeed(seed: number, steps: number): Promise<void> {
     } else if (r < 0.55) {
       if (conn.connected) server.process(conn);
     } else if (r < 0.85) {
-      const msg = conn.inbox.shift();
-      if (msg && conn.connected) conn.client.handle(msg);
+      server.deliver(conn);
     } else if (r < 0.93) {
       vi.advanceTimersByTime(100);
     } else if (r < 0.97) {
@@ -216,8 +288,7 @@ async function runSeed(seed: number, steps: number): Promise<void> {
       while (conn.outbox.length || conn.inbox.length) {
         moved = true;
         server.process(conn);
-        const msg = conn.inbox.shift();
-        if (msg) conn.client.handle(msg);
+        server.deliver(conn);
       }
     }
     vi.advanceTimersByTime(1_000);

@@ -30,7 +30,7 @@ describe("codec", () => {
   });
 
   it("names the documented version and close codes", () => {
-    expect(PROTOCOL_VERSION).toBe(1);
+    expect(PROTOCOL_VERSION).toBe(2);
     expect(CloseCode.SERVICE_RESTART).toBe(1012);
     expect(CloseCode.TOO_SLOW).toBe(4008);
     expect(CloseCode.RATE_LIMITED).toBe(4029);

@@ -1,0 +1,100 @@
+/**
+ * One connection's protocol v2 state (docs/protocol.md §2.5), sans I/O: the handle table that
+ * DEFS and DOWN_OPS frames feed, and the *current stroke* that decides when an `app` op can go
+ * out as a compact UP_APP frame. Both are per connection, so the SyncClient makes a fresh
+ * WireSession for every socket.
+ *
+ * Everything that is not a compact frame is v1 (catch-up always is), so decoding falls through
+ * to protocol.decode, and DOWN_OPS comes out as the v1 `ops` frame it stands for: the sync layer
+ * needs no second path for gaps and acks.
+ */
+import { decodeDefs, decodeDownOps, DOWN_DEFS, DOWN_OPS, encodeUpApp, CompactError } from "./compact";
+import { decode, encode, type AppendOp, type Limits, type Op, type ServerMessage } from "./protocol";
+
+/** A frame ready for WebSocket.send: binary bytes or a JSON string. */
+export type Frame = Uint8Array | string;
+/** msgpack framing overhead of `{t: "ops", ops: [...]}` around the ops (bytes, generous). */
+const FRAME_OVERHEAD_BYTES = 16;
+
+export type FrameLimits = Pick<Limits, "max_frame_bytes" | "max_ops_per_frame" | "max_points_per_op">;
+
+export class WireSession {
+  /** handle -> client id or element id, as defined on this connection. */
+  private readonly names = new Map<number, string>();
+  /**
+   * The id of the last stroke `add` or `app` sent in a v1 `ops` frame on this connection: the
+   * element the server gives an UP_APP (it tracks the same thing in frame order).
+   */
+  currentStroke: string | null = null;
+
+  /**
+   * Decode a server frame. DEFS only feeds the handle table (null: nothing to handle); a
+   * DOWN_OPS frame becomes `{t: "ops", ops}`. Throws ProtocolError (CompactError for a
+   * malformed compact frame).
+   */
+  decode(frame: ArrayBuffer | Uint8Array | string): ServerMessage | null {
+    if (typeof frame === "string") return decode(frame);
+    const bytes = frame instanceof Uint8Array ? frame : new Uint8Array(frame);
+    if (bytes[0] === DOWN_DEFS) {
+      for (const [handle, name] of decodeDefs(bytes)) this.names.set(handle, name);
+      return null;
+    }
+    if (bytes[0] === DOWN_OPS) return { t: "ops", ops: decodeDownOps(bytes, this.names).entries };
+    return decode(bytes);
+  }
+
+  /**
+   * The frames that send `ops`, in order: an `app` on the current stroke as one UP_APP frame,
+   * runs of other ops as v1 `ops` frames within the frame limits. Splitting a run where an
+   * UP_APP falls keeps the server's view of the current stroke (frame order) equal to ours.
+   */
+  encodeOps(ops: readonly Op[], limits: FrameLimits): Frame[] {
+    const frames: Frame[] = [];
+    const budget = limits.max_frame_bytes - FRAME_OVERHEAD_BYTES;
+    let batch: Op[] = [];
+    let bytes = 0;
+    const flushBatch = () => {
+      if (batch.length > 0) frames.push(encode({ t: "ops", ops: batch }));
+      batch = [];
+      bytes = 0;
+    };
+    for (const op of ops) {
+      const compact = this.compact(op, limits);
+      if (compact) {
+        flushBatch();
+        frames.push(compact);
+        continue;
+      }
+      const size = (encode({ t: "ops", ops: [op] }) as Uint8Array).byteLength;
+      if (batch.length >= limits.max_ops_per_frame || (batch.length > 0 && bytes + size > budget)) flushBatch();
+      batch.push(op);
+      bytes += size;
+      if (op.k === "app") this.currentStroke = op.id;
+      else if (op.k === "add" && op.el.type === "stroke") this.currentStroke = op.el.id;
+    }
+    flushBatch();
+    return frames;
+  }
+
+  /** The UP_APP frame for `op`, or null if it must go in a v1 `ops` frame. */
+  private compact(op: Op, limits: FrameLimits): Uint8Array | null {
+    if (op.k !== "app" || op.id !== this.currentStroke || !fitsUpApp(op, limits)) return null;
+    try {
+      return encodeUpApp(op.i, op.p, op.pr);
+    } catch (err) {
+      // Not representable (non-integer values): v1 lets the server refuse it by `i`.
+      if (err instanceof CompactError) return null;
+      throw err;
+    }
+  }
+}
+
+/**
+ * A malformed UP_APP is answered `bad_frame`, which names no op, so the op would sit unacked
+ * in the outbox; ops the server would refuse go v1 instead, where `invalid_op` names them.
+ */
+function fitsUpApp(op: AppendOp, limits: FrameLimits): boolean {
+  const n = op.p.length / 2;
+  if (!Number.isInteger(n) || n < 1 || n > limits.max_points_per_op) return false;
+  return op.pr === undefined || op.pr.length === n;
+}
