@@ -11,9 +11,9 @@ int) to each op.
 
 Strokes are freehand (bench.strokes: a 120 Hz pointer, `points_per_op` samples per op). With
 protocol 2 (docs/protocol.md §2.5) a stroke's `add` is a v1 `ops` frame and its `app` ops are
-UP_APP frames; the server's DOWN_OPS entries name authors by per-connection handles defined in
-DEFS frames, and count exactly like the entries of a v1 `ops` frame (authors' own entries are
-their acks, the same as in v1).
+UP_APP frames; the server's DOWN_OPS entries name authors by per-connection handles (defined
+inline in DOWN_OPS frames, or in DEFS frames for a socket that missed them), and count exactly
+like the entries of a v1 `ops` frame (authors' own entries are their acks, as in v1).
 
 Receiving is the generator's main cost (each op reaches every client of its board), so it is
 done per frame rather than per entry wherever the answer is the same. Every client of a board
@@ -38,11 +38,11 @@ from typing import Any
 
 import msgpack
 
-from bench.compact_rx import Handles, scan_down_ops
+from bench.compact_rx import Handles, scan_defs, scan_down_ops
 from bench.hist import Histogram, Starts
 from bench.strokes import PenModel, StrokePool
 from bench.wsclient import WsClient
-from realtime.compact import DOWN_DEFS, DOWN_OPS, decode_defs, encode_up_app
+from realtime.compact import DOWN_DEFS, DOWN_OPS, encode_up_app
 
 #: Each stroke is one `add` then this many `app` ops (about 2 s of drawing at 30 Hz).
 STROKE_APPS = 60
@@ -198,12 +198,14 @@ class FrameDecoder:
         frames[payload] = frame
         return frame
 
-    def decode_down(self, payload: bytes, handles: Handles) -> OpsFrame:
+    def decode_down(self, payload: bytes, handles: Handles) -> tuple[OpsFrame, Handles]:
         """
-        Build (and remember under `handles`) the OpsFrame of a DOWN_OPS payload.
+        Return (and remember under `handles`) the OpsFrame of a DOWN_OPS payload received with
+        the author map `handles`, and the map its inline definitions lead to.
         """
-        first, scanned = scan_down_ops(payload)
-        slots = handles.slots
+        first, defs, scanned = scan_down_ops(payload)
+        after = self._define(handles, defs) if defs else handles
+        slots = after.slots
         slot_of = self._slot
         rows: list[tuple[int | None, int, int, int]] = []
         for k, (is_handle, author, i, points) in enumerate(scanned):
@@ -216,25 +218,29 @@ class FrameDecoder:
                 known.frames.clear()
                 known.after.clear()
             self._down_cached = 0
-        handles.frames[payload] = frame
+        handles.frames[payload] = (frame, after)
         self._down_cached += 1
-        return frame
+        return frame, after
 
     def apply_defs(self, handles: Handles, payload: bytes) -> Handles:
         """
         Return the author map a DEFS payload turns `handles` into (and remember the step).
         """
+        after = self._define(handles, scan_defs(payload))
+        handles.after[payload] = after
+        return after
+
+    def _define(self, handles: Handles, defs: list[tuple[int, str]]) -> Handles:
         slots = dict(handles.slots)
-        for handle, name in decode_defs(payload):
+        for handle, name in defs:
             slot = self._slot(name)
-            # A redefinition replaces: a handle that now names an element is no author.
+            # A redefinition replaces (the server recycles handles): a handle that now names
+            # an element is no author.
             if slot >= 0:
                 slots[handle] = slot
             else:
                 slots.pop(handle, None)
-        after = self._intern(slots)
-        handles.after[payload] = after
-        return after
+        return self._intern(slots)
 
     def _intern(self, slots: dict[int, int]) -> Handles:
         key = tuple(sorted(slots.items()))
@@ -381,9 +387,10 @@ class BenchClient:
         # v1 frames are msgpack maps (0x80-0x8f, 0xde, 0xdf); v2 adds 0x02 and 0x03.
         kind = payload[0]
         if kind == DOWN_OPS:
-            frame = self.handles.frames.get(payload)
-            if frame is None:
-                frame = self.decoder.decode_down(payload, self.handles)
+            got = self.handles.frames.get(payload)
+            if got is None:
+                got = self.decoder.decode_down(payload, self.handles)
+            frame, self.handles = got
         elif kind == DOWN_DEFS:
             self._on_defs(payload)
             return

@@ -305,8 +305,10 @@ def time_send(
     """
     senders = {}
     for name, mod in variants.items():
+        # v1 frames on both sides: the same work but for the points' source.
+        extra = {"protocol": 1} if mod is new_client else {}
         c = mod.BenchClient(ClientSpec("/", 0, 0, 0, draw=True), mod.Stats(), ring, RING_SIZE,
-                            "inkroom", 4, False)  # fmt: skip
+                            "inkroom", 4, False, **extra)  # fmt: skip
         c.ws.connection_made(FakeTransport())
         senders[name] = c
     cpu = dict.fromkeys(variants, 0)

@@ -1,0 +1,146 @@
+"""
+The load generator's reading of protocol v2's server frames (docs/protocol.md §2.5).
+
+The accounting needs, per entry of a DOWN_OPS frame, only its seq, author, op id and point count:
+`scan_down_ops` walks the frame for exactly that and skips the point codes without decoding them
+(realtime.compact.decode_down_ops rebuilds whole v1 entries, several times the work). It runs
+once per distinct payload per worker and handle map (bench.client.FrameDecoder caches the
+result), so it is off the per-receiver path, but C-like loads see many distinct small payloads.
+
+Handles are per connection: the same DOWN_OPS bytes name the same authors for two receivers only
+if their handle maps agree (Inkroom encodes a delivery once per room, from a room-wide handle
+table, so they normally do; a socket that missed definitions gets a DEFS frame first). A frame's
+inline definitions change the receiver's map before its entries are read. `Handles` is one map,
+reduced to what the accounting reads (author handles and their sender slots), interned by the
+decoder so that every connection whose author map is the same holds the same object, and
+carrying the frames decoded under it with the map each leads to: a receiver's cache lookup is
+then one dict get, as for v1, and a frame is never resolved against another connection's
+handles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from realtime.compact import ENTRY_APP, ENTRY_V1, ESCAPE, PAIR_CODES, CompactError
+
+#: (True, author handle, op id, points) for a stroke append; (False, author client id or None,
+#: op id, points) for an entry carried as v1 msgpack.
+ScanRow = tuple[bool, Any, int, int]
+#: (handle, name) definitions in frame order (a later one for the same handle wins).
+Defs = list[tuple[int, str]]
+
+
+class Handles:
+    """
+    One connection-independent author handle map, shared by every connection that holds it.
+    """
+
+    __slots__ = ("after", "frames", "slots")
+
+    def __init__(self, slots: dict[int, int]) -> None:
+        #: Author handle -> sender slot. Handles naming elements or foreign authors are absent.
+        self.slots = slots
+        #: DOWN_OPS payload -> (its decoded frame under this map (bench.client.OpsFrame), the
+        #: map after its inline definitions).
+        self.frames: dict[bytes, tuple[Any, Handles]] = {}
+        #: DEFS payload -> the map it leads to from this one (each is parsed once per map).
+        self.after: dict[bytes, Handles] = {}
+
+    def key(self) -> tuple[tuple[int, int], ...]:
+        return tuple(sorted(self.slots.items()))
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b < 0x80:
+        return b, pos + 1
+    n = b & 0x7F
+    shift = 7
+    for k in range(pos + 1, pos + 9):
+        b = data[k]
+        n |= (b & 0x7F) << shift
+        if b < 0x80:
+            return n, k + 1
+        shift += 7
+    raise CompactError("varint too long")
+
+
+def _skip_varint(data: bytes, pos: int) -> int:
+    while data[pos] >= 0x80:
+        pos += 1
+    return pos + 1
+
+
+def _defs(data: bytes, pos: int) -> tuple[Defs, int]:
+    count, pos = _varint(data, pos)
+    defs: Defs = []
+    for _ in range(count):
+        handle, pos = _varint(data, pos)
+        size, pos = _varint(data, pos)
+        end = pos + size
+        if end > len(data):
+            raise IndexError
+        defs.append((handle, data[pos:end].decode()))
+        pos = end
+    return defs, pos
+
+
+def scan_defs(data: bytes) -> Defs:
+    """
+    Return the definitions of a DEFS frame; raise CompactError if it is malformed.
+    """
+    try:
+        defs, pos = _defs(data, 1)
+    except (IndexError, UnicodeDecodeError):
+        raise CompactError("truncated or undecodable DEFS frame") from None
+    if pos != len(data):
+        raise CompactError("trailing bytes after the definitions")
+    return defs
+
+
+def scan_down_ops(data: bytes) -> tuple[int, Defs, list[ScanRow]]:
+    """
+    Return (first seq, inline definitions, rows) of a DOWN_OPS frame; raise CompactError if it
+    is malformed.
+    """
+    try:
+        first, pos = _varint(data, 1)
+        defs, pos = _defs(data, pos)
+        count, pos = _varint(data, pos)
+        rows: list[ScanRow] = []
+        for _ in range(count):
+            tag = data[pos]
+            pos += 1
+            if tag == ENTRY_APP:
+                author, pos = _varint(data, pos)
+                i, pos = _varint(data, pos)
+                pos = _skip_varint(data, pos)  # the element: the accounting does not need it
+                head, pos = _varint(data, pos)
+                n = head >> 1
+                for _ in range(n):
+                    code = data[pos]
+                    pos += 1
+                    if code >= PAIR_CODES:
+                        if code != ESCAPE:
+                            raise CompactError(f"reserved point code {code}")
+                        pos = _skip_varint(data, _skip_varint(data, pos))
+                if head & 1:
+                    for _ in range(n):
+                        pos = _skip_varint(data, pos)
+                rows.append((True, author, i, n))
+            elif tag == ENTRY_V1:
+                size, pos = _varint(data, pos)
+                entry = msgpack.unpackb(data[pos : pos + size])
+                pos += size
+                pts = entry.get("p")
+                rows.append((False, entry.get("c"), entry.get("i", 0), len(pts) // 2 if pts else 1))
+            else:
+                raise CompactError(f"unknown entry tag {tag}")
+    except (IndexError, UnicodeDecodeError):
+        raise CompactError("truncated DOWN_OPS frame") from None
+    if pos != len(data):
+        raise CompactError("trailing bytes after the entries")
+    return first, defs, rows
