@@ -16,6 +16,10 @@ must end with identical counts, histograms and per-client state. The timed varia
 interleaved, chunk by chunk in alternating order, so load from other processes on the box hits
 both alike; compare their ratio, not figures from another run. The send side (next_frame plus
 send_binary per op) is timed the same way.
+
+"v2" is the current path fed the same ticks as protocol v2 frames (DOWN_OPS encoded by
+realtime.handles, as the server does; UP_APP on the send side). It is checked first to give the
+figures v1 gives on an irregular stream (bytes aside), then timed alongside.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ from bench import client as new_client
 from bench import wsclient as new_wsclient
 from bench.baseline import module_at
 from bench.client import ClientSpec, client_id_for
-from realtime.protocol import ops_frame_from_entries
+from realtime.compact import encode_defs
+from realtime.handles import HandleTable, encode_delivery
+from realtime.protocol import entry_seqs, ops_frame_from_entries, split_ops_frame
 
 #: bench/ before the per-frame receive path.
 BASELINE_REV = "c489eca"
@@ -166,13 +172,18 @@ class FakeClock:
 
 
 def irregular_script(
-    ring: memoryview, n: int, workers: int, ticks: int, seed: int
+    ring: memoryview, n: int, workers: int, ticks: int, seed: int, *, v2: bool = False
 ) -> list[tuple[int, int, bytes]]:
     """
     Return (clock ns, receiver index, bytes read) for a stream with every irregularity.
+
+    With `v2`, each `ops` frame goes as the server's DOWN_OPS frame of the same entries, after
+    a DEFS frame restating every name it uses (receivers miss frames here, and with them inline
+    definitions; the server sends DEFS to a socket that missed some).
     """
     rng = random.Random(seed)
     board = Board(ring, 20, seed)
+    table = HandleTable()
     script: list[tuple[int, int, bytes]] = []
     held: dict[int, bytes] = {}
     base = 10**12
@@ -195,6 +206,9 @@ def irregular_script(
         for slot, i in keys:
             ring[slot * RING_SIZE + (i & (RING_SIZE - 1))] = now // 1000 - rng.randint(*offsets)
         wire = server_frame(payload)
+        if v2:
+            frame = encode_delivery(table, entry_seqs(payload)[0], split_ops_frame(payload))
+            wire = server_frame(encode_defs(frame.used + frame.defined)) + server_frame(frame.data)
         for r in range(n):
             roll = rng.random()
             data = held.pop(r, b"") + wire
@@ -206,7 +220,8 @@ def irregular_script(
                 held[r] = data  # coalesced with the next tick's read
                 continue
             elif roll < 0.08:
-                cut = rng.randint(1, len(data) - 1)
+                # Not randint: its draws depend on the range, which v1 and v2 frames differ in.
+                cut = 1 + int(rng.random() * (len(data) - 1))
                 script.append((now, r, data[:cut]))
                 data = data[cut:]
             elif roll < 0.09 and keys:
@@ -231,6 +246,34 @@ def final_state(clients: list[Any]) -> dict[str, Any]:
     }
 
 
+def replay(
+    mod: types.ModuleType,
+    ws_mod: types.ModuleType,
+    script: list[tuple[int, int, bytes]],
+    ring: memoryview,
+    n: int,
+    workers: int,
+) -> dict[str, Any]:
+    """
+    Feed a script to fresh receivers on a fake clock; return their final state.
+    """
+    clock = FakeClock()
+    saved = ws_mod.monotonic_ns
+    ws_mod.monotonic_ns = clock
+    try:
+        clients = receivers(mod, ring, n, workers)
+        for now, r, data in script:
+            clock.now_ns = now
+            clients[r].ws.data_received(data)
+        return final_state(clients)
+    finally:
+        ws_mod.monotonic_ns = saved
+
+
+def _differ(a: dict[str, Any], b: dict[str, Any]) -> str:
+    return str({k: (a[k], b[k]) for k in a if a[k] != b[k]})[:2000]
+
+
 def check_equivalence(
     old: types.ModuleType, ring: memoryview, n: int, workers: int, ticks: int, seed: int
 ) -> int:
@@ -238,26 +281,31 @@ def check_equivalence(
     Replay one irregular stream through both paths; raise if any figure differs.
     """
     script = irregular_script(ring, n, workers, ticks, seed)
-    clock = FakeClock()
+    before = replay(old, old.__dict__["wsclient_module"], script, ring, n, workers)
+    now = replay(new_client, new_wsclient, script, ring, n, workers)
+    # Counters added since (v2's DEFS frames) are not the old path's business.
+    now["counts"] = {k: v for k, v in now["counts"].items() if k in before["counts"]}
+    if before != now:
+        raise AssertionError(f"old and new receive paths disagree: {_differ(before, now)}")
+    return int(now["counts"]["delivered"])
+
+
+def check_v2_equivalence(ring: memoryview, n: int, workers: int, ticks: int, seed: int) -> int:
+    """
+    Replay the same irregular stream as v1 `ops` and as v2 DEFS + DOWN_OPS frames through the
+    current path; raise if any figure but the byte counts differs.
+    """
     states = []
-    pairs: list[tuple[types.ModuleType, Any]] = [
-        (old, old.__dict__["wsclient_module"]),
-        (new_client, new_wsclient),
-    ]
-    for mod, ws_mod in pairs:
-        saved = ws_mod.monotonic_ns
-        ws_mod.monotonic_ns = clock
-        try:
-            clients = receivers(mod, ring, n, workers)
-            for now, r, data in script:
-                clock.now_ns = now
-                clients[r].ws.data_received(data)
-            states.append(final_state(clients))
-        finally:
-            ws_mod.monotonic_ns = saved
+    for v2 in (False, True):
+        script = irregular_script(ring, n, workers, ticks, seed, v2=v2)
+        state = replay(new_client, new_wsclient, script, ring, n, workers)
+        for key in ("ops_bytes_in", "defs_frames_in", "defs_bytes_in"):
+            del state["counts"][key]
+        # frames_in and bytes_in per client count the DEFS frames too.
+        state["clients"] = [c[:3] for c in state["clients"]]
+        states.append(state)
     if states[0] != states[1]:
-        diff = {k: (states[0][k], states[1][k]) for k in states[0] if states[0][k] != states[1][k]}
-        raise AssertionError(f"old and new receive paths disagree: {str(diff)[:2000]}")
+        raise AssertionError(f"v1 and v2 accounting disagree: {_differ(*states)}")
     return int(states[0]["counts"]["delivered"])
 
 
@@ -269,8 +317,11 @@ def time_receive(
 ) -> dict[str, float]:
     """
     Return CPU µs per delivery for each variant, chunks interleaved in alternating order.
+
+    The variant named "v2" receives the same ticks as the server's DOWN_OPS frames.
     """
     board = Board(ring, args.drawers, args.seed)
+    table = HandleTable()
     clients = {
         name: receivers(mod, ring, args.receivers, args.workers) for name, mod in variants.items()
     }
@@ -278,12 +329,17 @@ def time_receive(
     names = list(variants)
     for chunk in range(args.ticks // args.chunk):
         frames = [board.tick() for _ in range(args.chunk)]
+        compact = [
+            encode_delivery(table, entry_seqs(payload)[0], split_ops_frame(payload)).data
+            for payload, _ in frames
+        ]
         order = names if chunk % 2 == 0 else names[::-1]
         for name in order:
             rng = random.Random(chunk)
             for _, keys in frames:
                 stamp(ring, keys, time.monotonic_ns() // 1000, rng)
-            wires = [server_frame(payload) for payload, _ in frames]
+            payloads = compact if name == "v2" else [payload for payload, _ in frames]
+            wires = [server_frame(payload) for payload in payloads]
             reads = [c.ws.data_received for c in clients[name]]
             t0 = time.thread_time_ns()
             for wire in wires:
@@ -305,8 +361,8 @@ def time_send(
     """
     senders = {}
     for name, mod in variants.items():
-        # v1 frames on both sides: the same work but for the points' source.
-        extra = {"protocol": 1} if mod is new_client else {}
+        # v1 frames but for "v2" (UP_APP): old and new differ only in the points' source.
+        extra = {"protocol": 2 if name == "v2" else 1} if mod is new_client else {}
         c = mod.BenchClient(ClientSpec("/", 0, 0, 0, draw=True), mod.Stats(), ring, RING_SIZE,
                             "inkroom", 4, False, **extra)  # fmt: skip
         c.ws.connection_made(FakeTransport())
@@ -325,11 +381,14 @@ def time_send(
 async def _main(args: argparse.Namespace) -> None:
     # WsClient wants a running loop (its futures); the replay itself never awaits.
     old = load_baseline(args.baseline)
-    variants = {"old": old, "new": new_client}
+    variants = {"old": old, "new": new_client, "v2": new_client}
     ring_bytes = bytearray(8 * RING_SIZE * 256)
     ring = memoryview(ring_bytes).cast("q")
     checked = check_equivalence(old, ring, args.receivers, args.workers, 300, args.seed)
     print(f"equivalence: {checked} deliveries of an irregular stream, identical figures")
+    ring_bytes[:] = bytes(len(ring_bytes))
+    checked = check_v2_equivalence(ring, args.receivers, args.workers, 300, args.seed)
+    print(f"v1 vs v2 frames: {checked} deliveries, identical figures but bytes")
     ring_bytes[:] = bytes(len(ring_bytes))
     recv = time_receive(variants, ring, args)
     send = time_send(variants, ring, args.send_ops)
