@@ -2,9 +2,10 @@
 The compact frames of protocol v2 (docs/protocol.md §2.5): freehand points at about one byte each.
 
 Pure: bytes in, values out. A v1 `app` op spends ~12 bytes per point on the wire, almost all of
-it envelope (map keys, the element id, the author's client id, the seq). v2 sends the hot op,
-the stroke append, as a few varints plus packed points, and names authors and elements by small
-per-connection handles defined once (`defs` frames). Everything else stays v1 msgpack.
+it envelope (map keys, the element id, the author's client id, the seq), and a stroke's `add`
+~90 bytes. v2 sends the two ops of freehand drawing, stroke `add` and stroke append, as a few
+varints plus packed points, and names authors, elements and styles by small per-connection
+handles defined once. Everything else stays v1 msgpack.
 
 Points are the v1 flat deltas [dx0, dy0, dx1, dy1, ...]. Each point is coded as its residual
 from the previous delta (constant-velocity prediction, the first point against (0, 0)): a smooth
@@ -13,23 +14,29 @@ stroke's residuals are a few units, so a pair usually fits one byte.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 #: First byte of each compact frame. None is a msgpack map prefix (0x80-0x8f, 0xde, 0xdf), so a
 #: binary frame's first byte tells v1 from v2.
 UP_APP = 0x01
 DOWN_OPS = 0x02
 DOWN_DEFS = 0x03
+UP_ADD = 0x04
 #: Entry tags inside a DOWN_OPS frame.
 ENTRY_V1 = 0
 ENTRY_APP = 1
+ENTRY_ADD = 2
 #: A residual pair with both parts in [-PAIR_MAX, PAIR_MAX] is one byte below PAIR_CODES.
 PAIR_MAX = 7
 _PAIR_SPAN = 2 * PAIR_MAX + 1
 PAIR_CODES = _PAIR_SPAN * _PAIR_SPAN
 #: Escape byte: the residual pair follows as two zigzag varints.
 ESCAPE = 0xFF
+#: Residual pair of each one-byte code (a table lookup is the decoder's hot path).
+_PAIRS = [(b // _PAIR_SPAN - PAIR_MAX, b % _PAIR_SPAN - PAIR_MAX) for b in range(PAIR_CODES)]
 #: Varints longer than this are refused (2^63 > any legal value; stops pathological input).
 _MAX_VARINT_BYTES = 9
 
@@ -109,6 +116,42 @@ class Reader:
     def at_end(self) -> bool:
         return self.pos >= len(self.data)
 
+    def string(self) -> str:
+        try:
+            return self.take(self.varint()).decode()
+        except UnicodeDecodeError:
+            raise CompactError("a string is not UTF-8") from None
+
+    def signed(self) -> int:
+        return unzigzag(self.varint())
+
+
+def put_string(out: bytearray, text: str) -> None:
+    raw = text.encode()
+    put_varint(out, len(raw))
+    out += raw
+
+
+def _no_constants(name: str) -> Any:
+    raise CompactError(f"{name} is not JSON")
+
+
+def style_name(style: Any) -> str:
+    """
+    A style map as the canonical JSON text that names its handle.
+    """
+    return json.dumps(style, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def parse_style(text: str) -> Any:
+    """
+    A style's JSON text back to its value (strict JSON: no NaN or Infinity).
+    """
+    try:
+        return json.loads(text, parse_constant=_no_constants)
+    except ValueError as exc:
+        raise CompactError(f"style is not JSON: {exc}") from None
+
 
 # --- points -----------------------------------------------------------------------------------
 
@@ -121,16 +164,25 @@ def pack_points(p: Sequence[int], pr: Sequence[int] | None = None) -> bytes:
     0xFF and zigzag varints of rx and ry. Pressure is coded as zigzag varints of its deltas (the
     first against 0). `p` must have an even length, `pr` (if any) half of it.
     """
-    n = len(p) // 2
     out = bytearray()
+    put_points(out, p, pr)
+    return bytes(out)
+
+
+def put_points(out: bytearray, p: Sequence[int], pr: Sequence[int] | None) -> None:
+    """
+    Append the points block of `p` (and `pr`) to `out` (see pack_points).
+    """
+    n = len(p) // 2
     put_varint(out, n << 1 | (pr is not None))
     px = py = 0
+    span, lo, hi = _PAIR_SPAN, -PAIR_MAX, PAIR_MAX
     for k in range(0, 2 * n, 2):
         dx, dy = p[k], p[k + 1]
         rx, ry = dx - px, dy - py
         px, py = dx, dy
-        if -PAIR_MAX <= rx <= PAIR_MAX and -PAIR_MAX <= ry <= PAIR_MAX:
-            out.append((rx + PAIR_MAX) * _PAIR_SPAN + ry + PAIR_MAX)
+        if lo <= rx <= hi and lo <= ry <= hi:
+            out.append((rx + hi) * span + ry + hi)
         else:
             out.append(ESCAPE)
             put_varint(out, zigzag(rx))
@@ -140,7 +192,6 @@ def pack_points(p: Sequence[int], pr: Sequence[int] | None = None) -> bytes:
         for v in pr:
             put_varint(out, zigzag(v - prev))
             prev = v
-    return bytes(out)
 
 
 def read_points(r: Reader, max_points: int) -> tuple[list[int], list[int] | None]:
@@ -151,23 +202,28 @@ def read_points(r: Reader, max_points: int) -> tuple[list[int], list[int] | None
     n, has_pr = head >> 1, head & 1
     if n == 0 or n > max_points:
         raise CompactError(f"a points block holds 1..{max_points} points, not {n}")
-    p: list[int] = []
+    p = [0] * (2 * n)
     px = py = 0
-    for _ in range(n):
-        b = r.byte()
+    data, pos, end = r.data, r.pos, len(r.data)
+    for k in range(0, 2 * n, 2):
+        if pos >= end:
+            raise CompactError("truncated frame")
+        b = data[pos]
+        pos += 1
         if b < PAIR_CODES:
-            rx, ry = divmod(b, _PAIR_SPAN)
-            rx -= PAIR_MAX
-            ry -= PAIR_MAX
+            rx, ry = _PAIRS[b]
         elif b == ESCAPE:
+            r.pos = pos
             rx = unzigzag(r.varint())
             ry = unzigzag(r.varint())
+            pos = r.pos
         else:
             raise CompactError(f"reserved point code {b}")
         px += rx
         py += ry
-        p.append(px)
-        p.append(py)
+        p[k] = px
+        p[k + 1] = py
+    r.pos = pos
     if not has_pr:
         return p, None
     pr: list[int] = []
@@ -181,7 +237,7 @@ def read_points(r: Reader, max_points: int) -> tuple[list[int], list[int] | None
 # --- client → server --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UpApp:
     """
     A decoded UP_APP frame: an `app` op on the connection's current stroke.
@@ -190,8 +246,6 @@ class UpApp:
     i: int
     p: list[int]
     pr: list[int] | None
-    #: The points block as received, forwarded as-is in DOWN_OPS entries.
-    points: bytes
 
 
 def encode_up_app(i: int, p: Sequence[int], pr: Sequence[int] | None = None) -> bytes:
@@ -200,7 +254,8 @@ def encode_up_app(i: int, p: Sequence[int], pr: Sequence[int] | None = None) -> 
     """
     out = bytearray((UP_APP,))
     put_varint(out, i)
-    return bytes(out) + pack_points(p, pr)
+    put_points(out, p, pr)
+    return bytes(out)
 
 
 def decode_up_app(data: bytes, max_points: int) -> UpApp:
@@ -209,11 +264,64 @@ def decode_up_app(data: bytes, max_points: int) -> UpApp:
     """
     r = Reader(data, 1)
     i = r.varint()
-    start = r.pos
     p, pr = read_points(r, max_points)
     if not r.at_end():
         raise CompactError("trailing bytes after the points")
-    return UpApp(i=i, p=p, pr=pr, points=bytes(data[start:]))
+    return UpApp(i, p, pr)
+
+
+@dataclass(slots=True)
+class UpAdd:
+    """
+    A decoded UP_ADD frame: a stroke `add`; `style` None means the connection's previous one.
+    """
+
+    i: int
+    id: str
+    x: int
+    y: int
+    style: Any
+    p: list[int]
+    pr: list[int] | None
+
+
+def encode_up_add(
+    i: int,
+    element: str,
+    x: int,
+    y: int,
+    style: Any,
+    p: Sequence[int],
+    pr: Sequence[int] | None = None,
+) -> bytes:
+    """
+    UP_ADD frame: 0x04, varint(i), string(id), zigzag x and y, string(style JSON or ""), points.
+    `style` None sends "" (the connection's previous style).
+    """
+    out = bytearray((UP_ADD,))
+    put_varint(out, i)
+    put_string(out, element)
+    put_varint(out, zigzag(x))
+    put_varint(out, zigzag(y))
+    put_string(out, "" if style is None else style_name(style))
+    put_points(out, p, pr)
+    return bytes(out)
+
+
+def decode_up_add(data: bytes, max_points: int) -> UpAdd:
+    """
+    Decode an UP_ADD frame (first byte already known to be 0x04). Raises CompactError.
+    """
+    r = Reader(data, 1)
+    i = r.varint()
+    element = r.string()
+    x, y = r.signed(), r.signed()
+    text = r.string()
+    style = parse_style(text) if text else None
+    p, pr = read_points(r, max_points)
+    if not r.at_end():
+        raise CompactError("trailing bytes after the points")
+    return UpAdd(i, element, x, y, style, p, pr)
 
 
 # --- server → client --------------------------------------------------------------------------
@@ -222,19 +330,14 @@ def decode_up_app(data: bytes, max_points: int) -> UpApp:
 def _put_defs(out: bytearray, defs: Sequence[tuple[int, str]]) -> None:
     put_varint(out, len(defs))
     for handle, text in defs:
-        raw = text.encode()
         put_varint(out, handle)
-        put_varint(out, len(raw))
-        out += raw
+        put_string(out, text)
 
 
 def _read_defs(r: Reader, names: dict[int, str]) -> None:
     for _ in range(r.varint()):
         handle = r.varint()
-        try:
-            names[handle] = r.take(r.varint()).decode()
-        except UnicodeDecodeError:
-            raise CompactError("a name is not UTF-8") from None
+        names[handle] = r.string()
 
 
 def encode_defs(defs: Sequence[tuple[int, str]]) -> bytes:
@@ -276,15 +379,40 @@ def v1_entry(entry: bytes) -> bytes:
     return bytes(out) + entry
 
 
-def app_entry(author: int, i: int, element: int, points: bytes) -> bytes:
+def app_entry(
+    author: int, i: int, element: int, p: Sequence[int], pr: Sequence[int] | None = None
+) -> bytes:
     """
     A stroke append: tag 1, varint(author handle), varint(i), varint(element handle), points.
     """
     out = bytearray((ENTRY_APP,))
-    put_varint(out, author)
-    put_varint(out, i)
-    put_varint(out, element)
-    return bytes(out) + points
+    for n in (author, i, element):
+        if n < 0x80:
+            out.append(n)
+        else:
+            put_varint(out, n)
+    put_points(out, p, pr)
+    return bytes(out)
+
+
+def add_entry(
+    author: int,
+    i: int,
+    element: int,
+    x: int,
+    y: int,
+    style: int,
+    p: Sequence[int],
+    pr: Sequence[int] | None = None,
+) -> bytes:
+    """
+    A stroke add: tag 2, author, i, element, zigzag x and y, style handle, points.
+    """
+    out = bytearray((ENTRY_ADD,))
+    for n in (author, i, element, zigzag(x), zigzag(y), style):
+        put_varint(out, n)
+    put_points(out, p, pr)
+    return bytes(out)
 
 
 def decode_down_ops(
@@ -292,9 +420,9 @@ def decode_down_ops(
 ) -> tuple[int, list[bytes | dict[str, object]]]:
     """
     Decode a DOWN_OPS frame: (first seq, entries). A v1 entry stays msgpack bytes; a stroke
-    append becomes the v1 entry it stands for (`s`, `c`, `i`, `k`, `id`, `p`, optional `pr`;
-    no `u`), its handles resolved through `names` (handle → name, updated by DOWN_DEFS frames
-    and by this frame's inline definitions).
+    append or add becomes the v1 entry it stands for (without `u`), its handles resolved
+    through `names` (handle → name, updated by DOWN_DEFS frames and by this frame's inline
+    definitions).
     """
     r = Reader(data, 1)
     first = r.varint()
@@ -307,22 +435,42 @@ def decode_down_ops(
         elif tag == ENTRY_APP:
             author, i, element = r.varint(), r.varint(), r.varint()
             p, pr = read_points(r, max_points)
-            try:
-                entry: dict[str, object] = {
-                    "s": first + k,
-                    "c": names[author],
-                    "i": i,
-                    "k": "app",
-                    "id": names[element],
-                    "p": p,
-                }
-            except KeyError as exc:
-                raise CompactError(f"undefined handle {exc.args[0]}") from None
+            entry: dict[str, object] = {
+                "s": first + k,
+                "c": _name(names, author),
+                "i": i,
+                "k": "app",
+                "id": _name(names, element),
+                "p": p,
+            }
             if pr is not None:
                 entry["pr"] = pr
+            entries.append(entry)
+        elif tag == ENTRY_ADD:
+            author, i, element = r.varint(), r.varint(), r.varint()
+            x, y, style = r.signed(), r.signed(), r.varint()
+            p, pr = read_points(r, max_points)
+            el: dict[str, object] = {
+                "id": _name(names, element),
+                "type": "stroke",
+                "x": x,
+                "y": y,
+                "style": parse_style(_name(names, style)),
+                "p": p,
+            }
+            if pr is not None:
+                el["pr"] = pr
+            entry = {"s": first + k, "c": _name(names, author), "i": i, "k": "add", "el": el}
             entries.append(entry)
         else:
             raise CompactError(f"unknown entry tag {tag}")
     if not r.at_end():
         raise CompactError("trailing bytes after the entries")
     return first, entries
+
+
+def _name(names: dict[int, str], handle: int) -> str:
+    try:
+        return names[handle]
+    except KeyError:
+        raise CompactError(f"undefined handle {handle}") from None
