@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.baseline import module_at
-from bench.client import _STYLE, DELTA_RANGE, STROKE_APPS, client_id_for
+from bench.client import _STYLE, STROKE_APPS, client_id_for
 from bench.setup import create_boards, django_init, reset_boards, server_env
 
 #: board/oplog.py before the binary-parameter work; the default old path.
@@ -70,7 +70,8 @@ class _Pen:
                   "y": rng.randint(-5000, 5000), "style": _STYLE, "p": [0, 0]}  # fmt: skip
             return {"i": i, "k": "add", "el": el}
         self.stroke_left -= 1
-        pts = [rng.randint(-DELTA_RANGE, DELTA_RANGE) for _ in range(2 * POINTS_PER_OP)]
+        # Point values do not matter to an append: uniform deltas, no stroke model needed.
+        pts = [rng.randint(-7, 7) for _ in range(2 * POINTS_PER_OP)]
         return {"i": i, "k": "app", "id": self.element, "p": pts}
 
 

@@ -10,7 +10,8 @@ joined later) gets a `DEFS` frame first (`Peer.send_live`).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import msgpack
 
@@ -21,6 +22,10 @@ from realtime import compact
 MAX_HANDLES = 128
 #: The keys an `app` entry may have to be sent compact (anything else goes as v1 bytes).
 _APP_KEYS = frozenset({"s", "c", "u", "i", "k", "id", "p", "pr"})
+#: The same for the op an entry was made from (the log adds `s`, `c` and `u`).
+_APP_OP_KEYS = frozenset({"i", "k", "id", "p", "pr"})
+#: (author client id, op) per entry, when the caller knows them (local commits).
+Authored = Sequence[tuple[str, Mapping[str, Any]]]
 
 
 class HandleTable:
@@ -84,10 +89,15 @@ class CompactFrame:
         return missing
 
 
-def encode_delivery(table: HandleTable, first_seq: int, entries: Sequence[bytes]) -> CompactFrame:
+def encode_delivery(
+    table: HandleTable,
+    first_seq: int,
+    entries: Sequence[bytes],
+    authored: Authored | None = None,
+) -> CompactFrame:
     """
     The DOWN_OPS frame of contiguous entries starting at `first_seq`: stroke appends compact,
-    everything else as its v1 bytes.
+    everything else as its v1 bytes. `authored`, aligned with `entries`, spares decoding them.
     """
     pinned: set[int] = set()
     defined: list[tuple[int, str]] = []
@@ -104,8 +114,12 @@ def encode_delivery(table: HandleTable, first_seq: int, entries: Sequence[bytes]
             (defined if new else used).append((h, name))
         return h
 
-    for entry in entries:
-        body.append(_app_entry(entry, handle) or compact.v1_entry(entry))
+    if authored is not None:
+        for entry, (c, op) in zip(entries, authored, strict=True):
+            body.append(_authored_entry(c, op, handle) or compact.v1_entry(entry))
+    else:
+        for entry in entries:
+            body.append(_app_entry(entry, handle) or compact.v1_entry(entry))
     head = compact.ops_head(first_seq, defined, len(entries))
     return CompactFrame(head + b"".join(body), defined, used)
 
@@ -115,14 +129,28 @@ def _app_entry(entry: bytes, handle: Callable[[str], int | None]) -> bytes | Non
     if b"\xa1k\xa3app" not in entry:
         return None
     op = msgpack.unpackb(entry)
-    c, element = op.get("c"), op.get("id")
-    if op.get("k") != "app" or not op.keys() <= _APP_KEYS:
+    c = op.get("c")
+    if op.get("k") != "app" or not op.keys() <= _APP_KEYS or not isinstance(c, str):
         return None
-    if not isinstance(c, str) or not isinstance(element, str):
+    return _compact_app(c, op, handle)
+
+
+def _authored_entry(
+    c: str, op: Mapping[str, Any], handle: Callable[[str], int | None]
+) -> bytes | None:
+    if op["k"] != "app" or not op.keys() <= _APP_OP_KEYS:
+        return None
+    return _compact_app(c, op, handle)
+
+
+def _compact_app(
+    c: str, op: Mapping[str, Any], handle: Callable[[str], int | None]
+) -> bytes | None:
+    element = op.get("id")
+    if not isinstance(element, str):
         return None
     author = handle(c)
     target = handle(element) if author is not None else None
     if author is None or target is None:
         return None
-    points = compact.pack_points(op["p"], op.get("pr"))
-    return compact.app_entry(author, op["i"], target, points)
+    return compact.app_entry(author, op["i"], target, op["p"], op.get("pr"))

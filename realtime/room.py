@@ -25,7 +25,7 @@ import msgpack
 
 from board.document import BoardState, apply_in_place
 from realtime.compact import encode_defs
-from realtime.handles import CompactFrame, HandleTable, encode_delivery
+from realtime.handles import Authored, CompactFrame, HandleTable, encode_delivery
 from realtime.presence import PresenceBook
 from realtime.protocol import ops_frame_from_entries, split_ops_frame
 from realtime.ratelimit import RateLimiter
@@ -52,6 +52,8 @@ class Delivery:
     applied: bool = False
     #: The same entries as a v2 DOWN_OPS frame, once a v2 socket needs it (Room.encode_compact).
     compact: CompactFrame | None = None
+    #: (author, op) per entry, when this process committed them (spares decoding for v2).
+    authored: Authored | None = None
 
     def after(self, seq: int) -> bytes:
         """
@@ -179,7 +181,7 @@ class Room:
         entries = delivery.entries
         if entries is None:
             entries = delivery.entries = split_ops_frame(delivery.frame)
-        delivery.compact = encode_delivery(self.handles, delivery.first, entries)
+        delivery.compact = encode_delivery(self.handles, delivery.first, entries, delivery.authored)
 
     @property
     def ready(self) -> bool:

@@ -146,7 +146,7 @@ class Ticker:
             if res is None or room is None:
                 continue
             stored += len(res.entries)
-            frame = self._committed(room, res, len(ops))
+            frame = self._committed(room, res, ops)
             if frame is not None:
                 published[board] = [res.first_seq, res.last_seq, frame]
             _acks_owed(ops, res, acks)
@@ -157,7 +157,7 @@ class Ticker:
         metrics.FANOUT_LATENCY.observe(time.perf_counter() - committed)
         return published
 
-    def _committed(self, room: Room, res: AppendResult, applied: int) -> bytes | None:
+    def _committed(self, room: Room, res: AppendResult, ops: Accepted) -> bytes | None:
         """
         Settle the room's state after its commit and deliver the frame; return the frame.
         """
@@ -165,7 +165,7 @@ class Ticker:
         if res.missing:
             self.hub.drop_room(room, CloseCode.NOT_FOUND)
             return None
-        clean = not res.duplicates and len(res.entries) == applied
+        clean = not res.duplicates and len(res.entries) == len(ops)
         if clean and room.exact and (not res.entries or res.first_seq == room.spec_base + 1):
             room.applied_seq = res.last_seq or room.applied_seq
         else:
@@ -175,6 +175,8 @@ class Ticker:
             return None
         frame = ops_frame_from_entries(res.entries)
         delivery = Delivery(res.first_seq, res.last_seq, frame, res.entries, applied=True)
+        if clean:  # the entries are the ops, in order
+            delivery.authored = [(peer.client_id, op) for peer, op in ops]
         self.hub.deliver(room, room.offer(delivery))
         return frame
 

@@ -24,7 +24,6 @@ from realtime.compact import (
     decode_up_app,
     encode_defs,
     ops_head,
-    pack_points,
     v1_entry,
 )
 
@@ -67,7 +66,7 @@ def _down(first: int, entries: list[bytes], defs: list[tuple[int, str]] | None =
 
 
 def _app(author: int, i: int, element: int = 9, pts: list[int] = _PTS) -> bytes:
-    return app_entry(author, i, element, pack_points(pts))
+    return app_entry(author, i, element, pts)
 
 
 def _wire(payload: bytes) -> int:
@@ -192,7 +191,7 @@ def test_scan_agrees_with_the_reference_decoder() -> None:
             pts = [rng.randint(-300, 300) for _ in range(2 * n)]
             pr = [rng.randint(0, 100) for _ in range(n)] if rng.random() < 0.5 else None
             author, i = rng.randrange(200), rng.randrange(1, 1 << 40)
-            entries.append(app_entry(author, i, rng.randrange(200), pack_points(pts, pr)))
+            entries.append(app_entry(author, i, rng.randrange(200), pts, pr))
             expect.append((True, author, i, n))
         first = rng.randrange(1, 1 << 30)
         data = ops_head(first, defs, len(entries)) + b"".join(entries)

@@ -155,8 +155,7 @@ def _down_ops_cases() -> list[dict[str, Any]]:
                 wire.append(compact.v1_entry(bytes.fromhex(e["v1"])))
             else:
                 a = e["app"]
-                points = compact.pack_points(a["p"], a["pr"])
-                wire.append(compact.app_entry(a["author"], a["i"], a["element"], points))
+                wire.append(compact.app_entry(a["author"], a["i"], a["element"], a["p"], a["pr"]))
         frame = compact.ops_head(first, defs, len(wire)) + b"".join(wire)
         names = dict(before)
         got_first, decoded = compact.decode_down_ops(frame, names)
