@@ -20,10 +20,13 @@ from realtime import compact
 #: Handles 0..MAX_HANDLES-1: one varint byte each; the least recently used name gives its handle
 #: up. 128 names hold every author and stroke in flight in a 200-socket room.
 MAX_HANDLES = 128
-#: The keys an `app` entry may have to be sent compact (anything else goes as v1 bytes).
+#: The keys an entry may have to be sent compact (anything else goes as v1 bytes), and the same
+#: for the op it was made from (the log adds `s`, `c` and `u`).
 _APP_KEYS = frozenset({"s", "c", "u", "i", "k", "id", "p", "pr"})
-#: The same for the op an entry was made from (the log adds `s`, `c` and `u`).
 _APP_OP_KEYS = frozenset({"i", "k", "id", "p", "pr"})
+_ADD_KEYS = frozenset({"s", "c", "u", "i", "k", "el"})
+_ADD_OP_KEYS = frozenset({"i", "k", "el"})
+_STROKE_KEYS = frozenset({"id", "type", "x", "y", "style", "p", "pr"})
 #: (author client id, op) per entry, when the caller knows them (local commits).
 Authored = Sequence[tuple[str, Mapping[str, Any]]]
 
@@ -124,28 +127,51 @@ def encode_delivery(
     return CompactFrame(head + b"".join(body), defined, used)
 
 
-def _app_entry(entry: bytes, handle: Callable[[str], int | None]) -> bytes | None:
-    # A cheap look at the key before decoding: only stroke appends are worth it.
-    if b"\xa1k\xa3app" not in entry:
+Handle = Callable[[str], int | None]
+
+
+def _app_entry(entry: bytes, handle: Handle) -> bytes | None:
+    # A cheap look at the kind before decoding: only stroke appends and adds are worth it.
+    if b"\xa1k\xa3app" in entry:
+        op = msgpack.unpackb(entry)
+        c = op.get("c")
+        if op.get("k") != "app" or not op.keys() <= _APP_KEYS or not isinstance(c, str):
+            return None
+        return _compact_app(c, op, handle)
+    if b"\xa1k\xa3add" in entry and b"\xa6stroke" in entry:
+        op = msgpack.unpackb(entry)
+        c = op.get("c")
+        if op.get("k") != "add" or not op.keys() <= _ADD_KEYS or not isinstance(c, str):
+            return None
+        return _compact_add(c, op, handle)
+    return None
+
+
+def _authored_entry(c: str, op: Mapping[str, Any], handle: Handle) -> bytes | None:
+    kind = op["k"]
+    if kind == "app" and op.keys() <= _APP_OP_KEYS:
+        return _compact_app(c, op, handle)
+    if kind == "add" and op.keys() <= _ADD_OP_KEYS:
+        return _compact_add(c, op, handle)
+    return None
+
+
+def _compact_add(c: str, op: Mapping[str, Any], handle: Handle) -> bytes | None:
+    el = op.get("el")
+    if not isinstance(el, dict) or el.get("type") != "stroke" or not el.keys() <= _STROKE_KEYS:
         return None
-    op = msgpack.unpackb(entry)
-    c = op.get("c")
-    if op.get("k") != "app" or not op.keys() <= _APP_KEYS or not isinstance(c, str):
+    element, style = el.get("id"), el.get("style")
+    if not isinstance(element, str) or not isinstance(style, dict):
         return None
-    return _compact_app(c, op, handle)
-
-
-def _authored_entry(
-    c: str, op: Mapping[str, Any], handle: Callable[[str], int | None]
-) -> bytes | None:
-    if op["k"] != "app" or not op.keys() <= _APP_OP_KEYS:
+    author = handle(c)
+    target = handle(element) if author is not None else None
+    look = handle(compact.style_name(style)) if target is not None else None
+    if author is None or target is None or look is None:
         return None
-    return _compact_app(c, op, handle)
+    return compact.add_entry(author, op["i"], target, el["x"], el["y"], look, el["p"], el.get("pr"))
 
 
-def _compact_app(
-    c: str, op: Mapping[str, Any], handle: Callable[[str], int | None]
-) -> bytes | None:
+def _compact_app(c: str, op: Mapping[str, Any], handle: Handle) -> bytes | None:
     element = op.get("id")
     if not isinstance(element, str):
         return None

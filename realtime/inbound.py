@@ -15,7 +15,7 @@ from board.access import can_edit
 from board.conf import app_settings
 from board.document import validate_op
 from board.exceptions import OpRejected
-from realtime.compact import UpApp
+from realtime.compact import UpAdd, UpApp
 from realtime.protocol import (
     ClientCursor,
     ClientOps,
@@ -68,6 +68,9 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
     if isinstance(msg, UpApp):
         _on_up_app(hub, peer, msg, len(data))
         return
+    if isinstance(msg, UpAdd):
+        _on_up_add(hub, peer, msg, len(data))
+        return
     if isinstance(msg, ClientCursor):
         # Cursors spend the byte budget too; over it they are dropped (they are ephemeral) and
         # a client that keeps flooding is closed like an op flooder.
@@ -100,6 +103,35 @@ def _on_up_app(hub: Hub, peer: Peer, msg: UpApp, size: int) -> None:
     if msg.pr is not None:
         op["pr"] = msg.pr
     _on_ops(hub, peer, ClientOps(ops=[op]), size)
+
+
+def _on_up_add(hub: Hub, peer: Peer, msg: UpAdd, size: int) -> None:
+    """
+    A v2 compact stroke `add`: the op it stands for; "" style means the previous UP_ADD's.
+    """
+    if peer.version < 2:
+        hub.error(peer, ErrorCode.BAD_FRAME, "compact frames need protocol v2", [msg.i])
+        return
+    style = msg.style
+    if style is None:
+        if peer.style is None:
+            hub.error(peer, ErrorCode.BAD_MESSAGE, "UP_ADD without a style to repeat", [msg.i])
+            return
+        style = peer.style
+    else:
+        peer.style = style
+    el: dict[str, Any] = {
+        "id": msg.id,
+        "type": "stroke",
+        "x": msg.x,
+        "y": msg.y,
+        # A copy per op: the state keeps it, and `upd` merges into element styles in place.
+        "style": dict(style) if isinstance(style, dict) else style,
+        "p": msg.p,
+    }
+    if msg.pr is not None:
+        el["pr"] = msg.pr
+    _on_ops(hub, peer, ClientOps(ops=[{"i": msg.i, "k": "add", "el": el}]), size)
 
 
 def _track_stroke(peer: Peer, ops: list[Any]) -> None:

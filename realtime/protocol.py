@@ -19,7 +19,15 @@ from typing import Any, NoReturn
 
 import msgpack
 
-from realtime.compact import CompactError, UpApp, decode_up_app
+from realtime.compact import (
+    UP_ADD,
+    UP_APP,
+    CompactError,
+    UpAdd,
+    UpApp,
+    decode_up_add,
+    decode_up_app,
+)
 from realtime.messages import (
     PROTOCOL_VERSION,
     SUPPORTED_VERSIONS,
@@ -123,16 +131,19 @@ def decode_binary(
     *,
     max_ops_per_frame: int = DEFAULT_MAX_OPS_PER_FRAME,
     max_points_per_op: int = DEFAULT_MAX_POINTS_PER_OP,
-) -> ClientOps | ClientCursor | UpApp:
+) -> ClientOps | ClientCursor | UpApp | UpAdd:
     """
     Decode a client's binary frame: a msgpack map, or a v2 compact frame (§2.5). Raises
     ProtocolError.
     """
-    if data[:1] == b"\x01":
+    first = data[0] if data else None
+    if first in (UP_APP, UP_ADD):
         try:
-            return decode_up_app(data, max_points_per_op)
-        except (CompactError, UnicodeDecodeError) as exc:
-            raise ProtocolError(ErrorCode.BAD_FRAME, f"bad UP_APP frame: {exc}") from None
+            if first == UP_APP:
+                return decode_up_app(data, max_points_per_op)
+            return decode_up_add(data, max_points_per_op)
+        except CompactError as exc:
+            raise ProtocolError(ErrorCode.BAD_FRAME, f"bad compact frame: {exc}") from None
     msg = _unpack(data)
     if not isinstance(msg, dict):
         raise ProtocolError(ErrorCode.BAD_FRAME, "a binary frame must be a msgpack map")

@@ -95,6 +95,8 @@ class Peer:
     known: dict[int, str] = field(default_factory=dict)
     #: v2: the connection's current stroke, the target of UP_APP frames.
     stroke: str | None = None
+    #: v2: the style of the connection's last UP_ADD with one (what "" stands for).
+    style: Any = None
 
     def refuse_from(self, op_id: int) -> None:
         """

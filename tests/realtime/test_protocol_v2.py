@@ -13,7 +13,7 @@ from board.models import Op
 from realtime import compact, protocol
 from realtime.handles import MAX_HANDLES, HandleTable, encode_delivery
 from realtime.protocol import CloseCode
-from tests.realtime.conftest import Defs, stroke
+from tests.realtime.conftest import Defs, board_rows, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 
@@ -227,3 +227,97 @@ def test_a_frame_with_more_names_than_handles_falls_back_to_v1_entries():
     # 64 appends use all 128 handles; the rest travel as their v1 bytes.
     tags = frame.data.count(b"\xa1k\xa3app")
     assert tags == 100 - MAX_HANDLES // 2
+
+
+# --- stroke adds ---------------------------------------------------------------------------------
+
+STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
+PEN = {"color": "#d9480f", "width": 2.5, "opacity": 0.8, "fill": None}
+
+
+async def test_compact_stroke_adds_reach_v2_as_tag_2_and_v1_as_ops(
+    memory_layer, connect, board, user
+):
+    alice = await connect(board, user, client_id="alice-tab-1", version=2)
+    bob = await connect(board, user, client_id="bob-tab-1", version=2)
+    carol = await connect(board, user, client_id="carol-tab-1", version=1)
+    for c in (alice, bob, carol):
+        await c.sync()
+    await alice.comm.send_to(bytes_data=compact.encode_up_add(1, "s1", -120, 80, STYLE, [0, 0]))
+    await alice.send_up_app(2, SMOOTH)
+    # The next stroke repeats the style ("") and has pressure; then one with another style.
+    await alice.comm.send_to(
+        bytes_data=compact.encode_up_add(3, "s2", 40, -7, None, [0, 0, 1, 1], [30, 32])
+    )
+    await alice.send_up_app(4, SMOOTH, [33, 35, 36, 36])
+    await alice.comm.send_to(bytes_data=compact.encode_up_add(5, "s3", 0, 0, PEN, [2, 3]))
+    assert [i for i, _ in await alice.expect_acked(5)] == [1, 2, 3, 4, 5]
+
+    bob_frames = await _ops_frames(bob, 5)
+    carol_frames = await _ops_frames(carol, 5)
+    bob_entries = [e for _, f in bob_frames for e in f.ops]
+    carol_entries = [e for _, f in carol_frames for e in f.ops]
+    assert _without_u(bob_entries) == _without_u(carol_entries)
+    assert [(e["k"], e.get("id") or e["el"]["id"]) for e in carol_entries] == [
+        ("add", "s1"),
+        ("app", "s1"),
+        ("add", "s2"),
+        ("app", "s2"),
+        ("add", "s3"),
+    ]
+    assert carol_entries[0]["el"] == {
+        "id": "s1",
+        "type": "stroke",
+        "x": -120,
+        "y": 80,
+        "style": STYLE,
+        "p": [0, 0],
+    }
+    assert carol_entries[2]["el"]["style"] == STYLE and carol_entries[2]["el"]["pr"] == [30, 32]
+    assert carol_entries[4]["el"]["style"] == PEN
+    # Bob's adds came compact: no v1 map bytes of an add in his frames.
+    assert not any(b"\xa3add" in raw for raw, _ in bob_frames)
+    for c in (alice, bob, carol):
+        await c.close()
+
+
+async def test_up_add_errors(memory_layer, connect, board, user):
+    alice = await connect(board, user, client_id="alice-tab-1", version=2)
+    await alice.sync()
+    await alice.comm.send_to(bytes_data=compact.encode_up_add(1, "s1", 0, 0, None, [0, 0]))
+    err = await alice.expect(protocol.Error)
+    assert (err.code, err.ids) == ("bad_message", [1])  # no previous style to repeat
+    bad_json = compact.encode_up_add(2, "s2", 0, 0, STYLE, [0, 0]).replace(b'"#1e', b"#1e")
+    await alice.comm.send_to(bytes_data=bad_json)
+    err = await alice.expect(protocol.Error)
+    assert err.code == "bad_frame"
+    huge = {**STYLE, "width": 10_000}
+    await alice.comm.send_to(bytes_data=compact.encode_up_add(3, "s3", 0, 0, huge, [0, 0]))
+    err = await alice.expect(protocol.Error)
+    assert (err.code, err.ids) == ("invalid_op", [3])
+    # A refused add still made s3 the current stroke: its append is refused as well.
+    await alice.send_up_app(4, SMOOTH)
+    err = await alice.expect(protocol.Error)
+    assert (err.code, err.ids) == ("invalid_op", [4])
+    await alice.comm.send_to(bytes_data=compact.encode_up_add(5, "s5", 0, 0, STYLE, [0, 0]))
+    await alice.send_up_app(6, SMOOTH)
+    assert [i for i, _ in await alice.expect_acked(2)] == [5, 6]
+    assert [i for _, _, i in await board_rows(board)] == [5, 6]
+    await alice.close()
+
+
+def test_stroke_adds_from_the_log_are_sent_compact_too():
+    """
+    Entries from another process or the log (no authored ops) take the decoding path.
+    """
+    table = HandleTable()
+    add = {"i": 9, "k": "add", "el": {"id": "s9", "type": "stroke", "x": 5, "y": -5,
+           "style": PEN, "p": [0, 0], "pr": [50]}}  # fmt: skip
+    rect = {"i": 10, "k": "add", "el": {"id": "r1", "type": "rect", "x": 0, "y": 0,
+            "w": 3, "h": 4, "style": STYLE}}  # fmt: skip
+    entries = [msgpack.packb({**op, "s": s, "c": "alice-tab-1", "u": 1}) for s, op in
+               [(1, add), (2, rect)]]  # fmt: skip
+    frame = encode_delivery(table, 1, entries)
+    assert frame.data.count(b"\xa3add") == 1  # the rectangle travels as v1 bytes
+    decoded = _decoded(frame.data, {})
+    assert _without_u(decoded) == _without_u([msgpack.unpackb(e) for e in entries])
