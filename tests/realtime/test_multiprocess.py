@@ -168,8 +168,16 @@ def test_two_servers_converge_through_layer_drop_and_kill(
     left.wait_healthy()
     right.wait_healthy()
     pods = Pods(server_env["CHANNEL_LAYER_PREFIX"])
-    a = [BoardClient(left.ws_url(path), headers=headers[n % 2], name=f"a{n}") for n in range(2)]
-    b = [BoardClient(right.ws_url(path), headers=headers[n % 2], name=f"b{n}") for n in range(2)]
+    # One client per server speaks protocol v2: its DOWN_OPS frames are encoded from entries
+    # that came from the other server too (the decoding path of realtime.handles).
+    a = [
+        BoardClient(left.ws_url(path), headers=headers[n % 2], name=f"a{n}", version=1 + n)
+        for n in range(2)
+    ]
+    b = [
+        BoardClient(right.ws_url(path), headers=headers[n % 2], name=f"b{n}", version=1 + n)
+        for n in range(2)
+    ]
     figures: dict[str, float] = {}
 
     async def scenario() -> None:

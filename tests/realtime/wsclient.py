@@ -6,8 +6,9 @@ server `ops` entries strictly in `seq` order, holds frames that arrive after a g
 the missing range with `resync` after `gap_wait` seconds, takes `snap` frames, and reconnects
 (to the same or another server) with `since` = its applied seq and the same client_id, resending
 its outbox. It speaks msgpack/JSON directly rather than through realtime.protocol, so a codec bug
-cannot hide on both sides. The board model is board.document.state (the server's reducer), so
-"same state" means the same BoardState.
+cannot hide on both sides. With `version=2` it sends stroke adds and appends as UP_ADD / UP_APP
+and reads DOWN_OPS / DEFS (protocol §2.5) with realtime.compact, the reference codec. The board
+model is board.document.state (the server's reducer), so "same state" means the same BoardState.
 
     client = BoardClient(server.ws_url(f"/ws/boards/{board.id}/"), headers=token_header(user))
     await client.connect()
@@ -30,10 +31,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from board.document.state import BoardState, apply_in_place
+from realtime import compact
 
 #: How long a client holds frames that follow a gap before it asks for the range (seconds);
 #: protocol.md's default limits.gap_wait_ms is 500 ms.
 DEFAULT_GAP_WAIT_SECS = 0.5
+#: The element keys an UP_ADD can carry.
+_STROKE_KEYS = frozenset({"id", "type", "x", "y", "style", "p", "pr"})
 #: Delay before resending ops refused with `unavailable` or `rate_limited` (seconds).
 RETRY_SECS = 0.2
 
@@ -51,8 +55,13 @@ class BoardClient:
         client_id: str | None = None,
         gap_wait: float = DEFAULT_GAP_WAIT_SECS,
         name: str = "client",
+        version: int = 1,
     ) -> None:
         self.url = url
+        self.version = version
+        #: v2, per connection: handle → name, and the current stroke (protocol §2.5).
+        self._names: dict[int, str] = {}
+        self._stroke: str | None = None
         self.headers = dict(headers or {})
         self.client_id = client_id or secrets.token_urlsafe(9)
         self.gap_wait = gap_wait
@@ -99,7 +108,8 @@ class BoardClient:
         self._bind_loop()
         self._synced.clear()
         self.hello = None
-        query = f"v=1&since={self.applied}&client_id={self.client_id}"
+        self._names, self._stroke = {}, None
+        query = f"v={self.version}&since={self.applied}&client_id={self.client_id}"
         sep = "&" if "?" in self.url else "?"
         self._ws = await connect(
             f"{self.url}{sep}{query}",
@@ -192,8 +202,40 @@ class BoardClient:
     async def _send_ops(self, ops: list[dict[str, Any]]) -> None:
         # At most hello.limits.max_ops_per_frame ops per frame (a long outbox after an outage).
         limit = int((self.hello or {}).get("limits", {}).get("max_ops_per_frame", 256))
-        for start in range(0, len(ops), limit):
-            await self._send_binary({"t": "ops", "ops": ops[start : start + limit]})
+        batch: list[dict[str, Any]] = []
+        for op in ops:
+            frame = self._compact(op) if self.version >= 2 else None
+            if frame is not None or len(batch) == limit:
+                if batch:
+                    await self._send_binary({"t": "ops", "ops": batch})
+                batch = []
+            if frame is None:
+                batch.append(op)
+                self._follow_stroke(op)
+            else:
+                await self._send_raw(frame)
+        if batch:
+            await self._send_binary({"t": "ops", "ops": batch})
+
+    def _compact(self, op: dict[str, Any]) -> bytes | None:
+        """
+        The op as an UP_APP or UP_ADD frame when it is a stroke append or add, else None.
+        """
+        if op["k"] == "app" and op["id"] == self._stroke:
+            return compact.encode_up_app(op["i"], op["p"], op.get("pr"))
+        el = op.get("el")
+        if op["k"] == "add" and el["type"] == "stroke" and el.keys() <= _STROKE_KEYS:
+            self._stroke = el["id"]
+            return compact.encode_up_add(
+                op["i"], el["id"], el["x"], el["y"], el["style"], el["p"], el.get("pr")
+            )
+        return None
+
+    def _follow_stroke(self, op: dict[str, Any]) -> None:
+        if op["k"] == "app":
+            self._stroke = op["id"]
+        elif op["k"] == "add" and op["el"]["type"] == "stroke":
+            self._stroke = op["el"]["id"]
 
     async def draw_stroke(self, *, points: int = 6, chunk: int = 3, x: int = 0, y: int = 0) -> str:
         """
@@ -213,9 +255,12 @@ class BoardClient:
         self.resyncs_sent += 1
 
     async def _send_binary(self, message: dict[str, Any]) -> None:
+        await self._send_raw(msgpack.packb(message))
+
+    async def _send_raw(self, frame: bytes) -> None:
         if self._ws is None:
             raise ConnectionError(f"{self.name} is not connected")
-        await self._ws.send(msgpack.packb(message))
+        await self._ws.send(frame)
 
     async def _send_text(self, message: dict[str, Any]) -> None:
         if self._ws is None:
@@ -252,8 +297,13 @@ class BoardClient:
     async def _read_loop(self, ws: ClientConnection) -> None:
         try:
             async for frame in ws:
-                if isinstance(frame, bytes):
-                    self._on_binary(msgpack.unpackb(frame, raw=False, strict_map_key=False))
+                if isinstance(frame, bytes) and frame[:1] == bytes((compact.DOWN_OPS,)):
+                    _, entries = compact.decode_down_ops(frame, self._names)
+                    self._on_entries([e if isinstance(e, dict) else _unpack(e) for e in entries])
+                elif isinstance(frame, bytes) and frame[:1] == bytes((compact.DOWN_DEFS,)):
+                    compact.decode_defs(frame, self._names)
+                elif isinstance(frame, bytes):
+                    self._on_binary(_unpack(frame))
                 else:
                     await self._on_text(json.loads(frame))
                 await self._notify()
@@ -406,3 +456,7 @@ def assert_durable(clients: list[BoardClient], board_id: str) -> BoardState:
     for client in clients:
         assert client.state == durable, f"{client.name} at {client.state}, log at {durable}"
     return durable
+
+
+def _unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)
