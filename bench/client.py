@@ -10,10 +10,12 @@ The reference servers only relay frames, so there the sender adds `c` (its slot,
 int) to each op.
 
 Strokes are freehand (bench.strokes: a 120 Hz pointer, `points_per_op` samples per op). With
-protocol 2 (docs/protocol.md §2.5) a stroke's `add` is a v1 `ops` frame and its `app` ops are
-UP_APP frames; the server's DOWN_OPS entries name authors by per-connection handles (defined
-inline in DOWN_OPS frames, or in DEFS frames for a socket that missed them), and count exactly
-like the entries of a v1 `ops` frame (authors' own entries are their acks, as in v1).
+protocol 2 (docs/protocol.md §2.5) a stroke's `add` is an UP_ADD frame (the connection's first
+names the style, later ones send "" for "the same style") and its `app` ops are UP_APP frames;
+the server's DOWN_OPS entries (stroke adds as tag 2, appends as tag 1, anything else as v1
+bytes) name authors by per-connection handles (defined inline in DOWN_OPS frames, or in DEFS
+frames for a socket that missed them), and count exactly like the entries of a v1 `ops` frame
+(authors' own entries are their acks, as in v1; an `add` is one point either way).
 
 Receiving is the generator's main cost (each op reaches every client of its board), so it is
 done per frame rather than per entry wherever the answer is the same. Every client of a board
@@ -42,7 +44,7 @@ from bench.compact_rx import Handles, scan_defs, scan_down_ops
 from bench.hist import Histogram, Starts
 from bench.strokes import PenModel, StrokePool
 from bench.wsclient import WsClient
-from realtime.compact import DOWN_DEFS, DOWN_OPS, encode_up_app
+from realtime.compact import DOWN_DEFS, DOWN_OPS, encode_up_add, encode_up_app
 
 #: Each stroke is one `add` then this many `app` ops (about 2 s of drawing at 30 Hz).
 STROKE_APPS = 60
@@ -307,8 +309,11 @@ class BenchClient:
         self.frames = self.decoder.frames
         #: This connection's author handles (v2), shared with every connection that agrees.
         self.handles = self.decoder.no_handles
-        #: Send `app` ops as UP_APP frames (v2). Relays forward v1 frames with our `c` in them.
+        #: Send `add` ops as UP_ADD and `app` ops as UP_APP frames (v2). Relays forward v1
+        #: frames with our `c` in them.
         self.compact = protocol == 2 and mode == "inkroom"
+        #: v2: this connection has sent an UP_ADD with its style; later ones send "" (§2.5).
+        self.style_sent = False
         self.strokes = strokes or default_pool(STROKE_APPS * points_per_op)
         #: Highest op id seen per author slot.
         self.hwm: dict[int, int] = {}
@@ -334,6 +339,8 @@ class BenchClient:
             headers=spec.headers,
             rcvbuf=4096 if spec.slow else None,
         )
+        # "" in UP_ADD refers to this connection's previous style: a new one names it again.
+        self.style_sent = False
         if self.mode != "inkroom":
             self.synced.set_result(None)
         await self.synced
@@ -370,9 +377,15 @@ class BenchClient:
             pts = self.stroke_p[at : at + 2 * n]
             op = {"i": i, "k": "app", "id": self.element, "p": pts}
             points = n
-        if self.compact and op["k"] == "app":
-            # The connection's current stroke is the last `add` we sent (protocol §2.5).
-            frame = encode_up_app(i, op["p"])
+        if self.compact:
+            if op["k"] == "add":
+                # The `add`: it makes the element the connection's current stroke (§2.5).
+                el = op["el"]
+                style = None if self.style_sent else _STYLE
+                self.style_sent = True
+                frame = encode_up_add(i, el["id"], el["x"], el["y"], style, el["p"])
+            else:
+                frame = encode_up_app(i, op["p"])
         else:
             if self.mode != "inkroom":
                 op["c"] = self.spec.slot

@@ -3,7 +3,10 @@ The load generator's reading of protocol v2's server frames (docs/protocol.md §
 
 The accounting needs, per entry of a DOWN_OPS frame, only its seq, author, op id and point count:
 `scan_down_ops` walks the frame for exactly that and skips the point codes without decoding them
-(realtime.compact.decode_down_ops rebuilds whole v1 entries, several times the work). It runs
+(realtime.compact.decode_down_ops rebuilds whole v1 entries, several times the work). A stroke
+`add` (tag 2) counts like an append (tag 1): its element, x, y and style are skipped as varints
+(a style handle is never an author: its definition drops the handle from the author map), and
+its points are those of its points block (1 in the bench, as for a v1 `add`). It runs
 once per distinct payload per worker and handle map (bench.client.FrameDecoder caches the
 result), so it is off the per-receiver path, but C-like loads see many distinct small payloads.
 
@@ -24,13 +27,15 @@ from typing import Any
 
 import msgpack
 
-from realtime.compact import ENTRY_APP, ENTRY_V1, ESCAPE, PAIR_CODES, CompactError
+from realtime.compact import ENTRY_ADD, ENTRY_APP, ENTRY_V1, ESCAPE, PAIR_CODES, CompactError
 
-#: (True, author handle, op id, points) for a stroke append; (False, author client id or None,
-#: op id, points) for an entry carried as v1 msgpack.
+#: (True, author handle, op id, points) for a stroke append or add; (False, author client id or
+#: None, op id, points) for an entry carried as v1 msgpack.
 ScanRow = tuple[bool, Any, int, int]
 #: (handle, name) definitions in frame order (a later one for the same handle wins).
 Defs = list[tuple[int, str]]
+#: Entry tags scanned in place: stroke append, stroke add.
+_STROKE_TAGS = frozenset((ENTRY_APP, ENTRY_ADD))
 
 
 class Handles:
@@ -114,10 +119,13 @@ def scan_down_ops(data: bytes) -> tuple[int, Defs, list[ScanRow]]:
         for _ in range(count):
             tag = data[pos]
             pos += 1
-            if tag == ENTRY_APP:
+            if tag in _STROKE_TAGS:
                 author, pos = _varint(data, pos)
                 i, pos = _varint(data, pos)
                 pos = _skip_varint(data, pos)  # the element: the accounting does not need it
+                if tag == ENTRY_ADD:
+                    # x, y and the style handle: not needed either.
+                    pos = _skip_varint(data, _skip_varint(data, _skip_varint(data, pos)))
                 head, pos = _varint(data, pos)
                 n = head >> 1
                 for _ in range(n):

@@ -44,7 +44,8 @@ class LoadPlan:
     drain: float = 2.0
     workers: int = 2
     offer_deflate: bool = True
-    #: Inkroom wire protocol the clients speak (docs/protocol.md): 2 sends `app` ops as UP_APP.
+    #: Inkroom wire protocol the clients speak (docs/protocol.md): 2 sends stroke `add` and `app`
+    #: ops as UP_ADD and UP_APP.
     protocol: int = 2
     #: Pointer sampling rate of the freehand strokes (bench.strokes).
     pointer_hz: float = 120.0

@@ -18,8 +18,9 @@ both alike; compare their ratio, not figures from another run. The send side (ne
 send_binary per op) is timed the same way.
 
 "v2" is the current path fed the same ticks as protocol v2 frames (DOWN_OPS encoded by
-realtime.handles, as the server does; UP_APP on the send side). It is checked first to give the
-figures v1 gives on an irregular stream (bytes aside), then timed alongside.
+realtime.handles, as the server does: stroke adds as tag-2 entries, appends as tag 1; UP_ADD
+and UP_APP on the send side). It is checked first to give the figures v1 gives on an irregular
+stream (bytes aside), then timed alongside.
 """
 
 from __future__ import annotations
@@ -361,7 +362,7 @@ def time_send(
     """
     senders = {}
     for name, mod in variants.items():
-        # v1 frames but for "v2" (UP_APP): old and new differ only in the points' source.
+        # v1 frames but for "v2" (UP_ADD, UP_APP): old and new differ only in the points' source.
         extra = {"protocol": 2 if name == "v2" else 1} if mod is new_client else {}
         c = mod.BenchClient(ClientSpec("/", 0, 0, 0, draw=True), mod.Stats(), ring, RING_SIZE,
                             "inkroom", 4, False, **extra)  # fmt: skip

@@ -1,14 +1,16 @@
 """
-The load generator on protocol v2: UP_APP frames out, DOWN_OPS and DEFS frames in.
+The load generator on protocol v2: UP_ADD and UP_APP frames out, DOWN_OPS and DEFS frames in.
 
-DOWN_OPS entries must be counted exactly like v1 `ops` entries (delivered, points, latency,
-own acks, duplicates, gaps), with the handles each connection was given: the same payload can
-name different authors on two connections, and a shared decode must never mix them up.
+DOWN_OPS entries (tag 0, 1 and 2) must be counted exactly like v1 `ops` entries (delivered,
+points, latency, own acks, duplicates, gaps), with the handles each connection was given: the
+same payload can name different authors on two connections, and a shared decode must never mix
+them up.
 """
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import msgpack
 import pytest
@@ -16,14 +18,18 @@ import pytest
 from bench import wsclient as wsclient_mod
 from bench.client import STROKE_APPS, BenchClient, ClientSpec, FrameDecoder, Stats, client_id_for
 from bench.compact_rx import scan_defs, scan_down_ops
-from bench.replay_micro import FakeClock, FakeTransport, server_frame
+from bench.replay_micro import FakeClock, FakeTransport, check_v2_equivalence, server_frame
 from realtime.compact import (
+    UP_ADD,
     CompactError,
+    add_entry,
     app_entry,
     decode_down_ops,
+    decode_up_add,
     decode_up_app,
     encode_defs,
     ops_head,
+    style_name,
     v1_entry,
 )
 
@@ -32,6 +38,7 @@ NOW_US = 5_000_000
 _HANDSHAKE = b"HTTP/1.1 101 Switching Protocols\r\n\r\n"
 _SYNCED = server_frame(b'{"type": "synced", "seq": 0}', opcode=1)
 _PTS = [1, 2, 3, 4, 4, 6, 5, 8]
+_STYLE_TEXT = style_name({"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None})
 
 
 @pytest.fixture
@@ -67,6 +74,12 @@ def _down(first: int, entries: list[bytes], defs: list[tuple[int, str]] | None =
 
 def _app(author: int, i: int, element: int = 9, pts: list[int] = _PTS) -> bytes:
     return app_entry(author, i, element, pts)
+
+
+def _add(
+    author: int, i: int, element: int = 9, style: int = 20, pts: list[int] | None = None
+) -> bytes:
+    return add_entry(author, i, element, -4321, 777, style, pts or [0, 0])
 
 
 def _wire(payload: bytes) -> int:
@@ -191,37 +204,146 @@ def test_scan_agrees_with_the_reference_decoder() -> None:
             pts = [rng.randint(-300, 300) for _ in range(2 * n)]
             pr = [rng.randint(0, 100) for _ in range(n)] if rng.random() < 0.5 else None
             author, i = rng.randrange(200), rng.randrange(1, 1 << 40)
-            entries.append(app_entry(author, i, rng.randrange(200), pts, pr))
+            if rng.random() < 0.3:
+                x, y = rng.randint(-(10**7), 10**7), rng.randint(-(10**7), 10**7)
+                style = rng.randrange(300, 400)  # not redefined by `defs`
+                entries.append(add_entry(author, i, rng.randrange(200), x, y, style, pts, pr))
+            else:
+                entries.append(app_entry(author, i, rng.randrange(200), pts, pr))
             expect.append((True, author, i, n))
         first = rng.randrange(1, 1 << 30)
         data = ops_head(first, defs, len(entries)) + b"".join(entries)
         assert scan_down_ops(data) == (first, defs, expect)
-        names = {h: "x" for h in range(300)}
-        assert decode_down_ops(data, names)[0] == first  # the reference reads it too
+        names = {h: _STYLE_TEXT for h in range(400)}
+        # The reference reads it too, with the same op ids and point counts.
+        got_first, decoded = decode_down_ops(data, names)
+        assert got_first == first
+        for entry, (_, _, i, n) in zip(decoded, expect, strict=True):
+            if isinstance(entry, dict):
+                body: Any = entry["el"] if entry["k"] == "add" else entry
+                assert (entry["i"], len(body["p"]) // 2) == (i, n)
         assert scan_defs(encode_defs(defs)) == defs
+    for truncated in (_app(0, 1), _add(0, 1)):
+        with pytest.raises(CompactError):
+            scan_down_ops(_down(1, [truncated])[:-1])
     with pytest.raises(CompactError):
-        scan_down_ops(_down(1, [_app(0, 1)])[:-1])
+        scan_down_ops(_down(1, [_add(0, 1)]) + b"\x00")
     with pytest.raises(CompactError):
         scan_down_ops(_down(1, [_app(0, 1)]) + b"\x00")
 
 
-async def test_v2_sends_the_add_as_ops_and_the_appends_as_up_app(ring: memoryview) -> None:
+async def test_v2_sends_the_add_as_up_add_and_the_appends_as_up_app(ring: memoryview) -> None:
     v2 = BenchClient(ClientSpec("/", 0, 0, 3, draw=True), Stats(), ring, RING_SIZE, "inkroom", 4,
                      False, protocol=2)  # fmt: skip
     v1 = BenchClient(ClientSpec("/", 0, 0, 3, draw=True), Stats(), ring, RING_SIZE, "inkroom", 4,
                      False, protocol=1)  # fmt: skip
-    add2, points = v2.next_frame()
-    add1, _ = v1.next_frame()
-    assert add2 == add1 and points == 1
-    assert msgpack.unpackb(add2)["ops"][0]["k"] == "add"
-    for k in range(STROKE_APPS):
+    for stroke in range(3):
         up, points = v2.next_frame()
-        app = msgpack.unpackb(v1.next_frame()[0])["ops"][0]
-        got = decode_up_app(up, 1024)
-        assert (got.i, got.p, got.pr, points) == (app["i"], app["p"], None, 4), k
-    # The next stroke starts with an `add` again.
-    assert msgpack.unpackb(v2.next_frame()[0])["ops"][0]["k"] == "add"
+        add = msgpack.unpackb(v1.next_frame()[0])["ops"][0]
+        assert up[0] == UP_ADD and points == 1 and add["k"] == "add"
+        got = decode_up_add(up, 1024)
+        el = add["el"]
+        assert (got.i, got.id, got.x, got.y, got.p, got.pr) == (
+            add["i"], el["id"], el["x"], el["y"], el["p"], None)  # fmt: skip
+        # The connection's first stroke names its style; later ones send "" (the same style).
+        assert got.style == (el["style"] if stroke == 0 else None), stroke
+        for k in range(STROKE_APPS):
+            up, points = v2.next_frame()
+            app = msgpack.unpackb(v1.next_frame()[0])["ops"][0]
+            got_app = decode_up_app(up, 1024)
+            assert (got_app.i, got_app.p, got_app.pr, points) == (app["i"], app["p"], None, 4), k
+    # A new connection names the style again.
+    v2.style_sent = False
+    v2.stroke_left = 0
+    assert decode_up_add(v2.next_frame()[0], 1024).style is not None
     relay = BenchClient(ClientSpec("/", 0, 0, 3, draw=True), Stats(), ring, RING_SIZE, "relay", 4,
                         False, protocol=2)  # fmt: skip
-    relay.next_frame()
     assert msgpack.unpackb(relay.next_frame()[0])["ops"][0]["c"] == 3  # relays stay v1
+    assert msgpack.unpackb(relay.next_frame()[0])["ops"][0]["k"] == "app"
+
+
+async def test_tag_2_adds_count_like_any_entry(ring: memoryview) -> None:
+    stats = Stats()
+    decoder = FrameDecoder(ring, RING_SIZE)
+    clients = [_client(ring, slot, decoder, stats) for slot in (1, 2, 3)]
+    # Seq 1: author 1's add; 2: author 2's add; 3-4: their appends. Handles: 0 and 1 authors,
+    # 8 and 9 elements, 20 the style (a JSON text: never an author).
+    _sent(ring, 1, 1, took_us=3000)
+    _sent(ring, 2, 1, took_us=2500)
+    _sent(ring, 1, 2, took_us=2000)
+    _sent(ring, 2, 2, took_us=1500)
+    defs = [(0, client_id_for(1)), (1, client_id_for(2)), (8, "s1-1"), (9, "s2-1"),
+            (20, _STYLE_TEXT)]  # fmt: skip
+    first = _down(1, [_add(0, 1, 8), _add(1, 1, 9), _app(0, 2, 8), _app(1, 2, 9)], defs)
+    # An add with three points and pressure (the bench's carry one) counts its points.
+    _sent(ring, 1, 3, took_us=700)
+    second = _down(5, [add_entry(0, 3, 8, 5, -5, 20, [1, 1, 2, 2, 3, 3], [10, 20, 30])])
+    for c in clients:
+        c.ws.data_received(server_frame(first))
+        c.ws.data_received(server_frame(second))
+    assert sum(len(h.frames) for h in decoder.maps.values()) == 2  # once for all three
+    assert decoder.maps[clients[0].handles.key()].slots == {0: 1, 1: 2}
+    counts = stats.counts
+    assert counts["delivered"] == 3 * 5
+    assert counts["points_delivered"] == 3 * (1 + 1 + 4 + 4 + 3)
+    assert stats.latency.count == 15
+    assert stats.latency.total == 3 * (3000 + 2500 + 2000 + 1500 + 700)
+    # Own adds are acks: client 1 sees ops 1-3, client 2 ops 1-2, client 3 nothing of its own.
+    assert counts["acked"] == 5
+    assert stats.ack.total == (3000 + 2000 + 700) + (2500 + 1500)
+    assert [c.ack_hwm for c in clients] == [3, 2, 0]
+    assert [c.last_seq for c in clients] == [5, 5, 5]
+    assert [c.hwm for c in clients] == [{1: 3, 2: 2}] * 3
+    assert counts["duplicates"] == counts["seq_gaps"] == counts["foreign_entries"] == 0
+
+
+async def test_tag_2_adds_follow_the_per_entry_rules(ring: memoryview) -> None:
+    stats = Stats()
+    c = _client(ring, 9, FrameDecoder(ring, RING_SIZE), stats)
+    for i in (1, 2, 3):
+        _sent(ring, 1, i)
+    defs = [(0, client_id_for(1)), (8, "s1-1"), (20, _STYLE_TEXT)]
+    c.ws.data_received(server_frame(_down(1, [_add(0, 1, 8), _app(0, 2, 8)], defs)))
+    # Seq 2 again (a duplicate), then author 1's next add; then a gap; then an add whose author
+    # handle is the style's (foreign), and the style's handle recycled for author 1: its add at
+    # seq 8 counts (the same payload bytes under a new map are decoded again).
+    c.ws.data_received(server_frame(_down(2, [_app(0, 2, 8), _add(0, 3, 9)], [(9, "s1-2")])))
+    c.ws.data_received(server_frame(_down(6, [_add(20, 4, 9)])))
+    _sent(ring, 1, 4)
+    c.ws.data_received(server_frame(_down(7, [_add(20, 4, 9)], [(20, client_id_for(1))])))
+    counts = stats.counts
+    assert counts["delivered"] == 4
+    assert counts["points_delivered"] == 1 + 4 + 1 + 1
+    assert counts["duplicates"] == 1
+    assert counts["seq_gaps"] == 1
+    assert counts["foreign_entries"] == 1
+    assert c.last_seq == 7 and c.hwm == {1: 4}
+
+
+async def test_a_style_handle_recycled_for_an_author_is_not_read_from_the_old_cache(
+    ring: memoryview,
+) -> None:
+    stats = Stats()
+    decoder = FrameDecoder(ring, RING_SIZE)
+    a = _client(ring, 1, decoder, stats)
+    b = _client(ring, 2, decoder, stats)
+    # Handle 20 is the style for `a` and client 2 for `b`: the same tag-2 payload naming 20 as
+    # its author is foreign on `a` and client 2's own add (its ack) on `b`.
+    a.ws.data_received(server_frame(encode_defs([(20, _STYLE_TEXT), (9, "e")])))
+    b.ws.data_received(server_frame(encode_defs([(20, client_id_for(2)), (9, "e")])))
+    _sent(ring, 2, 5, took_us=900)
+    shared = _down(1, [_add(20, 5, 9)])
+    a.ws.data_received(server_frame(shared))
+    b.ws.data_received(server_frame(shared))
+    assert a.hwm == {} and b.hwm == {2: 5}
+    assert (a.ack_hwm, b.ack_hwm) == (0, 5)
+    assert stats.counts["foreign_entries"] == 1
+    assert stats.counts["delivered"] == 1 and stats.latency.total == 900
+
+
+async def test_the_replay_stream_counts_the_same_as_v1_with_tag_2_adds() -> None:
+    # The server's encoder (realtime.handles) sends the stream's adds as tag-2 entries: the
+    # irregular replay (duplicates, gaps, foreign entries, split reads, DEFS) must still give
+    # exactly v1's figures.
+    ring = memoryview(bytearray(8 * RING_SIZE * 256)).cast("q")
+    assert check_v2_equivalence(ring, 6, 2, 150, 3) > 0
