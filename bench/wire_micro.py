@@ -7,18 +7,23 @@ WebSocket headers (client to server: 2-byte header plus 4-byte mask below 126 by
 8 up to 64 KiB; server to client unmasked: 2, 4 or 10 bytes).
 
 Model (the issue's scenario A shape): AUTHORS clients draw at 30 ops/s each, at random phases;
-a stroke is one `add` (`p: [0, 0]`, a v1 `ops` frame in both protocols) then 60 `app` ops of
-pointer_hz/30 points (2/4/8 at 60/120/240 Hz), points from bench.strokes (or uniform ±7 deltas
-for contrast). Up: every op is its own frame (the browser sends one `ops` frame per 33 ms).
-Down: the server sends one frame per 20 ms tick with that tick's entries from all authors, to
-a receiver connected from the start, encoded by the server's own code: v1 frames as
-realtime.protocol.ops_frame_from_entries joins the entries, v2 DOWN_OPS frames by
-realtime.handles.encode_delivery (room-wide table of recycled one-byte handles; `add` entries
-as v1 bytes inside; each name defined inline by the first frame that uses it: `defs` is that
-share of v2's down bytes). `B/pt` = wire bytes / stroke points (an
-`add` is one point), the load generator's definition, so a v1 row reproduces scenario A's
-figures. Ids are the bench's (`bench000123`, `s12-3`, user 1, seqs from 1) unless the case
-says browser ids: 16-char client ids, 12-char element ids, user ids >= 1000, seqs from 100,000.
+a stroke is one `add` (`p: [0, 0]`) then 60 `app` ops of pointer_hz/30 points (2/4/8 at
+60/120/240 Hz), points from bench.strokes (or uniform ±7 deltas for contrast), strokes back to
+back. The bench's 60-op strokes last 2 s; handwriting strokes last ~0.2-0.5 s and sketch strokes
+0.5-2 s, so rows with 10- and 20-op strokes (0.33 and 0.67 s at 120 Hz) show what the per-stroke
+`add` costs. Up: every op is its own frame (the browser sends one frame per 33 ms): v1 `ops`
+frames; v2 UP_ADD for the `add` (the author's first names its style, later ones send "") and
+UP_APP for the appends. Down: the server sends one frame per 20 ms tick with that tick's entries
+from all authors, to a receiver connected from the start, encoded by the server's own code: v1
+frames as realtime.protocol.ops_frame_from_entries joins the entries, v2 DOWN_OPS frames by
+realtime.handles.encode_delivery (room-wide table of recycled one-byte handles; adds as tag-2
+entries, appends as tag 1; each name, the style's JSON text included, defined inline by the
+first frame that uses it: `defs` is that share of v2's down bytes). `B/pt` = wire bytes /
+stroke points (an `add` is one point), the load generator's definition, so a v1 row reproduces
+scenario A's figures; `add` = mean wire bytes of an `add` frame up, each author's first left
+out (v2's names the style once per connection; it is in B/pt). Ids are the bench's
+(`bench000123`, `s12-3`, user 1, seqs from 1) unless the case says browser ids: 16-char client
+ids, 12-char element ids, user ids >= 1000, seqs from 100,000.
 
 Prints a table and appends one JSON line (`"micro": "wire"`) to bench/results/<date>.jsonl.
 """
@@ -39,7 +44,7 @@ import msgpack
 from bench import report
 from bench.client import STROKE_APPS, client_id_for
 from bench.strokes import PenModel, Stroke, UniformStroke
-from realtime.compact import ESCAPE, encode_up_app, ops_head, pack_points
+from realtime.compact import ESCAPE, encode_up_add, encode_up_app, ops_head, pack_points
 from realtime.handles import HandleTable, encode_delivery
 from realtime.protocol import ops_frame_from_entries
 
@@ -66,6 +71,8 @@ class Case:
     points_per_op: int
     source: Callable[[int], PointSource]
     browser_ids: bool = False
+    #: `app` ops per stroke (after its `add`).
+    stroke_apps: int = STROKE_APPS
 
 
 def up_header(n: int) -> int:
@@ -116,7 +123,7 @@ def draw(case: Case, authors: int, seconds: float, seed: int = 1) -> list[Op]:
             stroke_n += 1
             element = _random_id(rng, 12) if case.browser_ids else f"s{a}-{stroke_n}"
             source = case.source(a * 7919 + stroke_n)
-            for k in range(STROKE_APPS + 1):
+            for k in range(case.stroke_apps + 1):
                 i += 1
                 if k == 0:
                     el: dict[str, Any] = {"id": element, "type": "stroke",
@@ -149,19 +156,40 @@ def points_of(op: dict[str, Any]) -> int:
     return len(op["p"]) // 2 if op["k"] == "app" else 1
 
 
-def up_bytes(ops: list[Op], protocol: int) -> int:
+def up_frame(op: dict[str, Any], protocol: int, same_style: bool) -> bytes:
     """
-    Wire bytes of every op frame sent (one op per frame).
+    The frame a client sends for one op: v1 `ops`; v2 UP_ADD / UP_APP (`same_style`: send ""
+    for the style, the connection's previous UP_ADD had this one).
     """
-    total = 0
+    if protocol == 1:
+        frame: bytes = msgpack.packb({"t": "ops", "ops": [op]})
+        return frame
+    if op["k"] == "app":
+        return encode_up_app(op["i"], op["p"], op.get("pr"))
+    el = op["el"]
+    style = None if same_style else el["style"]
+    return encode_up_add(op["i"], el["id"], el["x"], el["y"], style, el["p"], el.get("pr"))
+
+
+def up_bytes(ops: list[Op], protocol: int) -> tuple[int, float]:
+    """
+    Return (wire bytes of every op frame sent (one op per frame), mean wire bytes of an `add`
+    frame but each author's first: the steady per-stroke cost; v2's first also names the style).
+    """
+    total = adds = add_bytes = 0
+    styled: set[int] = set()
     for o in ops:
         op = o.op
-        if protocol == 2 and op["k"] == "app":
-            payload = encode_up_app(op["i"], op["p"], op.get("pr"))
-        else:
-            payload = msgpack.packb({"t": "ops", "ops": [op]})
-        total += len(payload) + up_header(len(payload))
-    return total
+        again = o.author in styled
+        payload = up_frame(op, protocol, again)
+        wire = len(payload) + up_header(len(payload))
+        total += wire
+        if op["k"] == "add":
+            styled.add(o.author)
+            if again:
+                adds += 1
+                add_bytes += wire
+    return total, add_bytes / adds if adds else 0.0
 
 
 def ticks(ops: list[Op], first_seq: int) -> list[tuple[int, list[tuple[Op, dict[str, Any]]]]]:
@@ -223,10 +251,16 @@ def measure(case: Case, authors: int, seconds: float) -> dict[str, Any]:
     ops = draw(case, authors, seconds)
     points = sum(points_of(o.op) for o in ops)
     first_seq = 100_000 if case.browser_ids else 1
-    row: dict[str, Any] = {"case": case.name, "points_per_op": case.points_per_op}
+    row: dict[str, Any] = {
+        "case": case.name,
+        "points_per_op": case.points_per_op,
+        "stroke_apps": case.stroke_apps,
+    }
     for protocol in (1, 2):
         down, defs, frames = down_bytes(ops, protocol, first_seq)
-        row[f"v{protocol}_up"] = round(up_bytes(ops, protocol) / points, 2)
+        up, add_up = up_bytes(ops, protocol)
+        row[f"v{protocol}_up"] = round(up / points, 2)
+        row[f"v{protocol}_add_up"] = round(add_up, 1)
         row[f"v{protocol}_down"] = round(down / points, 2)
         if protocol == 2:
             row["v2_down_defs"] = round(defs / points, 2)
@@ -248,6 +282,12 @@ def cases() -> list[Case]:
             out.append(Case(name, round(hz / OP_HZ), _freehand(model)))
     out.append(Case("uniform ±7", 4, UniformStroke))
     out.append(Case("freehand 120 Hz, browser ids", 4, _freehand(PenModel()), True))
+    # Shorter strokes: handwriting (~0.33 s) and a quick sketch line (~0.67 s).
+    for apps in (10, 20):
+        out.append(Case(f"freehand 120 Hz, {apps}-op strokes", 4, _freehand(PenModel()),
+                        stroke_apps=apps))  # fmt: skip
+    out.append(Case("freehand 120 Hz, browser ids, 10-op strokes", 4, _freehand(PenModel()),
+                    True, 10))  # fmt: skip
     return out
 
 
@@ -256,8 +296,9 @@ def _freehand(model: PenModel) -> Callable[[int], PointSource]:
 
 
 _COLUMNS = (
-    ("case", 30, "case"), ("pts/op", 6, "points_per_op"), ("v1 up", 6, "v1_up"),
-    ("v2 up", 6, "v2_up"), ("x", 5, "v2_vs_v1_up"), ("v1 dn", 6, "v1_down"),
+    ("case", 43, "case"), ("pts/op", 6, "points_per_op"), ("ops/st", 6, "stroke_apps"),
+    ("v1 up", 6, "v1_up"), ("v2 up", 6, "v2_up"), ("x", 5, "v2_vs_v1_up"),
+    ("add1", 5, "v1_add_up"), ("add2", 5, "v2_add_up"), ("v1 dn", 6, "v1_down"),
     ("v2 dn", 6, "v2_down"), ("defs", 5, "v2_down_defs"), ("x", 5, "v2_vs_v1_down"),
     ("1B pts%", 7, "one_byte_points_pct"),
 )  # fmt: skip
