@@ -3,15 +3,20 @@ import { join } from "node:path";
 import { encode as mpEncode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
 import {
+  addEntry,
   appEntry,
   CompactError,
   decodeDefs,
   decodeDownOps,
+  decodeUpAdd,
   decodeUpApp,
   encodeDefs,
   encodeDownOps,
+  encodeUpAdd,
   encodeUpApp,
   packPoints,
+  parseStyle,
+  styleName,
   putVarint,
   Reader,
   readPoints,
@@ -115,6 +120,70 @@ describe("frames", () => {
     expect([...names]).toEqual([[0, "me"], [1, "stroke1"]]);
   });
 
+  it("UP_ADD carries id, coordinates, the style text (\"\" for null) and the points", () => {
+    const style = { width: 4, color: "#1e1e1e", fill: null, opacity: 1 };
+    const frame = encodeUpAdd(41, "q3Zr8aPc", 120, -80, style, [0, 0, 3, 1], [40, 44]);
+    expect(frame[0]).toBe(0x04);
+    expect(decodeUpAdd(frame, 1024)).toEqual({ i: 41, id: "q3Zr8aPc", x: 120, y: -80, style, p: [0, 0, 3, 1], pr: [40, 44] });
+    const again = encodeUpAdd(42, "s", 0, 0, null, [0, 0]);
+    expect(hex(again)).toBe("042a0173" + "0000" + "00" + "0270");
+    expect(decodeUpAdd(again, 1024)).toEqual({ i: 42, id: "s", x: 0, y: 0, style: null, p: [0, 0] });
+  });
+
+  it("UP_ADD refuses what the wire cannot carry", () => {
+    const style = { color: "#1e1e1e", width: 4, opacity: 1, fill: null };
+    expect(() => encodeUpAdd(1, "s", 0.5, 0, style, [0, 0])).toThrow(CompactError);
+    expect(() => encodeUpAdd(1, "s", 0, 0, { ...style, width: NaN }, [0, 0])).toThrow(/not JSON/);
+    expect(() => encodeUpAdd(1, "s", 0, 0, { ...style, fill: undefined }, [0, 0])).toThrow(/undefined/);
+    expect(() => encodeUpAdd(1, "s", 0, 0, style, [])).toThrow(CompactError);
+    expect(() => encodeUpAdd(1, 7 as unknown as string, 0, 0, style, [0, 0])).toThrow(CompactError);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => styleName(cyclic)).toThrow(CompactError);
+  });
+
+  it("styles are named by canonical JSON: sorted keys, no spaces, ASCII", () => {
+    expect(styleName({ width: 4, color: "#1e1e1e", opacity: 1, fill: null })).toBe(
+      '{"color":"#1e1e1e","fill":null,"opacity":1,"width":4}',
+    );
+    expect(styleName({ b: [1, { d: 0, c: true }], a: "é🖊\u007f" })).toBe(
+      '{"a":"\\u00e9\\ud83d\\udd8a\\u007f","b":[1,{"c":true,"d":0}]}',
+    );
+    // Code point order, as Python sorts: U+FF61 before U+1F58A (JS's default puts it after).
+    expect(styleName({ "\uff61": 1, "🖊": 2 })).toBe('{"\\uff61":1,"\\ud83d\\udd8a":2}');
+    expect(parseStyle('{"a":"\\u00e9"}')).toEqual({ a: "é" });
+    expect(() => parseStyle("NaN")).toThrow(/style is not JSON/);
+    expect(() => parseStyle("")).toThrow(CompactError);
+  });
+
+  it("DOWN_OPS rebuilds tag-2 entries as v1 stroke adds, the style parsed from its handle", () => {
+    const style = { color: "#1e1e1e", fill: null, opacity: 1, width: 4 };
+    const names = new Map<number, string>([[2, styleName(style)]]);
+    const frame = encodeDownOps(907, [[0, "me"], [1, "s"]], [
+      addEntry(0, 41, 1, 120, -80, 2, packPoints([0, 0, 3, 1], [40, 44])),
+      addEntry(0, 42, 1, -1, 0, 2, packPoints([0, 0])),
+    ]);
+    expect(decodeDownOps(frame, names)).toEqual({
+      first: 907,
+      entries: [
+        { s: 907, c: "me", i: 41, k: "add", el: { id: "s", type: "stroke", x: 120, y: -80, style, p: [0, 0, 3, 1], pr: [40, 44] } },
+        { s: 908, c: "me", i: 42, k: "add", el: { id: "s", type: "stroke", x: -1, y: 0, style, p: [0, 0] } },
+      ],
+    });
+    // Each entry gets its own style object (elements are values; `upd` makes copies anyway).
+    const { entries } = decodeDownOps(frame, names);
+    const [a, b] = entries as { el: { style: object } }[];
+    expect(a.el.style).not.toBe(b.el.style);
+    // A style handle whose name is JSON but not an object is refused (the reference takes it).
+    names.set(3, "[1,2]");
+    names.set(4, "null");
+    for (const h of [3, 4]) {
+      expect(() => decodeDownOps(encodeDownOps(1, [], [addEntry(0, 1, 1, 0, 0, h, packPoints([0, 0]))]), names)).toThrow(
+        /not a JSON object/,
+      );
+    }
+  });
+
   it("DEFS keeps names byte-exact (UTF-8, a leading BOM is text)", () => {
     const defs: Definition[] = [[1, "\ufeffé"], [2, "🖊"], [3, ""]];
     expect(decodeDefs(encodeDefs(defs))).toEqual(defs);
@@ -135,21 +204,48 @@ describe("frames", () => {
 
 // --- golden vectors made by realtime/compact.py -----------------------------------------------
 
+interface AddVector {
+  author: number;
+  i: number;
+  element: number;
+  x: number;
+  y: number;
+  style: number;
+  p: number[];
+  pr: number[] | null;
+}
+
 interface Vectors {
   max_points_per_op: number;
   up_app: { name: string; i: number; p: number[]; pr: number[] | null; hex: string }[];
+  up_add: {
+    name: string;
+    i: number;
+    id: string;
+    x: number;
+    y: number;
+    style: unknown;
+    style_text: string;
+    p: number[];
+    pr: number[] | null;
+    hex: string;
+  }[];
   defs: { name: string; defs: Definition[]; hex: string }[];
   down_ops: {
     name: string;
     names_before: Definition[];
     first: number;
     defs: Definition[];
-    entries: ({ v1: string } | { app: { author: number; i: number; element: number; p: number[]; pr: number[] | null } })[];
+    entries: (
+      | { v1: string }
+      | { app: { author: number; i: number; element: number; p: number[]; pr: number[] | null } }
+      | { add: AddVector }
+    )[];
     hex: string;
     decoded: { first: number; entries: Record<string, unknown>[] };
     names_after: Definition[];
   }[];
-  malformed: { name: string; frame: "up_app" | "defs" | "down_ops"; hex: string; names: Definition[] }[];
+  malformed: { name: string; frame: "up_app" | "up_add" | "defs" | "down_ops"; hex: string; names: Definition[] }[];
 }
 
 const VECTORS = join(import.meta.dirname, "..", "..", "tests", "fixtures", "protocol", "v2", "compact_vectors.json");
@@ -163,15 +259,40 @@ describe("golden vectors (realtime/compact.py)", () => {
     expect(decodeUpApp(unhex(c.hex), vectors.max_points_per_op)).toEqual({ i: c.i, p: c.p, ...(c.pr ? { pr: c.pr } : {}) });
   });
 
+  it.each(named(vectors.up_add))("UP_ADD %s: same bytes, same op back", (_name, c) => {
+    expect(c.style === null ? "" : styleName(c.style)).toBe(c.style_text);
+    expect(hex(encodeUpAdd(c.i, c.id, c.x, c.y, c.style, c.p, c.pr ?? undefined))).toBe(c.hex);
+    expect(decodeUpAdd(unhex(c.hex), vectors.max_points_per_op)).toEqual({
+      i: c.i,
+      id: c.id,
+      x: c.x,
+      y: c.y,
+      style: c.style,
+      p: c.p,
+      ...(c.pr ? { pr: c.pr } : {}),
+    });
+  });
+
+  it("covers UP_ADD with and without a style and pressure, and tag-2 entries", () => {
+    const kinds = new Set(vectors.up_add.map((c) => `${c.style === null ? "repeat" : "style"}/${c.pr ? "pr" : "nopr"}`));
+    expect([...kinds].sort()).toEqual(["repeat/nopr", "repeat/pr", "style/nopr", "style/pr"]);
+    const tags = vectors.down_ops.flatMap((c) => c.entries.map((e) => Object.keys(e)[0]));
+    expect(new Set(tags)).toEqual(new Set(["v1", "app", "add"]));
+    expect(new Set(vectors.malformed.map((c) => c.frame))).toEqual(new Set(["up_app", "up_add", "defs", "down_ops"]));
+  });
+
   it.each(named(vectors.defs))("DEFS %s: same bytes, same definitions back", (_name, c) => {
     expect(hex(encodeDefs(c.defs))).toBe(c.hex);
     expect(decodeDefs(unhex(c.hex))).toEqual(c.defs);
   });
 
   it.each(named(vectors.down_ops))("DOWN_OPS %s: same bytes, same entries back", (_name, c) => {
-    const entries = c.entries.map((e) =>
-      "v1" in e ? v1Entry(unhex(e.v1)) : appEntry(e.app.author, e.app.i, e.app.element, packPoints(e.app.p, e.app.pr ?? undefined)),
-    );
+    const entries = c.entries.map((e) => {
+      if ("v1" in e) return v1Entry(unhex(e.v1));
+      if ("app" in e) return appEntry(e.app.author, e.app.i, e.app.element, packPoints(e.app.p, e.app.pr ?? undefined));
+      const a = e.add;
+      return addEntry(a.author, a.i, a.element, a.x, a.y, a.style, packPoints(a.p, a.pr ?? undefined));
+    });
     expect(hex(encodeDownOps(c.first, c.defs, entries))).toBe(c.hex);
     const names = new Map(c.names_before);
     expect(decodeDownOps(unhex(c.hex), names)).toEqual(c.decoded);
@@ -182,6 +303,7 @@ describe("golden vectors (realtime/compact.py)", () => {
     const data = unhex(c.hex);
     const decoders = {
       up_app: () => decodeUpApp(data, vectors.max_points_per_op),
+      up_add: () => decodeUpAdd(data, vectors.max_points_per_op),
       defs: () => decodeDefs(data),
       down_ops: () => decodeDownOps(data, new Map(c.names)),
     };

@@ -1,10 +1,11 @@
 /**
- * The compact frames of protocol v2 (docs/protocol.md §2.5): stroke appends at about one byte
- * per point. Pure codec, no I/O; byte for byte the same as the reference realtime/compact.py
- * (tests/fixtures/protocol/v2/compact_vectors.json holds vectors made by it).
+ * The compact frames of protocol v2 (docs/protocol.md §2.5): stroke adds and appends at about
+ * one byte per point. Pure codec, no I/O; byte for byte the same as the reference
+ * realtime/compact.py (tests/fixtures/protocol/v2/compact_vectors.json holds vectors made by it).
  *
- * A v1 `app` op is mostly envelope (map keys, element id, author id, seq). v2 sends it as
- * varints plus packed points and names authors and elements by per-connection handles. Points
+ * A v1 `app` op is mostly envelope (map keys, element id, author id, seq), and a stroke `add`
+ * about 90 bytes. v2 sends both as varints plus packed points and names authors, elements and
+ * styles (by their JSON text) with per-connection handles. Points
  * are the v1 flat deltas [dx0, dy0, dx1, dy1, ...]; each is coded as its residual from the
  * previous delta (constant-velocity prediction), so a smooth stroke's pair fits one byte.
  *
@@ -12,15 +13,17 @@
  * silently rounded, where Python would accept them.
  */
 import { decode as mpDecode } from "@msgpack/msgpack";
-import { ProtocolError, type AppendOp, type LogEntry } from "./protocol";
+import { ProtocolError, type AddOp, type AppendOp, type Element, type LogEntry, type Style } from "./protocol";
 
 /** First byte of each compact frame; none is a msgpack map prefix (0x80-0x8f, 0xde, 0xdf). */
 export const UP_APP = 0x01;
 export const DOWN_OPS = 0x02;
 export const DOWN_DEFS = 0x03;
+export const UP_ADD = 0x04;
 /** Entry tags inside a DOWN_OPS frame. */
 export const ENTRY_V1 = 0;
 export const ENTRY_APP = 1;
+export const ENTRY_ADD = 2;
 /** A residual pair with both parts within ±PAIR_MAX is one byte below PAIR_CODES. */
 const PAIR_MAX = 7;
 const PAIR_SPAN = 2 * PAIR_MAX + 1;
@@ -111,7 +114,77 @@ function readString(r: Reader): string {
   try {
     return utf8Decoder.decode(raw);
   } catch {
-    throw new CompactError("a name is not UTF-8");
+    throw new CompactError("a string is not UTF-8");
+  }
+}
+
+function putString(out: number[], text: string): void {
+  const raw = utf8Encoder.encode(text);
+  putVarint(out, raw.length);
+  for (const b of raw) out.push(b);
+}
+
+// --- styles ----------------------------------------------------------------------------------
+
+/**
+ * A style map as canonical JSON text, the form realtime/compact.py's style_name gives it (the
+ * name of its handle): keys sorted (by code point), no spaces, ASCII only (everything past
+ * 0x7e escaped as \uXXXX, as Python's json.dumps does). Non-finite numbers, undefined and other
+ * non-JSON values are a CompactError. JS numbers have no int/float distinction: an integer is
+ * written `4` where Python writes the float 4.0 as `4.0`, and exponents are formatted the JS
+ * way; any form parses back to the same value, so only the golden vectors care.
+ */
+export function styleName(style: unknown): string {
+  return canonicalJson(style, 0);
+}
+
+/** Nesting bound for styleName (a style is flat; this only stops cycles). */
+const MAX_JSON_DEPTH = 64;
+
+function canonicalJson(value: unknown, depth: number): string {
+  if (depth > MAX_JSON_DEPTH) throw new CompactError("style is nested too deep (or cyclic)");
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "boolean":
+      return value ? "true" : "false";
+    case "number":
+      if (!Number.isFinite(value)) throw new CompactError(`style holds ${value}, which is not JSON`);
+      return JSON.stringify(value);
+    case "string":
+      return asciiJsonString(value);
+    case "object": {
+      if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(",")}]`;
+      const keys = Object.keys(value).sort(byCodePoint);
+      const record = value as Record<string, unknown>;
+      return `{${keys.map((k) => `${asciiJsonString(k)}:${canonicalJson(record[k], depth + 1)}`).join(",")}}`;
+    }
+    default:
+      throw new CompactError(`style holds a ${typeof value}, which is not JSON`);
+  }
+}
+
+/** JSON string with Python's ensure_ascii: \u escapes (lowercase hex) for 0x7f and beyond. */
+function asciiJsonString(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Python's str ordering (code points), not JS's default (UTF-16 code units). */
+function byCodePoint(a: string, b: string): number {
+  const x = [...a];
+  const y = [...b];
+  for (let k = 0; k < Math.min(x.length, y.length); k++) {
+    const d = x[k].codePointAt(0)! - y[k].codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
+/** A style's JSON text back to its value (strict JSON, as JSON.parse is: no NaN or Infinity). */
+export function parseStyle(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new CompactError(`style is not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -210,6 +283,55 @@ export function decodeUpApp(data: Uint8Array, maxPoints: number): { i: number; p
   return { i, ...points };
 }
 
+/** A decoded UP_ADD frame: a stroke `add`; `style` null means the connection's previous one. */
+export interface UpAdd {
+  i: number;
+  id: string;
+  x: number;
+  y: number;
+  style: unknown;
+  p: number[];
+  pr?: number[];
+}
+
+/**
+ * UP_ADD frame: 0x04, varint(i), string(id), varint(zigzag(x)), varint(zigzag(y)),
+ * string(style JSON text, or "" for null: the connection's previous UP_ADD's style), points.
+ */
+export function encodeUpAdd(
+  i: number,
+  id: string,
+  x: number,
+  y: number,
+  style: unknown,
+  p: readonly number[],
+  pr?: readonly number[],
+): Uint8Array {
+  if (typeof id !== "string") throw new CompactError("a stroke id is a string");
+  const head: number[] = [UP_ADD];
+  putVarint(head, i);
+  putString(head, id);
+  putVarint(head, zigzag(x));
+  putVarint(head, zigzag(y));
+  putString(head, style === null ? "" : styleName(style));
+  return concat([Uint8Array.from(head), packPoints(p, pr)]);
+}
+
+/** The server's half, for tests and fakes: the fields of an UP_ADD frame. */
+export function decodeUpAdd(data: Uint8Array, maxPoints: number): UpAdd {
+  if (data[0] !== UP_ADD) throw new CompactError("not an UP_ADD frame");
+  const r = new Reader(data, 1);
+  const i = r.varint();
+  const id = readString(r);
+  const x = unzigzag(r.varint());
+  const y = unzigzag(r.varint());
+  const text = readString(r);
+  const style = text === "" ? null : parseStyle(text);
+  const points = readPoints(r, maxPoints);
+  if (!r.atEnd()) throw new CompactError("trailing bytes after the points");
+  return { i, id, x, y, style, ...points };
+}
+
 // --- server -> client ------------------------------------------------------------------------
 
 export type Definition = [handle: number, name: string];
@@ -217,10 +339,8 @@ export type Definition = [handle: number, name: string];
 function putDefs(out: number[], defs: readonly Definition[]): void {
   putVarint(out, defs.length);
   for (const [handle, name] of defs) {
-    const raw = utf8Encoder.encode(name);
     putVarint(out, handle);
-    putVarint(out, raw.length);
-    for (const b of raw) out.push(b);
+    putString(out, name);
   }
 }
 
@@ -265,6 +385,24 @@ export function appEntry(author: number, i: number, element: number, points: Uin
   return concat([Uint8Array.from(head), points]);
 }
 
+/**
+ * A stroke add entry: tag 2, varint(author), varint(i), varint(element), varint(zigzag(x)),
+ * varint(zigzag(y)), varint(style handle: its name is the style's JSON text), points block.
+ */
+export function addEntry(
+  author: number,
+  i: number,
+  element: number,
+  x: number,
+  y: number,
+  style: number,
+  points: Uint8Array,
+): Uint8Array {
+  const head: number[] = [ENTRY_ADD];
+  for (const n of [author, i, element, zigzag(x), zigzag(y), style]) putVarint(head, n);
+  return concat([Uint8Array.from(head), points]);
+}
+
 /** DOWN_OPS frame: 0x02, varint(first seq), inline definitions, varint(n), n entries. */
 export function encodeDownOps(first: number, defs: readonly Definition[], entries: readonly Uint8Array[]): Uint8Array {
   const head: number[] = [DOWN_OPS];
@@ -276,6 +414,8 @@ export function encodeDownOps(first: number, defs: readonly Definition[], entrie
 
 /** An `app` entry rebuilt from a tag-1 entry: v1-shaped, without `u`. */
 export type CompactAppEntry = AppendOp & { s: number; c: string };
+/** An `add` entry rebuilt from a tag-2 entry: v1-shaped, without `u`. */
+export type CompactAddEntry = AddOp & { s: number; c: string };
 
 /**
  * Decode a DOWN_OPS frame into v1 entries. Its inline definitions are applied to `names`
@@ -310,12 +450,36 @@ export function decodeDownOps(
       const entry: CompactAppEntry = { s: first + k, c: name(author), i, k: "app", id: name(element), p };
       if (pr !== undefined) entry.pr = pr;
       entries.push(entry);
+    } else if (tag === ENTRY_ADD) {
+      const author = r.varint();
+      const i = r.varint();
+      const element = r.varint();
+      const x = unzigzag(r.varint());
+      const y = unzigzag(r.varint());
+      const style = r.varint();
+      const { p, pr } = readPoints(r, maxPoints);
+      const el: Element = { id: name(element), type: "stroke", x, y, style: entryStyle(name(style)), p };
+      if (pr !== undefined) el.pr = pr;
+      const entry: CompactAddEntry = { s: first + k, c: name(author), i, k: "add", el };
+      entries.push(entry);
     } else {
       throw new CompactError(`unknown entry tag ${tag}`);
     }
   }
   if (!r.atEnd()) throw new CompactError("trailing bytes after the entries");
   return { first, entries };
+}
+
+/**
+ * The style of a tag-2 entry. Stricter than the reference, which takes any JSON: the element
+ * would carry it as its style map (§3.1), so anything else is refused here, not rendered.
+ */
+function entryStyle(text: string): Style {
+  const style = parseStyle(text);
+  if (typeof style !== "object" || style === null || Array.isArray(style)) {
+    throw new CompactError("a stroke's style is not a JSON object");
+  }
+  return style as Style;
 }
 
 function decodeV1Entry(bytes: Uint8Array): LogEntry {

@@ -74,6 +74,51 @@ def _up_app_cases() -> list[dict[str, Any]]:
     ]
 
 
+#: The style of the spec's example stroke; integers where it has integers (JS has no 4.0).
+STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
+#: A highlighter-like style with fractional numbers.
+HIGHLIGHTER = {"color": "#ffd400", "width": 12.5, "opacity": 0.35, "fill": None}
+
+
+def _up_add_cases() -> list[dict[str, Any]]:
+    long_p, long_pr = _wiggle(300, 11)
+    unsorted = {"fill": "#abcdef", "width": 0.5, "opacity": 1, "color": "#000000"}
+    # Not a valid style (the server refuses it by `i`), but the codec's business is the text:
+    # non-ASCII is escaped as Python's json.dumps does, quotes and control characters too.
+    odd = {
+        "color": '\u00e9\U0001f58a\u007f"\n\\',
+        "w": [1, -2.5, True, None],
+        "\u00e9": {"b": 1, "a": 0},
+    }
+    cases: list[tuple[str, int, str, int, int, Any, list[int], list[int] | None]] = [
+        ("doc_example", 41, "q3Zr8aPc", 120, 80, STYLE, [0, 0, 3, 1], [40, 44]),
+        ("doc_example_no_pressure", 41, "q3Zr8aPc", 120, 80, STYLE, [0, 0, 3, 1], None),
+        ("previous_style", 43, "Zx9", -3, 7, None, [0, 0], None),
+        ("previous_style_pressure", 44, "Zx9-2", 0, 0, None, [0, 0, 1, 1], [50, 51]),
+        ("fractional_style", 45, "hl_1", -10_000_000, 10_000_000, HIGHLIGHTER, [0, 0], [0]),
+        ("style_keys_sorted", 46, "k", 64, -64, unsorted, [5, -9], None),
+        ("style_escapes", 47, "e", 0, -1, odd, [0, 0], None),
+        ("id_max_len_big_i", 2**53 - 1, "A" * 32, 1, -1, STYLE, [1, 1], [100]),
+        ("id_utf8", 128, "\u65e5\u672c", 0, 0, STYLE, [0, 0], None),
+        ("long_stroke", 5000, "long", 300, 200, HIGHLIGHTER, long_p, long_pr),
+    ]
+    return [
+        {
+            "name": name,
+            "i": i,
+            "id": element,
+            "x": x,
+            "y": y,
+            "style": style,
+            "style_text": "" if style is None else compact.style_name(style),
+            "p": p,
+            "pr": pr,
+            "hex": compact.encode_up_add(i, element, x, y, style, p, pr).hex(),
+        }
+        for name, i, element, x, y, style, p, pr in cases
+    ]
+
+
 def _defs_cases() -> list[dict[str, Any]]:
     cases: list[tuple[str, list[tuple[int, str]]]] = [
         ("empty", []),
@@ -95,6 +140,30 @@ def _app(author: int, i: int, element: int, p: list[int], pr: list[int] | None) 
     return {"app": {"author": author, "i": i, "element": element, "p": p, "pr": pr}}
 
 
+def _add(
+    author: int,
+    i: int,
+    element: int,
+    x: int,
+    y: int,
+    style: int,
+    p: list[int],
+    pr: list[int] | None,
+) -> dict[str, Any]:
+    return {
+        "add": {
+            "author": author,
+            "i": i,
+            "element": element,
+            "x": x,
+            "y": y,
+            "style": style,
+            "p": p,
+            "pr": pr,
+        }
+    }
+
+
 def _down_ops_cases() -> list[dict[str, Any]]:
     add = {
         "s": 907,
@@ -114,6 +183,7 @@ def _down_ops_cases() -> list[dict[str, Any]]:
     }
     delete = {"s": 11, "c": "other-client", "u": None, "i": 3, "k": "del", "ids": ["q3Zr8aPc"]}
     author, element = (0, "k2Jd8s0aQe"), (1, "q3Zr8aPc")
+    style, highlighter = (2, compact.style_name(STYLE)), (5, compact.style_name(HIGHLIGHTER))
     # (name, names before the frame, first seq, inline definitions, entries)
     cases: list[tuple[str, list[tuple[int, str]], int, list[tuple[int, str]], list[Any]]] = [
         ("empty", [], 5, [], []),
@@ -146,6 +216,53 @@ def _down_ops_cases() -> list[dict[str, Any]]:
             [],
             [_app(200_000, 2**53 - 1, 2**40, [10_000_000, -10_000_000], None)],
         ),
+        (
+            "add_then_app_inline_defs",
+            [],
+            907,
+            [author, element, style],
+            [
+                _add(0, 41, 1, 120, 80, 2, [0, 0, 3, 1], [40, 44]),
+                _app(0, 42, 1, [4, 2, 5, 2, 5, 3], [48, 50, 51]),
+            ],
+        ),
+        (
+            "adds_mixed_with_v1_and_app",
+            [author, element, style],
+            20,
+            [(3, "other-client"), (4, "s2"), highlighter, (6, "s3")],
+            [
+                _add(3, 7, 4, -5, 9, 5, [0, 0], None),
+                _v1(delete),
+                _add(0, 43, 6, 0, 0, 2, [1, -1, 2, -2], [10, 20]),
+                _app(3, 8, 4, [1, 1], None),
+            ],
+        ),
+        (
+            "add_redefined_style_handle",
+            [author, element, style],
+            30,
+            [(2, compact.style_name(HIGHLIGHTER)), (7, "s4")],
+            [_add(0, 44, 7, 1, 2, 2, [0, 0], [50])],
+        ),
+        (
+            "add_big_values",
+            [(200_000, "k2Jd8s0aQe"), (2**40, "q3Zr8aPc"), (2**20, compact.style_name(STYLE))],
+            2**40,
+            [],
+            [
+                _add(
+                    200_000,
+                    2**53 - 1,
+                    2**40,
+                    -10_000_000,
+                    10_000_000,
+                    2**20,
+                    [10_000_000, -10_000_000],
+                    None,
+                )
+            ],
+        ),
     ]
     out = []
     for name, before, first, defs, entries in cases:
@@ -153,9 +270,23 @@ def _down_ops_cases() -> list[dict[str, Any]]:
         for e in entries:
             if "v1" in e:
                 wire.append(compact.v1_entry(bytes.fromhex(e["v1"])))
-            else:
+            elif "app" in e:
                 a = e["app"]
                 wire.append(compact.app_entry(a["author"], a["i"], a["element"], a["p"], a["pr"]))
+            else:
+                a = e["add"]
+                wire.append(
+                    compact.add_entry(
+                        a["author"],
+                        a["i"],
+                        a["element"],
+                        a["x"],
+                        a["y"],
+                        a["style"],
+                        a["p"],
+                        a["pr"],
+                    )
+                )
         frame = compact.ops_head(first, defs, len(wire)) + b"".join(wire)
         names = dict(before)
         got_first, decoded = compact.decode_down_ops(frame, names)
@@ -182,7 +313,13 @@ def _malformed_cases() -> list[dict[str, Any]]:
     Frames the reference decoder refuses; each is checked to raise here, so none is made up.
     """
     good_app = compact.encode_up_app(1, [1, 1])
+    good_add = compact.encode_up_add(1, "a", 0, 0, STYLE, [1, 1])
     known = [[0, "k2Jd8s0aQe"], [1, "q3Zr8aPc"]]
+    known_style = [*known, [2, compact.style_name(STYLE)], [3, "NaN"], [4, "{"], [5, "Infinity"]]
+
+    def up_add(style: bytes, tail: bytes = bytes([2, 112])) -> bytes:
+        return bytes([4, 1, 1]) + b"a" + bytes([0, 0]) + _varint(len(style)) + style + tail
+
     cases: list[tuple[str, str, bytes, list[list[Any]]]] = [
         ("up_app_reserved_225", "up_app", bytes([1, 1, 2, 225]), []),
         ("up_app_reserved_254", "up_app", bytes([1, 1, 2, 254]), []),
@@ -206,9 +343,91 @@ def _malformed_cases() -> list[dict[str, Any]]:
         ("down_ops_truncated_v1_entry", "down_ops", bytes([2, 1, 0, 1, 0, 5, 0x81]), known),
         ("down_ops_reserved_code", "down_ops", bytes([2, 1, 0, 1, 1, 0, 1, 1, 2, 230]), known),
         ("down_ops_bad_inline_name", "down_ops", bytes([2, 1, 1, 0, 1, 0xC3, 0]), known),
+        ("up_add_missing_i", "up_add", bytes([4]), []),
+        ("up_add_missing_id", "up_add", bytes([4, 1]), []),
+        ("up_add_truncated_id", "up_add", bytes([4, 1, 5]) + b"ab", []),
+        ("up_add_id_not_utf8", "up_add", bytes([4, 1, 1, 0xFF, 0, 0, 0, 2, 112]), []),
+        ("up_add_missing_y", "up_add", bytes([4, 1, 1]) + b"a" + bytes([0]), []),
+        ("up_add_missing_style", "up_add", bytes([4, 1, 1]) + b"a" + bytes([0, 0]), []),
+        (
+            "up_add_truncated_style",
+            "up_add",
+            bytes([4, 1, 1]) + b"a" + bytes([0, 0, 9]) + b"{}",
+            [],
+        ),
+        ("up_add_style_not_json", "up_add", up_add(b"{"), []),
+        ("up_add_style_nan", "up_add", up_add(b"NaN"), []),
+        ("up_add_style_infinity", "up_add", up_add(b'{"width":-Infinity}'), []),
+        ("up_add_style_not_utf8", "up_add", up_add(b'"\xff"'), []),
+        ("up_add_no_points", "up_add", up_add(b"{}", bytes([0])), []),
+        ("up_add_missing_points", "up_add", up_add(b"{}", b""), []),
+        ("up_add_reserved_code", "up_add", up_add(b"{}", bytes([2, 240])), []),
+        ("up_add_missing_pressure", "up_add", up_add(b"{}", bytes([3, 112])), []),
+        ("up_add_trailing_byte", "up_add", good_add + b"\x00", []),
+        (
+            "up_add_too_many_points",
+            "up_add",
+            up_add(b"{}", _varint(2 * 1025) + bytes(1025)),
+            [],
+        ),
+        (
+            "down_ops_add_undefined_style",
+            "down_ops",
+            bytes([2, 1, 0, 1, 2, 0, 1, 1, 0, 0, 9, 2, 112]),
+            known_style,
+        ),
+        (
+            "down_ops_add_undefined_element",
+            "down_ops",
+            bytes([2, 1, 0, 1, 2, 0, 1, 9, 0, 0, 2, 2, 112]),
+            known_style,
+        ),
+        (
+            "down_ops_add_style_nan",
+            "down_ops",
+            bytes([2, 1, 0, 1, 2, 0, 1, 1, 0, 0, 3, 2, 112]),
+            known_style,
+        ),
+        (
+            "down_ops_add_style_not_json",
+            "down_ops",
+            bytes([2, 1, 0, 1, 2, 0, 1, 1, 0, 0, 4, 2, 112]),
+            known_style,
+        ),
+        (
+            "down_ops_add_style_infinity",
+            "down_ops",
+            bytes([2, 1, 0, 1, 2, 0, 1, 1, 0, 0, 5, 2, 112]),
+            known_style,
+        ),
+        (
+            "down_ops_add_missing_style",
+            "down_ops",
+            bytes([2, 1, 0, 1, 2, 0, 1, 1, 0, 0]),
+            known_style,
+        ),
+        (
+            "down_ops_add_missing_points",
+            "down_ops",
+            bytes([2, 1, 0, 1, 2, 0, 1, 1, 0, 0, 2]),
+            known_style,
+        ),
+        (
+            "down_ops_add_reserved_code",
+            "down_ops",
+            bytes([2, 1, 0, 1, 2, 0, 1, 1, 0, 0, 2, 2, 225]),
+            known_style,
+        ),
+        (
+            "down_ops_add_trailing_byte",
+            "down_ops",
+            bytes([2, 1, 0, 1, 2, 0, 1, 1, 0, 0, 2, 2, 112, 0]),
+            known_style,
+        ),
     ]
     decoders: dict[str, Callable[[bytes, list[list[Any]]], object]] = {
         "up_app": lambda data, _names: compact.decode_up_app(data, MAX_POINTS),
+        "up_add": lambda data, _names: compact.decode_up_add(data, MAX_POINTS),
         "defs": lambda data, _names: compact.decode_defs(data, {}),
         "down_ops": lambda data, names: compact.decode_down_ops(data, dict(names)),
     }
@@ -231,6 +450,7 @@ def generate() -> dict[str, Any]:
         "about": "made by tests/realtime/test_compact_vectors.py from realtime/compact.py",
         "max_points_per_op": MAX_POINTS,
         "up_app": _up_app_cases(),
+        "up_add": _up_add_cases(),
         "defs": _defs_cases(),
         "down_ops": _down_ops_cases(),
         "malformed": _malformed_cases(),
@@ -260,11 +480,16 @@ def test_vectors_match_the_reference_codec():
 
 def test_vectors_decode_back():
     """
-    The reference decodes its own UP_APP vectors to the points they were made from.
+    The reference decodes its own UP_APP and UP_ADD vectors to the ops they were made from.
     """
     for case in generate()["up_app"]:
         up = compact.decode_up_app(bytes.fromhex(case["hex"]), MAX_POINTS)
         assert (up.i, up.p, up.pr) == (case["i"], case["p"], case["pr"]), case["name"]
+    for case in generate()["up_add"]:
+        add = compact.decode_up_add(bytes.fromhex(case["hex"]), MAX_POINTS)
+        got = (add.i, add.id, add.x, add.y, add.style, add.p, add.pr)
+        want = tuple(case[k] for k in ("i", "id", "x", "y", "style", "p", "pr"))
+        assert got == want, case["name"]
 
 
 if __name__ == "__main__":
