@@ -4,13 +4,26 @@
  * live path drops and reorders frames and sockets disconnect. After healing, every client must
  * hold exactly the server's state with an empty outbox. Failing seeds get pinned in SEEDS.
  *
- * The wire is protocol v2: the server reads UP_APP frames against each connection's current
- * stroke, and sends live ops as DOWN_OPS frames (handles defined inline or by DEFS, recycled
- * from a small pool) or now and then as v1 frames; catch-up is v1.
+ * The wire is protocol v2: the server reads UP_ADD frames (a "" style: the connection's previous
+ * UP_ADD's) and UP_APP frames against each connection's current stroke, and sends live ops as
+ * DOWN_OPS frames (stroke adds as tag 2, appends as tag 1, the rest as tag 0; handles for
+ * authors, elements and styles defined inline or by DEFS, recycled from a small pool) or now and
+ * then as v1 frames; catch-up is v1.
  */
 import { encode as mpEncode } from "@msgpack/msgpack";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { appEntry, encodeDefs, encodeDownOps, packPoints, v1Entry, type Definition } from "./compact";
+import {
+  addEntry,
+  appEntry,
+  encodeDefs,
+  encodeDownOps,
+  packPoints,
+  styleName,
+  UP_ADD,
+  UP_APP,
+  v1Entry,
+  type Definition,
+} from "./compact";
 import { applyOp, cloneState, emptyState, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
 import {
@@ -21,6 +34,7 @@ import {
   type LogEntry,
   type Op,
   type ServerMessage,
+  type Style,
 } from "./protocol";
 import { SyncClient, type Frame, type NewOp } from "./sync";
 import { MemoryStore, ServerReader, STYLE } from "./testing";
@@ -58,6 +72,29 @@ interface Conn {
 
 /** Handles are recycled from a pool this small, so redefinitions happen often. */
 const HANDLE_POOL = 6;
+/** Stroke styles, picked by serial (not by the scenario's random sequence). */
+const STYLES: Style[] = [
+  STYLE,
+  { color: "#ffd400", width: 12.5, opacity: 0.35, fill: null },
+  { color: "#1e1e1e", width: 4, opacity: 1, fill: null },
+  { color: "#0055ff", width: 2, opacity: 1, fill: null },
+];
+/** The element keys a tag-2 entry carries (as the server's encoder checks). */
+const STROKE_KEYS = new Set(["id", "type", "x", "y", "style", "p", "pr"]);
+
+/** What went over the wire in a run: each frame kind and entry tag must show up. */
+interface WireStats {
+  upAdd: number;
+  upAddRepeat: number;
+  upApp: number;
+  v1Up: number;
+  tag0: number;
+  tag1: number;
+  tag2: number;
+  defs: number;
+}
+
+const newStats = (): WireStats => ({ upAdd: 0, upAddRepeat: 0, upApp: 0, v1Up: 0, tag0: 0, tag1: 0, tag2: 0, defs: 0 });
 
 function newConn(name: string, store: MemoryStore, client: SyncClient): Conn {
   return {
@@ -73,6 +110,7 @@ class FakeServer {
   readonly rejectedKeys = new Set<string>();
   dropRate = 0;
   reorderRate = 0;
+  readonly stats = newStats();
 
   constructor(
     private readonly conns: Conn[],
@@ -144,11 +182,24 @@ class FakeServer {
       inFrame.add(h);
       return h;
     };
-    const entries = msg.ops.map((e) =>
-      e.k === "app" ? appEntry(handle(e.c), e.i, handle(e.id), packPoints(e.p, e.pr)) : v1Entry(mpEncode(e)),
-    );
+    const entries = msg.ops.map((e) => {
+      if (e.k === "app") {
+        this.stats.tag1++;
+        return appEntry(handle(e.c), e.i, handle(e.id), packPoints(e.p, e.pr));
+      }
+      if (e.k === "add" && e.el.type === "stroke" && Object.keys(e.el).every((k) => STROKE_KEYS.has(k))) {
+        this.stats.tag2++;
+        const { id, x, y, style, p, pr } = e.el;
+        return addEntry(handle(e.c), e.i, handle(id), x, y, handle(styleName(style)), packPoints(p ?? [], pr));
+      }
+      this.stats.tag0++;
+      return v1Entry(mpEncode(e));
+    });
     const first = msg.ops[0].s;
-    if (defs.length > 0 && this.wireRandom() < 0.3) return [encodeDefs(defs), encodeDownOps(first, [], entries)];
+    if (defs.length > 0 && this.wireRandom() < 0.3) {
+      this.stats.defs++;
+      return [encodeDefs(defs), encodeDownOps(first, [], entries)];
+    }
     return [encodeDownOps(first, defs, entries)];
   }
 
@@ -169,7 +220,13 @@ class FakeServer {
       if ("type" in msg && msg.type === "resync") this.catchUp(conn, msg.from);
       return;
     }
+    const repeats = conn.reader.repeatedStyles.length;
     const ops = conn.reader.read(frame);
+    if (frame[0] === UP_ADD) {
+      if (conn.reader.repeatedStyles.length > repeats && conn.reader.repeatedStyles.at(-1)) this.stats.upAddRepeat++;
+      else this.stats.upAdd++;
+    } else if (frame[0] === UP_APP) this.stats.upApp++;
+    else this.stats.v1Up++;
     // The server's idea of an UP_APP's stroke must be the one the client meant.
     for (const op of ops) {
       const meant = conn.client.outbox.list().find((o) => o.i === op.i);
@@ -221,10 +278,13 @@ function randomOp(conn: Conn, random: () => number, serial: number): NewOp | nul
   const r = random();
   if (r < 0.35 || els.length === 0) {
     const id = `${conn.name}${serial}`;
+    // Style, points and pressure by serial: the scenario's random sequence stays as it was.
     const el: Element =
       random() < 0.5
-        ? { id, type: "stroke", x: serial, y: 0, style: { ...STYLE }, p: [0, 0] }
+        ? { id, type: "stroke", x: serial, y: 1 - serial, style: { ...STYLES[serial % STYLES.length] }, p: [0, 0] }
         : { id, type: "rect", x: serial, y: 5, w: 10, h: 10, style: { ...STYLE } };
+    if (el.type === "stroke" && serial % 3 === 1) el.p = [0, 0, 9, -2, 10, -3];
+    if (el.type === "stroke" && serial % 4 === 2) el.pr = Array.from({ length: el.p!.length / 2 }, (_, k) => 40 + k);
     return { k: "add", el };
   }
   if (r < 0.7) {
@@ -238,7 +298,7 @@ function randomOp(conn: Conn, random: () => number, serial: number): NewOp | nul
   return { k: "clr" };
 }
 
-async function runSeed(seed: number, steps: number): Promise<void> {
+async function runSeed(seed: number, steps: number): Promise<WireStats> {
   const random = rng(seed);
   const conns: Conn[] = [];
   const server = new FakeServer(conns, random, rng(seed ^ 0x5eed));
@@ -309,6 +369,7 @@ async function runSeed(seed: number, steps: number): Promise<void> {
   const replayed = cloneState(emptyState());
   for (const entry of server.log) applyOp(replayed, entry);
   expect([...replayed.elements.values()]).toEqual(expected);
+  return server.stats;
 }
 
 /** Seeds that once failed, kept as regressions; plus a fresh range every run. */
@@ -320,5 +381,14 @@ describe("convergence fuzz", () => {
 
   it.each(SEEDS)("seed %i converges", async (seed) => {
     await runSeed(seed, 400);
+  });
+
+  it("puts every v2 frame kind and entry tag on the wire", async () => {
+    const total = newStats();
+    for (const seed of [1, 2, 3]) {
+      const stats = await runSeed(seed, 400);
+      for (const key of Object.keys(total) as (keyof WireStats)[]) total[key] += stats[key];
+    }
+    for (const [key, n] of Object.entries(total)) expect(n, key).toBeGreaterThan(0);
   });
 });

@@ -1,11 +1,23 @@
 import { decode as mpDecode, encode as mpEncode } from "@msgpack/msgpack";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { appEntry, CompactError, encodeDefs, encodeDownOps, packPoints, UP_APP, v1Entry } from "./compact";
+import {
+  addEntry,
+  appEntry,
+  CompactError,
+  decodeUpAdd,
+  encodeDefs,
+  encodeDownOps,
+  packPoints,
+  styleName,
+  UP_ADD,
+  UP_APP,
+  v1Entry,
+} from "./compact";
 import { Outbox } from "./outbox";
 import type { HelloMessage, LogEntry, Op } from "./protocol";
 import { DEFAULT_LIMITS, encodeServer } from "./protocol";
 import { SyncClient, type Frame } from "./sync";
-import { MemoryStore, rect, ServerReader, stroke } from "./testing";
+import { MemoryStore, rect, ServerReader, STYLE, stroke } from "./testing";
 
 const hello = (role: HelloMessage["role"] = "editor"): HelloMessage => ({
   type: "hello",
@@ -21,12 +33,15 @@ const hello = (role: HelloMessage["role"] = "editor"): HelloMessage => ({
 
 function setup(store = new MemoryStore()) {
   const frames: Frame[] = [];
-  /** Every op sent, as the server reads it (UP_APP frames included). */
+  /** Every op sent, as the server reads it (UP_APP and UP_ADD frames included). */
   const sent: Op[] = [];
+  /** The server's reader of each connection, the latest last. */
+  const readers: ServerReader[] = [];
   const events = { change: vi.fn(), message: vi.fn(), session: vi.fn() };
   const client = new SyncClient(new Outbox(store, "b", "me"), events);
   const attach = () => {
     const server = new ServerReader();
+    readers.push(server);
     client.attach((f) => {
       frames.push(f);
       if (typeof f !== "string") sent.push(...server.read(f));
@@ -39,12 +54,22 @@ function setup(store = new MemoryStore()) {
   };
   const sentOps = () => sent;
   const texts = () => frames.filter((f): f is string => typeof f === "string").map((f) => JSON.parse(f));
-  /** The kind of each binary frame sent: "up" for UP_APP, else the v1 ops' kinds. */
+  /** The kind of each binary frame sent: "up" for UP_APP, "up-add" for UP_ADD, else the v1 ops' kinds. */
   const shapes = () =>
     frames
       .filter((f): f is Uint8Array => typeof f !== "string")
-      .map((f) => (f[0] === UP_APP ? "up" : (mpDecode(f) as { ops: Op[] }).ops.map((o) => o.k).join(",")));
-  return { client, frames, events, attach, connect, sentOps, texts, shapes, store };
+      .map((f) =>
+        f[0] === UP_APP ? "up" : f[0] === UP_ADD ? "up-add" : (mpDecode(f) as { ops: Op[] }).ops.map((o) => o.k).join(","),
+      );
+  /** The style text of each UP_ADD frame sent ("" for "the previous one"). */
+  const upAddStyles = () =>
+    frames
+      .filter((f): f is Uint8Array => typeof f !== "string" && f[0] === UP_ADD)
+      .map((f) => {
+        const style = decodeUpAdd(f, DEFAULT_LIMITS.max_points_per_op).style;
+        return style === null ? "" : styleName(style);
+      });
+  return { client, frames, events, attach, connect, sentOps, texts, shapes, upAddStyles, readers, store };
 }
 
 const entry = (op: Op, s: number, c = "me"): LogEntry => ({ ...op, s, c, u: 1 }) as LogEntry;
@@ -176,7 +201,7 @@ describe("SyncClient on protocol v2", () => {
       { k: "app", id: "s", p: [4, 4] },
     ]);
     await flush();
-    expect(shapes()).toEqual(["add", "up", "up", "add", "up", "mov,app", "up", "app"]);
+    expect(shapes()).toEqual(["up-add", "up", "up", "add", "up", "mov,app", "up", "app"]);
     expect(sentOps()).toEqual(submitted);
     // Later flushes continue from the connection's current stroke (s, from the last v1 app).
     client.submit([{ k: "app", id: "s", p: [5, 5] }]);
@@ -195,7 +220,7 @@ describe("SyncClient on protocol v2", () => {
     connect(); // resends op 2 only
     client.submit([{ k: "app", id: "s", p: [2, 2] }]);
     await flush();
-    expect(shapes()).toEqual(["add", "up", "app", "up"]);
+    expect(shapes()).toEqual(["up-add", "up", "app", "up"]);
     expect(sentOps().map((o) => o.i)).toEqual([1, 2, 2, 3]);
   });
 
@@ -210,7 +235,7 @@ describe("SyncClient on protocol v2", () => {
       { k: "app", id: "s", p: [0.5, 1] },
     ]);
     await flush();
-    expect(shapes()).toEqual(["add,app,app,app"]);
+    expect(shapes()).toEqual(["up-add", "app,app,app"]);
   });
 
   it("resends a rate-limited UP_APP as UP_APP", async () => {
@@ -220,7 +245,119 @@ describe("SyncClient on protocol v2", () => {
     await flush();
     client.handle({ type: "error", code: "rate_limited", message: "slow down", ids: [2] });
     vi.advanceTimersByTime(1000);
-    expect(shapes()).toEqual(["add", "up", "up"]);
+    expect(shapes()).toEqual(["up-add", "up", "up"]);
+  });
+
+  it("sends a stroke as UP_ADD then UP_APPs, and repeats the previous UP_ADD's style as \"\"", async () => {
+    const { client, connect, sentOps, shapes, upAddStyles, readers } = setup();
+    connect();
+    const other = { color: "#ff0000", width: 12.5, opacity: 0.35, fill: null };
+    const submitted = client.submit([
+      { k: "add", el: { ...stroke("s", 120, 80, [0, 0, 3, 1]), pr: [40, 44] } },
+      { k: "app", id: "s", p: [4, 2, 5, 2, 5, 3], pr: [48, 50, 51] },
+      { k: "app", id: "s", p: [1, 1], pr: [52] },
+      // Same style, another object with another key order: deep-equal, so "".
+      { k: "add", el: { ...stroke("t", -5, -7), style: { fill: null, opacity: 1, width: 4, color: "#1e1e1e" } } },
+      { k: "app", id: "t", p: [1, 0] },
+      { k: "add", el: { ...stroke("u"), style: other } },
+    ]);
+    await flush();
+    // A later flush on the same connection still remembers the last UP_ADD's style.
+    submitted.push(...client.submit([{ k: "add", el: { ...stroke("v"), style: { ...other } } }]));
+    await flush();
+    submitted.push(...client.submit([{ k: "add", el: stroke("w") }, { k: "app", id: "w", p: [2, 2] }]));
+    await flush();
+    expect(shapes()).toEqual(["up-add", "up", "up", "up-add", "up", "up-add", "up-add", "up-add", "up"]);
+    expect(upAddStyles()).toEqual([styleName(STYLE), "", styleName(other), "", styleName(STYLE)]);
+    expect(readers[0].repeatedStyles).toEqual([false, true, false, true, false]);
+    // The server reads back exactly the ops submitted (ids, coordinates, styles, pressure).
+    expect(sentOps()).toEqual(submitted);
+    expect(styleName(STYLE)).toBe('{"color":"#1e1e1e","fill":null,"opacity":1,"width":4}');
+  });
+
+  it("forgets the last UP_ADD's style on reconnect", async () => {
+    const { client, connect, shapes, upAddStyles, sentOps } = setup();
+    connect();
+    client.submit([{ k: "add", el: stroke("s") }, { k: "add", el: stroke("t") }]);
+    await flush();
+    client.handle({ t: "ack", a: [[1, 1]] });
+    client.detach();
+    connect(); // resends op 2: the first UP_ADD of this connection, so its style is explicit
+    client.submit([{ k: "add", el: stroke("u") }, { k: "app", id: "u", p: [1, 1] }]);
+    await flush();
+    expect(shapes()).toEqual(["up-add", "up-add", "up-add", "up-add", "up"]);
+    expect(upAddStyles()).toEqual([styleName(STYLE), "", styleName(STYLE), ""]);
+    expect(sentOps().map((o) => o.i)).toEqual([1, 2, 2, 3, 4]);
+  });
+
+  it("sends other adds v1; a stroke add sent v1 still becomes the current stroke", async () => {
+    const { client, connect, shapes, sentOps, upAddStyles } = setup();
+    connect();
+    const many = Array.from({ length: 2 * (DEFAULT_LIMITS.max_points_per_op + 1) }, () => 1);
+    const submitted = client.submit([
+      { k: "add", el: rect("r") },
+      { k: "add", el: { ...stroke("big"), p: many } }, // too many points for one block
+      { k: "app", id: "big", p: [1, 1] },
+      { k: "add", el: { ...stroke("extra"), w: 5 } }, // a key UP_ADD cannot carry
+      { k: "add", el: { id: "nop", type: "stroke", x: 0, y: 0, style: { ...STYLE } } }, // no points
+      { k: "add", el: { ...stroke("nopr"), p: [0, 0, 1, 1], pr: [1] } }, // pressure does not match
+      { k: "add", el: { ...stroke("frac"), x: 0.5 } },
+      { k: "add", el: { ...stroke("nan"), style: { ...STYLE, width: NaN } } }, // style is not JSON
+      { k: "add", el: stroke("ok") },
+      { k: "app", id: "ok", p: [1, 1] },
+    ]);
+    await flush();
+    expect(shapes()).toEqual(["add,add", "up", "add,add,add,add,add", "up-add", "up"]);
+    // None of the v1 adds counts as "the previous UP_ADD": the first UP_ADD names its style.
+    expect(upAddStyles()).toEqual([styleName(STYLE)]);
+    expect(sentOps().map((o) => o.i)).toEqual(submitted.map((o) => o.i));
+  });
+
+  it("resends a rate-limited UP_ADD as UP_ADD, its style by the connection's memory", async () => {
+    const { client, connect, shapes, upAddStyles, sentOps } = setup();
+    connect();
+    const submitted = client.submit([{ k: "add", el: stroke("s") }, { k: "app", id: "s", p: [1, 1] }]);
+    await flush();
+    client.handle({ type: "error", code: "rate_limited", message: "slow down", ids: [1, 2] });
+    vi.advanceTimersByTime(1000);
+    expect(shapes()).toEqual(["up-add", "up", "up-add", "up"]);
+    expect(upAddStyles()).toEqual([styleName(STYLE), ""]);
+    expect(sentOps()).toEqual([...submitted, ...submitted]);
+  });
+
+  it("handles tag-2 (stroke add) entries like v1 add entries: own ones ack, others apply", async () => {
+    const { client, connect } = setup();
+    connect();
+    const [add, app] = client.submit([
+      { k: "add", el: { ...stroke("s", 120, 80, [0, 0, 3, 1]), pr: [40, 44] } },
+      { k: "app", id: "s", p: [4, 2], pr: [48] },
+    ]);
+    await flush();
+    const other = { color: "#ff0000", fill: null, opacity: 0.35, width: 12.5 };
+    client.receive(
+      encodeDownOps(
+        1,
+        [[0, "me"], [1, "s"], [2, styleName(STYLE)]],
+        [addEntry(0, add.i, 1, 120, 80, 2, packPoints([0, 0, 3, 1], [40, 44])), appEntry(0, app.i, 1, packPoints([4, 2], [48]))],
+      ),
+    );
+    expect(client.applied).toBe(2);
+    expect(client.outbox.size).toBe(0);
+    expect(client.view()).toBe(client.confirmed);
+    expect(client.confirmed.elements.get("s")).toEqual({ ...stroke("s", 120, 80, [0, 0, 3, 1, 4, 2]), pr: [40, 44, 48] });
+    // Someone else's strokes: a new style named by a DEFS frame, then one already known.
+    client.receive(encodeDefs([[3, "other"], [4, "t"], [5, styleName(other)], [6, "u"]]));
+    client.receive(
+      encodeDownOps(3, [], [addEntry(3, 7, 4, -10, -20, 5, packPoints([0, 0])), addEntry(3, 8, 6, 3, 4, 2, packPoints([0, 0, -9, 9]))]),
+    );
+    expect(client.applied).toBe(4);
+    expect(client.confirmed.elements.get("t")).toEqual({ id: "t", type: "stroke", x: -10, y: -20, style: other, p: [0, 0] });
+    expect(client.confirmed.elements.get("u")).toEqual(stroke("u", 3, 4, [0, 0, -9, 9]));
+    expect([...client.confirmed.elements.keys()]).toEqual(["s", "t", "u"]);
+    // A style handle that names no JSON object: malformed, nothing applied.
+    client.receive(encodeDefs([[7, "[1]"]]));
+    expect(() => client.receive(encodeDownOps(5, [], [addEntry(3, 9, 4, 0, 0, 7, packPoints([0, 0]))]))).toThrow(CompactError);
+    expect(client.applied).toBe(4);
   });
 
   it("handles DOWN_OPS like v1 ops frames: own entries ack, others apply, gaps wait", async () => {

@@ -2,9 +2,9 @@
  * Test helpers: an in-memory KeyValueStore (localStorage stand-in), element builders and the
  * server's reading of client frames.
  */
-import { decodeUpApp, UP_APP } from "./compact";
+import { decodeUpAdd, decodeUpApp, UP_ADD, UP_APP } from "./compact";
 import type { KeyValueStore } from "./outbox";
-import { decodeClient, DEFAULT_LIMITS, type Element, type Op } from "./protocol";
+import { decodeClient, DEFAULT_LIMITS, type Element, type Op, type Style } from "./protocol";
 
 export class MemoryStore implements KeyValueStore {
   readonly data = new Map<string, string>();
@@ -37,17 +37,34 @@ export function rect(id: string, x = 0, y = 0, w = 10, h = 10): Element {
 
 /**
  * The server's reading of one connection's binary client frames (docs/protocol.md §2.5): v1
- * `ops` frames as they are, UP_APP frames as `app` ops on the connection's current stroke,
- * which it tracks in frame order like the server. Make one per connection.
+ * `ops` frames as they are, UP_ADD frames as stroke `add` ops ("" style: the previous UP_ADD's),
+ * UP_APP frames as `app` ops on the connection's current stroke, which it tracks in frame order
+ * like the server. Make one per connection.
  */
 export class ServerReader {
   currentStroke: string | null = null;
+  /** The style of the connection's last UP_ADD (what "" stands for). */
+  style: unknown = null;
+  /** How each UP_ADD came: true if its style was "" (the previous one). */
+  readonly repeatedStyles: boolean[] = [];
 
   read(frame: Uint8Array): Op[] {
     if (frame[0] === UP_APP) {
       if (this.currentStroke === null) throw new Error("UP_APP before any stroke on this connection");
       const { i, p, pr } = decodeUpApp(frame, DEFAULT_LIMITS.max_points_per_op);
       return [{ i, k: "app", id: this.currentStroke, p, ...(pr ? { pr } : {}) }];
+    }
+    if (frame[0] === UP_ADD) {
+      const up = decodeUpAdd(frame, DEFAULT_LIMITS.max_points_per_op);
+      this.repeatedStyles.push(up.style === null);
+      if (up.style === null) {
+        if (this.style === null) throw new Error("UP_ADD repeats a style before any on this connection");
+      } else this.style = up.style;
+      this.currentStroke = up.id;
+      // A copy per op, as the server makes: states must not share a style object.
+      const style = structuredClone(this.style) as Style;
+      const el: Element = { id: up.id, type: "stroke", x: up.x, y: up.y, style, p: up.p, ...(up.pr ? { pr: up.pr } : {}) };
+      return [{ i: up.i, k: "add", el }];
     }
     const msg = decodeClient(frame);
     if ("type" in msg || msg.t !== "ops") return [];

@@ -1,31 +1,45 @@
 /**
  * One connection's protocol v2 state (docs/protocol.md §2.5), sans I/O: the handle table that
- * DEFS and DOWN_OPS frames feed, and the *current stroke* that decides when an `app` op can go
- * out as a compact UP_APP frame. Both are per connection, so the SyncClient makes a fresh
- * WireSession for every socket.
+ * DEFS and DOWN_OPS frames feed, the *current stroke* that decides when an `app` op can go out
+ * as a compact UP_APP frame, and the style of the last UP_ADD (what an UP_ADD's "" style stands
+ * for). All are per connection, so the SyncClient makes a fresh WireSession for every socket.
  *
  * Everything that is not a compact frame is v1 (catch-up always is), so decoding falls through
- * to protocol.decode, and DOWN_OPS comes out as the v1 `ops` frame it stands for: the sync layer
- * needs no second path for gaps and acks.
+ * to protocol.decode, and DOWN_OPS comes out as the v1 `ops` frame it stands for (tag-1 and
+ * tag-2 entries as v1 `app` and `add` entries): the sync layer needs no second path for gaps
+ * and acks.
  */
-import { decodeDefs, decodeDownOps, DOWN_DEFS, DOWN_OPS, encodeUpApp, CompactError } from "./compact";
-import { decode, encode, type AppendOp, type Limits, type Op, type ServerMessage } from "./protocol";
+import {
+  CompactError,
+  decodeDefs,
+  decodeDownOps,
+  DOWN_DEFS,
+  DOWN_OPS,
+  encodeUpAdd,
+  encodeUpApp,
+  styleName,
+} from "./compact";
+import { decode, encode, type AddOp, type AppendOp, type Limits, type Op, type ServerMessage } from "./protocol";
 
 /** A frame ready for WebSocket.send: binary bytes or a JSON string. */
 export type Frame = Uint8Array | string;
 /** msgpack framing overhead of `{t: "ops", ops: [...]}` around the ops (bytes, generous). */
 const FRAME_OVERHEAD_BYTES = 16;
+/** The element keys an UP_ADD carries; an `add` with any other key goes v1. */
+const UP_ADD_KEYS = new Set(["id", "type", "x", "y", "style", "p", "pr"]);
 
 export type FrameLimits = Pick<Limits, "max_frame_bytes" | "max_ops_per_frame" | "max_points_per_op">;
 
 export class WireSession {
-  /** handle -> client id or element id, as defined on this connection. */
+  /** handle -> client id, element id or style JSON text, as defined on this connection. */
   private readonly names = new Map<number, string>();
   /**
-   * The id of the last stroke `add` or `app` sent in a v1 `ops` frame on this connection: the
-   * element the server gives an UP_APP (it tracks the same thing in frame order).
+   * The id of the last stroke `add` or `app` sent on this connection (v1 `ops` frame or
+   * UP_ADD): the element the server gives an UP_APP (it tracks the same thing in frame order).
    */
   currentStroke: string | null = null;
+  /** The style (canonical JSON text) of the last UP_ADD sent on this connection. */
+  lastStyle: string | null = null;
 
   /**
    * Decode a server frame. DEFS only feeds the handle table (null: nothing to handle); a
@@ -44,9 +58,10 @@ export class WireSession {
   }
 
   /**
-   * The frames that send `ops`, in order: an `app` on the current stroke as one UP_APP frame,
-   * runs of other ops as v1 `ops` frames within the frame limits. Splitting a run where an
-   * UP_APP falls keeps the server's view of the current stroke (frame order) equal to ours.
+   * The frames that send `ops`, in order: a stroke `add` as one UP_ADD frame, an `app` on the
+   * current stroke as one UP_APP frame, runs of other ops as v1 `ops` frames within the frame
+   * limits. Splitting a run where a compact frame falls keeps the server's view of the current
+   * stroke and of the last UP_ADD's style (frame order) equal to ours.
    */
   encodeOps(ops: readonly Op[], limits: FrameLimits): Frame[] {
     const frames: Frame[] = [];
@@ -76,25 +91,53 @@ export class WireSession {
     return frames;
   }
 
-  /** The UP_APP frame for `op`, or null if it must go in a v1 `ops` frame. */
+  /**
+   * The compact frame for `op` (UP_ADD or UP_APP), or null if it must go in a v1 `ops` frame.
+   * Sending an UP_ADD updates the current stroke and the last style.
+   */
   private compact(op: Op, limits: FrameLimits): Uint8Array | null {
-    if (op.k !== "app" || op.id !== this.currentStroke || !fitsUpApp(op, limits)) return null;
     try {
-      return encodeUpApp(op.i, op.p, op.pr);
+      if (op.k === "add") return this.upAdd(op, limits);
+      if (op.k !== "app" || op.id !== this.currentStroke || !fitsPoints(op, limits)) return null;
+      return fitsFrame(encodeUpApp(op.i, op.p, op.pr), limits);
     } catch (err) {
-      // Not representable (non-integer values): v1 lets the server refuse it by `i`.
+      // Not representable (non-integer values, a style that is not JSON): v1 lets the server
+      // refuse it by `i`.
       if (err instanceof CompactError) return null;
       throw err;
     }
   }
+
+  private upAdd(op: AddOp, limits: FrameLimits): Uint8Array | null {
+    const el = op.el;
+    if (el.type !== "stroke" || el.p === undefined || !Object.keys(el).every((k) => UP_ADD_KEYS.has(k))) return null;
+    if (!fitsPoints(el as { p: number[]; pr?: number[] }, limits)) return null;
+    const text = styleName(el.style);
+    const frame = fitsFrame(
+      encodeUpAdd(op.i, el.id, el.x, el.y, text === this.lastStyle ? null : el.style, el.p, el.pr),
+      limits,
+    );
+    if (frame) {
+      this.currentStroke = el.id;
+      this.lastStyle = text;
+    }
+    return frame;
+  }
 }
 
 /**
- * A malformed UP_APP is answered `bad_frame`, which names no op, so the op would sit unacked
- * in the outbox; ops the server would refuse go v1 instead, where `invalid_op` names them.
+ * A malformed UP_APP or UP_ADD is answered `bad_frame`, which names no op, so the op would sit
+ * unacked in the outbox; ops the server would refuse go v1 instead, where `invalid_op` names
+ * them. (Beyond this, the op's own validity is the server's call, as for v1.)
  */
-function fitsUpApp(op: AppendOp, limits: FrameLimits): boolean {
+function fitsPoints(op: Pick<AppendOp, "p" | "pr">, limits: FrameLimits): boolean {
+  if (!Array.isArray(op.p)) return false;
   const n = op.p.length / 2;
   if (!Number.isInteger(n) || n < 1 || n > limits.max_points_per_op) return false;
-  return op.pr === undefined || op.pr.length === n;
+  return op.pr === undefined || (Array.isArray(op.pr) && op.pr.length === n);
+}
+
+/** A frame above max_frame_bytes is refused whole (`too_large`, naming no op): v1 then. */
+function fitsFrame(frame: Uint8Array, limits: FrameLimits): Uint8Array | null {
+  return frame.byteLength <= limits.max_frame_bytes ? frame : null;
 }
