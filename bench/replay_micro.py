@@ -180,7 +180,8 @@ def irregular_script(
 
     With `v2`, each `ops` frame goes as the server's DOWN_OPS frame of the same entries, after
     a DEFS frame restating every name it uses (receivers miss frames here, and with them inline
-    definitions; the server sends DEFS to a socket that missed some).
+    definitions; a real socket that misses a frame resyncs and gets the whole table in a DEFS
+    frame when its live stream restarts).
     """
     rng = random.Random(seed)
     board = Board(ring, 20, seed)
@@ -208,8 +209,12 @@ def irregular_script(
             ring[slot * RING_SIZE + (i & (RING_SIZE - 1))] = now // 1000 - rng.randint(*offsets)
         wire = server_frame(payload)
         if v2:
-            frame = encode_delivery(table, entry_seqs(payload)[0], split_ops_frame(payload))
-            wire = server_frame(encode_defs(frame.used + frame.defined)) + server_frame(frame.data)
+            names: list[tuple[int, str, bool]] = []
+            frame = encode_delivery(
+                table, entry_seqs(payload)[0], split_ops_frame(payload), names=names
+            )
+            restated = [(h, name) for h, name, _ in names]
+            wire = server_frame(encode_defs(restated)) + server_frame(frame)
         for r in range(n):
             roll = rng.random()
             data = held.pop(r, b"") + wire
@@ -331,7 +336,7 @@ def time_receive(
     for chunk in range(args.ticks // args.chunk):
         frames = [board.tick() for _ in range(args.chunk)]
         compact = [
-            encode_delivery(table, entry_seqs(payload)[0], split_ops_frame(payload)).data
+            encode_delivery(table, entry_seqs(payload)[0], split_ops_frame(payload))
             for payload, _ in frames
         ]
         order = names if chunk % 2 == 0 else names[::-1]

@@ -223,9 +223,10 @@ def down_bytes(ops: list[Op], protocol: int, first_seq: int) -> tuple[int, int, 
             # The server's own encoder: a room-wide table of recycled one-byte handles, the
             # names a frame introduces defined inline (a receiver there from the start never
             # needs a DEFS frame).
-            frame = encode_delivery(table, seq, packed)
-            payload = frame.data
-            defs += len(ops_head(seq, frame.defined, 0)) - len(ops_head(seq, [], 0))
+            names: list[tuple[int, str, bool]] = []
+            payload = encode_delivery(table, seq, packed, names=names)
+            inline = [(h, name) for h, name, new in names if new]
+            defs += len(ops_head(seq, inline, 0)) - len(ops_head(seq, [], 0))
         total += len(payload) + down_header(len(payload))
         frames += 1
     return total, defs, frames

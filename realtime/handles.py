@@ -1,10 +1,11 @@
 """
 Protocol v2 on the server side: a room's handle table and its `DOWN_OPS` frames (protocol §2.5).
 
-A room encodes each delivery once for all its v2 sockets. Authors and strokes are named by
-handles from a small recycled table, so a handle is one varint byte; a frame defines inline the
-names it introduces, and a socket that missed an earlier definition (it was catching up, or
-joined later) gets a `DEFS` frame first (`Peer.send_live`).
+A room encodes each delivery once for all its v2 sockets. Authors, strokes and styles are named
+by handles from a small recycled table, so a handle is one varint byte, and a frame defines
+inline the names it introduces. A v2 socket gets the whole table in a `DEFS` frame when its live
+stream starts (realtime.catchup); from then on it receives every frame the room encodes, so it
+knows what the table knows and the send path does no per-socket work for handles.
 """
 
 from __future__ import annotations
@@ -64,32 +65,11 @@ class HandleTable:
         table[name] = handle
         return handle, True
 
-
-class CompactFrame:
-    """
-    One delivery as a DOWN_OPS frame: its bytes, the names it defines inline and the names it
-    uses that a receiver must already know.
-    """
-
-    __slots__ = ("data", "defined", "used")
-
-    def __init__(
-        self, data: bytes, defined: list[tuple[int, str]], used: list[tuple[int, str]]
-    ) -> None:
-        self.data = data
-        self.defined = defined
-        self.used = used
-
-    def definitions_missing(self, known: dict[int, str]) -> list[tuple[int, str]]:
+    def definitions(self) -> list[tuple[int, str]]:
         """
-        The used names a receiver with `known` lacks; records what it knows after this frame.
+        Every (handle, name) of the table.
         """
-        missing = [(h, name) for h, name in self.used if known.get(h) != name]
-        for h, name in self.used:
-            known[h] = name
-        for h, name in self.defined:
-            known[h] = name
-        return missing
+        return [(h, name) for name, h in self._by_name.items()]
 
 
 def encode_delivery(
@@ -97,14 +77,16 @@ def encode_delivery(
     first_seq: int,
     entries: Sequence[bytes],
     authored: Authored | None = None,
-) -> CompactFrame:
+    names: list[tuple[int, str, bool]] | None = None,
+) -> bytes:
     """
-    The DOWN_OPS frame of contiguous entries starting at `first_seq`: stroke appends compact,
-    everything else as its v1 bytes. `authored`, aligned with `entries`, spares decoding them.
+    The DOWN_OPS frame of contiguous entries starting at `first_seq`: stroke appends and adds
+    compact, everything else as its v1 bytes. `authored`, aligned with `entries`, spares
+    decoding them; `names`, if given, receives (handle, name, defined inline) for every handle
+    the frame uses (for benchmarks and tests).
     """
     pinned: set[int] = set()
     defined: list[tuple[int, str]] = []
-    used: list[tuple[int, str]] = []
     body: list[bytes] = []
 
     def handle(name: str) -> int | None:
@@ -114,7 +96,10 @@ def encode_delivery(
         h, new = got
         if h not in pinned:
             pinned.add(h)
-            (defined if new else used).append((h, name))
+            if new:
+                defined.append((h, name))
+            if names is not None:
+                names.append((h, name, new))
         return h
 
     if authored is not None:
@@ -123,8 +108,7 @@ def encode_delivery(
     else:
         for entry in entries:
             body.append(_app_entry(entry, handle) or compact.v1_entry(entry))
-    head = compact.ops_head(first_seq, defined, len(entries))
-    return CompactFrame(head + b"".join(body), defined, used)
+    return compact.ops_head(first_seq, defined, len(entries)) + b"".join(body)
 
 
 Handle = Callable[[str], int | None]

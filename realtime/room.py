@@ -24,8 +24,7 @@ from typing import Any
 import msgpack
 
 from board.document import BoardState, apply_in_place
-from realtime.compact import encode_defs
-from realtime.handles import Authored, CompactFrame, HandleTable, encode_delivery
+from realtime.handles import Authored, HandleTable, encode_delivery
 from realtime.presence import PresenceBook
 from realtime.protocol import ops_frame_from_entries, split_ops_frame
 from realtime.ratelimit import RateLimiter
@@ -51,7 +50,7 @@ class Delivery:
     entries: list[bytes] | None = None
     applied: bool = False
     #: The same entries as a v2 DOWN_OPS frame, once a v2 socket needs it (Room.encode_compact).
-    compact: CompactFrame | None = None
+    compact: bytes | None = None
     #: (author, op) per entry, when this process committed them (spares decoding for v2).
     authored: Authored | None = None
 
@@ -91,8 +90,6 @@ class Peer:
     id: int = field(default_factory=lambda: next(_peer_ids))
     #: Protocol version of the connection (1 or 2).
     version: int = 1
-    #: v2: handle → name as this connection knows them (protocol §2.5).
-    known: dict[int, str] = field(default_factory=dict)
     #: v2: the connection's current stroke, the target of UP_APP frames.
     stroke: str | None = None
     #: v2: the style of the connection's last UP_ADD with one (what "" stands for).
@@ -132,14 +129,8 @@ class Peer:
         if self.catching_up:
             self.held.append(delivery)
             return
-        frame = delivery.compact
-        if frame is None or self.version < 2:
-            self.outbox.push(delivery.frame)
-            return
-        missing = frame.definitions_missing(self.known)
-        if missing:
-            self.outbox.push(encode_defs(missing))
-        self.outbox.push(frame.data)
+        compact = delivery.compact
+        self.outbox.push(delivery.frame if compact is None or self.version < 2 else compact)
 
 
 @dataclass(eq=False, slots=True)
