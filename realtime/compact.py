@@ -262,10 +262,21 @@ def decode_up_app(data: bytes, max_points: int) -> UpApp:
     """
     Decode an UP_APP frame (first byte already known to be 0x01). Raises CompactError.
     """
-    r = Reader(data, 1)
-    i = r.varint()
+    # One frame per 30 Hz per drawing client: the common one-byte point header and one- or
+    # two-byte op id are read inline, the rest through the Reader.
+    size = len(data)
+    i = data[1] if size > 1 else 0x80
+    if i < 0x80:
+        pos = 2
+    elif size > 2 and data[2] < 0x80:
+        i, pos = (i & 0x7F) | data[2] << 7, 3
+    else:
+        r = Reader(data, 1)
+        i = r.varint()
+        pos = r.pos
+    r = Reader(data, pos)
     p, pr = read_points(r, max_points)
-    if not r.at_end():
+    if r.pos != size:
         raise CompactError("trailing bytes after the points")
     return UpApp(i, p, pr)
 

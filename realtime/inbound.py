@@ -18,7 +18,6 @@ from board.exceptions import OpRejected
 from realtime.compact import UpAdd, UpApp
 from realtime.protocol import (
     ClientCursor,
-    ClientOps,
     ClientPing,
     ClientPresence,
     ClientResync,
@@ -84,7 +83,9 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
         peer.cursor = row
         hub.work.set()
         return
-    _on_ops(hub, peer, msg, len(data))
+    if peer.version >= 2:
+        _track_stroke(peer, msg.ops)
+    _on_ops(hub, peer, msg.ops, len(data))
 
 
 def _on_up_app(hub: Hub, peer: Peer, msg: UpApp, size: int) -> None:
@@ -102,7 +103,7 @@ def _on_up_app(hub: Hub, peer: Peer, msg: UpApp, size: int) -> None:
     op: dict[str, Any] = {"i": msg.i, "k": "app", "id": peer.stroke, "p": msg.p}
     if msg.pr is not None:
         op["pr"] = msg.pr
-    _on_ops(hub, peer, ClientOps(ops=[op]), size)
+    _on_ops(hub, peer, [op], size)
 
 
 def _on_up_add(hub: Hub, peer: Peer, msg: UpAdd, size: int) -> None:
@@ -131,7 +132,8 @@ def _on_up_add(hub: Hub, peer: Peer, msg: UpAdd, size: int) -> None:
     }
     if msg.pr is not None:
         el["pr"] = msg.pr
-    _on_ops(hub, peer, ClientOps(ops=[{"i": msg.i, "k": "add", "el": el}]), size)
+    peer.stroke = msg.id
+    _on_ops(hub, peer, [{"i": msg.i, "k": "add", "el": el}], size)
 
 
 def _track_stroke(peer: Peer, ops: list[Any]) -> None:
@@ -154,22 +156,20 @@ def _track_stroke(peer: Peer, ops: list[Any]) -> None:
             peer.stroke = target
 
 
-def _on_ops(hub: Hub, peer: Peer, msg: ClientOps, size: int) -> None:
-    hub.counts.ops_in += len(msg.ops)
-    if peer.version >= 2:
-        _track_stroke(peer, msg.ops)
+def _on_ops(hub: Hub, peer: Peer, ops: list[Any], size: int) -> None:
+    hub.counts.ops_in += len(ops)
     if not can_edit(peer.role):
-        hub.error(peer, ErrorCode.READ_ONLY, "viewers cannot change the board", _ids(msg.ops))
+        hub.error(peer, ErrorCode.READ_ONLY, "viewers cannot change the board", _ids(ops))
         return
-    if not peer.limiter.allow(len(msg.ops), size, time.monotonic()):
-        hub.error(peer, ErrorCode.RATE_LIMITED, "over your op budget; resend later", _ids(msg.ops))
+    if not peer.limiter.allow(len(ops), size, time.monotonic()):
+        hub.error(peer, ErrorCode.RATE_LIMITED, "over your op budget; resend later", _ids(ops))
         if peer.limiter.abusive:
             hub.close_peer(peer, CloseCode.RATE_LIMITED)
         return
     room = hub.rooms.get(peer.board_id)
     if room is None:
         return
-    for k, raw in enumerate(msg.ops):
+    for k, raw in enumerate(ops):
         try:
             op = validate_op(raw, hub.limits, where=f"ops[{k}]")
         except OpRejected as exc:
