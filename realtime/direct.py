@@ -18,6 +18,11 @@ rather than through Hypercorn's queue and its own receive loop; with a receiver 
 plain binary frames are also parsed without wsproto (InkroomWSStream), straight from the
 transport's data callback while Hypercorn's reading task is idle.
 
+`DirectSocket.delivery()` reads how much of what was written still waits for the peer and how
+much the peer has acknowledged (Linux `TIOCOUTQ` and `TCP_INFO`), so the outbox can tell a
+reader that stopped (its TCP window shut) from a slow one long before small frames fill the
+kernel's buffer.
+
 `direct_socket(send)` finds the transport behind an ASGI `send` that is Hypercorn's HTTP/1.1
 WebSocket stream (the patched class installed by realtime.serve); for anything else (HTTP/2,
 Daphne, Channels' test communicator) it returns None and the caller keeps using `send`.
@@ -26,6 +31,11 @@ Daphne, Channels' test communicator) it returns None and the caller keeps using 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import socket
+import struct
+import termios
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +45,12 @@ from realtime.hypercorn_patches import InkroomWSStream
 from realtime.wsframes import frame
 
 _CONNECTED = ASGIWebsocketState.CONNECTED
+#: Linux: bytes in a TCP socket's send queue not yet acknowledged (SIOCOUTQ).
+_OUTQ = getattr(termios, "TIOCOUTQ", None)
+_TCP_INFO = getattr(socket, "TCP_INFO", None)
+#: Linux's struct tcp_info: tcpi_bytes_acked (u64) since kernel 4.1, at this offset.
+_BYTES_ACKED = struct.Struct("=Q")
+_BYTES_ACKED_AT = 120
 
 
 class DirectSocket:
@@ -42,12 +58,29 @@ class DirectSocket:
     The transport of one open Hypercorn WebSocket, for frames written without the ASGI send.
     """
 
-    __slots__ = ("_stream", "_transport", "_writer")
+    __slots__ = ("_sock", "_stream", "_transport", "_writer")
 
     def __init__(self, stream: Any, writer: asyncio.StreamWriter) -> None:
         self._stream = stream
         self._writer = writer
         self._transport = writer.transport
+        self._sock = self._transport.get_extra_info("socket")
+
+    def delivery(self) -> tuple[int, int] | None:
+        """
+        (bytes written but not yet acknowledged by the peer, bytes it acknowledged so far), or
+        None where the platform cannot tell (not Linux, not TCP).
+        """
+        sock = self._sock
+        if sock is None or _OUTQ is None or _TCP_INFO is None:
+            return None
+        with contextlib.suppress(OSError, ValueError):
+            queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0"))[0]
+            info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 256)
+            if len(info) >= _BYTES_ACKED_AT + 8:
+                acked = _BYTES_ACKED.unpack_from(info, _BYTES_ACKED_AT)[0]
+                return self._transport.get_write_buffer_size() + queued, acked
+        return None
 
     @property
     def open(self) -> bool:

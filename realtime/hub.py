@@ -383,6 +383,22 @@ class Hub:
             peer.refuse_from(int(op["i"]))
             self.error(peer, ErrorCode.UNAVAILABLE, "the database is unavailable", [int(op["i"])])
 
+    def close_stalled(self, now: float) -> None:
+        """
+        Close with 4008 every socket whose peer acknowledged nothing for SEND_STALL_SECS while
+        data waited for it (Outbox.stalled).
+        """
+        for room in list(self.rooms.values()):
+            for peer in list(room.peers.values()):
+                if peer.outbox.stalled(now):
+                    metrics.SEND_QUEUE_DROPS.inc()
+                    logger.info(
+                        "closing slow socket %s on board %s (4008: nothing acknowledged)",
+                        peer.client_id,
+                        peer.board_id,
+                    )
+                    self.close_peer(peer, CloseCode.TOO_SLOW, now=True)
+
     def _overflowed(self, peer: Peer) -> None:
         metrics.SEND_QUEUE_DROPS.inc()
         logger.info("closing slow socket %s on board %s (4008)", peer.client_id, peer.board_id)

@@ -304,6 +304,7 @@ class Pods:
             try:
                 self.hub.counts.flush()  # frames that arrived without causing a tick
                 self._presence_upkeep(now)
+                self.hub.close_stalled(time.monotonic())
                 self.hub.forget_idle_rooms(now)
                 if now - last_heads >= HEAD_CHECK_SECS:
                     last_heads = now

@@ -73,6 +73,8 @@ class Outbox:
     """
 
     __slots__ = (
+        "_acked",
+        "_acked_at",
         "_bulk_sending",
         "_bytes",
         "_closing",
@@ -106,6 +108,9 @@ class Outbox:
         #: When the writer last finished a send, or the queue last became non-empty.
         self._progress = time.monotonic()
         self._bulk_sending = False
+        #: The peer's acknowledged byte count when last seen moving, and when (monotonic).
+        self._acked = -1
+        self._acked_at = self._progress
         self.close_code: int | None = None
         self.max_frames = max_frames
         self.max_bytes = max_bytes
@@ -150,6 +155,27 @@ class Outbox:
             return False
         self._wake.set()
         return True
+
+    def stalled(self, now: float) -> bool:
+        """
+        True when data has waited for the peer SEND_STALL_SECS and it acknowledged none of it.
+
+        The frame and byte bounds catch a reader that stopped only once the kernel's buffer is
+        full, and with v2's small frames a 64 KiB buffer holds a minute of a busy board: a
+        stopped reader shuts its TCP window at once, and its acknowledged byte count stops.
+        Checked by the hub's housekeeping, once a second.
+        """
+        direct = self._direct
+        if direct is None or self._closing:
+            return False
+        seen = direct.delivery()
+        if seen is None:
+            return False
+        waiting, acked = seen
+        if waiting == 0 or acked != self._acked:
+            self._acked, self._acked_at = acked, now
+            return False
+        return now - self._acked_at > SEND_STALL_SECS
 
     def _write_now(self, direct: DirectSocket, frame: bytes | str, now: float) -> bool:
         try:

@@ -93,3 +93,44 @@ def test_stalled_reader_is_closed_with_4008(start_inkroom: Any, board: Any, user
     assert len(drawer.acked) == STROKES * (OPS_PER_STROKE + 1)  # the room kept its pace
     assert drawer.close_codes == [] or set(drawer.close_codes) <= {1000, None}
     assert "closing slow socket" in server.log_text()
+
+
+def test_a_reader_that_stops_is_closed_before_small_frames_fill_any_buffer(
+    start_inkroom: Any, board: Any, user: Any
+) -> None:
+    """
+    Production bounds (64 KiB send buffer, 1 MiB queue) and a board's normal pace of small
+    frames: the buffers would take minutes to fill, but the stopped reader acknowledges
+    nothing, and that is what closes it (about SEND_STALL_SECS after its window shut).
+    """
+    server = start_inkroom()
+    headers = token_header(Token.objects.create(user=user).key)
+    url = server.ws_url(f"/ws/boards/{board.id}/")
+
+    async def run() -> tuple[int | None, BoardClient, float]:
+        stalled = await _stalled_socket(url, headers)
+        drawer = BoardClient(url, headers=headers, name="drawer", version=2)
+        await drawer.connect()
+        loop = asyncio.get_running_loop()
+        started = checked = loop.time()
+        el_id = await drawer.draw_stroke(points=1)
+        # 30 Hz appends of 4 points for up to 15 s: ~60 bytes a frame to the stalled reader,
+        # which reads nothing until the server says it closed it.
+        while loop.time() - started < 15:
+            await drawer.send_ops([{"k": "app", "id": el_id, "p": [1, 1] * 4}])
+            await asyncio.sleep(1 / 30)
+            if loop.time() - checked > 0.5:
+                checked = loop.time()
+                if "nothing acknowledged" in await asyncio.to_thread(server.log_text):
+                    break
+        elapsed = loop.time() - started
+        code = await _close_code(stalled)
+        await drawer.wait_acked(timeout=10)
+        await drawer.close()
+        return code, drawer, elapsed
+
+    code, drawer, elapsed = asyncio.run(run())
+    assert code == 4008
+    assert elapsed < 12, elapsed
+    assert drawer.close_codes == [] or set(drawer.close_codes) <= {1000, None}
+    assert "nothing acknowledged" in server.log_text()
