@@ -33,6 +33,18 @@ async def _ops_frames(client, upto: int) -> list[tuple[bytes, protocol.OpsFrame]
     return got
 
 
+async def _trio(connect, board, user):
+    """
+    Alice (v2, the author), Bob (v2) and Carol (v1) on one board, caught up.
+    """
+    alice = await connect(board, user, client_id="alice-tab-1", version=2)
+    bob = await connect(board, user, client_id="bob-tab-1", version=2)
+    carol = await connect(board, user, client_id="carol-tab-1", version=1)
+    for c in (alice, bob, carol):
+        await c.sync()
+    return alice, bob, carol
+
+
 def _without_u(entries: list[dict]) -> list[dict]:
     return [{k: v for k, v in e.items() if k != "u"} for e in entries]
 
@@ -51,11 +63,7 @@ async def test_version_negotiation(memory_layer, connect, board, user):
 async def test_compact_appends_reach_v2_clients_as_down_ops_and_v1_clients_as_ops(
     memory_layer, connect, board, user
 ):
-    alice = await connect(board, user, client_id="alice-tab-1", version=2)
-    bob = await connect(board, user, client_id="bob-tab-1", version=2)
-    carol = await connect(board, user, client_id="carol-tab-1", version=1)
-    for c in (alice, bob, carol):
-        await c.sync()
+    alice, bob, carol = await _trio(connect, board, user)
     add = stroke(1, "s1")
     add["el"]["pr"] = [30, 35]  # a pen stroke: every append carries pressure too
     await alice.send_ops([add])
@@ -84,11 +92,7 @@ async def test_compact_appends_reach_v2_clients_as_down_ops_and_v1_clients_as_op
 
 
 async def test_a_smooth_append_costs_a_fraction_of_its_v1_bytes(memory_layer, connect, board, user):
-    alice = await connect(board, user, client_id="alice-tab-1", version=2)
-    bob = await connect(board, user, client_id="bob-tab-1", version=2)
-    carol = await connect(board, user, client_id="carol-tab-1", version=1)
-    for c in (alice, bob, carol):
-        await c.sync()
+    alice, bob, carol = await _trio(connect, board, user)
     await alice.send_ops([stroke(1, "q3Zr8aPc")])
     await alice.expect_acked(1)
     await _ops_frames(bob, 1)
@@ -235,11 +239,7 @@ PEN = {"color": "#d9480f", "width": 2.5, "opacity": 0.8, "fill": None}
 async def test_compact_stroke_adds_reach_v2_as_tag_2_and_v1_as_ops(
     memory_layer, connect, board, user
 ):
-    alice = await connect(board, user, client_id="alice-tab-1", version=2)
-    bob = await connect(board, user, client_id="bob-tab-1", version=2)
-    carol = await connect(board, user, client_id="carol-tab-1", version=1)
-    for c in (alice, bob, carol):
-        await c.sync()
+    alice, bob, carol = await _trio(connect, board, user)
     await alice.comm.send_to(bytes_data=compact.encode_up_add(1, "s1", -120, 80, STYLE, [0, 0]))
     await alice.send_up_app(2, SMOOTH)
     # The next stroke repeats the style ("") and has pressure; then one with another style.
