@@ -18,10 +18,10 @@ rather than through Hypercorn's queue and its own receive loop; with a receiver 
 plain binary frames are also parsed without wsproto (InkroomWSStream), straight from the
 transport's data callback while Hypercorn's reading task is idle.
 
-`DirectSocket.delivery()` reads how much of what was written still waits for the peer and how
-much the peer has acknowledged (Linux `TIOCOUTQ` and `TCP_INFO`), so the outbox can tell a
-reader that stopped (its TCP window shut) from a slow one long before small frames fill the
-kernel's buffer.
+`DirectSocket.waiting()` and `acked()` read how much of what was written still waits for the
+peer and how much the peer has acknowledged (Linux `TIOCOUTQ` and `TCP_INFO`), so the outbox
+can tell a reader that stopped (its TCP window shut) from a slow one long before small frames
+fill the kernel's buffer.
 
 `direct_socket(send)` finds the transport behind an ASGI `send` that is Hypercorn's HTTP/1.1
 WebSocket stream (the patched class installed by realtime.serve); for anything else (HTTP/2,
@@ -66,9 +66,9 @@ class DirectSocket:
         self._transport = writer.transport
         self._sock = self._transport.get_extra_info("socket")
 
-    def delivery(self) -> tuple[int, int] | None:
+    def waiting(self) -> int | None:
         """
-        (bytes written but not yet acknowledged by the peer, bytes it acknowledged so far), or
+        Bytes written but not yet acknowledged by the peer (ours and the kernel's buffers), or
         None where the platform cannot tell (not Linux, not TCP).
         """
         sock = self._sock
@@ -76,10 +76,17 @@ class DirectSocket:
             return None
         with contextlib.suppress(OSError, ValueError):
             queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0"))[0]
-            info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 256)
+            return self._transport.get_write_buffer_size() + int(queued)
+        return None
+
+    def acked(self) -> int | None:
+        """
+        Bytes the peer has acknowledged on this connection so far (None: cannot tell).
+        """
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            info = self._sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 256)
             if len(info) >= _BYTES_ACKED_AT + 8:
-                acked = _BYTES_ACKED.unpack_from(info, _BYTES_ACKED_AT)[0]
-                return self._transport.get_write_buffer_size() + queued, acked
+                return int(_BYTES_ACKED.unpack_from(info, _BYTES_ACKED_AT)[0])
         return None
 
     @property

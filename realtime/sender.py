@@ -158,7 +158,7 @@ class Outbox:
 
     def stalled(self, now: float) -> bool:
         """
-        True when data has waited for the peer SEND_STALL_SECS and it acknowledged none of it.
+        True when data has waited for the peer SEND_STALL_SECS on end and it acknowledged none.
 
         The frame and byte bounds catch a reader that stopped only once the kernel's buffer is
         full, and with v2's small frames a 64 KiB buffer holds a minute of a busy board: a
@@ -168,12 +168,13 @@ class Outbox:
         direct = self._direct
         if direct is None or self._closing:
             return False
-        seen = direct.delivery()
-        if seen is None:
+        waiting = direct.waiting()
+        if not waiting:  # nothing waits (most sockets, most of the time), or cannot tell
+            self._acked, self._acked_at = -1, now
             return False
-        waiting, acked = seen
-        if waiting == 0 or acked != self._acked:
-            self._acked, self._acked_at = acked, now
+        acked = direct.acked()
+        if acked is None or acked != self._acked:
+            self._acked, self._acked_at = -1 if acked is None else acked, now
             return False
         return now - self._acked_at > SEND_STALL_SECS
 
