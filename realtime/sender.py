@@ -84,6 +84,7 @@ class Outbox:
         "_send",
         "_wake",
         "_writer",
+        "_wrote",
         "close_code",
         "max_bytes",
         "max_frames",
@@ -111,6 +112,8 @@ class Outbox:
         #: The peer's acknowledged byte count when last seen moving, and when (monotonic).
         self._acked = -1
         self._acked_at = self._progress
+        #: Whether a frame was written since the last stall check (idle sockets skip the check).
+        self._wrote = False
         self.close_code: int | None = None
         self.max_frames = max_frames
         self.max_bytes = max_bytes
@@ -168,6 +171,9 @@ class Outbox:
         direct = self._direct
         if direct is None or self._closing:
             return False
+        if not self._wrote and self._acked < 0:
+            return False  # nothing waited at the last check and nothing was written since
+        self._wrote = False
         waiting = direct.waiting()
         if not waiting:  # nothing waits (most sockets, most of the time), or cannot tell
             self._acked, self._acked_at = -1, now
@@ -185,6 +191,7 @@ class Outbox:
             return False
         SENT.frames += 1
         self._progress = now
+        self._wrote = True
         self._bulk_sending = type(frame) is Bulk
         return True
 
@@ -249,6 +256,7 @@ class Outbox:
                     else:
                         await send({"type": "websocket.send", "text": frame})
                     self._progress = time.monotonic()
+                    self._wrote = True
                 if self._closing:
                     break
                 self._wake.clear()
