@@ -18,6 +18,9 @@ import msgpack
 
 from realtime import compact
 
+#: limits.max_points_per_op when the caller passes none (protocol §5).
+DEFAULT_MAX_POINTS_PER_OP = 1024
+
 #: Handles 0..MAX_HANDLES-1: one varint byte each; the least recently used name gives its handle
 #: up. 128 names hold every author and stroke in flight in a 200-socket room.
 MAX_HANDLES = 128
@@ -78,12 +81,15 @@ def encode_delivery(
     entries: Sequence[bytes],
     authored: Authored | None = None,
     names: list[tuple[int, str, bool]] | None = None,
+    max_points: int = DEFAULT_MAX_POINTS_PER_OP,
 ) -> bytes:
     """
     The DOWN_OPS frame of contiguous entries starting at `first_seq`: stroke appends and adds
     compact, everything else as its v1 bytes. `authored`, aligned with `entries`, spares
     decoding them; `names`, if given, receives (handle, name, defined inline) for every handle
-    the frame uses (for benchmarks and tests).
+    the frame uses (for benchmarks and tests). A stroke `add` goes compact only with 1 to
+    `max_points` points (limits.max_points_per_op: what a points block may hold); a pasted or
+    restored stroke of more, or of none, goes as its v1 bytes.
     """
     pinned: set[int] = set()
     defined: list[tuple[int, str]] = []
@@ -104,17 +110,17 @@ def encode_delivery(
 
     if authored is not None:
         for entry, (c, op) in zip(entries, authored, strict=True):
-            body.append(_authored_entry(c, op, handle) or compact.v1_entry(entry))
+            body.append(_authored_entry(c, op, handle, max_points) or compact.v1_entry(entry))
     else:
         for entry in entries:
-            body.append(_app_entry(entry, handle) or compact.v1_entry(entry))
+            body.append(_app_entry(entry, handle, max_points) or compact.v1_entry(entry))
     return compact.ops_head(first_seq, defined, len(entries)) + b"".join(body)
 
 
 Handle = Callable[[str], int | None]
 
 
-def _app_entry(entry: bytes, handle: Handle) -> bytes | None:
+def _app_entry(entry: bytes, handle: Handle, max_points: int) -> bytes | None:
     # A cheap look at the kind before decoding: only stroke appends and adds are worth it.
     if b"\xa1k\xa3app" in entry:
         op = msgpack.unpackb(entry)
@@ -127,22 +133,24 @@ def _app_entry(entry: bytes, handle: Handle) -> bytes | None:
         c = op.get("c")
         if op.get("k") != "add" or not op.keys() <= _ADD_KEYS or not isinstance(c, str):
             return None
-        return _compact_add(c, op, handle)
+        return _compact_add(c, op, handle, max_points)
     return None
 
 
-def _authored_entry(c: str, op: Mapping[str, Any], handle: Handle) -> bytes | None:
+def _authored_entry(c: str, op: Mapping[str, Any], handle: Handle, max_points: int) -> bytes | None:
     kind = op["k"]
     if kind == "app" and op.keys() <= _APP_OP_KEYS:
         return _compact_app(c, op, handle)
     if kind == "add" and op.keys() <= _ADD_OP_KEYS:
-        return _compact_add(c, op, handle)
+        return _compact_add(c, op, handle, max_points)
     return None
 
 
-def _compact_add(c: str, op: Mapping[str, Any], handle: Handle) -> bytes | None:
+def _compact_add(c: str, op: Mapping[str, Any], handle: Handle, max_points: int) -> bytes | None:
     el = op.get("el")
     if not isinstance(el, dict) or el.get("type") != "stroke" or not el.keys() <= _STROKE_KEYS:
+        return None
+    if not 0 < len(el["p"]) <= 2 * max_points:
         return None
     element, style = el.get("id"), el.get("style")
     if not isinstance(element, str) or not isinstance(style, dict):

@@ -23,6 +23,7 @@ from typing import Any
 
 import msgpack
 
+from board.conf import app_settings
 from board.document import BoardState, apply_in_place
 from realtime.handles import Authored, HandleTable, encode_delivery
 from realtime.presence import PresenceBook
@@ -174,7 +175,13 @@ class Room:
         entries = delivery.entries
         if entries is None:
             entries = delivery.entries = split_ops_frame(delivery.frame)
-        delivery.compact = encode_delivery(self.handles, delivery.first, entries, delivery.authored)
+        delivery.compact = encode_delivery(
+            self.handles,
+            delivery.first,
+            entries,
+            delivery.authored,
+            max_points=int(app_settings.MAX_POINTS_PER_OP),
+        )
 
     @property
     def ready(self) -> bool:

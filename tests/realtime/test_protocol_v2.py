@@ -318,3 +318,22 @@ def test_stroke_adds_from_the_log_are_sent_compact_too():
     assert frame.count(b"\xa3add") == 1  # the rectangle travels as v1 bytes
     decoded = _decoded(frame, {})
     assert _without_u(decoded) == _without_u([msgpack.unpackb(e) for e in entries])
+
+
+def test_stroke_adds_a_points_block_cannot_hold_go_as_v1_bytes():
+    """
+    A points block holds 1..max_points_per_op points: a pasted or restored stroke of more (or
+    a stroke of none) travels as its v1 entry.
+    """
+
+    def add(s: int, points: int) -> dict:
+        el = {"id": f"s{s}", "type": "stroke", "x": 0, "y": 0, "style": STYLE}
+        return {"i": s, "k": "add", "el": {**el, "p": [1, 0] * points}}
+
+    ops = [add(1, 0), add(2, 8), add(3, 9), add(4, 1)]
+    entries = [msgpack.packb({**op, "s": op["i"], "c": "alice-tab-1", "u": 1}) for op in ops]
+    for authored in (None, [("alice-tab-1", op) for op in ops]):
+        frame = encode_delivery(HandleTable(), 1, entries, authored, max_points=8)
+        assert frame.count(b"\xa3add") == 2  # ops 1 and 3
+        decoded = _decoded(frame, {})
+        assert _without_u(decoded) == _without_u([msgpack.unpackb(e) for e in entries])
