@@ -17,9 +17,7 @@ from typing import Any
 import msgpack
 
 from realtime import compact
-
-#: limits.max_points_per_op when the caller passes none (protocol §5).
-DEFAULT_MAX_POINTS_PER_OP = 1024
+from realtime.protocol import DEFAULT_MAX_POINTS_PER_OP
 
 #: Handles 0..MAX_HANDLES-1: one varint byte each; the least recently used name gives its handle
 #: up. 128 names hold every author and stroke in flight in a 200-socket room.

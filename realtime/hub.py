@@ -391,17 +391,17 @@ class Hub:
         for room in list(self.rooms.values()):
             for peer in list(room.peers.values()):
                 if peer.outbox.stalled(now):
-                    metrics.SEND_QUEUE_DROPS.inc()
-                    logger.info(
-                        "closing slow socket %s on board %s (4008: nothing acknowledged)",
-                        peer.client_id,
-                        peer.board_id,
-                    )
-                    self.close_peer(peer, CloseCode.TOO_SLOW, now=True)
+                    peer.outbox.abort(CloseCode.TOO_SLOW)
+                    self._overflowed(peer, "nothing acknowledged")
 
-    def _overflowed(self, peer: Peer) -> None:
+    def _overflowed(self, peer: Peer, why: str = "send queue full") -> None:
+        """
+        Count and log a socket its outbox closed 4008 (too slow), and forget it.
+        """
         metrics.SEND_QUEUE_DROPS.inc()
-        logger.info("closing slow socket %s on board %s (4008)", peer.client_id, peer.board_id)
+        logger.info(
+            "closing slow socket %s on board %s (4008: %s)", peer.client_id, peer.board_id, why
+        )
         asyncio.get_running_loop().call_soon(self.leave, peer)
 
     def error(

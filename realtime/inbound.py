@@ -64,11 +64,13 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
     except ProtocolError as exc:
         hub.error(peer, exc.code, exc.message, exc.ids)
         return
-    if isinstance(msg, UpApp):
-        _on_up_app(hub, peer, msg, len(data))
-        return
-    if isinstance(msg, UpAdd):
-        _on_up_add(hub, peer, msg, len(data))
+    if isinstance(msg, UpApp | UpAdd):
+        if peer.version < 2:
+            hub.error(peer, ErrorCode.BAD_FRAME, "compact frames need protocol v2", [msg.i])
+        elif isinstance(msg, UpApp):
+            _on_up_app(hub, peer, msg, len(data))
+        else:
+            _on_up_add(hub, peer, msg, len(data))
         return
     if isinstance(msg, ClientCursor):
         # Cursors spend the byte budget too; over it they are dropped (they are ephemeral) and
@@ -92,9 +94,6 @@ def _on_up_app(hub: Hub, peer: Peer, msg: UpApp, size: int) -> None:
     """
     A v2 compact stroke append: the `app` op it stands for, on the connection's current stroke.
     """
-    if peer.version < 2:
-        hub.error(peer, ErrorCode.BAD_FRAME, "compact frames need protocol v2", [msg.i])
-        return
     if peer.stroke is None:
         hub.error(
             peer, ErrorCode.BAD_MESSAGE, "UP_APP before any stroke on this connection", [msg.i]
@@ -110,9 +109,6 @@ def _on_up_add(hub: Hub, peer: Peer, msg: UpAdd, size: int) -> None:
     """
     A v2 compact stroke `add`: the op it stands for; "" style means the previous UP_ADD's.
     """
-    if peer.version < 2:
-        hub.error(peer, ErrorCode.BAD_FRAME, "compact frames need protocol v2", [msg.i])
-        return
     style = msg.style
     if style is None:
         if peer.style is None:
