@@ -13,38 +13,14 @@ import random
 import msgpack
 import pytest
 
-from bench import wsclient as wsclient_mod
-from bench.client import BenchClient, ClientSpec, FrameDecoder, Stats, client_id_for
+from bench.client import BenchClient, FrameDecoder, Stats, client_id_for
 from bench.hist import _BUCKET_TABLE, _TABLE_US, Histogram, Starts, bucket_of
-from bench.replay_micro import FakeClock, FakeTransport, server_frame
-
-RING_SIZE = 1024
-NOW_US = 5_000_000
-_HANDSHAKE = b"HTTP/1.1 101 Switching Protocols\r\n\r\n"
-_SYNCED = server_frame(b'{"type": "synced", "seq": 0}', opcode=1)
-
-
-@pytest.fixture
-def ring() -> memoryview:
-    return memoryview(bytearray(8 * RING_SIZE * 8)).cast("q")
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    clock = FakeClock()
-    clock.now_ns = NOW_US * 1000
-    monkeypatch.setattr(wsclient_mod, "monotonic_ns", clock)
-    return clock
+from bench.replay_micro import FakeClock, server_frame
+from tests.bench.receivers import HANDSHAKE, NOW_US, RING_SIZE, SYNCED, connected_client
 
 
 def _client(ring: memoryview, slot: int, decoder: FrameDecoder, stats: Stats) -> BenchClient:
-    spec = ClientSpec("/", 0, 0, slot)
-    c = BenchClient(spec, stats, ring, RING_SIZE, "inkroom", 4, False, decoder)
-    c.ws.connection_made(FakeTransport())  # type: ignore[arg-type]
-    c.ws.data_received(_HANDSHAKE)
-    c.ws.data_received(_SYNCED)
-    c.counting = True
-    return c
+    return connected_client(ring, slot, decoder, stats)
 
 
 def _ops(ring: memoryview, entries: list[tuple[int, int, int]], took_us: int = 1000) -> bytes:
@@ -117,7 +93,7 @@ async def test_frames_split_and_coalesced_across_reads(ring: memoryview, clock: 
     assert stats.counts["delivered"] == 42
     assert stats.counts["duplicates"] == 0
     assert c.ws.frames_in == 1 + 4  # the `synced` frame and the ping included
-    assert c.ws.bytes_in == len(_HANDSHAKE) + len(_SYNCED) + len(stream)
+    assert c.ws.bytes_in == len(HANDSHAKE) + len(SYNCED) + len(stream)
 
 
 async def test_fragmented_message_is_reassembled(ring: memoryview, clock: FakeClock) -> None:

@@ -15,10 +15,9 @@ from typing import Any
 import msgpack
 import pytest
 
-from bench import wsclient as wsclient_mod
 from bench.client import STROKE_APPS, BenchClient, ClientSpec, FrameDecoder, Stats, client_id_for
 from bench.compact_rx import scan_defs, scan_down_ops
-from bench.replay_micro import FakeClock, FakeTransport, check_v2_equivalence, server_frame
+from bench.replay_micro import check_v2_equivalence, server_frame
 from realtime.compact import (
     UP_ADD,
     CompactError,
@@ -32,36 +31,25 @@ from realtime.compact import (
     style_name,
     v1_entry,
 )
+from tests.bench.receivers import NOW_US, RING_SIZE, connected_client
 
-RING_SIZE = 1024
-NOW_US = 5_000_000
-_HANDSHAKE = b"HTTP/1.1 101 Switching Protocols\r\n\r\n"
-_SYNCED = server_frame(b'{"type": "synced", "seq": 0}', opcode=1)
+pytestmark = pytest.mark.usefixtures("clock")
+
 _PTS = [1, 2, 3, 4, 4, 6, 5, 8]
 _STYLE_TEXT = style_name({"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None})
 
 
-@pytest.fixture
-def ring() -> memoryview:
-    return memoryview(bytearray(8 * RING_SIZE * 8)).cast("q")
-
-
-@pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    clock = FakeClock()
-    clock.now_ns = NOW_US * 1000
-    monkeypatch.setattr(wsclient_mod, "monotonic_ns", clock)
-    return clock
-
-
 def _client(ring: memoryview, slot: int, decoder: FrameDecoder, stats: Stats) -> BenchClient:
-    c = BenchClient(ClientSpec("/", 0, 0, slot), stats, ring, RING_SIZE, "inkroom", 4, False,
-                    decoder, protocol=2)  # fmt: skip
-    c.ws.connection_made(FakeTransport())  # type: ignore[arg-type]
-    c.ws.data_received(_HANDSHAKE)
-    c.ws.data_received(_SYNCED)
-    c.counting = True
-    return c
+    return connected_client(ring, slot, decoder, stats, protocol=2)
+
+
+def _pair(ring: memoryview) -> tuple[Stats, BenchClient, BenchClient]:
+    """
+    Clients 1 and 2 sharing one decoder (and so its cache) and one Stats.
+    """
+    stats = Stats()
+    decoder = FrameDecoder(ring, RING_SIZE)
+    return stats, _client(ring, 1, decoder, stats), _client(ring, 2, decoder, stats)
 
 
 def _sent(ring: memoryview, slot: int, i: int, took_us: int = 1000) -> None:
@@ -123,10 +111,7 @@ async def test_a_shared_frame_is_decoded_once_and_counted_for_every_receiver(
 async def test_the_same_bytes_mean_different_authors_on_different_connections(
     ring: memoryview,
 ) -> None:
-    stats = Stats()
-    decoder = FrameDecoder(ring, RING_SIZE)
-    a = _client(ring, 1, decoder, stats)
-    b = _client(ring, 2, decoder, stats)
+    stats, a, b = _pair(ring)
     # Handle 5 is client 1 for `a` and client 2 for `b` (each learnt it in its own DEFS).
     defs_a = encode_defs([(5, client_id_for(1)), (9, "e")])
     defs_b = encode_defs([(5, client_id_for(2)), (9, "e")])
@@ -323,10 +308,7 @@ async def test_tag_2_adds_follow_the_per_entry_rules(ring: memoryview) -> None:
 async def test_a_style_handle_recycled_for_an_author_is_not_read_from_the_old_cache(
     ring: memoryview,
 ) -> None:
-    stats = Stats()
-    decoder = FrameDecoder(ring, RING_SIZE)
-    a = _client(ring, 1, decoder, stats)
-    b = _client(ring, 2, decoder, stats)
+    stats, a, b = _pair(ring)
     # Handle 20 is the style for `a` and client 2 for `b`: the same tag-2 payload naming 20 as
     # its author is foreign on `a` and client 2's own add (its ack) on `b`.
     a.ws.data_received(server_frame(encode_defs([(20, _STYLE_TEXT), (9, "e")])))
