@@ -12,7 +12,8 @@ result), so it is off the per-receiver path, but C-like loads see many distinct 
 
 Handles are per connection: the same DOWN_OPS bytes name the same authors for two receivers only
 if their handle maps agree (Inkroom encodes a delivery once per room, from a room-wide handle
-table, so they normally do; a socket that missed definitions gets a DEFS frame first). A frame's
+table, so they normally do; a socket gets the whole table in a DEFS frame when its live stream
+starts, and every frame's new names inline after that). A frame's
 inline definitions change the receiver's map before its entries are read. `Handles` is one map,
 reduced to what the accounting reads (author handles and their sender slots), interned by the
 decoder so that every connection whose author map is the same holds the same object, and
