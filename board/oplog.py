@@ -6,8 +6,9 @@ contiguous range of `seq`s under a row lock on the board, so concurrent writers 
 processes never produce a duplicate or skipped `seq` (PostgreSQL: SELECT ... FOR UPDATE; SQLite:
 the IMMEDIATE transaction mode serialises writers). The number of statements per call does not
 grow with the number of boards or ops: lock, look up duplicates, insert, bump heads — through
-array literals and binary COPY on PostgreSQL (where the lookup runs only when the insert meets a
-resend: _insert_optimistically), through the ORM elsewhere.
+array literals and binary COPY on PostgreSQL, through the ORM elsewhere. On PostgreSQL, while no
+resend was seen lately, it is two: claim the seqs (lock and bump in one) and insert
+(_append_optimistically).
 
 Ops arrive here already validated (board.document); this module does not interpret them.
 """
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 import msgpack
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 from psycopg.adapt import PyFormat
@@ -30,6 +32,11 @@ from board.models import Board, Op
 
 #: The unique constraint on (board, client_id, client_op_id) (board.models.Op).
 CLIENT_OP_CONSTRAINT = "op_unique_client_op"
+#: How stale a drawn-on board's updated_at may get. The column is in an index (a board list's
+#: order), so setting it on every tick made each head bump a non-HOT update with a new entry in
+#: every index of the board table: ~30 % of a tick's WAL and, with the lock folded into the
+#: bump, a quarter of its wall time (python -m bench.oplog_micro).
+TOUCH_EVERY = timedelta(minutes=1)
 #: Django's bulk_create batch; keeps one INSERT under PostgreSQL's parameter limit.
 INSERT_BATCH_SIZE = 2000
 
@@ -73,26 +80,80 @@ def append_batches(batches: Mapping[str, Sequence[Submission]]) -> dict[str, App
     if not any(batches.values()):
         return results
     store = _store()
+    # One Packer for the call (not per thread: a Packer is not thread-safe): packb builds a
+    # Packer, and with it a fresh buffer, for every entry.
+    pack = msgpack.Packer().pack
+    if isinstance(store, _PostgresStore) and _RESENDS.quiet():
+        try:
+            with transaction.atomic():
+                return _append_optimistically(store, results, batches, pack)
+        except _Resent:
+            _RESENDS.probed(found=True)
+            results = {board_id: AppendResult(board_id=board_id) for board_id in batches}
     with transaction.atomic():
         heads = store.lock_heads(sorted(batches))
-        for board_id, result in results.items():
-            result.missing = board_id not in heads
-        live = {b: subs for b, subs in batches.items() if b in heads}
-        # One Packer for the call (not per thread: a Packer is not thread-safe): packb builds
-        # a Packer, and with it a fresh buffer, for every entry.
-        pack = msgpack.Packer().pack
-        if store.optimistic and _RESENDS.quiet():
-            results = _insert_optimistically(store, results, heads, live, pack)
-        else:
-            known = store.existing_seqs(_keys(live))
-            _RESENDS.probed(found=bool(known))
-            rows = _sequence_all(results, heads, live, known, pack)
-            if rows:
-                store.insert(rows)
+        live = _live(results, heads, batches)
+        known = store.existing_seqs(_keys(live))
+        _RESENDS.probed(found=bool(known))
+        rows = _sequence_all(results, heads, live, known, pack)
+        if rows:
+            store.insert(rows)
         bumped = {b: r.last_seq for b, r in results.items() if r.last_seq}
         if bumped:
             store.bump_heads(bumped)
     return results
+
+
+class _Resent(Exception):
+    """
+    The optimistic insert met an op already in the log (or twice in the batch): undo, probe.
+    """
+
+
+def _append_optimistically(
+    store: _PostgresStore,
+    results: dict[str, AppendResult],
+    batches: Mapping[str, Sequence[Submission]],
+    pack: Callable[[Any], bytes],
+) -> dict[str, AppendResult]:
+    """
+    Store the ops as if none were stored before; raise _Resent (the caller's transaction
+    rolls back) if one was.
+
+    Resends (the same (client_id, i) again after a reconnect) are rare outside reconnect waves,
+    so this path claims every board's seqs and bumps its head in ONE statement (claim_seqs)
+    and inserts without a probe: 3 round trips to the database fewer than lock, probe, insert,
+    bump (python -m bench.oplog_micro). The unique constraint on (board, client, op) refuses a
+    resend; the whole transaction is then undone and the caller takes the probing path, whose
+    _RESENDS then keeps the next calls probing first for a while.
+    """
+    counts = {b: len(subs) for b, subs in batches.items()}
+    heads = store.claim_seqs(counts)
+    live = _live(results, heads, batches)
+    rows = _sequence_all(results, heads, live, {}, pack)
+    if len(rows) != sum(counts[b] for b in live):
+        raise _Resent  # one (client, i) twice in the batch: the claimed range has a hole
+    try:
+        store.insert(rows)
+    except IntegrityError as exc:
+        diag = getattr(exc.__cause__, "diag", None)
+        if getattr(diag, "constraint_name", None) == CLIENT_OP_CONSTRAINT:
+            raise _Resent from exc
+        raise
+    return results
+
+
+def _live(
+    results: dict[str, AppendResult],
+    heads: Mapping[str, int],
+    batches: Mapping[str, Sequence[Submission]],
+) -> dict[str, Sequence[Submission]]:
+    """
+    The batches of the boards that still exist; mark the others missing.
+    """
+    for board_id, result in results.items():
+        result.missing = board_id not in heads
+    return {b: subs for b, subs in batches.items() if b in heads}
 
 
 class _ResendWeather:
@@ -116,42 +177,6 @@ class _ResendWeather:
 
 
 _RESENDS = _ResendWeather()
-
-
-def _insert_optimistically(
-    store: _OrmStore | _PostgresStore,
-    results: dict[str, AppendResult],
-    heads: dict[str, int],
-    live: dict[str, Sequence[Submission]],
-    pack: Callable[[Any], bytes],
-) -> dict[str, AppendResult]:
-    """
-    Store the ops as if none were stored before; look duplicates up only if the log says so.
-
-    Resends (the same (client_id, i) again after a reconnect) are rare outside reconnect waves,
-    and the unique constraint on that key refuses them anyway, so the per-key probe (~3 ms of a
-    470-op tick's ~19 ms; python -m bench.oplog_micro: wall x0.85) runs only when the insert
-    hits that constraint: the savepoint undoes the insert, the probe finds what was stored, and
-    the ops are sequenced and inserted again. The board rows stay locked throughout, so the
-    seqs stay contiguous. _RESENDS then keeps the next calls probing first for a while.
-    """
-    rows = _sequence_all(results, heads, live, {}, pack)
-    if not rows:
-        return results
-    try:
-        with transaction.atomic():  # a savepoint
-            store.insert(rows)
-        return results
-    except IntegrityError as exc:
-        diag = getattr(exc.__cause__, "diag", None)
-        if getattr(diag, "constraint_name", None) != CLIENT_OP_CONSTRAINT:
-            raise
-    _RESENDS.probed(found=True)
-    retry = {b: AppendResult(board_id=b, missing=r.missing) for b, r in results.items()}
-    rows = _sequence_all(retry, heads, live, store.existing_seqs(_keys(live)), pack)
-    if rows:
-        store.insert(rows)
-    return retry
 
 
 def _sequence_all(
@@ -240,9 +265,6 @@ class _OrmStore:
     The four statements of append_batches through the ORM (SQLite and other databases).
     """
 
-    #: Probe for duplicates before inserting (see _insert_optimistically for PostgreSQL).
-    optimistic = False
-
     def lock_heads(self, board_ids: list[str]) -> dict[str, int]:
         query = Board.objects.select_for_update().filter(id__in=board_ids).order_by("id")
         return dict(query.values_list("id", "head_seq"))
@@ -265,9 +287,10 @@ class _OrmStore:
         Op.objects.bulk_create(ops, batch_size=INSERT_BATCH_SIZE)
 
     def bump_heads(self, heads: dict[str, int]) -> None:
+        stale = timezone.now() - TOUCH_EVERY
         Board.objects.filter(id__in=list(heads)).update(
             head_seq=Case(*(When(id=b, then=Value(h)) for b, h in heads.items())),
-            updated_at=Now(),
+            updated_at=Case(When(updated_at__lt=stale, then=Now()), default=F("updated_at")),
         )
 
 
@@ -325,9 +348,14 @@ def _copy_statement() -> tuple[str, list[str]]:
     return f"COPY {_OP} ({columns}) FROM STDIN (FORMAT BINARY)", types
 
 
+#: The new updated_at of a board whose head moves (TOUCH_EVERY, in SQL).
+_TOUCHED = "CASE WHEN b.updated_at < now() - interval '1 minute' THEN now() ELSE b.updated_at END"
+
+
 class _PostgresStore:
     """
-    The same four statements on PostgreSQL: whole columns in one parameter each, rows by COPY.
+    The same four statements on PostgreSQL, plus claim_seqs (lock and bump in one), with whole
+    columns in one parameter each and rows by COPY.
 
     Building one ORM `Q` per (board, client) and model instances per row cost ~150 ms of CPU
     per tick with 50 boards on the 2-core box, capping a process far below the many-boards
@@ -346,9 +374,6 @@ class _PostgresStore:
     snapshot taken before the lock was granted and miss ops a concurrent writer just stored.
     """
 
-    #: Insert first, probe for duplicates only on a unique violation (_insert_optimistically).
-    optimistic = True
-
     _LOCK = (
         f"SELECT id, head_seq FROM {_BOARD} WHERE id = ANY(%s::varchar[]) ORDER BY id FOR UPDATE"
     )
@@ -362,8 +387,16 @@ class _PostgresStore:
         "AND client_op_id = k.i LIMIT 1) AS o"
     )
     _HEADS = (
-        f"UPDATE {_BOARD} AS b SET head_seq = v.h, updated_at = now() "
+        f"UPDATE {_BOARD} AS b SET head_seq = v.h, updated_at = {_TOUCHED} "
         "FROM unnest(%s::varchar[], %s::bigint[]) AS v(id, h) WHERE b.id = v.id"
+    )
+    # The lock (in id order, as _LOCK: concurrent writers never deadlock) and the bump in one
+    # statement; it returns each board's head from before the bump.
+    _CLAIM = (
+        f"WITH locked AS ({_LOCK}) "
+        f"UPDATE {_BOARD} AS b SET head_seq = l.head_seq + v.n, updated_at = {_TOUCHED} "
+        "FROM locked AS l JOIN unnest(%s::varchar[], %s::bigint[]) AS v(id, n) ON v.id = l.id "
+        "WHERE b.id = l.id RETURNING b.id, l.head_seq"
     )
 
     def _fetch(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
@@ -395,6 +428,14 @@ class _PostgresStore:
                 copy.set_types(types)
                 for row in rows:
                     copy.write_row((*row, now))
+
+    def claim_seqs(self, counts: dict[str, int]) -> dict[str, int]:
+        """
+        Lock the boards, move each head on by its count; return the heads from before.
+        """
+        ids = _text_array(list(counts))
+        params = [ids, ids, _int_array(counts.values())]
+        return {b: int(h) for b, h in self._fetch(self._CLAIM, params)}
 
     def bump_heads(self, heads: dict[str, int]) -> None:
         with connection.cursor() as cursor:

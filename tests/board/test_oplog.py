@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
 from board import oplog
 from board.models import Board, Op
@@ -161,6 +163,7 @@ def test_append_batches_sequences_each_board_independently(make_board: Any, user
     assert (results[b.id].first_seq, results[b.id].last_seq) == (5, 6)
     assert (results[c.id].first_seq, results[c.id].last_seq) == (0, 0)
     assert results["no-such-board"].missing
+    assert not results[c.id].missing
     assert not results["no-such-board"].acks
     heads = dict(Board.objects.values_list("id", "head_seq"))
     assert (heads[a.id], heads[b.id], heads[c.id]) == (3, 6, 0)
@@ -292,3 +295,51 @@ def test_a_resend_is_found_whether_the_insert_goes_first_or_the_probe(
     assert Board.objects.get(id=board.id).head_seq == 6
     # The resend makes the next calls look duplicates up before inserting.
     assert resends.probes_left == resends.PESSIMISTIC_CALLS
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("optimistic", [True, False])
+def test_an_op_twice_in_one_batch_is_stored_once(
+    make_board: Any, user: Any, optimistic: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    A client that resends an op before the first copy was committed can put it twice into one
+    tick's batch: it is stored once, both copies are acked with its seq, and the head does not
+    move past what was stored (the optimistic path claimed one seq per submission).
+    """
+    resends = oplog._ResendWeather()
+    resends.probes_left = 0 if optimistic else 3
+    monkeypatch.setattr(oplog, "_RESENDS", resends)
+    board = make_board(user)
+    ops = op_batches("c1", 1, 3)[0]
+    result = append_ops(
+        board_id=board.id, author_id=user.id, client_id="c1", ops=[*ops[:2], ops[1], ops[2]]
+    )
+    assert (result.first_seq, result.last_seq) == (1, 3)
+    assert result.acks == {("c1", 1): 1, ("c1", 2): 2, ("c1", 3): 3}
+    assert [(seq, i) for seq, _c, i in _stored(board.id)] == [(1, 1), (2, 2), (3, 3)]
+    assert Board.objects.get(id=board.id).head_seq == 3
+    after = append_ops(
+        board_id=board.id, author_id=user.id, client_id="c1", ops=op_batches("c1", 2, 3)[1]
+    )
+    assert (after.first_seq, after.last_seq) == (4, 6)
+
+
+@pytest.mark.django_db
+def test_drawing_keeps_updated_at_at_most_a_minute_stale(make_board: Any, user: Any) -> None:
+    """
+    A board's updated_at (its place in "recently changed first") moves with its ops, but at
+    most once per TOUCH_EVERY: a drawn-on board is never more than that out of date.
+    """
+    board = make_board(user)
+    stale = timezone.now() - oplog.TOUCH_EVERY - timedelta(seconds=5)
+    Board.objects.filter(id=board.id).update(updated_at=stale)
+    first, second = op_batches("c1", 2, 2)
+    append_ops(board_id=board.id, author_id=user.id, client_id="c1", ops=first)
+    touched = Board.objects.get(id=board.id).updated_at
+    assert touched > stale + oplog.TOUCH_EVERY
+
+    append_ops(board_id=board.id, author_id=user.id, client_id="c1", ops=second)
+    board.refresh_from_db()
+    assert board.head_seq == 4
+    assert board.updated_at == touched  # fresh enough: the head moved, updated_at did not
