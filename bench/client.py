@@ -11,7 +11,7 @@ int) to each op.
 
 Strokes are freehand (bench.strokes: a 120 Hz pointer, `points_per_op` samples per op). With
 protocol 2 (docs/protocol.md §2.5) a stroke's `add` is an UP_ADD frame (the connection's first
-names the style, later ones send "" for "the same style") and its `app` ops are UP_APP frames;
+names the style, later ones send "" for "the same style") and its `app` ops are UP_NEXT frames;
 the server's DOWN_OPS entries (stroke adds as tag 2, appends as tag 1, anything else as v1
 bytes) name authors by per-connection handles (defined inline in DOWN_OPS frames, or in DEFS
 frames for a socket that missed them), and count exactly like the entries of a v1 `ops` frame
@@ -44,7 +44,7 @@ from bench.compact_rx import Handles, scan_defs, scan_down_ops
 from bench.hist import Histogram, Starts
 from bench.strokes import PenModel, StrokePool
 from bench.wsclient import WsClient
-from realtime.compact import DOWN_DEFS, DOWN_OPS, encode_up_add, encode_up_app
+from realtime.compact import DOWN_DEFS, DOWN_OPS, encode_up_add, encode_up_app, encode_up_next
 
 #: Each stroke is one `add` then this many `app` ops (about 2 s of drawing at 30 Hz).
 STROKE_APPS = 60
@@ -309,11 +309,13 @@ class BenchClient:
         self.frames = self.decoder.frames
         #: This connection's author handles (v2), shared with every connection that agrees.
         self.handles = self.decoder.no_handles
-        #: Send `add` ops as UP_ADD and `app` ops as UP_APP frames (v2). Relays forward v1
-        #: frames with our `c` in them.
+        #: Send `add` ops as UP_ADD and `app` ops as UP_NEXT frames (v2; UP_APP if an op id
+        #: was skipped). Relays forward v1 frames with our `c` in them.
         self.compact = protocol == 2 and mode == "inkroom"
         #: v2: this connection has sent an UP_ADD with its style; later ones send "" (§2.5).
         self.style_sent = False
+        #: v2: the id of the last op sent on this connection (what UP_NEXT numbers after).
+        self.last_i: int | None = None
         self.strokes = strokes or default_pool(STROKE_APPS * points_per_op)
         #: Highest op id seen per author slot.
         self.hwm: dict[int, int] = {}
@@ -339,8 +341,10 @@ class BenchClient:
             headers=spec.headers,
             rcvbuf=4096 if spec.slow else None,
         )
-        # "" in UP_ADD refers to this connection's previous style: a new one names it again.
+        # "" in UP_ADD refers to this connection's previous style, and UP_NEXT to its last op: a
+        # new connection names both again.
         self.style_sent = False
+        self.last_i = None
         if self.mode != "inkroom":
             self.synced.set_result(None)
         await self.synced
@@ -384,8 +388,11 @@ class BenchClient:
                 style = None if self.style_sent else _STYLE
                 self.style_sent = True
                 frame = encode_up_add(i, el["id"], el["x"], el["y"], style, el["p"])
+            elif self.last_i == i - 1:
+                frame = encode_up_next(op["p"])  # numbered after the op before it (§2.5)
             else:
                 frame = encode_up_app(i, op["p"])
+            self.last_i = i
         else:
             if self.mode != "inkroom":
                 op["c"] = self.spec.slot

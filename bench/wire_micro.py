@@ -6,24 +6,25 @@ realtime.compact for v2) from the ops the load generator would send, and measure
 WebSocket headers (client to server: 2-byte header plus 4-byte mask below 126 bytes of payload,
 8 up to 64 KiB; server to client unmasked: 2, 4 or 10 bytes).
 
-Model (the issue's scenario A shape): AUTHORS clients draw at 30 ops/s each, at random phases;
-a stroke is one `add` (`p: [0, 0]`) then 60 `app` ops of pointer_hz/30 points (2/4/8 at
-60/120/240 Hz), points from bench.strokes (or uniform ±7 deltas for contrast), strokes back to
-back. The bench's 60-op strokes last 2 s; handwriting strokes last ~0.2-0.5 s and sketch strokes
-0.5-2 s, so rows with 10- and 20-op strokes (0.33 and 0.67 s at 120 Hz) show what the per-stroke
-`add` costs. Up: every op is its own frame (the browser sends one frame per 33 ms): v1 `ops`
-frames; v2 UP_ADD for the `add` (the author's first names its style, later ones send "") and
-UP_APP for the appends. Down: the server sends one frame per 20 ms tick with that tick's entries
-from all authors, to a receiver connected from the start, encoded by the server's own code: v1
-frames as realtime.protocol.ops_frame_from_entries joins the entries, v2 DOWN_OPS frames by
+Model (the issue's scenario A shape): AUTHORS clients draw at 30 ops/s each, at random phases; a
+stroke is one `add` (`p: [0, 0]`) then 60 `app` ops of pointer_hz/30 points (2/4/8 at 60/120/240
+Hz), points from bench.strokes (or uniform ±7 deltas for contrast), strokes back to back. The
+bench's 60-op strokes last 2 s; handwriting strokes last ~0.2-0.5 s and sketch strokes 0.5-2 s,
+so rows with 10- and 20-op strokes (0.33 and 0.67 s at 120 Hz) show what the per-stroke `add`
+costs. Up: every op is its own frame (the browser sends one frame per 33 ms): v1 `ops` frames;
+v2 UP_ADD for the `add` (the author's first names its style, later ones send "") and UP_NEXT for
+the appends (each op follows its author's previous one; UP_APP with pressure). Down: the server
+sends one frame per 20 ms tick with that tick's entries from all authors, to a receiver
+connected from the start, encoded by the server's own code: v1 frames as
+realtime.protocol.ops_frame_from_entries joins the entries, v2 DOWN_OPS frames by
 realtime.handles.encode_delivery (room-wide table of recycled one-byte handles; adds as tag-2
 entries, appends as tag 1; each name, the style's JSON text included, defined inline by the
-first frame that uses it: `defs` is that share of v2's down bytes). `B/pt` = wire bytes /
-stroke points (an `add` is one point), the load generator's definition, so a v1 row reproduces
-scenario A's figures; `add` = mean wire bytes of an `add` frame up, each author's first left
-out (v2's names the style once per connection; it is in B/pt). Ids are the bench's
-(`bench000123`, `s12-3`, user 1, seqs from 1) unless the case says browser ids: 16-char client
-ids, 12-char element ids, user ids >= 1000, seqs from 100,000.
+first frame that uses it: `defs` is that share of v2's down bytes). `B/pt` = wire bytes / stroke
+points (an `add` is one point), the load generator's definition, so a v1 row reproduces scenario
+A's figures; `add` = mean wire bytes of an `add` frame up, each author's first left out (v2's
+names the style once per connection; it is in B/pt). Ids are the bench's (`bench000123`,
+`s12-3`, user 1, seqs from 1) unless the case says browser ids: 16-char client ids, 12-char
+element ids, user ids >= 1000, seqs from 100,000.
 
 Prints a table and appends one JSON line (`"micro": "wire"`) to bench/results/<date>.jsonl.
 """
@@ -44,7 +45,14 @@ import msgpack
 from bench import report
 from bench.client import STROKE_APPS, client_id_for
 from bench.strokes import PenModel, Stroke, UniformStroke
-from realtime.compact import ESCAPE, encode_up_add, encode_up_app, ops_head, pack_points
+from realtime.compact import (
+    ESCAPE,
+    encode_up_add,
+    encode_up_app,
+    encode_up_next,
+    ops_head,
+    pack_points,
+)
 from realtime.handles import HandleTable, encode_delivery
 from realtime.protocol import ops_frame_from_entries
 
@@ -158,14 +166,17 @@ def points_of(op: dict[str, Any]) -> int:
 
 def up_frame(op: dict[str, Any], protocol: int, same_style: bool) -> bytes:
     """
-    The frame a client sends for one op: v1 `ops`; v2 UP_ADD / UP_APP (`same_style`: send ""
-    for the style, the connection's previous UP_ADD had this one).
+    The frame a client sends for one op: v1 `ops`; v2 UP_ADD / UP_NEXT (UP_APP with pressure)
+    (`same_style`: send "" for the style, the connection's previous UP_ADD had this one). An
+    author's ops are numbered consecutively, so an append always follows its author's last op.
     """
     if protocol == 1:
         frame: bytes = msgpack.packb({"t": "ops", "ops": [op]})
         return frame
     if op["k"] == "app":
-        return encode_up_app(op["i"], op["p"], op.get("pr"))
+        if "pr" not in op:
+            return encode_up_next(op["p"])
+        return encode_up_app(op["i"], op["p"], op["pr"])
     el = op["el"]
     style = None if same_style else el["style"]
     return encode_up_add(op["i"], el["id"], el["x"], el["y"], style, el["p"], el.get("pr"))

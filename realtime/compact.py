@@ -25,6 +25,7 @@ UP_APP = 0x01
 DOWN_OPS = 0x02
 DOWN_DEFS = 0x03
 UP_ADD = 0x04
+UP_NEXT = 0x05
 #: Entry tags inside a DOWN_OPS frame.
 ENTRY_V1 = 0
 ENTRY_APP = 1
@@ -175,9 +176,21 @@ def put_points(out: bytearray, p: Sequence[int], pr: Sequence[int] | None) -> No
     """
     n = len(p) // 2
     put_varint(out, n << 1 | (pr is not None))
+    put_codes(out, p)
+    if pr is not None:
+        prev = 0
+        for v in pr:
+            put_varint(out, zigzag(v - prev))
+            prev = v
+
+
+def put_codes(out: bytearray, p: Sequence[int]) -> None:
+    """
+    Append the point codes of the flat deltas `p` (even length) to `out`.
+    """
     px = py = 0
     span, lo, hi = _PAIR_SPAN, -PAIR_MAX, PAIR_MAX
-    for k in range(0, 2 * n, 2):
+    for k in range(0, len(p) - 1, 2):
         dx, dy = p[k], p[k + 1]
         rx, ry = dx - px, dy - py
         px, py = dx, dy
@@ -187,11 +200,6 @@ def put_points(out: bytearray, p: Sequence[int], pr: Sequence[int] | None) -> No
             out.append(ESCAPE)
             put_varint(out, zigzag(rx))
             put_varint(out, zigzag(ry))
-    if pr is not None:
-        prev = 0
-        for v in pr:
-            put_varint(out, zigzag(v - prev))
-            prev = v
 
 
 def read_points(r: Reader, max_points: int) -> tuple[list[int], list[int] | None]:
@@ -202,11 +210,30 @@ def read_points(r: Reader, max_points: int) -> tuple[list[int], list[int] | None
     n, has_pr = head >> 1, head & 1
     if n == 0 or n > max_points:
         raise CompactError(f"a points block holds 1..{max_points} points, not {n}")
-    p = [0] * (2 * n)
+    p = read_codes(r, n)
+    if not has_pr:
+        return p, None
+    pr: list[int] = []
+    prev = 0
+    for _ in range(n):
+        prev += unzigzag(r.varint())
+        pr.append(prev)
+    return p, pr
+
+
+def read_codes(r: Reader, n: int) -> list[int]:
+    """
+    Decode `n` point codes at the reader's position, or every code up to the end if `n` < 0.
+    """
+    p: list[int] = []
+    append = p.append
     px = py = 0
     data, pos, end = r.data, r.pos, len(r.data)
-    for k in range(0, 2 * n, 2):
+    left = n if n >= 0 else end - pos  # at least one byte per code
+    while left > 0:
         if pos >= end:
+            if n < 0:
+                break
             raise CompactError("truncated frame")
         b = data[pos]
         pos += 1
@@ -221,17 +248,11 @@ def read_points(r: Reader, max_points: int) -> tuple[list[int], list[int] | None
             raise CompactError(f"reserved point code {b}")
         px += rx
         py += ry
-        p[k] = px
-        p[k + 1] = py
+        append(px)
+        append(py)
+        left -= 1
     r.pos = pos
-    if not has_pr:
-        return p, None
-    pr: list[int] = []
-    prev = 0
-    for _ in range(n):
-        prev += unzigzag(r.varint())
-        pr.append(prev)
-    return p, pr
+    return p
 
 
 # --- client → server --------------------------------------------------------------------------
@@ -279,6 +300,36 @@ def decode_up_app(data: bytes, max_points: int) -> UpApp:
     if r.pos != size:
         raise CompactError("trailing bytes after the points")
     return UpApp(i, p, pr)
+
+
+@dataclass(slots=True)
+class UpNext:
+    """
+    A decoded UP_NEXT frame: an `app` op without pressure on the connection's current stroke,
+    numbered one after the connection's last op.
+    """
+
+    p: list[int]
+
+
+def encode_up_next(p: Sequence[int]) -> bytes:
+    """
+    UP_NEXT frame: 0x05, then the point codes to the end of the frame (no count, no op id).
+    """
+    out = bytearray((UP_NEXT,))
+    put_codes(out, p)
+    return bytes(out)
+
+
+def decode_up_next(data: bytes, max_points: int) -> UpNext:
+    """
+    Decode an UP_NEXT frame (first byte already known to be 0x05). Raises CompactError.
+    """
+    p = read_codes(Reader(data, 1), -1)
+    n = len(p) // 2
+    if n == 0 or n > max_points:
+        raise CompactError(f"an UP_NEXT frame holds 1..{max_points} points, not {n}")
+    return UpNext(p)
 
 
 @dataclass(slots=True)

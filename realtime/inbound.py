@@ -15,7 +15,7 @@ from board.access import can_edit
 from board.conf import app_settings
 from board.document import validate_op
 from board.exceptions import OpRejected
-from realtime.compact import UpAdd, UpApp
+from realtime.compact import UpAdd, UpApp, UpNext
 from realtime.protocol import (
     ClientCursor,
     ClientPing,
@@ -53,6 +53,7 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
     """
     hub.counts.frames_in += 1
     if len(data) > app_settings.MAX_FRAME_BYTES:
+        peer.last_i = None  # a frame refused whole: what it held is unknown (protocol §2.5)
         hub.error(peer, ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes is too large", None)
         return
     try:
@@ -62,14 +63,20 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
             max_points_per_op=int(app_settings.MAX_POINTS_PER_OP),
         )
     except ProtocolError as exc:
+        peer.last_i = None
         hub.error(peer, exc.code, exc.message, exc.ids)
         return
-    if isinstance(msg, UpApp | UpAdd):
+    if isinstance(msg, UpApp | UpAdd | UpNext):
         if peer.version < 2:
-            hub.error(peer, ErrorCode.BAD_FRAME, "compact frames need protocol v2", [msg.i])
+            ids = None if isinstance(msg, UpNext) else [msg.i]
+            hub.error(peer, ErrorCode.BAD_FRAME, "compact frames need protocol v2", ids)
+        elif isinstance(msg, UpNext):
+            _on_up_next(hub, peer, msg, len(data))
         elif isinstance(msg, UpApp):
+            peer.last_i = msg.i
             _on_up_app(hub, peer, msg, len(data))
         else:
+            peer.last_i = msg.i
             _on_up_add(hub, peer, msg, len(data))
         return
     if isinstance(msg, ClientCursor):
@@ -87,6 +94,9 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
         return
     if peer.version >= 2:
         _track_stroke(peer, msg.ops)
+        last = msg.ops[-1]
+        i = last.get("i") if isinstance(last, dict) else None
+        peer.last_i = i if isinstance(i, int) and not isinstance(i, bool) else None
     _on_ops(hub, peer, msg.ops, len(data))
 
 
@@ -103,6 +113,17 @@ def _on_up_app(hub: Hub, peer: Peer, msg: UpApp, size: int) -> None:
     if msg.pr is not None:
         op["pr"] = msg.pr
     _on_ops(hub, peer, [op], size)
+
+
+def _on_up_next(hub: Hub, peer: Peer, msg: UpNext, size: int) -> None:
+    """
+    A v2 compact stroke append numbered one after the connection's last op: UP_APP's op.
+    """
+    if peer.last_i is None:
+        hub.error(peer, ErrorCode.BAD_MESSAGE, "UP_NEXT before any op on this connection", None)
+        return
+    peer.last_i += 1
+    _on_up_app(hub, peer, UpApp(peer.last_i, msg.p, None), size)
 
 
 def _on_up_add(hub: Hub, peer: Peer, msg: UpAdd, size: int) -> None:

@@ -22,11 +22,14 @@ import msgpack
 from realtime.compact import (
     UP_ADD,
     UP_APP,
+    UP_NEXT,
     CompactError,
     UpAdd,
     UpApp,
+    UpNext,
     decode_up_add,
     decode_up_app,
+    decode_up_next,
 )
 from realtime.messages import (
     PROTOCOL_VERSION,
@@ -131,16 +134,18 @@ def decode_binary(
     *,
     max_ops_per_frame: int = DEFAULT_MAX_OPS_PER_FRAME,
     max_points_per_op: int = DEFAULT_MAX_POINTS_PER_OP,
-) -> ClientOps | ClientCursor | UpApp | UpAdd:
+) -> ClientOps | ClientCursor | UpApp | UpAdd | UpNext:
     """
     Decode a client's binary frame: a msgpack map, or a v2 compact frame (§2.5). Raises
     ProtocolError.
     """
     first = data[0] if data else None
-    if first in (UP_APP, UP_ADD):
+    if first in (UP_APP, UP_ADD, UP_NEXT):
         try:
             if first == UP_APP:
                 return decode_up_app(data, max_points_per_op)
+            if first == UP_NEXT:
+                return decode_up_next(data, max_points_per_op)
             return decode_up_add(data, max_points_per_op)
         except CompactError as exc:
             raise ProtocolError(ErrorCode.BAD_FRAME, f"bad compact frame: {exc}") from None

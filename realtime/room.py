@@ -91,8 +91,10 @@ class Peer:
     id: int = field(default_factory=lambda: next(_peer_ids))
     #: Protocol version of the connection (1 or 2).
     version: int = 1
-    #: v2: the connection's current stroke, the target of UP_APP frames.
+    #: v2: the connection's current stroke, the target of UP_APP and UP_NEXT frames.
     stroke: str | None = None
+    #: v2: the `i` of the last op of the last op frame decoded (UP_NEXT numbers after it).
+    last_i: int | None = None
     #: v2: the style of the connection's last UP_ADD with one (what "" stands for).
     style: Any = None
 

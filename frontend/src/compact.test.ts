@@ -10,10 +10,12 @@ import {
   decodeDownOps,
   decodeUpAdd,
   decodeUpApp,
+  decodeUpNext,
   encodeDefs,
   encodeDownOps,
   encodeUpAdd,
   encodeUpApp,
+  encodeUpNext,
   packPoints,
   parseStyle,
   styleName,
@@ -218,6 +220,7 @@ interface AddVector {
 interface Vectors {
   max_points_per_op: number;
   up_app: { name: string; i: number; p: number[]; pr: number[] | null; hex: string }[];
+  up_next: { name: string; p: number[]; hex: string }[];
   up_add: {
     name: string;
     i: number;
@@ -245,7 +248,12 @@ interface Vectors {
     decoded: { first: number; entries: Record<string, unknown>[] };
     names_after: Definition[];
   }[];
-  malformed: { name: string; frame: "up_app" | "up_add" | "defs" | "down_ops"; hex: string; names: Definition[] }[];
+  malformed: {
+    name: string;
+    frame: "up_app" | "up_next" | "up_add" | "defs" | "down_ops";
+    hex: string;
+    names: Definition[];
+  }[];
 }
 
 const VECTORS = join(import.meta.dirname, "..", "..", "tests", "fixtures", "protocol", "v2", "compact_vectors.json");
@@ -257,6 +265,11 @@ describe("golden vectors (realtime/compact.py)", () => {
     const frame = encodeUpApp(c.i, c.p, c.pr ?? undefined);
     expect(hex(frame)).toBe(c.hex);
     expect(decodeUpApp(unhex(c.hex), vectors.max_points_per_op)).toEqual({ i: c.i, p: c.p, ...(c.pr ? { pr: c.pr } : {}) });
+  });
+
+  it.each(named(vectors.up_next))("UP_NEXT %s: same bytes, same points back", (_name, c) => {
+    expect(hex(encodeUpNext(c.p))).toBe(c.hex);
+    expect(decodeUpNext(unhex(c.hex), vectors.max_points_per_op)).toEqual({ p: c.p });
   });
 
   it.each(named(vectors.up_add))("UP_ADD %s: same bytes, same op back", (_name, c) => {
@@ -278,7 +291,7 @@ describe("golden vectors (realtime/compact.py)", () => {
     expect([...kinds].sort()).toEqual(["repeat/nopr", "repeat/pr", "style/nopr", "style/pr"]);
     const tags = vectors.down_ops.flatMap((c) => c.entries.map((e) => Object.keys(e)[0]));
     expect(new Set(tags)).toEqual(new Set(["v1", "app", "add"]));
-    expect(new Set(vectors.malformed.map((c) => c.frame))).toEqual(new Set(["up_app", "up_add", "defs", "down_ops"]));
+    expect(new Set(vectors.malformed.map((c) => c.frame))).toEqual(new Set(["up_app", "up_next", "up_add", "defs", "down_ops"]));
   });
 
   it.each(named(vectors.defs))("DEFS %s: same bytes, same definitions back", (_name, c) => {
@@ -303,6 +316,7 @@ describe("golden vectors (realtime/compact.py)", () => {
     const data = unhex(c.hex);
     const decoders = {
       up_app: () => decodeUpApp(data, vectors.max_points_per_op),
+      up_next: () => decodeUpNext(data, vectors.max_points_per_op),
       up_add: () => decodeUpAdd(data, vectors.max_points_per_op),
       defs: () => decodeDefs(data),
       down_ops: () => decodeDownOps(data, new Map(c.names)),

@@ -20,6 +20,7 @@ export const UP_APP = 0x01;
 export const DOWN_OPS = 0x02;
 export const DOWN_DEFS = 0x03;
 export const UP_ADD = 0x04;
+export const UP_NEXT = 0x05;
 /** Entry tags inside a DOWN_OPS frame. */
 export const ENTRY_V1 = 0;
 export const ENTRY_APP = 1;
@@ -201,9 +202,22 @@ export function packPoints(p: readonly number[], pr?: readonly number[]): Uint8A
   if (pr !== undefined && pr.length !== n) throw new CompactError(`${pr.length} pressures for ${n} points`);
   const out: number[] = [];
   putVarint(out, n * 2 + (pr !== undefined ? 1 : 0));
+  putCodes(out, p);
+  if (pr !== undefined) {
+    let prev = 0;
+    for (const v of pr) {
+      putVarint(out, zigzag(v - prev));
+      prev = v;
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+/** Append the point codes of the flat deltas `p` (even length) to `out`. */
+function putCodes(out: number[], p: readonly number[]): void {
   let px = 0;
   let py = 0;
-  for (let k = 0; k < 2 * n; k += 2) {
+  for (let k = 0; k < p.length; k += 2) {
     if (!Number.isSafeInteger(p[k]) || !Number.isSafeInteger(p[k + 1])) {
       throw new CompactError(`point ${k / 2} is not a pair of integers`);
     }
@@ -219,14 +233,6 @@ export function packPoints(p: readonly number[], pr?: readonly number[]): Uint8A
       putVarint(out, zigzag(ry));
     }
   }
-  if (pr !== undefined) {
-    let prev = 0;
-    for (const v of pr) {
-      putVarint(out, zigzag(v - prev));
-      prev = v;
-    }
-  }
-  return Uint8Array.from(out);
 }
 
 /** Decode a points block at the reader's position. */
@@ -234,10 +240,23 @@ export function readPoints(r: Reader, maxPoints: number): { p: number[]; pr?: nu
   const head = r.varint();
   const n = Math.floor(head / 2);
   if (n === 0 || n > maxPoints) throw new CompactError(`a points block holds 1..${maxPoints} points, not ${n}`);
+  const p = readCodes(r, n);
+  if (head % 2 === 0) return { p };
+  const pr: number[] = [];
+  let prev = 0;
+  for (let k = 0; k < n; k++) {
+    prev += unzigzag(r.varint());
+    pr.push(prev);
+  }
+  return { p, pr };
+}
+
+/** Decode `n` point codes at the reader's position, or every code up to the end if `n` < 0. */
+function readCodes(r: Reader, n: number): number[] {
   const p: number[] = [];
   let px = 0;
   let py = 0;
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; n < 0 ? !r.atEnd() : k < n; k++) {
     const b = r.byte();
     let rx: number;
     let ry: number;
@@ -254,14 +273,7 @@ export function readPoints(r: Reader, maxPoints: number): { p: number[]; pr?: nu
     py += ry;
     p.push(px, py);
   }
-  if (head % 2 === 0) return { p };
-  const pr: number[] = [];
-  let prev = 0;
-  for (let k = 0; k < n; k++) {
-    prev += unzigzag(r.varint());
-    pr.push(prev);
-  }
-  return { p, pr };
+  return p;
 }
 
 // --- client -> server ------------------------------------------------------------------------
@@ -281,6 +293,27 @@ export function decodeUpApp(data: Uint8Array, maxPoints: number): { i: number; p
   const points = readPoints(r, maxPoints);
   if (!r.atEnd()) throw new CompactError("trailing bytes after the points");
   return { i, ...points };
+}
+
+/**
+ * UP_NEXT frame: 0x05, then the point codes to the end of the frame. The op is an `app` without
+ * pressure, numbered one after the connection's last op, on its current stroke.
+ */
+export function encodeUpNext(p: readonly number[]): Uint8Array {
+  const n = p.length / 2;
+  if (!Number.isInteger(n) || n < 1) throw new CompactError(`UP_NEXT needs 1+ points, got ${p.length} values`);
+  const out: number[] = [UP_NEXT];
+  putCodes(out, p);
+  return Uint8Array.from(out);
+}
+
+/** The server's half, for tests and fakes: the points of an UP_NEXT frame. */
+export function decodeUpNext(data: Uint8Array, maxPoints: number): { p: number[] } {
+  if (data[0] !== UP_NEXT) throw new CompactError("not an UP_NEXT frame");
+  const p = readCodes(new Reader(data, 1), -1);
+  const n = p.length / 2;
+  if (n === 0 || n > maxPoints) throw new CompactError(`an UP_NEXT frame holds 1..${maxPoints} points, not ${n}`);
+  return { p };
 }
 
 /** A decoded UP_ADD frame: a stroke `add`; `style` null means the connection's previous one. */

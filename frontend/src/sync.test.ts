@@ -10,6 +10,7 @@ import {
   packPoints,
   styleName,
   UP_ADD,
+  UP_NEXT,
   UP_APP,
   v1Entry,
 } from "./compact";
@@ -54,12 +55,21 @@ function setup(store = new MemoryStore()) {
   };
   const sentOps = () => sent;
   const texts = () => frames.filter((f): f is string => typeof f === "string").map((f) => JSON.parse(f));
-  /** The kind of each binary frame sent: "up" for UP_APP, "up-add" for UP_ADD, else the v1 ops' kinds. */
+  /**
+   * The kind of each binary frame sent: "up" for UP_APP, "next" for UP_NEXT, "up-add" for
+   * UP_ADD, else the v1 ops' kinds.
+   */
   const shapes = () =>
     frames
       .filter((f): f is Uint8Array => typeof f !== "string")
       .map((f) =>
-        f[0] === UP_APP ? "up" : f[0] === UP_ADD ? "up-add" : (mpDecode(f) as { ops: Op[] }).ops.map((o) => o.k).join(","),
+        f[0] === UP_APP
+          ? "up"
+          : f[0] === UP_NEXT
+            ? "next"
+            : f[0] === UP_ADD
+              ? "up-add"
+              : (mpDecode(f) as { ops: Op[] }).ops.map((o) => o.k).join(","),
       );
   /** The style text of each UP_ADD frame sent ("" for "the previous one"). */
   const upAddStyles = () =>
@@ -186,7 +196,7 @@ describe("SyncClient on protocol v2", () => {
   beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] }));
   afterEach(() => vi.useRealTimers());
 
-  it("sends appends to the current stroke as UP_APP frames, in order with the other ops", async () => {
+  it("sends appends to the current stroke as UP_NEXT or UP_APP frames, in order with the other ops", async () => {
     const { client, connect, sentOps, shapes } = setup();
     connect();
     const submitted = client.submit([
@@ -201,12 +211,13 @@ describe("SyncClient on protocol v2", () => {
       { k: "app", id: "s", p: [4, 4] },
     ]);
     await flush();
-    expect(shapes()).toEqual(["up-add", "up", "up", "add", "up", "mov,app", "up", "app"]);
+    // UP_NEXT when the op follows the one before it on the connection and has no pressure.
+    expect(shapes()).toEqual(["up-add", "next", "up", "add", "next", "mov,app", "next", "app"]);
     expect(sentOps()).toEqual(submitted);
     // Later flushes continue from the connection's current stroke (s, from the last v1 app).
     client.submit([{ k: "app", id: "s", p: [5, 5] }]);
     await flush();
-    expect(shapes().at(-1)).toBe("up");
+    expect(shapes().at(-1)).toBe("next");
     expect(sentOps().at(-1)).toEqual({ i: 10, k: "app", id: "s", p: [5, 5] });
   });
 
@@ -220,7 +231,7 @@ describe("SyncClient on protocol v2", () => {
     connect(); // resends op 2 only
     client.submit([{ k: "app", id: "s", p: [2, 2] }]);
     await flush();
-    expect(shapes()).toEqual(["up-add", "up", "app", "up"]);
+    expect(shapes()).toEqual(["up-add", "next", "app", "next"]);
     expect(sentOps().map((o) => o.i)).toEqual([1, 2, 2, 3]);
   });
 
@@ -238,14 +249,14 @@ describe("SyncClient on protocol v2", () => {
     expect(shapes()).toEqual(["up-add", "app,app,app"]);
   });
 
-  it("resends a rate-limited UP_APP as UP_APP", async () => {
+  it("resends a rate-limited append as UP_APP: its id does not follow the last op sent", async () => {
     const { client, connect, shapes } = setup();
     connect();
     client.submit([{ k: "add", el: stroke("s") }, { k: "app", id: "s", p: [1, 1] }]);
     await flush();
     client.handle({ type: "error", code: "rate_limited", message: "slow down", ids: [2] });
     vi.advanceTimersByTime(1000);
-    expect(shapes()).toEqual(["up-add", "up", "up"]);
+    expect(shapes()).toEqual(["up-add", "next", "up"]);
   });
 
   it("sends a stroke as UP_ADD then UP_APPs, and repeats the previous UP_ADD's style as \"\"", async () => {
@@ -267,7 +278,7 @@ describe("SyncClient on protocol v2", () => {
     await flush();
     submitted.push(...client.submit([{ k: "add", el: stroke("w") }, { k: "app", id: "w", p: [2, 2] }]));
     await flush();
-    expect(shapes()).toEqual(["up-add", "up", "up", "up-add", "up", "up-add", "up-add", "up-add", "up"]);
+    expect(shapes()).toEqual(["up-add", "up", "up", "up-add", "next", "up-add", "up-add", "up-add", "next"]);
     expect(upAddStyles()).toEqual([styleName(STYLE), "", styleName(other), "", styleName(STYLE)]);
     expect(readers[0].repeatedStyles).toEqual([false, true, false, true, false]);
     // The server reads back exactly the ops submitted (ids, coordinates, styles, pressure).
@@ -285,7 +296,7 @@ describe("SyncClient on protocol v2", () => {
     connect(); // resends op 2: the first UP_ADD of this connection, so its style is explicit
     client.submit([{ k: "add", el: stroke("u") }, { k: "app", id: "u", p: [1, 1] }]);
     await flush();
-    expect(shapes()).toEqual(["up-add", "up-add", "up-add", "up-add", "up"]);
+    expect(shapes()).toEqual(["up-add", "up-add", "up-add", "up-add", "next"]);
     expect(upAddStyles()).toEqual([styleName(STYLE), "", styleName(STYLE), ""]);
     expect(sentOps().map((o) => o.i)).toEqual([1, 2, 2, 3, 4]);
   });
@@ -307,7 +318,7 @@ describe("SyncClient on protocol v2", () => {
       { k: "app", id: "ok", p: [1, 1] },
     ]);
     await flush();
-    expect(shapes()).toEqual(["add,add", "up", "add,add,add,add,add", "up-add", "up"]);
+    expect(shapes()).toEqual(["add,add", "next", "add,add,add,add,add", "up-add", "next"]);
     // None of the v1 adds counts as "the previous UP_ADD": the first UP_ADD names its style.
     expect(upAddStyles()).toEqual([styleName(STYLE)]);
     expect(sentOps().map((o) => o.i)).toEqual(submitted.map((o) => o.i));
@@ -320,9 +331,27 @@ describe("SyncClient on protocol v2", () => {
     await flush();
     client.handle({ type: "error", code: "rate_limited", message: "slow down", ids: [1, 2] });
     vi.advanceTimersByTime(1000);
-    expect(shapes()).toEqual(["up-add", "up", "up-add", "up"]);
+    expect(shapes()).toEqual(["up-add", "next", "up-add", "next"]);
     expect(upAddStyles()).toEqual([styleName(STYLE), ""]);
     expect(sentOps()).toEqual([...submitted, ...submitted]);
+  });
+
+  it("resends every unacked op with its id after an error that names none (a frame refused whole)", async () => {
+    const { client, connect, shapes, sentOps } = setup();
+    connect();
+    const submitted = client.submit([
+      { k: "add", el: stroke("s") },
+      { k: "app", id: "s", p: [1, 1] },
+      { k: "app", id: "s", p: [2, 2] },
+    ]);
+    await flush();
+    client.handle({ t: "ack", a: [[1, 1]] });
+    client.handle({ type: "error", code: "bad_frame", message: "bad compact frame" });
+    vi.advanceTimersByTime(1000);
+    // The server's count of this connection's op ids is unknown now: the first resend names its
+    // id (UP_APP), the next follows it.
+    expect(shapes()).toEqual(["up-add", "next", "next", "up", "next"]);
+    expect(sentOps()).toEqual([...submitted, ...submitted.slice(1)]);
   });
 
   it("handles tag-2 (stroke add) entries like v1 add entries: own ones ack, others apply", async () => {

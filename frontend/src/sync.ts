@@ -252,7 +252,14 @@ export class SyncClient {
       }
       this.changed();
       this.resync();
-    } else if (msg.code === "rate_limited" || msg.code === "unavailable") {
+    } else if (msg.code === "rate_limited" || msg.code === "unavailable" || ids.length === 0) {
+      // Without ids a frame was refused whole (or an UP_NEXT had no op to number after): the
+      // server's count of our op ids is unknown, so every unacked op goes again, with explicit
+      // ids (the server stores each (client, i) once).
+      if (ids.length === 0) {
+        this.sent.clear();
+        this.wire.lastI = null;
+      }
       for (const i of ids) this.sent.delete(i);
       if (this.resendTimer === null) {
         this.resendTimer = setTimeout(() => {

@@ -2,7 +2,7 @@
  * Test helpers: an in-memory KeyValueStore (localStorage stand-in), element builders and the
  * server's reading of client frames.
  */
-import { decodeUpAdd, decodeUpApp, UP_ADD, UP_APP } from "./compact";
+import { decodeUpAdd, decodeUpApp, decodeUpNext, UP_ADD, UP_APP, UP_NEXT } from "./compact";
 import type { KeyValueStore } from "./outbox";
 import { decodeClient, DEFAULT_LIMITS, type Element, type Op, type Style } from "./protocol";
 
@@ -39,19 +39,31 @@ export function rect(id: string, x = 0, y = 0, w = 10, h = 10): Element {
  * The server's reading of one connection's binary client frames (docs/protocol.md §2.5): v1
  * `ops` frames as they are, UP_ADD frames as stroke `add` ops ("" style: the previous UP_ADD's),
  * UP_APP frames as `app` ops on the connection's current stroke, which it tracks in frame order
- * like the server. Make one per connection.
+ * like the server, and UP_NEXT frames as UP_APP's op numbered after the last op read. Make one
+ * per connection.
  */
 export class ServerReader {
   currentStroke: string | null = null;
+  lastI: number | null = null;
   /** The style of the connection's last UP_ADD (what "" stands for). */
   style: unknown = null;
   /** How each UP_ADD came: true if its style was "" (the previous one). */
   readonly repeatedStyles: boolean[] = [];
 
   read(frame: Uint8Array): Op[] {
-    if (frame[0] === UP_APP) {
+    const ops = this.decode(frame);
+    if (ops.length > 0) this.lastI = ops[ops.length - 1].i;
+    return ops;
+  }
+
+  private decode(frame: Uint8Array): Op[] {
+    if (frame[0] === UP_APP || frame[0] === UP_NEXT) {
       if (this.currentStroke === null) throw new Error("UP_APP before any stroke on this connection");
-      const { i, p, pr } = decodeUpApp(frame, DEFAULT_LIMITS.max_points_per_op);
+      if (frame[0] === UP_NEXT && this.lastI === null) throw new Error("UP_NEXT before any op on this connection");
+      const { i, p, pr } =
+        frame[0] === UP_APP
+          ? decodeUpApp(frame, DEFAULT_LIMITS.max_points_per_op)
+          : { i: (this.lastI as number) + 1, ...decodeUpNext(frame, DEFAULT_LIMITS.max_points_per_op), pr: undefined };
       return [{ i, k: "app", id: this.currentStroke, p, ...(pr ? { pr } : {}) }];
     }
     if (frame[0] === UP_ADD) {

@@ -17,6 +17,7 @@ import {
   DOWN_OPS,
   encodeUpAdd,
   encodeUpApp,
+  encodeUpNext,
   styleName,
 } from "./compact";
 import { decode, encode, type AddOp, type AppendOp, type Limits, type Op, type ServerMessage } from "./protocol";
@@ -40,6 +41,11 @@ export class WireSession {
   currentStroke: string | null = null;
   /** The style (canonical JSON text) of the last UP_ADD sent on this connection. */
   lastStyle: string | null = null;
+  /**
+   * The `i` of the last op of the last op frame sent on this connection: an `app` numbered one
+   * after it goes as UP_NEXT, which carries no `i` (the server counts the same way).
+   */
+  lastI: number | null = null;
 
   /**
    * Decode a server frame. DEFS only feeds the handle table (null: nothing to handle); a
@@ -59,7 +65,8 @@ export class WireSession {
 
   /**
    * The frames that send `ops`, in order: a stroke `add` as one UP_ADD frame, an `app` on the
-   * current stroke as one UP_APP frame, runs of other ops as v1 `ops` frames within the frame
+   * current stroke as one UP_NEXT frame (numbered one after the op before it, no pressure) or
+   * UP_APP frame, runs of other ops as v1 `ops` frames within the frame
    * limits. Splitting a run where a compact frame falls keeps the server's view of the current
    * stroke and of the last UP_ADD's style (frame order) equal to ours.
    */
@@ -69,15 +76,22 @@ export class WireSession {
     let batch: Op[] = [];
     let bytes = 0;
     const flushBatch = () => {
-      if (batch.length > 0) frames.push(encode({ t: "ops", ops: batch }));
+      if (batch.length > 0) {
+        frames.push(encode({ t: "ops", ops: batch }));
+        const last = batch[batch.length - 1].i;
+        this.lastI = Number.isSafeInteger(last) ? last : null;
+      }
       batch = [];
       bytes = 0;
     };
     for (const op of ops) {
-      const compact = this.compact(op, limits);
+      // The pending run goes out before a compact frame, so an UP_NEXT numbers after its last op.
+      const before = batch.length > 0 ? batch[batch.length - 1].i : this.lastI;
+      const compact = this.compact(op, limits, before);
       if (compact) {
         flushBatch();
         frames.push(compact);
+        this.lastI = op.i;
         continue;
       }
       const size = (encode({ t: "ops", ops: [op] }) as Uint8Array).byteLength;
@@ -92,13 +106,14 @@ export class WireSession {
   }
 
   /**
-   * The compact frame for `op` (UP_ADD or UP_APP), or null if it must go in a v1 `ops` frame.
+   * The compact frame for `op` (UP_ADD, UP_NEXT or UP_APP), or null if it must go in a v1 `ops` frame.
    * Sending an UP_ADD updates the current stroke and the last style.
    */
-  private compact(op: Op, limits: FrameLimits): Uint8Array | null {
+  private compact(op: Op, limits: FrameLimits, lastI: number | null): Uint8Array | null {
     try {
       if (op.k === "add") return this.upAdd(op, limits);
       if (op.k !== "app" || op.id !== this.currentStroke || !fitsPoints(op, limits)) return null;
+      if (op.pr === undefined && lastI !== null && op.i === lastI + 1) return fitsFrame(encodeUpNext(op.p), limits);
       return fitsFrame(encodeUpApp(op.i, op.p, op.pr), limits);
     } catch (err) {
       // Not representable (non-integer values, a style that is not JSON): v1 lets the server

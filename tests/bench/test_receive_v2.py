@@ -20,12 +20,15 @@ from bench.compact_rx import scan_defs, scan_down_ops
 from bench.replay_micro import check_v2_equivalence, server_frame
 from realtime.compact import (
     UP_ADD,
+    UP_APP,
+    UP_NEXT,
     CompactError,
     add_entry,
     app_entry,
     decode_down_ops,
     decode_up_add,
     decode_up_app,
+    decode_up_next,
     encode_defs,
     ops_head,
     style_name,
@@ -217,7 +220,7 @@ def test_scan_agrees_with_the_reference_decoder() -> None:
         scan_down_ops(_down(1, [_app(0, 1)]) + b"\x00")
 
 
-async def test_v2_sends_the_add_as_up_add_and_the_appends_as_up_app(ring: memoryview) -> None:
+async def test_v2_sends_the_add_as_up_add_and_the_appends_as_up_next(ring: memoryview) -> None:
     v2 = BenchClient(ClientSpec("/", 0, 0, 3, draw=True), Stats(), ring, RING_SIZE, "inkroom", 4,
                      False, protocol=2)  # fmt: skip
     v1 = BenchClient(ClientSpec("/", 0, 0, 3, draw=True), Stats(), ring, RING_SIZE, "inkroom", 4,
@@ -235,12 +238,17 @@ async def test_v2_sends_the_add_as_up_add_and_the_appends_as_up_app(ring: memory
         for k in range(STROKE_APPS):
             up, points = v2.next_frame()
             app = msgpack.unpackb(v1.next_frame()[0])["ops"][0]
-            got_app = decode_up_app(up, 1024)
-            assert (got_app.i, got_app.p, got_app.pr, points) == (app["i"], app["p"], None, 4), k
-    # A new connection names the style again.
-    v2.style_sent = False
+            # Each append follows the op before it: UP_NEXT, whose op id is that one's + 1.
+            assert up[0] == UP_NEXT, k
+            got_app = decode_up_next(up, 1024)
+            assert (got.i + 1 + k, got_app.p, points) == (app["i"], app["p"], 4), k
+    # A new connection names the style again, and the first append after a skipped op id its id.
+    v2.style_sent, v2.last_i = False, None
     v2.stroke_left = 0
     assert decode_up_add(v2.next_frame()[0], 1024).style is not None
+    v2.last_i = None
+    up, _ = v2.next_frame()
+    assert up[0] == UP_APP and decode_up_app(up, 1024).i == v2.next_i - 1
     relay = BenchClient(ClientSpec("/", 0, 0, 3, draw=True), Stats(), ring, RING_SIZE, "relay", 4,
                         False, protocol=2)  # fmt: skip
     assert msgpack.unpackb(relay.next_frame()[0])["ops"][0]["c"] == 3  # relays stay v1

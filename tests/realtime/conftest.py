@@ -216,6 +216,9 @@ class Client:
     async def send_up_app(self, i: int, p: list[int], pr: list[int] | None = None) -> None:
         await self.comm.send_to(bytes_data=compact.encode_up_app(i, p, pr))
 
+    async def send_up_next(self, p: list[int]) -> None:
+        await self.comm.send_to(bytes_data=compact.encode_up_next(p))
+
     async def send_text(self, message: Any) -> None:
         await self.comm.send_to(text_data=protocol.encode(message))  # type: ignore[arg-type]
 

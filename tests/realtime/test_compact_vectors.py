@@ -74,6 +74,18 @@ def _up_app_cases() -> list[dict[str, Any]]:
     ]
 
 
+def _up_next_cases() -> list[dict[str, Any]]:
+    long_p, _ = _wiggle(300, 11)
+    cases: list[tuple[str, list[int]]] = [
+        ("doc_example", [4, 2, 5, 2, 5, 3]),
+        ("one_point", [0, 0]),
+        ("pair_edges", [7, -7, 0, 0, -7, 7, 1, -1, 9, -9, 1, -1, -7, 7]),
+        ("escape_last", [1, 1, 1, 1, 10_000_000, -10_000_000]),
+        ("long_stroke", long_p),
+    ]
+    return [{"name": name, "p": p, "hex": compact.encode_up_next(p).hex()} for name, p in cases]
+
+
 #: The style of the spec's example stroke; integers where it has integers (JS has no 4.0).
 STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
 #: A highlighter-like style with fractional numbers.
@@ -332,6 +344,10 @@ def _malformed_cases() -> list[dict[str, Any]]:
         ("up_app_truncated_escape", "up_app", bytes([1, 1, 2, 0xFF, 2]), []),
         ("up_app_missing_pressure", "up_app", bytes([1, 1, 3, 112]), []),
         ("up_app_trailing_byte", "up_app", good_app + b"\x00", []),
+        ("up_next_no_points", "up_next", bytes([5]), []),
+        ("up_next_reserved_225", "up_next", bytes([5, 112, 225]), []),
+        ("up_next_truncated_escape", "up_next", bytes([5, 112, 0xFF, 2]), []),
+        ("up_next_too_many_points", "up_next", bytes([5]) + bytes([112] * 1025), []),
         ("defs_trailing_byte", "defs", bytes([3, 0, 0]), []),
         ("defs_truncated_name", "defs", bytes([3, 1, 0, 5, 97]), []),
         ("defs_not_utf8", "defs", bytes([3, 1, 0, 1, 0xFF]), []),
@@ -427,6 +443,7 @@ def _malformed_cases() -> list[dict[str, Any]]:
     ]
     decoders: dict[str, Callable[[bytes, list[list[Any]]], object]] = {
         "up_app": lambda data, _names: compact.decode_up_app(data, MAX_POINTS),
+        "up_next": lambda data, _names: compact.decode_up_next(data, MAX_POINTS),
         "up_add": lambda data, _names: compact.decode_up_add(data, MAX_POINTS),
         "defs": lambda data, _names: compact.decode_defs(data, {}),
         "down_ops": lambda data, names: compact.decode_down_ops(data, dict(names)),
@@ -450,6 +467,7 @@ def generate() -> dict[str, Any]:
         "about": "made by tests/realtime/test_compact_vectors.py from realtime/compact.py",
         "max_points_per_op": MAX_POINTS,
         "up_app": _up_app_cases(),
+        "up_next": _up_next_cases(),
         "up_add": _up_add_cases(),
         "defs": _defs_cases(),
         "down_ops": _down_ops_cases(),
@@ -480,11 +498,13 @@ def test_vectors_match_the_reference_codec():
 
 def test_vectors_decode_back():
     """
-    The reference decodes its own UP_APP and UP_ADD vectors to the ops they were made from.
+    The reference decodes its own UP_APP, UP_NEXT and UP_ADD vectors to the ops they were made from.
     """
     for case in generate()["up_app"]:
         up = compact.decode_up_app(bytes.fromhex(case["hex"]), MAX_POINTS)
         assert (up.i, up.p, up.pr) == (case["i"], case["p"], case["pr"]), case["name"]
+    for case in generate()["up_next"]:
+        assert compact.decode_up_next(bytes.fromhex(case["hex"]), MAX_POINTS).p == case["p"]
     for case in generate()["up_add"]:
         add = compact.decode_up_add(bytes.fromhex(case["hex"]), MAX_POINTS)
         got = (add.i, add.id, add.x, add.y, add.style, add.p, add.pr)

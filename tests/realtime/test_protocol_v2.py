@@ -143,6 +143,70 @@ async def test_up_app_errors_leave_the_socket_and_board_intact(memory_layer, con
     await v2.close()
 
 
+async def test_up_next_appends_are_numbered_after_the_connections_last_op(
+    memory_layer, connect, board, user
+):
+    """
+    UP_NEXT carries only points: its op is the next `i` after the last op frame of the
+    connection, on its current stroke, stored and delivered like any `app`.
+    """
+    alice, bob, carol = await _trio(connect, board, user)
+    await alice.send_ops([stroke(41, "s1")])
+    await alice.send_up_next(SMOOTH)
+    await alice.send_up_next([-3, 7, -2, 8])
+    await alice.send_up_app(50, [1, 1])  # an explicit id moves the numbering on
+    await alice.send_up_next([2, 2, 3, 3, 4, 4])
+    assert [i for i, _ in await alice.expect_acked(5)] == [41, 42, 43, 50, 51]
+
+    bob_entries = [e for _, f in await _ops_frames(bob, 5) for e in f.ops]
+    carol_entries = [e for _, f in await _ops_frames(carol, 5) for e in f.ops]
+    assert _without_u(bob_entries) == _without_u(carol_entries)
+    assert [(e["i"], e["k"], e.get("id")) for e in carol_entries[1:]] == [
+        (42, "app", "s1"), (43, "app", "s1"), (50, "app", "s1"), (51, "app", "s1")
+    ]  # fmt: skip
+    assert carol_entries[1]["p"] == SMOOTH and "pr" not in carol_entries[1]
+    assert carol_entries[4]["p"] == [2, 2, 3, 3, 4, 4]
+    # Five bytes for four smooth points: the frame holds nothing but its type and the codes.
+    assert len(compact.encode_up_next(SMOOTH)) == 5
+    for c in (alice, bob, carol):
+        await c.close()
+
+
+async def test_up_next_errors_leave_the_socket_and_board_intact(memory_layer, connect, board, user):
+    v1 = await connect(board, user, client_id="carol-tab-1", version=1)
+    v2 = await connect(board, user, client_id="alice-tab-1", version=2)
+    await v1.sync()
+    await v2.sync()
+    await v1.send_up_next(SMOOTH)
+    err = await v1.expect(protocol.Error)
+    assert (err.code, err.ids) == ("bad_frame", None)
+
+    await v2.send_up_next(SMOOTH)  # no op yet on this connection: no number to follow
+    err = await v2.expect(protocol.Error)
+    assert (err.code, err.ids) == ("bad_message", None)
+    await v2.comm.send_to(bytes_data=bytes([compact.UP_NEXT]))  # no points
+    assert (await v2.expect(protocol.Error)).code == "bad_frame"
+    await v2.comm.send_to(bytes_data=bytes([compact.UP_NEXT, 0x70, 230]))  # reserved code
+    assert (await v2.expect(protocol.Error)).code == "bad_frame"
+    await v2.comm.send_to(bytes_data=bytes([compact.UP_NEXT, compact.ESCAPE, 0x80]))  # truncated
+    assert (await v2.expect(protocol.Error)).code == "bad_frame"
+    over = compact.encode_up_next([1, 1] * (protocol.DEFAULT_MAX_POINTS_PER_OP + 1))
+    await v2.comm.send_to(bytes_data=over)
+    assert (await v2.expect(protocol.Error)).code == "bad_frame"
+
+    await v2.send_ops([{"i": 9, "k": "clr"}])  # a v1 ops frame sets the number, no stroke yet
+    await v2.send_up_next(SMOOTH)
+    err = await v2.expect(protocol.Error)
+    assert (err.code, err.ids) == ("bad_message", [10])
+    await v2.send_ops([stroke(20, "s1")])
+    await v2.send_up_next(SMOOTH)
+    assert [i for i, _ in await v2.expect_acked(3)] == [9, 20, 21]
+    entries = [e for _, f in await _ops_frames(v1, 3) for e in f.ops]
+    assert [(e["i"], e["k"]) for e in entries] == [(9, "clr"), (20, "add"), (21, "app")]
+    for c in (v1, v2):
+        await c.close()
+
+
 async def test_an_invalid_compact_append_is_refused_with_its_id(memory_layer, connect, board, user):
     alice = await connect(board, user, client_id="alice-tab-1", version=2)
     await alice.sync()

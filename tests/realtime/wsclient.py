@@ -5,10 +5,11 @@ A real-protocol test client over real sockets: the reference behaviour of docs/p
 server `ops` entries strictly in `seq` order, holds frames that arrive after a gap and asks for
 the missing range with `resync` after `gap_wait` seconds, takes `snap` frames, and reconnects
 (to the same or another server) with `since` = its applied seq and the same client_id, resending
-its outbox. It speaks msgpack/JSON directly rather than through realtime.protocol, so a codec bug
-cannot hide on both sides. With `version=2` it sends stroke adds and appends as UP_ADD / UP_APP
-and reads DOWN_OPS / DEFS (protocol §2.5) with realtime.compact, the reference codec. The board
-model is board.document.state (the server's reducer), so "same state" means the same BoardState.
+its outbox. It speaks msgpack/JSON directly rather than through realtime.protocol, so a codec
+bug cannot hide on both sides. With `version=2` it sends stroke adds and appends as UP_ADD /
+UP_NEXT (UP_APP when an append does not follow the op before it, or has pressure) and reads
+DOWN_OPS / DEFS (protocol §2.5) with realtime.compact, the reference codec. The board model is
+board.document.state (the server's reducer), so "same state" means the same BoardState.
 
     client = BoardClient(server.ws_url(f"/ws/boards/{board.id}/"), headers=token_header(user))
     await client.connect()
@@ -62,6 +63,8 @@ class BoardClient:
         #: v2, per connection: handle → name, and the current stroke (protocol §2.5).
         self._names: dict[int, str] = {}
         self._stroke: str | None = None
+        #: v2: the id of the last op sent on this connection (what an UP_NEXT numbers after).
+        self._last_i: int | None = None
         self.headers = dict(headers or {})
         self.client_id = client_id or secrets.token_urlsafe(9)
         self.gap_wait = gap_wait
@@ -108,7 +111,7 @@ class BoardClient:
         self._bind_loop()
         self._synced.clear()
         self.hello = None
-        self._names, self._stroke = {}, None
+        self._names, self._stroke, self._last_i = {}, None, None
         query = f"v={self.version}&since={self.applied}&client_id={self.client_id}"
         sep = "&" if "?" in self.url else "?"
         self._ws = await connect(
@@ -204,11 +207,16 @@ class BoardClient:
         limit = int((self.hello or {}).get("limits", {}).get("max_ops_per_frame", 256))
         batch: list[dict[str, Any]] = []
         for op in ops:
-            frame = self._compact(op) if self.version >= 2 else None
+            # The pending batch goes out before a compact frame: UP_NEXT numbers after it.
+            before = batch[-1]["i"] if batch else self._last_i
+            frame = self._compact(op, before) if self.version >= 2 else None
             if frame is not None or len(batch) == limit:
                 if batch:
                     await self._send_binary({"t": "ops", "ops": batch})
+                    self._last_i = batch[-1]["i"]
                 batch = []
+            if frame is not None:
+                self._last_i = op["i"]
             if frame is None:
                 batch.append(op)
                 self._follow_stroke(op)
@@ -216,12 +224,17 @@ class BoardClient:
                 await self._send_raw(frame)
         if batch:
             await self._send_binary({"t": "ops", "ops": batch})
+            self._last_i = batch[-1]["i"]
 
-    def _compact(self, op: dict[str, Any]) -> bytes | None:
+    def _compact(self, op: dict[str, Any], last_i: int | None) -> bytes | None:
         """
-        The op as an UP_APP or UP_ADD frame when it is a stroke append or add, else None.
+        The op as an UP_NEXT, UP_APP or UP_ADD frame when it is a stroke append or add, else
+        None. UP_NEXT when the append has no pressure and follows `last_i`, the id of the op
+        before it on this connection.
         """
         if op["k"] == "app" and op["id"] == self._stroke:
+            if "pr" not in op and last_i is not None and op["i"] == last_i + 1:
+                return compact.encode_up_next(op["p"])
             return compact.encode_up_app(op["i"], op["p"], op.get("pr"))
         el = op.get("el")
         if op["k"] == "add" and el["type"] == "stroke" and el.keys() <= _STROKE_KEYS:
