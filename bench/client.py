@@ -40,11 +40,19 @@ from typing import Any
 
 import msgpack
 
-from bench.compact_rx import Handles, scan_defs, scan_down_ops
+from bench.compact_rx import Handles, scan_cont, scan_defs, scan_down_ops
 from bench.hist import Histogram, Starts
 from bench.strokes import PenModel, StrokePool
 from bench.wsclient import WsClient
-from realtime.compact import DOWN_DEFS, DOWN_OPS, encode_up_add, encode_up_app, encode_up_next
+from realtime.compact import (
+    DOWN_CONT,
+    DOWN_DEFS,
+    DOWN_OPS,
+    CompactError,
+    encode_up_add,
+    encode_up_app,
+    encode_up_next,
+)
 
 #: Each stroke is one `add` then this many `app` ops (about 2 s of drawing at 30 Hz).
 STROKE_APPS = 60
@@ -176,9 +184,10 @@ class FrameDecoder:
         self.ring_size = ring_size
         self.frames: dict[bytes, OpsFrame] = {}
         self._slot_cache: dict[Any, int] = {}
-        #: Every author map seen, by content; a new connection starts with the empty one.
-        self.maps: dict[tuple[tuple[int, int], ...], Handles] = {}
-        self.no_handles = self._intern({})
+        #: Every author map a DEFS or CONT frame or inline definitions led to, by content; a new
+        #: connection starts with the empty one.
+        self.maps: dict[Any, Handles] = {}
+        self.no_handles = self._intern({}, {})
         self._down_cached = 0
 
     def decode(self, payload: bytes, entries: list[dict[str, Any]]) -> OpsFrame:
@@ -209,16 +218,33 @@ class FrameDecoder:
         after = self._define(handles, defs) if defs else handles
         slots = after.slots
         slot_of = self._slot
+        last: dict[int, int] | None = None
         rows: list[tuple[int | None, int, int, int]] = []
-        for k, (is_handle, author, i, points) in enumerate(scanned):
-            # An author handle this connection has no definition for counts as foreign.
-            slot = slots.get(author, -1) if is_handle else slot_of(author)
+        for k, (is_handle, author, op_id, points) in enumerate(scanned):
+            if is_handle:
+                if last is None:
+                    last = dict(after.last)
+                if op_id is None:  # tag 3: the author's previous stroke entry + 1
+                    if author not in last:
+                        raise CompactError(f"no stroke entry to continue for handle {author}")
+                    op_id = last[author] + 1
+                last[author] = op_id
+                # An author handle this connection has no definition for counts as foreign.
+                slot = slots.get(author, -1)
+            else:
+                slot = slot_of(author)
+            i = op_id or 0
             rows.append((first + k, slot, i, points) if slot >= 0 else (first + k, -1, 0, 0))
+        if last is not None:
+            after = self._intern(slots, last)  # the continuations moved on
         frame = self._frame(rows)
         if self._down_cached >= DECODER_CACHE_FRAMES:
             for known in self.maps.values():
                 known.frames.clear()
                 known.after.clear()
+            # Continuations make a new map almost every frame: forget them too (a connection
+            # keeps its own, and its next one is interned again).
+            self.maps = {self.no_handles.key(): self.no_handles}
             self._down_cached = 0
         handles.frames[payload] = (frame, after)
         self._down_cached += 1
@@ -226,29 +252,36 @@ class FrameDecoder:
 
     def apply_defs(self, handles: Handles, payload: bytes) -> Handles:
         """
-        Return the author map a DEFS payload turns `handles` into (and remember the step).
+        Return the author map a DEFS or CONT payload turns `handles` into (and remember the
+        step).
         """
-        after = self._define(handles, scan_defs(payload))
+        if payload[0] == DOWN_CONT:
+            last = dict(handles.last)
+            last.update(scan_cont(payload))
+            after = self._intern(handles.slots, last)
+        else:
+            after = self._define(handles, scan_defs(payload))
         handles.after[payload] = after
         return after
 
     def _define(self, handles: Handles, defs: list[tuple[int, str]]) -> Handles:
-        slots = dict(handles.slots)
+        slots, last = dict(handles.slots), dict(handles.last)
         for handle, name in defs:
             slot = self._slot(name)
+            last.pop(handle, None)  # a definition clears the handle's continuation
             # A redefinition replaces (the server recycles handles): a handle that now names
             # an element is no author.
             if slot >= 0:
                 slots[handle] = slot
             else:
                 slots.pop(handle, None)
-        return self._intern(slots)
+        return self._intern(slots, last)
 
-    def _intern(self, slots: dict[int, int]) -> Handles:
-        key = tuple(sorted(slots.items()))
+    def _intern(self, slots: dict[int, int], last: dict[int, int]) -> Handles:
+        key = tuple(sorted(slots.items())), tuple(sorted(last.items()))
         got = self.maps.get(key)
         if got is None:
-            got = self.maps[key] = Handles(slots)
+            got = self.maps[key] = Handles(slots, last)
         return got
 
     def _frame(self, rows: list[tuple[int | None, int, int, int]]) -> OpsFrame:
@@ -411,7 +444,7 @@ class BenchClient:
             if got is None:
                 got = self.decoder.decode_down(payload, self.handles)
             frame, self.handles = got
-        elif kind == DOWN_DEFS:
+        elif kind in (DOWN_DEFS, DOWN_CONT):
             self._on_defs(payload)
             return
         else:

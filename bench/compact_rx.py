@@ -28,15 +28,24 @@ from typing import Any
 
 import msgpack
 
-from realtime.compact import ENTRY_ADD, ENTRY_APP, ENTRY_V1, ESCAPE, PAIR_CODES, CompactError
+from realtime.compact import (
+    ENTRY_ADD,
+    ENTRY_APP,
+    ENTRY_NEXT,
+    ENTRY_V1,
+    ESCAPE,
+    PAIR_CODES,
+    CompactError,
+)
 
-#: (True, author handle, op id, points) for a stroke append or add; (False, author client id or
-#: None, op id, points) for an entry carried as v1 msgpack.
-ScanRow = tuple[bool, Any, int, int]
+#: (True, author handle, op id, points) for a stroke append or add, with op id None for a tag-3
+#: append (its author's previous stroke entry's + 1: the caller keeps those); (False, author
+#: client id or None, op id, points) for an entry carried as v1 msgpack.
+ScanRow = tuple[bool, Any, int | None, int]
 #: (handle, name) definitions in frame order (a later one for the same handle wins).
 Defs = list[tuple[int, str]]
-#: Entry tags scanned in place: stroke append, stroke add.
-_STROKE_TAGS = frozenset((ENTRY_APP, ENTRY_ADD))
+#: Entry tags scanned in place: stroke append, stroke add, continued stroke append.
+_STROKE_TAGS = frozenset((ENTRY_APP, ENTRY_ADD, ENTRY_NEXT))
 
 
 class Handles:
@@ -44,19 +53,21 @@ class Handles:
     One connection-independent author handle map, shared by every connection that holds it.
     """
 
-    __slots__ = ("after", "frames", "slots")
+    __slots__ = ("after", "frames", "last", "slots")
 
-    def __init__(self, slots: dict[int, int]) -> None:
+    def __init__(self, slots: dict[int, int], last: dict[int, int]) -> None:
         #: Author handle -> sender slot. Handles naming elements or foreign authors are absent.
         self.slots = slots
+        #: Author handle -> op id of its last stroke entry (what a tag-3 entry continues).
+        self.last = last
         #: DOWN_OPS payload -> (its decoded frame under this map (bench.client.OpsFrame), the
         #: map after its inline definitions).
         self.frames: dict[bytes, tuple[Any, Handles]] = {}
         #: DEFS payload -> the map it leads to from this one (each is parsed once per map).
         self.after: dict[bytes, Handles] = {}
 
-    def key(self) -> tuple[tuple[int, int], ...]:
-        return tuple(sorted(self.slots.items()))
+    def key(self) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        return tuple(sorted(self.slots.items())), tuple(sorted(self.last.items()))
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -107,6 +118,27 @@ def scan_defs(data: bytes) -> Defs:
     return defs
 
 
+def scan_cont(data: bytes) -> list[tuple[int, int]]:
+    """
+    Return the (author handle, op id) continuations of a CONT frame; raise CompactError if it
+    is malformed.
+    """
+    out: list[tuple[int, int]] = []
+    try:
+        count, pos = _varint(data, 1)
+        for _ in range(count):
+            author, pos = _varint(data, pos)
+            i, pos = _varint(data, pos)
+            size, pos = _varint(data, pos)
+            pos += size
+            out.append((author, i))
+    except IndexError:
+        raise CompactError("truncated CONT frame") from None
+    if pos != len(data):
+        raise CompactError("trailing bytes after the continuations")
+    return out
+
+
 def scan_down_ops(data: bytes) -> tuple[int, Defs, list[ScanRow]]:
     """
     Return (first seq, inline definitions, rows) of a DOWN_OPS frame; raise CompactError if it
@@ -122,8 +154,10 @@ def scan_down_ops(data: bytes) -> tuple[int, Defs, list[ScanRow]]:
             pos += 1
             if tag in _STROKE_TAGS:
                 author, pos = _varint(data, pos)
-                i, pos = _varint(data, pos)
-                pos = _skip_varint(data, pos)  # the element: the accounting does not need it
+                i: int | None = None
+                if tag != ENTRY_NEXT:
+                    i, pos = _varint(data, pos)
+                    pos = _skip_varint(data, pos)  # the element: the accounting does not need it
                 if tag == ENTRY_ADD:
                     # x, y and the style handle: not needed either.
                     pos = _skip_varint(data, _skip_varint(data, _skip_varint(data, pos)))

@@ -39,7 +39,7 @@ from bench import client as new_client
 from bench import wsclient as new_wsclient
 from bench.baseline import module_at
 from bench.client import ClientSpec, client_id_for
-from realtime.compact import encode_defs
+from realtime.compact import encode_cont, encode_defs
 from realtime.handles import HandleTable, encode_delivery
 from realtime.protocol import entry_seqs, ops_frame_from_entries, split_ops_frame
 
@@ -179,9 +179,10 @@ def irregular_script(
     Return (clock ns, receiver index, bytes read) for a stream with every irregularity.
 
     With `v2`, each `ops` frame goes as the server's DOWN_OPS frame of the same entries, after
-    a DEFS frame restating every name it uses (receivers miss frames here, and with them inline
-    definitions; a real socket that misses a frame resyncs and gets the whole table in a DEFS
-    frame when its live stream restarts).
+    a DEFS frame restating every name it uses and a CONT frame restating the continuations
+    (receivers miss frames here, and with them inline definitions and continuations; a real
+    socket that misses a frame resyncs and gets the whole table in DEFS and CONT frames when its
+    live stream restarts).
     """
     rng = random.Random(seed)
     board = Board(ring, 20, seed)
@@ -210,11 +211,15 @@ def irregular_script(
         wire = server_frame(payload)
         if v2:
             names: list[tuple[int, str, bool]] = []
+            conts = table.continuations()
             frame = encode_delivery(
                 table, entry_seqs(payload)[0], split_ops_frame(payload), names=names
             )
             restated = [(h, name) for h, name, _ in names]
-            wire = server_frame(encode_defs(restated)) + server_frame(frame)
+            wire = server_frame(encode_defs(restated))
+            if conts:  # the restated names' continuations, which DEFS clears
+                wire += server_frame(encode_cont(conts))
+            wire += server_frame(frame)
         for r in range(n):
             roll = rng.random()
             data = held.pop(r, b"") + wire

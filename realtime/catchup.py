@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from board.conf import app_settings
 from board.exceptions import BoardNotFound
 from realtime import metrics, store
-from realtime.compact import encode_defs
+from realtime.compact import encode_cont, encode_defs
 from realtime.protocol import CloseCode, Synced, encode, ops_frame_from_entries
 from realtime.room import Peer, Room
 from realtime.sender import Bulk
@@ -144,8 +144,10 @@ async def catch_up(room: Room, peer: Peer, since: int, read: ReadFn) -> None:
             sent = delivery.last
     if peer.version >= 2 and len(room.handles):
         # The live stream starts here: from now on the peer gets every DOWN_OPS frame of the
-        # room, so the table as it stands is all it needs (protocol §2.5, DEFS).
+        # room, so the table as it stands is all it needs (protocol §2.5, DEFS and CONT).
         outbox.push(encode_defs(room.handles.definitions()))
+        if room.handles.conts:
+            outbox.push(encode_cont(room.handles.continuations()))
     peer.catching_up, peer.held = False, []
     metrics.DB_LATENCY.observe(time.perf_counter() - started)
     logger.debug("board %s: %s caught up to %s", room.board_id, peer.client_id, sent)

@@ -26,10 +26,12 @@ DOWN_OPS = 0x02
 DOWN_DEFS = 0x03
 UP_ADD = 0x04
 UP_NEXT = 0x05
+DOWN_CONT = 0x06
 #: Entry tags inside a DOWN_OPS frame.
 ENTRY_V1 = 0
 ENTRY_APP = 1
 ENTRY_ADD = 2
+ENTRY_NEXT = 3
 #: A residual pair with both parts in [-PAIR_MAX, PAIR_MAX] is one byte below PAIR_CODES.
 PAIR_MAX = 7
 _PAIR_SPAN = 2 * PAIR_MAX + 1
@@ -396,10 +398,17 @@ def _put_defs(out: bytearray, defs: Sequence[tuple[int, str]]) -> None:
         put_string(out, text)
 
 
-def _read_defs(r: Reader, names: dict[int, str]) -> None:
+#: Author handle → (op id, element id) of the last stroke entry (tag 1, 2 or 3) with that author:
+#: what a tag-3 entry continues. A handle's definition clears its own.
+Conts = dict[int, tuple[int, str]]
+
+
+def _read_defs(r: Reader, names: dict[int, str], conts: Conts | None = None) -> None:
     for _ in range(r.varint()):
         handle = r.varint()
         names[handle] = r.string()
+        if conts is not None:
+            conts.pop(handle, None)
 
 
 def encode_defs(defs: Sequence[tuple[int, str]]) -> bytes:
@@ -411,14 +420,39 @@ def encode_defs(defs: Sequence[tuple[int, str]]) -> bytes:
     return bytes(out)
 
 
-def decode_defs(data: bytes, names: dict[int, str]) -> None:
+def decode_defs(data: bytes, names: dict[int, str], conts: Conts | None = None) -> None:
     """
-    Apply a DOWN_DEFS frame to `names` (handle → name).
+    Apply a DOWN_DEFS frame to `names` (handle → name), clearing redefined handles' `conts`.
     """
     r = Reader(data, 1)
-    _read_defs(r, names)
+    _read_defs(r, names, conts)
     if not r.at_end():
         raise CompactError("trailing bytes after the definitions")
+
+
+def encode_cont(conts: Sequence[tuple[int, int, str]]) -> bytes:
+    """
+    DOWN_CONT frame: 0x06, varint(n), n x (varint(author handle), varint(i), string(element)).
+    """
+    out = bytearray((DOWN_CONT,))
+    put_varint(out, len(conts))
+    for author, i, element in conts:
+        put_varint(out, author)
+        put_varint(out, i)
+        put_string(out, element)
+    return bytes(out)
+
+
+def decode_cont(data: bytes, conts: Conts) -> None:
+    """
+    Apply a DOWN_CONT frame to `conts`.
+    """
+    r = Reader(data, 1)
+    for _ in range(r.varint()):
+        author, i = r.varint(), r.varint()
+        conts[author] = (i, r.string())
+    if not r.at_end():
+        raise CompactError("trailing bytes after the continuations")
 
 
 def ops_head(first_seq: int, defs: Sequence[tuple[int, str]], n: int) -> bytes:
@@ -457,6 +491,16 @@ def app_entry(
     return bytes(out)
 
 
+def next_entry(author: int, p: Sequence[int], pr: Sequence[int] | None = None) -> bytes:
+    """
+    A stroke append continuing its author's last stroke entry: tag 3, varint(author), points.
+    """
+    out = bytearray((ENTRY_NEXT,))
+    put_varint(out, author)
+    put_points(out, p, pr)
+    return bytes(out)
+
+
 def add_entry(
     author: int,
     i: int,
@@ -478,42 +522,52 @@ def add_entry(
 
 
 def decode_down_ops(
-    data: bytes, names: dict[int, str], max_points: int = 1 << 16
+    data: bytes, names: dict[int, str], max_points: int = 1 << 16, conts: Conts | None = None
 ) -> tuple[int, list[bytes | dict[str, object]]]:
     """
     Decode a DOWN_OPS frame: (first seq, entries). A v1 entry stays msgpack bytes; a stroke
     append or add becomes the v1 entry it stands for (without `u`), its handles resolved
     through `names` (handle → name, updated by DOWN_DEFS frames and by this frame's inline
-    definitions).
+    definitions) and a tag-3 append through `conts` (kept up to date here; without it a tag-3
+    entry is refused).
     """
     r = Reader(data, 1)
     first = r.varint()
-    _read_defs(r, names)
+    _read_defs(r, names, conts)
     entries: list[bytes | dict[str, object]] = []
     for k in range(r.varint()):
         tag = r.byte()
         if tag == ENTRY_V1:
             entries.append(r.take(r.varint()))
-        elif tag == ENTRY_APP:
-            author, i, element = r.varint(), r.varint(), r.varint()
+        elif tag in (ENTRY_APP, ENTRY_NEXT):
+            author = r.varint()
+            if tag == ENTRY_APP:
+                i, element = r.varint(), _name(names, r.varint())
+            else:
+                if conts is None or author not in conts:
+                    raise CompactError(f"no stroke entry to continue for handle {author}")
+                i, element = conts[author]
+                i += 1
             p, pr = read_points(r, max_points)
             entry: dict[str, object] = {
                 "s": first + k,
                 "c": _name(names, author),
                 "i": i,
                 "k": "app",
-                "id": _name(names, element),
+                "id": element,
                 "p": p,
             }
             if pr is not None:
                 entry["pr"] = pr
+            if conts is not None:
+                conts[author] = (i, element)
             entries.append(entry)
         elif tag == ENTRY_ADD:
-            author, i, element = r.varint(), r.varint(), r.varint()
+            author, i, target = r.varint(), r.varint(), r.varint()
             x, y, style = r.signed(), r.signed(), r.varint()
             p, pr = read_points(r, max_points)
             el: dict[str, object] = {
-                "id": _name(names, element),
+                "id": _name(names, target),
                 "type": "stroke",
                 "x": x,
                 "y": y,
@@ -523,6 +577,8 @@ def decode_down_ops(
             if pr is not None:
                 el["pr"] = pr
             entry = {"s": first + k, "c": _name(names, author), "i": i, "k": "add", "el": el}
+            if conts is not None:
+                conts[author] = (i, str(el["id"]))
             entries.append(entry)
         else:
             raise CompactError(f"unknown entry tag {tag}")

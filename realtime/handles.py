@@ -5,7 +5,10 @@ A room encodes each delivery once for all its v2 sockets. Authors, strokes and s
 by handles from a small recycled table, so a handle is one varint byte, and a frame defines
 inline the names it introduces. A v2 socket gets the whole table in a `DEFS` frame when its live
 stream starts (realtime.catchup); from then on it receives every frame the room encodes, so it
-knows what the table knows and the send path does no per-socket work for handles.
+knows what the table knows and the send path does no per-socket work for handles. The same holds
+for continuations: an append that follows its author's previous stroke entry (op id + 1, same
+element) goes as a tag-3 entry of author handle and points only, and a socket going live gets
+the table's continuations in a `CONT` frame after its `DEFS`.
 """
 
 from __future__ import annotations
@@ -35,13 +38,15 @@ Authored = Sequence[tuple[str, Mapping[str, Any]]]
 
 class HandleTable:
     """
-    Name → handle, least recently used first.
+    Name → handle, least recently used first; and each author handle's continuation (the op id
+    and element of its last stroke entry), which a tag-3 entry continues.
     """
 
-    __slots__ = ("_by_name",)
+    __slots__ = ("_by_name", "conts")
 
     def __init__(self) -> None:
         self._by_name: OrderedDict[str, int] = OrderedDict()
+        self.conts: compact.Conts = {}
 
     def __len__(self) -> int:
         return len(self._by_name)
@@ -64,6 +69,7 @@ class HandleTable:
                 return None
             handle = table.pop(oldest)
         table[name] = handle
+        self.conts.pop(handle, None)  # a receiver clears it on the definition, too
         return handle, True
 
     def definitions(self) -> list[tuple[int, str]]:
@@ -71,6 +77,12 @@ class HandleTable:
         Every (handle, name) of the table.
         """
         return [(h, name) for name, h in self._by_name.items()]
+
+    def continuations(self) -> list[tuple[int, int, str]]:
+        """
+        Every (author handle, op id, element) continuation.
+        """
+        return [(h, i, element) for h, (i, element) in self.conts.items()]
 
 
 def encode_delivery(
@@ -106,45 +118,51 @@ def encode_delivery(
                 names.append((h, name, new))
         return h
 
+    conts = table.conts
     if authored is not None:
         for entry, (c, op) in zip(entries, authored, strict=True):
-            body.append(_authored_entry(c, op, handle, max_points) or compact.v1_entry(entry))
+            got = _authored_entry(c, op, handle, conts, max_points)
+            body.append(got or compact.v1_entry(entry))
     else:
         for entry in entries:
-            body.append(_app_entry(entry, handle, max_points) or compact.v1_entry(entry))
+            body.append(_app_entry(entry, handle, conts, max_points) or compact.v1_entry(entry))
     return compact.ops_head(first_seq, defined, len(entries)) + b"".join(body)
 
 
 Handle = Callable[[str], int | None]
 
 
-def _app_entry(entry: bytes, handle: Handle, max_points: int) -> bytes | None:
+def _app_entry(entry: bytes, handle: Handle, conts: compact.Conts, max_points: int) -> bytes | None:
     # A cheap look at the kind before decoding: only stroke appends and adds are worth it.
     if b"\xa1k\xa3app" in entry:
         op = msgpack.unpackb(entry)
         c = op.get("c")
         if op.get("k") != "app" or not op.keys() <= _APP_KEYS or not isinstance(c, str):
             return None
-        return _compact_app(c, op, handle)
+        return _compact_app(c, op, handle, conts)
     if b"\xa1k\xa3add" in entry and b"\xa6stroke" in entry:
         op = msgpack.unpackb(entry)
         c = op.get("c")
         if op.get("k") != "add" or not op.keys() <= _ADD_KEYS or not isinstance(c, str):
             return None
-        return _compact_add(c, op, handle, max_points)
+        return _compact_add(c, op, handle, conts, max_points)
     return None
 
 
-def _authored_entry(c: str, op: Mapping[str, Any], handle: Handle, max_points: int) -> bytes | None:
+def _authored_entry(
+    c: str, op: Mapping[str, Any], handle: Handle, conts: compact.Conts, max_points: int
+) -> bytes | None:
     kind = op["k"]
     if kind == "app" and op.keys() <= _APP_OP_KEYS:
-        return _compact_app(c, op, handle)
+        return _compact_app(c, op, handle, conts)
     if kind == "add" and op.keys() <= _ADD_OP_KEYS:
-        return _compact_add(c, op, handle, max_points)
+        return _compact_add(c, op, handle, conts, max_points)
     return None
 
 
-def _compact_add(c: str, op: Mapping[str, Any], handle: Handle, max_points: int) -> bytes | None:
+def _compact_add(
+    c: str, op: Mapping[str, Any], handle: Handle, conts: compact.Conts, max_points: int
+) -> bytes | None:
     el = op.get("el")
     if not isinstance(el, dict) or el.get("type") != "stroke" or not el.keys() <= _STROKE_KEYS:
         return None
@@ -158,15 +176,25 @@ def _compact_add(c: str, op: Mapping[str, Any], handle: Handle, max_points: int)
     look = handle(compact.style_name(style)) if target is not None else None
     if author is None or target is None or look is None:
         return None
+    conts[author] = (op["i"], element)
     return compact.add_entry(author, op["i"], target, el["x"], el["y"], look, el["p"], el.get("pr"))
 
 
-def _compact_app(c: str, op: Mapping[str, Any], handle: Handle) -> bytes | None:
-    element = op.get("id")
+def _compact_app(
+    c: str, op: Mapping[str, Any], handle: Handle, conts: compact.Conts
+) -> bytes | None:
+    element, i = op.get("id"), op["i"]
     if not isinstance(element, str):
         return None
     author = handle(c)
-    target = handle(element) if author is not None else None
-    if author is None or target is None:
+    if author is None:
         return None
-    return compact.app_entry(author, op["i"], target, op["p"], op.get("pr"))
+    # The author's previous stroke entry was op i - 1 on this element: tag 3 names neither.
+    if conts.get(author) == (i - 1, element):
+        conts[author] = (i, element)
+        return compact.next_entry(author, op["p"], op.get("pr"))
+    target = handle(element)
+    if target is None:
+        return None
+    conts[author] = (i, element)
+    return compact.app_entry(author, i, target, op["p"], op.get("pr"))

@@ -6,16 +6,19 @@ import {
   addEntry,
   appEntry,
   CompactError,
+  decodeCont,
   decodeDefs,
   decodeDownOps,
   decodeUpAdd,
   decodeUpApp,
   decodeUpNext,
+  encodeCont,
   encodeDefs,
   encodeDownOps,
   encodeUpAdd,
   encodeUpApp,
   encodeUpNext,
+  nextEntry,
   packPoints,
   parseStyle,
   styleName,
@@ -25,6 +28,8 @@ import {
   unzigzag,
   v1Entry,
   zigzag,
+  type Continuation,
+  type Continuations,
   type Definition,
 } from "./compact";
 import { ProtocolError } from "./protocol";
@@ -234,6 +239,8 @@ interface Vectors {
     hex: string;
   }[];
   defs: { name: string; defs: Definition[]; hex: string }[];
+  cont: { name: string; conts: Continuation[]; hex: string }[];
+  malformed_conts: Continuation[];
   down_ops: {
     name: string;
     names_before: Definition[];
@@ -242,15 +249,18 @@ interface Vectors {
     entries: (
       | { v1: string }
       | { app: { author: number; i: number; element: number; p: number[]; pr: number[] | null } }
+      | { next: { author: number; p: number[]; pr: number[] | null } }
       | { add: AddVector }
     )[];
     hex: string;
     decoded: { first: number; entries: Record<string, unknown>[] };
     names_after: Definition[];
+    conts_before: Continuation[];
+    conts_after: Continuation[];
   }[];
   malformed: {
     name: string;
-    frame: "up_app" | "up_next" | "up_add" | "defs" | "down_ops";
+    frame: "up_app" | "up_next" | "up_add" | "defs" | "cont" | "down_ops";
     hex: string;
     names: Definition[];
   }[];
@@ -259,6 +269,7 @@ interface Vectors {
 const VECTORS = join(import.meta.dirname, "..", "..", "tests", "fixtures", "protocol", "v2", "compact_vectors.json");
 const vectors = JSON.parse(readFileSync(VECTORS, "utf8")) as Vectors;
 const named = <T extends { name: string }>(cases: T[]) => cases.map((c) => [c.name, c] as const);
+const contsOf = (list: Continuation[]): Continuations => new Map(list.map(([a, i, element]) => [a, { i, element }]));
 
 describe("golden vectors (realtime/compact.py)", () => {
   it.each(named(vectors.up_app))("UP_APP %s: same bytes, same op back", (_name, c) => {
@@ -290,8 +301,8 @@ describe("golden vectors (realtime/compact.py)", () => {
     const kinds = new Set(vectors.up_add.map((c) => `${c.style === null ? "repeat" : "style"}/${c.pr ? "pr" : "nopr"}`));
     expect([...kinds].sort()).toEqual(["repeat/nopr", "repeat/pr", "style/nopr", "style/pr"]);
     const tags = vectors.down_ops.flatMap((c) => c.entries.map((e) => Object.keys(e)[0]));
-    expect(new Set(tags)).toEqual(new Set(["v1", "app", "add"]));
-    expect(new Set(vectors.malformed.map((c) => c.frame))).toEqual(new Set(["up_app", "up_next", "up_add", "defs", "down_ops"]));
+    expect(new Set(tags)).toEqual(new Set(["v1", "app", "next", "add"]));
+    expect(new Set(vectors.malformed.map((c) => c.frame))).toEqual(new Set(["up_app", "up_next", "up_add", "defs", "cont", "down_ops"]));
   });
 
   it.each(named(vectors.defs))("DEFS %s: same bytes, same definitions back", (_name, c) => {
@@ -303,13 +314,23 @@ describe("golden vectors (realtime/compact.py)", () => {
     const entries = c.entries.map((e) => {
       if ("v1" in e) return v1Entry(unhex(e.v1));
       if ("app" in e) return appEntry(e.app.author, e.app.i, e.app.element, packPoints(e.app.p, e.app.pr ?? undefined));
+      if ("next" in e) return nextEntry(e.next.author, packPoints(e.next.p, e.next.pr ?? undefined));
       const a = e.add;
       return addEntry(a.author, a.i, a.element, a.x, a.y, a.style, packPoints(a.p, a.pr ?? undefined));
     });
     expect(hex(encodeDownOps(c.first, c.defs, entries))).toBe(c.hex);
     const names = new Map(c.names_before);
-    expect(decodeDownOps(unhex(c.hex), names)).toEqual(c.decoded);
+    const conts = contsOf(c.conts_before);
+    expect(decodeDownOps(unhex(c.hex), names, conts)).toEqual(c.decoded);
     expect([...names].sort((a, b) => a[0] - b[0])).toEqual(c.names_after);
+    expect([...conts].map(([a, { i, element }]) => [a, i, element]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
+      c.conts_after,
+    );
+  });
+
+  it.each(named(vectors.cont))("CONT %s: same bytes, same continuations back", (_name, c) => {
+    expect(hex(encodeCont(c.conts))).toBe(c.hex);
+    expect(decodeCont(unhex(c.hex))).toEqual(c.conts);
   });
 
   it.each(named(vectors.malformed))("refuses %s like the reference", (_name, c) => {
@@ -319,7 +340,8 @@ describe("golden vectors (realtime/compact.py)", () => {
       up_next: () => decodeUpNext(data, vectors.max_points_per_op),
       up_add: () => decodeUpAdd(data, vectors.max_points_per_op),
       defs: () => decodeDefs(data),
-      down_ops: () => decodeDownOps(data, new Map(c.names)),
+      cont: () => decodeCont(data),
+      down_ops: () => decodeDownOps(data, new Map(c.names), contsOf(vectors.malformed_conts)),
     };
     expect(decoders[c.frame]).toThrow(CompactError);
   });

@@ -21,10 +21,12 @@ export const DOWN_OPS = 0x02;
 export const DOWN_DEFS = 0x03;
 export const UP_ADD = 0x04;
 export const UP_NEXT = 0x05;
+export const DOWN_CONT = 0x06;
 /** Entry tags inside a DOWN_OPS frame. */
 export const ENTRY_V1 = 0;
 export const ENTRY_APP = 1;
 export const ENTRY_ADD = 2;
+export const ENTRY_NEXT = 3;
 /** A residual pair with both parts within ±PAIR_MAX is one byte below PAIR_CODES. */
 const PAIR_MAX = 7;
 const PAIR_SPAN = 2 * PAIR_MAX + 1;
@@ -402,6 +404,39 @@ export function decodeDefs(data: Uint8Array): Definition[] {
   return defs;
 }
 
+/**
+ * Author handle -> the op id and element of its last stroke entry (tag 1, 2 or 3): what a tag-3
+ * entry continues. A definition of the handle (inline or DEFS) clears it.
+ */
+export type Continuations = Map<number, { i: number; element: string }>;
+export type Continuation = [author: number, i: number, element: string];
+
+/** CONT frame: 0x06, varint(n), n x (varint(author), varint(i), string(element)). */
+export function encodeCont(conts: readonly Continuation[]): Uint8Array {
+  const out: number[] = [DOWN_CONT];
+  putVarint(out, conts.length);
+  for (const [author, i, element] of conts) {
+    putVarint(out, author);
+    putVarint(out, i);
+    putString(out, element);
+  }
+  return Uint8Array.from(out);
+}
+
+/** The continuations of a CONT frame, in frame order. */
+export function decodeCont(data: Uint8Array): Continuation[] {
+  if (data[0] !== DOWN_CONT) throw new CompactError("not a CONT frame");
+  const r = new Reader(data, 1);
+  const out: Continuation[] = [];
+  for (let k = r.varint(); k > 0; k--) {
+    const author = r.varint();
+    const i = r.varint();
+    out.push([author, i, readString(r)]);
+  }
+  if (!r.atEnd()) throw new CompactError("trailing bytes after the continuations");
+  return out;
+}
+
 /** A DOWN_OPS entry carried as its v1 msgpack bytes: tag 0, varint(len), the bytes. */
 export function v1Entry(entry: Uint8Array): Uint8Array {
   const head: number[] = [ENTRY_V1];
@@ -415,6 +450,13 @@ export function appEntry(author: number, i: number, element: number, points: Uin
   putVarint(head, author);
   putVarint(head, i);
   putVarint(head, element);
+  return concat([Uint8Array.from(head), points]);
+}
+
+/** A stroke append continuing its author's last stroke entry: tag 3, varint(author), points. */
+export function nextEntry(author: number, points: Uint8Array): Uint8Array {
+  const head: number[] = [ENTRY_NEXT];
+  putVarint(head, author);
   return concat([Uint8Array.from(head), points]);
 }
 
@@ -453,17 +495,22 @@ export type CompactAddEntry = AddOp & { s: number; c: string };
 /**
  * Decode a DOWN_OPS frame into v1 entries. Its inline definitions are applied to `names`
  * (handle -> name, this connection's table) first, as read: the server counts them as known
- * from here on, even if something after them turns out malformed.
+ * from here on, even if something after them turns out malformed. `conts` (this connection's
+ * continuations) is kept up to date and resolves tag-3 entries.
  */
 export function decodeDownOps(
   data: Uint8Array,
   names: Map<number, string>,
+  conts: Continuations = new Map(),
   maxPoints = DEFAULT_MAX_POINTS,
 ): { first: number; entries: LogEntry[] } {
   if (data[0] !== DOWN_OPS) throw new CompactError("not a DOWN_OPS frame");
   const r = new Reader(data, 1);
   const first = r.varint();
-  for (const [handle, name] of readDefs(r)) names.set(handle, name);
+  for (const [handle, name] of readDefs(r)) {
+    names.set(handle, name);
+    conts.delete(handle);
+  }
   const name = (handle: number): string => {
     const value = names.get(handle);
     if (value === undefined) throw new CompactError(`undefined handle ${handle}`);
@@ -475,13 +522,23 @@ export function decodeDownOps(
     const tag = r.byte();
     if (tag === ENTRY_V1) {
       entries.push(decodeV1Entry(r.take(r.varint())));
-    } else if (tag === ENTRY_APP) {
+    } else if (tag === ENTRY_APP || tag === ENTRY_NEXT) {
       const author = r.varint();
-      const i = r.varint();
-      const element = r.varint();
+      let i: number;
+      let element: string;
+      if (tag === ENTRY_APP) {
+        i = r.varint();
+        element = name(r.varint());
+      } else {
+        const cont = conts.get(author);
+        if (cont === undefined) throw new CompactError(`no stroke entry to continue for handle ${author}`);
+        i = cont.i + 1;
+        element = cont.element;
+      }
       const { p, pr } = readPoints(r, maxPoints);
-      const entry: CompactAppEntry = { s: first + k, c: name(author), i, k: "app", id: name(element), p };
+      const entry: CompactAppEntry = { s: first + k, c: name(author), i, k: "app", id: element, p };
       if (pr !== undefined) entry.pr = pr;
+      conts.set(author, { i, element });
       entries.push(entry);
     } else if (tag === ENTRY_ADD) {
       const author = r.varint();
@@ -494,6 +551,7 @@ export function decodeDownOps(
       const el: Element = { id: name(element), type: "stroke", x, y, style: entryStyle(name(style)), p };
       if (pr !== undefined) el.pr = pr;
       const entry: CompactAddEntry = { s: first + k, c: name(author), i, k: "add", el };
+      conts.set(author, { i, element: el.id });
       entries.push(entry);
     } else {
       throw new CompactError(`unknown entry tag ${tag}`);

@@ -1,18 +1,22 @@
 /**
  * One connection's protocol v2 state (docs/protocol.md §2.5), sans I/O: the handle table that
- * DEFS and DOWN_OPS frames feed, the *current stroke* that decides when an `app` op can go out
- * as a compact UP_APP frame, and the style of the last UP_ADD (what an UP_ADD's "" style stands
- * for). All are per connection, so the SyncClient makes a fresh WireSession for every socket.
+ * DEFS and DOWN_OPS frames feed, the authors' continuations (CONT and DOWN_OPS), the *current
+ * stroke* and the last op id sent, which decide when an `app` op can go out as a compact UP_NEXT
+ * or UP_APP frame, and the style of the last UP_ADD (what an UP_ADD's "" style stands for). All
+ * are per connection, so the SyncClient makes a fresh WireSession for every socket.
  *
  * Everything that is not a compact frame is v1 (catch-up always is), so decoding falls through
- * to protocol.decode, and DOWN_OPS comes out as the v1 `ops` frame it stands for (tag-1 and
- * tag-2 entries as v1 `app` and `add` entries): the sync layer needs no second path for gaps
- * and acks.
+ * to protocol.decode, and DOWN_OPS comes out as the v1 `ops` frame it stands for (tag-1, tag-2
+ * and tag-3 entries as v1 `app` and `add` entries): the sync layer needs no second path for
+ * gaps and acks.
  */
 import {
   CompactError,
+  type Continuations,
+  decodeCont,
   decodeDefs,
   decodeDownOps,
+  DOWN_CONT,
   DOWN_DEFS,
   DOWN_OPS,
   encodeUpAdd,
@@ -47,19 +51,29 @@ export class WireSession {
    */
   lastI: number | null = null;
 
+  /** Each author handle's continuation: what a DOWN_OPS tag-3 entry continues. */
+  private readonly conts: Continuations = new Map();
+
   /**
-   * Decode a server frame. DEFS only feeds the handle table (null: nothing to handle); a
-   * DOWN_OPS frame becomes `{t: "ops", ops}`. Throws ProtocolError (CompactError for a
-   * malformed compact frame).
+   * Decode a server frame. DEFS and CONT only feed the handle table and the continuations
+   * (null: nothing to handle); a DOWN_OPS frame becomes `{t: "ops", ops}`. Throws ProtocolError
+   * (CompactError for a malformed compact frame).
    */
   decode(frame: ArrayBuffer | Uint8Array | string): ServerMessage | null {
     if (typeof frame === "string") return decode(frame);
     const bytes = frame instanceof Uint8Array ? frame : new Uint8Array(frame);
     if (bytes[0] === DOWN_DEFS) {
-      for (const [handle, name] of decodeDefs(bytes)) this.names.set(handle, name);
+      for (const [handle, name] of decodeDefs(bytes)) {
+        this.names.set(handle, name);
+        this.conts.delete(handle);
+      }
       return null;
     }
-    if (bytes[0] === DOWN_OPS) return { t: "ops", ops: decodeDownOps(bytes, this.names).entries };
+    if (bytes[0] === DOWN_CONT) {
+      for (const [author, i, element] of decodeCont(bytes)) this.conts.set(author, { i, element });
+      return null;
+    }
+    if (bytes[0] === DOWN_OPS) return { t: "ops", ops: decodeDownOps(bytes, this.names, this.conts).entries };
     return decode(bytes);
   }
 

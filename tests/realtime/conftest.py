@@ -109,7 +109,7 @@ async def hub_cleanup(transactional_db: Any) -> AsyncIterator[None]:
 
 class Defs:
     """
-    A v2 `DEFS` frame, already applied to the client's names.
+    A v2 `DEFS` or `CONT` frame, already applied to the client's names or continuations.
     """
 
     def __init__(self, data: bytes) -> None:
@@ -126,17 +126,21 @@ class Client:
         self.comm = comm
         self.hello: protocol.Hello | None = None
         self.close_code: int | None = None
-        #: v2 handle → name, fed by DEFS and DOWN_OPS frames.
+        #: v2 handle → name, fed by DEFS and DOWN_OPS frames, and author continuations (CONT).
         self.names: dict[int, str] = {}
+        self.conts: compact.Conts = {}
         self.last_raw: bytes = b""
 
     def decode_binary(self, data: bytes) -> Any:
         self.last_raw = data
         if data[:1] == bytes((compact.DOWN_DEFS,)):
-            compact.decode_defs(data, self.names)
+            compact.decode_defs(data, self.names, self.conts)
+            return Defs(data)
+        if data[:1] == bytes((compact.DOWN_CONT,)):
+            compact.decode_cont(data, self.conts)
             return Defs(data)
         if data[:1] == bytes((compact.DOWN_OPS,)):
-            _, entries = compact.decode_down_ops(data, self.names)
+            _, entries = compact.decode_down_ops(data, self.names, conts=self.conts)
             ops = [e if isinstance(e, dict) else msgpack.unpackb(e) for e in entries]
             return protocol.OpsFrame(ops=ops)
         return protocol.decode_server_binary(data)

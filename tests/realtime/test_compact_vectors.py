@@ -86,6 +86,8 @@ def _up_next_cases() -> list[dict[str, Any]]:
     return [{"name": name, "p": p, "hex": compact.encode_up_next(p).hex()} for name, p in cases]
 
 
+#: The continuations the malformed DOWN_OPS cases are decoded with (author 0 only).
+MALFORMED_CONTS = [(0, 5, "q3Zr8aPc")]
 #: The style of the spec's example stroke; integers where it has integers (JS has no 4.0).
 STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
 #: A highlighter-like style with fractional numbers.
@@ -152,6 +154,10 @@ def _app(author: int, i: int, element: int, p: list[int], pr: list[int] | None) 
     return {"app": {"author": author, "i": i, "element": element, "p": p, "pr": pr}}
 
 
+def _next(author: int, p: list[int], pr: list[int] | None) -> dict[str, Any]:
+    return {"next": {"author": author, "p": p, "pr": pr}}
+
+
 def _add(
     author: int,
     i: int,
@@ -198,6 +204,18 @@ def _down_ops_cases() -> list[dict[str, Any]]:
     style, highlighter = (2, compact.style_name(STYLE)), (5, compact.style_name(HIGHLIGHTER))
     # (name, names before the frame, first seq, inline definitions, entries)
     cases: list[tuple[str, list[tuple[int, str]], int, list[tuple[int, str]], list[Any]]] = [
+        (
+            "next_after_app_and_after_add",
+            [author, element, style, (3, "s2")],
+            50,
+            [],
+            [
+                _app(0, 42, 1, [4, 2, 5, 2, 5, 3], None),
+                _next(0, [1, 1, 2, 2], None),
+                _add(0, 44, 3, 7, 8, 2, [0, 0], [40]),
+                _next(0, [-3, 7], [45]),
+            ],
+        ),
         ("empty", [], 5, [], []),
         ("v1_only", [], 907, [], [_v1(add)]),
         (
@@ -276,12 +294,26 @@ def _down_ops_cases() -> list[dict[str, Any]]:
             ],
         ),
     ]
+    # Continuations before the frame, by case name (none for the others).
+    conts: dict[str, list[tuple[int, int, str]]] = {
+        "next_from_cont": [(0, 99, "q3Zr8aPc"), (2, 7, "s9")],
+        "redefinition_clears_cont": [(0, 5, "old-stroke")],
+    }
+    cases += [
+        ("next_from_cont", [author, (2, "other-client")], 60, [],
+         [_next(2, [0, 1], None), _next(0, [5, 5], [10]), _next(0, [6, 6], [12])]),
+        ("redefinition_clears_cont", [(0, "old-client"), element], 70, [(0, "new-client")],
+         [_app(0, 1, 1, [1, 0], None), _next(0, [1, 0], None)]),
+    ]  # fmt: skip
     out = []
     for name, before, first, defs, entries in cases:
         wire = []
         for e in entries:
             if "v1" in e:
                 wire.append(compact.v1_entry(bytes.fromhex(e["v1"])))
+            elif "next" in e:
+                a = e["next"]
+                wire.append(compact.next_entry(a["author"], a["p"], a["pr"]))
             elif "app" in e:
                 a = e["app"]
                 wire.append(compact.app_entry(a["author"], a["i"], a["element"], a["p"], a["pr"]))
@@ -301,7 +333,9 @@ def _down_ops_cases() -> list[dict[str, Any]]:
                 )
         frame = compact.ops_head(first, defs, len(wire)) + b"".join(wire)
         names = dict(before)
-        got_first, decoded = compact.decode_down_ops(frame, names)
+        conts_before = conts.get(name, [])
+        after: compact.Conts = {a: (i, el) for a, i, el in conts_before}
+        got_first, decoded = compact.decode_down_ops(frame, names, conts=after)
         out.append(
             {
                 "name": name,
@@ -315,6 +349,8 @@ def _down_ops_cases() -> list[dict[str, Any]]:
                     "entries": [msgpack.unpackb(e) if isinstance(e, bytes) else e for e in decoded],
                 },
                 "names_after": sorted([h, n] for h, n in names.items()),
+                "conts_before": [list(c) for c in conts_before],
+                "conts_after": sorted([a, i, el] for a, (i, el) in after.items()),
             }
         )
     return out
@@ -359,6 +395,17 @@ def _malformed_cases() -> list[dict[str, Any]]:
         ("down_ops_truncated_v1_entry", "down_ops", bytes([2, 1, 0, 1, 0, 5, 0x81]), known),
         ("down_ops_reserved_code", "down_ops", bytes([2, 1, 0, 1, 1, 0, 1, 1, 2, 230]), known),
         ("down_ops_bad_inline_name", "down_ops", bytes([2, 1, 1, 0, 1, 0xC3, 0]), known),
+        # MALFORMED_CONTS holds author 0's continuation only; a definition of 0 clears it.
+        ("down_ops_next_without_cont", "down_ops", bytes([2, 1, 0, 1, 3, 1, 2, 112]), known),
+        (
+            "down_ops_next_cont_cleared",
+            "down_ops",
+            bytes([2, 1, 1, 0, 1, 97, 1, 3, 0, 2, 112]),
+            known,
+        ),
+        ("down_ops_next_truncated", "down_ops", bytes([2, 1, 0, 1, 3, 0, 4, 112]), known),
+        ("cont_truncated", "cont", bytes([6, 1, 0, 5]), []),
+        ("cont_trailing_byte", "cont", bytes([6, 0, 0]), []),
         ("up_add_missing_i", "up_add", bytes([4]), []),
         ("up_add_missing_id", "up_add", bytes([4, 1]), []),
         ("up_add_truncated_id", "up_add", bytes([4, 1, 5]) + b"ab", []),
@@ -446,7 +493,10 @@ def _malformed_cases() -> list[dict[str, Any]]:
         "up_next": lambda data, _names: compact.decode_up_next(data, MAX_POINTS),
         "up_add": lambda data, _names: compact.decode_up_add(data, MAX_POINTS),
         "defs": lambda data, _names: compact.decode_defs(data, {}),
-        "down_ops": lambda data, names: compact.decode_down_ops(data, dict(names)),
+        "down_ops": lambda data, names: compact.decode_down_ops(
+            data, dict(names), conts={a: (i, el) for a, i, el in MALFORMED_CONTS}
+        ),
+        "cont": lambda data, _names: compact.decode_cont(data, {}),
     }
     out = []
     for name, frame, data, names in cases:
@@ -454,6 +504,17 @@ def _malformed_cases() -> list[dict[str, Any]]:
             decoders[frame](data, names)
         out.append({"name": name, "frame": frame, "hex": data.hex(), "names": names})
     return out
+
+
+def _cont_cases() -> list[dict[str, Any]]:
+    cases: list[tuple[str, list[tuple[int, int, str]]]] = [
+        ("empty", []),
+        ("two_authors", [(0, 41, "q3Zr8aPc"), (300, 2**53 - 1, "日本")]),
+    ]
+    return [
+        {"name": name, "conts": [list(c) for c in conts], "hex": compact.encode_cont(conts).hex()}
+        for name, conts in cases
+    ]
 
 
 def _varint(n: int) -> bytes:
@@ -470,6 +531,8 @@ def generate() -> dict[str, Any]:
         "up_next": _up_next_cases(),
         "up_add": _up_add_cases(),
         "defs": _defs_cases(),
+        "cont": _cont_cases(),
+        "malformed_conts": [list(c) for c in MALFORMED_CONTS],
         "down_ops": _down_ops_cases(),
         "malformed": _malformed_cases(),
     }
@@ -503,6 +566,10 @@ def test_vectors_decode_back():
     for case in generate()["up_app"]:
         up = compact.decode_up_app(bytes.fromhex(case["hex"]), MAX_POINTS)
         assert (up.i, up.p, up.pr) == (case["i"], case["p"], case["pr"]), case["name"]
+    for case in generate()["cont"]:
+        conts: compact.Conts = {}
+        compact.decode_cont(bytes.fromhex(case["hex"]), conts)
+        assert sorted([a, i, el] for a, (i, el) in conts.items()) == case["conts"], case["name"]
     for case in generate()["up_next"]:
         assert compact.decode_up_next(bytes.fromhex(case["hex"]), MAX_POINTS).p == case["p"]
     for case in generate()["up_add"]:

@@ -5,6 +5,8 @@ handles down, beside v1 clients on the same board; and the server's handle bookk
 
 from __future__ import annotations
 
+import random
+
 import msgpack
 import pytest
 from asgiref.sync import sync_to_async
@@ -222,7 +224,9 @@ async def test_an_invalid_compact_append_is_refused_with_its_id(memory_layer, co
     await alice.close()
 
 
-async def test_a_late_v2_joiner_gets_the_definitions_it_missed(memory_layer, connect, board, user):
+async def test_a_late_v2_joiner_gets_the_definitions_and_continuations_it_missed(
+    memory_layer, connect, board, user
+):
     alice = await connect(board, user, client_id="alice-tab-1", version=2)
     await alice.sync()
     await alice.send_ops([stroke(1, "s1")])
@@ -238,7 +242,13 @@ async def test_a_late_v2_joiner_gets_the_definitions_it_missed(memory_layer, con
         seen.append(msg)
         if isinstance(msg, protocol.OpsFrame):
             break
-    assert any(isinstance(m, Defs) for m in seen)  # the table, when its live stream began
+    # The table and its continuations, when the live stream began: op 3 continues alice's op 2,
+    # so it comes as a tag-3 entry (author handle and points only) that dave can read.
+    assert [m.data[0] for m in seen if isinstance(m, Defs)] == [
+        compact.DOWN_DEFS,
+        compact.DOWN_CONT,
+    ]
+    assert dave.last_raw[:5] == bytes([compact.DOWN_OPS, 3, 0, 1, compact.ENTRY_NEXT])
     entry = seen[-1].ops[0]
     assert (entry["s"], entry["c"], entry["i"], entry["id"], entry["p"]) == (
         3,
@@ -279,6 +289,47 @@ def test_recycled_handles_stay_right_for_live_and_late_receivers():
                 (entry,) = _decoded(frame, names)
                 assert (entry["c"], entry["id"]) == (author, element)
     assert len(table) == MAX_HANDLES
+
+
+def test_continued_strokes_stay_right_through_recycling_for_live_and_late_receivers():
+    """
+    Appends that follow their author's previous stroke entry go as tag 3 (no op id, no
+    element); receivers that start late get the table (DEFS) and the continuations (CONT), and
+    recycled handles never make a tag-3 entry continue someone else's stroke.
+    """
+    rng = random.Random(5)
+    table = HandleTable()
+    pens = {f"client-{a:04d}": [0, "", 0] for a in range(12)}  # last i, element, ops left
+    receivers: list[tuple[dict[int, str], compact.Conts]] = []
+    seq, strokes, continued = 1, 0, 0
+    for tick in range(600):
+        if tick in (0, 150, 300):
+            names: dict[int, str] = {}
+            conts: compact.Conts = {}
+            compact.decode_defs(compact.encode_defs(table.definitions()), names, conts)
+            compact.decode_cont(compact.encode_cont(table.continuations()), conts)
+            receivers.append((names, conts))
+        truth, entries = [], []
+        for author in rng.sample(sorted(pens), rng.randint(1, 4)):
+            pen = pens[author]
+            if pen[2] == 0:  # a new stroke: a new element, so handles get recycled
+                strokes += 1
+                pen[1], pen[2] = f"stroke-{strokes}", rng.randint(1, 6)
+            pen[0] += rng.choice((1, 1, 1, 2))  # now and then an op id is skipped
+            pen[2] -= 1
+            entries.append(_app(seq, author, pen[0], pen[1]))
+            truth.append((seq, author, pen[0], pen[1]))
+            seq += 1
+        frame = encode_delivery(table, truth[0][0], entries)
+        try:  # without continuations a frame with a tag-3 entry cannot be read
+            compact.decode_down_ops(frame, dict(receivers[0][0]))
+        except compact.CompactError:
+            continued += 1
+        for names, conts in receivers:
+            _, decoded = compact.decode_down_ops(frame, names, conts=conts)
+            got = [(e["s"], e["c"], e["i"], e["id"]) for e in decoded if isinstance(e, dict)]
+            assert got == truth, tick
+    assert strokes > MAX_HANDLES and continued > 300
 
 
 def test_a_frame_with_more_names_than_handles_falls_back_to_v1_entries():

@@ -62,6 +62,7 @@ class BoardClient:
         self.version = version
         #: v2, per connection: handle → name, and the current stroke (protocol §2.5).
         self._names: dict[int, str] = {}
+        self._conts: compact.Conts = {}
         self._stroke: str | None = None
         #: v2: the id of the last op sent on this connection (what an UP_NEXT numbers after).
         self._last_i: int | None = None
@@ -111,7 +112,7 @@ class BoardClient:
         self._bind_loop()
         self._synced.clear()
         self.hello = None
-        self._names, self._stroke, self._last_i = {}, None, None
+        self._names, self._conts, self._stroke, self._last_i = {}, {}, None, None
         query = f"v={self.version}&since={self.applied}&client_id={self.client_id}"
         sep = "&" if "?" in self.url else "?"
         self._ws = await connect(
@@ -311,10 +312,12 @@ class BoardClient:
         try:
             async for frame in ws:
                 if isinstance(frame, bytes) and frame[:1] == bytes((compact.DOWN_OPS,)):
-                    _, entries = compact.decode_down_ops(frame, self._names)
+                    _, entries = compact.decode_down_ops(frame, self._names, conts=self._conts)
                     self._on_entries([e if isinstance(e, dict) else _unpack(e) for e in entries])
                 elif isinstance(frame, bytes) and frame[:1] == bytes((compact.DOWN_DEFS,)):
-                    compact.decode_defs(frame, self._names)
+                    compact.decode_defs(frame, self._names, self._conts)
+                elif isinstance(frame, bytes) and frame[:1] == bytes((compact.DOWN_CONT,)):
+                    compact.decode_cont(frame, self._conts)
                 elif isinstance(frame, bytes):
                     self._on_binary(_unpack(frame))
                 else:
