@@ -47,6 +47,17 @@ async def _trio(connect, board, user):
     return alice, bob, carol
 
 
+async def _v1_and_v2(connect, board, user):
+    """
+    Carol (v1) and Alice (v2) on one board, caught up.
+    """
+    v1 = await connect(board, user, client_id="carol-tab-1", version=1)
+    v2 = await connect(board, user, client_id="alice-tab-1", version=2)
+    await v1.sync()
+    await v2.sync()
+    return v1, v2
+
+
 def _without_u(entries: list[dict]) -> list[dict]:
     return [{k: v for k, v in e.items() if k != "u"} for e in entries]
 
@@ -112,16 +123,14 @@ async def test_a_smooth_append_costs_a_fraction_of_its_v1_bytes(memory_layer, co
     await alice.send_up_app(3, SMOOTH)
     (v2_next, frame), *_ = await _ops_frames(bob, 3)
     assert frame.ops[0]["p"] == SMOOTH
-    assert len(v2_next) <= 13, v2_next.hex()  # head 4 + entry 4 + points 1 + 4
+    # Op 3 continues op 2: a tag-3 entry, the author handle and the points.
+    assert len(v2_next) <= 11, v2_next.hex()  # head 4 + tag 1 + author 1 + points 1 + 4
     for c in (alice, bob, carol):
         await c.close()
 
 
 async def test_up_app_errors_leave_the_socket_and_board_intact(memory_layer, connect, board, user):
-    v1 = await connect(board, user, client_id="carol-tab-1", version=1)
-    v2 = await connect(board, user, client_id="alice-tab-1", version=2)
-    await v1.sync()
-    await v2.sync()
+    v1, v2 = await _v1_and_v2(connect, board, user)
     await v1.send_up_app(1, SMOOTH)
     err = await v1.expect(protocol.Error)
     assert (err.code, err.ids) == ("bad_frame", [1])
@@ -175,10 +184,7 @@ async def test_up_next_appends_are_numbered_after_the_connections_last_op(
 
 
 async def test_up_next_errors_leave_the_socket_and_board_intact(memory_layer, connect, board, user):
-    v1 = await connect(board, user, client_id="carol-tab-1", version=1)
-    v2 = await connect(board, user, client_id="alice-tab-1", version=2)
-    await v1.sync()
-    await v2.sync()
+    v1, v2 = await _v1_and_v2(connect, board, user)
     await v1.send_up_next(SMOOTH)
     err = await v1.expect(protocol.Error)
     assert (err.code, err.ids) == ("bad_frame", None)
