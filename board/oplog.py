@@ -16,12 +16,13 @@ Ops arrive here already validated (board.document); this module does not interpr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
 import msgpack
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Now
@@ -75,7 +76,32 @@ class AppendResult:
 def append_batches(batches: Mapping[str, Sequence[Submission]]) -> dict[str, AppendResult]:
     """
     Sequence and store the submissions of every board in one transaction.
+
+    An author deleted while still connected (the log keeps a deleted author's ops with no
+    author: on_delete=SET_NULL) would fail the whole transaction at its commit, and with it
+    every board of the call, tick after tick while that socket draws: their ops are stored
+    without an author instead.
     """
+    try:
+        return _append_batches(batches)
+    except IntegrityError:
+        gone = _deleted_authors(batches)
+        if not gone:
+            raise
+    kept = {
+        board_id: [replace(s, author_id=None) if s.author_id in gone else s for s in subs]
+        for board_id, subs in batches.items()
+    }
+    return _append_batches(kept)
+
+
+def _deleted_authors(batches: Mapping[str, Sequence[Submission]]) -> set[int]:
+    authors = {s.author_id for subs in batches.values() for s in subs if s.author_id is not None}
+    users = get_user_model().objects.filter(pk__in=authors).values_list("pk", flat=True)
+    return authors - set(users)
+
+
+def _append_batches(batches: Mapping[str, Sequence[Submission]]) -> dict[str, AppendResult]:
     results = {board_id: AppendResult(board_id=board_id) for board_id in batches}
     if not any(batches.values()):
         return results

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -343,3 +344,27 @@ def test_drawing_keeps_updated_at_at_most_a_minute_stale(make_board: Any, user: 
     board.refresh_from_db()
     assert board.head_seq == 4
     assert board.updated_at == touched  # fresh enough: the head moved, updated_at did not
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_author_deleted_while_drawing_does_not_fail_the_other_boards(make_board: Any) -> None:
+    """
+    A socket outlives its user's deletion. The log keeps a deleted author's ops without an
+    author (SET_NULL); an op sent after the deletion is stored the same way instead of failing
+    the transaction, and with it every other board of the tick.
+    """
+    users = get_user_model().objects
+    owner, gone = users.create_user("owner"), users.create_user("gone")
+    gone_id = gone.pk
+    a, b = make_board(owner, "A"), make_board(owner, "B")
+    gone.delete()
+    results = append_batches(
+        {
+            a.id: [Submission("c-gone", gone_id, {"i": 1, "k": "clr"})],
+            b.id: [Submission("c-owner", owner.pk, {"i": 1, "k": "clr"})],
+        }
+    )
+    assert (results[a.id].last_seq, results[b.id].last_seq) == (1, 1)
+    stored = dict(Op.objects.filter(board__in=[a, b]).values_list("client_id", "author_id"))
+    assert stored == {"c-gone": None, "c-owner": owner.pk}
+    assert decode_entry(results[a.id].entries[0])["u"] is None
