@@ -78,7 +78,7 @@ def append_batches(batches: Mapping[str, Sequence[Submission]]) -> dict[str, App
     Sequence and store the submissions of every board in one transaction.
 
     An author deleted while still connected (the log keeps a deleted author's ops with no
-    author: on_delete=SET_NULL) would fail the whole transaction at its commit, and with it
+    author: on_delete=SET_NULL) would fail the whole transaction at its insert, and with it
     every board of the call, tick after tick while that socket draws: their ops are stored
     without an author instead.
     """

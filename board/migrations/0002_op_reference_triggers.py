@@ -100,25 +100,25 @@ DROP TRIGGER IF EXISTS board_op_refs_exist_ins ON board_op;
 DROP FUNCTION IF EXISTS board_op_refs_exist();
 """
 
+# Row triggers: SQLite has no statement-level ones, and its per-row lookups are cheap.
+_SQLITE_REFS_MISSING = """    WHEN NOT EXISTS (SELECT 1 FROM board_board WHERE id = NEW.board_id)
+      OR (NEW.author_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {users} WHERE id = NEW.author_id))
+    BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: board_op'); END"""
+_SQLITE_ID_KEPT = """CREATE TRIGGER {trigger} AFTER UPDATE OF id ON {table}
+    WHEN OLD.id IS NOT NEW.id
+    BEGIN SELECT RAISE(ABORT, '{name}.id is referred to by board_op and cannot change'); END"""
+
 SQLITE_INSTALL = [
     """CREATE TRIGGER board_op_refs_exist_ins BEFORE INSERT ON board_op
-    WHEN NOT EXISTS (SELECT 1 FROM board_board WHERE id = NEW.board_id)
-      OR (NEW.author_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {users} WHERE id = NEW.author_id))
-    BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: board_op'); END""",
+""" + _SQLITE_REFS_MISSING,
     """CREATE TRIGGER board_op_refs_exist_upd BEFORE UPDATE OF board_id, author_id ON board_op
-    WHEN NOT EXISTS (SELECT 1 FROM board_board WHERE id = NEW.board_id)
-      OR (NEW.author_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {users} WHERE id = NEW.author_id))
-    BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: board_op'); END""",
+""" + _SQLITE_REFS_MISSING,
     """CREATE TRIGGER board_op_board_gone AFTER DELETE ON board_board
     BEGIN DELETE FROM board_op WHERE board_id = OLD.id; END""",
     """CREATE TRIGGER board_op_author_gone AFTER DELETE ON {users}
     BEGIN UPDATE board_op SET author_id = NULL WHERE author_id = OLD.id; END""",
-    """CREATE TRIGGER board_op_board_id_kept AFTER UPDATE OF id ON board_board
-    WHEN OLD.id IS NOT NEW.id
-    BEGIN SELECT RAISE(ABORT, 'board_board.id is referred to by board_op and cannot change'); END""",
-    """CREATE TRIGGER board_op_author_id_kept AFTER UPDATE OF id ON {users}
-    WHEN OLD.id IS NOT NEW.id
-    BEGIN SELECT RAISE(ABORT, '{users_name}.id is referred to by board_op and cannot change'); END""",
+    _SQLITE_ID_KEPT.format(trigger="board_op_board_id_kept", table="board_board", name="board_board"),
+    _SQLITE_ID_KEPT.format(trigger="board_op_author_id_kept", table="{users}", name="{users_name}"),
 ]
 
 SQLITE_UNINSTALL = [
