@@ -14,9 +14,12 @@ from django.db import models
 
 def new_board_id() -> str:
     """
-    Return an unguessable, URL-safe board id (96 random bits).
+    Return an unguessable, URL-safe board id (96 random bits, less the few ids that start with
+    "-": a shell command such as `manage.py board_set <id>` would read those as an option).
     """
-    return secrets.token_urlsafe(12)
+    while (board_id := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return board_id
 
 
 def new_share_token() -> str:

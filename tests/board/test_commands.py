@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from board.models import Snapshot
+from board import models
+from board.models import Board, Snapshot
 from board.oplog import append_ops
 from board.snapshots import snapshot_state, state_at
 
@@ -72,3 +73,19 @@ def test_board_set_renames_and_refuses_bad_input(board: Any):
         call_command("board_set", board.id)
     with pytest.raises(CommandError, match="1 to 200"):
         call_command("board_set", board.id, "--title", "   ")
+
+
+@pytest.mark.django_db
+def test_board_set_takes_an_id_that_looks_like_an_option_after_a_double_dash(
+    make_board: Any, user: Any
+):
+    # Boards made before new_board_id() skipped such ids keep them.
+    make_board(user, id="-vLooksLikeAFlag")
+    call_command("board_set", "--title", "Dashed", "--", "-vLooksLikeAFlag", stdout=StringIO())
+    assert Board.objects.get(id="-vLooksLikeAFlag").title == "Dashed"
+
+
+def test_new_board_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch):
+    drawn = iter(["-vP2N5p2A0btJu3j", "-abcdefghijklmno", "Ab3_-defghijklmn"])
+    monkeypatch.setattr(models.secrets, "token_urlsafe", lambda nbytes: next(drawn))
+    assert models.new_board_id() == "Ab3_-defghijklmn"

@@ -2,6 +2,9 @@
 `manage.py board_set <board_id> [--title T] [--link-access none|view|edit]`: change a board from
 the shell. Goes through board.services, so every live socket of the board hears about it (a
 `board` frame, or a role re-check for link users) once the change commits.
+
+Boards made before ids stopped starting with "-" may have one that does: pass it after `--`
+(`board_set --title T -- -abc…`), as with any argument that looks like an option.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ class Command(BaseCommand):
     help = "Rename a board or change its link access; live clients are told at once."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("board_id")
+        parser.add_argument("board_id", help='the board id (after "--" if it starts with "-")')
         parser.add_argument("--title")
         parser.add_argument("--link-access", choices=list(LinkAccess.values))
 
