@@ -59,11 +59,15 @@ def resolve_role(user: Any, board: Board, share_token: str | None = None) -> Rol
     )
 
 
+#: Plain strings: an enum member lookup per inbound frame showed in the profile.
+_EDIT_ROLES = frozenset({Role.OWNER.value, Role.EDITOR.value})
+
+
 def can_edit(role: str | None) -> bool:
     """
     True when the role may change the board's content.
     """
-    return role in (Role.OWNER, Role.EDITOR)
+    return role in _EDIT_ROLES
 
 
 def issue_socket_ticket(*, user_id: int, board_id: str) -> str:

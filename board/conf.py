@@ -38,10 +38,11 @@ DEFAULTS: dict[str, Any] = {
 class AppSettings:
     """
     Attribute access to settings.INKROOM with defaults; unknown names raise AttributeError.
-    """
 
-    def __init__(self) -> None:
-        self._cache: dict[str, Any] = {}
+    A name is resolved once and then kept as an instance attribute, so later reads are plain
+    attribute reads: the inbound path reads several per frame, and a miss that reaches
+    __getattr__ costs a failed lookup first.
+    """
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -50,13 +51,13 @@ class AppSettings:
             raise AttributeError(
                 f"Unknown Inkroom setting {name!r}; add it to board.conf.DEFAULTS."
             )
-        if name not in self._cache:
-            user = getattr(settings, "INKROOM", {})
-            self._cache[name] = user.get(name, DEFAULTS[name])
-        return self._cache[name]
+        value = getattr(settings, "INKROOM", {}).get(name, DEFAULTS[name])
+        setattr(self, name, value)
+        return value
 
     def reload(self) -> None:
-        self._cache.clear()
+        for name in DEFAULTS:
+            self.__dict__.pop(name, None)
 
 
 app_settings = AppSettings()

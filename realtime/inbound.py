@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from board.access import can_edit
 from board.conf import app_settings
-from board.document import validate_op
+from board.document import validate_app, validate_op
 from board.exceptions import OpRejected
 from realtime.compact import UpAdd, UpApp, UpNext
 from realtime.protocol import (
@@ -104,15 +104,7 @@ def _on_up_app(hub: Hub, peer: Peer, msg: UpApp, size: int) -> None:
     """
     A v2 compact stroke append: the `app` op it stands for, on the connection's current stroke.
     """
-    if peer.stroke is None:
-        hub.error(
-            peer, ErrorCode.BAD_MESSAGE, "UP_APP before any stroke on this connection", [msg.i]
-        )
-        return
-    op: dict[str, Any] = {"i": msg.i, "k": "app", "id": peer.stroke, "p": msg.p}
-    if msg.pr is not None:
-        op["pr"] = msg.pr
-    _on_ops(hub, peer, [op], size)
+    _on_app(hub, peer, msg.i, msg.p, msg.pr, size)
 
 
 def _on_up_next(hub: Hub, peer: Peer, msg: UpNext, size: int) -> None:
@@ -123,7 +115,32 @@ def _on_up_next(hub: Hub, peer: Peer, msg: UpNext, size: int) -> None:
         hub.error(peer, ErrorCode.BAD_MESSAGE, "UP_NEXT before any op on this connection", None)
         return
     peer.last_i += 1
-    _on_up_app(hub, peer, UpApp(peer.last_i, msg.p, None), size)
+    _on_app(hub, peer, peer.last_i, msg.p, None, size)
+
+
+def _on_app(hub: Hub, peer: Peer, i: int, p: list[int], pr: list[int] | None, size: int) -> None:
+    """
+    Queue a compact frame's `app` op: _on_ops for one op the decoder already typed (most frames
+    of a drawing client are these, so they skip building a map for validate_op).
+    """
+    if peer.stroke is None:
+        hub.error(peer, ErrorCode.BAD_MESSAGE, "UP_APP before any stroke on this connection", [i])
+        return
+    hub.counts.ops_in += 1
+    refusal = _refusal(peer, 1, size)
+    if refusal is not None:
+        _refuse(hub, peer, refusal, [i])
+        return
+    room = hub.rooms.get(peer.board_id)
+    if room is None:
+        return
+    try:
+        op = validate_app(i, peer.stroke, p, pr, hub.limits, where="ops[0]")
+    except OpRejected as exc:
+        hub.error(peer, ErrorCode.INVALID_OP, exc.message, [i], _str(exc.extra.get("field")))
+        return
+    room.pending.append((peer, op))
+    hub.work.set()
 
 
 def _on_up_add(hub: Hub, peer: Peer, msg: UpAdd, size: int) -> None:
@@ -175,13 +192,9 @@ def _track_stroke(peer: Peer, ops: list[Any]) -> None:
 
 def _on_ops(hub: Hub, peer: Peer, ops: list[Any], size: int) -> None:
     hub.counts.ops_in += len(ops)
-    if not can_edit(peer.role):
-        hub.error(peer, ErrorCode.READ_ONLY, "viewers cannot change the board", _ids(ops))
-        return
-    if not peer.limiter.allow(len(ops), size, time.monotonic()):
-        hub.error(peer, ErrorCode.RATE_LIMITED, "over your op budget; resend later", _ids(ops))
-        if peer.limiter.abusive:
-            hub.close_peer(peer, CloseCode.RATE_LIMITED)
+    refusal = _refusal(peer, len(ops), size)
+    if refusal is not None:
+        _refuse(hub, peer, refusal, _ids(ops))
         return
     room = hub.rooms.get(peer.board_id)
     if room is None:
@@ -196,6 +209,23 @@ def _on_ops(hub: Hub, peer: Peer, ops: list[Any], size: int) -> None:
         room.pending.append((peer, op))
     if room.pending:
         hub.work.set()
+
+
+def _refusal(peer: Peer, n_ops: int, size: int) -> tuple[ErrorCode, str] | None:
+    """
+    Why the peer may not send these ops now (role, rate limit), or None when it may.
+    """
+    if not can_edit(peer.role):
+        return ErrorCode.READ_ONLY, "viewers cannot change the board"
+    if not peer.limiter.allow(n_ops, size, time.monotonic()):
+        return ErrorCode.RATE_LIMITED, "over your op budget; resend later"
+    return None
+
+
+def _refuse(hub: Hub, peer: Peer, refusal: tuple[ErrorCode, str], ids: list[int]) -> None:
+    hub.error(peer, *refusal, ids)
+    if refusal[0] is ErrorCode.RATE_LIMITED and peer.limiter.abusive:
+        hub.close_peer(peer, CloseCode.RATE_LIMITED)
 
 
 def on_text(hub: Hub, peer: Peer, text: str) -> None:

@@ -3,7 +3,8 @@ The document model: elements, ops, validation and the reducer (docs/document-mod
 
 Pure code: no ORM, no I/O. Server (realtime hub, snapshots, API) and tests import from here:
 
-* `validate_op` (structure, untrusted input) and `check_op` (against the current board),
+* `validate_op` (structure, untrusted input; `validate_app` for a compact frame's `app`) and
+  `check_op` (against the current board),
 * `BoardState`, `apply_in_place`, `apply`, `replay`, `materialize` (the total reducer),
 * `inverse_op` (undo), `bbox` (geometry), `Limits` (size bounds from settings).
 """
@@ -23,7 +24,7 @@ from board.document.state import (
     materialize,
     replay,
 )
-from board.document.validate import validate_element, validate_op
+from board.document.validate import validate_app, validate_element, validate_op
 
 __all__ = [
     "COORD_MAX",
@@ -38,6 +39,7 @@ __all__ = [
     "inverse_op",
     "materialize",
     "replay",
+    "validate_app",
     "validate_element",
     "validate_op",
 ]

@@ -311,3 +311,31 @@ def validate_op(
     op = {"i": _int(raw["i"], 1, OP_ID_MAX, where + ".i"), "k": kind}
     op.update(_VALIDATORS[kind](raw, limits, where))
     return op
+
+
+def validate_app(
+    i: int,
+    element_id: object,
+    p: list[int],
+    pr: list[int] | None,
+    limits: Limits,
+    *,
+    where: str = "op",
+) -> dict[str, Any]:
+    """
+    Validate the parts of a compact frame's `app` op and return the op, as validate_op would.
+
+    The compact decoder (realtime.compact) already made `i`, `p` and `pr` integer lists of a
+    whole number of points, so the common case is a range check at C speed; anything out of
+    range goes through the general checks for their exact error.
+    """
+    if not 1 <= i <= OP_ID_MAX:
+        _int(i, 1, OP_ID_MAX, where + ".i")
+    op: dict[str, Any] = {"i": i, "k": "app", "id": _id(element_id, where + ".id"), "p": p}
+    if not p or len(p) > 2 * limits.max_points_per_op or min(p) < -DELTA_MAX or max(p) > DELTA_MAX:
+        op["p"] = _points(p, limits.max_points_per_op, where + ".p")
+        if not p:
+            _fail(where + ".p", "expected at least one point")
+    if pr is not None:
+        op["pr"] = _pressure(pr, len(p) // 2, where + ".pr")
+    return op

@@ -23,8 +23,10 @@ from board.document import (
     check_op,
     inverse_op,
     materialize,
+    validate_app,
     validate_op,
 )
+from board.document.limits import DELTA_MAX, OP_ID_MAX, PRESSURE_MAX
 from board.exceptions import BoardFull, OpRejected
 from tests.board.strategies import junk, op_bodies, op_logs
 
@@ -388,3 +390,33 @@ def test_validate_raises_only_op_rejected_on_mutated_ops(body: dict[str, Any], d
     else:
         # Whatever passes must be something the reducer can apply to any board.
         materialize(board(el("a", "stroke", p=[0, 0], pr=[1]), el("b", "text")), [op])
+
+
+_LIMITS = Limits(max_points_per_op=6)
+_edge_ints = st.integers(-DELTA_MAX - 2, DELTA_MAX + 2) | st.integers(-(2**40), 2**40)
+
+
+@given(
+    i=st.integers(-3, OP_ID_MAX + 3),
+    element_id=st.sampled_from(["s1", "x" * 32, "x" * 33, "", "bad id", "a-b_C9"]),
+    points=st.lists(st.tuples(_edge_ints, _edge_ints), max_size=8),
+    pressure=st.none() | st.lists(st.integers(-2, PRESSURE_MAX + 2), max_size=8),
+)
+def test_validate_app_agrees_with_validate_op(
+    i: int, element_id: str, points: list[tuple[int, int]], pressure: list[int] | None
+) -> None:
+    # What the compact decoder hands over (integer lists, whole points), checked the short way,
+    # must come out exactly as the same `app` op does from validate_op: same op or same error.
+    p = [d for point in points for d in point]
+    raw: dict[str, Any] = {"i": i, "k": "app", "id": element_id, "p": p}
+    if pressure is not None:
+        raw["pr"] = pressure
+    try:
+        expected: Any = validate_op(copy.deepcopy(raw), _LIMITS, where="ops[0]")
+    except OpRejected as exc:
+        expected = (exc.message, exc.extra)
+    try:
+        got: Any = validate_app(i, element_id, p, pressure, _LIMITS, where="ops[0]")
+    except OpRejected as exc:
+        got = (exc.message, exc.extra)
+    assert got == expected

@@ -11,7 +11,8 @@ import msgpack
 import pytest
 from asgiref.sync import sync_to_async
 
-from board.models import Op
+from board.document.limits import DELTA_MAX
+from board.models import Membership, Op, Role
 from realtime import compact, protocol
 from realtime.handles import MAX_HANDLES, HandleTable, encode_delivery
 from realtime.protocol import CloseCode
@@ -458,3 +459,31 @@ def test_stroke_adds_a_points_block_cannot_hold_go_as_v1_bytes():
         assert frame.count(b"\xa3add") == 2  # ops 1 and 3
         decoded = _decoded(frame, {})
         assert _without_u(decoded) == _without_u([msgpack.unpackb(e) for e in entries])
+
+
+async def test_compact_appends_of_a_viewer_or_out_of_range_are_refused_with_their_ids(
+    memory_layer, connect, board, user, make_user
+):
+    viewer = await sync_to_async(make_user)("victor")
+    await sync_to_async(Membership.objects.create)(board=board, user=viewer, role=Role.VIEWER)
+    victor = await connect(board, viewer, client_id="victor-tab-1", version=2)
+    await victor.sync()
+    await victor.send_ops([stroke(1, "v1")])
+    assert (await victor.expect(protocol.Error)).ids == [1]
+    await victor.send_up_app(2, SMOOTH)
+    await victor.send_up_next(SMOOTH)
+    for op_id in (2, 3):
+        err = await victor.expect(protocol.Error)
+        assert (err.code, err.ids) == ("read_only", [op_id])
+
+    alice = await connect(board, user, client_id="alice-tab-1", version=2)
+    await alice.sync()
+    await alice.send_ops([stroke(1, "s1")])
+    await alice.send_up_next([1, 1, DELTA_MAX + 1, 0])  # an escaped delta past the range
+    err = await alice.expect(protocol.Error)
+    assert (err.code, err.ids, err.field) == ("invalid_op", [2], "ops[0].p[2]")
+    await alice.send_up_next(SMOOTH)
+    assert [i for i, _ in await alice.expect_acked(2)] == [1, 3]
+    assert [i for _s, _c, i in await board_rows(board)] == [1, 3]
+    for c in (victor, alice):
+        await c.close()
