@@ -245,11 +245,35 @@ def create_snapshot(
     appending meanwhile cannot change what this snapshot covers.
     """
     state = state_at(board, upto_seq)
+    return store_snapshot(
+        _board_id(board),
+        state.seq,
+        encode_snapshot(state),
+        state.element_count,
+        label=label,
+        kind=kind,
+        created_by=created_by,
+    )
+
+
+def store_snapshot(
+    board_id: str,
+    seq: int,
+    data: bytes,
+    element_count: int,
+    *,
+    label: str = "",
+    kind: str = SnapshotKind.AUTO,
+    created_by: Any = None,
+) -> Snapshot:
+    """
+    Store `data`, the board at `seq` as encode_snapshot encodes it, as a snapshot.
+    """
     return Snapshot.objects.create(
-        board_id=_board_id(board),
-        seq=state.seq,
-        state=encode_snapshot(state),
-        element_count=state.element_count,
+        board_id=board_id,
+        seq=seq,
+        state=data,
+        element_count=element_count,
         label=label,
         kind=kind,
         created_by=created_by,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
-from django.db import close_old_connections
+from django.db import IntegrityError, close_old_connections
 
 from board.access import resolve_role
 from board.document import BoardState
@@ -32,6 +32,7 @@ from board.snapshots import (
     head_and_snapshot,
     snapshot_elements_offset,
     state_load,
+    store_snapshot,
 )
 
 #: Ops a stored snapshot may be behind the head and still be sent as `snap` + tail instead of
@@ -179,6 +180,18 @@ def resolve_roles(board_id: str, callers: Sequence[tuple[Any, str | None]]) -> l
         return [None] * len(callers)
     users = get_user_model().objects.in_bulk([u for u, _ in callers if u is not None])
     return [resolve_role(users.get(u) if u else None, board, share) for u, share in callers]
+
+
+def store_live_snapshot(board_id: str, seq: int, data: bytes, element_count: int) -> int:
+    """
+    Store an automatic snapshot encoded from a room's live state; return its seq (-1: board
+    gone).
+    """
+    close_old_connections()
+    try:
+        return int(store_snapshot(board_id, seq, data, element_count).seq)
+    except IntegrityError:
+        return -1  # deleted since: its snapshots went with it
 
 
 def take_snapshot(board_id: str) -> int:

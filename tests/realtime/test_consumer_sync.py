@@ -14,10 +14,11 @@ from channels.layers import get_channel_layer
 from django.core.management import call_command
 
 from board import services
+from board.document import BoardState, replay
 from board.models import Membership, Role, Snapshot, SnapshotKind
-from board.oplog import append_ops
-from board.snapshots import state_at
-from realtime import protocol, store
+from board.oplog import append_ops, decode_entry, ops_between
+from board.snapshots import decode_snapshot, state_at
+from realtime import pods, protocol, store
 from realtime.fanout import PODS_GROUP
 from realtime.hub import get_hub
 from realtime.protocol import CloseCode
@@ -341,27 +342,42 @@ async def test_ops_after_a_refused_one_wait_for_its_resend_instead_of_being_reje
     await client.close()
 
 
+@pytest.mark.parametrize("source", ["live state", "log"])
 async def test_active_rooms_take_automatic_snapshots_off_the_hot_path(
-    memory_layer, connect, board, user, settings
+    memory_layer, connect, board, user, settings, monkeypatch, source
 ):
+    # A small board is snapshotted from the room's live state, a big one from the log: either
+    # way the stored snapshot is exactly the log replayed up to its seq.
+    if source == "log":
+        monkeypatch.setattr(pods, "LIVE_SNAPSHOT_MAX_ELEMENTS", 0)
+    paths: list[str] = []
+    for name in ("store_live_snapshot", "take_snapshot"):
+        real = getattr(store, name)
+        monkeypatch.setattr(
+            store, name, lambda *a, _name=name, _real=real: paths.append(_name) or _real(*a)
+        )
     settings.INKROOM = {**settings.INKROOM, "SNAPSHOT_EVERY_OPS": 5}
     client = await connect(board, user)
     await client.sync()
     for k in range(1, 8):
-        await client.send_ops([stroke(k, f"s{k}")])
-        await client.expect_acked(1)
+        await client.send_ops([stroke(2 * k - 1, f"s{k}"), append(2 * k, f"s{k}")])
+        await client.expect_acked(2)
     for _ in range(100):
         snaps = await sync_to_async(list)(
-            Snapshot.objects.filter(board=board, kind=SnapshotKind.AUTO).values_list(
-                "seq", flat=True
-            )
+            Snapshot.objects.filter(board=board, kind=SnapshotKind.AUTO).values_list("seq", "state")
         )
         if snaps:
             break
         await asyncio.sleep(0.05)
-    assert snaps and min(snaps) >= 5
-    state = await sync_to_async(state_at)(board.id, snaps[0])
-    assert len(state.elements) == snaps[0]
+    assert snaps and min(seq for seq, _ in snaps) >= 5
+    assert set(paths) == {"store_live_snapshot" if source == "live state" else "take_snapshot"}
+    for seq, stored in snaps:
+        entries = await sync_to_async(ops_between)(board.id, 0, seq)
+        from_log = replay(BoardState(), (decode_entry(payload) for _s, payload in entries))
+        snapshot = decode_snapshot(bytes(stored))
+        assert snapshot.seq == from_log.seq == seq
+        assert snapshot.elements == from_log.elements
+        assert len(snapshot.elements) == seq // 2
     await client.close()
 
 
