@@ -418,7 +418,8 @@ class Pods:
 
     def maybe_snapshot(self) -> None:
         """
-        Start an automatic snapshot in a reader thread, one at a time for the whole process.
+        Start an automatic snapshot (stored or materialised in a reader thread), one at a time
+        for the whole process.
 
         One at a time: with 50 busy boards one per tick queued ~10 snapshots/s into the two
         reader threads, ahead of catch-ups and gap fills, and each replays up to
@@ -431,13 +432,15 @@ class Pods:
             if room.board_id in self._snapshotting or not room.ready:
                 continue
             if should_snapshot(room.applied_seq - room.snapshot_seq, now - room.snapshot_at):
+                # Encoded now, between ticks: once the task runs, the next tick may have
+                # applied its ops to the state before their commit, and it is no longer exact.
+                live = live_snapshot(room)
                 self._snapshotting.add(room.board_id)
-                self.hub.spawn(self._snapshot(room), "inkroom-snapshot")
+                self.hub.spawn(self._snapshot(room, live), "inkroom-snapshot")
                 return
 
-    async def _snapshot(self, room: Room) -> None:
+    async def _snapshot(self, room: Room, live: tuple[int, bytes, int] | None) -> None:
         try:
-            live = live_snapshot(room)
             if live is not None:
                 seq = await self.hub.read(store.store_live_snapshot, room.board_id, *live)
             else:
