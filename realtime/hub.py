@@ -4,8 +4,9 @@ The per-process board hub: one per event loop, owning every live board (Room) of
 Sockets hand their decoded frames to the hub (realtime.inbound); the tick loop turns everything
 that arrived within TICK_MS into ONE append_batches transaction for all boards (in the hub's
 single writer thread, so the connection is reused and only one batch is ever in flight), acks the
-authors, forwards each board's `ops` frame bytes as-is to its local sockets and publishes ONE
-channel-layer message per tick for the whole process (realtime.pods). Database and Redis round
+authors, forwards each board's `ops` frame bytes as-is to its local sockets and publishes at most
+ONE channel-layer message per tick for the whole process, carrying only boards another process
+holds (realtime.pods). Database and Redis round
 trips therefore grow with ticks, not with boards, points or recipients.
 """
 
@@ -228,6 +229,10 @@ class Hub:
         if room is None:
             room = self.rooms[board_id] = Room(board_id)
             self._loads[board_id] = asyncio.get_running_loop().create_task(self._load(room))
+            # Other hubs send this board's ticks only to hubs that announced it: say so now, so
+            # they do before the load reads the head.
+            self.pods.announce.add(board_id)
+            self.work.set()
         peer = self._new_peer(info, send)
         room.peers[peer.id] = peer
         room.empty_since = None

@@ -1,11 +1,13 @@
 """
 Between processes: the hub's channel-layer traffic, gap repair and background upkeep.
 
-Each hub has ONE layer channel in group PODS_GROUP and publishes ONE `board.batch` per tick for
-all its boards. The layer may drop (channels_redis capacity, expiry) or reorder: rooms deliver in
-seq order, a gap waits GAP_WAIT_MS and is then read from the log, and every HEAD_CHECK_SECS one
-query compares each live board's head with what the room delivered, which also catches a lost
-*last* batch (nothing after it would reveal the gap). Correctness never depends on the layer.
+Each hub has ONE layer channel in group PODS_GROUP and publishes at most ONE `board.batch` per
+tick: the ticks and cursors of the boards another hub holds (hubs say which boards they hold
+with their presence, realtime.presence), plus changed presence. The layer may drop
+(channels_redis capacity, expiry) or reorder: rooms deliver in seq order, a gap waits
+GAP_WAIT_MS and is then read from the log, and every HEAD_CHECK_SECS one query compares each
+live board's head with what the room delivered, which also catches a lost *last* batch (nothing
+after it would reveal the gap). Correctness never depends on the layer.
 """
 
 from __future__ import annotations
@@ -117,15 +119,28 @@ class Pods:
         """
         Queue this tick's one message to every hub (nothing when there is nothing to say).
 
+        Boards' ticks and cursors go only when another hub holds the board (it announced it in
+        `rooms`); presence always goes, as it is how hubs learn who holds what.
+
         Sent by the publisher task, so the next tick's commit overlaps this tick's Redis round
         trip. A backlog beyond PUBLISH_BACKLOG messages drops the oldest: the layer may lose
         messages anyway, and other hubs repair gaps from the log.
         """
-        if self.hub.layer is None or not (boards or presence or cursors):
+        if self.hub.layer is None:
+            return
+        rooms = self.hub.rooms
+        boards = {
+            b: v for b, v in boards.items() if b in rooms and rooms[b].presence.held_elsewhere
+        }
+        cursors = {
+            b: v for b, v in cursors.items() if b in rooms and rooms[b].presence.held_elsewhere
+        }
+        if not (boards or presence or cursors):
             return
         message: dict[str, Any] = {"type": "board.batch", "origin": self.hub.id, "boards": boards}
         if presence:
             message["presence"] = presence
+            message["rooms"] = [board for board in presence if board in rooms]
         if cursors:
             message["cursors"] = cursors
         if len(self._outgoing) >= PUBLISH_BACKLOG:
@@ -235,9 +250,19 @@ class Pods:
             room = hub.rooms.get(board)
             if room is not None:
                 hub.deliver(room, room.offer(Delivery(int(first), int(last), bytes(frame))))
-        for board, entries in message.get("presence", {}).items():
+        origin, presence = message["origin"], message.get("presence", {})
+        # A hub that predates `rooms` announces every board it holds, and gets them all.
+        held = set(message["rooms"]) if "rooms" in message else set(presence)
+        for board, entries in presence.items():
             room = hub.rooms.get(board)
-            if room is not None and room.presence.update(message["origin"], entries, now):
+            if room is None:
+                continue
+            if room.presence.hold(origin, board in held, now):
+                # The newcomer learns that this hub holds the board too (so sends it its ticks)
+                # and who is here, at the next tick rather than the next refresh.
+                self.announce.add(board)
+                hub.work.set()
+            if room.presence.update(origin, entries, now):
                 room.presence_dirty = True
                 hub.work.set()
         for board, rows in message.get("cursors", {}).items():

@@ -1,8 +1,9 @@
 """
 Typed shapes of the channel-layer events the hubs exchange and of the scope keys we add.
 
-`board.batch` is the one message a hub publishes per tick for all its boards; `board.event` comes
-from sync code through realtime.fanout. Both travel on group realtime.fanout.PODS_GROUP.
+`board.batch` is the one message a hub publishes per tick for the boards other hubs hold;
+`board.event` comes from sync code through realtime.fanout. Both travel on group
+realtime.fanout.PODS_GROUP.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ class BoardBatchEvent(TypedDict):
     """
     One tick of one hub: {board_id: [first_seq, last_seq, frame]} plus changed presence and
     cursors. `presence` maps a board to the hub's full local list (replaces what the hub said
-    before); `cursors` maps a board to encoded cursor rows.
+    before); `rooms` lists the boards of `presence` the hub holds a room for (it gets their
+    ticks); `cursors` maps a board to encoded cursor rows.
     """
 
     type: Literal["board.batch"]
     origin: str
     boards: dict[str, list[Any]]
     presence: NotRequired[dict[str, list[PresenceEntry]]]
+    rooms: NotRequired[list[str]]
     cursors: NotRequired[dict[str, list[list[Any]]]]
 
 

@@ -132,6 +132,57 @@ async def test_a_gap_between_processes_is_filled_from_the_log(layer, connect, bo
     await client.close()
 
 
+async def _layer_messages(layer_: Any, channel: str, wait: float) -> list[dict[str, Any]]:
+    """
+    What the layer delivered to `channel` within `wait` seconds, except this test's own sends.
+    """
+    out: list[dict[str, Any]] = []
+    deadline = asyncio.get_running_loop().time() + wait
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        try:
+            message = await asyncio.wait_for(layer_.receive(channel), left)
+        except TimeoutError:
+            break
+        if message.get("origin") != "other-pod":
+            out.append(message)
+    return out
+
+
+async def test_ticks_go_through_the_layer_only_to_hubs_holding_the_board(
+    layer, connect, board, user
+):
+    layer_ = get_channel_layer()
+    other = await layer_.new_channel()
+    await layer_.group_add(PODS_GROUP, other)
+    writer = await connect(board, user, client_id="writer-01")
+    await writer.sync()
+    await writer.send_ops([stroke(1, "e1")])
+    assert await collect_ops(writer, 1) == [1]
+    heard = await _layer_messages(layer_, other, 0.3)
+    # The hub announced that it holds the board, but no other hub does: no ticks went out.
+    assert any(board.id in m.get("rooms", []) for m in heard)
+    assert not [m for m in heard if m.get("boards")]
+    # Another hub opens the board: this one answers within a tick, then sends it the ticks.
+    await layer_.group_send(
+        PODS_GROUP,
+        {
+            "type": "board.batch",
+            "origin": "other-pod",
+            "boards": {},
+            "presence": {board.id: []},
+            "rooms": [board.id],
+        },
+    )
+    heard = await _layer_messages(layer_, other, 0.3)
+    answer = [m for m in heard if board.id in m.get("rooms", [])]
+    assert answer and [e["client_id"] for e in answer[0]["presence"][board.id]] == ["writer-01"]
+    await writer.send_ops([append(2, "e1")])
+    assert await collect_ops(writer, 2) == [2]
+    heard = await _layer_messages(layer_, other, 0.3)
+    assert [m["boards"][board.id][:2] for m in heard if m.get("boards")] == [[2, 2]]
+    await writer.close()
+
+
 def _entries(board: Any, first: int, last: int) -> list[bytes]:
     from board.oplog import ops_between
 

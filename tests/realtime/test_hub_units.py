@@ -86,6 +86,21 @@ def test_presence_book_merges_and_expires_remote_hubs():
     assert book.update("hub-3", [], now=1.0) is True  # an empty announcement removes it
 
 
+def test_presence_book_knows_which_hubs_hold_the_board_until_they_fall_silent():
+    book = PresenceBook()
+    assert not book.held_elsewhere
+    assert book.hold("hub-2", True, now=0.0) is True  # new: this hub answers with its own
+    assert book.hold("hub-2", True, now=5.0) is False  # a refresh
+    assert book.held_elsewhere
+    book.expire(now=PRESENCE_EXPIRY_SECS + 4.0)
+    assert book.held_elsewhere  # refreshed at 5 s
+    book.expire(now=PRESENCE_EXPIRY_SECS + 6.0)
+    assert not book.held_elsewhere  # a killed pod stops costing the layer
+    book.hold("hub-3", True, now=0.0)
+    assert book.hold("hub-3", False, now=1.0) is False
+    assert not book.held_elsewhere  # it closed its room
+
+
 @pytest.mark.parametrize(
     ("rate", "burst", "takes", "expected"), [(1, 2, [1, 1, 1], [True, True, False])]
 )
