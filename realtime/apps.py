@@ -5,3 +5,8 @@ from django.apps import AppConfig
 
 class RealtimeConfig(AppConfig):
     name = "realtime"
+
+    def ready(self) -> None:
+        from realtime import signals
+
+        signals.connect()

@@ -58,6 +58,13 @@ def publish_board_deleted_on_commit(board_id: str) -> None:
     publish_on_commit({"kind": "deleted", "board": board_id})
 
 
+def publish_user_gone_on_commit(user_id: int) -> None:
+    """
+    Close every socket of a deleted or deactivated account, on every board, with 4001.
+    """
+    publish_on_commit({"kind": "user_gone", "user": user_id})
+
+
 def publish_access_changed_on_commit(board_id: str, user_id: int | None = None) -> None:
     """
     Re-check the role of live sockets on the board (of one user, or all when None).

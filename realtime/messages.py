@@ -27,7 +27,7 @@ class CloseCode(enum.IntEnum):
     SERVICE_RESTART = 1012
     #: Unsupported protocol version.
     PROTOCOL_ERROR = 4000
-    #: No user and no other way in.
+    #: No user and no other way in (or the account was deleted or deactivated while connected).
     UNAUTHENTICATED = 4001
     #: No role on the board (or it was taken away).
     FORBIDDEN = 4003

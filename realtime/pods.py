@@ -274,6 +274,12 @@ class Pods:
 
     async def _event(self, message: dict[str, Any]) -> None:
         hub = self.hub
+        if message.get("kind") == "user_gone":
+            user_id = message.get("user")
+            for peer in [p for r in hub.rooms.values() for p in r.peers.values()]:
+                if user_id is not None and peer.user_id == user_id:
+                    hub.close_peer(peer, CloseCode.UNAUTHENTICATED)
+            return
         room = hub.rooms.get(str(message.get("board")))
         if room is None:
             return

@@ -41,12 +41,13 @@ class BoardBatchEvent(TypedDict):
 
 class BoardEvent(TypedDict):
     """
-    A push from sync code (realtime.fanout): kind is ops, meta, deleted or access.
+    A push from sync code (realtime.fanout): kind is ops, meta, deleted, access (one board) or
+    user_gone (every board: the account was deleted or deactivated).
     """
 
     type: Literal["board.event"]
-    kind: Literal["ops", "meta", "deleted", "access"]
-    board: str
+    kind: Literal["ops", "meta", "deleted", "access", "user_gone"]
+    board: NotRequired[str]
     first: NotRequired[int]
     last: NotRequired[int]
     title: NotRequired[str]

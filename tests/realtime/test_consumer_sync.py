@@ -235,6 +235,30 @@ async def test_access_changes_close_with_forbidden_or_role_changed(
     assert await carol_socket.expect_close() == CloseCode.FORBIDDEN
 
 
+@pytest.mark.parametrize("how", ["deleted", "deactivated"])
+async def test_an_account_deleted_or_deactivated_is_disconnected_everywhere(
+    layer, connect, board, make_user, how
+):
+    bob = await sync_to_async(make_user)("bob")
+    carol = await sync_to_async(make_user)("carol")
+    other_board = await sync_to_async(services.board_create)(owner=bob, title="bob's")
+    await sync_to_async(services.membership_add)(board=board, user=bob, role=Role.EDITOR)
+    await sync_to_async(services.membership_add)(board=board, user=carol, role=Role.EDITOR)
+    bob_here, bob_there = await connect(board, bob), await connect(other_board, bob)
+    carol_socket = await connect(board, carol)
+    await carol_socket.sync()
+    if how == "deleted":
+        await sync_to_async(bob.delete)()
+    else:
+        bob.is_active = False
+        await sync_to_async(bob.save)()
+    assert await bob_here.expect_close() == CloseCode.UNAUTHENTICATED
+    assert await bob_there.expect_close() == CloseCode.UNAUTHENTICATED
+    await carol_socket.send_ops([stroke(1, "e1")])
+    assert await collect_ops(carol_socket, 1) == [1]  # the others on the board carry on
+    await carol_socket.close()
+
+
 def stalling(app: Any, gate: asyncio.Event, after: int) -> Any:
     """
     The app behind a transport that stops taking frames after `after` sends until `gate` opens:
