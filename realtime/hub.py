@@ -6,8 +6,8 @@ that arrived within TICK_MS into ONE append_batches transaction for all boards (
 single writer thread, so the connection is reused and only one batch is ever in flight), acks the
 authors, forwards each board's `ops` frame bytes as-is to its local sockets and publishes at most
 ONE channel-layer message per tick for the whole process, carrying only boards another process
-holds (realtime.pods). Database and Redis round
-trips therefore grow with ticks, not with boards, points or recipients.
+holds (realtime.pods). Database and Redis round trips therefore grow with ticks, not with
+boards, points or recipients.
 """
 
 from __future__ import annotations

@@ -129,12 +129,9 @@ class Pods:
         if self.hub.layer is None:
             return
         rooms = self.hub.rooms
-        boards = {
-            b: v for b, v in boards.items() if b in rooms and rooms[b].presence.held_elsewhere
-        }
-        cursors = {
-            b: v for b, v in cursors.items() if b in rooms and rooms[b].presence.held_elsewhere
-        }
+        shared = {b for b, room in rooms.items() if room.presence.held_elsewhere}
+        boards = {b: v for b, v in boards.items() if b in shared}
+        cursors = {b: v for b, v in cursors.items() if b in shared}
         if not (boards or presence or cursors):
             return
         message: dict[str, Any] = {"type": "board.batch", "origin": self.hub.id, "boards": boards}
@@ -276,9 +273,10 @@ class Pods:
         hub = self.hub
         if message.get("kind") == "user_gone":
             user_id = message.get("user")
-            for peer in [p for r in hub.rooms.values() for p in r.peers.values()]:
-                if user_id is not None and peer.user_id == user_id:
-                    hub.close_peer(peer, CloseCode.UNAUTHENTICATED)
+            rooms = hub.rooms.values()
+            gone = [p for r in rooms for p in r.peers.values() if p.user_id == user_id]
+            for peer in gone if user_id is not None else []:
+                hub.close_peer(peer, CloseCode.UNAUTHENTICATED)
             return
         room = hub.rooms.get(str(message.get("board")))
         if room is None:
