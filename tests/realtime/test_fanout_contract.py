@@ -12,6 +12,7 @@ from typing import Any
 import msgpack
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.db import transaction
 from prometheus_client import REGISTRY
 
@@ -137,25 +138,80 @@ def sample(name: str) -> float:
     return REGISTRY.get_sample_value(name) or 0.0
 
 
+#: The origin of the stand-in for a second process in the test below.
+FAKE_POD = "fake-pod-2"
+
+
+async def layer_messages(layer_: Any, channel: str, wait: float) -> list[dict[str, Any]]:
+    """
+    What the layer delivered to `channel` within `wait` seconds, except the stand-in's own.
+    """
+    out: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while (left := deadline - loop.time()) > 0:
+        try:
+            message = await asyncio.wait_for(layer_.receive(channel), left)
+        except TimeoutError:
+            break
+        if message.get("origin") != FAKE_POD:
+            out.append(message)
+    return out
+
+
 async def test_round_trips_per_tick_do_not_grow_with_boards(
     layer, connect, user, make_board, settings
 ):
     settings.INKROOM = {**settings.INKROOM, "TICK_MS": 200}  # one wide tick catches the burst
     boards = [await sync_to_async(make_board)(user, title=f"b{k}") for k in range(20)]
-    clients = []
-    for board in boards:
-        client = await connect(board, user)
-        await client.sync()
-        clients.append(client)
-    await asyncio.sleep(0.5)  # let the joins' presence ticks pass
-    commits = sample("inkroom_batch_size_count")
-    messages = sample("inkroom_layer_messages_out_total")
-    for n, client in enumerate(clients):
-        await client.send_ops([stroke(1, f"s{n}")])
-    for client in clients:
-        assert await client.expect_acked(1) == [(1, 1)]
-    # 20 boards' ops: one or two transactions and layer messages, not twenty.
-    assert sample("inkroom_batch_size_count") - commits <= 2
-    assert sample("inkroom_layer_messages_out_total") - messages <= 3
-    for client in clients:
-        await client.close()
+    ids = {board.id for board in boards}
+    # A second process holding all 20 boards, on a channel of its own in the pods group: a lone
+    # hub publishes no ticks at all (they go only to hubs that hold the board), so without it
+    # the bound on layer messages below would hold whatever the hub did per board.
+    layer_ = get_channel_layer()
+    other = await layer_.new_channel()
+    await layer_.group_add(PODS_GROUP, other)
+    try:
+        clients = []
+        for board in boards:
+            client = await connect(board, user)
+            await client.sync()
+            clients.append(client)
+        # It announces its rooms as a hub does (types.BoardBatchEvent); the hub answers with
+        # its own presence for each board, once it counts the stand-in as a holder.
+        announcement = {
+            "type": "board.batch",
+            "origin": FAKE_POD,
+            "boards": {},
+            "presence": {board_id: [] for board_id in ids},
+            "rooms": sorted(ids),
+        }
+        await layer_.group_send(PODS_GROUP, announcement)
+        answered: set[str] = set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        while answered != ids and loop.time() < deadline:
+            for message in await layer_messages(layer_, other, 0.3):
+                answered.update(message.get("rooms", []))
+        assert answered == ids, f"the hub answered for {len(answered)} of 20 boards"
+        await layer_messages(layer_, other, 0.5)  # let the joins' presence ticks pass
+        commits = sample("inkroom_batch_size_count")
+        messages = sample("inkroom_layer_messages_out_total")
+        for n, client in enumerate(clients):
+            await client.send_ops([stroke(1, f"s{n}")])
+        for client in clients:
+            assert await client.expect_acked(1) == [(1, 1)]
+        # Everything published after those commits, one tick and the Redis round trip later.
+        heard = await layer_messages(layer_, other, 0.6)
+        ticks = [m for m in heard if m.get("boards")]
+        # Every board's tick reached the other process...
+        assert {b for m in ticks for b in m["boards"]} == ids
+        # ...in one or two messages (one per tick), not twenty (one per board per tick); and
+        # 20 boards' ops took one or two transactions, not twenty.
+        assert len(ticks) <= 2, [sorted(m["boards"]) for m in ticks]
+        assert sample("inkroom_batch_size_count") - commits <= 2
+        assert 1 <= sample("inkroom_layer_messages_out_total") - messages <= 3
+        for client in clients:
+            await client.close()
+    finally:
+        await layer_.group_discard(PODS_GROUP, other)
