@@ -215,7 +215,9 @@ class Hub:
         """
         Run `fn` in a reader thread (catch-ups, loads, gap fills, role checks, snapshots).
         """
-        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._reader, store.released, fn, *args
+        )
 
     # --- sockets -----------------------------------------------------------------------------
 
@@ -378,6 +380,18 @@ class Hub:
         room.pending.clear()
         self.rooms.pop(room.board_id, None)
         self.count_rooms()
+
+    def fail_room(self, room: Room) -> None:
+        """
+        A server bug while serving this room: close its sockets with 1011 (they reconnect, catch
+        up from the log and resend what was not acknowledged) and reload its state. Other rooms
+        and sockets are untouched.
+        """
+        room.exact = False
+        for peer in list(room.peers.values()):
+            self.close_peer(peer, CloseCode.INTERNAL_ERROR)
+        if self.rooms.get(room.board_id) is room:
+            self.pods.reload_now(room)
 
     def refuse_pending(self, room: Room) -> None:
         """

@@ -63,6 +63,11 @@ SEND_QUEUE_DROPS = Counter(
 GAPS_DETECTED = Counter(
     "inkroom_gaps_detected", "Seq gaps seen on live delivery between processes."
 )
+DOUBTED_REFUSALS = Counter(
+    "inkroom_doubted_refusals",
+    "Ops answered `unavailable` instead of `invalid_op`: the state that refused them lacked ops "
+    "the log had (it is reloaded and the client resends).",
+)
 RESYNCS = Counter("inkroom_resyncs", "Catch-ups served (resync requests and reconnects).")
 
 LAYER_MESSAGES_IN = Counter("inkroom_layer_messages_in", "Channel-layer messages received.")

@@ -97,10 +97,15 @@ class Pods:
         Push `presence` frames to rooms whose list changed; return local lists to announce.
         """
         hub = self.hub
-        for room in hub.rooms.values():
+        for room in list(hub.rooms.values()):
             if room.presence_dirty and room.ready:
                 room.presence_dirty = False
-                frame = hub.presence_frame(room)
+                try:
+                    frame = hub.presence_frame(room)
+                except Exception:
+                    logger.exception("board %s: the presence frame failed", room.board_id)
+                    hub.fail_room(room)
+                    continue
                 for peer in room.peers.values():
                     peer.outbox.push(frame)
         out: dict[str, list[PresenceEntry]] = {}
@@ -245,8 +250,13 @@ class Pods:
         hub, now = self.hub, asyncio.get_running_loop().time()
         for board, (first, last, frame) in message.get("boards", {}).items():
             room = hub.rooms.get(board)
-            if room is not None:
+            if room is None:
+                continue
+            try:
                 hub.deliver(room, room.offer(Delivery(int(first), int(last), bytes(frame))))
+            except Exception:
+                logger.exception("board %s: a batch from %s failed", board, message["origin"])
+                hub.fail_room(room)
         origin, presence = message["origin"], message.get("presence", {})
         # A hub that predates `rooms` announces every board it holds, and gets them all.
         held = set(message["rooms"]) if "rooms" in message else set(presence)
@@ -406,11 +416,12 @@ class Pods:
 
     async def _refresh(self, room: Room) -> None:
         room.busy = True
+        room.begin_reload()
         try:
             state, _snap = await self.hub.read(store.load_state, room.board_id)
-            room.state, room.applied_seq = state, state.seq
-            room.exact = room.delivered_seq <= state.seq
+            room.finish_reload(state)
         except Exception:
+            room.abort_reload()
             logger.exception("reloading board %s failed", room.board_id)
         finally:
             room.busy = False
@@ -418,9 +429,10 @@ class Pods:
 
     def reload_now(self, room: Room) -> None:
         """
-        After a failed commit the state holds ops the log does not: reload it before checking
-        anything else (resends would be refused as "already exists"), retrying while the
-        database is away and answering what waits meanwhile with `unavailable`.
+        Reload the state before checking anything else, retrying while the database is away and
+        answering what waits meanwhile with `unavailable`: after a failed commit (the state
+        holds ops the log does not, and resends would be refused as "already exists"), or after
+        a refusal the state could not vouch for (it lacked ops the log had).
         """
         if not room.busy:
             room.busy = True
@@ -428,19 +440,19 @@ class Pods:
 
     async def _reload_until_done(self, room: Room) -> None:
         while self.hub.rooms.get(room.board_id) is room:
+            room.begin_reload()
             try:
                 state, _snap = await self.hub.read(store.load_state, room.board_id)
             except asyncio.CancelledError:
+                room.abort_reload()
                 raise
             except Exception:
-                logger.warning(
-                    "board %s: reload after a failed commit failed; retrying", room.board_id
-                )
+                room.abort_reload()
+                logger.warning("board %s: reloading its state failed; retrying", room.board_id)
                 self.hub.refuse_pending(room)
                 await asyncio.sleep(LAYER_RETRY_SECS)
                 continue
-            room.state, room.applied_seq = state, state.seq
-            room.exact = room.delivered_seq <= state.seq
+            room.finish_reload(state)
             break
         room.busy = False
         self.hub.work.set()

@@ -165,6 +165,41 @@ class Room:
     head_seen: int = 0
     empty_since: float | None = None
     handles: HandleTable = field(default_factory=HandleTable)
+    #: While a reload of the state reads the log: the deliveries made meanwhile, to apply on top
+    #: of what the read returns (it may have been taken before them).
+    reload_log: list[Delivery] | None = None
+
+    def begin_reload(self) -> None:
+        """
+        A log read that will replace the state has started: keep what is delivered meanwhile.
+        """
+        self.reload_log = []
+
+    def finish_reload(self, state: BoardState) -> None:
+        """
+        Install a state read from the log, plus every delivery made while it was read.
+
+        Deliveries go on being applied while the read runs; without this, those applied only to
+        the old state were lost with it, and the next op on an element they added was refused.
+        """
+        delivered, self.reload_log = self.reload_log or [], None
+        self.state, self.applied_seq, self.exact = state, state.seq, True
+        for d in delivered:
+            if d.last <= self.applied_seq:
+                continue
+            if d.first > self.applied_seq + 1:
+                self.exact = False
+            self._apply_entries(d)
+        if self.delivered_seq > self.applied_seq:
+            self.exact = False
+
+    def abort_reload(self) -> None:
+        """
+        The read failed: the old state missed what was delivered meanwhile.
+        """
+        if self.reload_log:
+            self.exact = False
+        self.reload_log = None
 
     def encode_compact(self, delivery: Delivery) -> None:
         """
@@ -245,12 +280,19 @@ class Room:
         return Delivery(self.delivered_seq + 1, d.last, frame, rest, d.applied)
 
     def _apply(self, d: Delivery) -> None:
+        if self.reload_log is not None:
+            self.reload_log.append(d)
+            return
         if d.applied or self.state is None:
             return
         if self.spec_ops or d.first > self.applied_seq + 1:
             self.exact = False  # a hole, or uncommitted ops already in the state
         if d.last <= self.applied_seq:
             return
+        self._apply_entries(d)
+
+    def _apply_entries(self, d: Delivery) -> None:
+        assert self.state is not None
         entries = d.entries if d.entries is not None else split_ops_frame(d.frame)
         for raw in entries:
             op = msgpack.unpackb(raw)
@@ -274,6 +316,7 @@ class Room:
         return (
             self.state is not None
             and self.exact
+            and self.reload_log is None
             and not self.spec_ops
             and self.applied_seq == self.delivered_seq
         )

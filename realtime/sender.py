@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hypercorn.utils import UnexpectedMessageError
+
 from realtime.direct import DirectSocket, direct_socket
 from realtime.protocol import CloseCode
 
@@ -55,6 +57,9 @@ class Tally:
         frames, self.frames = self.frames, 0
         return frames
 
+
+#: What a send raises once the connection is gone (Hypercorn: a send after the close).
+_GONE = (ConnectionError, OSError, UnexpectedMessageError)
 
 #: Every frame handed to the transport (ops, acks, cursors, text, close frames excluded).
 SENT = Tally()
@@ -189,6 +194,12 @@ class Outbox:
             direct.write(frame)
         except ConnectionResetError:  # the consumer is about to see the disconnect
             return False
+        except Exception:
+            # A frame that cannot be written (a server bug, e.g. text that is not UTF-8) must
+            # not raise into whatever pushed it (a tick serving every board): this socket goes.
+            logger.exception("a frame could not be written; closing the socket with 1011")
+            self.abort(CloseCode.INTERNAL_ERROR)
+            return False
         SENT.frames += 1
         self._progress = now
         self._wrote = True
@@ -263,9 +274,14 @@ class Outbox:
                 await self._wake.wait()
         except asyncio.CancelledError:
             raise
-        except Exception:  # the transport went away under us; the consumer sees the disconnect
+        except _GONE:  # the transport went away under us; the consumer sees the disconnect
             logger.debug("socket send failed", exc_info=True)
             return
+        except Exception:
+            logger.exception("a frame could not be written; closing the socket with 1011")
+            self._queue.clear()
+            self._bytes = 0
+            self._closing, self.close_code = True, CloseCode.INTERNAL_ERROR
         await self._send_close()
 
     async def _send_close(self) -> None:

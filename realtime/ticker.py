@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from board.conf import app_settings
@@ -33,7 +34,25 @@ logger = logging.getLogger(__name__)
 CURSOR_SKIP_LOAD = 0.5
 
 Accepted = list[tuple[Peer, dict[str, Any]]]
-Refused = list[tuple[Room, Peer, dict[str, Any], OpRejected]]
+
+
+@dataclass(slots=True)
+class Checked:
+    """
+    One room's ops taken for a tick, after checking them against its state.
+    """
+
+    room: Room
+    #: The seq the state was exactly the log at when it checked them; None when inexact.
+    exact_at: int | None
+    accepted: Accepted = field(default_factory=list)
+    refused: list[tuple[Peer, dict[str, Any], OpRejected]] = field(default_factory=list)
+    #: A peer's ops after its refused one, left unchecked (they may depend on it).
+    deferred: Accepted = field(default_factory=list)
+    #: Peers whose ops were held back for the resend of one answered `unavailable`, with the
+    #: first op held: is that one stored? (A commit that failed may have happened; the client
+    #: then has it acknowledged by the log and never resends it, only what was held after it.)
+    waiting: dict[Peer, int] = field(default_factory=dict)
 
 
 class Ticker:
@@ -80,77 +99,130 @@ class Ticker:
         return any(r.pending or r.spec_ops for r in self.hub.rooms.values())
 
     async def tick(self) -> None:
+        """
+        Cursors and presence first, then take and check each room's pending ops, commit them all.
+
+        Pending ops are taken off their queues only right before the commit, and each room is
+        checked on its own: whatever fails (one room's check, one socket's send, one board's
+        fan-out) every op taken ends committed and acknowledged, or answered `unavailable`.
+        """
         hub = self.hub
         hub.counts.flush()
-        accepted: dict[str, Accepted] = {}
-        refused: Refused = []
+        cursors = self._cursors()
+        presence = hub.pods.presence_changes()
+        checked: dict[str, Checked] = {}
         for room in list(hub.rooms.values()):
             if room.pending and room.ready and not room.busy and room.state is not None:
-                accepted[room.board_id] = self._check(room, refused)
-        cursors = self._cursors()
-        presence = self.hub.pods.presence_changes()
+                checked[room.board_id] = self._check(room)
         published: dict[str, list[Any]] = {}
-        if any(accepted.values()) or refused:
-            published = await self._commit(accepted, refused)
+        if checked:
+            published = await self._commit(checked)
         hub.pods.publish(published, presence, cursors)
         hub.pods.maybe_snapshot()
 
-    def _check(self, room: Room, refused: Refused) -> Accepted:
+    def _check(self, room: Room) -> Checked:
+        """
+        Check the room's pending ops in order against its state, applying each accepted one.
+
+        Once a peer has an op refused, its later ops of the tick are not checked: they may
+        depend on it, and if the refusal turns out unfounded (the state lacked ops the log has)
+        they must reach the log after it, not before.
+        """
         state, limits = room.state, self.hub.limits
         assert state is not None  # guarded by the caller
         pending, room.pending = room.pending, []
-        ok: Accepted = []
+        out = Checked(room, exact_at=room.applied_seq if room.exact else None)
         held: dict[Peer, list[int]] = defaultdict(list)
+        stopped: set[Peer] = set()
         for peer, op in pending:
+            if peer in stopped:
+                out.deferred.append((peer, op))
+                continue
             if peer.behind_refused(int(op["i"])):
                 held[peer].append(int(op["i"]))
                 continue
             try:
                 check_op(state, op, limits)
             except OpRejected as exc:
-                refused.append((room, peer, op, exc))
+                out.refused.append((peer, op, exc))
+                stopped.add(peer)
                 continue
-            apply_in_place(state, op)
-            ok.append((peer, op))
-        room.spec_ops, room.spec_base = len(ok), room.applied_seq
+            except Exception:
+                self._poisoned(room, peer, op)
+                stopped.add(peer)
+                continue
+            try:
+                apply_in_place(state, op)
+            except Exception:
+                self._poisoned(room, peer, op)
+                stopped.add(peer)
+                continue
+            out.accepted.append((peer, op))
+        room.spec_ops, room.spec_base = len(out.accepted), room.applied_seq
         for peer, ids in held.items():
             msg = "an earlier op was refused with `unavailable`; resend from it"
             self.hub.error(peer, ErrorCode.UNAVAILABLE, msg, ids)
-        return ok
+            out.waiting[peer] = min(ids)
+        return out
 
-    async def _commit(
-        self, accepted: dict[str, Accepted], refused: Refused
-    ) -> dict[str, list[Any]]:
+    def _poisoned(self, room: Room, peer: Peer, op: dict[str, Any]) -> None:
+        """
+        Checking or applying `op` raised (a server bug): close its socket with 1011, keep going.
+
+        The op is not stored and stays in the client's outbox. The state may hold part of it, so
+        it is no longer exact (it is reloaded); the other ops of the tick go on.
+        """
+        logger.exception(
+            "op %r of %s on board %s failed", op.get("k"), peer.client_id, room.board_id
+        )
+        room.exact = False
+        self.hub.close_peer(peer, CloseCode.INTERNAL_ERROR)
+
+    async def _commit(self, checked: dict[str, Checked]) -> dict[str, list[Any]]:
         hub = self.hub
         batches = {
-            board: [Submission(p.client_id, p.user_id, op) for p, op in ops]
-            for board, ops in accepted.items()
-            if ops
+            board: [Submission(p.client_id, p.user_id, op) for p, op in c.accepted]
+            for board, c in checked.items()
+            if c.accepted
         }
-        suspects = [(r.board_id, p.client_id, int(op["i"])) for r, p, op, _ in refused]
+        suspects = [
+            (board, p.client_id, int(op["i"]))
+            for board, c in checked.items()
+            for p, op, _ in c.refused
+        ]
+        suspects += [
+            (board, p.client_id, p.unavailable_from)
+            for board, c in checked.items()
+            for p in c.waiting
+            if p.unavailable_from is not None
+        ]
         started = time.perf_counter()
         try:
             result = await hub.write(store.commit_tick, batches, suspects)
         except Exception:
             logger.exception("op batch of %s boards not stored", len(batches))
-            self._unavailable(accepted, refused)
+            self._unavailable(checked)
             return {}
         committed = time.perf_counter()
         metrics.DB_LATENCY.observe(committed - started)
         acks: dict[Peer, list[tuple[int, int]]] = defaultdict(list)
         published: dict[str, list[Any]] = {}
         stored = 0
-        for board, ops in accepted.items():
+        for board, c in checked.items():
             res = result.results.get(board)
-            room = hub.rooms.get(board)
-            if res is None or room is None:
-                continue
-            stored += len(res.entries)
-            frame = self._committed(room, res, ops)
-            if frame is not None:
-                published[board] = [res.first_seq, res.last_seq, frame]
-            _acks_owed(ops, res, acks)
-        self._answer_refused(refused, result.found, acks)
+            try:
+                if res is not None and hub.rooms.get(board) is c.room:
+                    stored += len(res.entries)
+                    frame = self._committed(c.room, res, c.accepted)
+                    if frame is not None:
+                        published[board] = [res.first_seq, res.last_seq, frame]
+                    _acks_owed(c.accepted, res, acks)
+                self._settle_refused(c, res, result, acks)
+            except Exception:
+                # Stored, so not lost: the room's sockets reconnect, catch up and have their
+                # resends acknowledged as duplicates.
+                logger.exception("board %s: settling a committed tick failed", board)
+                hub.fail_room(c.room)
         for peer, pairs in acks.items():
             peer.outbox.push(encode(Ack(a=pairs)))
         metrics.BATCH_SIZE.observe(stored)
@@ -180,51 +252,102 @@ class Ticker:
         self.hub.deliver(room, room.offer(delivery))
         return frame
 
-    def _answer_refused(
+    def _settle_refused(
         self,
-        refused: Refused,
-        found: dict[tuple[str, str, int], int],
+        c: Checked,
+        res: AppendResult | None,
+        result: store.TickResult,
         acks: dict[Peer, list[tuple[int, int]]],
     ) -> None:
-        for room, peer, op, exc in refused:
+        """
+        Answer the refused ops of one board, and put the ops held behind them back in the queue.
+
+        A refusal stands only if the state that made it had seen the whole log: it was exact at
+        the check and the head is now where it plus this tick's own ops put it. Otherwise the
+        op may well be valid (its element was added through another process, in ops this one
+        had not applied yet): it is answered `unavailable`, so the client resends it in order,
+        and the room reloads its state first.
+        """
+        room, board = c.room, c.room.board_id
+        for peer, first_held in c.waiting.items():
+            if (board, peer.client_id, peer.unavailable_from) in result.found:
+                # Stored after all: wait for the resend of the first op held back instead.
+                peer.unavailable_from = first_held
+        if not c.refused and not c.deferred:
+            return
+        new = len(res.entries) if res is not None else 0
+        head = result.heads.get(board)
+        sound = c.exact_at is not None and head is not None and head == c.exact_at + new
+        doubted: set[Peer] = set()
+        for peer, op, exc in c.refused:
             op_id = int(op["i"])
-            seq = found.get((room.board_id, peer.client_id, op_id))
+            seq = result.found.get((board, peer.client_id, op_id))
             if seq is not None:
                 acks[peer].append((op_id, seq))  # a resend of a stored op: ack, don't refuse
-            else:
+            elif sound:
                 field = exc.extra.get("field")
                 field = field if isinstance(field, str) else None
                 self.hub.error(peer, ErrorCode.INVALID_OP, exc.message, [op_id], field)
+            else:
+                doubted.add(peer)
+                peer.refuse_from(op_id)
+                msg = "this op could not be checked against the whole board yet; resend it"
+                self.hub.error(peer, ErrorCode.UNAVAILABLE, msg, [op_id])
+        again: Accepted = []
+        unchecked: dict[Peer, list[int]] = defaultdict(list)
+        for peer, op in c.deferred:
+            if peer in doubted:
+                unchecked[peer].append(int(op["i"]))
+            else:
+                again.append((peer, op))
+        for peer, ids in unchecked.items():
+            msg = "an earlier op was refused with `unavailable`; resend from it"
+            self.hub.error(peer, ErrorCode.UNAVAILABLE, msg, ids)
+        if doubted:
+            metrics.DOUBTED_REFUSALS.inc(len(doubted))
+            room.exact = False
+            self.hub.pods.reload_now(room)
+        if again and self.hub.rooms.get(board) is room:
+            room.pending[:0] = again
+            self.hub.work.set()
 
-    def _unavailable(self, accepted: dict[str, Accepted], refused: Refused) -> None:
-        for board, ops in accepted.items():
-            room = self.hub.rooms.get(board)
-            if room is not None:
-                room.spec_ops, room.exact = 0, False
+    def _unavailable(self, checked: dict[str, Checked]) -> None:
+        """
+        The commit failed: nothing of the tick is acknowledged; every op taken is answered
+        `unavailable` (the client resends it, in order) and each state is reloaded from the log.
+        """
+        for c in checked.values():
+            room = c.room
+            room.spec_ops, room.exact = 0, False
+            if self.hub.rooms.get(room.board_id) is room:
                 self.hub.pods.reload_now(room)
             by_peer: dict[Peer, list[int]] = defaultdict(list)
-            for peer, op in ops:
+            taken = [*c.accepted, *((p, op) for p, op, _ in c.refused), *c.deferred]
+            for peer, op in taken:
                 by_peer[peer].append(int(op["i"]))
             for peer, ids in by_peer.items():
                 peer.refuse_from(min(ids))
                 msg = "the database refused the write; resend later"
-                self.hub.error(peer, ErrorCode.UNAVAILABLE, msg, ids)
-        for _room, peer, op, exc in refused:
-            self.hub.error(peer, ErrorCode.INVALID_OP, exc.message, [int(op["i"])])
+                self.hub.error(peer, ErrorCode.UNAVAILABLE, msg, sorted(ids))
 
     def _cursors(self) -> dict[str, list[list[Any]]]:
         """
         Each room's cursors that moved this tick, sent as one `cur` frame to its sockets.
         """
         out: dict[str, list[list[Any]]] = {}
-        for room in self.hub.rooms.values():
+        for room in list(self.hub.rooms.values()):
             rows = [p.cursor for p in room.peers.values() if p.cursor is not None]
             if not rows:
                 continue
             for peer in room.peers.values():
                 peer.cursor = None
+            try:
+                self.send_cursors(room, rows)
+            except Exception:
+                logger.exception("board %s: the cursor frame failed", room.board_id)
+                self.hub.fail_room(room)
+                continue
             out[room.board_id] = rows
-            self.send_cursors(room, rows)
         return out
 
     @staticmethod

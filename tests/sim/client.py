@@ -75,6 +75,9 @@ class SimClient:
         self.buffered: dict[int, dict[str, Any]] = {}
         self.gap_timer: asyncio.TimerHandle | None = None
         self.conn: Connection | None = None
+        #: After `hello` (and the outbox's resend) on the current connection: new ops go out at
+        #: once. Before it they only join the outbox, so the resend keeps them in `i` order.
+        self.greeted = False
         self.synced = False
         self.stopped = False
         self.reconnect_timer: asyncio.TimerHandle | None = None
@@ -92,7 +95,7 @@ class SimClient:
         return self.applied
 
     def connected(self, conn: Connection) -> None:
-        self.conn, self.synced = conn, False
+        self.conn, self.synced, self.greeted = conn, False, False
 
     def on_frame(self, conn: Connection, frame: bytes | str) -> None:
         if conn is not self.conn:
@@ -106,7 +109,7 @@ class SimClient:
         if conn is not self.conn:
             return
         self.log.closes.append(code)
-        self.conn, self.synced = None, False
+        self.conn, self.synced, self.greeted = None, False, False
         if code in FINAL_CLOSES:
             self.violations.append(Violation("closed", f"{self.name} closed with {code}"))
             self.stopped = True
@@ -125,7 +128,7 @@ class SimClient:
             self._connect(self)
 
     def disconnect(self) -> None:
-        conn, self.conn, self.synced = self.conn, None, False
+        conn, self.conn, self.synced, self.greeted = self.conn, None, False, False
         if conn is not None:
             conn.client_disconnect()
 
@@ -144,6 +147,7 @@ class SimClient:
         if kind == "hello":
             if msg.get("client_id") != self.client_id:
                 self.violations.append(Violation("protocol", f"hello gave {msg['client_id']}"))
+            self.greeted = True
             self.resend()
         elif kind == "synced":
             self.synced = True
@@ -251,7 +255,8 @@ class SimClient:
         self.created[op["i"]] = {"valid": valid}
         if valid:
             self.outbox[op["i"]] = op
-        self.send_binary(msgpack.packb({"t": "ops", "ops": [op]}))
+        if self.greeted:
+            self.send_binary(msgpack.packb({"t": "ops", "ops": [op]}))
 
     # --- drawing -----------------------------------------------------------------------------
 

@@ -78,7 +78,10 @@ class SimLog:
                 board.index[(client_id, op_id)] = seq
         for board_id, client_id, op_id in suspects:
             board = self.boards.get(board_id)
-            seq = board.index.get((client_id, op_id)) if board is not None else None
+            if board is None:
+                continue
+            out.heads[board_id] = board.head
+            seq = board.index.get((client_id, op_id))
             if seq is not None:
                 out.found[(board_id, client_id, op_id)] = seq
         return out

@@ -1,0 +1,136 @@
+"""
+Nobody's ink is lost: failures stay with the board or socket they concern, and a process never
+refuses a valid op because its state lacks ops the log has (issue "No one's ink is ever lost").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgpack
+import pytest
+from asgiref.sync import sync_to_async
+
+from board.document import BoardState
+from realtime import protocol, store
+from realtime.hub import Hub, get_hub
+from realtime.protocol import CloseCode, ops_frame_from_entries
+from realtime.room import Room
+from tests.realtime.conftest import append, board_rows, stroke
+from tests.realtime.test_consumer_sync import store_ops
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
+
+LONE_SURROGATE_PRESENCE = '{"type":"presence","name":"\\ud800","color":"#000000"}'
+
+
+async def _draw(client: Any, n: int, el_id: str) -> None:
+    """
+    A stroke of n ops, one frame a tick apart, as a person draws.
+    """
+    await client.send_ops([stroke(1, el_id)])
+    for i in range(2, n + 1):
+        await asyncio.sleep(0.005)
+        await client.send_ops([append(i, el_id)])
+
+
+async def test_a_lone_surrogate_presence_loses_no_one_elses_ops(
+    memory_layer, connect, make_board, user, make_user
+):
+    other = await sync_to_async(make_user)("bob")
+    board_a = await sync_to_async(make_board)(user, "A")
+    board_b = await sync_to_async(make_board)(other, "B")
+    mallory = await connect(board_a, user)
+    await mallory.sync()
+    victim = await connect(board_b, other)
+    await victim.sync()
+    await mallory.comm.send_to(text_data=LONE_SURROGATE_PRESENCE)
+    await _draw(victim, 40, "v1")
+    assert len(await victim.expect_acked(40)) == 40
+    assert [r[2] for r in await board_rows(board_b)] == list(range(1, 41))
+    # The sender is answered, not dropped, and the board it named still admits newcomers.
+    await mallory.send_text(protocol.ClientPing(t=1))
+    assert isinstance(await mallory.expect(protocol.Pong), protocol.Pong)
+    newcomer = await connect(board_a, user)
+    await newcomer.sync()
+    for client in (mallory, victim, newcomer):
+        await client.close()
+
+
+async def test_a_server_bug_on_one_board_closes_its_sockets_only_and_loses_no_op(
+    memory_layer, connect, make_board, user, monkeypatch
+):
+    board_a = await sync_to_async(make_board)(user, "A")
+    board_b = await sync_to_async(make_board)(user, "B")
+    on_a = await connect(board_a, user)
+    await on_a.sync()
+    on_b = await connect(board_b, user)
+    await on_b.sync()
+    real = Hub.presence_frame
+
+    def broken(self: Hub, room: Room) -> str:
+        if room.board_id == board_a.id:
+            raise RuntimeError("a bug that concerns board A only")
+        return real(self, room)
+
+    monkeypatch.setattr(Hub, "presence_frame", broken)
+    await on_a.send_text(protocol.ClientPresence(name="Ann", color="#112233"))
+    await on_a.send_ops([stroke(1, "a1")])
+    await on_b.send_ops([stroke(1, "b1"), append(2, "b1")])
+    assert await on_a.expect_close() == CloseCode.INTERNAL_ERROR
+    assert await on_b.expect_acked(2) == [(1, 1), (2, 2)]
+    # A's op was taken off its queue before its socket went: it is stored, not dropped.
+    for _ in range(100):
+        if await board_rows(board_a):
+            break
+        await asyncio.sleep(0.02)
+    assert [r[2] for r in await board_rows(board_a)] == [1]
+    await on_b.close()
+
+
+async def test_an_op_on_an_element_this_process_has_not_seen_yet_is_not_refused(
+    memory_layer, connect, board, user
+):
+    client = await connect(board, user)
+    await client.sync()
+    # Another process stores the stroke; this one has not heard of it yet (its batch is late).
+    await sync_to_async(store_ops)(board, 1)
+    await client.send_ops([append(1, "e1")])
+    error = await client.expect(protocol.Error)
+    assert (error.code, error.ids) == ("unavailable", [1])
+    await asyncio.sleep(0.1)  # the client resends after a moment, as after any `unavailable`
+    await client.send_ops([append(1, "e1")])
+    acked = await client.expect_acked(1)
+    assert acked == [(1, 2)]
+    await client.close()
+
+
+def _entry(seq: int, op: dict[str, Any]) -> bytes:
+    return bytes(msgpack.packb({**op, "s": seq, "c": "other-tab-1", "u": None}))
+
+
+async def test_a_reload_keeps_what_is_delivered_while_it_reads(memory_layer, board, hub_cleanup):
+    hub = get_hub()
+    room = hub.rooms[board.id] = Room(board.id)
+    room.load(BoardState(), 0, 0.0)
+    room.exact = False  # what makes housekeeping reload it
+    released = asyncio.Event()
+
+    async def read(fn: Any, *args: Any) -> Any:
+        assert fn is store.load_state
+        state = BoardState()  # the log as the read saw it: nothing yet
+        await released.wait()
+        return state, 0
+
+    hub.read = read  # type: ignore[method-assign]
+    reload = asyncio.create_task(hub.pods._refresh(room))
+    await asyncio.sleep(0)
+    # Meanwhile another process's batch arrives with the stroke (seq 1).
+    entry = _entry(1, stroke(7, "late"))
+    batch = {board.id: [1, 1, ops_frame_from_entries([entry])]}
+    hub.pods.handle({"type": "board.batch", "origin": "other-pod", "boards": batch})
+    released.set()
+    await reload
+    assert room.state is not None and "late" in room.state.elements
+    assert (room.applied_seq, room.delivered_seq, room.exact) == (1, 1, True)
