@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 N ?= 2
 
-.PHONY: run test setup frontend services lint typecheck fmt bench cluster cluster-down clean
+.PHONY: run test setup frontend services lint typecheck fmt bench cluster cluster-down clean soak
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: setup services
 	$(PY) -m ruff format --check .
 	DEBUG=1 $(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+# The deterministic simulation (tests/sim) over more seeds than `make test` runs (2,000).
+SEEDS ?= 20000
+soak: setup
+	$(PY) -m tests.sim --seeds 0-$$(($(SEEDS) - 1)) --workers $$(nproc)
 
 lint:
 	$(PY) -m ruff check .

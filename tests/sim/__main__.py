@@ -8,11 +8,13 @@ pinned through PYTHONHASHSEED=0, which this command sets for itself).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 
 def _setup() -> None:
@@ -36,16 +38,21 @@ def _seeds(text: str) -> list[int]:
     return out
 
 
-def _run(seeds: list[int]) -> list[tuple[int, list[str], dict[str, int]]]:
+def _run(seeds: list[int]) -> list[tuple[int, list[str], dict[str, Any]]]:
     _setup()
     from tests.sim.world import run_seed
 
     out = []
     for seed in seeds:
         world, violations = run_seed(seed)
+        digest = hashlib.sha256()
+        for board_id in sorted(world.log.boards):
+            for entry in world.log.boards[board_id].entries:
+                digest.update(entry)
         stats = {
             "ops": sum(len(b.entries) for b in world.log.boards.values()),
             "faults": world.faults.injected,
+            "digest": digest.hexdigest()[:16],
         }
         out.append((seed, [str(v) for v in violations], stats))
     return out
@@ -90,6 +97,8 @@ def main() -> int:
         from tests.sim.world import Scenario
 
         print(Scenario.draw(random.Random(args.seed)))
+    if args.seed is not None:
+        print(f"seed {args.seed}: log digest {results[0][2]['digest']}")
     ops = sum(r[2]["ops"] for r in results)
     print(
         f"{len(results)} seeds in {elapsed:.1f} s ({len(results) / elapsed:.0f} seeds/s, "
