@@ -8,17 +8,22 @@ import { attachInput } from "./canvas/input";
 import { Renderer } from "./canvas/render";
 import { makeTool, type PointerSample, type Tool, type ToolHost, type ToolName } from "./canvas/tools";
 import { stateSnapshot, type BoardState } from "./ops";
-import { clientIdFor, Outbox } from "./outbox";
+import { Outbox } from "./outbox";
 import { Presence } from "./presence";
 import { CompactError } from "./compact";
 import { PROTOCOL_VERSION, ProtocolError, type ServerMessage, type Style, type Viewport } from "./protocol";
 import { ReconnectManager, type ConnectionStatus } from "./socket";
 import { SyncClient, type NewOp } from "./sync";
+import { deliverOutbox, ORPHAN_SCAN_MS, OrphanAdopter, type TabLocks } from "./tabs";
 import { deletedEntry, deleteOps, UndoStack, updatedEntry, type UndoEntry } from "./undo";
 
 export interface EditorOptions {
   boardId: string;
   shareToken: string | null;
+  /** This tab's client id (tabs.ts claimClientId). */
+  clientId: string;
+  /** The tab leases (null without Web Locks: then no closed tab's outbox is adopted). */
+  locks: TabLocks | null;
   canvas: HTMLCanvasElement;
   onStatus(status: ConnectionStatus): void;
   onSession(): void;
@@ -55,9 +60,10 @@ export class Editor {
   private dirty = true;
   private space = false;
   private lastScreen: [number, number] = [0, 0];
+  private readonly adopter: OrphanAdopter | null;
 
   constructor(private readonly opts: EditorOptions) {
-    const outbox = new Outbox(localStorage, opts.boardId, clientIdFor(localStorage, opts.boardId));
+    const outbox = new Outbox(localStorage, opts.boardId, opts.clientId);
     this.sync = new SyncClient(outbox, {
       change: () => this.invalidate(),
       message: (msg) => this.onMessage(msg),
@@ -82,10 +88,23 @@ export class Editor {
       this.invalidate();
     }).observe(opts.canvas);
     this.renderer.resize();
+    this.adopter = opts.locks
+      ? new OrphanAdopter({
+          store: localStorage,
+          locks: opts.locks,
+          boardId: opts.boardId,
+          ownId: opts.clientId,
+          deliver: (orphan) => {
+            const since = this.sync.applied;
+            return deliverOutbox(orphan, { url: this.socketUrl(orphan.clientId, since), since });
+          },
+        })
+      : null;
   }
 
   start(): void {
     this.socket.start();
+    if (this.adopter) setInterval(() => this.adoptOrphans(), ORPHAN_SCAN_MS);
     const loop = () => {
       this.tool.tick();
       if (this.dirty) {
@@ -97,13 +116,14 @@ export class Editor {
     requestAnimationFrame(loop);
   }
 
-  private socketUrl(): string {
+  /** Deliver the outboxes closed tabs left, only while we are live (they would fail else). */
+  private adoptOrphans(): void {
+    if (this.adopter && this.sync.synced) void this.adopter.scan();
+  }
+
+  private socketUrl(clientId = this.sync.clientId, since = this.sync.applied): string {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const q = new URLSearchParams({
-      v: String(PROTOCOL_VERSION),
-      since: String(this.sync.applied),
-      client_id: this.sync.clientId,
-    });
+    const q = new URLSearchParams({ v: String(PROTOCOL_VERSION), since: String(since), client_id: clientId });
     if (this.opts.shareToken) q.set("share", this.opts.shareToken);
     return `${proto}//${location.host}/ws/boards/${encodeURIComponent(this.opts.boardId)}/?${q}`;
   }
@@ -135,6 +155,7 @@ export class Editor {
       this.socket.markHealthy();
       const name = this.sync.hello?.user.name || "guest";
       this.presence.announce(name);
+      this.adoptOrphans();
     }
     this.opts.onSession();
     this.invalidate();

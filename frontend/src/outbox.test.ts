@@ -1,15 +1,35 @@
 import { describe, expect, it } from "vitest";
-import { clientIdFor, Outbox } from "./outbox";
+import { isRegistered, Outbox, registerWriter, writersOf } from "./outbox";
 import type { Op } from "./protocol";
 import { MemoryStore, rect } from "./testing";
 
 describe("Outbox", () => {
-  it("keeps the client id per board across page loads", () => {
+  it("registers writers and lists every writer of a board, by counter or by op", () => {
     const store = new MemoryStore();
-    const a = clientIdFor(store, "b1");
-    expect(a).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
-    expect(clientIdFor(store, "b1")).toBe(a);
-    expect(clientIdFor(store, "b2")).not.toBe(a);
+    expect(registerWriter(store, "b1", "writer-one")).toBe(true);
+    expect(isRegistered(store, "b1", "writer-one")).toBe(true);
+    expect(isRegistered(store, "b2", "writer-one")).toBe(false);
+    const other = new Outbox(store, "b1", "writer-two");
+    other.push({ i: other.nextId(), k: "clr" });
+    store.removeItem("inkroom:v1:next:b1:writer-two"); // only its op is left
+    new Outbox(store, "b10", "writer-ten").push({ i: 1, k: "clr" });
+    store.setItem("inkroom:v1:next:b1:bad id!", "3");
+    expect(writersOf(store, "b1")).toEqual(new Set(["writer-one", "writer-two"]));
+    expect(writersOf(store, "b10")).toEqual(new Set(["writer-ten"]));
+  });
+
+  it("keeps an existing counter when registering, and retires a writer only once it is empty", () => {
+    const store = new MemoryStore();
+    const ob = new Outbox(store, "b", "writer-1");
+    ob.push({ i: ob.nextId(), k: "clr" });
+    registerWriter(store, "b", "writer-1");
+    expect(store.getItem("inkroom:v1:next:b:writer-1")).toBe("1");
+    expect(ob.retire()).toBe(false);
+    expect(isRegistered(store, "b", "writer-1")).toBe(true);
+    ob.remove(1);
+    expect(ob.retire()).toBe(true);
+    expect(isRegistered(store, "b", "writer-1")).toBe(false);
+    expect(writersOf(store, "b").size).toBe(0);
   });
 
   it("survives a reload: unacked ops come back in i order and ids keep increasing", () => {

@@ -1,12 +1,14 @@
 /**
- * The outbox: this client's unacked ops, persisted so a page reload resends them.
+ * The outbox: one writer's unacked ops, persisted so a page reload resends them.
  *
- * Stored in localStorage, one key per op (`inkroom:v1:ob:<board>:<client>:<i>`), so adding or
- * acking an op costs O(1) whatever the backlog: one big JSON array would be rewritten on every
- * op, O(n^2) over a long offline session. IndexedDB was turned down because its writes are
- * asynchronous: an op drawn just before a reload could be lost between the stroke and the
- * commit. The client id (per board) and the op-id counter are persisted next to it, so ids stay
- * unique and increasing across reloads (the server de-duplicates on (client_id, i)).
+ * A writer is one client id: one browser tab (tabs.ts hands the ids out and adopts the outboxes
+ * of closed tabs). Stored in localStorage, one key per op (`inkroom:v1:ob:<board>:<client>:<i>`),
+ * so adding or acking an op costs O(1) whatever the backlog: one big JSON array would be
+ * rewritten on every op, O(n^2) over a long offline session. IndexedDB was turned down because
+ * its writes are asynchronous: an op drawn just before a reload could be lost between the stroke
+ * and the commit. The op-id counter (`inkroom:v1:next:<board>:<client>`) is persisted next to
+ * it, so ids stay unique and increasing across reloads (the server de-duplicates on
+ * (client_id, i)); it also registers the id: an id without a counter is retired for good.
  */
 import type { Op } from "./protocol";
 
@@ -19,7 +21,8 @@ export interface KeyValueStore {
   removeItem(key: string): void;
 }
 
-const PREFIX = "inkroom:v1";
+/** Every key this client keeps in Web Storage starts with it. */
+export const PREFIX = "inkroom:v1";
 const CLIENT_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /** 16 chars of 62 symbols ≈ 95 bits: collisions between a board's clients are not a concern. */
 const CLIENT_ID_LENGTH = 16;
@@ -30,14 +33,39 @@ export function newClientId(): string {
   return Array.from(bytes, (b) => CLIENT_ID_CHARS[b % CLIENT_ID_CHARS.length]).join("");
 }
 
-/** The client id this browser uses on `boardId`, created once and kept in the store. */
-export function clientIdFor(store: KeyValueStore, boardId: string): string {
-  const key = `${PREFIX}:client:${boardId}`;
-  const existing = store.getItem(key);
-  if (existing && /^[A-Za-z0-9_-]{8,64}$/.test(existing)) return existing;
-  const fresh = newClientId();
-  safeSet(store, key, fresh);
-  return fresh;
+/** What a client id may look like (docs/protocol.md §1); anything else is not ours. */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+
+function counterKey(boardId: string, clientId: string): string {
+  return `${PREFIX}:next:${boardId}:${clientId}`;
+}
+
+/**
+ * Register `clientId` as a writer on `boardId` (its counter, at 0 unless it has one). Only a
+ * registered id is ever reused after a reload; false when storage refused the write.
+ */
+export function registerWriter(store: KeyValueStore, boardId: string, clientId: string): boolean {
+  const key = counterKey(boardId, clientId);
+  return store.getItem(key) !== null || safeSet(store, key, "0");
+}
+
+export function isRegistered(store: KeyValueStore, boardId: string, clientId: string): boolean {
+  return store.getItem(counterKey(boardId, clientId)) !== null;
+}
+
+/** Every client id with a counter or an unacked op on `boardId` in this store. */
+export function writersOf(store: KeyValueStore, boardId: string): Set<string> {
+  const ops = `${PREFIX}:ob:${boardId}:`;
+  const counters = `${PREFIX}:next:${boardId}:`;
+  const ids = new Set<string>();
+  for (let n = 0; n < store.length; n++) {
+    const key = store.key(n);
+    let id: string | null = null;
+    if (key?.startsWith(ops)) id = key.slice(ops.length, key.lastIndexOf(":"));
+    else if (key?.startsWith(counters)) id = key.slice(counters.length);
+    if (id !== null && CLIENT_ID_PATTERN.test(id)) ids.add(id);
+  }
+  return ids;
 }
 
 function safeSet(store: KeyValueStore, key: string, value: string): boolean {
@@ -64,7 +92,7 @@ export class Outbox {
     readonly clientId: string,
   ) {
     this.opPrefix = `${PREFIX}:ob:${boardId}:${clientId}:`;
-    this.counterKey = `${PREFIX}:next:${boardId}:${clientId}`;
+    this.counterKey = counterKey(boardId, clientId);
     this.lastId = Number(store.getItem(this.counterKey) ?? 0) || 0;
     this.load();
   }
@@ -113,6 +141,17 @@ export class Outbox {
 
   get size(): number {
     return this.ops.size;
+  }
+
+  /**
+   * Forget this writer for good once its outbox is empty: its counter goes, so a tab that still
+   * names the id (a reload, a restored tab) takes a new one instead of counting from 1 again,
+   * where the server would take its new ops for resends of the old ones. False if ops remain.
+   */
+  retire(): boolean {
+    if (this.ops.size > 0) return false;
+    this.store.removeItem(this.counterKey);
+    return true;
   }
 
   /** Unacked ops in `i` order, the order they must be (re)sent in. */

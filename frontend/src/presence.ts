@@ -18,6 +18,17 @@ export function colorFor(name: string): string {
   return USER_COLORS[h % USER_COLORS.length];
 }
 
+/**
+ * How the presence list names a client. There is one entry per tab (each tab is a client), so
+ * ours is "(you)" and the other tabs of the same signed-in user say so too; guests have no user
+ * id, so their other tabs look like anyone else.
+ */
+export function presenceLabel(c: PresenceClient, ownClientId: string, ownUserId: number | null): string {
+  if (c.client_id === ownClientId) return `${c.name} (you)`;
+  if (ownUserId !== null && c.user_id === ownUserId) return `${c.name} (you, other tab)`;
+  return c.name;
+}
+
 interface CursorState {
   x: number;
   y: number;

@@ -5,6 +5,7 @@
 import { decodeUpAdd, decodeUpApp, decodeUpNext, UP_ADD, UP_APP, UP_NEXT } from "./compact";
 import type { KeyValueStore } from "./outbox";
 import { decodeClient, DEFAULT_LIMITS, type Element, type Op, type Style } from "./protocol";
+import type { TabLocks } from "./tabs";
 
 export class MemoryStore implements KeyValueStore {
   readonly data = new Map<string, string>();
@@ -22,6 +23,48 @@ export class MemoryStore implements KeyValueStore {
   }
   removeItem(key: string): void {
     this.data.delete(key);
+  }
+}
+
+/**
+ * Web Locks as the tabs of one browser profile share them: exclusive, granted in request order,
+ * released by the holder (a page's end releases its locks; tests call the release function).
+ */
+export class FakeLocks implements TabLocks {
+  readonly holders = new Set<string>();
+  private readonly queues = new Map<string, (() => void)[]>();
+
+  async take(name: string, waitMs = 0): Promise<(() => void) | null> {
+    if (!this.holders.has(name)) return this.grant(name);
+    if (waitMs <= 0) return null;
+    return new Promise((resolve) => {
+      const queue = this.queues.get(name) ?? [];
+      this.queues.set(name, queue);
+      const granted = () => {
+        clearTimeout(timer);
+        resolve(this.grant(name));
+      };
+      const timer = setTimeout(() => {
+        queue.splice(queue.indexOf(granted), 1);
+        resolve(null);
+      }, waitMs);
+      queue.push(granted);
+    });
+  }
+
+  async held(): Promise<Set<string>> {
+    return new Set(this.holders);
+  }
+
+  private grant(name: string): () => void {
+    this.holders.add(name);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holders.delete(name);
+      this.queues.get(name)?.shift()?.();
+    };
   }
 }
 

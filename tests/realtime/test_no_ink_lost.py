@@ -13,6 +13,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from board.document import BoardState
+from board.models import Op
 from realtime import protocol, store
 from realtime.hub import Hub, get_hub
 from realtime.protocol import CloseCode, ops_frame_from_entries
@@ -134,3 +135,46 @@ async def test_a_reload_keeps_what_is_delivered_while_it_reads(memory_layer, boa
     await reload
     assert room.state is not None and "late" in room.state.elements
     assert (room.applied_seq, room.delivered_seq, room.exact) == (1, 1, True)
+
+
+@pytest.mark.multiprocess
+def test_a_lone_surrogate_sent_to_a_real_server_loses_nothing(
+    start_inkroom: Any, make_board: Any, user: Any, make_user: Any
+) -> None:
+    """
+    Through Hypercorn, where a text frame is encoded to UTF-8 as it is written: a lone surrogate
+    in a presence name or a ping once raised inside the tick that serves every board.
+    """
+    from rest_framework.authtoken.models import Token
+
+    from tests.realtime.wsclient import BoardClient, token_header
+
+    other = make_user("bob")
+    board_a, board_b = make_board(user, "A"), make_board(other, "B")
+    headers = [token_header(Token.objects.create(user=u).key) for u in (user, other)]
+    server = start_inkroom()
+    mallory = BoardClient(server.ws_url(f"/ws/boards/{board_a.id}/"), headers=headers[0])
+    victim = BoardClient(server.ws_url(f"/ws/boards/{board_b.id}/"), headers=headers[1])
+    newcomer = BoardClient(server.ws_url(f"/ws/boards/{board_a.id}/"), headers=headers[0])
+
+    async def scenario() -> None:
+        await mallory.connect()
+        await victim.connect()
+        assert mallory._ws is not None
+        await mallory._ws.send(LONE_SURROGATE_PRESENCE)
+        await mallory._ws.send('{"type":"ping","t":"\\udfff"}')
+        for k in range(10):
+            await victim.draw_stroke(points=12, chunk=3, x=10 * k)
+        await victim.wait_acked()
+        await newcomer.connect()
+        await asyncio.sleep(0.3)
+        assert mallory.connected and newcomer.connected, (mallory.close_codes, newcomer.close_codes)
+        for client in (mallory, victim, newcomer):
+            await client.close()
+
+    asyncio.run(scenario())
+    assert len(victim.acked) == 50 and not victim.outbox and not victim.rejected, victim.errors
+    ops = Op.objects.filter(board_id=board_b.id).order_by("seq")
+    stored = list(ops.values_list("client_op_id", flat=True))
+    assert stored == sorted(victim.acked)
+    assert CloseCode.INTERNAL_ERROR not in mallory.close_codes + newcomer.close_codes

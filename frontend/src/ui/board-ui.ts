@@ -4,6 +4,7 @@
  */
 import type { ToolName } from "../canvas/tools";
 import type { Editor } from "../editor";
+import { presenceLabel } from "../presence";
 import type { ConnectionStatus } from "../socket";
 import { $, h } from "./dom";
 
@@ -103,13 +104,14 @@ export class BoardChrome {
     list.replaceChildren(
       ...this.ed.presence.clients.map((c) => {
         const me = c.client_id === this.ed.sync.clientId;
+        const label = presenceLabel(c, this.ed.sync.clientId, this.ed.sync.hello?.user.id ?? null);
         const b = h("button", {
           type: "button",
           style: `background: ${c.color}`,
           "aria-pressed": String(this.ed.presence.following === c.client_id),
-          "aria-label": me ? `${c.name} (you)` : `Follow ${c.name}`,
-          title: me ? `${c.name} (you, ${c.role})` : `${c.name} (${c.role}): click to follow`,
-          text: me ? `${c.name} (you)` : c.name,
+          "aria-label": me ? label : `Follow ${label}`,
+          title: me ? `${c.name} (you, ${c.role})` : `${label} (${c.role}): click to follow`,
+          text: label,
         });
         if (!me) b.addEventListener("click", () => this.ed.presence.follow(this.ed.presence.following === c.client_id ? null : c.client_id));
         return h("li", {}, b);
