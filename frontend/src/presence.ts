@@ -79,7 +79,10 @@ export class Presence {
 
   /** Announce our name and colour (after every hello: presence lives with the socket). */
   announce(name: string): void {
-    this.sync.sendMessage({ type: "presence", name: name.slice(0, 64), color: colorFor(name) });
+    // At most 64 code points (protocol §2.3): slicing UTF-16 units could split an emoji and
+    // leave a lone surrogate, which the server refuses.
+    const short = Array.from(name).slice(0, 64).join("");
+    this.sync.sendMessage({ type: "presence", name: short, color: colorFor(name) });
   }
 
   /** Report our cursor and viewport; sent at most once per `cursor_ms`, trailing edge kept. */
