@@ -58,6 +58,13 @@ def _query(scope: Scope) -> dict[str, str]:
     return {k: v[-1] for k, v in parsed.items()}
 
 
+def _is_number(value: str) -> bool:
+    """
+    True for a decimal of ASCII digits: str.isdigit() alone also takes "²", which int() refuses.
+    """
+    return value.isascii() and value.isdigit()
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
@@ -132,7 +139,7 @@ class SocketAuthMiddleware:
         query = _query(scope)
         board_id = scope["url_route"]["kwargs"]["board_id"]
         version = query.get("v", "1")
-        if not version.isdigit() or int(version) not in SUPPORTED_VERSIONS:
+        if not _is_number(version) or int(version) not in SUPPORTED_VERSIONS:
             return await _refuse(receive, send, CloseCode.PROTOCOL_ERROR)
         try:
             info = await database_sync_to_async(admit)(scope, board_id, query)
@@ -142,7 +149,7 @@ class SocketAuthMiddleware:
         if info["refusal"] is not None:
             return await _refuse(receive, send, info["refusal"])
         since = query.get("since", "0")
-        info["since"] = int(since) if since.isdigit() else 0
+        info["since"] = int(since) if _is_number(since) else 0
         info["version"] = int(version)
         scope = {**scope, "inkroom": info}
         await self.inner(scope, receive, send)

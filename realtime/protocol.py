@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 import msgpack
 
+from board.text import NOT_SCALAR_TEXT, non_scalar_path
 from realtime.compact import (
     UP_ADD,
     UP_APP,
@@ -211,6 +212,15 @@ def decode_text(text: str) -> ClientResync | ClientPresence | ClientPing:
     msg = _loads(text)
     if not isinstance(msg, dict):
         raise ProtocolError(ErrorCode.BAD_FRAME, "a text frame must be a JSON object")
+    # JSON may spell a lone surrogate ("\\ud800"), which no UTF-8 encoder takes: echoed in a
+    # pong or shown in presence it would fail later, in the socket's writer or the shared tick.
+    # Every string of the frame, read or not, is checked here (text frames are small and rare).
+    bad = non_scalar_path(msg)
+    if bad is not None:
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE,
+            f"{bad}: {NOT_SCALAR_TEXT}" if bad else f"a key: {NOT_SCALAR_TEXT}",
+        )
     kind = msg.get("type")
     if kind == "resync":
         seq = msg.get("from")

@@ -30,6 +30,7 @@ from board.document.limits import (
     Limits,
 )
 from board.exceptions import OpRejected
+from board.text import NOT_SCALAR_TEXT, is_scalar_text
 
 _is_id = re.compile(r"[A-Za-z0-9_-]{1,32}").fullmatch
 _is_color = re.compile(r"#[0-9a-fA-F]{6}").fullmatch
@@ -66,7 +67,9 @@ def _fail(path: str, message: str) -> NoReturn:
 
 
 def _key_name(key: object) -> str:
-    text = key if isinstance(key, str) else repr(key)
+    # A key that is not Unicode text (a JSON "\\ud800" in a compact frame's style) is shown
+    # escaped, by repr, like a non-str key: the path goes back in a UTF-8 error frame.
+    text = key if isinstance(key, str) and is_scalar_text(key) else repr(key)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -149,11 +152,8 @@ def _pressure(v: object, npoints: int, path: str) -> list[int]:
 def _text(v: object, limits: Limits, path: str) -> str:
     if type(v) is not str or len(v) > limits.max_text_chars:
         _fail(path, f"expected a string of at most {limits.max_text_chars} chars")
-    if not v.isascii():
-        try:
-            v.encode("utf-8")
-        except UnicodeEncodeError:
-            _fail(path, "not valid Unicode (lone surrogate)")
+    if not is_scalar_text(v):
+        _fail(path, NOT_SCALAR_TEXT)
     if _has_control(v):
         _fail(path, "control characters are not allowed")
     return v

@@ -89,3 +89,16 @@ def test_new_board_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch):
     drawn = iter(["-vP2N5p2A0btJu3j", "-abcdefghijklmno", "Ab3_-defghijklmn"])
     monkeypatch.setattr(models.secrets, "token_urlsafe", lambda nbytes: next(drawn))
     assert models.new_board_id() == "Ab3_-defghijklmn"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("which", ["title", "board_id"])
+def test_board_set_refuses_arguments_that_are_not_unicode_text(board: Any, which: str):
+    # Python decodes undecodable argv bytes to lone surrogates (surrogateescape): "\xed\xa0\x80"
+    # arrives as "\udced\udca0\udc80", which PostgreSQL cannot store or even compare.
+    bad = "caf\udce9"
+    args = [board.id if which == "title" else bad, "--title", bad if which == "title" else "ok"]
+    with pytest.raises(CommandError, match="not valid text"):
+        call_command("board_set", *args, stdout=StringIO())
+    board.refresh_from_db()
+    assert board.title == "Sketches"

@@ -212,7 +212,7 @@ INVALID = [
     ("pressure range", _with("el.pr", [1, 101]), "op.el.pr[1]: expected an integer in 0..100"),
     ("text too long", add(el("t", "text", text="x" * 10_001)), "op.el.text: expected a string"),
     ("text control char", add(el("t", "text", text="a\x00")), "op.el.text: control"),
-    ("text surrogate", add(el("t", "text", text="\ud800")), "op.el.text: not valid Unicode"),
+    ("text surrogate", add(el("t", "text", text="\ud800")), "op.el.text: not valid Unicode text"),
     ("text size", add(el("t", "text", size=3)), "op.el.size: out of range"),
     ("too many points", {**_APP, "p": [1] * 2050}, "op.p: more than 1024 points"),
     ("app without points", {**_APP, "p": []}, "op.p: expected at least one point"),
@@ -246,6 +246,29 @@ def test_validate_prefixes_the_caller_path_and_accepts_rst_for_the_server() -> N
     assert validate_op(rst, LIMITS, allow_server_kinds=True) == rst
     with pytest.raises(OpRejected, match="duplicate element id"):
         validate_op({**rst, "els": [el("a"), el("a")]}, LIMITS, allow_server_kinds=True)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _with("\ud800", 1),
+        _with("el.\udfff", 1),
+        _with("el.style.\ud800x", 1),
+        {**_UPD, "set": {"\ud800": 1}},
+        _with("el.style.color", "\ud800"),
+        _with("el.id", "\ud800"),
+        {**_MOV, "ids": ["a", "\ud800"]},
+        _with("k", "\ud800"),
+    ],
+    ids=["op key", "element key", "style key", "upd key", "colour", "id", "ids", "kind"],
+)
+def test_lone_surrogates_anywhere_in_an_op_give_an_encodable_refusal(raw: Any) -> None:
+    # The message and field go back to the client in a UTF-8 text frame (protocol §6): a key
+    # that is not Unicode text must not be copied into them (issue 14).
+    with pytest.raises(OpRejected) as info:
+        validate_op(raw, LIMITS)
+    info.value.message.encode("utf-8")
+    str(info.value.extra["field"]).encode("utf-8")
 
 
 def test_validate_is_fast_enough_for_the_hot_path() -> None:

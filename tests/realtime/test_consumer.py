@@ -119,6 +119,16 @@ BAD_FRAMES = [
     ("not json", "bad_frame"),
     ('{"type": "teleport"}', "unknown_type"),
     ('{"type": "resync", "from": "x"}', "bad_message"),
+    # Lone surrogates (legal JSON escapes, not Unicode text): refused at decode (issue 14).
+    ('{"type": "presence", "name": "\\ud800", "color": "#000000"}', "bad_message"),
+    ('{"type": "ping", "t": "\\ud800"}', "bad_message"),
+    ('{"type": "resync", "from": 0, "\\udfff": 1}', "bad_message"),
+    (
+        msgpack.packb({"t": "ops", "ops": [{"i": 1, "k": "del", "ids": ["@"]}]}).replace(
+            b"\xa1@", b"\xa3\xed\xa0\x80"
+        ),
+        "bad_frame",
+    ),  # U+D800 as "UTF-8" in a msgpack str
 ]
 
 
@@ -134,6 +144,7 @@ async def test_malformed_frames_get_an_error_and_leave_board_and_socket_intact(
         await client.comm.send_to(bytes_data=frame)
     error = await client.expect(protocol.Error)
     assert error.code == code
+    protocol.encode(error).encode("utf-8")  # what a real transport does with the text frame
     await assert_still_works(client)
     assert await board_rows(board) == []
     await client.close()
@@ -292,3 +303,89 @@ async def test_presence_lists_everyone_and_follows_name_changes(layer, connect, 
         if [c["client_id"] for c in presence.clients] == ["alice-tab-1"]:
             break
     await alice.close()
+
+
+async def test_a_lone_surrogate_presence_is_refused_at_decode_and_every_board_keeps_going(
+    layer, connect, board, user, make_board
+):
+    """
+    Issue 14: a presence name that is not Unicode text once crashed the encoding of the presence
+    frame in the process-wide tick. It is refused when the frame is decoded, so it never reaches
+    the room: the sender gets `bad_message` and keeps its socket, its board and every other
+    board keep drawing, and the presence everyone sees is unchanged.
+    """
+    from realtime.hub import get_hub
+
+    other = await sync_to_async(make_board)(user, title="Other")
+    elsewhere = await connect(other, user, client_id="else-tab-1")
+    await elsewhere.sync()
+    watcher = await connect(board, user, client_id="watch-tab-1")
+    await watcher.sync()
+    client = await connect(board, user, client_id="alice-tab-1")
+    await client.sync()
+    room = get_hub().rooms[board.id]
+    names = {peer.client_id: peer.name for peer in room.peers.values()}
+    await client.comm.send_to(text_data='{"type":"presence","name":"\\ud800","color":"#000000"}')
+    error = await client.expect(protocol.Error)
+    assert error.code == "bad_message" and error.message.startswith("name: ")
+    # Nothing reached the room: no name changed, so no tick has a presence frame to encode.
+    assert {peer.client_id: peer.name for peer in room.peers.values()} == names
+    await assert_still_works(client)
+    await elsewhere.send_ops([stroke(1, "theirs")])
+    assert await elsewhere.expect_acked(1) == [(1, 1)]
+    await client.send_ops([stroke(1, "mine")])
+    assert await client.expect_acked(1) == [(1, 1)]
+    # A valid name afterwards goes through the tick to the other sockets.
+    await client.send_text(protocol.ClientPresence(name="Al \U0001f58a", color="#00ff00"))
+    while True:
+        presence = await watcher.expect(protocol.Presence)
+        names = {c["client_id"]: c["name"] for c in presence.clients}
+        assert "\ud800" not in names.values()
+        if names.get("alice-tab-1") == "Al \U0001f58a":
+            break
+    for c in (client, watcher, elsewhere):
+        await c.close()
+
+
+async def test_a_lone_surrogate_key_in_an_up_add_style_is_an_encodable_invalid_op(
+    memory_layer, connect, board, user
+):
+    # UP_ADD carries its style as JSON text, which may spell "\ud800" in a key; the refusal names
+    # the field without copying the key into the UTF-8 error frame.
+    from realtime import compact
+
+    client = await connect(board, user, version=2)
+    await client.sync()
+    frame = bytearray((compact.UP_ADD, 1))
+    compact.put_string(frame, "s1")
+    frame += b"\x00\x00"  # x, y
+    compact.put_string(frame, '{"color":"#1e1e1e","fill":null,"opacity":1,"width":4,"\\ud800":1}')
+    compact.put_points(frame, [0, 0], None)
+    await client.comm.send_to(bytes_data=bytes(frame))
+    while True:
+        raw = await client.recv_raw()
+        text = raw.get("text")
+        if text is not None and '"error"' in text:
+            break
+    raw_text = text.encode("utf-8")  # a real transport encodes it: must not raise
+    error = protocol.decode_server_text(raw_text.decode())
+    assert (error.code, error.ids) == ("invalid_op", [1])
+    await assert_still_works(client)
+    await client.close()
+
+
+async def test_non_ascii_digits_in_the_socket_query_are_not_numbers(
+    memory_layer, connect, board, user
+):
+    # Superscript two and Arabic-Indic one pass str.isdigit() yet int("\u00b2") raises: `since`
+    # falls back to 0, `v` is refused with 4000, instead of an exception in admission.
+    client = await connect(board, user, query="since=%C2%B2")
+    _, synced = await client.sync()
+    assert synced.seq == 0
+    await client.close()
+    for version in ("%C2%B2", "%D9%A1"):
+        client = await connect(board, user, query=f"v={version}", expect_hello=False)
+        assert await client.recv_raw() == {
+            "type": "websocket.close",
+            "code": CloseCode.PROTOCOL_ERROR,
+        }

@@ -176,6 +176,16 @@ BAD_TEXT = [
     ('{"type": "presence", "name": "a", "color": "red"}', ErrorCode.BAD_MESSAGE),
     ('{"type": "presence", "name": 5, "color": "#ffffff"}', ErrorCode.BAD_MESSAGE),
     ('{"type": "presence", "name": "' + "x" * 65 + '", "color": "#ffffff"}', ErrorCode.BAD_MESSAGE),
+    # Lone surrogates: legal JSON escapes, not Unicode scalar values (issue 14).
+    ('{"type": "presence", "name": "\\ud800", "color": "#000000"}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "presence", "name": "a\\uDFFFb", "color": "#000000"}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "presence", "name": "a", "color": "#00000\\ud800"}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "ping", "t": "\\ud800"}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "ping", "t": "\\udc00\\ud83d"}', ErrorCode.BAD_MESSAGE),  # a pair, reversed
+    ('{"type": "resync", "from": 0, "x": ["\\ud800"]}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "resync", "from": 0, "\\ud800": 1}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "\\ud800"}', ErrorCode.BAD_MESSAGE),
+    ('{"type": "ping", "t": "\ud800"}', ErrorCode.BAD_MESSAGE),  # raw, as a str can hold it
 ]
 
 
@@ -184,6 +194,48 @@ def test_malformed_text_frames_are_refused_with_a_code(text: str, code: ErrorCod
     with pytest.raises(ProtocolError) as info:
         p.decode_text(text)
     assert info.value.code == code
+    # The message goes back in a UTF-8 text frame: it must never echo a lone surrogate.
+    p.error_text(info.value.code, info.value.message).encode("utf-8")
+
+
+def test_surrogate_pairs_are_one_character_and_accepted():
+    # JSON spells characters beyond U+FFFF as a pair of escapes: that is valid text.
+    msg = p.decode_text('{"type": "presence", "name": "pen \\ud83d\\udd8a", "color": "#000000"}')
+    assert msg == p.ClientPresence(name="pen \U0001f58a", color="#000000")
+    assert p.decode_text('{"type": "ping", "t": "\\ud83d\\udd8a"}') == p.ClientPing(t="\U0001f58a")
+
+
+def test_lone_surrogate_errors_name_the_field():
+    with pytest.raises(ProtocolError, match=r"^name: "):
+        p.decode_text('{"type": "presence", "name": "\\ud800", "color": "#000000"}')
+    with pytest.raises(ProtocolError, match=r"^t: "):
+        p.decode_text('{"type": "ping", "t": "\\ud800"}')
+    with pytest.raises(ProtocolError, match=r"^x\[1\]\.y: "):
+        p.decode_text('{"type": "resync", "from": 0, "x": [1, {"y": "\\ud800"}]}')
+
+
+def _with_invalid_utf8(message: dict[str, Any]) -> bytes:
+    # msgpack's packer refuses lone surrogates; splice the bytes a lax encoder would send for
+    # U+D800 (ED A0 80, "CESU-8") into the str that holds the placeholder.
+    return msgpack.packb(message).replace(b"@@@", b"\xed\xa0\x80")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _with_invalid_utf8({"t": "ops", "ops": [{"i": 1, "k": "del", "ids": ["@@@"]}]}),
+        _with_invalid_utf8({"t": "ops", "ops": [{"i": 1, "k": "clr", "@@@": 1}]}),
+        _with_invalid_utf8({"t": "@@@"}),
+        _with_invalid_utf8({"t": "cur", "x": 1, "y": 1, "z": "@@@"}),
+    ],
+)
+def test_invalid_utf8_in_a_msgpack_str_is_a_bad_frame(data: bytes):
+    # msgpack decodes str strictly (raw=False): the frame is undecodable, never a str holding a
+    # surrogate.
+    with pytest.raises(ProtocolError) as info:
+        p.decode_binary(data)
+    assert info.value.code == ErrorCode.BAD_FRAME
+    p.error_text(info.value.code, info.value.message).encode("utf-8")
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from board.models import Board, LinkAccess
 from board.services import board_update
+from board.text import is_scalar_text
 
 
 class Command(BaseCommand):
@@ -30,6 +31,11 @@ class Command(BaseCommand):
     ) -> None:
         if title is None and link_access is None:
             raise CommandError("nothing to change: give --title and/or --link-access")
+        # Python decodes argv bytes that are not UTF-8 to lone surrogates (surrogateescape),
+        # which PostgreSQL can neither store nor compare: say so instead of a traceback.
+        for name, value in (("board_id", board_id), ("--title", title)):
+            if value is not None and not is_scalar_text(value):
+                raise CommandError(f"{name} is not valid text (not UTF-8 in this locale?)")
         if title is not None and not 1 <= len(title.strip()) <= 200:
             raise CommandError("--title must have 1 to 200 characters")
         board = Board.objects.filter(id=board_id).first()
