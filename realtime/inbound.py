@@ -228,6 +228,25 @@ def _refuse(hub: Hub, peer: Peer, refusal: tuple[ErrorCode, str], ids: list[int]
         hub.close_peer(peer, CloseCode.RATE_LIMITED)
 
 
+#: What a `resync` costs from the socket's op budget: it makes the server read and send the
+#: board's log from a seq, where a ping or a presence change costs one.
+RESYNC_COST = 50
+
+
+def _within_budget(hub: Hub, peer: Peer, cost: int, size: int) -> bool:
+    """
+    Spend a text frame's cost from the socket's budgets; over them, answer `rate_limited` and
+    close a client that keeps on with 4029, as for ops.
+    """
+    if peer.limiter.allow(cost, size, time.monotonic()):
+        return True
+    if peer.limiter.abusive:
+        hub.close_peer(peer, CloseCode.RATE_LIMITED)
+    else:
+        hub.error(peer, ErrorCode.RATE_LIMITED, "too many control frames; slow down", None)
+    return False
+
+
 def on_text(hub: Hub, peer: Peer, text: str) -> None:
     """
     Handle a text frame: resync, presence or ping.
@@ -239,7 +258,12 @@ def on_text(hub: Hub, peer: Peer, text: str) -> None:
     try:
         msg = decode_text(text)
     except ProtocolError as exc:
-        hub.error(peer, exc.code, exc.message, exc.ids)
+        if _within_budget(hub, peer, 1, len(text)):
+            hub.error(peer, exc.code, exc.message, exc.ids)
+        return
+    if not _within_budget(
+        hub, peer, RESYNC_COST if isinstance(msg, ClientResync) else 1, len(text)
+    ):
         return
     if isinstance(msg, ClientPing):
         peer.outbox.push(encode(Pong(t=msg.t)))

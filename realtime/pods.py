@@ -38,6 +38,10 @@ HEAD_CHECK_SECS = 2.0
 HOUSEKEEPING_SECS = 1.0
 #: Minimum time between two reloads of one room's state (they cost a full board read).
 REFRESH_MIN_SECS = 5.0
+#: A board's `presence` frame goes out at most this often: each change re-sends the whole
+#: list to every socket, so one client changing its name 50 times a second on a 100-socket
+#: board made the server send ~11,000 times what it received.
+PRESENCE_MIN_SECS = 0.25
 #: Back-off after the layer failed to deliver (Redis restarting).
 LAYER_RETRY_SECS = 1.0
 #: A failing layer operation is logged with its traceback at most this often per kind.
@@ -89,6 +93,7 @@ class Pods:
         self._logged: dict[str, float] = {}
         self._outgoing: deque[dict[str, Any]] = deque()
         self._publish_wake = asyncio.Event()
+        self._presence_wake: asyncio.TimerHandle | None = None
 
     # --- publishing ----------------------------------------------------------------------
 
@@ -97,9 +102,16 @@ class Pods:
         Push `presence` frames to rooms whose list changed; return local lists to announce.
         """
         hub = self.hub
+        now = asyncio.get_running_loop().time()
+        throttled: set[str] = set()
         for room in list(hub.rooms.values()):
             if room.presence_dirty and room.ready:
-                room.presence_dirty = False
+                wait = room.presence_sent + PRESENCE_MIN_SECS - now
+                if wait > 0:
+                    throttled.add(room.board_id)
+                    self._wake_in(wait)
+                    continue
+                room.presence_dirty, room.presence_sent = False, now
                 try:
                     frame = hub.presence_frame(room)
                 except Exception:
@@ -109,11 +121,23 @@ class Pods:
                 for peer in room.peers.values():
                     peer.outbox.push(frame)
         out: dict[str, list[PresenceEntry]] = {}
-        for board in self.announce:
+        for board in self.announce - throttled:
             live = hub.rooms.get(board)
             out[board] = live.local_presence() if live is not None else []
-        self.announce.clear()
+        self.announce &= throttled
         return out
+
+    def _wake_in(self, delay: float) -> None:
+        """
+        Run a tick in `delay` seconds (a throttled presence change is still owed).
+        """
+        if self._presence_wake is None:
+            loop = asyncio.get_running_loop()
+            self._presence_wake = loop.call_later(delay, self._presence_due)
+
+    def _presence_due(self) -> None:
+        self._presence_wake = None
+        self.hub.work.set()
 
     def publish(
         self,

@@ -160,6 +160,8 @@ class Room:
     gap_since: float | None = None
     presence: PresenceBook = field(default_factory=PresenceBook)
     presence_dirty: bool = True
+    #: When the last `presence` frame went to the room's sockets (loop time).
+    presence_sent: float = float("-inf")
     snapshot_seq: int = 0
     snapshot_at: float = 0.0
     head_seen: int = 0
