@@ -17,6 +17,11 @@ describe("presenceLabel", () => {
     expect(presenceLabel(entry("bobs-tab", 2, "bob"), "tab-one", 1)).toBe("bob");
   });
 
+  it("marks guests, whatever name they chose", () => {
+    expect(presenceLabel(entry("mallory", null, "ann"), "tab-one", 1)).toBe("ann (guest)");
+    expect(presenceLabel(entry("mallory", null, "ann"), "guest-one", null)).toBe("ann (guest)");
+  });
+
   it("cannot tell a guest's other tabs from other guests", () => {
     expect(presenceLabel(entry("guest-two", null, "guest"), "guest-one", null)).toBe("guest");
     expect(presenceLabel(entry("guest-one", null, "guest"), "guest-one", null)).toBe("guest (you)");

@@ -26,7 +26,15 @@ export function colorFor(name: string): string {
 export function presenceLabel(c: PresenceClient, ownClientId: string, ownUserId: number | null): string {
   if (c.client_id === ownClientId) return `${c.name} (you)`;
   if (ownUserId !== null && c.user_id === ownUserId) return `${c.name} (you, other tab)`;
-  return c.name;
+  return guestMarked(c);
+}
+
+/**
+ * A guest (a share-link holder who is not signed in: `user_id` null) picks any name, a
+ * member's included, so others always see it marked.
+ */
+export function guestMarked(c: PresenceClient): string {
+  return c.user_id === null && c.name !== "guest" ? `${c.name} (guest)` : c.name;
 }
 
 interface CursorState {
@@ -108,7 +116,8 @@ export class Presence {
     for (const [id, c] of this.cursors) {
       if (now - c.at > CURSOR_STALE_MS) continue;
       const who = this.clients.find((p) => p.client_id === id);
-      out.push({ x: c.x, y: c.y, name: who?.name ?? "guest", color: who?.color ?? "#868e96" });
+      const name = who ? guestMarked(who) : "guest";
+      out.push({ x: c.x, y: c.y, name, color: who?.color ?? "#868e96" });
     }
     return out;
   }
