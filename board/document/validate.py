@@ -34,8 +34,9 @@ from board.text import NOT_SCALAR_TEXT, is_scalar_text
 
 _is_id = re.compile(r"[A-Za-z0-9_-]{1,32}").fullmatch
 _is_color = re.compile(r"#[0-9a-fA-F]{6}").fullmatch
-# C0 controls other than tab, LF and CR cannot appear in XML (the SVG export) and have no use.
-_has_control = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]").search
+#: What XML 1.0 does not allow in text (SVG export) besides surrogates: C0 controls other than
+#: tab, newline and carriage return, and the non-characters U+FFFE and U+FFFF.
+_has_control = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]").search
 
 ELEMENT_TYPES = frozenset({"stroke", "rect", "ellipse", "line", "arrow", "text"})
 SHAPE_TYPES = frozenset({"rect", "ellipse", "line", "arrow"})
@@ -155,7 +156,7 @@ def _text(v: object, limits: Limits, path: str) -> str:
     if not is_scalar_text(v):
         _fail(path, NOT_SCALAR_TEXT)
     if _has_control(v):
-        _fail(path, "control characters are not allowed")
+        _fail(path, "control characters and U+FFFE/U+FFFF are not allowed")
     return v
 
 

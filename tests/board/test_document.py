@@ -212,6 +212,8 @@ INVALID = [
     ("pressure range", _with("el.pr", [1, 101]), "op.el.pr[1]: expected an integer in 0..100"),
     ("text too long", add(el("t", "text", text="x" * 10_001)), "op.el.text: expected a string"),
     ("text control char", add(el("t", "text", text="a\x00")), "op.el.text: control"),
+    ("text non-character", add(el("t", "text", text="a\uffff")), "op.el.text: control"),
+    ("text U+FFFE", add(el("t", "text", text="\ufffeb")), "op.el.text: control"),
     ("text surrogate", add(el("t", "text", text="\ud800")), "op.el.text: not valid Unicode text"),
     ("text size", add(el("t", "text", size=3)), "op.el.size: out of range"),
     ("too many points", {**_APP, "p": [1] * 2050}, "op.p: more than 1024 points"),
