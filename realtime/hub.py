@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Coroutine
@@ -92,7 +93,10 @@ class Hub:
     Rooms, the tick, the database threads and the process's channel-layer channel.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        #: The one clock of the hub and its rooms and sockets (rate limits, stalls, gaps,
+        #: presence, snapshots, lingering rooms): the event loop's, unless a test gives another.
+        self.clock = clock
         self.id = uuid.uuid4().hex[:12]
         self.rooms: dict[str, Room] = {}
         self.draining = False
@@ -187,8 +191,7 @@ class Hub:
         self.draining = True
         metrics.DRAINING.set(1)
         budget = float(app_settings.DRAIN_SECS)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + budget
+        deadline = self.clock() + budget
         try:
             await asyncio.wait_for(self.ticker.flush(), budget / 2)
         except TimeoutError:
@@ -196,7 +199,7 @@ class Hub:
         peers = [p for room in self.rooms.values() for p in room.peers.values()]
         for peer in peers:
             peer.outbox.close(close_code)
-        remaining = max(0.1, deadline - loop.time())
+        remaining = max(0.1, deadline - self.clock())
         # One wait for every writer, not a wait_for + shield (two tasks) per socket.
         writers = {p.outbox.writer for p in peers}
         if writers:
@@ -259,6 +262,7 @@ class Hub:
     def _new_peer(self, info: dict[str, Any], send: Callable[..., Any]) -> Peer:
         outbox = Outbox(
             send,
+            clock=self.clock,
             max_frames=int(app_settings.SEND_QUEUE_FRAMES),
             max_bytes=int(app_settings.SEND_QUEUE_BYTES),
         )
@@ -272,6 +276,7 @@ class Hub:
             outbox=outbox,
             limiter=RateLimiter.from_settings(),
             version=info.get("version", 1),
+            credential=info.get("credential", ""),
         )
         outbox.on_overflow = lambda: self._overflowed(peer)
         return peer
@@ -323,7 +328,7 @@ class Hub:
         if state is None:
             self.drop_room(room, code)
             return
-        now = asyncio.get_running_loop().time()
+        now = self.clock()
         self.deliver(room, room.load(state, snap_seq, now))
         if state.is_deferred:
             # Decoding a big board takes ~100 ms: do it in a reader thread now, while the first
@@ -345,7 +350,7 @@ class Hub:
         self.pods.announce.add(room.board_id)
         self.work.set()
         if not room.peers:
-            room.empty_since = asyncio.get_running_loop().time()
+            room.empty_since = self.clock()
             self.count_rooms()
 
     def count_rooms(self) -> None:
@@ -370,6 +375,22 @@ class Hub:
         else:
             peer.outbox.close(code)
         self.leave(peer)
+
+    def close_credential(self, user_id: int, credential: str) -> None:
+        """
+        Close with 4001 the sockets of `user_id` admitted by `credential`, or by any credential
+        starting with it ("session:" names all their sessions): it was revoked.
+        """
+        if not credential:  # "" would name every socket of the user
+            return
+        gone = [
+            p
+            for r in self.rooms.values()
+            for p in r.peers.values()
+            if p.user_id == user_id and p.credential.startswith(credential)
+        ]
+        for peer in gone:
+            self.close_peer(peer, CloseCode.UNAUTHENTICATED)
 
     def drop_room(self, room: Room, code: int) -> None:
         """

@@ -8,7 +8,6 @@ validation against the board happens in the tick (realtime.ticker).
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from board.access import can_edit
@@ -82,7 +81,7 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
     if isinstance(msg, ClientCursor):
         # Cursors spend the byte budget too; over it they are dropped (they are ephemeral) and
         # a client that keeps flooding is closed like an op flooder.
-        if not peer.limiter.allow(0, len(data), time.monotonic()):
+        if not peer.limiter.allow(0, len(data), hub.clock()):
             if peer.limiter.abusive:
                 hub.close_peer(peer, CloseCode.RATE_LIMITED)
             return
@@ -127,7 +126,7 @@ def _on_app(hub: Hub, peer: Peer, i: int, p: list[int], pr: list[int] | None, si
         hub.error(peer, ErrorCode.BAD_MESSAGE, "UP_APP before any stroke on this connection", [i])
         return
     hub.counts.ops_in += 1
-    refusal = _refusal(peer, 1, size)
+    refusal = _refusal(hub, peer, 1, size)
     if refusal is not None:
         _refuse(hub, peer, refusal, [i])
         return
@@ -192,7 +191,7 @@ def _track_stroke(peer: Peer, ops: list[Any]) -> None:
 
 def _on_ops(hub: Hub, peer: Peer, ops: list[Any], size: int) -> None:
     hub.counts.ops_in += len(ops)
-    refusal = _refusal(peer, len(ops), size)
+    refusal = _refusal(hub, peer, len(ops), size)
     if refusal is not None:
         _refuse(hub, peer, refusal, _ids(ops))
         return
@@ -211,13 +210,13 @@ def _on_ops(hub: Hub, peer: Peer, ops: list[Any], size: int) -> None:
         hub.work.set()
 
 
-def _refusal(peer: Peer, n_ops: int, size: int) -> tuple[ErrorCode, str] | None:
+def _refusal(hub: Hub, peer: Peer, n_ops: int, size: int) -> tuple[ErrorCode, str] | None:
     """
     Why the peer may not send these ops now (role, rate limit), or None when it may.
     """
     if not can_edit(peer.role):
         return ErrorCode.READ_ONLY, "viewers cannot change the board"
-    if not peer.limiter.allow(n_ops, size, time.monotonic()):
+    if not peer.limiter.allow(n_ops, size, hub.clock()):
         return ErrorCode.RATE_LIMITED, "over your op budget; resend later"
     return None
 
@@ -238,7 +237,7 @@ def _within_budget(hub: Hub, peer: Peer, cost: int, size: int) -> bool:
     Spend a text frame's cost from the socket's budgets; over them, answer `rate_limited` and
     close a client that keeps on with 4029, as for ops.
     """
-    if peer.limiter.allow(cost, size, time.monotonic()):
+    if peer.limiter.allow(cost, size, hub.clock()):
         return True
     if peer.limiter.abusive:
         hub.close_peer(peer, CloseCode.RATE_LIMITED)

@@ -102,7 +102,7 @@ class Pods:
         Push `presence` frames to rooms whose list changed; return local lists to announce.
         """
         hub = self.hub
-        now = asyncio.get_running_loop().time()
+        now = self.hub.clock()
         throttled: set[str] = set()
         for room in list(hub.rooms.values()):
             if room.presence_dirty and room.ready:
@@ -205,7 +205,7 @@ class Pods:
         Log a layer failure with its traceback at most every LAYER_LOG_EVERY_SECS per kind: with
         Redis down, a failure per tick would flood the logs.
         """
-        now = time.monotonic()
+        now = self.hub.clock()
         if now - self._logged.get(key, -LAYER_LOG_EVERY_SECS) >= LAYER_LOG_EVERY_SECS:
             self._logged[key] = now
             logger.exception(message, *args)
@@ -271,7 +271,7 @@ class Pods:
             self.hub.spawn(self._event(message), "inkroom-event")
 
     def _batch(self, message: dict[str, Any]) -> None:
-        hub, now = self.hub, asyncio.get_running_loop().time()
+        hub, now = self.hub, self.hub.clock()
         for board, (first, last, frame) in message.get("boards", {}).items():
             room = hub.rooms.get(board)
             if room is None:
@@ -312,6 +312,9 @@ class Pods:
             for peer in gone if user_id is not None else []:
                 hub.close_peer(peer, CloseCode.UNAUTHENTICATED)
             return
+        if message.get("kind") == "credential_gone":
+            hub.close_credential(message.get("user"), str(message.get("credential") or ""))
+            return
         room = hub.rooms.get(str(message.get("board")))
         if room is None:
             return
@@ -346,7 +349,7 @@ class Pods:
         if room.board_id in self._gap_tasks:
             return
         if room.gap_since is None:
-            room.gap_since = time.monotonic()
+            room.gap_since = self.hub.clock()
             metrics.GAPS_DETECTED.inc()
         urgent = len(room.reorder) > REORDER_MAX_FRAMES
         wait = 0.0 if urgent else app_settings.GAP_WAIT_MS / 1000
@@ -381,15 +384,15 @@ class Pods:
     # --- upkeep ------------------------------------------------------------------------------
 
     async def housekeeping(self) -> None:
-        loop = asyncio.get_running_loop()
-        last_heads = last_group = loop.time()
+        clock = self.hub.clock
+        last_heads = last_group = clock()
         while True:
             await asyncio.sleep(HOUSEKEEPING_SECS)
-            now = loop.time()
+            now = clock()
             try:
                 self.hub.counts.flush()  # frames that arrived without causing a tick
                 self._presence_upkeep(now)
-                self.hub.close_stalled(time.monotonic())
+                self.hub.close_stalled(now)
                 self.hub.forget_idle_rooms(now)
                 if now - last_heads >= HEAD_CHECK_SECS:
                     last_heads = now
@@ -492,7 +495,7 @@ class Pods:
         """
         if self._snapshotting:
             return
-        now = asyncio.get_running_loop().time()
+        now = self.hub.clock()
         for room in self.hub.rooms.values():
             if room.board_id in self._snapshotting or not room.ready:
                 continue
@@ -512,7 +515,7 @@ class Pods:
                 seq = await self.hub.read(store.take_snapshot, room.board_id)
             if seq >= 0:
                 room.snapshot_seq = seq
-                room.snapshot_at = asyncio.get_running_loop().time()
+                room.snapshot_at = self.hub.clock()
         except Exception:
             logger.exception("automatic snapshot of board %s failed", room.board_id)
         finally:

@@ -82,6 +82,7 @@ class Outbox:
         "_acked_at",
         "_bulk_sending",
         "_bytes",
+        "_clock",
         "_closing",
         "_direct",
         "_progress",
@@ -103,8 +104,10 @@ class Outbox:
         max_frames: int,
         max_bytes: int,
         on_overflow: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._send = send
+        self._clock = clock
         self._direct: DirectSocket | None = direct_socket(send)
         self.on_overflow = on_overflow
         self._queue: deque[bytes | str] = deque()
@@ -112,7 +115,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._closing = False
         #: When the writer last finished a send, or the queue last became non-empty.
-        self._progress = time.monotonic()
+        self._progress = self._clock()
         self._bulk_sending = False
         #: The peer's acknowledged byte count when last seen moving, and when (monotonic).
         self._acked = -1
@@ -141,7 +144,7 @@ class Outbox:
         """
         if self._closing:
             return False
-        now = time.monotonic()
+        now = self._clock()
         direct = self._direct
         if not self._queue:
             if direct is not None and direct.idle:
@@ -266,7 +269,7 @@ class Outbox:
                         await send({"type": "websocket.send", "bytes": frame})
                     else:
                         await send({"type": "websocket.send", "text": frame})
-                    self._progress = time.monotonic()
+                    self._progress = self._clock()
                     self._wrote = True
                 if self._closing:
                     break

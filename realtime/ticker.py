@@ -64,15 +64,15 @@ class Ticker:
         self.hub = hub
 
     async def run(self) -> None:
-        hub, loop = self.hub, asyncio.get_running_loop()
+        hub = self.hub
         last = 0.0
         while True:
             await hub.work.wait()
             hub.work.clear()
-            delay = app_settings.TICK_MS / 1000 - (loop.time() - last)
+            delay = app_settings.TICK_MS / 1000 - (hub.clock() - last)
             if delay > 0:
                 await asyncio.sleep(delay)
-            last = loop.time()
+            last = hub.clock()
             try:
                 async with hub.tick_lock:
                     await self.tick()

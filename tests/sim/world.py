@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +82,7 @@ class SimHub(Hub):
     """
 
     def __init__(self, world: World, name: str) -> None:
-        super().__init__()
+        super().__init__(clock=world.clock)
         self.id = name
         self.layer = world.layer
         self.world = world
@@ -121,8 +122,9 @@ class _ErrorLog(logging.Handler):
 
 
 class World:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, clock: Callable[[], float]) -> None:
         self.seed = seed
+        self.clock = clock
         self.rng = random.Random(seed)
         self.scenario = Scenario.draw(self.rng)
         self.log = SimLog()
@@ -355,16 +357,14 @@ def run_seed(seed: int) -> tuple[World, list[Violation]]:
     """
     Run one seed on a fresh virtual loop; return the world and what it violated.
     """
-    import time
 
     from tests.sim.vloop import VirtualClock, VirtualLoop
 
     clock = VirtualClock()
-    time.monotonic = clock  # the engine's other clock (rate limits, stalls), virtual too
     SNAP_FRAMES._frames.clear()
     SNAP_FRAMES.size = 0
     loop = VirtualLoop(clock)
-    world = World(seed)
+    world = World(seed, clock)
     handler = _ErrorLog(world.faults)
     logging.getLogger("realtime").addHandler(handler)
     try:
