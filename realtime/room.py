@@ -97,6 +97,9 @@ class Peer:
     last_i: int | None = None
     #: v2: the style of the connection's last UP_ADD with one (what "" stands for).
     style: Any = None
+    #: The fingerprint of the credential that admitted the socket (board.access; "" for none):
+    #: revoking it closes the socket (Hub.close_credential).
+    credential: str = ""
 
     def refuse_from(self, op_id: int) -> None:
         """
