@@ -3,7 +3,9 @@ Fixtures of the fault tests: one private local cluster per session, reset before
 
 Ports (this suite's allocation on shared machines): nginx 18330, pods from 18331, the private
 Redis 18390 and the PostgreSQL proxy 18391; override with INKROOM_CLUSTER_PORT_BASE (nginx; pods
-follow it) and INKROOM_CLUSTER_SERVICE_PORT_BASE (Redis; the proxy is the next port).
+follow it) and INKROOM_CLUSTER_SERVICE_PORT_BASE (Redis; the proxy is the next port). The
+cluster's database is `inkroom_faults` on DATABASE_URL's server; INKROOM_CLUSTER_DATABASE names
+another. Two concurrent runs on one machine must set all three.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from tests.cluster.services import PrivateRedis, TcpProxy
 DRAIN_SECS = float(os.environ.get("INKROOM_CLUSTER_DRAIN_SECS", "5"))
 #: How long a test waits for every pod to be ready again after the previous test's fault.
 HEAL_SECS = 20.0
-#: Database of the fault tests' cluster (created and migrated by cluster.sh up).
-DATABASE_NAME = "inkroom_faults"
+#: Database of the fault tests' cluster (created and migrated by cluster.sh up; dropped first).
+#: Another name with INKROOM_CLUSTER_DATABASE, so two runs on one PostgreSQL (with their own
+#: port bases) do not drop each other's database.
+DATABASE_NAME = os.environ.get("INKROOM_CLUSTER_DATABASE", "inkroom_faults")
 
 
 @dataclass
