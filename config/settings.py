@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_required, env_str
 
@@ -78,13 +79,52 @@ TEMPLATES = [
 ]
 
 _DEFAULT_SQLITE = f"sqlite:///{VAR_DIR / 'inkroom.sqlite3'}"
+if env_str("DB_CONN_MAX_AGE") is not None:
+    # Persistent connections were per thread, and under ASGI every request runs in a thread of
+    # its own: a process ended up holding one connection per request served recently, not per
+    # request in flight (issue 18). Fail loudly rather than let an old ConfigMap look obeyed.
+    raise ImproperlyConfigured(
+        "DB_CONN_MAX_AGE is no longer read: PostgreSQL connections come from a pool per process "
+        "(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE, DB_POOL_TIMEOUT). Unset it."
+    )
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL") or _DEFAULT_SQLITE,
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        # A connection goes back to the pool at the end of each request and each hub reader
+        # job (the hub's writer keeps one between ticks: realtime/store.py); the pool, not the
+        # thread, keeps it open. Django refuses a pool with CONN_MAX_AGE != 0.
+        conn_max_age=0,
+        # With a pool this becomes the pool's check on checkout (one empty query), so a
+        # connection broken by a database restart is replaced instead of failing a request.
         conn_health_checks=True,
     )
 }
+#: Connections per process, whatever the number of threads: Hypercorn's request threads, the
+#: hub's writer and two readers (realtime.hub) and the probes all borrow from this one pool.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
+DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 2)
+if not 0 <= DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE or DB_POOL_MAX_SIZE < 1:
+    raise ImproperlyConfigured(
+        f"Need 0 <= DB_POOL_MIN_SIZE ({DB_POOL_MIN_SIZE}) <= DB_POOL_MAX_SIZE "
+        f"({DB_POOL_MAX_SIZE}) and DB_POOL_MAX_SIZE >= 1."
+    )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": DB_POOL_MIN_SIZE,
+        "max_size": DB_POOL_MAX_SIZE,
+        # How long a request or hub job waits for a free connection before failing (500 /
+        # `unavailable`). A burst queues here instead of opening connections; while the
+        # database is down, the hub's tick waits this long too.
+        "timeout": env_float("DB_POOL_TIMEOUT", 5.0),
+        # After a failed connect the pool retries 1, 2, 4 s ... later, until this long has
+        # passed; then the next checkout starts over at once. The default (5 min) let a 2 s
+        # outage cost up to 5 s more of waiting after the database was back.
+        "reconnect_timeout": 2.0,
+        "name": "inkroom",
+    }
+    # Nothing here streams a queryset (.iterator()), and a named cursor outlives the transaction
+    # that PgBouncer's transaction pooling lends a server connection for (docs/operations.md).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so the op-log writer and API writes serialise
     # instead of failing with "database is locked" on lock upgrade; WAL lets readers continue.
@@ -229,6 +269,8 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # psycopg_pool logs every checkout and return at INFO: thousands of lines a second.
+        "psycopg.pool": {"level": "WARNING"},
         "hypercorn.access": {"level": env_str("ACCESS_LOG_LEVEL", "WARNING")},
     },
 }

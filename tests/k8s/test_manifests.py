@@ -5,6 +5,7 @@ operational policies the realtime tier depends on (probes, draining, limits, har
 
 from __future__ import annotations
 
+import configparser
 import copy
 import re
 from typing import Any
@@ -210,3 +211,93 @@ def test_databases_per_overlay(objects: list[dict[str, Any]], overlay: str) -> N
         assert secret["REDIS_URL"].startswith("rediss://")
         # The prod Secret is a template: every credential is an obvious placeholder.
         assert all(re.search("REPLACE-ME", v) for v in secret.values() if "@" in v or "KEY" in v)
+
+
+#: PostgreSQL's default max_connections (the dev StatefulSet keeps it) and the smallest managed
+#: instance the prod overlay is sized for (docs/operations.md, "Database connections").
+MAX_CONNECTIONS = 100
+#: superuser_reserved_connections plus a few for operators, monitoring and a psql session.
+ADMIN_HEADROOM = 3 + 7
+
+
+def _pods_at_most(objects: list[dict[str, Any]], name: str) -> int:
+    # A rollout runs maxSurge pods on top of the HPA's maximum.
+    spec = one(objects, "Deployment", name)["spec"]
+    surge = int(spec["strategy"]["rollingUpdate"]["maxSurge"])
+    hpas = find(objects, "HorizontalPodAutoscaler", name)
+    return (hpas[0]["spec"]["maxReplicas"] if hpas else spec["replicas"]) + surge
+
+
+def _database_clients(objects: list[dict[str, Any]]) -> int:
+    """
+    Connections Inkroom may open at once: every web pod's whole pool and the migrations Job's.
+    """
+    config = one(objects, "ConfigMap", "inkroom-config")["data"]
+    assert "DB_CONN_MAX_AGE" not in config, "settings refuse it: connections come from the pool"
+    pool_max = int(config["DB_POOL_MAX_SIZE"])
+    return (_pods_at_most(objects, "inkroom-web") + 1) * pool_max
+
+
+def _pgbouncer_ini(objects: list[dict[str, Any]]) -> configparser.ConfigParser:
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read_string(one(objects, "ConfigMap", "pgbouncer-config")["data"]["pgbouncer.ini"])
+    return ini
+
+
+def test_database_connections_fit(objects: list[dict[str, Any]], overlay: str) -> None:
+    clients = _database_clients(objects)
+    database_url = one(objects, "Secret", "inkroom")["stringData"]["DATABASE_URL"]
+    if overlay == "dev":
+        # Straight to PostgreSQL: every pool must fit in its max_connections.
+        assert "@postgres:5432/" in database_url
+        args = " ".join(
+            " ".join(c.get("args", []) + c.get("command", []))
+            for c in one(objects, "StatefulSet", "postgres")["spec"]["template"]["spec"][
+                "containers"
+            ]
+        )
+        assert "max_connections" not in args, "update MAX_CONNECTIONS with the StatefulSet"
+        assert clients + ADMIN_HEADROOM <= MAX_CONNECTIONS
+        return
+    # Prod: the pools would not fit, so they go through PgBouncer in transaction mode, which
+    # takes them all as clients and keeps its own server connections within the budget.
+    assert clients + ADMIN_HEADROOM > MAX_CONNECTIONS, "PgBouncer may no longer be needed"
+    service = one(objects, "Service", "pgbouncer")
+    port = service["spec"]["ports"][0]["port"]
+    assert f"@pgbouncer:{port}/" in database_url
+    ini = _pgbouncer_ini(objects)["pgbouncer"]
+    assert ini["pool_mode"] == "transaction"
+    assert int(ini["listen_port"]) == port
+    assert int(ini["max_client_conn"]) >= clients + ADMIN_HEADROOM
+    server_side = _pods_at_most(objects, "pgbouncer") * int(ini["max_db_connections"])
+    assert server_side + ADMIN_HEADROOM <= MAX_CONNECTIONS
+    assert int(ini["default_pool_size"]) + int(ini["reserve_pool_size"]) <= int(
+        ini["max_db_connections"]
+    )
+
+
+def test_pgbouncer_keeps_tls_and_finds_its_files(
+    objects: list[dict[str, Any]], overlay: str
+) -> None:
+    if overlay != "prod":
+        assert not find(objects, "Deployment", "pgbouncer")
+        return
+    ini = _pgbouncer_ini(objects)["pgbouncer"]
+    # Both hops encrypted, as DATABASE_URL's sslmode=require asks of the first.
+    assert ini["client_tls_sslmode"] in ("require", "verify-ca", "verify-full")
+    assert ini["server_tls_sslmode"] in ("require", "verify-ca", "verify-full")
+    pod = one(objects, "Deployment", "pgbouncer")["spec"]["template"]["spec"]
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "config"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "config"]
+    files = {
+        f"{mount['mountPath']}/{item['path']}"
+        for source in volume["projected"]["sources"]
+        for kind in source.values()
+        for item in kind["items"]
+    }
+    assert f"{mount['mountPath']}/pgbouncer.ini" in files
+    for key in ("auth_file", "client_tls_cert_file", "client_tls_key_file"):
+        assert ini[key] in files, f"{key} = {ini[key]} is not mounted"
+    # A template like the inkroom Secret: the real password comes from the secret manager.
+    userlist = one(objects, "Secret", "pgbouncer-auth")["stringData"]["userlist.txt"]
+    assert "REPLACE-ME" in userlist
