@@ -4,6 +4,10 @@ Accounts: sign-up, session login/logout for the browser, and API tokens for ever
 The session endpoints enforce CSRF even for anonymous callers (DRF only checks it for users it
 authenticated by session), so a foreign page cannot sign a browser into an attacker's account.
 A fresh browser gets its `csrftoken` cookie from GET auth/me/ or GET auth/csrf/.
+
+Ending a credential ends its live sockets: logout() and deleting the token are seen by
+realtime.signals (Django's user_logged_out, Token's post_delete), which closes the sockets that
+session or token admitted with 4001 and deletes the socket tickets it asked for.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import CSRFCheck
+from rest_framework.authentication import CSRFCheck, SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +32,7 @@ from api.base import InkroomApi
 from api.schema import errors
 from api.serializers import UserSerializer
 from board import services
+from board.access import session_credential, token_credential
 
 
 def enforce_csrf(request: Request) -> None:
@@ -42,6 +48,23 @@ def enforce_csrf(request: Request) -> None:
     reason = check.process_view(request, no_response, (), {})
     if reason:
         raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
+
+
+def request_credential(request: Request) -> str | None:
+    """
+    The fingerprint (board.access) of the credential that authenticated `request`: its API
+    token or its session. None for anything else (tests' forced authentication).
+
+    A socket ticket carries it, so that revoking the credential also voids its unused tickets
+    and closes the sockets they opened.
+    """
+    authenticator = request.successful_authenticator
+    if isinstance(authenticator, TokenAuthentication) and isinstance(request.auth, Token):
+        return token_credential(request.auth.key)
+    if isinstance(authenticator, SessionAuthentication):
+        key = request._request.session.session_key
+        return session_credential(key) if key else None
+    return None
 
 
 class CredentialsSerializer(serializers.Serializer[Any]):
@@ -132,7 +155,7 @@ class LoginApi(InkroomApi):
 
 class LogoutApi(InkroomApi):
     """
-    End the session.
+    End the session (and with it the sockets it opened: realtime.signals).
     """
 
     @extend_schema(
@@ -217,6 +240,7 @@ class TokenApi(InkroomApi):
         summary="Revoke the caller's API token",
     )
     def delete(self, request: Request) -> Response:
+        # The token's sockets close on commit (realtime.signals, Token's post_delete).
         services.token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -16,6 +16,7 @@ from rest_framework import filters, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.auth import request_credential
 from api.base import SHARE_PARAMETERS, BoardApi, InkroomApi, SharedBoardApi, share_token_from
 from api.schema import READ_ERRORS, WRITE_ERRORS, errors
 from api.serializers import BoardInputSerializer, BoardSerializer
@@ -125,7 +126,8 @@ class SocketTicketSerializer(serializers.Serializer[Any]):
 
 class SocketTicketApi(BoardApi):
     """
-    Issue a 60-second ticket for opening the board's WebSocket without a cookie.
+    Issue a single-use 60-second ticket for opening the board's WebSocket without a cookie. It
+    is bound to the credential that asked for it: revoking that voids it (realtime.signals).
     """
 
     @extend_schema(
@@ -137,7 +139,11 @@ class SocketTicketApi(BoardApi):
     )
     def post(self, request: Request, board_id: str) -> Response:
         access = self.board_access(request, board_id)
-        ticket = issue_socket_ticket(user_id=cast(int, request.user.pk), board_id=access.board.id)
+        ticket = issue_socket_ticket(
+            user_id=cast(int, request.user.pk),
+            board_id=access.board.id,
+            credential=request_credential(request),
+        )
         ws_url = f"/ws/boards/{access.board.id}/?v=1&token={ticket}"
         share = share_token_from(request)
         if share and share_link_role(access.board, share) is not None:

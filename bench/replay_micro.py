@@ -46,7 +46,7 @@ from realtime.protocol import entry_seqs, ops_frame_from_entries, split_ops_fram
 #: bench/ before the per-frame receive path.
 BASELINE_REV = "c489eca"
 RING_SIZE = 2048
-#: The author user id every bench client shares (one ticket per board).
+#: The author user id every bench client shares.
 USER_ID = 1
 _SYNCED = b'{"type": "synced", "seq": 0}'
 

@@ -60,10 +60,9 @@ async def _time_sync(port: int, path: str) -> dict[str, Any]:
 
 
 def _case(port: int, board_id: str, since: int) -> dict[str, Any]:
-    ticket = setup.ticket(board_id)
     paths = [
         f"/ws/boards/{board_id}/?v=1&since={since}&client_id=benchf{k:04d}&token={ticket}"
-        for k in range(REPEATS)
+        for k, ticket in enumerate(setup.tickets(board_id, REPEATS))
     ]
     runs = [uvloop.run(_time_sync(port, path)) for path in paths]
     synced = [r["to_synced_ms"] for r in runs]

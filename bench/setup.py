@@ -35,6 +35,10 @@ def server_env(*, redis: bool) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         # Tickets are signed before a run that may take minutes to connect and sweep.
         INKROOM_SOCKET_TICKET_SECS="3600",
+        # Every bench client is the one bench user, thousands of them on one board (D).
+        INKROOM_MAX_SOCKETS_PER_USER_BOARD="0",
+        INKROOM_MAX_SOCKETS_PER_USER="0",
+        INKROOM_MAX_SOCKETS_PER_BOARD="0",
     )
     if redis:
         env["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
@@ -112,10 +116,13 @@ def create_boards(n: int, title: str) -> list[str]:
     return [b.id for b in boards]
 
 
-def ticket(board_id: str) -> str:
-    from board.access import issue_socket_ticket
+def tickets(board_id: str, count: int) -> list[str]:
+    """
+    `count` socket tickets for the bench user on `board_id`: a ticket opens one socket.
+    """
+    from board.access import issue_socket_tickets
 
-    return str(issue_socket_ticket(user_id=bench_user().pk, board_id=board_id))
+    return issue_socket_tickets(user_id=bench_user().pk, board_id=board_id, count=count)
 
 
 def seed_strokes(board_id: str, n_ops: int, *, client_id: str = "benchseed") -> int:

@@ -2,7 +2,8 @@
 Servers under test as named targets, and the client layout of a run on each of them.
 
 A layout is a list of boards, each `(clients, drawers)`. Inkroom gets fresh boards and socket
-tickets for every run; the reference servers take any board name.
+tickets (one per client: a ticket opens one socket) for every run; the reference servers take
+any board name.
 """
 
 from __future__ import annotations
@@ -114,13 +115,13 @@ def client_specs(
     specs: list[ClientSpec] = []
     slot = 0
     for b, (clients, drawers) in enumerate(layout):
-        ticket = setup.ticket(board_ids[b]) if target == INKROOM else ""
         extra = slow if b == 0 else 0
+        tickets = setup.tickets(board_ids[b], clients + extra) if target == INKROOM else []
         for k in range(clients + extra):
             if target == INKROOM:
                 path = (
                     f"/ws/boards/{board_ids[b]}/?v={protocol}&since={since}"
-                    f"&client_id={client_id_for(slot)}&token={ticket}"
+                    f"&client_id={client_id_for(slot)}&token={tickets[k]}"
                 )
             else:
                 path = f"/ws/boards/r{b}/"

@@ -11,6 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from config.env import env_int
+
 DEFAULTS: dict[str, Any] = {
     "TICK_MS": 20,
     "MAX_FRAME_BYTES": 256 * 1024,
@@ -31,6 +33,12 @@ DEFAULTS: dict[str, Any] = {
     "SNAPSHOT_EVERY_OPS": 1000,
     "SNAPSHOT_EVERY_SECS": 300,
     "SOCKET_TICKET_SECS": 60,
+    # Socket caps per process (protocol §1; 0: no cap), counted by realtime.middleware. Beyond
+    # them a new socket is closed with 4009. Generous for people (20 tabs on one board), tight
+    # for one account holding hundreds of sockets to multiply its per-socket rate limits.
+    "MAX_SOCKETS_PER_USER_BOARD": env_int("INKROOM_MAX_SOCKETS_PER_USER_BOARD", 20),
+    "MAX_SOCKETS_PER_USER": env_int("INKROOM_MAX_SOCKETS_PER_USER", 50),
+    "MAX_SOCKETS_PER_BOARD": env_int("INKROOM_MAX_SOCKETS_PER_BOARD", 2000),
     "DRAIN_SECS": 10.0,
 }
 

@@ -164,3 +164,24 @@ class Snapshot(models.Model):
     class Meta:
         ordering = ["-seq", "-id"]
         indexes = [models.Index(fields=["board", "-seq"])]
+
+
+class SocketTicket(models.Model):
+    """
+    A socket ticket issued and not yet used (board.access). Admission deletes the row, so a
+    ticket admits once; revoking the credential that asked for it deletes it too.
+    """
+
+    #: The random part of the signed ticket (the ticket itself carries user, board and expiry).
+    nonce = models.CharField(primary_key=True, max_length=32)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    #: The fingerprint of the credential that asked for it (board.access.*_credential), or ""
+    #: for tickets minted by server code (tests, the bench).
+    credential = models.CharField(max_length=48, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        # Revocation deletes by user and credential (prefix), expired rows by expires_at.
+        indexes = [models.Index(fields=["user", "credential"], name="ticket_user_credential")]

@@ -65,6 +65,18 @@ def publish_user_gone_on_commit(user_id: int) -> None:
     publish_on_commit({"kind": "user_gone", "user": user_id})
 
 
+def publish_credential_gone_on_commit(user_id: int, credential: str) -> None:
+    """
+    Close with 4001, on every board, the sockets of `user_id` that `credential` admitted (a
+    fingerprint from board.access), or any credential starting with it: it was revoked.
+    """
+    event = {"kind": "credential_gone", "user": user_id, "credential": credential}
+    # Robust (a failure is logged, not raised): this runs inside logout() and token deletion,
+    # which must succeed with Redis away; the credential is dead either way, and no new socket
+    # is admitted with it.
+    transaction.on_commit(lambda: publish_now_rollback_unsafe(event), robust=True)
+
+
 def publish_access_changed_on_commit(board_id: str, user_id: int | None = None) -> None:
     """
     Re-check the role of live sockets on the board (of one user, or all when None).

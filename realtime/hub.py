@@ -376,12 +376,12 @@ class Hub:
             peer.outbox.close(code)
         self.leave(peer)
 
-    def close_credential(self, user_id: int, credential: str) -> None:
+    def close_credential(self, user_id: int | None, credential: str) -> None:
         """
         Close with 4001 the sockets of `user_id` admitted by `credential`, or by any credential
         starting with it ("session:" names all their sessions): it was revoked.
         """
-        if not credential:  # "" would name every socket of the user
+        if user_id is None or not credential:  # "" would name every socket of the user
             return
         gone = [
             p

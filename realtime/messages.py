@@ -37,6 +37,8 @@ class CloseCode(enum.IntEnum):
     ROLE_CHANGED = 4005
     #: The send queue overflowed: the client reads too slowly.
     TOO_SLOW = 4008
+    #: Refused at admission: the user (or the board) holds as many sockets as the process allows.
+    TOO_MANY_SOCKETS = 4009
     #: Sustained abuse after `rate_limited` errors.
     RATE_LIMITED = 4029
 

@@ -41,18 +41,20 @@ class BoardBatchEvent(TypedDict):
 
 class BoardEvent(TypedDict):
     """
-    A push from sync code (realtime.fanout): kind is ops, meta, deleted, access (one board) or
-    user_gone (every board: the account was deleted or deactivated).
+    A push from sync code (realtime.fanout): kind is ops, meta, deleted, access (one board),
+    user_gone (every board: the account was deleted or deactivated) or credential_gone (every
+    board: the sockets `credential` admitted, a fingerprint or prefix from board.access).
     """
 
     type: Literal["board.event"]
-    kind: Literal["ops", "meta", "deleted", "access", "user_gone"]
+    kind: Literal["ops", "meta", "deleted", "access", "user_gone", "credential_gone"]
     board: NotRequired[str]
     first: NotRequired[int]
     last: NotRequired[int]
     title: NotRequired[str]
     link_access: NotRequired[str]
     user: NotRequired[int | None]
+    credential: NotRequired[str]
 
 
 class SocketScope(TypedDict):

@@ -218,7 +218,8 @@ async def test_refusals_close_with_documented_codes_before_any_data(
     stranger = await sync_to_async(make_user)("mallory")
     cases = [
         (dict(board=board, user=None), CloseCode.UNAUTHENTICATED),
-        (dict(board=board, user=stranger), CloseCode.FORBIDDEN),
+        # No role reads as no board, as in the API (test_socket_credentials.py).
+        (dict(board=board, user=stranger), CloseCode.NOT_FOUND),
         (dict(board=SimpleNamespace(id="no-such-board"), user=user), CloseCode.NOT_FOUND),
         (dict(board=board, user=user, query="v=9"), CloseCode.PROTOCOL_ERROR),
         (dict(board=board, user=None, query="token=forged"), CloseCode.UNAUTHENTICATED),
@@ -268,7 +269,9 @@ async def test_foreign_origin_is_refused_before_the_handshake(
     path = f"/ws/boards/{board.id}/?v=1"
     foreign = WebsocketCommunicator(app, path, headers=[(b"origin", b"https://evil.example")])
     assert (await foreign.connect())[0] is False  # closed before accept: HTTP 403
-    same = WebsocketCommunicator(app, path, headers=[(b"origin", b"http://127.0.0.1:8000")])
+    same = WebsocketCommunicator(
+        app, path, headers=[(b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000")]
+    )
     assert (await same.connect())[0] is True
     assert await same.receive_output(1) == {"type": "websocket.close", "code": 4001}
 
