@@ -157,6 +157,10 @@ class Room:
     #: were checked at.
     spec_ops: int = 0
     spec_base: int = 0
+    #: Seq ranges of this process's commits that landed past `applied_seq + 1` (other
+    #: processes' ops came first and have not arrived yet): already in the state, so a later
+    #: delivery of them must not apply them again, while the ops before them still must be.
+    own_ranges: list[tuple[int, int]] = field(default_factory=list)
     busy: bool = False
     pending: list[tuple[Peer, dict[str, Any]]] = field(default_factory=list)
     reorder: dict[int, Delivery] = field(default_factory=dict)
@@ -189,6 +193,7 @@ class Room:
         """
         delivered, self.reload_log = self.reload_log or [], None
         self.state, self.applied_seq, self.exact = state, state.seq, True
+        self.own_ranges = []
         for d in delivered:
             if d.last <= self.applied_seq:
                 continue
@@ -299,11 +304,35 @@ class Room:
     def _apply_entries(self, d: Delivery) -> None:
         assert self.state is not None
         entries = d.entries if d.entries is not None else split_ops_frame(d.frame)
+        own = self.own_ranges
         for raw in entries:
             op = msgpack.unpackb(raw)
-            if op["s"] > self.applied_seq:
+            seq = op["s"]
+            if seq > self.applied_seq and not (own and any(a <= seq <= b for a, b in own)):
                 apply_in_place(self.state, op)
         self.applied_seq = d.last
+        if own:
+            self.own_ranges = [r for r in own if r[1] > d.last]
+
+    def committed(self, first: int, last: int, clean: bool) -> None:
+        """
+        Settle the state after this process stored the ops it had applied (`spec_ops`) at seqs
+        first..last (0..0: none new); `clean` when exactly those ops were stored, in order.
+        """
+        self.spec_ops = 0
+        if clean and self.exact and (not last or first == self.spec_base + 1):
+            self.applied_seq = last or self.applied_seq
+            return
+        self.exact = False
+        if not last:
+            return
+        if first <= self.applied_seq + 1:
+            self.applied_seq = max(self.applied_seq, last)
+        else:
+            # Other processes' ops came first and are still on their way: keep room for them
+            # rather than skip them (the state would lack them until its next reload, and
+            # refuse ops on elements they added).
+            self.own_ranges.append((first, last))
 
     def gap_range(self) -> tuple[int, int] | None:
         """

@@ -233,16 +233,12 @@ class Ticker:
         """
         Settle the room's state after its commit and deliver the frame; return the frame.
         """
-        room.spec_ops = 0
         if res.missing:
+            room.spec_ops = 0
             self.hub.drop_room(room, CloseCode.NOT_FOUND)
             return None
         clean = not res.duplicates and len(res.entries) == len(ops)
-        if clean and room.exact and (not res.entries or res.first_seq == room.spec_base + 1):
-            room.applied_seq = res.last_seq or room.applied_seq
-        else:
-            room.exact = False
-            room.applied_seq = max(room.applied_seq, res.last_seq)
+        room.committed(res.first_seq, res.last_seq, clean)
         if not res.entries:
             return None
         frame = ops_frame_from_entries(res.entries)

@@ -12,12 +12,12 @@ import msgpack
 import pytest
 from asgiref.sync import sync_to_async
 
-from board.document import BoardState
+from board.document import BoardState, apply_in_place
 from board.models import Op
 from realtime import protocol, store
 from realtime.hub import Hub, get_hub
 from realtime.protocol import CloseCode, ops_frame_from_entries
-from realtime.room import Room
+from realtime.room import Delivery, Room
 from tests.realtime.conftest import append, board_rows, stroke
 from tests.realtime.test_consumer_sync import store_ops
 
@@ -178,3 +178,22 @@ def test_a_lone_surrogate_sent_to_a_real_server_loses_nothing(
     stored = list(ops.values_list("client_op_id", flat=True))
     assert stored == sorted(victim.acked)
     assert CloseCode.INTERNAL_ERROR not in mallory.close_codes + newcomer.close_codes
+
+
+def test_ops_of_another_process_sequenced_before_ours_are_still_applied_once_they_arrive():
+    room = Room("b")
+    room.load(BoardState(), 0, 0.0)
+    assert room.state is not None
+    ours = [stroke(1, "mine"), append(2, "mine")]
+    for op in ours:  # what the tick applies before the commit
+        apply_in_place(room.state, op)
+    room.spec_ops, room.spec_base = 2, 0
+    points = list(room.state.elements["mine"]["p"])
+    # Another process's op got seq 1; ours got 2..3, and its batch has not arrived yet.
+    room.committed(2, 3, clean=True)
+    theirs = _entry(1, stroke(5, "theirs"))
+    entries = [theirs] + [_entry(2 + k, op) for k, op in enumerate(ours)]
+    room.offer(Delivery(1, 3, ops_frame_from_entries(entries), entries))
+    assert "theirs" in room.state.elements
+    assert room.state.elements["mine"]["p"] == points  # not appended twice
+    assert (room.applied_seq, room.own_ranges) == (3, [])
