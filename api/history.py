@@ -2,12 +2,13 @@
 Reading a board's content over HTTP: state at a seq, the op log, and exports.
 
 All three are open to anyone with a role, share-link holders and link-access visitors included.
-State and ops answer JSON or msgpack by Accept; exports answer the file itself.
+State and ops answer JSON or msgpack by Accept; exports answer the file itself, rendered in a
+worker process within a budget, cached, and rate-limited per caller (board.export_pool).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import msgpack
@@ -21,14 +22,27 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from api.base import SHARE_PARAMETERS, SharedBoardApi
+from api.exceptions import error_body
 from api.renderers import JSON_OR_MSGPACK, MSGPACK_MEDIA_TYPE
 from api.schema import READ_ERRORS, errors
-from board import export
+from api.serializers import ErrorSerializer
+from board.conf import app_settings
 from board.document import BoardState
+from board.export_pool import (
+    ExportBusy,
+    ExportSource,
+    ExportTooLarge,
+    ExportUnavailable,
+    get_exporter,
+)
 from board.models import Board
+from board.oplog import ops_between
 from board.selectors import board_state_at, op_page_for_board
+from board.snapshots import head_and_snapshot
 
 #: Ops per history page unless ?limit= says otherwise; one page is a few hundred KiB at most.
 DEFAULT_OPS_LIMIT = 500
@@ -36,6 +50,8 @@ DEFAULT_OPS_LIMIT = 500
 MAX_OPS_LIMIT = 5000
 
 EXPORT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "json": "application/json"}
+#: Retry-After of a 503 when every export worker is busy (seconds).
+EXPORT_BUSY_RETRY_SECS = 10
 
 
 class StateSerializer(serializers.Serializer[Any]):
@@ -171,12 +187,72 @@ class AnyMediaNegotiation(BaseContentNegotiation):
         return renderer, renderer.media_type
 
 
+class ExportRateThrottle(SimpleRateThrottle):
+    """
+    EXPORT_RATE exports per caller: the user, or the client IP for anonymous link holders.
+
+    Counts live in Django's default cache, so they are per process unless CACHES is shared. The
+    IP is DRF's `get_ident` (REMOTE_ADDR, or X-Forwarded-For with REST_FRAMEWORK NUM_PROXIES).
+    """
+
+    scope = "export"
+
+    def get_rate(self) -> str | None:
+        rate: str | None = app_settings.EXPORT_RATE
+        return rate
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        user = request.user
+        ident = f"user-{user.pk}" if user.is_authenticated else f"ip-{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def export_source(board_id: str, seq: int) -> ExportSource:
+    """
+    Read the board at `seq` as stored bytes: the latest snapshot <= seq and the log after it.
+
+    Only bytes: decoding a big board takes 100+ ms holding the GIL, so the worker does it.
+    """
+    _head, snapshot_seq, snapshot = head_and_snapshot(board_id, seq)
+    tail = ops_between(board_id, snapshot_seq, seq) if snapshot_seq < seq else []
+    return ExportSource(seq=seq, snapshot=snapshot, ops=[payload for _seq, payload in tail])
+
+
+def _export_error(exc: ExportTooLarge | ExportUnavailable) -> Response:
+    """
+    The common error body for a refused export: 422 above the budget, 503 when unavailable.
+    """
+    body = error_body(exc.message, exc.code, dict(exc.extra))
+    if isinstance(exc, ExportTooLarge):
+        return Response(body, status=422)
+    headers = {"Retry-After": str(EXPORT_BUSY_RETRY_SECS)} if isinstance(exc, ExportBusy) else {}
+    return Response(body, status=503, headers=headers)
+
+
+EXPORT_ERRORS = {
+    422: OpenApiResponse(
+        ErrorSerializer,
+        description="`export_too_large`: the board is above the export budget for this format; "
+        "`extra` has `glyphs`, `points` and `limit`.",
+    ),
+    429: OpenApiResponse(
+        ErrorSerializer, description="`throttled`: too many exports; see `Retry-After`."
+    ),
+    503: OpenApiResponse(
+        ErrorSerializer,
+        description="`export_busy` (with `Retry-After`), `export_timeout` or "
+        "`export_unavailable`: the export could not be rendered now.",
+    ),
+}
+
+
 class BoardExportApi(SharedBoardApi):
     """
     Download the board, or a past seq of it, as SVG, PNG or JSON.
     """
 
     content_negotiation_class = AnyMediaNegotiation
+    throttle_classes = [ExportRateThrottle]
 
     @extend_schema(
         tags=["export"],
@@ -194,19 +270,18 @@ class BoardExportApi(SharedBoardApi):
                 ExportJsonSerializer, description="JSON: {version, seq, elements}"
             ),
             **errors(400, *READ_ERRORS),
+            **EXPORT_ERRORS,
         },
         summary="Download the board (or a past seq) as SVG, PNG or JSON",
     )
     def get(self, request: Request, board_id: str, fmt: str) -> HttpResponse:
         access = self.board_access(request, board_id)
         seq = _seq_param(request, access.board)
-        state = board_state_at(board=access.board, seq=seq)
-        renderers: dict[str, Callable[[BoardState], str | bytes]] = {
-            "svg": export.render_svg,
-            "png": export.render_png,
-            "json": export.render_json_bytes,
-        }
-        body = renderers[fmt](state)
+        board_pk = access.board.pk
+        try:
+            body = get_exporter().export(board_pk, seq, fmt, lambda: export_source(board_pk, seq))
+        except (ExportTooLarge, ExportUnavailable) as exc:
+            return _export_error(exc)
         response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
         name = slugify(access.board.title) or "board"
         response["Content-Disposition"] = f'attachment; filename="{name}-{seq}.{fmt}"'

@@ -2,6 +2,9 @@
 Inkroom's app settings: `app_settings.TICK_MS` reads settings.INKROOM lazily.
 
 Reloaded on `setting_changed`, so tests can use `override_settings(INKROOM=...)`.
+
+Defaults that call env_* read their INKROOM_* variable here rather than in config/settings.py;
+an INKROOM entry in settings still takes precedence.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 
-from config.env import env_int
+from config.env import env_float, env_int, env_str
 
 DEFAULTS: dict[str, Any] = {
     "TICK_MS": 20,
@@ -40,6 +43,20 @@ DEFAULTS: dict[str, Any] = {
     "MAX_SOCKETS_PER_USER": env_int("INKROOM_MAX_SOCKETS_PER_USER", 50),
     "MAX_SOCKETS_PER_BOARD": env_int("INKROOM_MAX_SOCKETS_PER_BOARD", 2000),
     "DRAIN_SECS": 10.0,
+    # Exports (board.export_pool, docs/api.md "Exports"). Worker processes per server process;
+    # 0 renders in the request thread, which stalls the event loop: development only.
+    "EXPORT_WORKERS": env_int("INKROOM_EXPORT_WORKERS", 1),
+    # Longest render, and longest wait for a free worker (503 after either).
+    "EXPORT_TIMEOUT_SECS": env_float("INKROOM_EXPORT_TIMEOUT_SECS", 20.0),
+    # Address-space limit of a worker (RLIMIT_AS); a 4096 x 4096 PNG needs ~160 MiB.
+    "EXPORT_MEMORY_MB": env_int("INKROOM_EXPORT_MEMORY_MB", 512),
+    # The budget: above it an export is refused with 422 before rendering.
+    "EXPORT_MAX_GLYPHS": env_int("INKROOM_EXPORT_MAX_GLYPHS", 100_000),
+    "EXPORT_MAX_POINTS": env_int("INKROOM_EXPORT_MAX_POINTS", 1_000_000),
+    # Rendered exports kept per process, keyed by (board, seq, format).
+    "EXPORT_CACHE_BYTES": env_int("INKROOM_EXPORT_CACHE_BYTES", 64 * 1024 * 1024),
+    # Exports per caller (user, or IP when anonymous), DRF rate syntax; empty: no limit.
+    "EXPORT_RATE": env_str("INKROOM_EXPORT_RATE", "20/min") or None,
 }
 
 
