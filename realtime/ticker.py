@@ -14,15 +14,13 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from board.conf import app_settings
-from board.document import apply_in_place, check_op
-from board.exceptions import OpRejected
 from board.oplog import AppendResult, Submission
-from realtime import metrics, store
-from realtime.protocol import Ack, CloseCode, Cursors, ErrorCode, encode, ops_frame_from_entries
+from realtime import engine, metrics, store
+from realtime.engine import Accepted, Checked
+from realtime.protocol import Ack, CloseCode, Cursors, encode, ops_frame_from_entries
 from realtime.room import Delivery, Peer, Room
 
 if TYPE_CHECKING:
@@ -32,27 +30,6 @@ logger = logging.getLogger(__name__)
 
 #: Cursors are the first thing dropped under load: a socket whose queue is this full gets none.
 CURSOR_SKIP_LOAD = 0.5
-
-Accepted = list[tuple[Peer, dict[str, Any]]]
-
-
-@dataclass(slots=True)
-class Checked:
-    """
-    One room's ops taken for a tick, after checking them against its state.
-    """
-
-    room: Room
-    #: The seq the state was exactly the log at when it checked them; None when inexact.
-    exact_at: int | None
-    accepted: Accepted = field(default_factory=list)
-    refused: list[tuple[Peer, dict[str, Any], OpRejected]] = field(default_factory=list)
-    #: A peer's ops after its refused one, left unchecked (they may depend on it).
-    deferred: Accepted = field(default_factory=list)
-    #: Peers whose ops were held back for the resend of one answered `unavailable`, with the
-    #: first op held: is that one stored? (A commit that failed may have happened; the client
-    #: then has it acknowledged by the log and never resends it, only what was held after it.)
-    waiting: dict[Peer, int] = field(default_factory=dict)
 
 
 class Ticker:
@@ -121,62 +98,15 @@ class Ticker:
         hub.pods.maybe_snapshot()
 
     def _check(self, room: Room) -> Checked:
-        """
-        Check the room's pending ops in order against its state, applying each accepted one.
+        checked = engine.check_pending(room, self.hub.limits)
+        for peer in checked.poisoned:
+            self.hub.close_peer(peer, CloseCode.INTERNAL_ERROR)
+        self._answer(checked.answers)
+        return checked
 
-        Once a peer has an op refused, its later ops of the tick are not checked: they may
-        depend on it, and if the refusal turns out unfounded (the state lacked ops the log has)
-        they must reach the log after it, not before.
-        """
-        state, limits = room.state, self.hub.limits
-        assert state is not None  # guarded by the caller
-        pending, room.pending = room.pending, []
-        out = Checked(room, exact_at=room.applied_seq if room.exact else None)
-        held: dict[Peer, list[int]] = defaultdict(list)
-        stopped: set[Peer] = set()
-        for peer, op in pending:
-            if peer in stopped:
-                out.deferred.append((peer, op))
-                continue
-            if peer.behind_refused(int(op["i"])):
-                held[peer].append(int(op["i"]))
-                continue
-            try:
-                check_op(state, op, limits)
-            except OpRejected as exc:
-                out.refused.append((peer, op, exc))
-                stopped.add(peer)
-                continue
-            except Exception:
-                self._poisoned(room, peer, op)
-                stopped.add(peer)
-                continue
-            try:
-                apply_in_place(state, op)
-            except Exception:
-                self._poisoned(room, peer, op)
-                stopped.add(peer)
-                continue
-            out.accepted.append((peer, op))
-        room.spec_ops, room.spec_base = len(out.accepted), room.applied_seq
-        for peer, ids in held.items():
-            msg = "an earlier op was refused with `unavailable`; resend from it"
-            self.hub.error(peer, ErrorCode.UNAVAILABLE, msg, ids)
-            out.waiting[peer] = min(ids)
-        return out
-
-    def _poisoned(self, room: Room, peer: Peer, op: dict[str, Any]) -> None:
-        """
-        Checking or applying `op` raised (a server bug): close its socket with 1011, keep going.
-
-        The op is not stored and stays in the client's outbox. The state may hold part of it, so
-        it is no longer exact (it is reloaded); the other ops of the tick go on.
-        """
-        logger.exception(
-            "op %r of %s on board %s failed", op.get("k"), peer.client_id, room.board_id
-        )
-        room.exact = False
-        self.hub.close_peer(peer, CloseCode.INTERNAL_ERROR)
+    def _answer(self, answers: list[engine.Answer]) -> None:
+        for a in answers:
+            self.hub.error(a.peer, a.code, a.message, a.ids, a.field)
 
     async def _commit(self, checked: dict[str, Checked]) -> dict[str, list[Any]]:
         hub = self.hub
@@ -185,17 +115,7 @@ class Ticker:
             for board, c in checked.items()
             if c.accepted
         }
-        suspects = [
-            (board, p.client_id, int(op["i"]))
-            for board, c in checked.items()
-            for p, op, _ in c.refused
-        ]
-        suspects += [
-            (board, p.client_id, p.unavailable_from)
-            for board, c in checked.items()
-            for p in c.waiting
-            if p.unavailable_from is not None
-        ]
+        suspects = [key for c in checked.values() for key in c.lookups()]
         started = time.perf_counter()
         try:
             result = await hub.write(store.commit_tick, batches, suspects)
@@ -255,76 +175,29 @@ class Ticker:
         result: store.TickResult,
         acks: dict[Peer, list[tuple[int, int]]],
     ) -> None:
-        """
-        Answer the refused ops of one board, and put the ops held behind them back in the queue.
-
-        A refusal stands only if the state that made it had seen the whole log: it was exact at
-        the check and the head is now where it plus this tick's own ops put it. Otherwise the
-        op may well be valid (its element was added through another process, in ops this one
-        had not applied yet): it is answered `unavailable`, so the client resends it in order,
-        and the room reloads its state first.
-        """
-        room, board = c.room, c.room.board_id
-        for peer, first_held in c.waiting.items():
-            if (board, peer.client_id, peer.unavailable_from) in result.found:
-                # Stored after all: wait for the resend of the first op held back instead.
-                peer.unavailable_from = first_held
-        if not c.refused and not c.deferred:
-            return
+        room = c.room
         new = len(res.entries) if res is not None else 0
-        head = result.heads.get(board)
-        sound = c.exact_at is not None and head is not None and head == c.exact_at + new
-        doubted: set[Peer] = set()
-        for peer, op, exc in c.refused:
-            op_id = int(op["i"])
-            seq = result.found.get((board, peer.client_id, op_id))
-            if seq is not None:
-                acks[peer].append((op_id, seq))  # a resend of a stored op: ack, don't refuse
-            elif sound:
-                field = exc.extra.get("field")
-                field = field if isinstance(field, str) else None
-                self.hub.error(peer, ErrorCode.INVALID_OP, exc.message, [op_id], field)
-            else:
-                doubted.add(peer)
-                peer.refuse_from(op_id)
-                msg = "this op could not be checked against the whole board yet; resend it"
-                self.hub.error(peer, ErrorCode.UNAVAILABLE, msg, [op_id])
-        again: Accepted = []
-        unchecked: dict[Peer, list[int]] = defaultdict(list)
-        for peer, op in c.deferred:
-            if peer in doubted:
-                unchecked[peer].append(int(op["i"]))
-            else:
-                again.append((peer, op))
-        for peer, ids in unchecked.items():
-            msg = "an earlier op was refused with `unavailable`; resend from it"
-            self.hub.error(peer, ErrorCode.UNAVAILABLE, msg, ids)
-        if doubted:
-            metrics.DOUBTED_REFUSALS.inc(len(doubted))
-            room.exact = False
+        done = engine.settle_refusals(
+            c, new=new, head=result.heads.get(room.board_id), found=result.found
+        )
+        for peer, op_id, seq in done.acks:
+            acks[peer].append((op_id, seq))
+        self._answer(done.answers)
+        if done.reload:
+            metrics.DOUBTED_REFUSALS.inc(done.doubted)
             self.hub.pods.reload_now(room)
-        if again and self.hub.rooms.get(board) is room:
-            room.pending[:0] = again
+        if done.requeued:
             self.hub.work.set()
 
     def _unavailable(self, checked: dict[str, Checked]) -> None:
         """
-        The commit failed: nothing of the tick is acknowledged; every op taken is answered
-        `unavailable` (the client resends it, in order) and each state is reloaded from the log.
+        The commit failed: answer everything taken `unavailable` and reload each state.
         """
         for c in checked.values():
-            room = c.room
-            room.spec_ops, room.exact = 0, False
-            if self.hub.rooms.get(room.board_id) is room:
-                self.hub.pods.reload_now(room)
-            by_peer: dict[Peer, list[int]] = defaultdict(list)
-            taken = [*c.accepted, *((p, op) for p, op, _ in c.refused), *c.deferred]
-            for peer, op in taken:
-                by_peer[peer].append(int(op["i"]))
-            for peer, ids in by_peer.items():
-                peer.refuse_from(min(ids))
-                msg = "the database refused the write; resend later"
-                self.hub.error(peer, ErrorCode.UNAVAILABLE, msg, sorted(ids))
+            answers = engine.commit_failed(c)
+            if self.hub.rooms.get(c.room.board_id) is c.room:
+                self.hub.pods.reload_now(c.room)
+            self._answer(answers)
 
     def _cursors(self) -> dict[str, list[list[Any]]]:
         """

@@ -1,0 +1,230 @@
+"""
+What a tick decides for one room, without I/O: inputs in, the room's state settled, effects out.
+
+The tick (realtime.ticker) is the shell: it takes these decisions for every room, makes the one
+commit for all of them, and carries out the effects these functions return (error frames, acks,
+closing a socket, reloading a state). Nothing here awaits, reads the clock or touches a socket,
+so every rule below is tested on a bare Room (tests/realtime/test_engine.py) and, with the shell
+around it, by the simulation (tests/sim).
+
+* `check_pending`: take the room's queued ops and check them in order against its state,
+  applying each accepted one (later ops of the tick see it).
+* `settle_refusals`: after the commit, answer the refused ops: an ack when the log has them
+  already (a resend), `invalid_op` only when the state that refused them had seen the whole log,
+  `unavailable` otherwise (and a reload); ops held behind a refusal go back to the queue.
+* `commit_failed`: the commit failed: everything taken is answered `unavailable`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from board.document import Limits, apply_in_place, check_op
+from board.exceptions import OpRejected
+from realtime.protocol import ErrorCode
+from realtime.room import Peer, Room
+
+logger = logging.getLogger(__name__)
+
+Accepted = list[tuple[Peer, dict[str, Any]]]
+
+HELD_BEHIND_UNAVAILABLE = "an earlier op was refused with `unavailable`; resend from it"
+NOT_CHECKABLE_YET = "this op could not be checked against the whole board yet; resend it"
+COMMIT_FAILED = "the database refused the write; resend later"
+
+
+@dataclass(slots=True)
+class Answer:
+    """
+    Effect: an `error` frame for one peer about some of its ops.
+    """
+
+    peer: Peer
+    code: ErrorCode
+    message: str
+    ids: list[int]
+    field: str | None = None
+
+
+@dataclass(slots=True)
+class Checked:
+    """
+    One room's ops taken for a tick, after checking them against its state.
+    """
+
+    room: Room
+    #: The seq the state was exactly the log at when it checked them; None when inexact.
+    exact_at: int | None
+    accepted: Accepted = field(default_factory=list)
+    refused: list[tuple[Peer, dict[str, Any], OpRejected]] = field(default_factory=list)
+    #: A peer's ops after its refused one, left unchecked (they may depend on it).
+    deferred: Accepted = field(default_factory=list)
+    #: Peers whose ops were held back for the resend of one answered `unavailable`, with the
+    #: first op held: is that one stored? (A commit that failed may have happened; the client
+    #: then has it acknowledged by the log and never resends it, only what was held after it.)
+    waiting: dict[Peer, int] = field(default_factory=dict)
+    #: Effects of the check: error frames now, and sockets to close with 1011 (an op whose
+    #: check or apply raised: a server bug that concerns that socket only).
+    answers: list[Answer] = field(default_factory=list)
+    poisoned: list[Peer] = field(default_factory=list)
+
+    def lookups(self) -> list[tuple[str, str, int]]:
+        """
+        The (board, client, op id) keys the commit must look up in the log for this room.
+        """
+        board = self.room.board_id
+        keys = [(board, p.client_id, int(op["i"])) for p, op, _ in self.refused]
+        keys += [
+            (board, p.client_id, p.unavailable_from)
+            for p in self.waiting
+            if p.unavailable_from is not None
+        ]
+        return keys
+
+
+@dataclass(slots=True)
+class Settlement:
+    """
+    Effects of settling a room's refused ops after its commit.
+    """
+
+    acks: list[tuple[Peer, int, int]] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    #: The state lacked ops the log had: reload it before checking anything else.
+    reload: bool = False
+    #: Ops went back to the room's queue: the next tick has work.
+    requeued: bool = False
+    doubted: int = 0
+
+
+def check_pending(room: Room, limits: Limits) -> Checked:
+    """
+    Take the room's pending ops and check them in order against its state, applying each one
+    accepted.
+
+    Once a peer has an op refused, its later ops of the tick are not checked: they may depend on
+    it, and if the refusal turns out unfounded (the state lacked ops the log has) they must reach
+    the log after it, not before.
+    """
+    state = room.state
+    assert state is not None  # the shell checks only ready rooms
+    pending, room.pending = room.pending, []
+    out = Checked(room, exact_at=room.applied_seq if room.exact else None)
+    held: dict[Peer, list[int]] = defaultdict(list)
+    stopped: set[Peer] = set()
+    for peer, op in pending:
+        if peer in stopped:
+            out.deferred.append((peer, op))
+            continue
+        if peer.behind_refused(int(op["i"])):
+            held[peer].append(int(op["i"]))
+            continue
+        try:
+            check_op(state, op, limits)
+        except OpRejected as exc:
+            out.refused.append((peer, op, exc))
+            stopped.add(peer)
+            continue
+        except Exception:
+            _poisoned(out, peer, op)
+            stopped.add(peer)
+            continue
+        try:
+            apply_in_place(state, op)
+        except Exception:
+            _poisoned(out, peer, op)
+            stopped.add(peer)
+            continue
+        out.accepted.append((peer, op))
+    room.spec_ops, room.spec_base = len(out.accepted), room.applied_seq
+    for peer, ids in held.items():
+        out.answers.append(Answer(peer, ErrorCode.UNAVAILABLE, HELD_BEHIND_UNAVAILABLE, ids))
+        out.waiting[peer] = min(ids)
+    return out
+
+
+def _poisoned(out: Checked, peer: Peer, op: dict[str, Any]) -> None:
+    """
+    Checking or applying `op` raised: the state may hold part of it (no longer exact, so it is
+    reloaded) and its socket is closed with 1011; the op stays in the client's outbox.
+    """
+    room = out.room
+    logger.exception("op %r of %s on board %s failed", op.get("k"), peer.client_id, room.board_id)
+    room.exact = False
+    out.poisoned.append(peer)
+
+
+def settle_refusals(
+    checked: Checked, *, new: int, head: int | None, found: dict[tuple[str, str, int], int]
+) -> Settlement:
+    """
+    Answer the refused ops of one room after the commit (`new` ops of it stored; `head` the
+    board's head read after it; `found` the lookups' answers), and put the ops held behind them
+    back at the head of the queue.
+
+    A refusal stands only if the state that made it had seen the whole log: it was exact at the
+    check and the head is now where it plus this tick's own ops put it. Otherwise the op may
+    well be valid (its element was added through another process, in ops this one had not
+    applied yet): it is answered `unavailable`, so the client resends it in order, and the room
+    reloads its state first.
+    """
+    room, out = checked.room, Settlement()
+    board = room.board_id
+    for peer, first_held in checked.waiting.items():
+        if (board, peer.client_id, peer.unavailable_from) in found:
+            # Stored after all: wait for the resend of the first op held back instead.
+            peer.unavailable_from = first_held
+    if not checked.refused and not checked.deferred:
+        return out
+    sound = checked.exact_at is not None and head is not None and head == checked.exact_at + new
+    doubted: set[Peer] = set()
+    for peer, op, exc in checked.refused:
+        op_id = int(op["i"])
+        seq = found.get((board, peer.client_id, op_id))
+        if seq is not None:
+            out.acks.append((peer, op_id, seq))  # a resend of a stored op: ack, don't refuse
+        elif sound:
+            where = exc.extra.get("field")
+            where = where if isinstance(where, str) else None
+            out.answers.append(Answer(peer, ErrorCode.INVALID_OP, exc.message, [op_id], where))
+        else:
+            doubted.add(peer)
+            peer.refuse_from(op_id)
+            out.answers.append(Answer(peer, ErrorCode.UNAVAILABLE, NOT_CHECKABLE_YET, [op_id]))
+    again: Accepted = []
+    unchecked: dict[Peer, list[int]] = defaultdict(list)
+    for peer, op in checked.deferred:
+        if peer in doubted:
+            unchecked[peer].append(int(op["i"]))
+        else:
+            again.append((peer, op))
+    for peer, ids in unchecked.items():
+        out.answers.append(Answer(peer, ErrorCode.UNAVAILABLE, HELD_BEHIND_UNAVAILABLE, ids))
+    if doubted:
+        room.exact = False
+        out.reload, out.doubted = True, len(doubted)
+    if again:
+        room.pending[:0] = again
+        out.requeued = True
+    return out
+
+
+def commit_failed(checked: Checked) -> list[Answer]:
+    """
+    The commit failed: nothing of the tick is acknowledged; every op taken is answered
+    `unavailable` (the client resends it, in order) and the state must be reloaded.
+    """
+    room = checked.room
+    room.spec_ops, room.exact = 0, False
+    by_peer: dict[Peer, list[int]] = defaultdict(list)
+    taken = [*checked.accepted, *((p, op) for p, op, _ in checked.refused), *checked.deferred]
+    for peer, op in taken:
+        by_peer[peer].append(int(op["i"]))
+    answers = []
+    for peer, ids in by_peer.items():
+        peer.refuse_from(min(ids))
+        answers.append(Answer(peer, ErrorCode.UNAVAILABLE, COMMIT_FAILED, sorted(ids)))
+    return answers
