@@ -32,10 +32,12 @@ from board.document import Limits
 from board.exceptions import BoardNotFound
 from realtime import metrics, sender, store
 from realtime.catchup import SNAP_FRAMES, catch_up
+from realtime.pods import Pods
 from realtime.protocol import CloseCode, ErrorCode, Hello, Presence, encode, error_text
 from realtime.ratelimit import RateLimiter
 from realtime.room import Delivery, Peer, Room
 from realtime.sender import Outbox
+from realtime.ticker import Ticker
 
 logger = logging.getLogger(__name__)
 
@@ -114,9 +116,6 @@ class Hub:
         self._start_lock = asyncio.Lock()
         self.tick_lock = asyncio.Lock()
         self._started = False
-        from realtime.pods import Pods
-        from realtime.ticker import Ticker
-
         self.pods = Pods(self)
         self.ticker = Ticker(self)
 

@@ -299,9 +299,7 @@ class Pods:
         for board, rows in message.get("cursors", {}).items():
             room = hub.rooms.get(board)
             if room is not None:
-                from realtime.ticker import Ticker
-
-                Ticker.send_cursors(room, rows)
+                room.send_cursors(rows)
 
     async def _event(self, message: dict[str, Any]) -> None:
         hub = self.hub

@@ -27,11 +27,13 @@ from board.conf import app_settings
 from board.document import BoardState, apply_in_place
 from realtime.handles import Authored, HandleTable, encode_delivery
 from realtime.presence import PresenceBook
-from realtime.protocol import ops_frame_from_entries, split_ops_frame
+from realtime.protocol import Cursors, encode, ops_frame_from_entries, split_ops_frame
 from realtime.ratelimit import RateLimiter
 from realtime.sender import Outbox
 from realtime.types import PresenceEntry
 
+#: Cursors are the first thing dropped under load: a socket whose queue is this full gets none.
+CURSOR_SKIP_LOAD = 0.5
 #: Frames held ahead of a gap before the hub stops waiting and reads the range from the log.
 REORDER_MAX_FRAMES = 64
 
@@ -354,6 +356,15 @@ class Room:
             and not self.spec_ops
             and self.applied_seq == self.delivered_seq
         )
+
+    def send_cursors(self, rows: list[list[Any]]) -> None:
+        """
+        One `cur` frame with this tick's cursors to every live socket with room in its queue.
+        """
+        frame = encode(Cursors(c=rows))
+        for peer in self.peers.values():
+            if not peer.catching_up and peer.outbox.load < CURSOR_SKIP_LOAD:
+                peer.outbox.push(frame)
 
     def local_presence(self) -> list[PresenceEntry]:
         return [p.presence() for p in self.peers.values()]

@@ -20,16 +20,13 @@ from board.conf import app_settings
 from board.oplog import AppendResult, Submission
 from realtime import engine, metrics, store
 from realtime.engine import Accepted, Checked
-from realtime.protocol import Ack, CloseCode, Cursors, encode, ops_frame_from_entries
+from realtime.protocol import Ack, CloseCode, encode, ops_frame_from_entries
 from realtime.room import Delivery, Peer, Room
 
 if TYPE_CHECKING:
     from realtime.hub import Hub
 
 logger = logging.getLogger(__name__)
-
-#: Cursors are the first thing dropped under load: a socket whose queue is this full gets none.
-CURSOR_SKIP_LOAD = 0.5
 
 
 class Ticker:
@@ -211,20 +208,13 @@ class Ticker:
             for peer in room.peers.values():
                 peer.cursor = None
             try:
-                self.send_cursors(room, rows)
+                room.send_cursors(rows)
             except Exception:
                 logger.exception("board %s: the cursor frame failed", room.board_id)
                 self.hub.fail_room(room)
                 continue
             out[room.board_id] = rows
         return out
-
-    @staticmethod
-    def send_cursors(room: Room, rows: list[list[Any]]) -> None:
-        frame = encode(Cursors(c=rows))
-        for peer in room.peers.values():
-            if not peer.catching_up and peer.outbox.load < CURSOR_SKIP_LOAD:
-                peer.outbox.push(frame)
 
 
 def _acks_owed(ops: Accepted, res: AppendResult, acks: dict[Peer, list[tuple[int, int]]]) -> None:
