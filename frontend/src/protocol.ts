@@ -20,6 +20,7 @@ export const CloseCode = {
   NOT_FOUND: 4004,
   ROLE_CHANGED: 4005,
   TOO_SLOW: 4008,
+  TOO_MANY_SOCKETS: 4009,
   RATE_LIMITED: 4029,
 } as const;
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];

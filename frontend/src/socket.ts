@@ -20,7 +20,7 @@ export const DEAD_AFTER_MS = 35_000;
 export type ConnectionStatus =
   | { kind: "connecting" }
   | { kind: "connected" }
-  | { kind: "reconnecting"; at: number }
+  | { kind: "reconnecting"; at: number; reason?: string }
   | { kind: "offline" }
   | { kind: "fatal"; code: number; message: string }
   | { kind: "unauthenticated" };
@@ -41,11 +41,35 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
 
 const FATAL_MESSAGES: Record<number, string> = {
   [CloseCode.PROTOCOL_ERROR]: "This page is out of date: reload to upgrade.",
-  [CloseCode.FORBIDDEN]: "You have no access to this board.",
-  [CloseCode.NOT_FOUND]: "This board does not exist (or was deleted).",
+  // 4003 only comes to a socket that was admitted: the role was taken away meanwhile.
+  [CloseCode.FORBIDDEN]: "Your access to this board was removed.",
+  // The server does not tell "no such board" from "no access" (docs/protocol.md §1).
+  [CloseCode.NOT_FOUND]: "This board does not exist (or was deleted), or you have no access to it.",
   [CloseCode.MESSAGE_TOO_BIG]: "The client sent a frame that was too big.",
   [CloseCode.NORMAL]: "The server closed the connection.",
 };
+
+/** What the client does after a close, by code (docs/protocol.md §7). */
+export type CloseAction =
+  | { kind: "fatal"; message: string }
+  | { kind: "unauthenticated" }
+  | { kind: "jitter" }
+  | { kind: "backoff"; reason?: string };
+
+export function closeAction(code: number): CloseAction {
+  // 4001 also means the credential that opened the socket was revoked (signed out elsewhere,
+  // password changed): the session cookie no longer admits, so it is the sign-in page.
+  if (code === CloseCode.UNAUTHENTICATED) return { kind: "unauthenticated" };
+  if (code in FATAL_MESSAGES) return { kind: "fatal", message: FATAL_MESSAGES[code] };
+  if (code === CloseCode.SERVICE_RESTART || code === CloseCode.ROLE_CHANGED) return { kind: "jitter" };
+  if (code === CloseCode.TOO_MANY_SOCKETS) {
+    // Refused at admission: this account has too many sockets open. Retrying with backoff
+    // gets in once other tabs or clients close theirs.
+    return { kind: "backoff", reason: "Too many open connections (close other tabs)" };
+  }
+  // 4008 too_slow, 4029 rate_limited, 1006 abnormal and the rest: back off.
+  return { kind: "backoff" };
+}
 
 export class ReconnectManager {
   private ws: WebSocket | null = null;
@@ -132,20 +156,22 @@ export class ReconnectManager {
   private afterClose(code: number): void {
     if (this.stopped) return;
     if (!navigator.onLine) return this.goOffline();
-    if (code === CloseCode.UNAUTHENTICATED) return this.setStatus({ kind: "unauthenticated" });
-    if (code in FATAL_MESSAGES) {
-      return this.setStatus({ kind: "fatal", code, message: FATAL_MESSAGES[code] });
+    const action = closeAction(code);
+    switch (action.kind) {
+      case "unauthenticated":
+        return this.setStatus({ kind: "unauthenticated" });
+      case "fatal":
+        return this.setStatus({ kind: "fatal", code, message: action.message });
+      case "jitter":
+        return this.retryIn(Math.floor(Math.random() * RESTART_JITTER_MS));
+      case "backoff":
+        this.retryIn(backoffDelay(this.attempt), action.reason);
+        this.attempt += 1;
     }
-    if (code === CloseCode.SERVICE_RESTART || code === CloseCode.ROLE_CHANGED) {
-      return this.retryIn(Math.floor(Math.random() * RESTART_JITTER_MS));
-    }
-    // 4008 too_slow, 4029 rate_limited, 1006 abnormal and the rest: back off.
-    this.retryIn(backoffDelay(this.attempt));
-    this.attempt += 1;
   }
 
-  private retryIn(delayMs: number): void {
-    this.setStatus({ kind: "reconnecting", at: Date.now() + delayMs });
+  private retryIn(delayMs: number, reason?: string): void {
+    this.setStatus({ kind: "reconnecting", at: Date.now() + delayMs, reason });
     this.retryTimer = setTimeout(() => this.open(), delayMs);
   }
 

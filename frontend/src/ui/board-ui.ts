@@ -39,8 +39,10 @@ export function statusText(
       return readOnly ? ["readonly", "Connected · read-only"] : ["connected", "Connected"];
     case "connecting":
       return ["connecting", "Connecting…"];
-    case "reconnecting":
-      return ["reconnecting", `Reconnecting in ${Math.max(0, Math.ceil((s.at - now) / 1000))}s`];
+    case "reconnecting": {
+      const wait = `Reconnecting in ${Math.max(0, Math.ceil((s.at - now) / 1000))}s`;
+      return ["reconnecting", s.reason ? `${s.reason}. ${wait}` : wait];
+    }
     case "offline":
       return ["offline", "Offline: changes are kept and sent when back"];
     case "unauthenticated":
