@@ -1,13 +1,41 @@
 """
 The API's routes: /api/v1/... plus the OpenAPI schema (/api/schema/) and Swagger UI (/api/docs/).
+
+Every other path under /api/ ends at `api_not_found`, a JSON 404 (Django's is an HTML page).
 """
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, include, path, register_converter
+from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api import auth, boards, history, members, snapshots
+from api.exceptions import api_not_found
+
+#: The largest id a route takes: PostgreSQL's bigint (ids are BigAutoField).
+MAX_ID = 2**63 - 1
+
+
+class IdConverter:
+    """
+    A database id in a path: ASCII digits, at most MAX_ID; a larger number matches no route.
+
+    Django's `int` converter takes any number of digits, and a view then queried with a number
+    no database column holds: SQLite cannot bind it (OverflowError, a 500; issue 15, finding 8).
+    Refused here (ValueError means "no match"), such a path ends at the JSON 404 of
+    api_not_found before any view code runs, on every database.
+    """
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            raise ValueError(f"{value} is above the largest id")
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
 
 
 class ExportFormatConverter:
@@ -25,29 +53,30 @@ class ExportFormatConverter:
 
 
 register_converter(ExportFormatConverter, "export_fmt")
+register_converter(IdConverter, "id")
 
 board_urls: list[URLPattern | URLResolver] = [
     path("", boards.BoardDetailApi.as_view(), name="board-detail"),
     path("socket-ticket/", boards.SocketTicketApi.as_view(), name="board-socket-ticket"),
     path("members/", members.MemberListApi.as_view(), name="board-members"),
-    path("members/<int:user_id>/", members.MemberDetailApi.as_view(), name="board-member"),
+    path("members/<id:user_id>/", members.MemberDetailApi.as_view(), name="board-member"),
     path("share-links/", members.ShareLinkListApi.as_view(), name="board-share-links"),
     path(
-        "share-links/<int:link_id>/", members.ShareLinkDetailApi.as_view(), name="board-share-link"
+        "share-links/<id:link_id>/", members.ShareLinkDetailApi.as_view(), name="board-share-link"
     ),
     path("snapshots/", snapshots.SnapshotListApi.as_view(), name="board-snapshots"),
     path(
-        "snapshots/<int:snapshot_id>/",
+        "snapshots/<id:snapshot_id>/",
         snapshots.SnapshotDetailApi.as_view(),
         name="board-snapshot",
     ),
     path(
-        "snapshots/<int:snapshot_id>/state/",
+        "snapshots/<id:snapshot_id>/state/",
         snapshots.SnapshotStateApi.as_view(),
         name="board-snapshot-state",
     ),
     path(
-        "snapshots/<int:snapshot_id>/restore/",
+        "snapshots/<id:snapshot_id>/restore/",
         snapshots.SnapshotRestoreApi.as_view(),
         name="board-snapshot-restore",
     ),
@@ -71,4 +100,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/", include(v1_urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Last: whatever no route above takes, whatever the method.
+    re_path(r"^.*$", api_not_found, name="api-not-found"),
 ]

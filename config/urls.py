@@ -1,5 +1,8 @@
 """
 Root URL configuration: the API, health probes, metrics and the browser client.
+
+Django's own 400 and 500 answers are JSON under /api/ (api.exceptions), HTML pages elsewhere;
+unknown paths under /api/ end at the API's own JSON 404 route (api/urls.py).
 """
 
 from __future__ import annotations
@@ -13,3 +16,6 @@ urlpatterns = [
     path("", include("realtime.urls")),
     path("", include("frontend.urls")),
 ]
+
+handler400 = "api.exceptions.bad_request"
+handler500 = "api.exceptions.server_error"

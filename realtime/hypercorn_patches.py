@@ -1,7 +1,8 @@
 """
 Our changes to Hypercorn 0.18 (pinned in pyproject.toml: re-check them on upgrade;
-tests/realtime/test_serve.py covers each): permessage-deflate refused, ping tasks that end on
-close, and a stream class realtime.direct recognises to write frames past the ASGI send.
+tests/realtime/test_serve.py and test_hostile_input.py cover each): permessage-deflate refused,
+ping tasks that end on close, a close frame with wsproto's code for a frame it cannot parse, and
+a stream class realtime.direct recognises to write frames past the ASGI send.
 
 A module of its own, not part of realtime.serve: `python -m realtime.serve` runs that module as
 `__main__`, and a class defined there would not be the one `realtime.direct` imports.
@@ -14,8 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from hypercorn.protocol import ws_stream
-from hypercorn.protocol.events import Data
+from hypercorn.protocol.events import Data, StreamClosed
 from wsproto.connection import ConnectionState
+from wsproto.events import CloseConnection, Message, Ping
+from wsproto.frame_protocol import CloseReason
 
 from realtime.wsframes import parse_binary_frames
 
@@ -89,6 +92,10 @@ class InkroomWSStream(ws_stream.WSStream):
     so a closed socket's connection task (and its memory) lingered for up to 20 s, and at
     shutdown Hypercorn had to cancel one such task per socket closed in the last 20 s (~2 s of
     loop time for 10k sockets, measured).
+
+    A frame wsproto cannot parse (a text frame that is not UTF-8: 1007; a protocol violation such
+    as an unmasked or reserved-bit frame: 1002) is closed with a close frame carrying wsproto's
+    code; see `_handle_events`.
     """
 
     _ping_task: asyncio.Task[Any] | None = None
@@ -142,6 +149,41 @@ class InkroomWSStream(ws_stream.WSStream):
     async def _send_pings(self) -> None:
         self._ping_task = asyncio.current_task()
         await super()._send_pings()
+
+    async def _handle_events(self) -> None:
+        """
+        Hypercorn 0.18's WSStream._handle_events, plus a close frame for a frame wsproto refused.
+
+        wsproto reports a frame it cannot parse (ParseFailed) as a CloseConnection event carrying
+        the close code (1007 for invalid UTF-8, 1002 for a protocol error), but leaves its
+        connection OPEN; Hypercorn answers a CloseConnection only when the peer started the close
+        (REMOTE_CLOSING), so it closed the TCP connection without a close frame and the client saw
+        1006 (issue 15, finding 8). Here our close frame goes out first, with wsproto's code and
+        reason (which wsproto cuts to fit a close frame); the peer's frames after it are not read.
+        """
+        for event in self.connection.events():
+            if isinstance(event, Message):
+                try:
+                    self.buffer.extend(event)
+                except ws_stream.FrameTooLargeError:
+                    await self._send_wsproto_event(
+                        CloseConnection(code=CloseReason.MESSAGE_TOO_BIG)
+                    )
+                    break
+                if event.message_finished:
+                    assert self.app_put is not None
+                    await self.app_put(self.buffer.to_message())
+                    self.buffer.clear()
+            elif isinstance(event, Ping):
+                await self._send_wsproto_event(event.response())
+            elif isinstance(event, CloseConnection):
+                if self.connection.state is ConnectionState.REMOTE_CLOSING:
+                    await self._send_wsproto_event(event.response())
+                elif self.connection.state is ConnectionState.OPEN:
+                    await self._send_wsproto_event(
+                        CloseConnection(code=event.code, reason=event.reason)
+                    )
+                await self.send(StreamClosed(stream_id=self.stream_id))
 
 
 def install_hypercorn_patches() -> None:

@@ -19,6 +19,10 @@ SUPPORTED_VERSIONS = frozenset({1, 2})
 class CloseCode(enum.IntEnum):
     #: The client is done, or the server closes for no error.
     NORMAL = 1000
+    #: Transport: a frame that breaks RFC 6455 (realtime.hypercorn_patches sends it).
+    PROTOCOL_VIOLATION = 1002
+    #: Transport: a text frame (or a close reason) that is not UTF-8.
+    INVALID_TEXT = 1007
     #: Transport limit exceeded (above 1 MiB).
     MESSAGE_TOO_BIG = 1009
     #: The server hit an unexpected error while opening the socket or handling one of its frames.

@@ -1,8 +1,9 @@
 """
 The ASGI application: Django for HTTP, the board socket stack for WebSockets.
 
-WebSocket stack, outside in: origin check (HTTP 403 before the handshake for a foreign Origin),
-URL routing, admission (realtime.middleware), the consumer.
+WebSocket stack, outside in: origin check (realtime.origin: scheme, host and port; HTTP 403
+before the handshake for a foreign Origin), URL routing, admission (realtime.middleware), the
+consumer.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path
 
 from realtime.consumers import BoardConsumer
-from realtime.middleware import SocketAuthMiddleware, SocketOriginValidator
+from realtime.middleware import SocketAuthMiddleware
+from realtime.origin import SocketOriginValidator
 
 websocket_urlpatterns = [
     path(
