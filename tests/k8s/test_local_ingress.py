@@ -57,3 +57,10 @@ def test_hash_key_is_the_board_id_from_the_path_like_the_ingress() -> None:
     # The Ingress hashes $uri (path without query); the local map narrows it to the id itself.
     assert _annotations()[PREFIX + "upstream-hash-by"] == "$uri"
     assert re.search(r'map \$uri \$board_key \{\s*"~\^/ws/boards/\(\?<bid>', _template())
+
+
+def test_the_host_header_keeps_the_port_the_browser_used() -> None:
+    # Origin checks (sockets and CSRF) compare scheme, host and port with the request's Host:
+    # `$host` drops the port, and a browser on http://127.0.0.1:18330 was then refused.
+    headers = re.findall(r"^\s*proxy_set_header\s+Host\s+(\S+);", _template(), re.MULTILINE)
+    assert headers == ["$http_host"]
