@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.consumer import AsyncConsumer
 
@@ -24,6 +25,15 @@ logger = logging.getLogger(__name__)
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def wants_presence_deltas(query_string: bytes) -> bool:
+    """
+    True when the socket URL has `presence=delta` (protocol §1): the client applies
+    `presence_delta` frames, so it gets those instead of whole `presence` lists.
+    """
+    values = parse_qs(query_string.decode("latin-1")).get("presence", [])
+    return bool(values) and values[-1] == "delta"
 
 
 class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
@@ -70,6 +80,7 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
             await self.base_send({"type": "websocket.close", "code": CloseCode.SERVICE_RESTART})
             return
         info = self.scope["inkroom"]
+        info["presence_delta"] = wants_presence_deltas(self.scope.get("query_string", b""))
         self.peer = await self.hub.join(info, self.base_send, info["since"])
         # From here on, under Hypercorn, frames arrive in on_direct_message (no queue hop).
         receive_directly(self.base_send, self.on_direct_message)

@@ -33,7 +33,15 @@ from board.exceptions import BoardNotFound
 from realtime import metrics, sender, store
 from realtime.catchup import SNAP_FRAMES, catch_up
 from realtime.pods import Pods
-from realtime.protocol import CloseCode, ErrorCode, Hello, Presence, encode, error_text
+from realtime.protocol import (
+    CloseCode,
+    ErrorCode,
+    Hello,
+    Presence,
+    PresenceDelta,
+    encode,
+    error_text,
+)
 from realtime.ratelimit import RateLimiter
 from realtime.room import Delivery, Peer, Room
 from realtime.sender import Outbox
@@ -275,6 +283,7 @@ class Hub:
             outbox=outbox,
             limiter=RateLimiter.from_settings(),
             version=info.get("version", 1),
+            presence_delta=bool(info.get("presence_delta", False)),
             credential=info.get("credential", ""),
         )
         outbox.on_overflow = lambda: self._overflowed(peer)
@@ -477,6 +486,29 @@ class Hub:
         merged = room.presence.merged(room.local_presence())
         text: str = encode(Presence(clients=[dict(e) for e in merged]))  # type: ignore[assignment]
         return text
+
+    def presence_frames(self, room: Room) -> tuple[str | None, str | None]:
+        """
+        The room's presence as a whole list and as a delta from the last one sent, each only
+        when one of its sockets takes that form; remembers the list as sent.
+
+        A whole list per change to every socket made presence grow with the square of the room
+        (and a flood of name changes cost thousands of times its input); a delta is the change.
+        """
+        merged = room.presence.merged(room.local_presence())
+        now = {e["client_id"]: e for e in merged}
+        last, room.presence_last = room.presence_last, now
+        peers = room.peers.values()
+        whole: str | None = None
+        delta: str | None = None
+        if any(not p.presence_delta for p in peers):
+            whole = self.presence_frame(room)
+        if any(p.presence_delta for p in peers):
+            changed = [dict(e) for cid, e in now.items() if last.get(cid) != e]
+            gone = [cid for cid in last if cid not in now]
+            if changed or gone:
+                delta = str(encode(PresenceDelta(set=changed, gone=gone)))
+        return whole, delta
 
 
 def limits_for_hello() -> dict[str, Any]:

@@ -209,6 +209,21 @@ class Presence:
 
 
 @dataclass(frozen=True, slots=True)
+class PresenceDelta:
+    """
+    What changed in the board's presence since the last `presence`/`presence_delta` frame: the
+    entries to set (new or changed) and the client ids that left. Only to sockets that asked
+    for deltas (`presence=delta`).
+    """
+
+    set: list[dict[str, Any]]
+    gone: list[str]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "presence_delta", "set": self.set, "gone": self.gone}
+
+
+@dataclass(frozen=True, slots=True)
 class BoardMeta:
     """
     `{"type": "board"}`: the title or link access changed.
@@ -303,6 +318,6 @@ class Cursors:
         return {"t": "cur", "c": self.c}
 
 
-ServerText = Hello | Synced | Presence | BoardMeta | Error | Pong
+ServerText = Hello | Synced | Presence | PresenceDelta | BoardMeta | Error | Pong
 ServerBinary = OpsFrame | Ack | Snap | Cursors
 ServerMessage = ServerText | ServerBinary

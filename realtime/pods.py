@@ -113,13 +113,15 @@ class Pods:
                     continue
                 room.presence_dirty, room.presence_sent = False, now
                 try:
-                    frame = hub.presence_frame(room)
+                    whole, delta = hub.presence_frames(room)
                 except Exception:
                     logger.exception("board %s: the presence frame failed", room.board_id)
                     hub.fail_room(room)
                     continue
                 for peer in room.peers.values():
-                    peer.outbox.push(frame)
+                    frame = delta if peer.presence_delta else whole
+                    if frame is not None:
+                        peer.outbox.push(frame)
         out: dict[str, list[PresenceEntry]] = {}
         for board in self.announce - throttled:
             live = hub.rooms.get(board)

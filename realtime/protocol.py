@@ -51,6 +51,7 @@ from realtime.messages import (
     OpsFrame,
     Pong,
     Presence,
+    PresenceDelta,
     ProtocolError,
     ServerMessage,
     Snap,
@@ -72,11 +73,12 @@ _MAX_NAME_CHARS = 64
 #: Pre-encoded head of a server `ops` frame: fixmap(2), "t": "ops", "ops": <array follows>.
 _OPS_FRAME_HEAD = b"\x82" + msgpack.packb("t") + msgpack.packb("ops") + msgpack.packb("ops")
 
-_SERVER_TEXT = {"hello", "synced", "presence", "board", "error", "pong"}
+_SERVER_TEXT = {"hello", "synced", "presence", "presence_delta", "board", "error", "pong"}
 _TEXT_TYPES = (
     Hello,
     Synced,
     Presence,
+    PresenceDelta,
     BoardMeta,
     Error,
     Pong,
@@ -261,6 +263,8 @@ def decode_server_text(text: str) -> ServerMessage:
                 return Synced(**body)
             case "presence":
                 return Presence(**body)
+            case "presence_delta":
+                return PresenceDelta(**body)
             case "board":
                 return BoardMeta(**body)
             case "error":
@@ -370,6 +374,7 @@ __all__ = [
     "OpsFrame",
     "Pong",
     "Presence",
+    "PresenceDelta",
     "ProtocolError",
     "Snap",
     "Synced",

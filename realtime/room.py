@@ -93,6 +93,8 @@ class Peer:
     id: int = field(default_factory=lambda: next(_peer_ids))
     #: Protocol version of the connection (1 or 2).
     version: int = 1
+    #: The socket asked for presence changes as deltas (`presence=delta`), not whole lists.
+    presence_delta: bool = False
     #: v2: the connection's current stroke, the target of UP_APP and UP_NEXT frames.
     stroke: str | None = None
     #: v2: the `i` of the last op of the last op frame decoded (UP_NEXT numbers after it).
@@ -171,6 +173,8 @@ class Room:
     presence_dirty: bool = True
     #: When the last `presence` frame went to the room's sockets (loop time).
     presence_sent: float = float("-inf")
+    #: The presence list as last sent to the room (by client id): what deltas are taken from.
+    presence_last: dict[str, PresenceEntry] = field(default_factory=dict)
     snapshot_seq: int = 0
     snapshot_at: float = 0.0
     head_seen: int = 0

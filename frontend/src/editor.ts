@@ -123,7 +123,12 @@ export class Editor {
 
   private socketUrl(clientId = this.sync.clientId, since = this.sync.applied): string {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const q = new URLSearchParams({ v: String(PROTOCOL_VERSION), since: String(since), client_id: clientId });
+    const q = new URLSearchParams({
+      v: String(PROTOCOL_VERSION),
+      since: String(since),
+      client_id: clientId,
+      presence: "delta",
+    });
     if (this.opts.shareToken) q.set("share", this.opts.shareToken);
     return `${proto}//${location.host}/ws/boards/${encodeURIComponent(this.opts.boardId)}/?${q}`;
   }

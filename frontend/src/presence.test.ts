@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { presenceLabel } from "./presence";
+import { applyPresenceDelta, presenceLabel } from "./presence";
 import type { PresenceClient } from "./protocol";
 
 const entry = (client_id: string, user_id: number | null, name = "ann"): PresenceClient => ({
@@ -25,5 +25,22 @@ describe("presenceLabel", () => {
   it("cannot tell a guest's other tabs from other guests", () => {
     expect(presenceLabel(entry("guest-two", null, "guest"), "guest-one", null)).toBe("guest");
     expect(presenceLabel(entry("guest-one", null, "guest"), "guest-one", null)).toBe("guest (you)");
+  });
+});
+
+describe("applyPresenceDelta", () => {
+  it("sets, adds and removes entries, keeping the order of those that stay", () => {
+    const list = [entry("a-tab", 1, "ann"), entry("b-tab", 2, "bob"), entry("c-tab", 3, "cy")];
+    const next = applyPresenceDelta(list, {
+      set: [entry("b-tab", 2, "Bobby"), entry("d-tab", 4, "dee")],
+      gone: ["a-tab"],
+    });
+    expect(next.map((c) => [c.client_id, c.name])).toEqual([
+      ["b-tab", "Bobby"],
+      ["c-tab", "cy"],
+      ["d-tab", "dee"],
+    ]);
+    // Applying the same delta again changes nothing (a delta after a newer hello list).
+    expect(applyPresenceDelta(next, { set: [entry("b-tab", 2, "Bobby")], gone: ["a-tab"] })).toEqual(next);
   });
 });

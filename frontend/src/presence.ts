@@ -30,6 +30,22 @@ export function presenceLabel(c: PresenceClient, ownClientId: string, ownUserId:
 }
 
 /**
+ * The presence list after a `presence_delta`: entries in `set` replace (or join) those with their
+ * client id, in place, and `gone` ids leave. Applying one twice gives the same list.
+ */
+export function applyPresenceDelta(
+  clients: PresenceClient[],
+  delta: { set: PresenceClient[]; gone: string[] },
+): PresenceClient[] {
+  const gone = new Set(delta.gone);
+  const fresh = new Map(delta.set.map((c) => [c.client_id, c]));
+  const out = clients.filter((c) => !gone.has(c.client_id)).map((c) => fresh.get(c.client_id) ?? c);
+  const known = new Set(out.map((c) => c.client_id));
+  for (const c of delta.set) if (!known.has(c.client_id) && !gone.has(c.client_id)) out.push(c);
+  return out;
+}
+
+/**
  * A guest (a share-link holder who is not signed in: `user_id` null) picks any name, a
  * member's included, so others always see it marked.
  */
@@ -66,9 +82,9 @@ export class Presence {
       this.onChange();
       return true;
     }
-    if ("type" in msg && msg.type === "presence") {
-      this.clients = msg.clients;
-      const live = new Set(msg.clients.map((c) => c.client_id));
+    if ("type" in msg && (msg.type === "presence" || msg.type === "presence_delta")) {
+      this.clients = msg.type === "presence" ? msg.clients : applyPresenceDelta(this.clients, msg);
+      const live = new Set(this.clients.map((c) => c.client_id));
       for (const id of this.cursors.keys()) if (!live.has(id)) this.cursors.delete(id);
       if (this.following && !live.has(this.following)) this.following = null;
       this.onChange();

@@ -152,6 +152,8 @@ export interface HelloMessage {
 }
 export type SyncedMessage = { type: "synced"; seq: number };
 export type PresenceMessage = { type: "presence"; clients: PresenceClient[] };
+/** Sent instead of `presence` to sockets that asked for `presence=delta` (protocol §2.4). */
+export type PresenceDeltaMessage = { type: "presence_delta"; set: PresenceClient[]; gone: string[] };
 export type BoardMetaMessage = { type: "board"; title: string; link_access: string };
 export type ErrorCode =
   | "bad_frame"
@@ -174,6 +176,7 @@ export type ServerText =
   | HelloMessage
   | SyncedMessage
   | PresenceMessage
+  | PresenceDeltaMessage
   | BoardMetaMessage
   | ErrorMessage
   | PongMessage;
@@ -187,7 +190,7 @@ export class ProtocolError extends Error {
 }
 
 const SERVER_BINARY_TYPES = new Set(["ops", "ack", "snap", "cur"]);
-const SERVER_TEXT_TYPES = new Set(["hello", "synced", "presence", "board", "error", "pong"]);
+const SERVER_TEXT_TYPES = new Set(["hello", "synced", "presence", "presence_delta", "board", "error", "pong"]);
 const CLIENT_BINARY_TYPES = new Set(["ops", "cur"]);
 const CLIENT_TEXT_TYPES = new Set(["resync", "presence", "ping"]);
 

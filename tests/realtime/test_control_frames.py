@@ -83,3 +83,31 @@ async def test_resyncs_cost_more_than_pings(memory_layer, connect, board, user, 
     await client.send_text(protocol.ClientPing(t=7))
     assert (await client.expect(protocol.Pong)).t == 7
     await client.close()
+
+
+async def test_sockets_that_ask_for_deltas_get_the_change_not_the_list(
+    memory_layer, connect, board, user
+):
+    whole = await connect(board, user)
+    await whole.sync()
+    delta = await connect(board, user, query="presence=delta")
+    await delta.sync()
+    sender = await connect(board, user)
+    await sender.sync()
+    assert sender.hello is not None
+    await asyncio.sleep(PRESENCE_MIN_SECS * 2)
+    await _frames_within(whole, 0.1)
+    await _frames_within(delta, 0.1)
+    await sender.send_text(protocol.ClientPresence(name="Zed", color="#123456"))
+    frames = await _frames_within(delta, PRESENCE_MIN_SECS * 2)
+    changes = [f for f in frames if isinstance(f, protocol.PresenceDelta)]
+    assert not any(isinstance(f, protocol.Presence) for f in frames)
+    assert [(c.gone, [e["name"] for e in c.set]) for c in changes] == [([], ["Zed"])]
+    lists = [f for f in await _frames_within(whole, 0.1) if isinstance(f, protocol.Presence)]
+    assert lists and len(lists[-1].clients) == 3  # the whole list, as before
+    await sender.close()
+    frames = await _frames_within(delta, PRESENCE_MIN_SECS * 2)
+    gone = [f.gone for f in frames if isinstance(f, protocol.PresenceDelta)]
+    assert gone == [[sender.hello.client_id]]
+    await whole.close()
+    await delta.close()
