@@ -5,6 +5,9 @@ The session endpoints enforce CSRF even for anonymous callers (DRF only checks i
 authenticated by session), so a foreign page cannot sign a browser into an attacker's account.
 A fresh browser gets its `csrftoken` cookie from GET auth/me/ or GET auth/csrf/.
 
+Sign-in and sign-up are throttled (api/throttles.py): per client IP and per username on login
+and token, per IP on signup; past a limit they answer 429 with Retry-After, without hashing.
+
 Ending a credential ends its live sockets: logout() and deleting the token are seen by
 realtime.signals (Django's user_logged_out, Token's post_delete), which closes the sockets that
 session or token admitted with 4001 and deletes the socket tickets it asked for.
@@ -20,7 +23,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import CSRFCheck, SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
@@ -30,9 +33,19 @@ from rest_framework.response import Response
 
 from api.base import InkroomApi
 from api.schema import errors
-from api.serializers import UserSerializer
+from api.serializers import ErrorSerializer, UserSerializer
+from api.throttles import LoginThrottle, SignupThrottle, login_succeeded
 from board import services
 from board.access import session_credential, token_credential
+
+#: The 429 of the throttled endpoints (api/throttles.py).
+THROTTLED = {
+    429: OpenApiResponse(
+        ErrorSerializer,
+        description="`throttled`: too many attempts from this address (or, signing in, for this "
+        "username); `Retry-After` says when to try again.",
+    )
+}
 
 
 def enforce_csrf(request: Request) -> None:
@@ -102,6 +115,7 @@ def _authenticate(request: Request, data: Any) -> Any:
     )
     if user is None:
         raise exceptions.AuthenticationFailed("Wrong username or password.")
+    login_succeeded(request._request)  # only failures count against the username
     return user
 
 
@@ -112,11 +126,12 @@ class SignupApi(InkroomApi):
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
+    throttle_classes = [SignupThrottle]
 
     @extend_schema(
         tags=["auth"],
         request=SignupSerializer,
-        responses={201: UserSerializer, **errors(400, 403, 413, 415)},
+        responses={201: UserSerializer, **errors(400, 403, 413, 415), **THROTTLED},
         summary="Create an account and sign in (session)",
     )
     def post(self, request: Request) -> Response:
@@ -135,11 +150,12 @@ class LoginApi(InkroomApi):
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
+    throttle_classes = [LoginThrottle]
 
     @extend_schema(
         tags=["auth"],
         request=CredentialsSerializer,
-        responses={200: UserSerializer, **errors(400, 401, 403, 413, 415)},
+        responses={200: UserSerializer, **errors(400, 401, 403, 413, 415), **THROTTLED},
         summary="Sign in (session cookie)",
     )
     def post(self, request: Request) -> Response:
@@ -224,10 +240,14 @@ class TokenApi(InkroomApi):
         # turn it into a CSRF-checked request.
         return [] if self._obtaining() else super().get_authenticators()
 
+    def get_throttles(self) -> list[Any]:
+        # Only obtaining a token checks a password; revoking it is an ordinary call.
+        return [LoginThrottle()] if self._obtaining() else list(super().get_throttles())
+
     @extend_schema(
         tags=["auth"],
         request=CredentialsSerializer,
-        responses={200: TokenSerializer, **errors(400, 401, 413, 415)},
+        responses={200: TokenSerializer, **errors(400, 401, 413, 415), **THROTTLED},
         summary="Obtain the API token (Authorization: Token <token>)",
     )
     def post(self, request: Request) -> Response:

@@ -7,7 +7,9 @@ in a value fails at start-up with a message naming the variable instead of misbe
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -81,3 +83,38 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+#: DRF's rate syntax: requests per second, minute, hour or day ("30/min"); rest_framework's
+#: SimpleRateThrottle.parse_rate reads the period's first letter only.
+_RATE = re.compile(r"^\s*\d+\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """
+    Return a throttle rate ("10/min"), or None (no limit) when the variable is set but empty.
+
+    Checked here so that a typo fails at start-up instead of at the first throttled request.
+    """
+    raw = os.environ.get(name, default)
+    if raw.strip() == "":
+        return None
+    if not _RATE.match(raw):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate; use <number>/<s|min|hour|day>, e.g. 10/min, "
+            "or set it empty for no limit."
+        )
+    return "".join(raw.split())
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """
+    Return a comma-separated list of IP networks ("10.0.0.0/8,::1"), each checked and normalised.
+    """
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP network.") from None
+    return networks

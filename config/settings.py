@@ -2,9 +2,10 @@
 Django settings, all read from the environment through config.env.
 
 Production differs from a laptop only through environment variables: DATABASE_URL (default: a
-SQLite file under var/), REDIS_URL (unset: the in-memory channel layer, one process only),
-SECRET_KEY (required unless DEBUG), ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, DEBUG and the INKROOM_*
-limits documented in README.md and docs/protocol.md.
+SQLite file under var/), REDIS_URL (unset: the in-memory channel layer and a per-process cache,
+one process only), SECRET_KEY (required unless DEBUG), ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, DEBUG,
+the HTTPS settings (SECURE_HSTS_*, TRUSTED_PROXY_COUNT), METRICS_PORT and the INKROOM_* limits
+documented in README.md, docs/operations.md and docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -14,15 +15,27 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_required, env_str
+from config.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_rate,
+    env_required,
+    env_str,
+)
+from config.secret_key import development_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("INKROOM_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", False)
-# A fixed development key is only acceptable when DEBUG is on; production must set SECRET_KEY.
+# Production must set SECRET_KEY. A DEBUG install without one gets a random key of its own, kept
+# in VAR_DIR/secret_key (config/secret_key.py): a fixed key in the source let anyone sign socket
+# tickets for a reachable DEBUG server (issue 15, finding 12).
 SECRET_KEY = (
-    env_str("SECRET_KEY") or "inkroom-insecure-development-key-do-not-use-in-production"
+    env_str("SECRET_KEY") or development_secret_key(VAR_DIR)
     if DEBUG
     else env_required("SECRET_KEY")
 )
@@ -51,9 +64,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside WhiteNoise: its static files are not HTML, but a 404 page behind it may be.
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check: a forged or token-less login POST is an attempt like any other.
+    "api.throttles.AdminLoginThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -166,6 +183,32 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds the throttles' counters (api/throttles.py, the export rate): in Redis so that
+# every process counts together, else in this process's memory. Its keys share the channel
+# layer's database, under the deployment's prefix; config/cache.py keeps clear() to these keys
+# and counts in memory while Redis is unreachable.
+CACHE_KEY_PREFIX = f"{env_str('CHANNEL_LAYER_PREFIX', 'inkroom') or 'inkroom'}-cache"
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.SharedRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {
+                # A sign-in waits on the cache: fail over fast rather than hang on a dead Redis.
+                "socket_connect_timeout": 1.0,
+                "socket_timeout": 1.0,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -195,6 +238,26 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS (SecurityMiddleware sends it on HTTPS requests only, i.e. X-Forwarded-Proto: https from
+# the Ingress). Off by default: a browser that saw it refuses plain HTTP for that long, which a
+# laptop or a dev cluster without TLS must not teach it; the prod overlay sets a year.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# How many proxies in front of the process append to X-Forwarded-For (the Ingress: 1). The
+# throttles count the address that many entries from the end; 0 counts REMOTE_ADDR and ignores
+# the header, which any client can write (DRF's own default trusted the whole header).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} is below 0.")
+
+# /metrics (realtime/views.py): on METRICS_PORT only, when it is set (a listener of its own that
+# no Service or Ingress routes to); otherwise to clients in METRICS_ALLOWED_NETWORKS that did
+# not come through a proxy. Everyone else gets 404.
+METRICS_PORT = env_int("METRICS_PORT", 0) or None
+if METRICS_PORT is not None and env_int("PORT", 8000) == METRICS_PORT and not env_str("BIND"):
+    raise ImproperlyConfigured(f"METRICS_PORT={METRICS_PORT} must differ from PORT.")
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
 
 # Bodies above this are refused (413 from the API); big boards travel as ops, not one request.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("INKROOM_MAX_BODY_BYTES", 2 * 1024 * 1024)
@@ -215,6 +278,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    # The client IP of throttles (api/throttles.py, the export rate); see TRUSTED_PROXY_COUNT.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    # Throttle scopes of api/throttles.py; None (the variable set empty) means no limit.
+    "DEFAULT_THROTTLE_RATES": {
+        "login_ip": env_rate("INKROOM_LOGIN_RATE_IP", "30/min"),
+        "login_username": env_rate("INKROOM_LOGIN_RATE_USERNAME", "10/min"),
+        "signup_ip": env_rate("INKROOM_SIGNUP_RATE_IP", "20/hour"),
+    },
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",

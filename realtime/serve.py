@@ -3,7 +3,8 @@ Running one Inkroom process: Hypercorn on uvloop with an explicit, graceful shut
 
 `python -m realtime.serve` is what `make run`, the container, the local cluster, the benchmark
 and the multi-process tests start. It binds BIND (e.g. "0.0.0.0:8000", comma-separated for
-several) or HOST:PORT (default 127.0.0.1:8000) and serves config.asgi.application.
+several) or HOST:PORT (default 127.0.0.1:8000) and serves config.asgi.application; with
+METRICS_PORT set it also listens on HOST:METRICS_PORT, which answers only the probes and /metrics.
 
 Why not plain `hypercorn config.asgi:application`: on SIGTERM Hypercorn stops listening, waits
 `graceful_timeout` for connections to end by themselves, then cancels them, so WebSocket clients
@@ -127,13 +128,20 @@ def tune_garbage_collector() -> None:
 
 def bind_addresses() -> list[str]:
     """
-    Return the addresses to listen on: BIND (comma-separated) or HOST:PORT.
+    Return the addresses to listen on: BIND (comma-separated) or HOST:PORT, plus
+    HOST:METRICS_PORT when METRICS_PORT is set.
     """
+    host = env_str("HOST", "127.0.0.1") or "127.0.0.1"
     bind = env_str("BIND")
     if bind:
-        return [item.strip() for item in bind.split(",") if item.strip()]
-    host = env_str("HOST", "127.0.0.1") or "127.0.0.1"
-    return [f"{host}:{env_int('PORT', 8000)}"]
+        addresses = [item.strip() for item in bind.split(",") if item.strip()]
+    else:
+        addresses = [f"{host}:{env_int('PORT', 8000)}"]
+    metrics_port = env_int("METRICS_PORT", 0)
+    if metrics_port:
+        # A listener of its own, which no Service port or Ingress routes to (issue 15, finding 9).
+        addresses.append(f"{host}:{metrics_port}")
+    return addresses
 
 
 def hypercorn_settings() -> dict[str, Any]:
@@ -188,7 +196,8 @@ class DrainGate:
     `hypercorn config.asgi:application`. The lifespan protocol is answered here too, so the inner
     router never sees a scope it has no route for; the hub starts lazily on the first socket and
     is drained by the shutdown trigger. The wrapper is outside the per-message path: each
-    connection costs one extra call.
+    connection costs one extra call. /metrics goes only to scrapers (realtime.views.may_scrape),
+    and the METRICS_PORT listener answers the probes and nothing else.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -201,7 +210,9 @@ class DrainGate:
         self._http_idle.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in self.probe_paths:
+        if scope["type"] in ("http", "websocket") and _on_metrics_port(scope):
+            await _metrics_listener(scope, receive, send, self.probe_paths)
+        elif scope["type"] == "http" and scope["path"] in self.probe_paths:
             await _probe(scope, send)
         elif scope["type"] == "lifespan":
             await _lifespan(receive, send)
@@ -234,10 +245,40 @@ class DrainGate:
             logger.warning("%s HTTP requests still running at shutdown", self.http_in_flight)
 
 
-async def _probe(scope: Scope, send: Send) -> None:
-    from realtime.views import probe
+def _on_metrics_port(scope: Scope) -> bool:
+    from django.conf import settings
 
-    status, content_type, body = await probe(scope["path"])
+    metrics_port: int | None = settings.METRICS_PORT
+    server = scope.get("server")
+    return bool(metrics_port) and server is not None and server[1] == metrics_port
+
+
+async def _metrics_listener(
+    scope: Scope, receive: Receive, send: Send, probe_paths: frozenset[str]
+) -> None:
+    """
+    The METRICS_PORT listener: the probes and /metrics, nothing of the app.
+    """
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": 1008})  # refused before the handshake
+    elif scope["path"] in probe_paths:
+        await _probe(scope, send)
+    else:
+        await _answer(scope, send, 404, "text/plain; charset=utf-8", b"Not found\n")
+
+
+async def _probe(scope: Scope, send: Send) -> None:
+    from realtime.views import NOT_FOUND, probe, scope_may_scrape
+
+    if scope["path"] == "/metrics" and not scope_may_scrape(scope):
+        status, content_type, body = NOT_FOUND
+    else:
+        status, content_type, body = await probe(scope["path"])
+    await _answer(scope, send, status, content_type, body)
+
+
+async def _answer(scope: Scope, send: Send, status: int, content_type: str, body: bytes) -> None:
     headers = [
         (b"content-type", content_type.encode()),
         (b"content-length", str(len(body)).encode()),

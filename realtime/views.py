@@ -4,7 +4,10 @@ Process probes for the orchestrator and the scraper: /healthz, /readyz and /metr
 /healthz answers while the event loop runs (liveness: restart me only if this fails). /readyz
 answers 200 only when this process can do useful work: the database answers, the channel layer
 carries a message to ourselves, and we are not draining for shutdown (readiness: send me
-traffic). /metrics renders prometheus_client's default registry in the 0.0.4 text format.
+traffic). /metrics renders prometheus_client's default registry in the 0.0.4 text format, to
+scrapers only (may_scrape): on METRICS_PORT when it is set, else to clients in
+METRICS_ALLOWED_NETWORKS (default loopback) whose request did not pass a proxy; everyone else
+gets 404. It answered anyone for any Host, through the Ingress too (issue 15, finding 9).
 
 All three are async views, so a probe never waits for a thread that the hub's batch writer or a
 slow API request holds; each external check is bounded by a short timeout.
@@ -13,11 +16,15 @@ slow API request holds; each external check is bounded by a short timeout.
 from __future__ import annotations
 
 import asyncio
+import functools
+import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import generate_latest
@@ -37,6 +44,69 @@ CHECK_TIMEOUT_SECS = 0.8
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 JSON_TYPE = "application/json"
 _OK = b'{"status": "ok"}'
+#: The answer to a refused scrape: the same as a path that does not exist.
+NOT_FOUND = (404, "text/plain; charset=utf-8", b"Not found\n")
+#: Request headers a proxy adds; a request carrying one came through a proxy, so its TCP peer
+#: (a local nginx, the ingress controller) is not the client.
+_PROXY_HEADERS = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
+
+
+@functools.cache
+def _networks(
+    allowed: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(net) for net in allowed)
+
+
+def may_scrape(*, server_port: int | None, client: str | None, proxied: bool) -> bool:
+    """
+    Whether a request for /metrics gets the metrics.
+
+    `server_port` is the port the request arrived on, `client` the TCP peer's address (never a
+    header), `proxied` whether the request carries a proxy's forwarding header.
+    """
+    metrics_port: int | None = settings.METRICS_PORT
+    if metrics_port:
+        return server_port == metrics_port
+    if proxied or not client:
+        return False
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return False  # a Unix socket peer or no address at all
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    allowed: Iterable[str] = settings.METRICS_ALLOWED_NETWORKS
+    return any(address in network for network in _networks(tuple(allowed)))
+
+
+def scope_may_scrape(scope: Mapping[str, Any]) -> bool:
+    """
+    may_scrape for an ASGI HTTP scope.
+    """
+    server = scope.get("server")
+    client = scope.get("client")
+    headers = {bytes(name).lower() for name, _ in scope.get("headers", ())}
+    return may_scrape(
+        server_port=int(server[1]) if server and server[1] is not None else None,
+        client=str(client[0]) if client else None,
+        proxied=any(name in headers for name in _PROXY_HEADERS),
+    )
+
+
+def request_may_scrape(request: HttpRequest) -> bool:
+    """
+    may_scrape for a Django request (the URLconf route, without realtime.serve in front).
+    """
+    port = request.META.get("SERVER_PORT")
+    return may_scrape(
+        server_port=int(port) if port and str(port).isdigit() else None,
+        client=request.META.get("REMOTE_ADDR"),
+        proxied=any(
+            f"HTTP_{name.decode().upper().replace('-', '_')}" in request.META
+            for name in _PROXY_HEADERS
+        ),
+    )
 
 
 async def probe(path: str) -> tuple[int, str, bytes]:
@@ -92,8 +162,12 @@ async def readyz(request: HttpRequest) -> HttpResponse:
 
 async def metrics(request: HttpRequest) -> HttpResponse:
     """
-    Prometheus scrape endpoint (text format 0.0.4, which every Prometheus version reads).
+    Prometheus scrape endpoint (text format 0.0.4, which every Prometheus version reads); 404 to
+    anyone request_may_scrape refuses.
     """
+    if not request_may_scrape(request):
+        status, content_type, body = NOT_FOUND
+        return HttpResponse(body, status=status, content_type=content_type)
     return await _respond("/metrics")
 
 

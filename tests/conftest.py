@@ -7,7 +7,7 @@ Tests run against the services named by DATABASE_URL and REDIS_URL (real Postgre
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,6 +18,21 @@ from board.models import Board, Membership, Role
 
 User = get_user_model()
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """
+    Start every test with an empty default cache.
+
+    It holds the sign-in, sign-up and export throttles' counts, in Redis under REDIS_URL, where
+    they outlive the test (and the run): one test's attempts from 127.0.0.1 must not throttle
+    the next. Only this process's keys go (config/cache.py); a Redis that is down is skipped.
+    """
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -5,14 +5,26 @@ board, and helpers that read the client's state (window.inkroom) and its rendere
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Error,
+    Page,
+    ViewportSize,
+    async_playwright,
+)
+from playwright.async_api import (
+    TimeoutError as PlaywrightTimeoutError,
+)
 
 from board.models import Board, Membership, Role
 from tests.conftest import PASSWORD
@@ -43,6 +55,8 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 #: Default wait for client-side conditions (ms): sync over loopback takes tens of ms; the slack
 #: is for a loaded 2-core CI box and the reconnect backoff.
 WAIT_MS = 15_000
+#: How often wait_for() evaluates its condition (seconds).
+POLL_SECS = 0.02
 
 # Counts dark pixels (any channel < 100) in a square of radius r (CSS px) around a world point.
 DARK_PIXELS_JS = """([wx, wy, r]) => {
@@ -58,6 +72,31 @@ DARK_PIXELS_JS = """([wx, wy, r]) => {
   }
   return n;
 }"""
+
+
+async def wait_for(page: Page, js: str, arg: Any = None, timeout: int = WAIT_MS) -> Any:
+    """
+    Wait until `js` (an expression, or a function of `arg`) is truthy in the page; return it.
+
+    Playwright's page.wait_for_function compiles its predicate with eval inside the page, which
+    the pages' Content-Security-Policy refuses (no 'unsafe-eval', config/security.py). This
+    polls with page.evaluate instead, which runs through the DevTools protocol, outside the
+    policy, so the browser tests run with the policy in force. A navigation while polling (its
+    context destroyed) just means: evaluate again in the new page.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            value = await page.evaluate(js, arg)
+        except Error as error:
+            if "context was destroyed" not in error.message and "navigat" not in error.message:
+                raise
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeoutError(f"wait_for: {js[:120]!r} not true after {timeout} ms")
+        await asyncio.sleep(POLL_SECS)
 
 
 def _bundle_is_stale() -> bool:
@@ -160,7 +199,7 @@ class Client:
         return [el["id"] for el in (await self.view())["elements"]]
 
     async def wait(self, js: str, arg: Any = None, timeout: int = WAIT_MS) -> None:
-        await self.page.wait_for_function(js, arg=arg, timeout=timeout)
+        await wait_for(self.page, js, arg=arg, timeout=timeout)
 
     async def wait_synced(self) -> None:
         await self.wait("window.inkroom && inkroom.synced()")
@@ -181,10 +220,8 @@ class Client:
         """
         Wait until the canvas shows at least `minimum` dark pixels near world (x, y).
         """
-        await self.page.wait_for_function(
-            f"args => ({DARK_PIXELS_JS})(args) >= {int(minimum)}",
-            arg=[x, y, radius],
-            timeout=WAIT_MS,
+        await wait_for(
+            self.page, f"args => ({DARK_PIXELS_JS})(args) >= {int(minimum)}", arg=[x, y, radius]
         )
         return await self.dark_pixels(x, y, radius)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Dialog
 
-from tests.frontend.conftest import sign_in
+from tests.frontend.conftest import sign_in, wait_for
 from tests.realtime.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,7 +31,7 @@ async def test_sign_up_then_manage_boards(browser: Browser, server: ServerProces
         await page.fill("#new-title", title)
         await page.click("#create-form button[type=submit]")
         await page.wait_for_url("**/b/**")
-        await page.wait_for_function("window.inkroom && inkroom.synced()")
+        await wait_for(page, "window.inkroom && inkroom.synced()")
     await page.goto(server.http_url("/"))
     rows = page.locator("#board-list li")
     await rows.nth(1).wait_for()
@@ -50,13 +50,13 @@ async def test_sign_up_then_manage_boards(browser: Browser, server: ServerProces
     await page.locator("#board-list li a", has_text="Retrospective").wait_for()
 
     await page.fill("#search", "road")
-    await page.wait_for_function("document.querySelectorAll('#board-list li').length === 1")
+    await wait_for(page, "document.querySelectorAll('#board-list li').length === 1")
     assert await page.locator("#board-list li a").inner_text() == "Roadmap"
 
     await page.click("#board-list li:has-text('Roadmap') button:has-text('Delete')")
-    await page.wait_for_function("document.querySelectorAll('#board-list li').length === 0")
+    await wait_for(page, "document.querySelectorAll('#board-list li').length === 0")
     await page.fill("#search", "")
-    await page.wait_for_function("document.querySelectorAll('#board-list li').length === 1")
+    await wait_for(page, "document.querySelectorAll('#board-list li').length === 1")
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 `manage.py ensure_demo_user`: the first-run convenience of `make run`.
 
 Creates (or resets the password of) the user `demo` with password `demo-inkroom`, so a newcomer
-can sign in and create a board within a minute. Never run it against a production database.
+can sign in and create a board within a minute. It refuses to run unless DEBUG is on: run against
+a production-mode server it created an account whose password is in the README (issue 15,
+finding 12).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-inkroom"
@@ -21,6 +24,11 @@ class Command(BaseCommand):
     help = "Create or update the demo user (demo / demo-inkroom) and print how to sign in."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "ensure_demo_user only runs with DEBUG=1 (`make run` sets it): the demo account's "
+                "password is public, so it must never exist on a production server."
+            )
         user, created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
         user.set_password(DEMO_PASSWORD)
         user.is_active = True
