@@ -57,6 +57,17 @@ fmt:
 bench: setup services
 	$(PY) -m bench all
 
+# Inkroom beside Hocuspocus, tldraw sync, a Socket.IO relay and the reference servers, in one
+# run (docs/performance.md, "Peers, side by side"): A, B, C, D with 5-s runs, about ten minutes.
+# PEERS_ARGS=--full for 20-s runs; PEERS_ARGS=--sweeps adds the saturation sweeps (long).
+.PHONY: bench-peers
+bench-peers: setup services bench/peers/node_modules/.package-lock.json
+	$(PY) -m bench.peers $(PEERS_ARGS)
+
+# The peers' pinned packages (bench/peers/package-lock.json); better-sqlite3 compiles (~2 min).
+bench/peers/node_modules/.package-lock.json: bench/peers/package-lock.json bench/peers/package.json
+	cd bench/peers && npm ci --no-audit --no-fund
+
 cluster: setup services
 	scripts/cluster.sh up $(N)
 

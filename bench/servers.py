@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -161,3 +162,24 @@ def _rss_bytes(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+#: The peers' Node servers and their pinned packages (`npm ci` in bench/peers).
+PEERS_DIR = ROOT / "bench" / "peers"
+
+
+def node_peer(name: str, script: str, port: int, args: tuple[str, ...] = ()) -> Server:
+    """
+    A peer's reference server, `node bench/peers/<script>.mjs PORT ARGS...`.
+    """
+    argv = ["node", str(PEERS_DIR / f"{script}.mjs"), str(port), *args]
+    return Server(name, argv, port, dict(os.environ))
+
+
+def peers_installed() -> bool:
+    """
+    Whether `npm ci` has installed the peers' packages (and Node is on PATH).
+    """
+    return (PEERS_DIR / "node_modules" / ".package-lock.json").exists() and bool(
+        shutil.which("node")
+    )
