@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgpack
+from django.db.models.functions import Length
 from django.http import HttpResponse
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
@@ -39,14 +40,15 @@ from board.export_pool import (
     ExportUnavailable,
     get_exporter,
 )
-from board.models import Board
+from board.models import Board, Op
 from board.oplog import ops_between
-from board.selectors import board_state_at, op_page_for_board
+from board.selectors import board_state_at
 from board.snapshots import head_and_snapshot
 
-#: Ops per history page unless ?limit= says otherwise; one page is a few hundred KiB at most.
+#: Ops per history page unless ?limit= says otherwise.
 DEFAULT_OPS_LIMIT = 500
-#: The largest page a client may ask for; bounds one response's memory and latency.
+#: The most ops a client may ask for in a page. Bytes are bounded apart (HISTORY_PAGE_BYTES):
+#: 5000 entries of up to 256 KiB each would be 1.25 GiB.
 MAX_OPS_LIMIT = 5000
 
 EXPORT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "json": "application/json"}
@@ -126,7 +128,10 @@ class OpsPageSerializer(serializers.Serializer[Any]):
     ops = serializers.ListField(
         child=serializers.DictField(), help_text="Wire entries: the op plus s, c, u."
     )
-    next_after = serializers.IntegerField(help_text="Pass as ?after= for the next page.")
+    next_after = serializers.IntegerField(
+        help_text="Pass as ?after= for the next page. A page may hold fewer than `limit` ops "
+        "(it stops before INKROOM_HISTORY_PAGE_BYTES of entries): the log ends at an empty page."
+    )
     head_seq = serializers.IntegerField()
 
 
@@ -148,7 +153,7 @@ class BoardOpsApi(SharedBoardApi):
         query = OpsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         after, limit = query.validated_data["after"], query.validated_data["limit"]
-        page = op_page_for_board(board=access.board, after=after, limit=limit)
+        page = op_page(access.board, after, limit, int(app_settings.HISTORY_PAGE_BYTES))
         next_after = page[-1][0] if page else after
         # The board row was read before the ops: ops appended in between may pass its head.
         head_seq = max(access.board.head_seq, page[-1][0] if page else 0)
@@ -158,6 +163,29 @@ class BoardOpsApi(SharedBoardApi):
             )
         ops = [msgpack.unpackb(payload) for _, payload in page]
         return Response({"ops": ops, "next_after": next_after, "head_seq": head_seq})
+
+
+def op_page(board: Board, after: int, limit: int, max_bytes: int) -> list[tuple[int, bytes]]:
+    """
+    Up to `limit` stored (seq, entry bytes) after `after`, in seq order, holding at most
+    `max_bytes` of entries, but always the first one (an entry above the bound is a page alone).
+
+    The sizes are read first (PostgreSQL's length() of a bytea reads the stored header, not the
+    value), then only the entries that fit: a page of 5000 entries of 256 KiB is never loaded
+    to be cut. Entries up to a committed seq never change, so the two reads agree.
+    """
+    sizes = (
+        Op.objects.filter(board_id=board.id, seq__gt=after)
+        .order_by("seq")
+        .annotate(size=Length("payload"))
+        .values_list("seq", "size")[:limit]
+    )
+    last, total = None, 0
+    for seq, size in sizes:
+        if last is not None and total + size > max_bytes:
+            break
+        last, total = seq, total + size
+    return [] if last is None else ops_between(board.id, after, last)
 
 
 def _packed_page(page: list[tuple[int, bytes]], next_after: int, head_seq: int) -> bytes:

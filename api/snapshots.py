@@ -3,6 +3,10 @@ Snapshots over HTTP: list, take (manual, labelled), read, read state, and restor
 
 Reading needs any role (signed in); taking and restoring need editor or owner. A restore appends
 one `rst` op to the log (board.services.snapshot_restore): history is never rewritten.
+
+Taking and restoring each store the whole board (a snapshot row; an `rst` entry in the log), so
+they are rate-limited per user (SNAPSHOT_RATE, issue 15 finding 6: 30 snapshots in a row were
+all stored).
 """
 
 from __future__ import annotations
@@ -10,19 +14,57 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from api.base import BoardApi
 from api.history import StateSerializer, state_body
 from api.renderers import JSON_OR_MSGPACK
 from api.schema import READ_ERRORS, WRITE_ERRORS, errors
-from api.serializers import UserSerializer
+from api.serializers import ErrorSerializer, UserSerializer
 from board import services
+from board.conf import app_settings
 from board.models import Role, Snapshot
 from board.selectors import snapshot_get_for_board, snapshot_list_for_board, snapshot_state_get
+
+
+class SnapshotRateThrottle(SimpleRateThrottle):
+    """
+    SNAPSHOT_RATE snapshots taken or restored per user, on all boards together.
+
+    Counts live in Django's default cache (Redis when REDIS_URL is set: every process counts
+    together). Spent by `spend_snapshot_rate` once the request is allowed and valid, so a
+    refused or malformed request costs the caller nothing.
+    """
+
+    scope = "snapshot"
+
+    def get_rate(self) -> str | None:
+        rate: str | None = app_settings.SNAPSHOT_RATE
+        return rate
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
+
+
+def spend_snapshot_rate(view: APIView, request: Request) -> None:
+    """
+    Count one snapshot write of the caller; raise Throttled (429, Retry-After) past the rate.
+    """
+    throttle = SnapshotRateThrottle()
+    if not throttle.allow_request(request, view):
+        raise Throttled(wait=throttle.wait())
+
+
+THROTTLED = OpenApiResponse(
+    ErrorSerializer,
+    description="`throttled`: too many snapshots taken or restored; see `Retry-After`.",
+)
 
 
 class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
@@ -72,13 +114,14 @@ class SnapshotListApi(generics.GenericAPIView[Snapshot], BoardApi):
     @extend_schema(
         tags=["snapshots"],
         request=SnapshotCreateSerializer,
-        responses={201: SnapshotSerializer, **errors(*WRITE_ERRORS)},
+        responses={201: SnapshotSerializer, **errors(*WRITE_ERRORS), 429: THROTTLED},
         summary="Take a manual, labelled snapshot at the current head",
     )
     def post(self, request: Request, board_id: str) -> Response:
         access = self.board_access(request, board_id)
         serializer = SnapshotCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        spend_snapshot_rate(self, request)
         snapshot = services.snapshot_create(
             board=access.board, created_by=request.user, label=serializer.validated_data["label"]
         )
@@ -126,11 +169,12 @@ class SnapshotRestoreApi(BoardApi):
     @extend_schema(
         tags=["snapshots"],
         request=None,
-        responses={201: RestoreResultSerializer, **errors(*READ_ERRORS)},
+        responses={201: RestoreResultSerializer, **errors(*READ_ERRORS), 429: THROTTLED},
         summary="Restore the board to a snapshot by appending one `rst` op",
     )
     def post(self, request: Request, board_id: str, snapshot_id: int) -> Response:
         access = self.board_access(request, board_id)
         snapshot = snapshot_get_for_board(board=access.board, snapshot_id=snapshot_id)
+        spend_snapshot_rate(self, request)
         seq = services.snapshot_restore(snapshot=snapshot, author=request.user)
         return Response({"seq": seq, "restored_from": snapshot.seq}, status=status.HTTP_201_CREATED)

@@ -57,6 +57,18 @@ DEFAULTS: dict[str, Any] = {
     "EXPORT_CACHE_BYTES": env_int("INKROOM_EXPORT_CACHE_BYTES", 64 * 1024 * 1024),
     # Exports per caller (user, or IP when anonymous), DRF rate syntax; empty: no limit.
     "EXPORT_RATE": env_str("INKROOM_EXPORT_RATE", "20/min") or None,
+    # Budgets of one board (board.document.check_op; refused ops get `board_full`): its stroke
+    # points and its text characters in all. With MAX_ELEMENTS they bound a board's snapshot
+    # (3-12 bytes per point) and its live state (25-95 bytes per point) in every
+    # process that holds it; docs/document-model.md, "Size budget", has the measurements.
+    "MAX_BOARD_POINTS": env_int("INKROOM_MAX_BOARD_POINTS", 2_000_000),
+    "MAX_BOARD_TEXT_CHARS": env_int("INKROOM_MAX_BOARD_TEXT_CHARS", 2_000_000),
+    # Snapshots taken and restored per user (api/snapshots.py), DRF rate syntax; empty: no
+    # limit. Each stores the whole board (a restore appends it to the log as one `rst`).
+    "SNAPSHOT_RATE": env_str("INKROOM_SNAPSHOT_RATE", "10/min") or None,
+    # A history page (GET ops/) holds at most this many bytes of stored entries (it stops
+    # before the entry that would pass it), and always at least one entry.
+    "HISTORY_PAGE_BYTES": env_int("INKROOM_HISTORY_PAGE_BYTES", 4 * 1024 * 1024),
 }
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from board.document import Limits, apply_in_place, check_op
-from board.exceptions import OpRejected
+from board.exceptions import BoardFull, OpRejected
 from realtime.protocol import ErrorCode
 from realtime.room import Peer, Room
 
@@ -189,7 +189,8 @@ def settle_refusals(
         elif sound:
             where = exc.extra.get("field")
             where = where if isinstance(where, str) else None
-            out.answers.append(Answer(peer, ErrorCode.INVALID_OP, exc.message, [op_id], where))
+            code = ErrorCode.BOARD_FULL if isinstance(exc, BoardFull) else ErrorCode.INVALID_OP
+            out.answers.append(Answer(peer, code, exc.message, [op_id], where))
         else:
             doubted.add(peer)
             peer.refuse_from(op_id)

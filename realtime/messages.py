@@ -58,6 +58,9 @@ class ErrorCode(enum.StrEnum):
     TOO_LARGE = "too_large"
     #: An op failed validation.
     INVALID_OP = "invalid_op"
+    #: An op would take the board past a size bound (elements, a stroke's points, the board's
+    #: points or text): final like `invalid_op`.
+    BOARD_FULL = "board_full"
     #: A viewer sent ops.
     READ_ONLY = "read_only"
     #: Over the client's op/byte budget.

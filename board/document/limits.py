@@ -42,6 +42,11 @@ class Limits:
     max_elements: int = 100_000
     max_ids_per_op: int = MAX_IDS_PER_OP
     max_text_chars: int = TEXT_MAX_CHARS
+    #: Budgets of the whole board (check_op), against BoardState's running totals: every
+    #: stroke point, and every character of text elements. With max_elements they bound what
+    #: one board may hold in a snapshot and in a server's memory (docs/document-model.md).
+    max_board_points: int = 2_000_000
+    max_board_text_chars: int = 2_000_000
 
     @classmethod
     def from_settings(cls) -> Limits:
@@ -52,4 +57,6 @@ class Limits:
             max_points_per_op=int(app_settings.MAX_POINTS_PER_OP),
             max_points_per_stroke=int(app_settings.MAX_POINTS_PER_STROKE),
             max_elements=int(app_settings.MAX_ELEMENTS),
+            max_board_points=int(app_settings.MAX_BOARD_POINTS),
+            max_board_text_chars=int(app_settings.MAX_BOARD_TEXT_CHARS),
         )

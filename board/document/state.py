@@ -48,15 +48,34 @@ class BoardState:
     big board then costs no decoding until something reads it (the first op to validate); a
     catch-up forwards the stored snapshot bytes instead (realtime.store), so a board that is
     only viewed is never decoded.
+
+    It keeps two running totals, `total_points` (every stroke point) and `total_text_chars`
+    (every character of text elements), for check_op's board budgets: summing them per op
+    would cost O(board) on the hot path. Counted once when the elements arrive (constructor,
+    snapshot, deferred build, assigning `elements`), then moved by every reducer. Changing
+    `elements` in place by other means leaves them stale: assign the map instead (or call
+    `recount()`).
     """
 
-    __slots__ = ("_build", "_elements", "_lock", "seq")
+    __slots__ = ("_build", "_elements", "_lock", "_points", "_text_chars", "seq")
 
     def __init__(self, elements: dict[str, Element] | None = None, seq: int = 0) -> None:
         self._elements: dict[str, Element] = elements if elements is not None else {}
         self._build: Callable[[], dict[str, Element]] | None = None
         self._lock: threading.Lock | None = None
         self.seq = seq
+        self._points, self._text_chars = _totals(self._elements.values())
+
+    @classmethod
+    def _adopt(
+        cls, elements: dict[str, Element], seq: int, points: int, text_chars: int
+    ) -> BoardState:
+        """
+        A state of `elements` whose totals the caller already counted (no second pass).
+        """
+        state = cls(None, seq)
+        state._elements, state._points, state._text_chars = elements, points, text_chars
+        return state
 
     @classmethod
     def deferred(cls, seq: int, build: Callable[[], dict[str, Element]]) -> BoardState:
@@ -75,12 +94,15 @@ class BoardState:
 
     @elements.setter
     def elements(self, value: dict[str, Element]) -> None:
+        totals = _totals(value.values())
         if self._lock is None:
             self._elements = value
+            self._points, self._text_chars = totals
             return
         with self._lock:  # a build running in another thread finishes first, then is replaced
             self._build = None
             self._elements = value
+            self._points, self._text_chars = totals
 
     @property
     def is_deferred(self) -> bool:
@@ -103,7 +125,11 @@ class BoardState:
         with self._lock:
             build = self._build
             if build is not None:
-                self._elements = build()
+                elements = build()
+                # Once per load, next to a decode that costs 20-40x more (measured: 6.5 ms
+                # against 150-300 ms for 50k strokes).
+                self._points, self._text_chars = _totals(elements.values())
+                self._elements = elements
                 self._build = None
 
     @property
@@ -112,10 +138,29 @@ class BoardState:
 
     @property
     def total_points(self) -> int:
-        return sum(point_count(el) for el in self.elements.values() if el["type"] == "stroke")
+        """
+        Points of every stroke on the board (the running total: O(1)).
+        """
+        self.materialize()
+        return self._points
+
+    @property
+    def total_text_chars(self) -> int:
+        """
+        Characters (code points) of every text element on the board (the running total: O(1)).
+        """
+        self.materialize()
+        return self._text_chars
+
+    def recount(self) -> None:
+        """
+        Count the totals again from the elements (after changing `elements` in place).
+        """
+        self._points, self._text_chars = _totals(self.elements.values())
 
     def copy(self) -> BoardState:
-        return BoardState({k: copy_element(el) for k, el in self.elements.items()}, self.seq)
+        elements = {k: copy_element(el) for k, el in self.elements.items()}
+        return BoardState._adopt(elements, self.seq, self._points, self._text_chars)
 
     def to_snapshot(self) -> dict[str, Any]:
         """
@@ -131,9 +176,13 @@ class BoardState:
         if data.get("v") != SNAPSHOT_VERSION:
             raise ValueError(f"Unsupported snapshot version {data.get('v')!r}; expected 1.")
         elements: dict[str, Element] = {}
+        points = text_chars = 0
         for el in data["els"]:
-            elements.setdefault(el["id"], el)
-        return cls(elements, int(data["s"]))
+            if el["id"] not in elements:  # duplicate ids: the first wins, as in `rst`
+                elements[el["id"]] = el
+                points += _points_of(el)
+                text_chars += _text_chars_of(el)
+        return cls._adopt(elements, int(data["s"]), points, text_chars)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BoardState):
@@ -146,6 +195,34 @@ class BoardState:
         if self._build is not None:
             return f"<BoardState seq={self.seq} deferred>"
         return f"<BoardState seq={self.seq} elements={len(self._elements)}>"
+
+
+def _points_of(el: Mapping[str, Any]) -> int:
+    """
+    What an element adds to `BoardState.total_points`.
+    """
+    return point_count(el) if el["type"] == "stroke" else 0
+
+
+def _text_chars_of(el: Mapping[str, Any]) -> int:
+    """
+    What an element adds to `BoardState.total_text_chars`.
+    """
+    return len(el.get("text") or "") if el["type"] == "text" else 0
+
+
+def _totals(elements: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+    """
+    (stroke points, text characters) of `elements`, counted from scratch.
+    """
+    points = text_chars = 0
+    for el in elements:
+        kind = el["type"]
+        if kind == "stroke":
+            points += point_count(el)
+        elif kind == "text":
+            text_chars += len(el.get("text") or "")
+    return points, text_chars
 
 
 def copy_element(el: Mapping[str, Any]) -> Element:
@@ -165,20 +242,32 @@ def _clamp(v: int) -> int:
     return COORD_MAX if v > COORD_MAX else -COORD_MAX if v < -COORD_MAX else v
 
 
+# Each reducer keeps the state's totals in step with what it does to the elements (the
+# property test in tests/board/test_budget.py recounts after every op of random logs).
+
+
 def _add(state: BoardState, op: Mapping[str, Any]) -> None:
     el = op["el"]
-    if el["id"] not in state.elements:
-        state.elements[el["id"]] = copy_element(el)
+    elements = state.elements
+    if el["id"] not in elements:
+        new = elements[el["id"]] = copy_element(el)
+        kind = new["type"]  # _points_of and _text_chars_of, inline (hot path)
+        if kind == "stroke":
+            state._points += len(new.get("p") or ()) // 2
+        elif kind == "text":
+            state._text_chars += len(new.get("text") or "")
 
 
 def _app(state: BoardState, op: Mapping[str, Any]) -> None:
     el = state.elements.get(op["id"])
     if el is None or el["type"] != "stroke":
         return
-    points = el.setdefault("p", [])
-    points.extend(op["p"])
+    added = op["p"]
+    el.setdefault("p", []).extend(added)
+    # Validated point arrays are even (validate_op), so the stroke's count grows by exactly this.
+    state._points += len(added) // 2
     if "pr" in el:
-        el["pr"].extend(op.get("pr") or [DEFAULT_PRESSURE] * (len(op["p"]) // 2))
+        el["pr"].extend(op.get("pr") or [DEFAULT_PRESSURE] * (len(added) // 2))
 
 
 def _upd(state: BoardState, op: Mapping[str, Any]) -> None:
@@ -190,6 +279,8 @@ def _upd(state: BoardState, op: Mapping[str, Any]) -> None:
         if key == "style":
             el["style"] = {**el["style"], **value}
         elif key in allowed:
+            if key == "text":  # only a text element has it
+                state._text_chars += len(value) - len(el.get("text") or "")
             el[key] = value
 
 
@@ -204,19 +295,25 @@ def _mov(state: BoardState, op: Mapping[str, Any]) -> None:
 
 
 def _del(state: BoardState, op: Mapping[str, Any]) -> None:
+    elements = state.elements
     for el_id in op["ids"]:
-        state.elements.pop(el_id, None)
+        el = elements.pop(el_id, None)
+        if el is not None:
+            state._points -= _points_of(el)
+            state._text_chars -= _text_chars_of(el)
 
 
 def _clr(state: BoardState, op: Mapping[str, Any]) -> None:
     state.elements.clear()
+    state._points = state._text_chars = 0
 
 
 def _rst(state: BoardState, op: Mapping[str, Any]) -> None:
-    state.elements = {}
+    elements: dict[str, Element] = {}
     for el in op["els"]:
-        if el["id"] not in state.elements:
-            state.elements[el["id"]] = copy_element(el)
+        if el["id"] not in elements:
+            elements[el["id"]] = copy_element(el)
+    state.elements = elements  # counts the totals afresh
 
 
 _REDUCERS: dict[str, Callable[[BoardState, Mapping[str, Any]], None]] = {
@@ -274,6 +371,50 @@ def _reject(path: str, message: str) -> OpRejected:
     return OpRejected(f"{path}: {message}", extra={"field": path})
 
 
+def _full(path: str, message: str, limit: int) -> BoardFull:
+    # The message reads after "This board is full: " once the client strips `path: `.
+    return BoardFull(f"{path}: {message}", extra={"field": path, "limit": limit})
+
+
+def _points_full(limits: Limits, path: str) -> BoardFull:
+    limit = limits.max_board_points
+    return _full(path, f"its strokes would pass {limit:,} points, the most a board may have", limit)
+
+
+def _text_full(limits: Limits, path: str) -> BoardFull:
+    limit = limits.max_board_text_chars
+    return _full(
+        path, f"its text would pass {limit:,} characters, the most a board may have", limit
+    )
+
+
+# The budget checks below compare the op's own size with the state's running totals, inline:
+# check_op runs for every op of every tick, and a helper call on the success path more than
+# doubled what the budget costs there (+12 % per op instead of +5 %; docs/document-model.md).
+# An op that adds nothing (`added > 0` fails) is never refused by a budget, so a board above
+# it (an operator lowered it) can still be edited and cleaned up. Reading `state.elements`
+# first builds a deferred state, and its totals with it.
+
+
+def _check_add(state: BoardState, op: Mapping[str, Any], limits: Limits, where: str) -> None:
+    el = op["el"]
+    elements = state.elements
+    if el["id"] in elements:
+        raise _reject(where + ".el.id", f"element {el['id']!r} already exists")
+    if len(elements) >= limits.max_elements:
+        limit = limits.max_elements
+        raise _full(where + ".el", f"it has {limit:,} elements, the most a board may have", limit)
+    kind = el["type"]
+    if kind == "stroke":
+        added = len(el.get("p") or ()) // 2
+        if added > 0 and state._points + added > limits.max_board_points:
+            raise _points_full(limits, where + ".el.p")
+    elif kind == "text":
+        added = len(el["text"])
+        if added > 0 and state._text_chars + added > limits.max_board_text_chars:
+            raise _text_full(limits, where + ".el.text")
+
+
 def _check_app(state: BoardState, op: Mapping[str, Any], limits: Limits, where: str) -> None:
     el = state.elements.get(op["id"])
     if el is None:
@@ -283,21 +424,43 @@ def _check_app(state: BoardState, op: Mapping[str, Any], limits: Limits, where: 
     if ("pr" in el) != ("pr" in op):
         need = "needs" if "pr" in el else "must not have"
         raise _reject(where + ".pr", f"stroke {op['id']!r} {need} pressure")
-    if point_count(el) + len(op["p"]) // 2 > limits.max_points_per_stroke:
-        raise BoardFull(
-            f"{where}.p: stroke would exceed {limits.max_points_per_stroke} points",
-            extra={"field": where + ".p"},
-        )
+    added = len(op["p"]) // 2  # at least 1 (validate_op)
+    if len(el.get("p") or ()) // 2 + added > limits.max_points_per_stroke:  # point_count
+        limit = limits.max_points_per_stroke
+        raise _full(where + ".p", f"stroke would exceed {limit:,} points", limit)
+    if state._points + added > limits.max_board_points:
+        raise _points_full(limits, where + ".p")
 
 
-def _check_upd(state: BoardState, op: Mapping[str, Any], where: str) -> None:
+def _check_upd(state: BoardState, op: Mapping[str, Any], limits: Limits, where: str) -> None:
     el = state.elements.get(op["id"])
     if el is None:
         raise _reject(where + ".id", f"no element {op['id']!r} on this board")
+    changes = op["set"]
     allowed = UPDATABLE[el["type"]]
-    for key in op["set"]:
+    for key in changes:
         if key not in allowed:
             raise _reject(f"{where}.set.{key}", f"a {el['type']} has no {key!r}")
+    if "text" in changes:  # a text element (checked above): only growth counts
+        added = len(changes["text"]) - len(el.get("text") or "")
+        if added > 0 and state._text_chars + added > limits.max_board_text_chars:
+            raise _text_full(limits, where + ".set.text")
+
+
+def _check_rst(op: Mapping[str, Any], limits: Limits, where: str) -> None:
+    # A restore replaces the board: its elements alone must fit (server-issued, so O(els) is
+    # fine; duplicate ids count once, as the reducer keeps the first).
+    els = {el["id"]: el for el in reversed(op["els"])}
+    if len(els) > limits.max_elements:
+        limit = limits.max_elements
+        raise _full(where + ".els", f"more than {limit:,} elements", limit)
+    points, text_chars = _totals(els.values())
+    if points > limits.max_board_points:
+        limit = limits.max_board_points
+        raise _full(where + ".els", f"the strokes pass {limit:,} points", limit)
+    if text_chars > limits.max_board_text_chars:
+        limit = limits.max_board_text_chars
+        raise _full(where + ".els", f"the text passes {limit:,} characters", limit)
 
 
 def _check_mov(state: BoardState, op: Mapping[str, Any], where: str) -> None:
@@ -315,21 +478,19 @@ def check_op(
     Check a validated op against the board it is about to be sequenced on.
 
     Raises OpRejected (an `add` whose id exists, an `app`/`upd` naming a missing element or one
-    of the wrong type) or BoardFull (element or stroke-point limits). The caller must apply each
-    accepted op before checking the next one of the same batch.
+    of the wrong type) or BoardFull (`extra`: `field`, `limit`): the board's element count,
+    a stroke's points, or the board's budgets of stroke points and text characters, against
+    the state's running totals (O(1): this runs for every op on the hub's tick). The caller
+    must apply each accepted op before checking the next one of the same batch.
     """
     kind = op["k"]
     if kind == "add":
-        el_id = op["el"]["id"]
-        if el_id in state.elements:
-            raise _reject(where + ".el.id", f"element {el_id!r} already exists")
-        if len(state.elements) >= limits.max_elements:
-            raise BoardFull(f"{where}: board is full ({limits.max_elements} elements)")
+        _check_add(state, op, limits, where)
     elif kind == "app":
         _check_app(state, op, limits, where)
     elif kind == "upd":
-        _check_upd(state, op, where)
+        _check_upd(state, op, limits, where)
     elif kind == "mov":
         _check_mov(state, op, where)
-    elif kind == "rst" and len(op["els"]) > limits.max_elements:
-        raise BoardFull(f"{where}.els: more than {limits.max_elements} elements")
+    elif kind == "rst":
+        _check_rst(op, limits, where)

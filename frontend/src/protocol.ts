@@ -161,6 +161,7 @@ export type ErrorCode =
   | "unknown_type"
   | "too_large"
   | "invalid_op"
+  | "board_full"
   | "read_only"
   | "rate_limited"
   | "unavailable";

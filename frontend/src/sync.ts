@@ -5,8 +5,8 @@
  * (this client's unconfirmed ops, rendered on top and replayed over every newer confirmed
  * state: a rebase), the persisted outbox and the reorder buffer. A transport hands it decoded
  * server messages and socket lifecycle events; it hands back frames to send. Rejected ops
- * (`invalid_op`, `read_only`) are dropped and the client resyncs from its applied seq, which is
- * always a correct way to roll optimistic state back.
+ * (`invalid_op`, `board_full`, `read_only`) are dropped and the client resyncs from its applied
+ * seq, which is always a correct way to roll optimistic state back.
  *
  * The wire format of each connection (protocol v2's handles and compact frames) lives in its
  * WireSession: frames come in through `receive`, and `flush` asks the session how to send.
@@ -45,6 +45,14 @@ export interface SyncEvents {
   session(): void;
 }
 
+/** A `board_full` refusal, kept for the board UI's notice (ui/board-ui.ts). */
+export interface BoardFullRefusal {
+  /** The server's message without its leading `field: ` (it says which bound was reached). */
+  reason: string;
+  /** When it arrived (Date.now()). */
+  at: number;
+}
+
 interface Pending {
   op: Op;
   /** Seq from an `ack`, once known: the op is confirmed when the state reaches it. */
@@ -60,6 +68,8 @@ export class SyncClient {
   version = 0;
   /** True between `synced` and the socket closing: live, outbox flushed. */
   synced = false;
+  /** The last `board_full` refusal, if any: the UI tells the user for a few seconds. */
+  boardFull: BoardFullRefusal | null = null;
   private readonly pending = new Map<number, Pending>();
   private readonly sent = new Set<number>();
   private readonly reorder: ReorderBuffer;
@@ -241,11 +251,14 @@ export class SyncClient {
 
   private onError(msg: ErrorMessage): void {
     const ids = msg.ids ?? [];
-    if (msg.code === "invalid_op" || msg.code === "read_only") {
+    if (msg.code === "invalid_op" || msg.code === "board_full" || msg.code === "read_only") {
+      // Final: the server will never store these ops. (`board_full`: the board reached a size
+      // bound; resending cannot help until someone deletes something, and then it is a new op.)
       for (const i of ids) {
         this.pending.delete(i);
         this.outbox.remove(i);
       }
+      if (msg.code === "board_full") this.boardFull = { reason: refusalReason(msg), at: Date.now() };
       if (msg.code === "read_only") {
         this.role = "viewer";
         this.events.session();
@@ -297,4 +310,10 @@ export class SyncClient {
     this.version += 1;
     this.events.change();
   }
+}
+
+/** An error's message without the `field: ` the server puts first (e.g. `op.p: `). */
+export function refusalReason(msg: Pick<ErrorMessage, "message" | "field">): string {
+  const prefix = msg.field ? `${msg.field}: ` : "";
+  return prefix && msg.message.startsWith(prefix) ? msg.message.slice(prefix.length) : msg.message;
 }

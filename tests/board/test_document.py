@@ -298,7 +298,7 @@ STATE_ERRORS = [
     ("upd w on a stroke", {**_UPD, "id": "s", "set": {"w": 3}}, OpRejected, "op.set.w"),
     ("upd text on a rect", {**_UPD, "id": "r", "set": {"text": "x"}}, OpRejected, "no 'text'"),
     ("mov out of range", {**_MOV, "ids": ["r"], "dx": 10_000_001}, OpRejected, "beyond"),
-    ("board full", add(el("new"), 9), BoardFull, "board is full (3 elements)"),
+    ("board full", add(el("new"), 9), BoardFull, "op.el: it has 3 elements"),
 ]
 
 

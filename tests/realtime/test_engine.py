@@ -146,3 +146,23 @@ def test_an_op_whose_check_raises_closes_its_socket_only(monkeypatch: Any) -> No
     assert checked.poisoned == [ann] and not room.exact
     assert [(p.client_id, op["i"]) for p, op in checked.accepted] == [("bob-0001", 1)]
     assert ErrorCode.INVALID_OP not in {a.code for a in checked.answers}
+
+
+@pytest.mark.parametrize(("head", "code"), [(1, "board_full"), (2, "unavailable")])
+def test_an_op_past_the_boards_budget_is_answered_board_full_when_the_refusal_is_sound(
+    head: int, code: str
+) -> None:
+    room = _room(stroke(1, "s"))  # 2 points
+    ann = _peer("ann-0001")
+    room.pending = [(ann, append(1, "s")), (ann, stroke(2, "t"))]
+    checked = engine.check_pending(room, Limits(max_board_points=3))
+    # head 1: the state saw the whole log, the refusal stands. head 2: another process stored
+    # an op meanwhile (it may have deleted strokes), so the refusal is doubted.
+    done = engine.settle_refusals(checked, new=0, head=head, found={})
+    assert _codes(done.answers)[0] == ("ann-0001", code, [1])
+    if code == "board_full":
+        [answer] = done.answers
+        assert answer.field == "op.p" and "3 points" in answer.message
+        assert not done.reload and [op["i"] for _, op in room.pending] == [2]
+    else:
+        assert done.reload and not room.exact

@@ -6,6 +6,7 @@ import type { ToolName } from "../canvas/tools";
 import type { Editor } from "../editor";
 import { presenceLabel } from "../presence";
 import type { ConnectionStatus } from "../socket";
+import type { BoardFullRefusal } from "../sync";
 import { $, h } from "./dom";
 
 /** Arrow-key pan step in screen pixels. */
@@ -27,14 +28,29 @@ const TOOL_KEYS: Record<string, ToolName> = {
   r: "rect", o: "ellipse", l: "line", a: "arrow", t: "text",
 };
 
+/** How long the status line tells of a `board_full` refusal (ms); it is re-rendered every 500 ms. */
+export const NOTICE_MS = 6000;
+
+/** The notice for a `board_full` refusal while it is fresh, else null. */
+export function boardFullNotice(refusal: BoardFullRefusal | null, now = Date.now()): string | null {
+  if (!refusal || now < refusal.at || now - refusal.at >= NOTICE_MS) return null;
+  return `This board is full: ${refusal.reason}. Delete something to make room.`;
+}
+
+/**
+ * The status line: [kind (its style), text]. A `notice` (boardFullNotice) takes the place of
+ * "Connected" while it lasts; a connection problem still shows first.
+ */
 export function statusText(
   s: ConnectionStatus,
   readOnly: boolean,
   synced: boolean,
   now = Date.now(),
+  notice: string | null = null,
 ): [string, string] {
   switch (s.kind) {
     case "connected":
+      if (notice) return ["notice", notice];
       if (!synced) return ["connecting", "Syncing…"];
       return readOnly ? ["readonly", "Connected · read-only"] : ["connected", "Connected"];
     case "connecting":
@@ -75,7 +91,9 @@ export class BoardChrome {
   }
 
   renderStatus(): void {
-    const [kind, text] = statusText(this.status, this.ed.sync.readOnly, this.ed.sync.synced);
+    const now = Date.now();
+    const notice = boardFullNotice(this.ed.sync.boardFull, now);
+    const [kind, text] = statusText(this.status, this.ed.sync.readOnly, this.ed.sync.synced, now, notice);
     const el = $("status");
     if (el.textContent !== text) el.textContent = text;
     el.dataset.kind = kind;
