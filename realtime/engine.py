@@ -10,8 +10,9 @@ around it, by the simulation (tests/sim).
 * `check_pending`: take the room's queued ops and check them in order against its state,
   applying each accepted one (later ops of the tick see it).
 * `settle_refusals`: after the commit, answer the refused ops: an ack when the log has them
-  already (a resend), `invalid_op` only when the state that refused them had seen the whole log,
-  `unavailable` otherwise (and a reload); ops held behind a refusal go back to the queue.
+  already (a resend), `invalid_op` (or `board_full`, a size bound) only when the state that
+  refused them had seen the whole log, `unavailable` otherwise (and a reload); ops held behind a
+  refusal go back to the queue.
 * `commit_failed`: the commit failed: everything taken is answered `unavailable`.
 """
 

@@ -522,6 +522,8 @@ def limits_for_hello() -> dict[str, Any]:
         "max_points_per_op": s.MAX_POINTS_PER_OP,
         "max_points_per_stroke": s.MAX_POINTS_PER_STROKE,
         "max_elements": s.MAX_ELEMENTS,
+        "max_board_points": s.MAX_BOARD_POINTS,
+        "max_board_text_chars": s.MAX_BOARD_TEXT_CHARS,
         "ops_per_sec": s.OPS_PER_SEC,
         "ops_burst": s.OPS_BURST,
         "bytes_per_sec": s.BYTES_PER_SEC,

@@ -83,6 +83,8 @@ export interface Limits {
   max_points_per_op: number;
   max_points_per_stroke: number;
   max_elements: number;
+  max_board_points: number;
+  max_board_text_chars: number;
   ops_per_sec: number;
   ops_burst: number;
   bytes_per_sec: number;
@@ -100,6 +102,8 @@ export const DEFAULT_LIMITS: Limits = {
   max_points_per_op: 1024,
   max_points_per_stroke: 50000,
   max_elements: 100000,
+  max_board_points: 2000000,
+  max_board_text_chars: 2000000,
   ops_per_sec: 300,
   ops_burst: 600,
   bytes_per_sec: 1048576,

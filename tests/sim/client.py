@@ -162,7 +162,7 @@ class SimClient:
         if code in ("unavailable", "rate_limited"):
             self._schedule_resend()
             return
-        if code == "invalid_op":
+        if code in ("invalid_op", "board_full"):  # final: the client drops the op
             for i in ids:
                 self.outbox.pop(i, None)
             valid = [i for i in ids if self.created.get(i, {}).get("valid", False)]
