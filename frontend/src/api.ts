@@ -36,12 +36,16 @@ export interface StateAt {
   elements: Element[];
 }
 
+/** A 400's messages by field (docs/api.md "Errors"); `non_field_errors` for the rest. */
+export type FieldErrors = Record<string, string[]>;
+
 /** An API failure with the server's message and code when it sent one. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly code: string | null,
+    readonly fields: FieldErrors = {},
   ) {
     super(message);
     this.name = "ApiError";
@@ -75,6 +79,18 @@ function errorText(body: unknown, status: number): [string, string | null] {
   return [`Request failed (HTTP ${status})`, null];
 }
 
+/** The `errors` of a 400 body, keeping only string messages. */
+function fieldErrors(body: unknown): FieldErrors {
+  const errors = body && typeof body === "object" ? (body as { errors?: unknown }).errors : null;
+  const out: FieldErrors = {};
+  if (!errors || typeof errors !== "object") return out;
+  for (const [field, messages] of Object.entries(errors)) {
+    const list = (Array.isArray(messages) ? messages : [messages]).filter((m) => typeof m === "string");
+    if (list.length) out[field] = list;
+  }
+  return out;
+}
+
 /** Fetch `path` under the API root; JSON in, JSON out (or a Blob when `blob` is set). */
 export async function request<T>(
   method: string,
@@ -95,7 +111,7 @@ export async function request<T>(
   if (!res.ok) {
     const parsed = await res.json().catch(() => null);
     const [message, code] = errorText(parsed, res.status);
-    throw new ApiError(res.status, message, code);
+    throw new ApiError(res.status, message, code, fieldErrors(parsed));
   }
   if (opts.blob) return (await res.blob()) as T;
   if (res.status === 204) return undefined as T;

@@ -21,7 +21,7 @@ async def test_sign_up_then_manage_boards(browser: Browser, server: ServerProces
     await page.fill("#username", "dora")
     await page.fill("#password", "short")
     await page.click("#auth-form button[type=submit]")
-    await page.locator("#auth-error").wait_for()  # the password validators' message is shown
+    await page.locator("#password-error").wait_for()  # the password validators' message is shown
     await page.fill("#password", "a-much-better-passphrase")
     await page.click("#auth-form button[type=submit]")
     await page.wait_for_url(server.http_url("/"))
