@@ -77,5 +77,8 @@ def board_page(request: HttpRequest, board_id: str) -> HttpResponse:
     """
     if not request.user.is_authenticated and not request.GET.get("share"):
         return redirect(f"/login/?{urlencode({'next': request.get_full_path()})}")
-    context = {"board_id": board_id, "colors": COLORS, "widths": WIDTHS}
+    # The browser keeps each board's camera per user (canvas/camera-store.ts): "guest" for a
+    # share-link holder without an account.
+    user_key = str(request.user.pk) if request.user.is_authenticated else "guest"
+    context = {"board_id": board_id, "user_key": user_key, "colors": COLORS, "widths": WIDTHS}
     return render(request, "frontend/board.html", context)

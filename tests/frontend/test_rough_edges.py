@@ -49,3 +49,52 @@ async def test_signup_shows_each_fields_errors(
     await page.fill("#password", "a-much-better-passphrase")
     await page.click("#auth-form button[type=submit]")
     await page.wait_for_url(server.http_url("/"))
+
+
+FAR_RECT = """() => inkroom.editor.submit([{k: 'add', el: {
+  id: 'far-rect-1', type: 'rect', x: 4000, y: 3000, w: 400, h: 200,
+  style: {color: '#1e1e1e', width: 8, opacity: 1, fill: null}}}])"""
+
+# The world point at the centre of the canvas.
+CENTRE_JS = """() => {
+  const c = inkroom.camera(), el = document.getElementById('board-canvas');
+  return [c.x + el.clientWidth / 2 / c.zoom, c.y + el.clientHeight / 2 / c.zoom];
+}"""
+
+
+async def test_first_open_fits_content_and_a_reload_keeps_the_camera(
+    open_board: Callable[..., Any],
+) -> None:
+    alice = await open_board("alice")
+    await alice.page.evaluate(FAR_RECT)
+    await alice.wait("inkroom.state().elements.length === 1")
+
+    # bob's first visit frames the content (far from the origin), at no more than 100 %.
+    bob = await open_board("bob")
+    await bob.wait(f"(() => {{ const [x, y] = ({CENTRE_JS})(); "
+                   "return Math.abs(x - 4200) < 1 && Math.abs(y - 3100) < 1; })()")
+    assert (await bob.page.evaluate("inkroom.camera()"))["zoom"] <= 1
+    await bob.wait_drawn(4000, 3100, 1)
+
+    # He zooms out and pans; a reload opens exactly there, not at the origin or re-fitted.
+    await bob.page.keyboard.press("-")
+    await bob.page.keyboard.press("ArrowRight")
+    moved = await bob.page.evaluate("inkroom.camera()")
+    await bob.page.reload()
+    await bob.wait_synced()
+    await bob.wait("inkroom.camera().zoom < 1")
+    assert await bob.page.evaluate("inkroom.camera()") == pytest.approx(moved)
+
+
+async def test_zero_key_zooms_to_100_around_the_centre(open_board: Callable[..., Any]) -> None:
+    alice = await open_board("alice")
+    await alice.stroke(560, 340)  # around the default view's centre (1280 x ~600 canvas)
+    centre = await alice.page.evaluate(CENTRE_JS)
+    for _ in range(20):  # as far out as it goes
+        await alice.page.keyboard.press("-")
+    assert (await alice.page.evaluate("inkroom.camera()"))["zoom"] < 0.1
+    await alice.page.keyboard.press("0")
+    camera = await alice.page.evaluate("inkroom.camera()")
+    assert camera["zoom"] == 1
+    assert await alice.page.evaluate(CENTRE_JS) == pytest.approx(centre, abs=0.5)
+    await alice.wait_drawn(640, 340, 1, radius=20)  # the stroke is on screen, not lost

@@ -36,11 +36,11 @@ export class Camera {
   }
 
   /** Show `box` (world units) centred in a screen of width x height with a margin (px). */
-  fit(box: Box, width: number, height: number, margin = 48): void {
+  fit(box: Box, width: number, height: number, margin = 48, maxZoom = 4): void {
     const bw = Math.max(1, box.maxX - box.minX);
     const bh = Math.max(1, box.maxY - box.minY);
     const zoom = Math.min((width - 2 * margin) / bw, (height - 2 * margin) / bh);
-    this.zoom = Math.min(4, Math.max(MIN_ZOOM, zoom));
+    this.zoom = Math.min(maxZoom, Math.max(MIN_ZOOM, zoom));
     this.x = (box.minX + box.maxX) / 2 - width / 2 / this.zoom;
     this.y = (box.minY + box.maxY) / 2 - height / 2 / this.zoom;
   }

@@ -2,6 +2,8 @@
  * The board page: an Editor plus its chrome and menu, and the `window.inkroom` debug hook.
  */
 import { useShareToken } from "../api";
+import { cameraKey, loadCamera, openingPlace, saveCamera } from "../canvas/camera-store";
+import { contentBounds } from "../canvas/hit";
 import { Editor } from "../editor";
 import { browserLocks, claimClientId, isReload } from "../tabs";
 import { BoardChrome } from "../ui/board-ui";
@@ -24,6 +26,7 @@ export async function boardPage(): Promise<void> {
     canvas: $<HTMLCanvasElement>("board-canvas"),
     onStatus: (s) => chrome?.setStatus(s),
     onSession: () => {
+      if (editor.sync.synced) placeCamera();
       chrome?.renderSession();
       panels?.renderRole();
     },
@@ -33,6 +36,30 @@ export async function boardPage(): Promise<void> {
     },
     editText: (_x, _y, screen, done) => chrome?.editText(screen, editor.palette.textSize, done),
   });
+  // The camera is kept per user and board; a first open frames the content once it is synced.
+  const camKey = cameraKey(document.body.dataset.user || "guest", boardId);
+  const stored = loadCamera(localStorage, camKey);
+  if (stored) Object.assign(editor.camera, stored);
+  let placed = stored !== null;
+  let kept = "";
+  const keepCamera = () => {
+    const { x, y, zoom } = editor.camera;
+    const now = `${x},${y},${zoom}`;
+    if (!placed || now === kept) return;
+    kept = now;
+    saveCamera(localStorage, camKey, { x, y, zoom });
+  };
+  function placeCamera(): void {
+    if (placed) return;
+    placed = true;
+    const place = openingPlace(editor.camera, contentBounds(editor.sync.view()), editor.renderer.width, editor.renderer.height);
+    if (place) Object.assign(editor.camera, place);
+    editor.invalidate();
+    keepCamera();
+  }
+  // Polled rather than hooked into every pan and zoom path; pagehide catches the last move.
+  setInterval(keepCamera, 1000);
+  addEventListener("pagehide", keepCamera);
   chrome = new BoardChrome(editor);
   panels = new BoardPanels(editor, boardId, () => chrome?.renderSession());
   (window as unknown as { inkroom: unknown }).inkroom = {

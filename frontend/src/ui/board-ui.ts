@@ -223,11 +223,9 @@ export class BoardChrome {
     if (e.key === "+" || e.key === "=") return run(() => this.ed.zoomBy(KEY_ZOOM));
     if (e.key === "-") return run(() => this.ed.zoomBy(1 / KEY_ZOOM));
     if (e.key === "!" || (e.shiftKey && e.code === "Digit1")) return run(() => this.ed.zoomToFit());
-    if (e.key === "0") {
-      this.ed.camera.zoom = 1;
-      this.ed.invalidate();
-      return true;
-    }
+    // 100 % around the view's centre, like + and -: keeping the top-left corner fixed threw a
+    // far-zoomed-out view's content off screen.
+    if (e.key === "0") return run(() => this.ed.zoomBy(1 / this.ed.camera.zoom));
     if (/^[1-6]$/.test(e.key)) {
       const swatch = document.querySelectorAll<HTMLButtonElement>("[data-color]")[Number(e.key) - 1];
       swatch?.click();
