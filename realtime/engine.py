@@ -50,32 +50,49 @@ class Answer:
     field: str | None = None
 
 
-@dataclass(slots=True)
 class Checked:
     """
     One room's ops taken for a tick, after checking them against its state.
+
+    A plain class rather than a dataclass: one is made per room per tick, and default factories
+    cost a call each.
     """
 
-    room: Room
-    #: The seq the state was exactly the log at when it checked them; None when inexact.
-    exact_at: int | None
-    accepted: Accepted = field(default_factory=list)
-    refused: list[tuple[Peer, dict[str, Any], OpRejected]] = field(default_factory=list)
-    #: A peer's ops after its refused one, left unchecked (they may depend on it).
-    deferred: Accepted = field(default_factory=list)
-    #: Peers whose ops were held back for the resend of one answered `unavailable`, with the
-    #: first op held: is that one stored? (A commit that failed may have happened; the client
-    #: then has it acknowledged by the log and never resends it, only what was held after it.)
-    waiting: dict[Peer, int] = field(default_factory=dict)
-    #: Effects of the check: error frames now, and sockets to close with 1011 (an op whose
-    #: check or apply raised: a server bug that concerns that socket only).
-    answers: list[Answer] = field(default_factory=list)
-    poisoned: list[Peer] = field(default_factory=list)
+    __slots__ = (
+        "accepted",
+        "answers",
+        "deferred",
+        "exact_at",
+        "poisoned",
+        "refused",
+        "room",
+        "waiting",
+    )
+
+    def __init__(self, room: Room, exact_at: int | None) -> None:
+        self.room = room
+        #: The seq the state was exactly the log at when it checked them; None when inexact.
+        self.exact_at = exact_at
+        self.accepted: Accepted = []
+        self.refused: list[tuple[Peer, dict[str, Any], OpRejected]] = []
+        #: A peer's ops after its refused one, left unchecked (they may depend on it).
+        self.deferred: Accepted = []
+        #: Peers whose ops were held back for the resend of one answered `unavailable`, with the
+        #: first op held: is that one stored? (A commit that failed may have happened; the
+        #: client then has it acknowledged by the log and never resends it, only what was held
+        #: after it.)
+        self.waiting: dict[Peer, int] = {}
+        #: Effects of the check: error frames now, and sockets to close with 1011 (an op whose
+        #: check or apply raised: a server bug that concerns that socket only).
+        self.answers: list[Answer] = []
+        self.poisoned: list[Peer] = []
 
     def lookups(self) -> list[tuple[str, str, int]]:
         """
         The (board, client, op id) keys the commit must look up in the log for this room.
         """
+        if not self.refused and not self.waiting:
+            return []
         board = self.room.board_id
         keys = [(board, p.client_id, int(op["i"])) for p, op, _ in self.refused]
         keys += [
@@ -101,6 +118,10 @@ class Settlement:
     doubted: int = 0
 
 
+#: What settling a room with nothing refused, deferred or held returns (read only).
+_NOTHING = Settlement()
+
+
 def check_pending(room: Room, limits: Limits) -> Checked:
     """
     Take the room's pending ops and check them in order against its state, applying each one
@@ -113,35 +134,33 @@ def check_pending(room: Room, limits: Limits) -> Checked:
     state = room.state
     assert state is not None  # the shell checks only ready rooms
     pending, room.pending = room.pending, []
-    out = Checked(room, exact_at=room.applied_seq if room.exact else None)
-    held: dict[Peer, list[int]] = defaultdict(list)
-    stopped: set[Peer] = set()
+    out = Checked(room, room.applied_seq if room.exact else None)
+    accepted = out.accepted
+    # Made on first use: most ticks refuse and hold back nothing.
+    held: dict[Peer, list[int]] | None = None
+    stopped: set[Peer] | None = None
     for peer, op in pending:
-        if peer in stopped:
+        if stopped is not None and peer in stopped:
             out.deferred.append((peer, op))
             continue
-        if peer.behind_refused(int(op["i"])):
+        if peer.unavailable_from is not None and peer.behind_refused(int(op["i"])):
+            held = held if held is not None else defaultdict(list)
             held[peer].append(int(op["i"]))
             continue
         try:
             check_op(state, op, limits)
+            apply_in_place(state, op)
         except OpRejected as exc:
             out.refused.append((peer, op, exc))
-            stopped.add(peer)
-            continue
         except Exception:
             _poisoned(out, peer, op)
-            stopped.add(peer)
+        else:
+            accepted.append((peer, op))
             continue
-        try:
-            apply_in_place(state, op)
-        except Exception:
-            _poisoned(out, peer, op)
-            stopped.add(peer)
-            continue
-        out.accepted.append((peer, op))
-    room.spec_ops, room.spec_base = len(out.accepted), room.applied_seq
-    for peer, ids in held.items():
+        stopped = stopped if stopped is not None else set()
+        stopped.add(peer)
+    room.spec_ops, room.spec_base = len(accepted), room.applied_seq
+    for peer, ids in (held or {}).items():
         out.answers.append(Answer(peer, ErrorCode.UNAVAILABLE, HELD_BEHIND_UNAVAILABLE, ids))
         out.waiting[peer] = min(ids)
     return out
@@ -172,6 +191,8 @@ def settle_refusals(
     applied yet): it is answered `unavailable`, so the client resends it in order, and the room
     reloads its state first.
     """
+    if not checked.refused and not checked.deferred and not checked.waiting:
+        return _NOTHING
     room, out = checked.room, Settlement()
     board = room.board_id
     for peer, first_held in checked.waiting.items():
