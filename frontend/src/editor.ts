@@ -5,7 +5,7 @@
 import { Camera } from "./canvas/camera";
 import { contentBounds } from "./canvas/hit";
 import { attachInput } from "./canvas/input";
-import { Renderer } from "./canvas/render";
+import { Renderer, type RemoteCursor } from "./canvas/render";
 import { makeTool, type PointerSample, type Tool, type ToolHost, type ToolName } from "./canvas/tools";
 import { stateSnapshot, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
@@ -38,6 +38,9 @@ export interface Palette {
   fill: string | null;
   textSize: number;
 }
+
+/** Remote cursors are drawn in this grey while we are not connected: where they are now is unknown. */
+const STALE_CURSOR_COLOR = "#adb5bd";
 
 /** Highlighter ink: translucent and wide (see render.HIGHLIGHTER_MAX_OPACITY). */
 const HIGHLIGHTER_OPACITY = 0.35;
@@ -80,7 +83,10 @@ export class Editor {
       onOpen: (send) => this.sync.attach(send),
       onFrame: (data) => this.onFrame(data),
       onClose: () => this.sync.detach(),
-      onStatus: (s) => opts.onStatus(s),
+      onStatus: (s) => {
+        this.invalidate();
+        opts.onStatus(s);
+      },
     });
     attachInput(opts.canvas, this.inputHost());
     new ResizeObserver(() => {
@@ -193,8 +199,18 @@ export class Editor {
       selection: live ? this.selection : new Set(),
       marquee: live ? this.tool.marquee() : null,
       drafts: live ? this.tool.drafts() : [],
-      cursors: live ? this.presence.remoteCursors() : [],
+      cursors: live ? this.remoteCursors() : [],
     });
+  }
+
+  /** Whether the presence we show is current: only while connected (else it is what we last saw). */
+  get presenceLive(): boolean {
+    return this.socket.status.kind === "connected";
+  }
+
+  private remoteCursors(): RemoteCursor[] {
+    const cursors = this.presence.remoteCursors();
+    return this.presenceLive ? cursors : cursors.map((c) => ({ ...c, color: STALE_CURSOR_COLOR }));
   }
 
   setTool(name: ToolName): void {
@@ -371,6 +387,7 @@ export class Editor {
       camera: () => ({ x: this.camera.x, y: this.camera.y, zoom: this.camera.zoom }),
       viewport: () => this.viewport(),
       following: () => this.presence.following,
+      cursors: () => this.remoteCursors(),
       toScreen: (x: number, y: number) => this.camera.toScreen(x, y),
     };
   }

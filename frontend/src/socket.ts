@@ -12,6 +12,9 @@ export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_MAX_MS = 15_000;
 /** Jitter window for "reconnect at once" codes (1012, 4005), so a drained pod's clients spread out. */
 export const RESTART_JITTER_MS = 1_000;
+/** "Try at once" (focus, visibility, the Retry button) at most this often (ms), so a user
+ *  flicking between windows does not hammer a server that is still down. */
+export const RETRY_NOW_GAP_MS = 1_000;
 /** Ping interval (ms); proxies commonly cut idle sockets after 60 s. */
 export const PING_INTERVAL_MS = 15_000;
 /** No frame at all for this long (ms, > 2 pings) means the connection is dead. */
@@ -37,6 +40,16 @@ export interface SocketHandlers {
 export function backoffDelay(attempt: number, random: () => number = Math.random): number {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
   return Math.max(100, Math.floor(random() * ceiling));
+}
+
+/**
+ * Whether to skip the backoff wait and connect now: only while waiting to reconnect (not
+ * connecting or connected, not after a final close, not offline), and not twice within
+ * RETRY_NOW_GAP_MS. The backoff exists for a server that is down; a page regaining focus is a
+ * user looking at it, and the server may well be back (issue 17: 11.3 s to notice it was).
+ */
+export function canRetryNow(status: ConnectionStatus, lastAttemptAt: number, now: number): boolean {
+  return status.kind === "reconnecting" && now - lastAttemptAt >= RETRY_NOW_GAP_MS;
 }
 
 const FATAL_MESSAGES: Record<number, string> = {
@@ -77,12 +90,17 @@ export class ReconnectManager {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private lastFrameAt = 0;
+  private lastAttemptAt = 0;
   private stopped = false;
   status: ConnectionStatus = { kind: "connecting" };
 
   constructor(private readonly h: SocketHandlers) {
     window.addEventListener("offline", () => this.goOffline());
     window.addEventListener("online", () => this.connectNow());
+    window.addEventListener("focus", () => this.retryNow());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.retryNow();
+    });
   }
 
   start(): void {
@@ -102,6 +120,14 @@ export class ReconnectManager {
     this.ws?.close();
   }
 
+  /** Skip the rest of the backoff wait (the page regained focus, or the user asked). */
+  retryNow(): void {
+    if (this.stopped || this.ws || !navigator.onLine) return;
+    if (!canRetryNow(this.status, this.lastAttemptAt, Date.now())) return;
+    // `attempt` is kept: should the server still be down, the next wait is no shorter.
+    this.open();
+  }
+
   /** The session is live (synced): later failures start the backoff from scratch. */
   markHealthy(): void {
     this.attempt = 0;
@@ -114,6 +140,7 @@ export class ReconnectManager {
 
   private open(): void {
     this.clearTimers();
+    this.lastAttemptAt = Date.now();
     this.setStatus({ kind: "connecting" });
     const ws = new WebSocket(this.h.url());
     ws.binaryType = "arraybuffer";

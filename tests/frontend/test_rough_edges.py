@@ -5,6 +5,7 @@ fitted on first open, reconnecting at once, error pages, and keyboard access.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -98,3 +99,45 @@ async def test_zero_key_zooms_to_100_around_the_centre(open_board: Callable[...,
     assert camera["zoom"] == 1
     assert await alice.page.evaluate(CENTRE_JS) == pytest.approx(centre, abs=0.5)
     await alice.wait_drawn(640, 340, 1, radius=20)  # the stroke is on screen, not lost
+
+
+# Drop the socket as a failure would, with the backoff's longest wait (15 s) before the retry.
+LONG_BACKOFF_JS = """() => {
+  const s = inkroom.editor.socket;
+  window.realRandom = Math.random;
+  Math.random = () => 0.999;
+  s.attempt = 8;
+  s.reconnect();
+}"""
+
+
+async def test_reconnect_at_once_on_focus_or_retry_and_grey_out_presence(
+    open_board: Callable[..., Any],
+) -> None:
+    alice = await open_board("alice")
+    bob = await open_board("bob")
+    ox, oy = await bob.canvas_origin()
+    await bob.page.mouse.move(ox + 400, oy + 300)
+    await bob.page.mouse.move(ox + 420, oy + 310, steps=3)
+    await alice.wait("document.querySelectorAll('#presence li').length === 2")
+
+    await alice.page.evaluate(LONG_BACKOFF_JS)
+    await alice.wait("inkroom.status() === 'reconnecting'")
+    await alice.page.evaluate("Math.random = window.realRandom")
+    assert "edits are kept" in await alice.page.evaluate("inkroom.statusText()")
+    # What we last saw of bob is shown greyed: we no longer know where he is.
+    await alice.page.locator("#presence.stale").wait_for(state="attached")
+    assert [c["color"] for c in await alice.page.evaluate("inkroom.cursors()")] == ["#adb5bd"]
+
+    await alice.page.click("#btn-retry")
+    await alice.wait("inkroom.synced()", timeout=5_000)  # not the 15 s of the backoff
+    assert await alice.page.locator("#presence.stale").count() == 0
+    assert await alice.page.locator("#btn-retry").is_hidden()
+
+    # Regaining focus tries at once too.
+    await alice.page.evaluate(LONG_BACKOFF_JS)
+    await alice.wait("inkroom.status() === 'reconnecting'")
+    await alice.page.evaluate("Math.random = window.realRandom")
+    await asyncio.sleep(1.1)  # RETRY_NOW_GAP_MS since the last attempt
+    await alice.page.evaluate("window.dispatchEvent(new Event('focus'))")
+    await alice.wait("inkroom.synced()", timeout=5_000)

@@ -56,7 +56,8 @@ export function statusText(
     case "connecting":
       return ["connecting", "Connecting…"];
     case "reconnecting": {
-      const wait = `Reconnecting in ${Math.max(0, Math.ceil((s.at - now) / 1000))}s`;
+      // Saying the edits are kept matters: a waiting reconnect otherwise reads as work lost.
+      const wait = `Reconnecting in ${Math.max(0, Math.ceil((s.at - now) / 1000))}s · your edits are kept`;
       return ["reconnecting", s.reason ? `${s.reason}. ${wait}` : wait];
     }
     case "offline":
@@ -88,6 +89,7 @@ export class BoardChrome {
       fatal.hidden = false;
     }
     this.renderStatus();
+    this.renderPresence();
   }
 
   renderStatus(): void {
@@ -97,6 +99,7 @@ export class BoardChrome {
     const el = $("status");
     if (el.textContent !== text) el.textContent = text;
     el.dataset.kind = kind;
+    $("btn-retry").hidden = this.status.kind !== "reconnecting";
   }
 
   /** Role or session changed: reflect read-only state everywhere. */
@@ -121,6 +124,9 @@ export class BoardChrome {
 
   renderPresence(): void {
     const list = $("presence");
+    // While we are not connected the list is only who was there when we lost the connection.
+    const stale = !this.ed.presenceLive;
+    list.classList.toggle("stale", stale);
     list.replaceChildren(
       ...this.ed.presence.clients.map((c) => {
         const me = c.client_id === this.ed.sync.clientId;
@@ -130,7 +136,9 @@ export class BoardChrome {
           style: `background: ${c.color}`,
           "aria-pressed": String(this.ed.presence.following === c.client_id),
           "aria-label": me ? label : `Follow ${label}`,
-          title: me ? `${c.name} (you, ${c.role})` : `${label} (${c.role}): click to follow`,
+          title: stale
+            ? `${label}: last seen here; not connected, so not known now`
+            : me ? `${c.name} (you, ${c.role})` : `${label} (${c.role}): click to follow`,
           text: label,
         });
         if (!me) b.addEventListener("click", () => this.ed.presence.follow(this.ed.presence.following === c.client_id ? null : c.client_id));
@@ -189,6 +197,7 @@ export class BoardChrome {
     clear.addEventListener("close", () => {
       if (clear.returnValue === "clear") this.ed.clear();
     });
+    $("btn-retry").addEventListener("click", () => this.ed.socket.retryNow());
     $("btn-help").addEventListener("click", () => $<HTMLDialogElement>("dlg-help").showModal());
     this.selectTool("pen");
     this.setColor("#1e1e1e");
