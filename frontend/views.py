@@ -8,8 +8,9 @@ the REST API and the board socket; the views only choose the template and guard 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.csrf import ensure_csrf_cookie
 
@@ -82,3 +83,25 @@ def board_page(request: HttpRequest, board_id: str) -> HttpResponse:
     user_key = str(request.user.pk) if request.user.is_authenticated else "guest"
     context = {"board_id": board_id, "user_key": user_key, "colors": COLORS, "widths": WIDTHS}
     return render(request, "frontend/board.html", context)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """
+    An unknown path: a 404 page in the app's style, with a way back.
+
+    It is the last route of frontend/urls.py, so it answers under DEBUG too (where Django would
+    show its technical 404 and never call handler404), and it can be handler404 for an Http404
+    raised elsewhere. Under /api/ the API answers JSON itself, before this route.
+
+    Being a catch-all, it takes over CommonMiddleware's APPEND_SLASH redirect (which only fires
+    when the path without the slash matches nothing): `/login` still goes to `/login/`.
+    """
+    if request.method in ("GET", "HEAD") and not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match and match.url_name != "not-found":
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
+    return render(request, "frontend/404.html", status=404)

@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser
 
-from tests.frontend.conftest import wait_for
+from django.test import Client as DjangoClient
+from django.test import override_settings
+
+from tests.frontend.conftest import sign_in, wait_for
 from tests.realtime.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -141,3 +144,45 @@ async def test_reconnect_at_once_on_focus_or_retry_and_grey_out_presence(
     await asyncio.sleep(1.1)  # RETRY_NOW_GAP_MS since the last attempt
     await alice.page.evaluate("window.dispatchEvent(new Event('focus'))")
     await alice.wait("inkroom.synced()", timeout=5_000)
+
+
+async def test_missing_board_page_is_titled_and_drops_the_editor(
+    browser: Browser, server: ServerProcess, people: dict[str, Any]
+) -> None:
+    page = await (await browser.new_context()).new_page()
+    await sign_in(page, server, "alice", next_path="/b/nosuchboard0000000000000/")
+    await page.locator("#fatal").wait_for()
+    await wait_for(page, "document.title === 'Board not found · Inkroom'")
+    assert await page.locator("h1").inner_text() == "Board not found"
+    enabled = "document.querySelectorAll('.topbar button:enabled, #toolbar button:enabled').length"
+    assert await page.evaluate(enabled) == 0
+    assert await page.locator("#toolbar").is_hidden()
+    await page.click("#fatal a")
+    await page.wait_for_url(server.http_url("/"))
+
+
+async def test_unknown_path_has_a_page_in_the_apps_style(
+    browser: Browser, server: ServerProcess
+) -> None:
+    page = await (await browser.new_context()).new_page()
+    response = await page.goto(server.http_url("/no/such/page"))
+    assert response is not None and response.status == 404
+    assert await page.title() == "Page not found · Inkroom"
+    assert await page.locator("h1").inner_text() == "Page not found"
+    assert await page.locator("link[href$='app.css']").count() == 1
+    await page.click("text=Go to your boards")
+    await page.wait_for_url("**/login/?next=/")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_paths_404_page_under_debug_or_not(debug: bool) -> None:
+    client = DjangoClient(HTTP_HOST="127.0.0.1")
+    with override_settings(DEBUG=debug):
+        response = client.get("/no/such/page")
+        assert response.status_code == 404
+        assert b"Page not found \xc2\xb7 Inkroom" in response.content
+        # The slash is still appended to a page that has one; the API keeps its JSON 404.
+        assert client.get("/login")["Location"] == "/login/"
+        assert client.get("/signup?next=/b/x/")["Location"] == "/signup/?next=/b/x/"
+        api = client.get("/api/v1/no-such-thing/")
+        assert api.status_code == 404 and api["Content-Type"].startswith("application/json")

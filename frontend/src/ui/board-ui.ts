@@ -5,6 +5,7 @@
 import type { ToolName } from "../canvas/tools";
 import type { Editor } from "../editor";
 import { presenceLabel } from "../presence";
+import { CloseCode } from "../protocol";
 import type { ConnectionStatus } from "../socket";
 import type { BoardFullRefusal } from "../sync";
 import { $, h } from "./dom";
@@ -71,6 +72,8 @@ export function statusText(
 
 export class BoardChrome {
   private status: ConnectionStatus = { kind: "connecting" };
+  /** The board turned out missing or out of reach (unavailable()): the controls stay off. */
+  private closed = false;
 
   constructor(private readonly ed: Editor) {
     this.wireTools();
@@ -87,9 +90,25 @@ export class BoardChrome {
       const fatal = $("fatal");
       fatal.textContent = status.message;
       fatal.hidden = false;
+      if (status.code === CloseCode.NOT_FOUND || status.code === CloseCode.FORBIDDEN) this.unavailable(status);
     }
     this.renderStatus();
     this.renderPresence();
+  }
+
+  /**
+   * No such board, or no access: nothing here can be used, so the editor's controls go (hidden
+   * and disabled, not merely covered) and the page is titled for what it is.
+   */
+  private unavailable(status: { code: number; message: string }): void {
+    this.closed = true;
+    const title = status.code === CloseCode.FORBIDDEN ? "No access to this board" : "Board not found";
+    document.body.classList.add("unavailable");
+    for (const b of document.querySelectorAll<HTMLButtonElement>(".topbar button, #toolbar button")) b.disabled = true;
+    this.setTitle(title);
+    $("fatal").replaceChildren(
+      h("div", { class: "card" }, h("h2", { text: title }), h("p", { text: status.message }), h("a", { href: "/", text: "Go to your boards" })),
+    );
   }
 
   renderStatus(): void {
@@ -104,6 +123,7 @@ export class BoardChrome {
 
   /** Role or session changed: reflect read-only state everywhere. */
   renderSession(): void {
+    if (this.closed) return;
     const ro = this.ed.sync.readOnly;
     document.body.classList.toggle("readonly", ro);
     $("readonly-badge").hidden = !ro;
