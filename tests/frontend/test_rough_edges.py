@@ -186,3 +186,18 @@ def test_unknown_paths_404_page_under_debug_or_not(debug: bool) -> None:
         assert client.get("/signup?next=/b/x/")["Location"] == "/signup/?next=/b/x/"
         api = client.get("/api/v1/no-such-thing/")
         assert api.status_code == 404 and api["Content-Type"].startswith("application/json")
+
+
+async def test_space_presses_a_focused_toolbar_button_and_the_board_list_has_an_h1(
+    open_board: Callable[..., Any],
+) -> None:
+    alice = await open_board("alice")
+    await alice.page.focus("[data-tool=eraser]")
+    await alice.page.keyboard.press("Space")
+    await alice.wait("document.querySelector('[data-tool=eraser]').ariaPressed === 'true'")
+    await alice.page.focus("#btn-fill")
+    await alice.page.keyboard.press("Space")
+    await alice.wait("document.getElementById('btn-fill').ariaPressed === 'true'")
+
+    await alice.page.goto(alice.base + "/")
+    assert await alice.page.locator("h1").all_inner_texts() == ["Your boards"]

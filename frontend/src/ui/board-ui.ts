@@ -229,6 +229,9 @@ export class BoardChrome {
       const target = e.target as HTMLElement;
       if (target.closest("input, textarea, select, dialog")) return;
       if (e.key === " ") {
+        // Space presses a focused button or follows a link (keyboard users); only elsewhere
+        // does it hold the temporary hand tool.
+        if (target.closest("button, a")) return;
         this.ed.setSpace(true);
         e.preventDefault();
         return;
