@@ -23,7 +23,7 @@ describe("closeAction (docs/protocol.md §7)", () => {
     expect(action).toEqual({ kind: "backoff", reason: "Too many open connections (close other tabs)" });
     const status = { kind: "reconnecting" as const, at: 10_500, reason: "Too many open connections (close other tabs)" };
     expect(statusText(status, false, false, 8_000)[1]).toBe(
-      "Too many open connections (close other tabs). Reconnecting in 3s",
+      "Too many open connections (close other tabs). Reconnecting in 3s · your edits are kept",
     );
   });
 
