@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import report
+from bench.reconnect import scenario_r
 from bench.resync import scenario_f
 from bench.scenarios import scenario_a, scenario_b, scenario_c, scenario_d, scenario_g, scenario_s
 from bench.sweeps import scenario_e
@@ -30,6 +31,7 @@ SCENARIOS: dict[str, Callable[[Bench], None]] = {
     "F": scenario_f,
     "G": scenario_g,
     "S": scenario_s,
+    "R": scenario_r,
 }
 #: `all` runs A before S and G so they can reuse A's Inkroom row as their baseline.
 ALL_ORDER = "ABCGSDFE"

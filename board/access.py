@@ -178,22 +178,29 @@ def verify_socket_ticket(ticket: str, *, board_id: str) -> int | None:
 def redeem_socket_ticket(ticket: str, *, board_id: str) -> TicketClaim | None:
     """
     Spend a ticket: its claim if it is valid and was neither used nor revoked, else None.
-
-    One statement: deleting the row is the check, so of two sockets presenting the same ticket
-    at once exactly one gets it, in every process (the row is in the shared database).
     """
     claim = read_socket_ticket(ticket, board_id=board_id)
     if claim is None:
         return None
+    return claim if spend_socket_ticket(nonce=claim.nonce, user_id=claim.user_id) else None
+
+
+def spend_socket_ticket(*, nonce: str, user_id: int) -> bool:
+    """
+    Delete the row of a ticket whose signature was checked (read_socket_ticket): True if it was
+    there, i.e. the ticket was neither used nor revoked.
+
+    One statement: deleting the row is the check, so of two sockets presenting the same ticket
+    at once exactly one gets it, in every process (the row is in the shared database). Socket
+    admission spends a whole batch of tickets with the same DELETE inside its one statement
+    (realtime.middleware); this is the one-ticket form.
+    """
     table = connection.ops.quote_name(SocketTicket._meta.db_table)
     with connection.cursor() as cursor:
         # Raw SQL: QuerySet.delete() would wrap this one statement in a transaction (a BEGIN and
         # a COMMIT more on the join path).
-        cursor.execute(
-            f"DELETE FROM {table} WHERE nonce = %s AND user_id = %s", [claim.nonce, claim.user_id]
-        )
-        spent = cursor.rowcount == 1
-    return claim if spent else None
+        cursor.execute(f"DELETE FROM {table} WHERE nonce = %s AND user_id = %s", [nonce, user_id])
+        return bool(cursor.rowcount == 1)
 
 
 def forget_socket_tickets(*, user_id: int, credential: str) -> int:

@@ -31,7 +31,7 @@ from board.conf import app_settings
 from board.document import Limits
 from board.exceptions import BoardNotFound
 from realtime import metrics, sender, store
-from realtime.catchup import SNAP_FRAMES, catch_up
+from realtime.catchup import SNAP_FRAMES, catch_up, catch_up_now
 from realtime.pods import Pods
 from realtime.protocol import (
     CloseCode,
@@ -235,7 +235,8 @@ class Hub:
         """
         Register an accepted socket, send `hello` and start its catch-up.
         """
-        await self.start()
+        if not self._started or self._start_lock.locked():
+            await self.start()
         board_id = info["board"]["id"]
         room = self.rooms.get(board_id)
         if room is None:
@@ -248,7 +249,9 @@ class Hub:
         peer = self._new_peer(info, send)
         room.peers[peer.id] = peer
         room.empty_since = None
-        self.count_rooms()
+        if len(room.peers) == 1:
+            # Counting walks every room: only when this one stops being empty, not per socket.
+            self.count_rooms()
         metrics.CONNECTIONS.inc()
         load = self._loads.get(board_id)
         if load is not None:
@@ -259,11 +262,27 @@ class Hub:
         if not room.ready:
             self.close_peer(peer, CloseCode.NOT_FOUND)
             return peer
-        peer.outbox.push(encode(self._hello(info, room, peer)))
+        # The presence list goes in as JSON kept by the room: merging and encoding the whole
+        # list per join made a wave of joins to a big board cost O(n^2).
+        hello = Hello(
+            v=peer.version,
+            client_id=peer.client_id,
+            role=peer.role,
+            user={"id": peer.user_id, "name": peer.user_name},
+            board=info["board"],
+            head_seq=room.delivered_seq,
+            limits=limits_for_hello(),
+            presence=[],
+        )
+        text = str(encode(hello))
+        peer.outbox.push(text[: -len("[]}")] + room.hello_presence(peer) + "}")
         room.presence_dirty = True
         self.pods.announce.add(board_id)
         self.work.set()
-        self.start_catch_up(room, peer, since)
+        if catch_up_now(room, peer, since):
+            metrics.RESYNCS.inc()
+        else:
+            self.start_catch_up(room, peer, since)
         return peer
 
     def _new_peer(self, info: dict[str, Any], send: Callable[..., Any]) -> Peer:
@@ -288,18 +307,6 @@ class Hub:
         )
         outbox.on_overflow = lambda: self._overflowed(peer)
         return peer
-
-    def _hello(self, info: dict[str, Any], room: Room, peer: Peer) -> Hello:
-        return Hello(
-            v=peer.version,
-            client_id=peer.client_id,
-            role=peer.role,
-            user={"id": peer.user_id, "name": peer.user_name},
-            board=info["board"],
-            head_seq=room.delivered_seq,
-            limits=limits_for_hello(),
-            presence=[dict(e) for e in room.presence.merged(room.local_presence())],
-        )
 
     def start_catch_up(self, room: Room, peer: Peer, since: int) -> None:
         """

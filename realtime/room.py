@@ -6,6 +6,8 @@ this hub's own commit, another hub's batch or a read from the log: frames ahead 
 `delivered_seq` wait in the reorder buffer until the gap is filled (the hub fills it from the log
 after GAP_WAIT_MS), frames at or below it are dropped as duplicates. Peers still catching up hold
 live frames back (Peer.held) so the switch from catch-up to live has no gap and no duplicate.
+The room also keeps the entries it delivered last (Room.recent), so that a socket a little
+behind catches up from memory (realtime.catchup).
 
 The room's BoardState validates incoming ops. The tick applies accepted ops to it before they are
 committed (the document model requires each op of a batch to see the previous ones), so the state
@@ -18,6 +20,7 @@ makes safe; snapshots for catch-up are then read from the database instead.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +30,13 @@ from board.conf import app_settings
 from board.document import BoardState, apply_in_place
 from realtime.handles import Authored, HandleTable, encode_delivery
 from realtime.presence import PresenceBook
-from realtime.protocol import Cursors, encode, ops_frame_from_entries, split_ops_frame
+from realtime.protocol import (
+    Cursors,
+    Presence,
+    encode,
+    ops_frame_from_entries,
+    split_ops_frame,
+)
 from realtime.ratelimit import RateLimiter
 from realtime.sender import Outbox
 from realtime.types import PresenceEntry
@@ -37,7 +46,24 @@ CURSOR_SKIP_LOAD = 0.5
 #: Frames held ahead of a gap before the hub stops waiting and reads the range from the log.
 REORDER_MAX_FRAMES = 64
 
+#: Bounds of Room.recent: a reconnect wave or a resync a few seconds behind is served from
+#: memory; one from before the oldest kept entry reads the log (realtime.catchup).
+RECENT_MAX_OPS = 2000
+RECENT_MAX_BYTES = 512 * 1024
+
 _peer_ids = itertools.count(1)
+
+
+def _items_json(entries: list[dict[str, Any]]) -> str:
+    """
+    Presence entries as the items of a JSON array (no brackets), as the wire codec writes them.
+    """
+    text = str(encode(Presence(clients=entries)))
+    return text[text.index("[") + 1 : -2]
+
+
+#: The bytes every `ops` frame starts with, before its entry count (ops_frame_from_entries).
+_OPS_HEAD = ops_frame_from_entries([])[:-1]
 
 
 @dataclass(slots=True)
@@ -65,6 +91,161 @@ class Delivery:
             return self.frame
         entries = self.entries if self.entries is not None else split_ops_frame(self.frame)
         return ops_frame_from_entries(entries[seq - self.first + 1 :])
+
+
+def exact_entries(frame: bytes, count: int) -> list[bytes] | None:
+    """
+    The entries of an `ops` frame built by ops_frame_from_entries, as slices of its bytes (so
+    exactly the stored entries, unlike split_ops_frame, which re-encodes them); None when the
+    frame is not laid out that way or does not hold `count` entries.
+    """
+    pos = len(_OPS_HEAD)
+    if not frame.startswith(_OPS_HEAD) or len(frame) <= pos:
+        return None
+    tag = frame[pos]
+    if tag & 0xF0 == 0x90:
+        n, pos = tag & 0x0F, pos + 1
+    elif tag == 0xDC:
+        n, pos = int.from_bytes(frame[pos + 1 : pos + 3], "big"), pos + 3
+    elif tag == 0xDD:
+        n, pos = int.from_bytes(frame[pos + 1 : pos + 5], "big"), pos + 5
+    else:
+        return None
+    if n != count:
+        return None
+    unpacker = msgpack.Unpacker(max_buffer_size=max(len(frame), 1024))
+    unpacker.feed(memoryview(frame)[pos:])
+    entries: list[bytes] = []
+    try:
+        for _ in range(n):
+            start = pos + unpacker.tell()
+            unpacker.skip()
+            entries.append(frame[start : pos + unpacker.tell()])
+    except (msgpack.OutOfData, ValueError):
+        return None
+    return entries if pos + unpacker.tell() == len(frame) else None
+
+
+class RecentEntries:
+    """
+    The stored bytes of the entries a room delivered last: seqs `lo`+1..`hi`, contiguous, at
+    most RECENT_MAX_OPS entries and about RECENT_MAX_BYTES.
+
+    Every delivery a room makes is an `ops` frame of log entries in seq order, so what it keeps
+    here is the log's tail, byte for byte: a catch-up built from it is the one a log read gives.
+    A delivery is kept as it came: its entries when the room has them (own commits, log reads),
+    else its frame (another process's batch), split into exact slices only when a catch-up needs
+    them. A log read can extend the tail backwards (`fill`), so one reader's read serves the
+    sockets behind it.
+    """
+
+    __slots__ = ("_items", "hi", "lo", "max_bytes", "max_ops", "ops", "size")
+
+    def __init__(self, max_ops: int = RECENT_MAX_OPS, max_bytes: int = RECENT_MAX_BYTES) -> None:
+        self.max_ops = max_ops
+        self.max_bytes = max_bytes
+        #: [first, last, entries or None, frame or None, bytes], oldest first.
+        self._items: deque[list[Any]] = deque()
+        #: Kept: lo < seq <= hi. -1 until the first delivery.
+        self.lo = self.hi = -1
+        self.ops = self.size = 0
+
+    def clear(self, at: int = -1) -> None:
+        """
+        Forget every entry; with `at`, the (empty) tail ends at seq `at`.
+        """
+        self._items.clear()
+        self.lo = self.hi = at
+        self.ops = self.size = 0
+
+    def add(self, delivery: Delivery) -> None:
+        """
+        Keep a delivery whose seqs go on from `hi` (it may repeat some of the last ones: the room
+        delivered it trimmed, re-encoded, and what is kept must be the log's bytes).
+        """
+        first, last = delivery.first, delivery.last
+        entries, frame = delivery.entries, delivery.frame
+        if entries is not None and len(entries) != last - first + 1:
+            entries = None  # not what its seqs say: slice the frame if a catch-up needs it
+        size = len(frame)
+        if 0 <= self.hi < last and first <= self.hi:
+            if entries is None:
+                entries = exact_entries(frame, last - first + 1)
+                if entries is None:
+                    self.clear(last)
+                    return
+            entries = entries[self.hi - first + 1 :]
+            first, frame = self.hi + 1, b""
+            size = sum(map(len, entries))
+        elif self.hi < 0 or first != self.hi + 1:
+            # The first delivery (or, should deliveries ever skip, a fresh start after it).
+            self.clear(first - 1)
+        self._items.append([first, last, entries, frame if entries is None else None, size])
+        self.hi = last
+        self.ops += last - first + 1
+        self.size += size
+        self._trim()
+
+    def _trim(self) -> None:
+        items = self._items
+        while items and (self.ops > self.max_ops or self.size > self.max_bytes):
+            first, last, _e, _f, size = items.popleft()
+            self.lo = last
+            self.ops -= last - first + 1
+            self.size -= size
+
+    def rows_after(self, since: int, head: int) -> list[tuple[int, bytes]] | None:
+        """
+        (seq, entry) for since < seq <= head, or None unless exactly that is kept.
+        """
+        if since == head:
+            return []
+        if head != self.hi or not self.lo <= since <= self.hi:
+            return None
+        rows: list[tuple[int, bytes]] = []
+        for item in self._items:
+            first, last, entries = item[0], item[1], item[2]
+            if last <= since:
+                continue
+            if entries is None:
+                entries = exact_entries(item[3], last - first + 1)
+                if entries is None:
+                    # Not a frame we can slice exactly: from here on the log serves.
+                    self.clear(self.hi)
+                    return None
+                item[2], item[3] = entries, None
+            skip = max(0, since - first + 1)
+            rows.extend(zip(range(first + skip, last + 1), entries[skip:], strict=True))
+        return rows
+
+    def fill(self, rows: list[tuple[int, bytes]], head: int) -> None:
+        """
+        Extend the tail backwards with rows read from the log (in seq order, contiguous, none
+        after `head`, the room's delivered seq): those at or below `lo`, as many as fit.
+        """
+        if self.hi != head:
+            if self.hi >= 0:
+                return  # a delivery is being made: leave the tail as it is
+            self.clear(head)
+        older = [r for r in rows if r[0] <= self.lo]
+        if not older or older[-1][0] != self.lo or older[-1][0] - older[0][0] + 1 != len(older):
+            return
+        room_ops = self.max_ops - self.ops
+        keep: list[tuple[int, bytes]] = []
+        size = 0
+        for row in reversed(older):
+            if len(keep) >= room_ops or self.size + size + len(row[1]) > self.max_bytes:
+                break
+            keep.append(row)
+            size += len(row[1])
+        if not keep:
+            return
+        keep.reverse()
+        first = keep[0][0]
+        self._items.appendleft([first, self.lo, [e for _, e in keep], None, size])
+        self.lo = first - 1
+        self.ops += len(keep)
+        self.size += size
 
 
 @dataclass(eq=False, slots=True)
@@ -183,6 +364,10 @@ class Room:
     #: While a reload of the state reads the log: the deliveries made meanwhile, to apply on top
     #: of what the read returns (it may have been taken before them).
     reload_log: list[Delivery] | None = None
+    #: The entries delivered last, for catch-ups from memory (realtime.catchup).
+    recent: RecentEntries = field(default_factory=RecentEntries)
+    #: `presence_last` (that very dict) and its entries as JSON, for `hello`s.
+    hello_presence_cache: tuple[dict[str, PresenceEntry], str] | None = None
 
     def begin_reload(self) -> None:
         """
@@ -271,11 +456,13 @@ class Room:
                 if head is None:
                     break
             if head.last > self.delivered_seq:
+                whole = head
                 if head.first <= self.delivered_seq:
                     head = self._trimmed(head)
                 self._apply(head)
                 out.append(head)
                 self.delivered_seq = head.last
+                self.recent.add(whole)
             head = None
         self.gap_since = None if not self.reorder else self.gap_since
         return out
@@ -369,6 +556,28 @@ class Room:
         for peer in self.peers.values():
             if not peer.catching_up and peer.outbox.load < CURSOR_SKIP_LOAD:
                 peer.outbox.push(frame)
+
+    def hello_presence(self, peer: Peer) -> str:
+        """
+        The `presence` array of a joining peer's `hello`, as JSON: the list as last sent to the
+        room (`presence_last`) plus the peer itself.
+
+        The list is encoded once per presence frame, not once per join: a join used to merge
+        and encode the whole room's list, so a wave of n sockets joining a board cost O(n^2).
+        It is at most one frame interval old (protocol §2.4: at most every 250 ms); the join
+        marks presence changed, so the next frame brings the rest, and a delta from the list as
+        last sent is a delta from this one.
+        """
+        last = self.presence_last
+        cached = self.hello_presence_cache
+        if cached is None or cached[0] is not last:
+            cached = (last, _items_json([dict(e) for e in last.values()]))
+            self.hello_presence_cache = cached
+        body = cached[1]
+        if peer.client_id not in last:
+            own = _items_json([dict(peer.presence())])
+            body = f"{body},{own}" if body else own
+        return f"[{body}]"
 
     def local_presence(self) -> list[PresenceEntry]:
         return [p.presence() for p in self.peers.values()]

@@ -18,7 +18,7 @@ from board.document import BoardState, replay
 from board.models import Membership, Role, Snapshot, SnapshotKind
 from board.oplog import append_ops, decode_entry, ops_between
 from board.snapshots import decode_snapshot, state_at
-from realtime import pods, protocol, store
+from realtime import fanout, pods, protocol, store
 from realtime.fanout import PODS_GROUP
 from realtime.hub import get_hub
 from realtime.protocol import CloseCode
@@ -72,9 +72,12 @@ async def test_far_behind_clients_get_a_snapshot_plus_the_tail(
     await sync_to_async(store_ops)(board, 5, start=100)  # behind the hub's back: 10..14
     behind = await connect(board, user, since=8)
     frames, synced = await behind.sync()
-    # The room has not seen 10..14 yet, so it judged the client near: it reads the log after 8.
-    assert [e["s"] for f in frames for e in f.ops] == [9, 10, 11, 12, 13, 14]
-    assert synced.seq == 14
+    # The room has not seen 10..14 yet, so it judged the client near. The catch-up stops at what
+    # the room delivered: 10..14 come as live frames once it learns of them, and only then.
+    assert [e["s"] for f in frames for e in f.ops] == [9]
+    assert synced.seq == 9
+    await sync_to_async(fanout.publish_ops_on_commit)(board.id, 10, 14)
+    assert await collect_ops(behind, 14) == [10, 11, 12, 13, 14]
     # The snapshot read from the log (used when the live state is not exact) is the same frame.
     from_log, seq, tail = await sync_to_async(store.read_snapshot_catchup)(board.id)
     state = await sync_to_async(state_at)(board.id)
