@@ -103,5 +103,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
             match = None
         if match and match.url_name != "not-found":
             query = request.META.get("QUERY_STRING", "")
-            return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
+            return HttpResponsePermanentRedirect(
+                request.path + "/" + (f"?{query}" if query else "")
+            )
     return render(request, "frontend/404.html", status=404)

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser
-
 from django.test import Client as DjangoClient
 from django.test import override_settings
+from playwright.async_api import Browser
 
 from tests.frontend.conftest import sign_in, wait_for
 from tests.realtime.servers import ServerProcess
@@ -75,8 +74,10 @@ async def test_first_open_fits_content_and_a_reload_keeps_the_camera(
 
     # bob's first visit frames the content (far from the origin), at no more than 100 %.
     bob = await open_board("bob")
-    await bob.wait(f"(() => {{ const [x, y] = ({CENTRE_JS})(); "
-                   "return Math.abs(x - 4200) < 1 && Math.abs(y - 3100) < 1; })()")
+    await bob.wait(
+        f"(() => {{ const [x, y] = ({CENTRE_JS})(); "
+        "return Math.abs(x - 4200) < 1 && Math.abs(y - 3100) < 1; })()"
+    )
     assert (await bob.page.evaluate("inkroom.camera()"))["zoom"] <= 1
     await bob.wait_drawn(4000, 3100, 1)
 
