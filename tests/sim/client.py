@@ -42,6 +42,7 @@ class ClientLog:
     closes: list[int | None] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     pongs: int = 0
+    duplicates: int = 0
 
 
 class SimClient:
@@ -196,6 +197,9 @@ class SimClient:
         self.outbox.pop(i, None)
 
     def _on_entries(self, entries: list[dict[str, Any]]) -> None:
+        if self.synced and entries and int(entries[0]["s"]) <= self.applied:
+            # Live after `synced`: the switch from catch-up to live has no duplicate (§4).
+            self.log.duplicates += 1
         for entry in entries:
             seq = int(entry["s"])
             if entry.get("c") == self.client_id:

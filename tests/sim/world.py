@@ -347,6 +347,9 @@ class World:
                 if client.replica.elements != truth.elements:
                     detail = f"{client.name} at {client.applied}: replica differs from the log"
                     out.append(Violation("replica diverged", detail))
+            if client.log.duplicates:
+                detail = f"{client.name}: {client.log.duplicates} live frames repeated applied ops"
+                out.append(Violation("duplicate after synced", detail))
             bad_closes = [c for c in client.log.closes if c == CloseCode.INTERNAL_ERROR]
             if bad_closes and not self.faults.injected:
                 out.append(Violation("1011", f"{client.name} closed with 1011 without a fault"))
