@@ -1,5 +1,6 @@
 """
-Socket admission: origin check, then who is connecting and with which role, before accept().
+Socket admission: who is connecting and with which role, before accept() (the origin check runs
+before it, in realtime.origin).
 
 At connect only, admission resolves the user (Django session cookie, `Authorization: Token <api
 token>`, or a single-use `?token=` socket ticket), the board and the role (the rule of
@@ -53,7 +54,6 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth import (
     BACKEND_SESSION_KEY,
@@ -84,25 +84,6 @@ from realtime.protocol import SUPPORTED_VERSIONS, CloseCode, valid_client_id
 logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
-
-
-class SocketOriginValidator(OriginValidator):  # type: ignore[misc]
-    """
-    Channels' origin check against ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS, except that a missing
-    Origin is allowed: only browsers send one, and API clients authenticate with tokens, which
-    a cross-site page cannot attach (protocol §1).
-    """
-
-    def __init__(self, application: Any) -> None:
-        super().__init__(application, [])
-
-    def valid_origin(self, parsed_origin: Any) -> bool:
-        if parsed_origin is None:
-            return True
-        self.allowed_origins = list(settings.ALLOWED_HOSTS) + list(settings.CSRF_TRUSTED_ORIGINS)
-        if settings.DEBUG and not settings.ALLOWED_HOSTS:
-            self.allowed_origins += [".localhost", "127.0.0.1", "[::1]"]
-        return bool(self.validate_origin(parsed_origin))
 
 
 def _query(scope: Scope) -> dict[str, str]:
