@@ -3,9 +3,9 @@
 (`make bench-peers`).
 
 By default every scenario runs 5 s (plus a 2 s drain) so that A, B, C, D on all seven targets
-and the durability probes take about ten minutes; `--full` uses the bench's 20 s and 3 s.
-`--sweeps` adds the B- and C-shape saturation sweeps (up to ten 6 s steps per target: half an
-hour or more). Prints a table row per run as it goes, then the side-by-side summary, which is
+and the durability probes take about seven minutes; `--full` uses the bench's 20 s and 3 s.
+`--sweeps` adds the B- and C-shape saturation sweeps (up to ten 6-s steps per target, about ten
+minutes more). Prints a table row per run as it goes, then the side-by-side summary, which is
 also written to var/bench/peers-summary-<time>.md.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import os
 import subprocess
@@ -24,6 +25,9 @@ from bench import report, servers
 from bench.peers import run
 from bench.peers.load import PEER_TARGETS
 from bench.targets import Bench
+
+PEERS_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/inkroom_bench_peers"
+PEERS_REDIS_URL = "redis://127.0.0.1:6379/7"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     # Clear of `python -m bench` (18400-18499) and of the tests' ranges.
     parser.add_argument("--port-base", type=int, default=19100)
     parser.add_argument("--results-dir", type=Path, default=report.RESULTS_DIR)
+    parser.add_argument(
+        "--summary", type=Path, metavar="JSONL",
+        help="print the summary of a stored invocation (see --since, --until); run nothing",
+    )  # fmt: skip
+    parser.add_argument("--since", default="", help="with --summary: rows with ts >= this")
+    parser.add_argument("--until", default="~", help="with --summary: rows with ts < this")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     targets = tuple(t for t in args.targets.split(",") if t)
@@ -54,7 +64,18 @@ def main(argv: list[str] | None = None) -> int:
         print("bench/peers/node_modules is missing: run `npm ci` in bench/peers (make bench-peers "
               "does)", file=sys.stderr)  # fmt: skip
         return 2
+    if args.summary:
+        stored = [json.loads(line) for line in args.summary.open() if line.strip()]
+        rows, sat, durable = run.from_results(
+            [r for r in stored if args.since <= r["ts"] < args.until], targets
+        )
+        print(run.summary_table(rows, targets, sat, durable))
+        return 0
     report.RESULTS_DIR = args.results_dir
+    # Its own database and Redis number: Inkroom's setup deletes every bench board it finds, which
+    # would pull the boards from under a `python -m bench` running beside this on a shared box.
+    os.environ.setdefault("BENCH_DATABASE_URL", PEERS_DATABASE_URL)
+    os.environ.setdefault("BENCH_REDIS_URL", PEERS_REDIS_URL)
     bench = Bench(
         duration=args.duration or (20.0 if args.full else 5.0),
         drain=args.drain or (3.0 if args.full else 2.0),
@@ -62,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         scale=args.scale, port_base=args.port_base,
     )  # fmt: skip
     started = time.monotonic()
-    load1 = os.getloadavg()[0]
+    load1, fsync1 = os.getloadavg()[0], _fsync_ms()
     print(report.table_header(), flush=True)
     run.side_by_side(bench, args.scenarios.upper(), targets)
     sat = run.sweeps(bench, targets) if args.sweeps else None
@@ -72,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     head = (
         f"{now:%Y-%m-%d %H:%M} UTC, `python -m bench.peers {' '.join(argv or sys.argv[1:])}`, "
         f"{bench.duration:g} s per run, {time.monotonic() - started:.0f} s in all; load average "
-        f"{load1:.2f} before, {os.getloadavg()[0]:.2f} after; commit {_commit()}"
+        f"{load1:.2f} before, {os.getloadavg()[0]:.2f} after; fsync of 4 KiB {fsync1:.2f} ms "
+        f"before, {_fsync_ms():.2f} ms after (median); commit {_commit()}"
     )
     print("\n" + head + "\n\n" + table, flush=True)
     servers.LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -80,6 +102,27 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(head + "\n\n" + table + "\n\n" + report.markdown_table(bench.rows) + "\n")
     print(f"\nsummary and every row: {out}", flush=True)
     return 0
+
+
+def _fsync_ms(samples: int = 21) -> float:
+    """
+    The median time to fsync a 4 KiB write where the peers keep their files: the servers that
+    commit per op (Inkroom, tldraw with SQLite) wait for it, so a busy disk shows in their rows.
+    """
+    servers.LOG_DIR.mkdir(parents=True, exist_ok=True)
+    path = servers.LOG_DIR / "fsync-probe.tmp"
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        for _ in range(samples):
+            os.write(fd, b"\0" * 4096)
+            t0 = time.perf_counter()
+            os.fsync(fd)
+            times.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return 1000 * sorted(times)[samples // 2]
 
 
 def _commit() -> str:

@@ -228,14 +228,55 @@ def durabilities(bench: Bench, targets: tuple[str, ...] = TARGETS) -> dict[str, 
         with started(bench, target) as procs:
             got = durability.run_probe(target, procs[0].port, data_dir(target, procs[0].port))
         report.append({"scenario": "durability", "target": target, "variant": VARIANT, **got})
-        out[target] = (
-            f"{got['on_disk_when_seen_pct']:g} % of {got['ops_seen']} ops on disk when seen; "
-            f"on disk {got['lag_p50_s']:g} s (median) / {got['lag_max_s']:g} s (max) after"
-        )
+        out[target] = durability_text(got)
     return out
 
 
+def durability_text(got: dict[str, Any]) -> str:
+    return (
+        f"{got['on_disk_when_seen_pct']:g} % of {got['ops_seen']} ops on disk when seen; "
+        f"on disk {got['lag_p50_s']:g} s (median) / {got['lag_max_s']:g} s (max) after"
+    )
+
+
+def from_results(
+    rows: list[dict[str, Any]], targets: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]] | None, dict[str, str] | None]:
+    """
+    The rows, saturation and durability of one stored invocation (bench/results lines), for
+    summary_table: the last A-D row of each target, the sweeps' best steps, the probes.
+    """
+    steps = {(r["target"], r["variant"]): r for r in rows if r["scenario"] in ("B-sat", "C-sat")}
+    sat: dict[str, dict[str, Any]] = {}
+    durable: dict[str, str] = {}
+    for r in rows:
+        if r.get("variant") == f"{VARIANT} saturation":
+            best = steps.get((r["target"], r["saturation_step"])) if r["saturation_step"] else None
+            sat.setdefault(r["target"], {})[r["scenario"][0]] = best
+        elif r["scenario"] == "durability":
+            durable[r["target"]] = durability_text(r)
+    if durable:
+        durable.update({t: DURABILITY_STATED[t] for t in targets if t in DURABILITY_STATED})
+    return rows, sat or None, durable or None
+
+
 # --- the table ---------------------------------------------------------------------------------
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _lost(pct: float) -> str:
+    if not pct:
+        return "0 lost"
+    return (
+        f"{pct:.2g} % lost"
+        if pct < 10
+        else f"{pct:.0f} % lost"
+        if pct < 99.5
+        else f"{pct:.1f} % lost"
+    )
 
 
 def _cell(row: dict[str, Any] | None) -> str:
@@ -243,22 +284,23 @@ def _cell(row: dict[str, Any] | None) -> str:
         return ""
     lat = row["latency_ms"]
     if not lat.get("p50"):
-        return f"nothing delivered, {row['loss_pct']:g} % lost"
-    return f"{row['deliveries_per_s']:,}/s, p99 {lat['p99']:g} ms, {row['loss_pct']:g} % lost"
+        return f"nothing delivered, {_lost(row['loss_pct'])}"
+    return f"{row['deliveries_per_s']:,}/s, p99 {_ms(lat['p99'])} ms, {_lost(row['loss_pct'])}"
 
 
 def _us(row: dict[str, Any] | None) -> str:
     value = row and row.get("server_us_per_delivery")
-    return f"{value:g}" if value else ""
+    return "" if not value else f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def _saturation(kind: str, best: dict[str, Any] | None) -> str:
     if best is None:
-        return "no step passed"
-    p99 = best["latency_ms"]["p99"]
+        low = f"{B_DOWN_HZ[-1]} Hz" if kind == "B" else f"{C_DOWN_BOARDS[-1]} boards"
+        return f"none (not even {low})"
+    p99 = _ms(best["latency_ms"]["p99"])
     if kind == "B":
-        return f"{best['deliveries_per_s']:,}/s ({best['variant'].split()[-1]}, p99 {p99:g} ms)"
-    return f"{best['boards']} boards (p99 {p99:g} ms)"
+        return f"{best['deliveries_per_s']:,}/s ({best['variant'].split()[-1]}, p99 {p99} ms)"
+    return f"{best['boards']} boards (p99 {p99} ms)"
 
 
 def summary_table(
