@@ -204,7 +204,9 @@ def test_a_python_memory_error_is_answered_and_the_worker_replaced() -> None:
     # 60 MB of text: the task and its decoded str do not fit in 100 MiB next to the interpreter.
     pool = WorkerPool(1, 100 * 1024 * 1024, timeout=20.0)
     try:
-        with pytest.raises(ExportUnavailable, match="ran out of memory"):
+        # The worker either reports its MemoryError or dies of it (a loaded box may not leave it
+        # room to answer): both are answered as out of memory, and the worker is replaced.
+        with pytest.raises(ExportUnavailable, match="out of memory"):
             pool.run("json", source(text("t", "x" * 60_000_000)), ROOMY)
         assert pool.run("svg", source(rect("r")), ROOMY).body
     finally:
