@@ -36,6 +36,18 @@ SCHEMA = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 
 
+#: Each API operation but SKIPPED, as its own test.
+every_operation = pytest.mark.parametrize(
+    "operation",
+    [op for op in OPERATIONS if op.label not in SKIPPED],
+    ids=lambda op: op.label,
+)
+
+
+def _owner_token(world: World) -> dict[str, str]:
+    return {"Authorization": f"Token {Token.objects.create(user=world.users['owner']).key}"}
+
+
 @pytest.fixture
 def keep_db_connection() -> Iterator[None]:
     # The WSGI handler closes the connection at the end of each request, which would end the test
@@ -61,15 +73,11 @@ def _point_at_world(case: Any, world: World) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "operation",
-    [op for op in OPERATIONS if op.label not in SKIPPED],
-    ids=lambda op: op.label,
-)
+@every_operation
 def test_operation_conforms_to_the_schema(
     operation: Any, world: World, keep_db_connection: None
 ) -> None:
-    headers = {"Authorization": f"Token {Token.objects.create(user=world.users['owner']).key}"}
+    headers = _owner_token(world)
     examples = iter(range(1_000_000))
 
     @given(case=operation.as_strategy())
@@ -139,15 +147,11 @@ def _hostile_variants(case: Any) -> Iterator[str]:
 
 @pytest.mark.django_db
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "operation",
-    [op for op in OPERATIONS if op.label not in SKIPPED],
-    ids=lambda op: op.label,
-)
+@every_operation
 def test_hostile_values_get_a_4xx_never_a_5xx(
     operation: Any, world: World, keep_db_connection: None
 ) -> None:
-    headers = {"Authorization": f"Token {Token.objects.create(user=world.users['owner']).key}"}
+    headers = _owner_token(world)
 
     @given(case=operation.as_strategy())
     @settings(
