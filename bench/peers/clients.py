@@ -64,9 +64,9 @@ TLDRAW_PROTOCOL = 8
 _TL_FIRST, _TL_POINT = 8, 4
 #: tldraw ids are `shape:` + 21 characters; ours encode slot and stroke in as many.
 _TL_ID = "shape:{slot:07d}-{n:07d}-bench"
-_WS_TEXT = 1
-#: What `next_frame` returns is sent by `_draw` in bench.worker with `ws.send_binary`, which the
-#: adapters' transports map to their own framing.
+#: WebSocket opcodes. bench.worker's `_draw` sends what `next_frame` returns with
+#: `ws.send_binary`; the tldraw and Socket.IO transports below map that to their own framing.
+_WS_TEXT, _WS_BINARY = 1, 2
 
 
 def _header_len(n: int) -> int:
@@ -417,8 +417,8 @@ class SocketIoWs(WsClient):
 
     def send_binary(self, payload: bytes) -> None:
         self._send(_WS_TEXT, self.header)
-        self._send(2, payload)
-        self._send(2, _IV)
+        self._send(_WS_BINARY, payload)
+        self._send(_WS_BINARY, _IV)
 
 
 class SocketIoClient(PeerClient):
