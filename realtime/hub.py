@@ -46,6 +46,7 @@ from realtime.ratelimit import RateLimiter
 from realtime.room import Delivery, Peer, Room
 from realtime.sender import Outbox
 from realtime.ticker import Ticker
+from realtime.types import PresenceEntry
 
 logger = logging.getLogger(__name__)
 
@@ -391,12 +392,13 @@ class Hub:
             peer.outbox.close(code)
         self.leave(peer)
 
-    def close_credential(self, user_id: int | None, credential: str) -> None:
+    def close_user(self, user_id: int | None, credential: str = "") -> None:
         """
-        Close with 4001 the sockets of `user_id` admitted by `credential`, or by any credential
-        starting with it ("session:" names all their sessions): it was revoked.
+        Close with 4001 the sockets of `user_id` (the account is gone), or only those admitted
+        by `credential` or any credential starting with it ("session:" names all their
+        sessions: it was revoked).
         """
-        if user_id is None or not credential:  # "" would name every socket of the user
+        if user_id is None:
             return
         gone = [
             p
@@ -489,8 +491,12 @@ class Hub:
         if room.reorder:
             self.pods.gap_noticed(room)
 
-    def presence_frame(self, room: Room) -> str:
-        merged = room.presence.merged(room.local_presence())
+    def presence_frame(self, room: Room, merged: list[PresenceEntry] | None = None) -> str:
+        """
+        The room's whole `presence` list as a frame (`merged`: the list, when already merged).
+        """
+        if merged is None:
+            merged = room.presence.merged(room.local_presence())
         text: str = encode(Presence(clients=[dict(e) for e in merged]))  # type: ignore[assignment]
         return text
 
@@ -509,7 +515,7 @@ class Hub:
         whole: str | None = None
         delta: str | None = None
         if any(not p.presence_delta for p in peers):
-            whole = self.presence_frame(room)
+            whole = self.presence_frame(room, merged)
         if any(p.presence_delta for p in peers):
             changed = [dict(e) for cid, e in now.items() if last.get(cid) != e]
             gone = [cid for cid in last if cid not in now]

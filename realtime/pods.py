@@ -306,14 +306,12 @@ class Pods:
     async def _event(self, message: dict[str, Any]) -> None:
         hub = self.hub
         if message.get("kind") == "user_gone":
-            user_id = message.get("user")
-            rooms = hub.rooms.values()
-            gone = [p for r in rooms for p in r.peers.values() if p.user_id == user_id]
-            for peer in gone if user_id is not None else []:
-                hub.close_peer(peer, CloseCode.UNAUTHENTICATED)
+            hub.close_user(message.get("user"))
             return
         if message.get("kind") == "credential_gone":
-            hub.close_credential(message.get("user"), str(message.get("credential") or ""))
+            credential = str(message.get("credential") or "")
+            if credential:  # "" would name every socket of the user
+                hub.close_user(message.get("user"), credential)
             return
         room = hub.rooms.get(str(message.get("board")))
         if room is None:
@@ -441,14 +439,24 @@ class Pods:
                 self._refreshed[room.board_id] = now
                 self.hub.spawn(self._refresh(room), "inkroom-refresh")
 
-    async def _refresh(self, room: Room) -> None:
-        room.busy = True
+    async def _reload(self, room: Room) -> None:
+        """
+        Replace the room's state with the log's, plus what is delivered while it is read;
+        raises what the read raises.
+        """
         room.begin_reload()
         try:
             state, _snap = await self.hub.read(store.load_state, room.board_id)
-            room.finish_reload(state)
-        except Exception:
+        except BaseException:
             room.abort_reload()
+            raise
+        room.finish_reload(state)
+
+    async def _refresh(self, room: Room) -> None:
+        room.busy = True
+        try:
+            await self._reload(room)
+        except Exception:
             logger.exception("reloading board %s failed", room.board_id)
         finally:
             room.busy = False
@@ -467,19 +475,15 @@ class Pods:
 
     async def _reload_until_done(self, room: Room) -> None:
         while self.hub.rooms.get(room.board_id) is room:
-            room.begin_reload()
             try:
-                state, _snap = await self.hub.read(store.load_state, room.board_id)
+                await self._reload(room)
             except asyncio.CancelledError:
-                room.abort_reload()
                 raise
             except Exception:
-                room.abort_reload()
                 logger.warning("board %s: reloading its state failed; retrying", room.board_id)
                 self.hub.refuse_pending(room)
                 await asyncio.sleep(LAYER_RETRY_SECS)
                 continue
-            room.finish_reload(state)
             break
         room.busy = False
         self.hub.work.set()

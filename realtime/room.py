@@ -283,7 +283,7 @@ class Peer:
     #: v2: the style of the connection's last UP_ADD with one (what "" stands for).
     style: Any = None
     #: The fingerprint of the credential that admitted the socket (board.access; "" for none):
-    #: revoking it closes the socket (Hub.close_credential).
+    #: revoking it closes the socket (Hub.close_user).
     credential: str = ""
 
     def refuse_from(self, op_id: int) -> None:

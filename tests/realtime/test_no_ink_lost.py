@@ -70,10 +70,10 @@ async def test_a_server_bug_on_one_board_closes_its_sockets_only_and_loses_no_op
     await on_b.sync()
     real = Hub.presence_frame
 
-    def broken(self: Hub, room: Room) -> str:
+    def broken(self: Hub, room: Room, merged: Any = None) -> str:
         if room.board_id == board_a.id:
             raise RuntimeError("a bug that concerns board A only")
-        return real(self, room)
+        return real(self, room, merged)
 
     monkeypatch.setattr(Hub, "presence_frame", broken)
     await on_a.send_text(protocol.ClientPresence(name="Ann", color="#112233"))
