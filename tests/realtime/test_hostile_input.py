@@ -27,6 +27,7 @@ from websockets.typing import Origin
 
 from realtime.messages import CloseCode
 from tests.realtime import servers
+from tests.realtime.rawframes import split_server_frames
 from tests.realtime.servers import ServerProcess
 
 pytestmark = servers.REAL_SERVER_MARKS
@@ -198,17 +199,10 @@ def _close_code(sock: socket.socket) -> int | None:
     """
     buffer = b""
     while True:
-        while len(buffer) >= 2:
-            length, offset = buffer[1] & 0x7F, 2
-            if length == 126:
-                length, offset = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                length, offset = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < offset + length:
-                break
-            if buffer[0] & 0x0F == 0x8:
-                return int.from_bytes(buffer[offset : offset + 2], "big")
-            buffer = buffer[offset + length :]
+        frames, buffer = split_server_frames(buffer)
+        for opcode, payload in frames:
+            if opcode == 0x8:
+                return int.from_bytes(payload[:2], "big")
         chunk = sock.recv(65536)
         if not chunk:
             return None

@@ -23,6 +23,7 @@ from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 
 from tests.realtime import servers
+from tests.realtime.rawframes import split_server_frames
 from tests.realtime.servers import REPO_ROOT, ServerProcess, free_port
 
 pytestmark = servers.REAL_SERVER_MARKS
@@ -81,17 +82,8 @@ def _read_opcodes(sock: socket.socket, seconds: float) -> list[int]:
             continue
         if not chunk:
             break
-        buffer += chunk
-        while len(buffer) >= 2:
-            length, offset = buffer[1] & 0x7F, 2
-            if length == 126:
-                length, offset = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                length, offset = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < offset + length:
-                break
-            opcodes.append(buffer[0] & 0x0F)
-            buffer = buffer[offset + length :]
+        frames, buffer = split_server_frames(buffer + chunk)
+        opcodes.extend(opcode for opcode, _ in frames)
     return opcodes
 
 
