@@ -133,6 +133,7 @@ async def test_reconnect_at_once_on_focus_or_retry_and_grey_out_presence(
     await alice.page.locator("#presence.stale").wait_for(state="attached")
     assert [c["color"] for c in await alice.page.evaluate("inkroom.cursors()")] == ["#adb5bd"]
 
+    await asyncio.sleep(1.1)  # RETRY_NOW_GAP_MS since the last attempt, as for focus below
     await alice.page.click("#btn-retry")
     await alice.wait("inkroom.synced()", timeout=5_000)  # not the 15 s of the backoff
     assert await alice.page.locator("#presence.stale").count() == 0
