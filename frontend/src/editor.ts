@@ -2,7 +2,7 @@
  * The board editor: wires the sync client, the socket, presence, camera, renderer, tools and
  * undo together, and renders on requestAnimationFrame only when something changed.
  */
-import { Camera } from "./canvas/camera";
+import { Camera, MAX_ZOOM } from "./canvas/camera";
 import { contentBounds } from "./canvas/hit";
 import { attachInput } from "./canvas/input";
 import { Renderer, type RemoteCursor } from "./canvas/render";
@@ -280,7 +280,7 @@ export class Editor {
     const box = contentBounds(this.preview ?? this.sync.view());
     if (box) this.camera.fit(box, this.renderer.width, this.renderer.height);
     else this.camera.zoom = 1;
-    this.invalidate();
+    this.viewChanged();
   }
 
   zoomBy(factor: number): void {
@@ -307,7 +307,9 @@ export class Editor {
 
   private showViewport(vp: Viewport): void {
     const [x, y, w, h] = vp;
-    this.camera.fit({ minX: x, minY: y, maxX: x + w, maxY: y + h }, this.renderer.width, this.renderer.height, 0);
+    // Up to the camera's own limit: fit's default cap is for framing content, and a leader
+    // zoomed in past it would otherwise be shown to followers from further out.
+    this.camera.fit({ minX: x, minY: y, maxX: x + w, maxY: y + h }, this.renderer.width, this.renderer.height, 0, MAX_ZOOM);
     this.invalidate();
   }
 
