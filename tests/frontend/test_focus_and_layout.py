@@ -1,0 +1,57 @@
+"""
+Issue 17, accessibility and cosmetics: the canvas's keyboard focus ring is drawn whole, inside
+the canvas (not as a bar over the toolbar), and the "Inkroom" heading sits on the sign-in card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser
+
+from tests.frontend.conftest import DESKTOP, PHONE
+from tests.realtime.servers import ServerProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The focus ring's box (outline width and offset around the border box) against the canvas's
+# own box and the toolbar's, in CSS px; the ring must be on screen, visible and all inside.
+RING_JS = """() => {
+  const c = document.getElementById('board-canvas');
+  const s = getComputedStyle(c);
+  const r = c.getBoundingClientRect();
+  const out = parseFloat(s.outlineWidth) + parseFloat(s.outlineOffset);
+  const bar = document.getElementById('toolbar').getBoundingClientRect();
+  return {focused: c.matches(':focus-visible'), style: s.outlineStyle,
+          width: parseFloat(s.outlineWidth), ringTop: r.top - out, canvasTop: r.top,
+          ringLeft: r.left - out, canvasLeft: r.left, toolbarBottom: bar.bottom};
+}"""
+
+
+async def test_canvas_focus_ring_is_inside_the_canvas(open_board: Callable[..., Any]) -> None:
+    alice = await open_board("alice")
+    await alice.page.focus("#btn-fit")
+    await alice.page.keyboard.press("Tab")  # from the toolbar into the canvas, as a keyboard user
+    ring = await alice.page.evaluate(RING_JS)
+    assert ring["focused"], "Tab from the toolbar should reach the canvas"
+    assert ring["style"] != "none" and ring["width"] >= 2, "keyboard focus needs a visible ring"
+    assert ring["ringTop"] >= ring["canvasTop"] >= ring["toolbarBottom"] - 0.5
+    assert ring["ringLeft"] >= ring["canvasLeft"]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+async def test_the_heading_sits_on_the_sign_in_card(
+    browser: Browser, server: ServerProcess, viewport: Any
+) -> None:
+    page = await (await browser.new_context(viewport=viewport)).new_page()
+    await page.goto(server.http_url("/login/"))
+    heading = await page.locator("h1.brand").bounding_box()
+    card = await page.locator("#auth-form").bounding_box()
+    assert heading is not None and card is not None
+    gap = card["y"] - (heading["y"] + heading["height"])
+    assert 0 <= gap <= 32, f"{gap:.0f} px between the heading and the card"
+    # Heading and card together are centred on the page.
+    top, bottom = heading["y"], viewport["height"] - (card["y"] + card["height"])
+    assert abs(top - bottom) <= 48 or top < 48
