@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1.7
-# Inkroom's container image: one realtime "pod" (Hypercorn + uvloop via `python -m realtime.serve`).
+# Inkroom's container image: one realtime "pod" (Hypercorn + uvloop via `python -m realtime.server.serve`).
 #
 # Stage 1 builds the browser bundle with Node; stage 2 is a slim Python runtime that carries the
 # installed package, the collected static files and nothing of Node. There is deliberately no
@@ -47,7 +47,7 @@ RUN SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
  && chown -R root:root /app && chmod -R a+rX /app
 USER 10001:10001
 EXPOSE 8000
-# realtime.serve binds $HOST:$PORT (or $BIND), raises RLIMIT_NOFILE to the hard limit and drains
+# realtime.server.serve binds $HOST:$PORT (or $BIND), raises RLIMIT_NOFILE to the hard limit and drains
 # on SIGTERM (close 1012). Exec form: the server is PID 1 and receives the kubelet's SIGTERM
 # itself, not a shell that would swallow it.
-ENTRYPOINT ["python", "-m", "realtime.serve"]
+ENTRYPOINT ["python", "-m", "realtime.server.serve"]

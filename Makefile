@@ -26,7 +26,7 @@ run: setup
 	@echo ""
 	@echo "  Inkroom is running: open http://127.0.0.1:$(PORT)/  (demo / demo-inkroom)"
 	@echo ""
-	DEBUG=1 PORT=$(PORT) $(PY) -m realtime.serve
+	DEBUG=1 PORT=$(PORT) $(PY) -m realtime.server.serve
 
 services:
 	@scripts/ensure-services.sh

@@ -9,8 +9,8 @@ Sign-in and sign-up are throttled (api/throttles.py): per client IP and per user
 and token, per IP on signup; past a limit they answer 429 with Retry-After, without hashing.
 
 Ending a credential ends its live sockets: logout() and deleting the token are seen by
-realtime.signals (Django's user_logged_out, Token's post_delete), which closes the sockets that
-session or token admitted with 4001 and deletes the socket tickets it asked for.
+realtime.cluster.signals (Django's user_logged_out, Token's post_delete), which closes the sockets
+that session or token admitted with 4001 and deletes the socket tickets it asked for.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class LoginApi(InkroomApi):
 
 class LogoutApi(InkroomApi):
     """
-    End the session (and with it the sockets it opened: realtime.signals).
+    End the session (and with it the sockets it opened: realtime.cluster.signals).
     """
 
     @extend_schema(
@@ -260,7 +260,7 @@ class TokenApi(InkroomApi):
         summary="Revoke the caller's API token",
     )
     def delete(self, request: Request) -> Response:
-        # The token's sockets close on commit (realtime.signals, Token's post_delete).
+        # The token's sockets close on commit (realtime.cluster.signals, Token's post_delete).
         services.token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -127,7 +127,7 @@ class SocketTicketSerializer(serializers.Serializer[Any]):
 class SocketTicketApi(BoardApi):
     """
     Issue a single-use 60-second ticket for opening the board's WebSocket without a cookie. It
-    is bound to the credential that asked for it: revoking that voids it (realtime.signals).
+    is bound to the credential that asked for it: revoking that voids it (realtime.cluster.signals).
     """
 
     @extend_schema(

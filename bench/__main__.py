@@ -1,7 +1,7 @@
 """
 Command line: `python -m bench A|B|C|D|E|F|G|S|all [options]`.
 
-Every scenario starts its own servers (Inkroom via `python -m realtime.serve`, the reference
+Every scenario starts its own servers (Inkroom via `python -m realtime.server.serve`, the reference
 servers in-process of this invocation), prints one table row per measurement and appends it
 to bench/results/<date>.jsonl.
 """

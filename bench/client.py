@@ -44,7 +44,7 @@ from bench.compact_rx import Handles, scan_cont, scan_defs, scan_down_ops
 from bench.hist import Histogram, Starts
 from bench.strokes import PenModel, StrokePool
 from bench.wsclient import WsClient
-from realtime.compact import (
+from realtime.wire.compact import (
     DOWN_CONT,
     DOWN_DEFS,
     DOWN_OPS,

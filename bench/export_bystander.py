@@ -4,11 +4,11 @@ after (rendered in the export worker pool). Issue 15 finding 1.
 
 `python -m bench.export_bystander` seeds two boards in the bench database (BENCH_DATABASE_URL):
 the issue's heavy text (8 elements of 10,000 characters at size 512, ~2.5 s of rasterising) and
-50,000 small strokes behind a snapshot (the decode alone is ~100+ ms of GIL). For each export
-mode it starts one server (`python -m realtime.serve`), connects a bystander socket to a third
-board, and pings it back to back (one ping in flight, `--gap` ms apart) while `--exporters`
-threads download PNGs of distinct seqs (so the cache never answers). It prints the bystander's
-RTT p50/p99/max during the exports, and idle for reference.
+50,000 small strokes behind a snapshot (the decode alone is ~100+ ms of GIL). For each export mode
+it starts one server (`python -m realtime.server.serve`), connects a bystander socket to a third
+board, and pings it back to back (one ping in flight, `--gap` ms apart) while `--exporters` threads
+download PNGs of distinct seqs (so the cache never answers). It prints the bystander's RTT
+p50/p99/max during the exports, and idle for reference.
 
 Modes: `inline` is INKROOM_EXPORT_WORKERS=0, which renders in the request thread as every
 export did before the pool; `pool` is the default pool (INKROOM_EXPORT_WORKERS, default 1), and

@@ -2,7 +2,7 @@
 Micro-benchmark of the hub's inbound path: what one binary frame costs on the event loop.
 
 `python -m bench.inbound_micro` builds a hub, a loaded room and a v2 editor socket in this
-process, then times `realtime.inbound.on_binary` on the frames scenario C's drawers send: an
+process, then times `realtime.engine.inbound.on_binary` on the frames scenario C's drawers send: an
 UP_ADD per stroke, then UP_NEXT frames of 4 points (the bulk), and for comparison the same
 appends as UP_APP frames and as v1 msgpack `ops` frames. Nothing is sent or stored: the queued
 ops are dropped after every batch, as a tick would take them. It prints µs per frame (best of
@@ -30,7 +30,7 @@ FRAMES_PER_STROKE = 30
 
 
 def _stroke_frames(kind: str, n_strokes: int) -> list[bytes]:
-    from realtime.compact import encode_up_add, encode_up_app, encode_up_next
+    from realtime.wire.compact import encode_up_add, encode_up_app, encode_up_next
 
     style = {"color": "#1e1e1e", "width": 3, "opacity": 1, "fill": None}
     deltas = [3, -2, 4, 1, -1, 5, 2, 2][: 2 * STROKE_POINTS]
@@ -59,8 +59,8 @@ def _stroke_frames(kind: str, n_strokes: int) -> list[bytes]:
 
 def _socket(hub: Any, version: int) -> tuple[Any, Any]:
     from board.document import BoardState
-    from realtime.ratelimit import RateLimiter
-    from realtime.room import Room
+    from realtime.engine.ratelimit import RateLimiter
+    from realtime.engine.room import Room
 
     room = Room("micro-board")
     room.load(BoardState(), 0, time.monotonic())
@@ -103,8 +103,8 @@ def main() -> None:
 
 async def _run(args: argparse.Namespace) -> None:
     """The rounds, on a running loop (a socket's outbox starts its writer task)."""
-    from realtime.hub import Hub
-    from realtime.inbound import on_binary
+    from realtime.engine.hub import Hub
+    from realtime.engine.inbound import on_binary
 
     hub = Hub()
     print(

@@ -3,13 +3,13 @@ Micro-benchmark of a cold board load plus its first `snap` catch-up, in-process,
 
 `python -m bench.load_micro` seeds two boards in the bench database (BENCH_DATABASE_URL): scenario
 F's 50,000-element board (snapshot at the head) and its 12,000-op board without a snapshot (the
-10,000-missed-ops reconnect), then times, alternating old and new on the same boards so both see
-the same box: the hub's load (realtime.store) and the catch-up's `snap` frame plus tail. "old" is
+10,000-missed-ops reconnect), then times, alternating old and new on the same boards so both see the
+same box: the hub's load (realtime.engine.store) and the catch-up's `snap` frame plus tail. "old" is
 the path before the snapshot bytes were kept (reproduced below: head, full snapshot row, decode,
-replay one entry at a time, the snapshot row again, then encoding the state for the frame); "new"
-is the code as it is. `loop ms` is the part that runs on the event loop (encoding the frame).
-The new load defers decoding the snapshot to the first op on the board; that build is timed
-separately (it holds the GIL, like the old decode in a reader thread did).
+replay one entry at a time, the snapshot row again, then encoding the state for the frame); "new" is
+the code as it is. `loop ms` is the part that runs on the event loop (encoding the frame). The new
+load defers decoding the snapshot to the first op on the board; that build is timed separately (it
+holds the GIL, like the old decode in a reader thread did).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def old_path(board_id: str) -> tuple[float, float, int]:
     The load and first `snap` before this change: (load ms, loop ms, frame bytes).
     """
     from board.snapshots import latest_snapshot
-    from realtime import store
+    from realtime.engine import store
 
     t0 = time.perf_counter()
     state = _old_state_at(board_id)
@@ -63,7 +63,7 @@ def new_path(board_id: str) -> tuple[float, float, int]:
     """
     The load and first `snap` now: the stored snapshot forwarded when there is one.
     """
-    from realtime import store
+    from realtime.engine import store
 
     t0 = time.perf_counter()
     loaded = store.load_board(board_id)

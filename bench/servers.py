@@ -99,7 +99,7 @@ class Server:
 
 def inkroom(port: int, env: dict[str, str]) -> Server:
     return Server(
-        "inkroom", [sys.executable, "-m", "realtime.serve"], port, {**env, "PORT": str(port)}
+        "inkroom", [sys.executable, "-m", "realtime.server.serve"], port, {**env, "PORT": str(port)}
     )
 
 

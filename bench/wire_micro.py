@@ -2,7 +2,7 @@
 Bytes per stroke point on the wire, protocol v1 vs v2, up and down: `python -m bench.wire_micro`.
 
 Pure computation, no server: the frames are built with the real codecs (msgpack for v1,
-realtime.compact for v2) from the ops the load generator would send, and measured with their
+realtime.wire.compact for v2) from the ops the load generator would send, and measured with their
 WebSocket headers (client to server: 2-byte header plus 4-byte mask below 126 bytes of payload,
 8 up to 64 KiB; server to client unmasked: 2, 4 or 10 bytes).
 
@@ -16,8 +16,8 @@ v2 UP_ADD for the `add` (the author's first names its style, later ones send "")
 the appends (each op follows its author's previous one; UP_APP with pressure). Down: the server
 sends one frame per 20 ms tick with that tick's entries from all authors, to a receiver
 connected from the start, encoded by the server's own code: v1 frames as
-realtime.protocol.ops_frame_from_entries joins the entries, v2 DOWN_OPS frames by
-realtime.handles.encode_delivery (room-wide table of recycled one-byte handles; adds as tag-2
+realtime.wire.protocol.ops_frame_from_entries joins the entries, v2 DOWN_OPS frames by
+realtime.wire.handles.encode_delivery (room-wide table of recycled one-byte handles; adds as tag-2
 entries, appends as tag 1; each name, the style's JSON text included, defined inline by the
 first frame that uses it: `defs` is that share of v2's down bytes). `B/pt` = wire bytes / stroke
 points (an `add` is one point), the load generator's definition, so a v1 row reproduces scenario
@@ -45,7 +45,7 @@ import msgpack
 from bench import report
 from bench.client import STROKE_APPS, client_id_for
 from bench.strokes import PenModel, Stroke, UniformStroke
-from realtime.compact import (
+from realtime.wire.compact import (
     ESCAPE,
     encode_up_add,
     encode_up_app,
@@ -53,8 +53,8 @@ from realtime.compact import (
     ops_head,
     pack_points,
 )
-from realtime.handles import HandleTable, encode_delivery
-from realtime.protocol import ops_frame_from_entries
+from realtime.wire.handles import HandleTable, encode_delivery
+from realtime.wire.protocol import ops_frame_from_entries
 
 AUTHORS = 10
 OP_HZ = 30.0

@@ -8,7 +8,7 @@ existence never leaks.
 
 A socket lives as long as the credential that admitted it (protocol §1): each one records the
 fingerprint of that credential (a session, an API token, or the credential that asked for its
-ticket), and revoking the credential closes its sockets (realtime.signals).
+ticket), and revoking the credential closes its sockets (realtime.cluster.signals).
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def spend_socket_ticket(*, nonce: str, user_id: int) -> bool:
     One statement: deleting the row is the check, so of two sockets presenting the same ticket
     at once exactly one gets it, in every process (the row is in the shared database). Socket
     admission spends a whole batch of tickets with the same DELETE inside its one statement
-    (realtime.middleware); this is the one-ticket form.
+    (realtime.asgi.middleware); this is the one-ticket form.
     """
     table = connection.ops.quote_name(SocketTicket._meta.db_table)
     with connection.cursor() as cursor:

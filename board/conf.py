@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "SNAPSHOT_EVERY_OPS": 1000,
     "SNAPSHOT_EVERY_SECS": 300,
     "SOCKET_TICKET_SECS": 60,
-    # Socket caps per process (protocol §1; 0: no cap), counted by realtime.middleware. Beyond
+    # Socket caps per process (protocol §1; 0: no cap), counted by realtime.asgi.middleware. Beyond
     # them a new socket is closed with 4009. Generous for people (20 tabs on one board), tight
     # for one account holding hundreds of sockets to multiply its per-socket rate limits.
     "MAX_SOCKETS_PER_USER_BOARD": env_int("INKROOM_MAX_SOCKETS_PER_USER_BOARD", 20),

@@ -2,8 +2,8 @@
 Writes from outside a socket: accounts, boards, members, share links, snapshots and restores.
 
 Each service is `<entity>_<action>` with keyword-only arguments, runs in one transaction and
-announces its change to live sockets through realtime.fanout's `*_on_commit` publishers, so a
-rolled-back write is never announced. Callers authorise first (board.selectors.BoardAccess);
+announces its change to live sockets through realtime.cluster.fanout's `*_on_commit` publishers, so
+a rolled-back write is never announced. Callers authorise first (board.selectors.BoardAccess);
 services only enforce the invariants that hold whoever calls them (the owner keeps the owner role,
 history stays append-only).
 """
@@ -23,7 +23,7 @@ from board.exceptions import NotAllowed
 from board.models import Board, LinkAccess, Membership, Role, ShareLink, Snapshot, SnapshotKind
 from board.oplog import append_ops
 from board.snapshots import create_snapshot, snapshot_state
-from realtime.fanout import (
+from realtime.cluster.fanout import (
     publish_access_changed_on_commit,
     publish_board_changed_on_commit,
     publish_board_deleted_on_commit,

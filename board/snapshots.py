@@ -106,7 +106,7 @@ class LoadedState:
     #: Seq of that snapshot (0 when the board has none and was replayed from empty).
     snapshot_seq: int
     #: The snapshot's stored bytes (None without one): the board at `snapshot_seq`, already
-    #: encoded, so a `snap` frame can be spliced from it (realtime.store).
+    #: encoded, so a `snap` frame can be spliced from it (realtime.engine.store).
     snapshot: bytes | None
 
 

@@ -17,6 +17,6 @@ from django.core.asgi import get_asgi_application
 django_asgi_app = get_asgi_application()
 
 from config.limits import BodyLimitMiddleware  # noqa: E402
-from realtime.routing import build_application  # noqa: E402
+from realtime.asgi.routing import build_application  # noqa: E402
 
 application = build_application(BodyLimitMiddleware(django_asgi_app))

@@ -107,9 +107,9 @@ if env_str("DB_CONN_MAX_AGE") is not None:
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL") or _DEFAULT_SQLITE,
-        # A connection goes back to the pool at the end of each request and each hub reader
-        # job (the hub's writer keeps one between ticks: realtime/store.py); the pool, not the
-        # thread, keeps it open. Django refuses a pool with CONN_MAX_AGE != 0.
+        # A connection goes back to the pool at the end of each request and each hub reader job (the
+        # hub's writer keeps one between ticks: realtime/engine/store.py); the pool, not the thread,
+        # keeps it open. Django refuses a pool with CONN_MAX_AGE != 0.
         conn_max_age=0,
         # With a pool this becomes the pool's check on checkout (one empty query), so a
         # connection broken by a database restart is replaced instead of failing a request.
@@ -117,7 +117,7 @@ DATABASES = {
     )
 }
 #: Connections per process, whatever the number of threads: Hypercorn's request threads, the
-#: hub's writer and two readers (realtime.hub) and the probes all borrow from this one pool.
+#: hub's writer and two readers (realtime.engine.hub) and the probes all borrow from this one pool.
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
 DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 2)
 if not 0 <= DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE or DB_POOL_MAX_SIZE < 1:
@@ -170,8 +170,8 @@ if REDIS_URL:
                     }
                 ],
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "inkroom") or "inkroom",
-                # One message per process per tick travels through the layer (realtime.hub), so
-                # 1000 is ~20 s of backlog; anything dropped beyond it is recovered from the log.
+                # One message per process per tick travels through the layer (realtime.engine.hub),
+                # so 1000 is ~20 s of backlog; anything dropped beyond it is recovered from the log.
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
                 "expiry": env_int("CHANNEL_LAYER_EXPIRY_SECS", 10),
                 # Hubs re-join the pods group every 15 s, so a killed process drops out of the
@@ -251,8 +251,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} is below 0.")
 
-# /metrics (realtime/views.py): on METRICS_PORT only, when it is set (a listener of its own that
-# no Service or Ingress routes to); otherwise to clients in METRICS_ALLOWED_NETWORKS that did
+# /metrics (realtime/server/views.py): on METRICS_PORT only, when it is set (a listener of its own
+# that no Service or Ingress routes to); otherwise to clients in METRICS_ALLOWED_NETWORKS that did
 # not come through a proxy. Everyone else gets 404.
 METRICS_PORT = env_int("METRICS_PORT", 0) or None
 if METRICS_PORT is not None and env_int("PORT", 8000) == METRICS_PORT and not env_str("BIND"):

@@ -13,7 +13,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
-    path("", include("realtime.urls")),
+    path("", include("realtime.server.urls")),
     path("", include("frontend.urls")),
 ]
 

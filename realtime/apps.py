@@ -7,6 +7,6 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        from realtime import signals
+        from realtime.cluster import signals
 
         signals.connect()

@@ -1,10 +1,10 @@
 """
 Prometheus metrics of one Inkroom process, all registered in prometheus_client's default registry.
 
-Every name carries the `inkroom_` prefix; counters get `_total` from prometheus_client. The hub,
-the consumer and the layer adapters import these objects and update them; `/metrics`
-(realtime.views) renders the registry. Updating a metric is a dict lookup and a lock-free add in
-CPython, cheap enough for once per tick or once per frame, but not once per op per recipient:
+Every name carries the `inkroom_` prefix; counters get `_total` from prometheus_client. The hub, the
+consumer and the layer adapters import these objects and update them; `/metrics`
+(realtime.server.views) renders the registry. Updating a metric is a dict lookup and a lock-free add
+in CPython, cheap enough for once per tick or once per frame, but not once per op per recipient:
 count deliveries per batch (`OPS_OUT.inc(len(entries) * len(sockets))`).
 
 Each process exports its own numbers; Prometheus sums across pods. We do not use the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local cluster: N Inkroom "pods" (`python -m realtime.serve`) on loopback ports behind an
+# The local cluster: N Inkroom "pods" (`python -m realtime.server.serve`) on loopback ports behind an
 # nginx that stands in for the Kubernetes Ingress, sharing one PostgreSQL and one Redis.
 #
 #   scripts/cluster.sh up [N]     start N pods (default 2), migrate, start nginx; if already up: scale
@@ -58,16 +58,16 @@ runs() {
 }
 
 # True while $1 exists and is not a zombie: right after the fork the child still runs our own
-# bash (its cmdline is not yet realtime.serve), so start-up checks use this instead of runs().
+# bash (its cmdline is not yet realtime.server.serve), so start-up checks use this instead of runs().
 exists() {
   [ -n "$1" ] && [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
 }
 
 pod_pid() { cat "$PODS_DIR/$1.pid" 2>/dev/null || true; }
-# A pod of *this* cluster: many people run realtime.serve on a shared machine, and a recycled
+# A pod of *this* cluster: many people run realtime.server.serve on a shared machine, and a recycled
 # PID must never make us signal theirs, so the pod's environment must name our state directory.
 ours() {
-  runs "$1" realtime.serve && tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null \
+  runs "$1" realtime.server.serve && tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null \
     | grep -qxF -- "INKROOM_CLUSTER_DIR=$CLUSTER_DIR"
 }
 pod_alive() { ours "$(pod_pid "$1")"; }
@@ -150,7 +150,7 @@ start_pod() {
   # setsid: the pod is not in our process group, so ^C on `make cluster` or a test runner's
   # group kill never reaches it; `down` is the one way it stops. A plain backgrounded command
   # (no function, no subshell) so that $! is the PID that env, setsid and python exec into.
-  env "${POD_ENV[@]}" PORT="$port" POD_NAME="pod-$port" setsid "$PY" -m realtime.serve \
+  env "${POD_ENV[@]}" PORT="$port" POD_NAME="pod-$port" setsid "$PY" -m realtime.server.serve \
     >>"$CLUSTER_DIR/pod-$port.log" 2>&1 </dev/null &
   echo $! >"$PODS_DIR/$port.pid"
   log "pod :$port started (pid $!)"

@@ -2,7 +2,7 @@
 Inkroom and the peers side by side: scenarios A, B, C, D on every target in one invocation, the
 B- and C-shape saturation sweeps, durability, and one summary table.
 
-Targets: Inkroom (`python -m realtime.serve`), the two reference servers of bench/reference
+Targets: Inkroom (`python -m realtime.server.serve`), the two reference servers of bench/reference
 (Channels tutorial design, websockets relay) and the peers of bench/peers (Hocuspocus with
 SQLite, tldraw sync with its SQLite storage and with the older 2-s JSON snapshot, the
 excalidraw-room-style Socket.IO relay). Every target gets the same layouts, stroke shape and

@@ -46,7 +46,7 @@ class BoardState:
 
     A state may be `deferred`: its seq is known, its elements are built on first use. Loading a
     big board then costs no decoding until something reads it (the first op to validate); a
-    catch-up forwards the stored snapshot bytes instead (realtime.store), so a board that is
+    catch-up forwards the stored snapshot bytes instead (realtime.engine.store), so a board that is
     only viewed is never decoded.
 
     It keeps two running totals, `total_points` (every stroke point) and `total_text_chars`

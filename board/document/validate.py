@@ -326,7 +326,7 @@ def validate_app(
     """
     Validate the parts of a compact frame's `app` op and return the op, as validate_op would.
 
-    The compact decoder (realtime.compact) already made `i`, `p` and `pr` integer lists of a
+    The compact decoder (realtime.wire.compact) already made `i`, `p` and `pr` integer lists of a
     whole number of points, so the common case is a range check at C speed; anything out of
     range goes through the general checks for their exact error.
     """

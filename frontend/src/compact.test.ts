@@ -209,7 +209,7 @@ describe("frames", () => {
   });
 });
 
-// --- golden vectors made by realtime/compact.py -----------------------------------------------
+// --- golden vectors made by realtime/wire/compact.py -----------------------------------------------
 
 interface AddVector {
   author: number;
@@ -271,7 +271,7 @@ const vectors = JSON.parse(readFileSync(VECTORS, "utf8")) as Vectors;
 const named = <T extends { name: string }>(cases: T[]) => cases.map((c) => [c.name, c] as const);
 const contsOf = (list: Continuation[]): Continuations => new Map(list.map(([a, i, element]) => [a, { i, element }]));
 
-describe("golden vectors (realtime/compact.py)", () => {
+describe("golden vectors (realtime/wire/compact.py)", () => {
   it.each(named(vectors.up_app))("UP_APP %s: same bytes, same op back", (_name, c) => {
     const frame = encodeUpApp(c.i, c.p, c.pr ?? undefined);
     expect(hex(frame)).toBe(c.hex);

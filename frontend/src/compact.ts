@@ -1,7 +1,7 @@
 /**
  * The compact frames of protocol v2 (docs/protocol.md §2.5): stroke adds and appends at about
  * one byte per point. Pure codec, no I/O; byte for byte the same as the reference
- * realtime/compact.py (tests/fixtures/protocol/v2/compact_vectors.json holds vectors made by it).
+ * realtime/wire/compact.py (tests/fixtures/protocol/v2/compact_vectors.json holds vectors made by it).
  *
  * A v1 `app` op is mostly envelope (map keys, element id, author id, seq), and a stroke `add`
  * about 90 bytes. v2 sends both as varints plus packed points and names authors, elements and
@@ -130,7 +130,7 @@ function putString(out: number[], text: string): void {
 // --- styles ----------------------------------------------------------------------------------
 
 /**
- * A style map as canonical JSON text, the form realtime/compact.py's style_name gives it (the
+ * A style map as canonical JSON text, the form realtime/wire/compact.py's style_name gives it (the
  * name of its handle): keys sorted (by code point), no spaces, ASCII only (everything past
  * 0x7e escaped as \uXXXX, as Python's json.dumps does). Non-finite numbers, undefined and other
  * non-JSON values are a CompactError. JS numbers have no int/float distinction: an integer is

@@ -1,7 +1,7 @@
 /**
  * The Inkroom wire protocol (docs/protocol.md): message types, CloseCode and the v1 codec.
  *
- * Mirrors realtime/protocol.py type for type. Binary frames are msgpack maps keyed by `t`
+ * Mirrors realtime/wire/protocol.py type for type. Binary frames are msgpack maps keyed by `t`
  * (the hot path); text frames are JSON objects keyed by `type` (control). Pure: no I/O.
  * The client speaks v2, which is v1 plus the compact frames of compact.ts (routed by wire.ts).
  */

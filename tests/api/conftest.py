@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from board import services
 from board.models import Board, LinkAccess, Membership, Role, ShareLink, Snapshot, SnapshotKind
 from board.oplog import append_ops
-from realtime.fanout import PODS_GROUP
+from realtime.cluster.fanout import PODS_GROUP
 
 #: The callers of the role matrix.
 CALLERS = ["owner", "editor", "viewer", "stranger", "anonymous", "anon_share", "anon_link"]

@@ -103,7 +103,7 @@ def test_signing_out_works_with_the_channel_layer_away(
         async def group_send(self, group: str, message: dict[str, Any]) -> None:
             raise ConnectionError("redis is away")
 
-    monkeypatch.setattr("realtime.fanout.get_channel_layer", Unreachable)
+    monkeypatch.setattr("realtime.cluster.fanout.get_channel_layer", Unreachable)
     browser = signed_in(user)
     browser.post(ticket_url(board))
     assert browser.post("/api/v1/auth/logout/").status_code == 204

@@ -18,7 +18,7 @@ import pytest
 from bench.client import STROKE_APPS, BenchClient, ClientSpec, FrameDecoder, Stats, client_id_for
 from bench.compact_rx import scan_defs, scan_down_ops
 from bench.replay_micro import check_v2_equivalence, server_frame
-from realtime.compact import (
+from realtime.wire.compact import (
     UP_ADD,
     UP_APP,
     UP_NEXT,
@@ -332,7 +332,7 @@ async def test_a_style_handle_recycled_for_an_author_is_not_read_from_the_old_ca
 
 
 async def test_the_replay_stream_counts_the_same_as_v1_with_tag_2_adds() -> None:
-    # The server's encoder (realtime.handles) sends the stream's adds as tag-2 entries: the
+    # The server's encoder (realtime.wire.handles) sends the stream's adds as tag-2 entries: the
     # irregular replay (duplicates, gaps, foreign entries, split reads, DEFS) must still give
     # exactly v1's figures.
     ring = memoryview(bytearray(8 * RING_SIZE * 256)).cast("q")

@@ -10,7 +10,7 @@ import statistics
 import pytest
 
 from bench.strokes import PenModel, Stroke, StrokePool, UniformStroke
-from realtime.compact import PAIR_MAX
+from realtime.wire.compact import PAIR_MAX
 
 
 def _positions(p: list[int]) -> list[tuple[int, int]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench import wire_micro
-from realtime.compact import UP_ADD, decode_up_add
+from realtime.wire.compact import UP_ADD, decode_up_add
 
 
 def test_wire_micro_prints_and_appends_one_line(

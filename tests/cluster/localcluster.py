@@ -107,8 +107,8 @@ class LocalCluster:
                 environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             except OSError:
                 continue
-            # The environment check: a recycled PID may be someone else's realtime.serve.
-            if b"realtime.serve" in cmdline and mark in environ:
+            # The environment check: a recycled PID may be someone else's realtime.server.serve.
+            if b"realtime.server.serve" in cmdline and mark in environ:
                 alive[int(pid_file.stem)] = pid
         return alive
 

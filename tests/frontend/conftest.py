@@ -1,6 +1,6 @@
 """
-Browser-test fixtures: a live `python -m realtime.serve`, headless Debian Chromium, users and a
-board, and helpers that read the client's state (window.inkroom) and its rendered pixels.
+Browser-test fixtures: a live `python -m realtime.server.serve`, headless Debian Chromium, users and
+a board, and helpers that read the client's state (window.inkroom) and its rendered pixels.
 """
 
 from __future__ import annotations

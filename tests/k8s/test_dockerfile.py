@@ -57,7 +57,7 @@ def test_runs_as_non_root_without_healthcheck() -> None:
 
 def test_entrypoint_serves_realtime_in_exec_form() -> None:
     entry = [rest for word, rest in _instructions() if word in ("ENTRYPOINT", "CMD")]
-    assert entry[-1] == '["python", "-m", "realtime.serve"]'
+    assert entry[-1] == '["python", "-m", "realtime.server.serve"]'
 
 
 def test_dockerignore_keeps_local_state_out() -> None:

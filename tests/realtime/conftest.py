@@ -20,9 +20,9 @@ from django.db import connections
 from django.test import override_settings
 
 from board.access import issue_socket_ticket
-from realtime import compact, protocol
-from realtime.hub import get_hub
-from realtime.routing import build_application
+from realtime.asgi.routing import build_application
+from realtime.engine.hub import get_hub
+from realtime.wire import compact, protocol
 from tests.realtime.servers import server_env_fixture, start_inkroom_fixture
 
 # Re-exported so every realtime test can use the real-server fixtures (named server_env and

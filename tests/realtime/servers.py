@@ -1,5 +1,6 @@
 """
-Real Inkroom server processes for tests: start `python -m realtime.serve` on a free loopback port.
+Real Inkroom server processes for tests: start `python -m realtime.server.serve` on a free loopback
+port.
 
 Importable helpers (`start_server`, `ServerProcess`, `database_url`, `free_port`) plus pytest
 fixtures `server_env` and `start_inkroom` (bound in tests/realtime/conftest.py; bind
@@ -107,7 +108,7 @@ def database_url(settings_dict: Mapping[str, Any]) -> str:
 @dataclass
 class ServerProcess:
     """
-    One running `python -m realtime.serve` child.
+    One running `python -m realtime.server.serve` child.
     """
 
     port: int
@@ -196,7 +197,7 @@ def start_server(
     wait: bool = True,
 ) -> ServerProcess:
     """
-    Start `python -m realtime.serve` with `env` on top of os.environ; wait for /healthz.
+    Start `python -m realtime.server.serve` with `env` on top of os.environ; wait for /healthz.
     """
     port = port or free_port()
     child_env = {**os.environ, **env, "PORT": str(port), "HOST": "127.0.0.1"}
@@ -205,7 +206,7 @@ def start_server(
     log_path = log_dir / f"server-{port}-{uuid.uuid4().hex[:6]}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "realtime.serve"],
+            [sys.executable, "-m", "realtime.server.serve"],
             cwd=REPO_ROOT,
             env=child_env,
             stdout=log,

@@ -1,5 +1,5 @@
 """
-Batched admission (realtime.middleware.admit_batch) against the one-socket path it replaced
+Batched admission (realtime.asgi.middleware.admit_batch) against the one-socket path it replaced
 (admit): the same user, role, credential and refusal for every kind of caller, tickets spent
 once, and the ORM lookup (SQLite) equal to the PostgreSQL statement.
 """
@@ -19,8 +19,8 @@ from rest_framework.authtoken.models import Token
 
 from board.access import issue_socket_ticket
 from board.models import Board, LinkAccess, Membership, Role, ShareLink
-from realtime import middleware
-from realtime.middleware import Knock, admit, admit_batch, knock
+from realtime.asgi import middleware
+from realtime.asgi.middleware import Knock, admit, admit_batch, knock
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 
 from board.oplog import append_ops
 from board.snapshots import create_snapshot
-from realtime import protocol
+from realtime.wire import protocol
 from tests.realtime.conftest import Client, append, board_rows, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]

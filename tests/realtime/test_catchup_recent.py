@@ -13,10 +13,10 @@ import msgpack
 import pytest
 
 from board.document import BoardState
-from realtime import catchup, store
-from realtime.protocol import ops_frame_from_entries
-from realtime.ratelimit import RateLimiter
-from realtime.room import Delivery, Peer, RecentEntries, Room, exact_entries
+from realtime.engine import catchup, store
+from realtime.engine.ratelimit import RateLimiter
+from realtime.engine.room import Delivery, Peer, RecentEntries, Room, exact_entries
+from realtime.wire.protocol import ops_frame_from_entries
 from tests.realtime.conftest import append, stroke
 
 

@@ -1,10 +1,10 @@
 """
 Golden vectors of the v2 compact frames (docs/protocol.md §2.5), shared with the browser client.
 
-The reference codec realtime/compact.py makes them; frontend/src/compact.test.ts checks that the
-TypeScript codec produces and decodes the same bytes. This test regenerates them and compares
-with the committed file, so a codec change cannot leave the client's vectors silently stale.
-After an intended change, rewrite the file with
+The reference codec realtime/wire/compact.py makes them; frontend/src/compact.test.ts checks that
+the TypeScript codec produces and decodes the same bytes. This test regenerates them and compares
+with the committed file, so a codec change cannot leave the client's vectors silently stale. After
+an intended change, rewrite the file with
 
     .venv/bin/python -m tests.realtime.test_compact_vectors --write
 
@@ -23,7 +23,7 @@ from typing import Any
 import msgpack
 import pytest
 
-from realtime import compact
+from realtime.wire import compact
 
 VECTORS = Path(__file__).parent.parent / "fixtures" / "protocol" / "v2" / "compact_vectors.json"
 #: The bound an UP_APP is decoded with (limits.max_points_per_op's default).
@@ -525,7 +525,7 @@ def _varint(n: int) -> bytes:
 
 def generate() -> dict[str, Any]:
     return {
-        "about": "made by tests/realtime/test_compact_vectors.py from realtime/compact.py",
+        "about": "made by tests/realtime/test_compact_vectors.py from realtime/wire/compact.py",
         "max_points_per_op": MAX_POINTS,
         "up_app": _up_app_cases(),
         "up_next": _up_next_cases(),

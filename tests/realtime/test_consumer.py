@@ -15,8 +15,8 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from board.models import Membership, Op, Role, ShareLink
-from realtime import protocol
-from realtime.protocol import CloseCode
+from realtime.wire import protocol
+from realtime.wire.protocol import CloseCode
 from tests.realtime.conftest import append, board_rows, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
@@ -317,7 +317,7 @@ async def test_a_lone_surrogate_presence_is_refused_at_decode_and_every_board_ke
     the room: the sender gets `bad_message` and keeps its socket, its board and every other
     board keep drawing, and the presence everyone sees is unchanged.
     """
-    from realtime.hub import get_hub
+    from realtime.engine.hub import get_hub
 
     other = await sync_to_async(make_board)(user, title="Other")
     elsewhere = await connect(other, user, client_id="else-tab-1")
@@ -355,7 +355,7 @@ async def test_a_lone_surrogate_key_in_an_up_add_style_is_an_encodable_invalid_o
 ):
     # UP_ADD carries its style as JSON text, which may spell "\ud800" in a key; the refusal names
     # the field without copying the key into the UTF-8 error frame.
-    from realtime import compact
+    from realtime.wire import compact
 
     client = await connect(board, user, version=2)
     await client.sync()

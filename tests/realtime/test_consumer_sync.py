@@ -18,10 +18,12 @@ from board.document import BoardState, replay
 from board.models import Membership, Role, Snapshot, SnapshotKind
 from board.oplog import append_ops, decode_entry, ops_between
 from board.snapshots import decode_snapshot, state_at
-from realtime import fanout, pods, protocol, store
-from realtime.fanout import PODS_GROUP
-from realtime.hub import get_hub
-from realtime.protocol import CloseCode
+from realtime.cluster import fanout, pods
+from realtime.cluster.fanout import PODS_GROUP
+from realtime.engine import store
+from realtime.engine.hub import get_hub
+from realtime.wire import protocol
+from realtime.wire.protocol import CloseCode
 from tests.realtime.conftest import append, board_rows, collect_ops, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]

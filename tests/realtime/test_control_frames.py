@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from realtime import protocol
-from realtime.pods import PRESENCE_MIN_SECS
-from realtime.protocol import CloseCode
+from realtime.cluster.pods import PRESENCE_MIN_SECS
+from realtime.wire import protocol
+from realtime.wire.protocol import CloseCode
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

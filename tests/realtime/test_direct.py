@@ -1,6 +1,6 @@
 """
-The direct send path (realtime.direct): our framing is wsproto's, byte for byte, and an Outbox
-under a real Hypercorn writes through the transport, in order, with the close frame last.
+The direct send path (realtime.server.direct): our framing is wsproto's, byte for byte, and an
+Outbox under a real Hypercorn writes through the transport, in order, with the close frame last.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from wsproto.connection import Connection
 from wsproto.events import BytesMessage, TextMessage
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
-from realtime import hypercorn_patches
-from realtime.direct import direct_socket, receive_directly
-from realtime.hypercorn_patches import install_hypercorn_patches
-from realtime.sender import SENT, Bulk, Outbox
-from realtime.wsframes import frame, parse_binary_frames
+from realtime.engine.sender import SENT, Bulk, Outbox
+from realtime.server import hypercorn_patches
+from realtime.server.direct import direct_socket, receive_directly
+from realtime.server.hypercorn_patches import install_hypercorn_patches
+from realtime.server.wsframes import frame, parse_binary_frames
 
 SIZES = [0, 1, 125, 126, 127, 65535, 65536, 70000]
 

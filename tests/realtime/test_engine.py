@@ -1,5 +1,5 @@
 """
-The room engine on a bare Room: no hub, no loop, no database (realtime.engine).
+The room engine on a bare Room: no hub, no loop, no database (realtime.engine.decisions).
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from board.document import BoardState, Limits, apply_in_place
-from realtime import engine
-from realtime.protocol import ErrorCode
-from realtime.ratelimit import RateLimiter
-from realtime.room import Peer, Room
+from realtime.engine import decisions as engine
+from realtime.engine.ratelimit import RateLimiter
+from realtime.engine.room import Peer, Room
+from realtime.wire.protocol import ErrorCode
 from tests.realtime.conftest import append, stroke
 
 LIMITS = Limits()

@@ -16,10 +16,11 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from prometheus_client import REGISTRY
 
-from realtime import inbound, protocol
-from realtime.fanout import PODS_GROUP, publish_board_changed_on_commit
-from realtime.hub import Hub, get_hub
-from realtime.room import Peer
+from realtime.cluster.fanout import PODS_GROUP, publish_board_changed_on_commit
+from realtime.engine import inbound
+from realtime.engine.hub import Hub, get_hub
+from realtime.engine.room import Peer
+from realtime.wire import protocol
 from tests.realtime.conftest import append, collect_ops, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]

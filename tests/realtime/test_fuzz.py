@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from board.models import Board, Membership, Role
-from realtime import protocol
+from realtime.wire import protocol
 from tests.realtime.conftest import board_rows, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]

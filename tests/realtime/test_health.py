@@ -1,6 +1,6 @@
 """
-The process probes /healthz and /readyz (realtime.views), in process against real PostgreSQL and
-Redis: ready when both answer and the process is not draining, 503 naming the failed check.
+The process probes /healthz and /readyz (realtime.server.views), in process against real PostgreSQL
+and Redis: ready when both answer and the process is not draining, 503 naming the failed check.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.test import AsyncClient, override_settings
 
-from realtime.serve import is_draining, set_draining
+from realtime.server.serve import is_draining, set_draining
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from realtime import protocol
-from realtime.ratelimit import RateLimiter
-from realtime.room import Peer, Room
-from realtime.types import PresenceEntry
+from realtime.cluster.types import PresenceEntry
+from realtime.engine.ratelimit import RateLimiter
+from realtime.engine.room import Peer, Room
+from realtime.wire import protocol
 
 
 def _entry(client_id: str, name: str = "") -> PresenceEntry:

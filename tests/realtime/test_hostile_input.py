@@ -1,5 +1,6 @@
 """
-Hostile input against a real `python -m realtime.serve` process (issue 15, findings 5, 8, 10).
+Hostile input against a real `python -m realtime.server.serve` process (issue 15, findings 5, 8,
+10).
 
 Where the behaviour lives in Hypercorn (how a body arrives, how a bad frame is closed, the
 handshake's headers), only a real server shows it: oversized bodies are refused from their
@@ -25,7 +26,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from realtime.messages import CloseCode
+from realtime.wire.messages import CloseCode
 from tests.realtime import servers
 from tests.realtime.rawframes import split_server_frames
 from tests.realtime.servers import ServerProcess

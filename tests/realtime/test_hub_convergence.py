@@ -16,8 +16,9 @@ from asgiref.sync import sync_to_async
 
 from board.document import BoardState, apply_in_place
 from board.snapshots import state_at
-from realtime import inbound, protocol
-from realtime.hub import Hub
+from realtime.engine import inbound
+from realtime.engine.hub import Hub
+from realtime.wire import protocol
 from tests.realtime.conftest import stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]

@@ -1,6 +1,6 @@
 """
-The hub's drain (realtime.hub.Hub.drain): what was pending is committed, what arrives later is
-not read, so the final flush never chases new ops (protocol §7, 1012).
+The hub's drain (realtime.engine.hub.Hub.drain): what was pending is committed, what arrives later
+is not read, so the final flush never chases new ops (protocol §7, 1012).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from realtime.hub import get_hub
-from realtime.protocol import CloseCode
+from realtime.engine.hub import get_hub
+from realtime.wire.protocol import CloseCode
 from tests.realtime.conftest import board_rows, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]

@@ -9,10 +9,10 @@ import msgpack
 import pytest
 
 from board.document import BoardState
-from realtime.presence import PRESENCE_EXPIRY_SECS, PresenceBook
-from realtime.protocol import decode_server_binary, ops_frame_from_entries
-from realtime.ratelimit import STRIKES_TO_CLOSE, RateLimiter, TokenBucket
-from realtime.room import Delivery, Room
+from realtime.cluster.presence import PRESENCE_EXPIRY_SECS, PresenceBook
+from realtime.engine.ratelimit import STRIKES_TO_CLOSE, RateLimiter, TokenBucket
+from realtime.engine.room import Delivery, Room
+from realtime.wire.protocol import decode_server_binary, ops_frame_from_entries
 
 
 def delivery(first: int, last: int) -> Delivery:

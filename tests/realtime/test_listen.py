@@ -1,5 +1,5 @@
 """
-Bounded kernel send buffers (realtime.listen): a reader that stalls is closed with 4008.
+Bounded kernel send buffers (realtime.server.listen): a reader that stalls is closed with 4008.
 
 Without SO_SNDBUF the kernel autotunes a loopback socket's send buffer to 4 MiB and absorbs all
 of this test's traffic, so the stalled socket is never closed; with it, the stall reaches the
@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from realtime.listen import bound_send_buffers
+from realtime.server.listen import bound_send_buffers
 from tests.realtime import servers
 from tests.realtime.wsclient import BoardClient, token_header
 

@@ -169,7 +169,7 @@ def test_two_servers_converge_through_layer_drop_and_kill(
     right.wait_healthy()
     pods = Pods(server_env["CHANNEL_LAYER_PREFIX"])
     # One client per server speaks protocol v2: its DOWN_OPS frames are encoded from entries
-    # that came from the other server too (the decoding path of realtime.handles).
+    # that came from the other server too (the decoding path of realtime.wire.handles).
     a = [
         BoardClient(left.ws_url(path), headers=headers[n % 2], name=f"a{n}", version=1 + n)
         for n in range(2)

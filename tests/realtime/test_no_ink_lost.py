@@ -14,10 +14,11 @@ from asgiref.sync import sync_to_async
 
 from board.document import BoardState, apply_in_place
 from board.models import Op
-from realtime import protocol, store
-from realtime.hub import Hub, get_hub
-from realtime.protocol import CloseCode, ops_frame_from_entries
-from realtime.room import Delivery, Room
+from realtime.engine import store
+from realtime.engine.hub import Hub, get_hub
+from realtime.engine.room import Delivery, Room
+from realtime.wire import protocol
+from realtime.wire.protocol import CloseCode, ops_frame_from_entries
 from tests.realtime.conftest import append, board_rows, stroke
 from tests.realtime.test_consumer_sync import store_ops
 

@@ -1,5 +1,5 @@
 """
-The socket Origin rule (realtime.origin, protocol §1): scheme, host and port must be the
+The socket Origin rule (realtime.asgi.origin, protocol §1): scheme, host and port must be the
 request's own origin or a CSRF_TRUSTED_ORIGINS entry (issue 15, finding 10).
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from realtime.origin import SocketOriginValidator, origin_allowed, origin_key
+from realtime.asgi.origin import SocketOriginValidator, origin_allowed, origin_key
 
 
 def _scope(

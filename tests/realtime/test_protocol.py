@@ -1,5 +1,5 @@
 """
-The wire codec (realtime.protocol): round trips of every message in both directions, the golden
+The wire codec (realtime.wire.protocol): round trips of every message in both directions, the golden
 fixtures shared with the frontend, and every class of malformed input. Pure: no database.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 import msgpack
 import pytest
 
-from realtime import protocol as p
-from realtime.protocol import ErrorCode, ProtocolError
+from realtime.wire import protocol as p
+from realtime.wire.protocol import ErrorCode, ProtocolError
 
 FIXTURES = sorted((Path(__file__).parent.parent / "fixtures" / "protocol").glob("*.json"))
 CLIENT_TYPES = (p.ClientOps, p.ClientCursor, p.ClientResync, p.ClientPresence, p.ClientPing)

@@ -13,9 +13,9 @@ import msgpack
 import pytest
 
 from board.conf import DEFAULTS
-from realtime import protocol
-from realtime.hub import limits_for_hello
-from realtime.messages import CloseCode, ErrorCode, ProtocolError
+from realtime.engine.hub import limits_for_hello
+from realtime.wire import protocol
+from realtime.wire.messages import CloseCode, ErrorCode, ProtocolError
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 

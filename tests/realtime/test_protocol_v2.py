@@ -13,9 +13,9 @@ from asgiref.sync import sync_to_async
 
 from board.document.limits import DELTA_MAX
 from board.models import Membership, Op, Role
-from realtime import compact, protocol
-from realtime.handles import MAX_HANDLES, HandleTable, encode_delivery
-from realtime.protocol import CloseCode
+from realtime.wire import compact, protocol
+from realtime.wire.handles import MAX_HANDLES, HandleTable, encode_delivery
+from realtime.wire.protocol import CloseCode
 from tests.realtime.conftest import Defs, board_rows, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]

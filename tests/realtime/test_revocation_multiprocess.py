@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from realtime.protocol import CloseCode
+from realtime.wire.protocol import CloseCode
 from tests.conftest import PASSWORD
 from tests.realtime import servers
 from tests.realtime.servers import ServerProcess

@@ -1,5 +1,5 @@
 """
-Issue 14 on a real server (`python -m realtime.serve`, real UTF-8 WebSocket framing): a text
+Issue 14 on a real server (`python -m realtime.server.serve`, real UTF-8 WebSocket framing): a text
 frame whose JSON spells a lone surrogate gets `bad_message` and the socket stays open.
 
 Before, a ping's `t` came back in a pong that the transport could not encode (close 1011), and a

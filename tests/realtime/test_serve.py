@@ -1,7 +1,6 @@
 """
-`python -m realtime.serve` as a real process: probes, WebSocket handshake without
-permessage-deflate, keep-alive pings, the 1 MiB message cap, the open-files limit, and the
-`hypercorn --config python:config.hypercorn` CLI entry point.
+`python -m realtime.server.serve` as a real process: probes, WebSocket handshake without
+permessage-deflate, keep-alive pings, the 1 MiB message cap and the open-files limit.
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ import base64
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -24,7 +21,7 @@ from websockets.asyncio.client import connect
 
 from tests.realtime import servers
 from tests.realtime.rawframes import split_server_frames
-from tests.realtime.servers import REPO_ROOT, ServerProcess, free_port
+from tests.realtime.servers import ServerProcess
 
 pytestmark = servers.REAL_SERVER_MARKS
 
@@ -155,29 +152,6 @@ def test_open_files_limit_is_raised(start_inkroom: Any) -> None:
     assert "open-files limit (RLIMIT_NOFILE) is" in server.log_text()
 
 
-def test_procfile_entry_point_refuses_deflate(
-    server_env: dict[str, str], board_socket: tuple[str, dict[str, str]], tmp_path: Path
-) -> None:
-    path, headers = board_socket
-    port = free_port()
-    env = {**os.environ, **server_env, "PORT": str(port)}
-    log = (tmp_path / "hypercorn.log").open("wb")
-    command = ["hypercorn", "--config", "python:config.hypercorn", "config.asgi:application"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", *command], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
-    )
-    server = ServerProcess(port=port, process=process, log_path=tmp_path / "hypercorn.log", env=env)
-    try:
-        server.wait_healthy()
-        sock, head = _raw_handshake(port, path, headers)
-        sock.close()
-        assert head.startswith(b"HTTP/1.1 101"), head
-        assert b"sec-websocket-extensions" not in head.lower(), head
-    finally:
-        server.stop(timeout=10)
-        log.close()
-
-
 # --- in process: the ASGI gate and the settings -----------------------------------------------
 
 
@@ -208,7 +182,7 @@ async def _drive(gate: Any, scope: dict[str, Any], inbound: list[dict[str, Any]]
 
 
 async def test_gate_refuses_new_websockets_with_1012_while_draining() -> None:
-    from realtime.serve import DrainGate, set_draining
+    from realtime.server.serve import DrainGate, set_draining
 
     inner = _Inner()
     gate = DrainGate(inner)
@@ -228,7 +202,7 @@ async def test_gate_refuses_new_websockets_with_1012_while_draining() -> None:
 
 
 async def test_gate_answers_lifespan() -> None:
-    from realtime.serve import DrainGate
+    from realtime.server.serve import DrainGate
 
     inner = _Inner()
     sent = await _drive(
@@ -244,7 +218,7 @@ async def test_gate_answers_lifespan() -> None:
 
 
 def test_settings_bind_and_transport(monkeypatch: pytest.MonkeyPatch) -> None:
-    from realtime.serve import hypercorn_settings
+    from realtime.server.serve import hypercorn_settings
 
     monkeypatch.setenv("BIND", "0.0.0.0:8000, [::]:8000")
     settings = hypercorn_settings()

@@ -16,9 +16,10 @@ from board.document import BoardState, apply_in_place
 from board.models import Snapshot
 from board.oplog import append_ops
 from board.snapshots import create_snapshot, decode_snapshot, encode_snapshot, state_at
-from realtime import protocol, store
-from realtime.catchup import SNAP_FRAMES, SnapFrames
-from realtime.hub import get_hub
+from realtime.engine import store
+from realtime.engine.catchup import SNAP_FRAMES, SnapFrames
+from realtime.engine.hub import get_hub
+from realtime.wire import protocol
 from tests.realtime.conftest import append, stroke
 
 STYLE = {"color": "#1e1e1e", "width": 3, "opacity": 1, "fill": None}

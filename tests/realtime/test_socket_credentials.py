@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from board.conf import DEFAULTS
 from board.models import LinkAccess, Role, ShareLink
-from realtime.protocol import CloseCode
+from realtime.wire.protocol import CloseCode
 from tests.conftest import PASSWORD
 from tests.realtime.conftest import stroke
 

@@ -5,10 +5,10 @@ A real-protocol test client over real sockets: the reference behaviour of docs/p
 server `ops` entries strictly in `seq` order, holds frames that arrive after a gap and asks for
 the missing range with `resync` after `gap_wait` seconds, takes `snap` frames, and reconnects
 (to the same or another server) with `since` = its applied seq and the same client_id, resending
-its outbox. It speaks msgpack/JSON directly rather than through realtime.protocol, so a codec
+its outbox. It speaks msgpack/JSON directly rather than through realtime.wire.protocol, so a codec
 bug cannot hide on both sides. With `version=2` it sends stroke adds and appends as UP_ADD /
 UP_NEXT (UP_APP when an append does not follow the op before it, or has pressure) and reads
-DOWN_OPS / DEFS (protocol §2.5) with realtime.compact, the reference codec. The board model is
+DOWN_OPS / DEFS (protocol §2.5) with realtime.wire.compact, the reference codec. The board model is
 board.document.state (the server's reducer), so "same state" means the same BoardState.
 
     client = BoardClient(server.ws_url(f"/ws/boards/{board.id}/"), headers=token_header(user))
@@ -32,7 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from board.document.state import BoardState, apply_in_place
-from realtime import compact
+from realtime.wire import compact
 
 #: How long a client holds frames that follow a gap before it asks for the range (seconds);
 #: protocol.md's default limits.gap_wait_ms is 500 ms.

@@ -14,11 +14,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from realtime.consumers import BoardConsumer
+from realtime.asgi.consumers import BoardConsumer
 
 if TYPE_CHECKING:
-    from realtime.hub import Hub
-    from realtime.room import Peer
+    from realtime.engine.hub import Hub
+    from realtime.engine.room import Peer
 
 
 class Pipe:
@@ -51,7 +51,7 @@ class Pipe:
 
 class SimDirect:
     """
-    What realtime.direct.DirectSocket offers the outbox, over a simulated connection.
+    What realtime.server.direct.DirectSocket offers the outbox, over a simulated connection.
     """
 
     def __init__(self, conn: Connection) -> None:

@@ -1,7 +1,7 @@
 """
 The op log of the simulation: the durable truth, in memory, with the hub's store API.
 
-Each function answers what its namesake in realtime.store answers from PostgreSQL, with fresh
+Each function answers what its namesake in realtime.engine.store answers from PostgreSQL, with fresh
 objects every time (a reader never shares state with the log). Sequencing reuses
 board.oplog._sequence, so entries are byte for byte what the real log stores.
 """
@@ -18,8 +18,8 @@ from board.document import BoardState, materialize
 from board.exceptions import BoardNotFound
 from board.oplog import AppendResult, Submission, _sequence
 from board.snapshots import decode_snapshot, encode_snapshot
-from realtime import store
-from realtime.store import LoadedBoard, TickResult, encode_snap, snap_from_snapshot
+from realtime.engine import store
+from realtime.engine.store import LoadedBoard, TickResult, encode_snap, snap_from_snapshot
 
 
 @dataclass
@@ -57,7 +57,7 @@ class SimLog:
         entries = board.entries if upto is None else board.entries[:upto]
         return materialize(None, (msgpack.unpackb(e) for e in entries))
 
-    # --- the realtime.store API ----------------------------------------------------------------
+    # --- the realtime.engine.store API --------------------------------------------------------
 
     def commit_tick(
         self, batches: Mapping[str, Sequence[Submission]], suspects: Iterable[tuple[str, str, int]]
@@ -135,7 +135,7 @@ class SimLog:
 
     def implementation(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """
-        This log's stand-in for a realtime.store function (other callables run as they are).
+        This log's stand-in for a realtime.engine.store function (other callables run as they are).
         """
         if getattr(fn, "__module__", None) == store.__name__:
             return getattr(self, fn.__name__)  # type: ignore[no-any-return]

@@ -15,10 +15,10 @@ from typing import Any
 import msgpack
 from django.db import OperationalError
 
-from realtime import store
-from realtime.catchup import SNAP_FRAMES
-from realtime.hub import Hub
-from realtime.protocol import CloseCode
+from realtime.engine import store
+from realtime.engine.catchup import SNAP_FRAMES
+from realtime.engine.hub import Hub
+from realtime.wire.protocol import CloseCode
 from tests.sim.client import SimClient, Violation
 from tests.sim.layer import LayerFaults, SimLayer
 from tests.sim.network import Connection

@@ -7,7 +7,7 @@ this hub's own commit, another hub's batch or a read from the log: frames ahead 
 after GAP_WAIT_MS), frames at or below it are dropped as duplicates. Peers still catching up hold
 live frames back (Peer.held) so the switch from catch-up to live has no gap and no duplicate.
 The room also keeps the entries it delivered last (Room.recent), so that a socket a little
-behind catches up from memory (realtime.catchup).
+behind catches up from memory (realtime.engine.catchup).
 
 The room's BoardState validates incoming ops. The tick applies accepted ops to it before they are
 committed (the document model requires each op of a batch to see the previous ones), so the state
@@ -28,18 +28,18 @@ import msgpack
 
 from board.conf import app_settings
 from board.document import BoardState, apply_in_place
-from realtime.handles import Authored, HandleTable, encode_delivery
-from realtime.presence import PresenceBook
-from realtime.protocol import (
+from realtime.cluster.presence import PresenceBook
+from realtime.cluster.types import PresenceEntry
+from realtime.engine.ratelimit import RateLimiter
+from realtime.engine.sender import Outbox
+from realtime.wire.handles import Authored, HandleTable, encode_delivery
+from realtime.wire.protocol import (
     Cursors,
     Presence,
     encode,
     ops_frame_from_entries,
     split_ops_frame,
 )
-from realtime.ratelimit import RateLimiter
-from realtime.sender import Outbox
-from realtime.types import PresenceEntry
 
 #: Cursors are the first thing dropped under load: a socket whose queue is this full gets none.
 CURSOR_SKIP_LOAD = 0.5
@@ -47,7 +47,7 @@ CURSOR_SKIP_LOAD = 0.5
 REORDER_MAX_FRAMES = 64
 
 #: Bounds of Room.recent: a reconnect wave or a resync a few seconds behind is served from
-#: memory; one from before the oldest kept entry reads the log (realtime.catchup).
+#: memory; one from before the oldest kept entry reads the log (realtime.engine.catchup).
 RECENT_MAX_OPS = 2000
 RECENT_MAX_BYTES = 512 * 1024
 
@@ -364,7 +364,7 @@ class Room:
     #: While a reload of the state reads the log: the deliveries made meanwhile, to apply on top
     #: of what the read returns (it may have been taken before them).
     reload_log: list[Delivery] | None = None
-    #: The entries delivered last, for catch-ups from memory (realtime.catchup).
+    #: The entries delivered last, for catch-ups from memory (realtime.engine.catchup).
     recent: RecentEntries = field(default_factory=RecentEntries)
     #: `presence_last` (that very dict) and its entries as JSON, for `hello`s.
     hello_presence_cache: tuple[dict[str, PresenceEntry], str] | None = None

@@ -3,7 +3,7 @@ What the hub does with one frame from a socket: decode, check, and queue for the
 
 Runs on the event loop for every inbound frame, so it never touches the database: structural
 validation (board.document.validate_op), the viewer check and the rate limit are all in memory;
-validation against the board happens in the tick (realtime.ticker).
+validation against the board happens in the tick (realtime.engine.ticker).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from board.access import can_edit
 from board.conf import app_settings
 from board.document import validate_app, validate_op
 from board.exceptions import OpRejected
-from realtime.compact import UpAdd, UpApp, UpNext
-from realtime.protocol import (
+from realtime.engine.room import Peer
+from realtime.wire.compact import UpAdd, UpApp, UpNext
+from realtime.wire.protocol import (
     ClientCursor,
     ClientPing,
     ClientPresence,
@@ -28,10 +29,9 @@ from realtime.protocol import (
     decode_text,
     encode,
 )
-from realtime.room import Peer
 
 if TYPE_CHECKING:
-    from realtime.hub import Hub
+    from realtime.engine.hub import Hub
 
 
 def _ids(ops: list[Any]) -> list[int]:

@@ -1,8 +1,8 @@
 """
 The board socket's Origin check: scheme, host and port, like Django's CSRF check (protocol §1).
 
-Channels' OriginValidator, which realtime.middleware.SocketOriginValidator extended, compares an
-ALLOWED_HOSTS entry with the Origin's host name only, so `http://<allowed host>:<any port>` (any
+Channels' OriginValidator, which realtime.asgi.middleware.SocketOriginValidator extended, compares
+an ALLOWED_HOSTS entry with the Origin's host name only, so `http://<allowed host>:<any port>` (any
 other site served on that host, over any scheme) could open a socket with the victim's session
 cookie (issue 15, finding 10). Here an Origin is admitted when it is, scheme, host and port:
 

@@ -2,8 +2,8 @@
 Typed shapes of the channel-layer events the hubs exchange and of the scope keys we add.
 
 `board.batch` is the one message a hub publishes per tick for the boards other hubs hold;
-`board.event` comes from sync code through realtime.fanout. Both travel on group
-realtime.fanout.PODS_GROUP.
+`board.event` comes from sync code through realtime.cluster.fanout. Both travel on group
+realtime.cluster.fanout.PODS_GROUP.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class BoardBatchEvent(TypedDict):
 
 class BoardEvent(TypedDict):
     """
-    A push from sync code (realtime.fanout): kind is ops, meta, deleted, access (one board),
+    A push from sync code (realtime.cluster.fanout): kind is ops, meta, deleted, access (one board),
     user_gone (every board: the account was deleted or deactivated) or credential_gone (every
     board: the sockets `credential` admitted, a fingerprint or prefix from board.access).
     """
@@ -59,7 +59,7 @@ class BoardEvent(TypedDict):
 
 class SocketScope(TypedDict):
     """
-    What realtime.middleware adds to the websocket scope before the consumer runs.
+    What realtime.asgi.middleware adds to the websocket scope before the consumer runs.
     """
 
     inkroom_user: Any

@@ -33,11 +33,12 @@ from typing import Any, TypeVar
 
 from board.conf import app_settings
 from board.exceptions import BoardNotFound
-from realtime import metrics, store
-from realtime.compact import encode_cont, encode_defs
-from realtime.protocol import CloseCode, Synced, encode, ops_frame_from_entries
-from realtime.room import Peer, Room
-from realtime.sender import Bulk
+from realtime import metrics
+from realtime.engine import store
+from realtime.engine.room import Peer, Room
+from realtime.engine.sender import Bulk
+from realtime.wire.compact import encode_cont, encode_defs
+from realtime.wire.protocol import CloseCode, Synced, encode, ops_frame_from_entries
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ loopback it gets there): a client that stops reading then absorbs minutes of a r
 the kernel before the socket's outbox (SEND_QUEUE_FRAMES) fills, so the slow consumer is never
 closed with 4008 and its memory grows meanwhile. Setting SO_SNDBUF turns autotuning off for that
 socket; accepted sockets inherit the listener's value on Linux, so setting it once on each
-listening socket bounds every connection. The outbox adds a time bound (realtime.sender
+listening socket bounds every connection. The outbox adds a time bound (realtime.engine.sender
 SEND_STALL_SECS), which alone would let the kernel buffer hide a stall for minutes.
 """
 

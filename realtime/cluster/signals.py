@@ -1,7 +1,7 @@
 """
 Account and credential changes that must reach live sockets.
 
-Sockets authenticate once, before accept (realtime.middleware), so without this an account
+Sockets authenticate once, before accept (realtime.asgi.middleware), so without this an account
 removed by an admin, a revoked API token or a signed-out session would keep drawing on every
 board it had open until it disconnected. Each socket records the fingerprint of the credential
 that admitted it (board.access); here every way a credential ends closes its sockets with 4001
@@ -31,7 +31,7 @@ from board.access import (
     session_credential,
     token_credential,
 )
-from realtime.fanout import publish_credential_gone_on_commit, publish_user_gone_on_commit
+from realtime.cluster.fanout import publish_credential_gone_on_commit, publish_user_gone_on_commit
 
 
 def revoke_credential(user_id: int, credential: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from realtime.types import PresenceEntry
+from realtime.cluster.types import PresenceEntry
 
 #: How often a hub re-announces every room's presence: keeps remote entries from expiring.
 PRESENCE_REFRESH_SECS = 5.0

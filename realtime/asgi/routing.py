@@ -1,8 +1,8 @@
 """
 The ASGI application: Django for HTTP, the board socket stack for WebSockets.
 
-WebSocket stack, outside in: origin check (realtime.origin: scheme, host and port; HTTP 403
-before the handshake for a foreign Origin), URL routing, admission (realtime.middleware), the
+WebSocket stack, outside in: origin check (realtime.asgi.origin: scheme, host and port; HTTP 403
+before the handshake for a foreign Origin), URL routing, admission (realtime.asgi.middleware), the
 consumer.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path
 
-from realtime.consumers import BoardConsumer
-from realtime.middleware import SocketAuthMiddleware
-from realtime.origin import SocketOriginValidator
+from realtime.asgi.consumers import BoardConsumer
+from realtime.asgi.middleware import SocketAuthMiddleware
+from realtime.asgi.origin import SocketOriginValidator
 
 websocket_urlpatterns = [
     path(

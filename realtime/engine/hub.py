@@ -1,12 +1,12 @@
 """
 The per-process board hub: one per event loop, owning every live board (Room) of the process.
 
-Sockets hand their decoded frames to the hub (realtime.inbound); the tick loop turns everything
-that arrived within TICK_MS into ONE append_batches transaction for all boards (in the hub's
-single writer thread, so the connection is reused and only one batch is ever in flight), acks the
-authors, forwards each board's `ops` frame bytes as-is to its local sockets and publishes at most
-ONE channel-layer message per tick for the whole process, carrying only boards another process
-holds (realtime.pods). Database and Redis round trips therefore grow with ticks, not with
+Sockets hand their decoded frames to the hub (realtime.engine.inbound); the tick loop turns
+everything that arrived within TICK_MS into ONE append_batches transaction for all boards (in the
+hub's single writer thread, so the connection is reused and only one batch is ever in flight), acks
+the authors, forwards each board's `ops` frame bytes as-is to its local sockets and publishes at
+most ONE channel-layer message per tick for the whole process, carrying only boards another process
+holds (realtime.cluster.pods). Database and Redis round trips therefore grow with ticks, not with
 boards, points or recipients.
 """
 
@@ -30,10 +30,16 @@ from django.db import connections
 from board.conf import app_settings
 from board.document import Limits
 from board.exceptions import BoardNotFound
-from realtime import metrics, sender, store
-from realtime.catchup import SNAP_FRAMES, catch_up, catch_up_now
-from realtime.pods import Pods
-from realtime.protocol import (
+from realtime import metrics
+from realtime.cluster.pods import Pods
+from realtime.cluster.types import PresenceEntry
+from realtime.engine import sender, store
+from realtime.engine.catchup import SNAP_FRAMES, catch_up, catch_up_now
+from realtime.engine.ratelimit import RateLimiter
+from realtime.engine.room import Delivery, Peer, Room
+from realtime.engine.sender import Outbox
+from realtime.engine.ticker import Ticker
+from realtime.wire.protocol import (
     CloseCode,
     ErrorCode,
     Hello,
@@ -42,11 +48,6 @@ from realtime.protocol import (
     encode,
     error_text,
 )
-from realtime.ratelimit import RateLimiter
-from realtime.room import Delivery, Peer, Room
-from realtime.sender import Outbox
-from realtime.ticker import Ticker
-from realtime.types import PresenceEntry
 
 logger = logging.getLogger(__name__)
 

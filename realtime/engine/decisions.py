@@ -1,11 +1,11 @@
 """
 What a tick decides for one room, without I/O: inputs in, the room's state settled, effects out.
 
-The tick (realtime.ticker) is the shell: it takes these decisions for every room, makes the one
-commit for all of them, and carries out the effects these functions return (error frames, acks,
-closing a socket, reloading a state). Nothing here awaits, reads the clock or touches a socket,
-so every rule below is tested on a bare Room (tests/realtime/test_engine.py) and, with the shell
-around it, by the simulation (tests/sim).
+The tick (realtime.engine.ticker) is the shell: it takes these decisions for every room, makes the
+one commit for all of them, and carries out the effects these functions return (error frames, acks,
+closing a socket, reloading a state). Nothing here awaits, reads the clock or touches a socket, so
+every rule below is tested on a bare Room (tests/realtime/test_engine.py) and, with the shell around
+it, by the simulation (tests/sim).
 
 * `check_pending`: take the room's queued ops and check them in order against its state,
   applying each accepted one (later ops of the tick see it).
@@ -25,8 +25,8 @@ from typing import Any
 
 from board.document import Limits, apply_in_place, check_op
 from board.exceptions import BoardFull, OpRejected
-from realtime.protocol import ErrorCode
-from realtime.room import Peer, Room
+from realtime.engine.room import Peer, Room
+from realtime.wire.protocol import ErrorCode
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ An ASGI `websocket.send` through Hypercorn 0.18 costs ~45 µs a frame: a wsproto
 framing, two protocol dispatch layers, a lock and a drain, all in Python. The hub sends the same
 pre-encoded frame to every socket of a board each tick, so with many small boards that path was
 the largest single cost of a process (docs/performance.md §3). A server-to-client frame needs no
-mask and no state beyond "the connection is open", so we frame it (realtime.wsframes) and
+mask and no state beyond "the connection is open", so we frame it (realtime.server.wsframes) and
 `write()` it to the transport: one concatenation and one non-blocking socket write.
 
 What stays with Hypercorn: the handshake, pings, and the close frame (the outbox
@@ -24,7 +24,7 @@ can tell a reader that stopped (its TCP window shut) from a slow one long before
 fill the kernel's buffer.
 
 `direct_socket(send)` finds the transport behind an ASGI `send` that is Hypercorn's HTTP/1.1
-WebSocket stream (the patched class installed by realtime.serve); for anything else (HTTP/2,
+WebSocket stream (the patched class installed by realtime.server.serve); for anything else (HTTP/2,
 Daphne, Channels' test communicator) it returns None and the caller keeps using `send`.
 """
 
@@ -41,8 +41,8 @@ from typing import Any
 
 from hypercorn.protocol.ws_stream import ASGIWebsocketState
 
-from realtime.hypercorn_patches import InkroomWSStream
-from realtime.wsframes import frame
+from realtime.server.hypercorn_patches import InkroomWSStream
+from realtime.server.wsframes import frame
 
 _CONNECTED = ASGIWebsocketState.CONNECTED
 #: Linux: bytes in a TCP socket's send queue not yet acknowledged (SIOCOUTQ).

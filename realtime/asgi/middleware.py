@@ -1,16 +1,16 @@
 """
 Socket admission: who is connecting and with which role, before accept() (the origin check runs
-before it, in realtime.origin).
+before it, in realtime.asgi.origin).
 
 At connect only, admission resolves the user (Django session cookie, `Authorization: Token <api
 token>`, or a single-use `?token=` socket ticket), the board and the role (the rule of
 board.access.resolve_role, including `?share=`), and stores them in scope["inkroom"] with the
-fingerprint of the credential that admitted the socket (realtime.signals closes the socket when
-that credential is revoked). `send` is passed through unwrapped: unlike channels'
-AuthMiddlewareStack/SessionMiddleware, nothing here sits on the per-message path. A refused
-socket is accepted and closed at once with 4000/4001/4004/4009 (browsers cannot read the status
-of a refused upgrade) and gets no data; an error while resolving closes it with 1011, so a
-handshake is never left hanging.
+fingerprint of the credential that admitted the socket (realtime.cluster.signals closes the socket
+when that credential is revoked). `send` is passed through unwrapped: unlike channels'
+AuthMiddlewareStack/SessionMiddleware, nothing here sits on the per-message path. A refused socket
+is accepted and closed at once with 4000/4001/4004/4009 (browsers cannot read the status of a
+refused upgrade) and gets no data; an error while resolving closes it with 1011, so a handshake is
+never left hanging.
 
 Admissions are batched, like the tick batches ops: the sockets that arrive while one batch is
 being resolved go together in the next, in the process's admission thread (Admissions). On
@@ -79,7 +79,7 @@ from board.access import (
 )
 from board.conf import app_settings
 from board.models import Board, LinkAccess, Membership, Role, ShareLink, SocketTicket
-from realtime.protocol import SUPPORTED_VERSIONS, CloseCode, valid_client_id
+from realtime.wire.protocol import SUPPORTED_VERSIONS, CloseCode, valid_client_id
 
 logger = logging.getLogger(__name__)
 

@@ -2,10 +2,11 @@
 Our changes to Hypercorn 0.18 (pinned in pyproject.toml: re-check them on upgrade;
 tests/realtime/test_serve.py and test_hostile_input.py cover each): permessage-deflate refused,
 ping tasks that end on close, a close frame with wsproto's code for a frame it cannot parse, and
-a stream class realtime.direct recognises to write frames past the ASGI send.
+a stream class realtime.server.direct recognises to write frames past the ASGI send.
 
-A module of its own, not part of realtime.serve: `python -m realtime.serve` runs that module as
-`__main__`, and a class defined there would not be the one `realtime.direct` imports.
+A module of its own, not part of realtime.server.serve: `python -m realtime.server.serve` runs that
+module as `__main__`, and a class defined there would not be the one `realtime.server.direct`
+imports.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from wsproto.connection import ConnectionState
 from wsproto.events import CloseConnection, Message, Ping
 from wsproto.frame_protocol import CloseReason
 
-from realtime.wsframes import parse_binary_frames
+from realtime.server.wsframes import parse_binary_frames
 
 #: Largest frame the shortcut parses; bigger ones (catch-up-sized pastes) go through wsproto,
 #: which also enforces Hypercorn's websocket_max_message_size.
@@ -74,19 +75,19 @@ def refuse_permessage_deflate() -> None:
 class InkroomWSStream(ws_stream.WSStream):
     """
     Hypercorn's WebSocket stream, with the keep-alive ping task ending when the connection closes,
-    and the two shortcuts of realtime.direct: our frames are written straight to its transport,
-    and complete messages can be handed to a `receiver` callback in the reading task.
+    and the two shortcuts of realtime.server.direct: our frames are written straight to its
+    transport, and complete messages can be handed to a `receiver` callback in the reading task.
 
     The receiver replaces, per message, Hypercorn's queue between the reading task and the app's
-    `receive()` (a put, a get and a task switch: ~10 % of a process reading many small frames).
-    It is used only while that queue is empty, so a message never overtakes one queued before the
-    receiver was set; disconnects always go through the queue, after every message. While a
-    receiver is set, a chunk read from the socket that is nothing but complete binary frames is
-    parsed by realtime.wsframes (~3x cheaper than wsproto's per-frame objects) in
-    `take_fast_path`; anything else — pings, close, text, fragments, a frame split across reads —
-    goes to wsproto as before, and the shortcut waits until wsproto holds no partial frame or
-    message, so nothing is reordered. realtime.direct also calls `take_fast_path` straight from
-    the transport's data callback when Hypercorn's reading task is idle (see there).
+    `receive()` (a put, a get and a task switch: ~10 % of a process reading many small frames). It
+    is used only while that queue is empty, so a message never overtakes one queued before the
+    receiver was set; disconnects always go through the queue, after every message. While a receiver
+    is set, a chunk read from the socket that is nothing but complete binary frames is parsed by
+    realtime.server.wsframes (~3x cheaper than wsproto's per-frame objects) in `take_fast_path`;
+    anything else — pings, close, text, fragments, a frame split across reads — goes to wsproto as
+    before, and the shortcut waits until wsproto holds no partial frame or message, so nothing is
+    reordered. realtime.server.direct also calls `take_fast_path` straight from the transport's data
+    callback when Hypercorn's reading task is idle (see there).
 
     Hypercorn's ping loop checks `closed` only after each full `websocket_ping_interval` sleep,
     so a closed socket's connection task (and its memory) lingered for up to 20 s, and at

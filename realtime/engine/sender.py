@@ -3,10 +3,10 @@ The send path of one socket: a bounded outgoing queue drained by one writer task
 
 The hub only appends (`push` never awaits), so a slow socket never stalls a room or a tick. Under
 Hypercorn a frame pushed while nothing is waiting is written to the transport at once
-(realtime.direct); otherwise the writer task writes the queue in order, awaiting the transport's
-drain, or calls the raw ASGI `send` where there is no direct path. Past
-its bound (frames, bytes, or SEND_STALL_SECS without a completed send) the queue is discarded and
-the socket closed with 4008.
+(realtime.server.direct); otherwise the writer task writes the queue in order, awaiting the
+transport's drain, or calls the raw ASGI `send` where there is no direct path. Past its bound
+(frames, bytes, or SEND_STALL_SECS without a completed send) the queue is discarded and the socket
+closed with 4008.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 from hypercorn.utils import UnexpectedMessageError
 
-from realtime.direct import DirectSocket, direct_socket
-from realtime.protocol import CloseCode
+from realtime.server.direct import DirectSocket, direct_socket
+from realtime.wire.protocol import CloseCode
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from realtime import metrics as _metrics  # noqa: F401  (registers the inkroom_* metrics)
-from realtime.serve import is_draining
+from realtime.server.serve import is_draining
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 CHECK_TIMEOUT_SECS = 0.8
 
 
-#: The probe paths, answered by the Django views below and, host-agnostic, by realtime.serve.
+#: The probe paths, answered by the Django views below and, host-agnostic, by realtime.server.serve.
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 JSON_TYPE = "application/json"
 _OK = b'{"status": "ok"}'
@@ -96,7 +96,7 @@ def scope_may_scrape(scope: Mapping[str, Any]) -> bool:
 
 def request_may_scrape(request: HttpRequest) -> bool:
     """
-    may_scrape for a Django request (the URLconf route, without realtime.serve in front).
+    may_scrape for a Django request (the URLconf route, without realtime.server.serve in front).
     """
     port = request.META.get("SERVER_PORT")
     return may_scrape(

@@ -1,7 +1,7 @@
 """
 The board WebSocket consumer: a thin shell between the ASGI connection and the hub.
 
-Admission already happened (realtime.middleware). The consumer accepts, hands decoded frames to
+Admission already happened (realtime.asgi.middleware). The consumer accepts, hands decoded frames to
 the hub and leaves on disconnect. Everything it sends goes through the peer's outbox, whose writer
 calls the raw ASGI `send`.
 """
@@ -15,11 +15,11 @@ from urllib.parse import parse_qs
 
 from channels.consumer import AsyncConsumer
 
-from realtime import inbound
-from realtime.direct import receive_directly
-from realtime.hub import Hub, get_hub
-from realtime.protocol import CloseCode
-from realtime.room import Peer
+from realtime.engine import inbound
+from realtime.engine.hub import Hub, get_hub
+from realtime.engine.room import Peer
+from realtime.server.direct import receive_directly
+from realtime.wire.protocol import CloseCode
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
 
     def on_direct_message(self, message: dict[str, Any]) -> None:
         """
-        A frame handed over by the reading task (realtime.direct): what the loop would do with it.
+        A frame handed over by the reading task (realtime.server.direct): what the loop would do
+        with it.
 
         An exception here would end the reading task, so it closes this socket instead, as an
         exception in the receive loop would (1011).

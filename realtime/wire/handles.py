@@ -1,14 +1,14 @@
 """
 Protocol v2 on the server side: a room's handle table and its `DOWN_OPS` frames (protocol §2.5).
 
-A room encodes each delivery once for all its v2 sockets. Authors, strokes and styles are named
-by handles from a small recycled table, so a handle is one varint byte, and a frame defines
-inline the names it introduces. A v2 socket gets the whole table in a `DEFS` frame when its live
-stream starts (realtime.catchup); from then on it receives every frame the room encodes, so it
-knows what the table knows and the send path does no per-socket work for handles. The same holds
-for continuations: an append that follows its author's previous stroke entry (op id + 1, same
-element) goes as a tag-3 entry of author handle and points only, and a socket going live gets
-the table's continuations in a `CONT` frame after its `DEFS`.
+A room encodes each delivery once for all its v2 sockets. Authors, strokes and styles are named by
+handles from a small recycled table, so a handle is one varint byte, and a frame defines inline the
+names it introduces. A v2 socket gets the whole table in a `DEFS` frame when its live stream starts
+(realtime.engine.catchup); from then on it receives every frame the room encodes, so it knows what
+the table knows and the send path does no per-socket work for handles. The same holds for
+continuations: an append that follows its author's previous stroke entry (op id + 1, same element)
+goes as a tag-3 entry of author handle and points only, and a socket going live gets the table's
+continuations in a `CONT` frame after its `DEFS`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 
 import msgpack
 
-from realtime import compact
-from realtime.protocol import DEFAULT_MAX_POINTS_PER_OP
+from realtime.wire import compact
+from realtime.wire.protocol import DEFAULT_MAX_POINTS_PER_OP
 
 #: Handles 0..MAX_HANDLES-1: one varint byte each; the least recently used name gives its handle
 #: up. 128 names hold every author and stroke in flight in a 200-socket room.

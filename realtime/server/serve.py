@@ -1,10 +1,10 @@
 """
 Running one Inkroom process: Hypercorn on uvloop with an explicit, graceful shutdown.
 
-`python -m realtime.serve` is what `make run`, the container, the local cluster, the benchmark
-and the multi-process tests start. It binds BIND (e.g. "0.0.0.0:8000", comma-separated for
-several) or HOST:PORT (default 127.0.0.1:8000) and serves config.asgi.application; with
-METRICS_PORT set it also listens on HOST:METRICS_PORT, which answers only the probes and /metrics.
+`python -m realtime.server.serve` is what `make run`, the container, the local cluster, the
+benchmark and the multi-process tests start. It binds BIND (e.g. "0.0.0.0:8000", comma-separated for
+several) or HOST:PORT (default 127.0.0.1:8000) and serves config.asgi.application; with METRICS_PORT
+set it also listens on HOST:METRICS_PORT, which answers only the probes and /metrics.
 
 Why not plain `hypercorn config.asgi:application`: on SIGTERM Hypercorn stops listening, waits
 `graceful_timeout` for connections to end by themselves, then cancels them, so WebSocket clients
@@ -22,7 +22,8 @@ The probes (/healthz, /readyz, /metrics) are answered before Django (see DrainGa
 ASGI lifespan is answered here, closing the hub at the end.
 
 The transport choices (deflate off, pings, frame cap, backlog, access log) are made in
-`hypercorn_settings()`, shared with config/hypercorn.py.
+`hypercorn_settings()`. This module is the only entry point: the hypercorn CLI would not drain
+with 1012.
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ from typing import Any
 from hypercorn.config import Config
 
 from config.env import env_bool, env_float, env_int, env_str
-from realtime.hypercorn_patches import install_hypercorn_patches
+from realtime.server.hypercorn_patches import install_hypercorn_patches
 
-logger = logging.getLogger("realtime.serve")
+logger = logging.getLogger("realtime.server.serve")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -191,17 +192,17 @@ class DrainGate:
     ASGI wrapper: refuses new WebSockets with 1012 once draining, answers the probes, lifespan.
 
     Probes (/healthz, /readyz, /metrics) are answered here, before Django, because kubelets and
-    Prometheus address a pod by its IP: Django would refuse that Host (ALLOWED_HOSTS, 400) and
-    the pod would never become ready. The same paths stay in the URLconf (realtime.urls) for
+    Prometheus address a pod by its IP: Django would refuse that Host (ALLOWED_HOSTS, 400) and the
+    pod would never become ready. The same paths stay in the URLconf (realtime.server.urls) for
     `hypercorn config.asgi:application`. The lifespan protocol is answered here too, so the inner
-    router never sees a scope it has no route for; the hub starts lazily on the first socket and
-    is drained by the shutdown trigger. The wrapper is outside the per-message path: each
-    connection costs one extra call. /metrics goes only to scrapers (realtime.views.may_scrape),
-    and the METRICS_PORT listener answers the probes and nothing else.
+    router never sees a scope it has no route for; the hub starts lazily on the first socket and is
+    drained by the shutdown trigger. The wrapper is outside the per-message path: each connection
+    costs one extra call. /metrics goes only to scrapers (realtime.server.views.may_scrape), and the
+    METRICS_PORT listener answers the probes and nothing else.
     """
 
     def __init__(self, app: ASGIApp) -> None:
-        from realtime.views import PROBE_PATHS
+        from realtime.server.views import PROBE_PATHS
 
         self.app = app
         self.probe_paths = PROBE_PATHS
@@ -269,7 +270,7 @@ async def _metrics_listener(
 
 
 async def _probe(scope: Scope, send: Send) -> None:
-    from realtime.views import NOT_FOUND, probe, scope_may_scrape
+    from realtime.server.views import NOT_FOUND, probe, scope_may_scrape
 
     if scope["path"] == "/metrics" and not scope_may_scrape(scope):
         status, content_type, body = NOT_FOUND
@@ -304,7 +305,7 @@ async def close_hub() -> None:
     Stop the hub's tasks, leave the layer group and release its database connections.
     """
     try:
-        from realtime.hub import get_hub
+        from realtime.engine.hub import get_hub
     except ImportError:
         return
     try:
@@ -320,9 +321,9 @@ async def drain_hub(timeout_secs: float) -> None:
     Ask the hub to flush pending ops and close every socket with 1012, within `timeout_secs`.
     """
     try:
-        from realtime.hub import get_hub
+        from realtime.engine.hub import get_hub
     except ImportError:
-        logger.warning("realtime.hub is not available; nothing to drain")
+        logger.warning("realtime.engine.hub is not available; nothing to drain")
         return
     started = time.monotonic()
     try:
@@ -393,14 +394,14 @@ async def serve(app: ASGIApp, config: Config, *, drain_secs: float) -> None:
 
 def main() -> None:
     """
-    Entry point of `python -m realtime.serve`.
+    Entry point of `python -m realtime.server.serve`.
     """
     import uvloop
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from board.conf import app_settings
     from config.asgi import application
-    from realtime.listen import BoundedConfig
+    from realtime.server.listen import BoundedConfig
 
     install_hypercorn_patches()
     raise_open_files_limit()

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import msgpack
 
 from board.text import NOT_SCALAR_TEXT, non_scalar_path
-from realtime.compact import (
+from realtime.wire.compact import (
     UP_ADD,
     UP_APP,
     UP_NEXT,
@@ -32,7 +32,7 @@ from realtime.compact import (
     decode_up_app,
     decode_up_next,
 )
-from realtime.messages import (
+from realtime.wire.messages import (
     PROTOCOL_VERSION,
     SUPPORTED_VERSIONS,
     Ack,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from realtime import views
+from realtime.server import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

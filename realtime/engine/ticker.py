@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from board.conf import app_settings
 from board.oplog import AppendResult, Submission
-from realtime import engine, metrics, store
-from realtime.engine import Accepted, Checked
-from realtime.protocol import Ack, CloseCode, encode, ops_frame_from_entries
-from realtime.room import Delivery, Peer, Room
+from realtime import metrics
+from realtime.engine import decisions as engine
+from realtime.engine import store
+from realtime.engine.decisions import Accepted, Checked
+from realtime.engine.room import Delivery, Peer, Room
+from realtime.wire.protocol import Ack, CloseCode, encode, ops_frame_from_entries
 
 if TYPE_CHECKING:
-    from realtime.hub import Hub
+    from realtime.engine.hub import Hub
 
 logger = logging.getLogger(__name__)
 

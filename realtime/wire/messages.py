@@ -1,8 +1,9 @@
 """
 The messages of protocol v1/v2 (docs/protocol.md) as frozen dataclasses, plus close and error codes.
 
-Kept apart from the codec (realtime.protocol) only for size; import them from realtime.protocol.
-Each message knows its JSON form (`to_wire`); the codec turns that into bytes or text.
+Kept apart from the codec (realtime.wire.protocol) only for size; import them from
+realtime.wire.protocol. Each message knows its JSON form (`to_wire`); the codec turns that into
+bytes or text.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ SUPPORTED_VERSIONS = frozenset({1, 2})
 class CloseCode(enum.IntEnum):
     #: The client is done, or the server closes for no error.
     NORMAL = 1000
-    #: Transport: a frame that breaks RFC 6455 (realtime.hypercorn_patches sends it).
+    #: Transport: a frame that breaks RFC 6455 (realtime.server.hypercorn_patches sends it).
     PROTOCOL_VIOLATION = 1002
     #: Transport: a text frame (or a close reason) that is not UTF-8.
     INVALID_TEXT = 1007

@@ -3,7 +3,7 @@ Between processes: the hub's channel-layer traffic, gap repair and background up
 
 Each hub has ONE layer channel in group PODS_GROUP and publishes at most ONE `board.batch` per
 tick: the ticks and cursors of the boards another hub holds (hubs say which boards they hold
-with their presence, realtime.presence), plus changed presence. The layer may drop
+with their presence, realtime.cluster.presence), plus changed presence. The layer may drop
 (channels_redis capacity, expiry) or reorder: rooms deliver in seq order, a gap waits
 GAP_WAIT_MS and is then read from the log, and every HEAD_CHECK_SECS one query compares each
 live board's head with what the room delivered, which also catches a lost *last* batch (nothing
@@ -20,15 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from board.conf import app_settings
 from board.snapshots import encode_snapshot, should_snapshot
-from realtime import metrics, store
-from realtime.fanout import PODS_GROUP
-from realtime.presence import PRESENCE_REFRESH_SECS
-from realtime.protocol import BoardMeta, CloseCode, encode, ops_frame_from_entries
-from realtime.room import REORDER_MAX_FRAMES, Delivery, Room
-from realtime.types import PresenceEntry
+from realtime import metrics
+from realtime.cluster.fanout import PODS_GROUP
+from realtime.cluster.presence import PRESENCE_REFRESH_SECS
+from realtime.cluster.types import PresenceEntry
+from realtime.engine import store
+from realtime.engine.room import REORDER_MAX_FRAMES, Delivery, Room
+from realtime.wire.protocol import BoardMeta, CloseCode, encode, ops_frame_from_entries
 
 if TYPE_CHECKING:
-    from realtime.hub import Hub
+    from realtime.engine.hub import Hub
 
 logger = logging.getLogger(__name__)
 
