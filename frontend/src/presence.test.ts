@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyPresenceDelta, presenceLabel } from "./presence";
+import { applyPresenceDelta, colorFor, distinctColors, presenceLabel, USER_COLORS } from "./presence";
 import type { PresenceClient } from "./protocol";
 
 const entry = (client_id: string, user_id: number | null, name = "ann"): PresenceClient => ({
@@ -42,5 +42,31 @@ describe("applyPresenceDelta", () => {
     ]);
     // Applying the same delta again changes nothing (a delta after a newer hello list).
     expect(applyPresenceDelta(next, { set: [entry("b-tab", 2, "Bobby")], gone: ["a-tab"] })).toEqual(next);
+  });
+});
+
+describe("distinctColors", () => {
+  it("gives people whose preferred colours collide different ones", () => {
+    // Both names hash to the same palette entry, which is what they used to be shown in.
+    expect(colorFor("erin")).toBe(colorFor("frank"));
+    const colors = distinctColors([entry("e-tab", 4, "erin"), entry("f-tab", 5, "frank")]);
+    expect(colors.get("e-tab")).not.toBe(colors.get("f-tab"));
+  });
+
+  it("is the same whatever order the list arrives in, and one colour for a user's tabs", () => {
+    const list = [entry("a1", 7), entry("b", 3), entry("a2", 7), entry("g", null), entry("h", null)];
+    const one = distinctColors(list);
+    const two = distinctColors([...list].reverse());
+    expect([...one].sort()).toEqual([...two].sort());
+    expect(one.get("a1")).toBe(one.get("a2"));
+    expect(one.get("g")).not.toBe(one.get("h"));
+  });
+
+  it("uses every palette colour before repeating one", () => {
+    const n = USER_COLORS.length;
+    const many = Array.from({ length: n + 3 }, (_, k) => entry(`tab-${k}`, k + 1));
+    const colors = distinctColors(many);
+    expect(new Set(many.slice(0, n).map((c) => colors.get(c.client_id))).size).toBe(n);
+    expect(new Set(colors.values()).size).toBe(n);
   });
 });

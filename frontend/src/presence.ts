@@ -9,13 +9,54 @@ import type { SyncClient } from "./sync";
 /** A cursor not updated for this long (ms) is hidden: its owner stopped moving or left. */
 export const CURSOR_STALE_MS = 10_000;
 
+/** A cursor whose client is not (yet) in the presence list. */
+const UNKNOWN_COLOR = "#868e96";
+
 export const USER_COLORS = ["#e03131", "#2f9e44", "#1971c2", "#f08c00", "#9c36b5", "#0c8599", "#c2255c", "#5c940d"];
 
-/** A stable colour for a user (by name), so the same person looks the same to everyone. */
-export function colorFor(name: string): string {
+function hash(text: string): number {
   let h = 0;
-  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return USER_COLORS[h % USER_COLORS.length];
+  for (const ch of text) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return h;
+}
+
+/** The colour a client announces (protocol `presence`); what is shown is distinctColors'. */
+export function colorFor(name: string): string {
+  return USER_COLORS[hash(name) % USER_COLORS.length];
+}
+
+/** Who a presence entry is for colours: a signed-in user (all their tabs), or one guest tab. */
+function person(c: PresenceClient): string {
+  return c.user_id !== null ? `u${c.user_id}` : `g${c.client_id}`;
+}
+
+/**
+ * The colour each client is shown in (by client id): distinct per person while the palette
+ * lasts, and the same in every viewer's page, because it depends only on who is on the board.
+ *
+ * People take colours in a fixed order (signed-in users by id, then guests by client id), each
+ * its preferred one (a hash of who it is) or, if taken, the next free one in the palette; past
+ * the palette's size colours repeat. Assigned here rather than by the server: every viewer has
+ * the same list, so the same answer follows without a board-wide registry across server
+ * processes, and a colour announced by a client can no longer copy someone else's.
+ */
+export function distinctColors(clients: readonly PresenceClient[]): Map<string, string> {
+  const people = [...new Set(clients.map(person))].sort((a, b) => {
+    if (a[0] !== b[0]) return a[0] === "u" ? -1 : 1;
+    return a[0] === "u" ? Number(a.slice(1)) - Number(b.slice(1)) : a < b ? -1 : a > b ? 1 : 0;
+  });
+  const taken = new Set<number>();
+  const byPerson = new Map<string, string>();
+  for (const key of people) {
+    const preferred = hash(key) % USER_COLORS.length;
+    let k = preferred;
+    if (taken.size < USER_COLORS.length) {
+      while (taken.has(k)) k = (k + 1) % USER_COLORS.length;
+      taken.add(k);
+    }
+    byPerson.set(key, USER_COLORS[k]);
+  }
+  return new Map(clients.map((c) => [c.client_id, byPerson.get(person(c)) ?? USER_COLORS[0]]));
 }
 
 /**
@@ -62,6 +103,9 @@ interface CursorState {
 
 export class Presence {
   clients: PresenceClient[] = [];
+  /** distinctColors of `colorsOf`, recomputed when the list changes. */
+  private colors = new Map<string, string>();
+  private colorsOf: PresenceClient[] | null = null;
   private readonly cursors = new Map<string, CursorState>();
   following: string | null = null;
   private lastSent = 0;
@@ -126,6 +170,15 @@ export class Presence {
     this.sync.sendMessage({ t: "cur", x: c.x, y: c.y, vp: c.vp });
   }
 
+  /** The colour `clientId` is shown in (distinctColors); grey for one not in the list. */
+  colorOf(clientId: string): string {
+    if (this.colorsOf !== this.clients) {
+      this.colors = distinctColors(this.clients);
+      this.colorsOf = this.clients;
+    }
+    return this.colors.get(clientId) ?? UNKNOWN_COLOR;
+  }
+
   remoteCursors(): RemoteCursor[] {
     const now = Date.now();
     const out: RemoteCursor[] = [];
@@ -133,7 +186,7 @@ export class Presence {
       if (now - c.at > CURSOR_STALE_MS) continue;
       const who = this.clients.find((p) => p.client_id === id);
       const name = who ? guestMarked(who) : "guest";
-      out.push({ x: c.x, y: c.y, name, color: who?.color ?? "#868e96" });
+      out.push({ x: c.x, y: c.y, name, color: this.colorOf(id) });
     }
     return out;
   }

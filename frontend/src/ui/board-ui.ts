@@ -153,7 +153,7 @@ export class BoardChrome {
         const label = presenceLabel(c, this.ed.sync.clientId, this.ed.sync.hello?.user.id ?? null);
         const b = h("button", {
           type: "button",
-          style: `background: ${c.color}`,
+          style: `background: ${this.ed.presence.colorOf(c.client_id)}`,
           "aria-pressed": String(this.ed.presence.following === c.client_id),
           "aria-label": me ? label : `Follow ${label}`,
           title: stale
