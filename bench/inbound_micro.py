@@ -102,7 +102,7 @@ def main() -> None:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    """The rounds, on a running loop (a socket's outbox starts its writer task)."""
+    """The rounds, on a running loop (a socket's send queue starts its writer task)."""
     from realtime.engine.hub import Hub
     from realtime.engine.inbound import on_binary
 
@@ -116,8 +116,8 @@ async def _run(args: argparse.Namespace) -> None:
         frames = _stroke_frames(kind, args.strokes)
         on_frame = functools.partial(on_binary, hub, peer)
         best = min(_time_frames(on_frame, room, frames) for _ in range(args.repeat))
-        # Anything in the outbox is an error frame: the rounds must time accepted ops.
-        assert not peer.outbox.load, f"{kind} frames were answered with errors"
+        # Anything in the send queue is an error frame: the rounds must time accepted ops.
+        assert not peer.send_queue.load, f"{kind} frames were answered with errors"
         print(f"  {kind:>4} frames: {best / len(frames) * 1e6:6.2f} µs/frame")
         del hub.rooms[room.board_id]
 

@@ -220,7 +220,7 @@ def scenario_s(bench: Bench) -> None:
     )
     # At A's rate a reader gets ~13 KB/s: the server's bounded kernel buffer (SO_SNDBUF 64 KiB,
     # ~128 KiB effective) plus Hypercorn's 64 KiB transport buffer fill in ~14 s, then the
-    # outbox's 5 s stall bound closes it: a 20 s run shows the 4008 (the worker reads the
+    # send queue's 5 s stall bound closes it: a 20 s run shows the 4008 (the worker reads the
     # stalled socket again after drawing stops to see its close frame).
     row["note"] = f"p99 x{rise} vs baseline {baseline['latency_ms']['p99']} ms; slow: {slow_closes}"
     record(bench, row)

@@ -1,9 +1,9 @@
 """
 The board WebSocket consumer: a thin shell between the ASGI connection and the hub.
 
-Admission already happened (realtime.asgi.middleware). The consumer accepts, hands decoded frames to
-the hub and leaves on disconnect. Everything it sends goes through the peer's outbox, whose writer
-calls the raw ASGI `send`.
+Admission already happened (realtime.asgi.middleware). The consumer accepts, hands decoded frames
+to the hub and leaves on disconnect. Everything it sends goes through the peer's send queue, whose
+writer calls the raw ASGI `send`.
 """
 
 from __future__ import annotations
@@ -98,13 +98,13 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
         except Exception:
             logger.exception("handling a board socket frame failed")
             if self.peer is not None:
-                self.peer.outbox.close(CloseCode.INTERNAL_ERROR)
+                self.peer.send_queue.close(CloseCode.INTERNAL_ERROR)
 
     def websocket_receive(self, message: dict[str, Any]) -> None:
         peer = self.peer
         # Once draining, frames are dropped unread (protocol §7, 1012): accepting ops would keep
         # the final flush chasing new ones; they stay in the client's outbox and are resent.
-        if peer is None or peer.outbox.closed or self.hub.draining:
+        if peer is None or peer.send_queue.closed or self.hub.draining:
             return
         data = message.get("bytes")
         if data is not None:
@@ -115,4 +115,4 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
     def websocket_disconnect(self, message: dict[str, Any]) -> None:
         if self.peer is not None:
             self.hub.leave(self.peer)
-            self.peer.outbox.cancel()
+            self.peer.send_queue.cancel()

@@ -8,6 +8,11 @@ with their presence, realtime.cluster.presence), plus changed presence. The laye
 GAP_WAIT_MS and is then read from the log, and every HEAD_CHECK_SECS one query compares each
 live board's head with what the room delivered, which also catches a lost *last* batch (nothing
 after it would reveal the gap). Correctness never depends on the layer.
+
+A `board.batch` is {"type", "origin": hub id, "boards": {board: [first_seq, last_seq, frame]}}
+plus, when they changed, "presence" (board: the hub's whole local list, replacing what it said
+before), "rooms" (the boards of "presence" the hub holds a room for, so it gets their ticks) and
+"cursors" (board: encoded cursor rows). `board.event`s come from realtime.cluster.fanout.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from board.snapshots import encode_snapshot, should_snapshot
 from realtime import metrics
 from realtime.cluster.fanout import PODS_GROUP
 from realtime.cluster.presence import PRESENCE_REFRESH_SECS
-from realtime.cluster.types import PresenceEntry
+from realtime.cluster.presence import PresenceEntry
 from realtime.engine import store
 from realtime.engine.room import REORDER_MAX_FRAMES, Delivery, Room
 from realtime.wire.protocol import BoardMeta, CloseCode, encode, ops_frame_from_entries
@@ -122,7 +127,7 @@ class Pods:
                 for peer in room.peers.values():
                     frame = delta if peer.presence_delta else whole
                     if frame is not None:
-                        peer.outbox.push(frame)
+                        peer.send_queue.push(frame)
         out: dict[str, list[PresenceEntry]] = {}
         for board in self.announce - throttled:
             live = hub.rooms.get(board)
@@ -285,8 +290,7 @@ class Pods:
                 logger.exception("board %s: a batch from %s failed", board, message["origin"])
                 hub.fail_room(room)
         origin, presence = message["origin"], message.get("presence", {})
-        # A hub that predates `rooms` announces every board it holds, and gets them all.
-        held = set(message["rooms"]) if "rooms" in message else set(presence)
+        held = set(message.get("rooms", ()))
         for board, entries in presence.items():
             room = hub.rooms.get(board)
             if room is None:
@@ -323,7 +327,7 @@ class Pods:
         elif kind == "meta":
             text = encode(BoardMeta(title=message["title"], link_access=message["link_access"]))
             for peer in room.peers.values():
-                peer.outbox.push(text)
+                peer.send_queue.push(text)
         elif kind == "ops":
             await self.fill(room, room.delivered_seq, int(message["last"]))
         elif kind == "access":

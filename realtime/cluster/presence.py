@@ -13,13 +13,24 @@ whose clients all landed on one process costs the layer nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from realtime.cluster.types import PresenceEntry
+from typing import TypedDict
 
 #: How often a hub re-announces every room's presence: keeps remote entries from expiring.
 PRESENCE_REFRESH_SECS = 5.0
 #: Remote entries not refreshed within this are dropped: three missed refreshes means gone.
 PRESENCE_EXPIRY_SECS = 15.0
+
+
+class PresenceEntry(TypedDict):
+    """
+    One connected client as shown in `presence` frames.
+    """
+
+    client_id: str
+    user_id: int | None
+    name: str
+    color: str
+    role: str
 
 
 class PresenceBook:

@@ -200,23 +200,23 @@ def _send(room: Room, peer: Peer, snap: bytes | None, seq: int, rows: Rows) -> i
     Queue the catch-up, `synced`, then the held live frames minus what was sent; the peer is
     live from here on. Returns the last seq sent.
     """
-    outbox = peer.outbox
+    queue = peer.send_queue
     if snap is not None:
-        outbox.push(Bulk(snap))
+        queue.push(Bulk(snap))
     for frame in ops_frames(rows, app_settings.CATCHUP_FRAME_OPS):
-        outbox.push(Bulk(frame))
+        queue.push(Bulk(frame))
     sent = max(seq, rows[-1][0]) if rows else seq
-    outbox.push(encode(Synced(seq=sent)))
+    queue.push(encode(Synced(seq=sent)))
     for delivery in peer.held:
         if delivery.last > sent:
-            outbox.push(delivery.after(sent))
+            queue.push(delivery.after(sent))
             sent = delivery.last
     if peer.version >= 2 and len(room.handles):
         # The live stream starts here: from now on the peer gets every DOWN_OPS frame of the
         # room, so the table as it stands is all it needs (protocol §2.5, DEFS and CONT).
-        outbox.push(encode_defs(room.handles.definitions()))
+        queue.push(encode_defs(room.handles.definitions()))
         if room.handles.conts:
-            outbox.push(encode_cont(room.handles.continuations()))
+            queue.push(encode_cont(room.handles.continuations()))
     peer.catching_up, peer.held = False, []
     return sent
 
@@ -246,11 +246,11 @@ async def catch_up(room: Room, peer: Peer, since: int, read: ReadFn) -> None:
     except asyncio.CancelledError:
         raise
     except BoardNotFound:
-        peer.outbox.close(CloseCode.NOT_FOUND)
+        peer.send_queue.close(CloseCode.NOT_FOUND)
         return
     except Exception:
         logger.exception("catch-up of board %s failed", room.board_id)
-        peer.outbox.close(CloseCode.SERVICE_RESTART)
+        peer.send_queue.close(CloseCode.SERVICE_RESTART)
         return
     sent = _send(room, peer, snap, seq, rows)
     metrics.DB_LATENCY.observe(time.perf_counter() - started)

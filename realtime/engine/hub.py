@@ -32,12 +32,12 @@ from board.document import Limits
 from board.exceptions import BoardNotFound
 from realtime import metrics
 from realtime.cluster.pods import Pods
-from realtime.cluster.types import PresenceEntry
+from realtime.cluster.presence import PresenceEntry
 from realtime.engine import sender, store
 from realtime.engine.catchup import SNAP_FRAMES, catch_up, catch_up_now
 from realtime.engine.ratelimit import RateLimiter
 from realtime.engine.room import Delivery, Peer, Room
-from realtime.engine.sender import Outbox
+from realtime.engine.sender import SendQueue
 from realtime.engine.ticker import Ticker
 from realtime.wire.protocol import (
     CloseCode,
@@ -182,7 +182,7 @@ class Hub:
                 await self.layer.group_discard(self.pods.group, self.channel)
         for room in list(self.rooms.values()):
             for peer in list(room.peers.values()):
-                peer.outbox.cancel()
+                peer.send_queue.cancel()
         self.rooms.clear()
         await asyncio.gather(
             _close_pool(self._writer, 1), _close_pool(self._reader, READER_THREADS)
@@ -207,10 +207,10 @@ class Hub:
             logger.error("drain: pending ops not flushed within %.1f s", budget / 2)
         peers = [p for room in self.rooms.values() for p in room.peers.values()]
         for peer in peers:
-            peer.outbox.close(close_code)
+            peer.send_queue.close(close_code)
         remaining = max(0.1, deadline - self.clock())
         # One wait for every writer, not a wait_for + shield (two tasks) per socket.
-        writers = {p.outbox.writer for p in peers}
+        writers = {p.send_queue.writer for p in peers}
         if writers:
             await asyncio.wait(writers, timeout=remaining)
         logger.info("drain: closed %s sockets with %s", len(peers), close_code)
@@ -277,7 +277,7 @@ class Hub:
             presence=[],
         )
         text = str(encode(hello))
-        peer.outbox.push(text[: -len("[]}")] + room.hello_presence(peer) + "}")
+        peer.send_queue.push(text[: -len("[]}")] + room.hello_presence(peer) + "}")
         room.presence_dirty = True
         self.pods.announce.add(board_id)
         self.work.set()
@@ -288,7 +288,7 @@ class Hub:
         return peer
 
     def _new_peer(self, info: dict[str, Any], send: Callable[..., Any]) -> Peer:
-        outbox = Outbox(
+        queue = SendQueue(
             send,
             clock=self.clock,
             max_frames=int(app_settings.SEND_QUEUE_FRAMES),
@@ -301,13 +301,13 @@ class Hub:
             user_name=info["user_name"],
             role=info["role"],
             share=info["share"],
-            outbox=outbox,
+            send_queue=queue,
             limiter=RateLimiter.from_settings(),
             version=info.get("version", 1),
             presence_delta=bool(info.get("presence_delta", False)),
             credential=info.get("credential", ""),
         )
-        outbox.on_overflow = lambda: self._overflowed(peer)
+        queue.on_overflow = lambda: self._overflowed(peer)
         return peer
 
     def start_catch_up(self, room: Room, peer: Peer, since: int) -> None:
@@ -388,9 +388,9 @@ class Hub:
         Close a socket with `code` (after its queued frames, unless `now`).
         """
         if now:
-            peer.outbox.abort(code)
+            peer.send_queue.abort(code)
         else:
-            peer.outbox.close(code)
+            peer.send_queue.close(code)
         self.leave(peer)
 
     def close_user(self, user_id: int | None, credential: str = "") -> None:
@@ -444,17 +444,17 @@ class Hub:
     def close_stalled(self, now: float) -> None:
         """
         Close with 4008 every socket whose peer acknowledged nothing for SEND_STALL_SECS while
-        data waited for it (Outbox.stalled).
+        data waited for it (SendQueue.stalled).
         """
         for room in list(self.rooms.values()):
             for peer in list(room.peers.values()):
-                if peer.outbox.stalled(now):
-                    peer.outbox.abort(CloseCode.TOO_SLOW)
+                if peer.send_queue.stalled(now):
+                    peer.send_queue.abort(CloseCode.TOO_SLOW)
                     self._overflowed(peer, "nothing acknowledged")
 
     def _overflowed(self, peer: Peer, why: str = "send queue full") -> None:
         """
-        Count and log a socket its outbox closed 4008 (too slow), and forget it.
+        Count and log a socket its send queue closed 4008 (too slow), and forget it.
         """
         metrics.SEND_QUEUE_DROPS.inc()
         logger.info(
@@ -475,7 +475,7 @@ class Hub:
         """
         if ids:
             metrics.REJECTED_OPS.labels(str(code)).inc(len(ids))
-        peer.outbox.push(error_text(code, message, ids, field))
+        peer.send_queue.push(error_text(code, message, ids, field))
 
     # --- delivery ----------------------------------------------------------------------------
 

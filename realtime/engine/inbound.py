@@ -265,7 +265,7 @@ def on_text(hub: Hub, peer: Peer, text: str) -> None:
     ):
         return
     if isinstance(msg, ClientPing):
-        peer.outbox.push(encode(Pong(t=msg.t)))
+        peer.send_queue.push(encode(Pong(t=msg.t)))
     elif isinstance(msg, ClientResync):
         room = hub.rooms.get(peer.board_id)
         if room is not None and room.ready:

@@ -29,9 +29,9 @@ import msgpack
 from board.conf import app_settings
 from board.document import BoardState, apply_in_place
 from realtime.cluster.presence import PresenceBook
-from realtime.cluster.types import PresenceEntry
+from realtime.cluster.presence import PresenceEntry
 from realtime.engine.ratelimit import RateLimiter
-from realtime.engine.sender import Outbox
+from realtime.engine.sender import SendQueue
 from realtime.wire.handles import Authored, HandleTable, encode_delivery
 from realtime.wire.protocol import (
     Cursors,
@@ -260,11 +260,11 @@ class Peer:
     user_name: str
     role: str
     share: str | None
-    outbox: Outbox
+    send_queue: SendQueue
     limiter: RateLimiter
     name: str = ""
     color: str = "#1e1e1e"
-    #: While True, live frames go to `held` instead of the outbox (catch-up in progress).
+    #: While True, live frames go to `held` instead of the send queue (catch-up in progress).
     catching_up: bool = True
     held: list[Delivery] = field(default_factory=list)
     cursor: list[Any] | None = None
@@ -298,7 +298,8 @@ class Peer:
         True when `op_id` follows an op refused `unavailable` that has not been resent yet.
 
         Such an op may depend on the refused one (an `app` on a refused `add`): checking it now
-        would refuse it as `invalid_op` for good, while `unavailable` keeps it in the outbox.
+        would refuse it as `invalid_op` for good, while `unavailable` keeps it in the client's
+        outbox.
         """
         if self.unavailable_from is None:
             return False
@@ -321,7 +322,7 @@ class Peer:
             self.held.append(delivery)
             return
         compact = delivery.compact
-        self.outbox.push(delivery.frame if compact is None or self.version < 2 else compact)
+        self.send_queue.push(delivery.frame if compact is None or self.version < 2 else compact)
 
 
 @dataclass(eq=False, slots=True)
@@ -554,8 +555,8 @@ class Room:
         """
         frame = encode(Cursors(c=rows))
         for peer in self.peers.values():
-            if not peer.catching_up and peer.outbox.load < CURSOR_SKIP_LOAD:
-                peer.outbox.push(frame)
+            if not peer.catching_up and peer.send_queue.load < CURSOR_SKIP_LOAD:
+                peer.send_queue.push(frame)
 
     def hello_presence(self, peer: Peer) -> str:
         """

@@ -41,7 +41,7 @@ CLOSE_SEND_TIMEOUT_SECS = 5.0
 
 class Tally:
     """
-    Frames written by every outbox of the process, as a plain int: a prometheus_client `inc()`
+    Frames written by every send queue of the process, as a plain int: a prometheus_client `inc()`
     per frame takes a lock; the hub adds this to inkroom_frames_out_total once per tick.
     """
 
@@ -72,7 +72,7 @@ class Bulk(bytes):
     """
 
 
-class Outbox:
+class SendQueue:
     """
     A socket's outgoing frames (bytes → binary frame, str → text frame) and its writer task.
     """

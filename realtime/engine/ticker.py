@@ -143,7 +143,7 @@ class Ticker:
                 logger.exception("board %s: settling a committed tick failed", board)
                 hub.fail_room(c.room)
         for peer, pairs in acks.items():
-            peer.outbox.push(encode(Ack(a=pairs)))
+            peer.send_queue.push(encode(Ack(a=pairs)))
         metrics.BATCH_SIZE.observe(stored)
         metrics.FANOUT_LATENCY.observe(time.perf_counter() - committed)
         return published

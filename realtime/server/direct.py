@@ -8,7 +8,7 @@ the largest single cost of a process (docs/performance.md §3). A server-to-clie
 mask and no state beyond "the connection is open", so we frame it (realtime.server.wsframes) and
 `write()` it to the transport: one concatenation and one non-blocking socket write.
 
-What stays with Hypercorn: the handshake, pings, and the close frame (the outbox
+What stays with Hypercorn: the handshake, pings, and the close frame (the send queue
 closes through ASGI `websocket.close`, which also moves Hypercorn's and wsproto's state). Writes
 go to the same transport in call order, so frames written here and Hypercorn's own frames never
 interleave within a frame and keep their order.
@@ -19,7 +19,7 @@ plain binary frames are also parsed without wsproto (InkroomWSStream), straight 
 transport's data callback while Hypercorn's reading task is idle.
 
 `DirectSocket.waiting()` and `acked()` read how much of what was written still waits for the
-peer and how much the peer has acknowledged (Linux `TIOCOUTQ` and `TCP_INFO`), so the outbox
+peer and how much the peer has acknowledged (Linux `TIOCOUTQ` and `TCP_INFO`), so the send queue
 can tell a reader that stopped (its TCP window shut) from a slow one long before small frames
 fill the kernel's buffer.
 

@@ -22,7 +22,7 @@ from tests.realtime.conftest import append, stroke
 
 class Sink:
     """
-    A peer's outbox that keeps what is pushed.
+    A peer's send queue that keeps what is pushed.
     """
 
     def __init__(self) -> None:
@@ -40,8 +40,8 @@ class Sink:
 def _peer(room: Room, version: int = 1) -> tuple[Peer, Sink]:
     sink = Sink()
     limiter = RateLimiter.create(ops_per_sec=1, ops_burst=1, bytes_per_sec=1, bytes_burst=1)
-    outbox: Any = sink
-    peer = Peer(room.board_id, "late-0001", None, "late", "editor", None, outbox, limiter)
+    queue: Any = sink
+    peer = Peer(room.board_id, "late-0001", None, "late", "editor", None, queue, limiter)
     peer.version = version
     return peer, sink
 

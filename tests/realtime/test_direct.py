@@ -1,6 +1,6 @@
 """
 The direct send path (realtime.server.direct): our framing is wsproto's, byte for byte, and an
-Outbox under a real Hypercorn writes through the transport, in order, with the close frame last.
+SendQueue under a real Hypercorn writes through the transport, in order, with the close frame last.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from wsproto.connection import Connection
 from wsproto.events import BytesMessage, TextMessage
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
-from realtime.engine.sender import SENT, Bulk, Outbox
+from realtime.engine.sender import SENT, Bulk, SendQueue
 from realtime.server import hypercorn_patches
 from realtime.server.direct import direct_socket, receive_directly
 from realtime.server.hypercorn_patches import install_hypercorn_patches
@@ -77,7 +77,7 @@ async def _hypercorn(app: Any) -> AsyncIterator[int]:
         await asyncio.wait_for(server, 5)
 
 
-async def test_outbox_writes_through_hypercorn_in_order_then_closes() -> None:
+async def test_send_queue_writes_through_hypercorn_in_order_then_closes() -> None:
     """
     Small frames (written at once), a 2 MiB catch-up frame (buffered by the transport, so the
     frames after it queue behind it) and text frames all arrive in push order, then 4008.
@@ -90,11 +90,11 @@ async def test_outbox_writes_through_hypercorn_in_order_then_closes() -> None:
         if not await _accepted(scope, receive, send):
             return
         used_direct.append(direct_socket(send) is not None)
-        outbox = Outbox(send, max_frames=100, max_bytes=1 << 20)
+        queue = SendQueue(send, max_frames=100, max_bytes=1 << 20)
         for item in frames:
-            outbox.push(item)
-        outbox.close(4008)
-        await outbox.wait_closed(5)
+            queue.push(item)
+        queue.close(4008)
+        await queue.wait_closed(5)
         while (await receive())["type"] != "websocket.disconnect":
             pass
 

@@ -20,8 +20,8 @@ LIMITS = Limits()
 
 def _peer(client_id: str) -> Peer:
     limiter = RateLimiter.create(ops_per_sec=1, ops_burst=1, bytes_per_sec=1, bytes_burst=1)
-    outbox: Any = None  # the engine never sends: effects are returned, not carried out
-    return Peer("b", client_id, None, client_id, "editor", None, outbox, limiter)
+    queue: Any = None  # the engine never sends: effects are returned, not carried out
+    return Peer("b", client_id, None, client_id, "editor", None, queue, limiter)
 
 
 def _room(*ops: dict[str, Any]) -> Room:

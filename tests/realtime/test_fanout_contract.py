@@ -178,7 +178,7 @@ async def test_round_trips_per_tick_do_not_grow_with_boards(
             client = await connect(board, user)
             await client.sync()
             clients.append(client)
-        # It announces its rooms as a hub does (types.BoardBatchEvent); the hub answers with
+        # It announces its rooms as a hub does (realtime.cluster.pods); the hub answers with
         # its own presence for each board, once it counts the stand-in as a holder.
         announcement = {
             "type": "board.batch",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from realtime.cluster.types import PresenceEntry
+from realtime.cluster.presence import PresenceEntry
 from realtime.engine.ratelimit import RateLimiter
 from realtime.engine.room import Peer, Room
 from realtime.wire import protocol
@@ -23,8 +23,8 @@ def _entry(client_id: str, name: str = "") -> PresenceEntry:
 
 def _peer(client_id: str) -> Peer:
     limiter = RateLimiter.create(ops_per_sec=1, ops_burst=1, bytes_per_sec=1, bytes_burst=1)
-    outbox: Any = None
-    return Peer("b", client_id, 1, client_id, "editor", None, outbox, limiter)
+    queue: Any = None
+    return Peer("b", client_id, 1, client_id, "editor", None, queue, limiter)
 
 
 def test_hello_gets_the_list_as_last_sent_plus_the_joining_socket() -> None:

@@ -2,7 +2,7 @@
 Simulated sockets: one in-order, delayed pipe each way, and the server side of a connection.
 
 The server side is the real consumer code (BoardConsumer.on_direct_message, what Hypercorn's
-reading task calls) and the real Outbox, whose frames go through `SimDirect` as they would go
+reading task calls) and the real SendQueue, whose frames go through `SimDirect` as they would go
 to a Hypercorn transport: a text frame is encoded to UTF-8 when written, as wsframes does.
 """
 
@@ -51,7 +51,7 @@ class Pipe:
 
 class SimDirect:
     """
-    What realtime.server.direct.DirectSocket offers the outbox, over a simulated connection.
+    What realtime.server.direct.DirectSocket offers the send queue, over a simulated connection.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -119,7 +119,7 @@ class Connection:
 
     async def send(self, message: dict[str, Any]) -> None:
         """
-        The ASGI `send` (the outbox closes through it; frames go through SimDirect).
+        The ASGI `send` (the send queue closes through it; frames go through SimDirect).
         """
         if message["type"] == "websocket.close":
             if self.server_open:

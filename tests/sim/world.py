@@ -103,7 +103,7 @@ class SimHub(Hub):
             task.cancel()
         for room in self.rooms.values():
             for peer in room.peers.values():
-                peer.outbox.cancel()
+                peer.send_queue.cancel()
 
 
 @dataclass
