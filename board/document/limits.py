@@ -15,6 +15,8 @@ COORD_MAX = 10_000_000
 DELTA_MAX = 2 * COORD_MAX
 #: Client op ids are JavaScript-safe integers (Number.MAX_SAFE_INTEGER).
 OP_ID_MAX = 2**53 - 1
+#: Element ids: 1..32 chars of [A-Za-z0-9_-] (a nanoid fits).
+ID_MAX_CHARS = 32
 #: Ids one `mov`/`del` may name (protocol §3.2).
 MAX_IDS_PER_OP = 10_000
 #: Characters in a text element.
