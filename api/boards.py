@@ -21,7 +21,7 @@ from api.base import SHARE_PARAMETERS, BoardApi, InkroomApi, SharedBoardApi, sha
 from api.schema import READ_ERRORS, WRITE_ERRORS, errors
 from api.serializers import BoardInputSerializer, BoardSerializer
 from board import services
-from board.access import issue_socket_ticket, share_link_role
+from board.access import issue_socket_ticket, link_is_live, share_link_for_token
 from board.conf import app_settings
 from board.models import Board, Role
 from board.selectors import board_list_for_user
@@ -41,9 +41,20 @@ class StableOrderingFilter(filters.OrderingFilter):
         return [*ordering, "id"] if "id" not in ordering else ordering
 
 
+class BoardListQuerySerializer(serializers.Serializer[Any]):
+    shared = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: only boards others own that you are a member of or opened through a "
+        'share link ("Shared with me"); false: only your own; absent: both.',
+    )
+
+
 class BoardListApi(generics.GenericAPIView[Board], InkroomApi):
     """
-    List the boards you own or are a member of (paginated), or create a board.
+    List the boards you own, are a member of or opened through a live share link (paginated),
+    or create a board.
     """
 
     serializer_class = BoardSerializer
@@ -53,9 +64,15 @@ class BoardListApi(generics.GenericAPIView[Board], InkroomApi):
     ordering = ["-updated_at"]
 
     def get_queryset(self) -> QuerySet[Board]:
-        return board_list_for_user(user=self.request.user)
+        query = BoardListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return board_list_for_user(user=self.request.user, shared=query.validated_data["shared"])
 
-    @extend_schema(tags=["boards"], responses={200: BoardSerializer(many=True), **errors(401)})
+    @extend_schema(
+        tags=["boards"],
+        parameters=[BoardListQuerySerializer],
+        responses={200: BoardSerializer(many=True), **errors(400, 401)},
+    )
     def get(self, request: Request) -> Response:
         boards = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(boards)
@@ -146,9 +163,11 @@ class SocketTicketApi(BoardApi):
         )
         ws_url = f"/ws/boards/{access.board.id}/?v=1&token={ticket}"
         share = share_token_from(request)
-        if share and share_link_role(access.board, share) is not None:
+        link = share_link_for_token(access.board, share)
+        if share and link is not None and link_is_live(link):
             # The ticket carries only the user; a role that came from a share link must travel too.
             ws_url += f"&share={quote(share, safe='')}"
+            services.share_link_use_record(link=link, user=request.user)
         return Response(
             {"ticket": ticket, "expires_in": app_settings.SOCKET_TICKET_SECS, "ws_url": ws_url}
         )

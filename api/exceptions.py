@@ -28,13 +28,14 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from board.exceptions import BoardError, BoardNotFound, NotAllowed, OpRejected
+from board.exceptions import BoardError, BoardNotFound, NotAllowed, OpRejected, ShareLinkGone
 
 logger = logging.getLogger(__name__)
 
 #: Most specific class first: BoardFull is an OpRejected.
 _BOARD_ERROR_STATUS: tuple[tuple[type[BoardError], int], ...] = (
     (BoardNotFound, status.HTTP_404_NOT_FOUND),
+    (ShareLinkGone, status.HTTP_410_GONE),
     (NotAllowed, status.HTTP_403_FORBIDDEN),
     (OpRejected, status.HTTP_400_BAD_REQUEST),
 )

@@ -129,7 +129,16 @@ class ShareLinkSerializer(serializers.ModelSerializer[ShareLink]):
 
     class Meta:
         model = ShareLink
-        fields = ["id", "token", "role", "url", "created_at", "expires_at", "revoked_at"]
+        fields = [
+            "id",
+            "token",
+            "role",
+            "label",
+            "url",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.CharField())
@@ -139,8 +148,17 @@ class ShareLinkSerializer(serializers.ModelSerializer[ShareLink]):
 
 class ShareLinkCreateSerializer(serializers.Serializer[Any]):
     role = serializers.ChoiceField(choices=GRANTABLE_ROLES)
+    # Named like Field.label: DRF's metaclass moves it into _declared_fields (see snapshots.py).
+    label = serializers.CharField(  # type: ignore[assignment]
+        max_length=100, required=False, allow_blank=True, trim_whitespace=True, default=""
+    )
     expires_in_hours = serializers.IntegerField(
-        min_value=1, max_value=MAX_LINK_HOURS, required=False, allow_null=True
+        min_value=1,
+        max_value=MAX_LINK_HOURS,
+        required=False,
+        allow_null=True,
+        help_text="Hours until the link stops working; absent or null: never. The browser "
+        "offers 24, 168 and 720 (1, 7 and 30 days).",
     )
 
 
@@ -175,6 +193,7 @@ class ShareLinkListApi(BoardApi):
             board=access.board,
             created_by=request.user,
             role=serializer.validated_data["role"],
+            label=serializer.validated_data["label"],
             expires_in=timedelta(hours=hours) if hours else None,
         )
         return Response(ShareLinkSerializer(link).data, status=status.HTTP_201_CREATED)

@@ -14,6 +14,8 @@ _DESCRIPTIONS = {
     403: "Authenticated, but the role does not allow this (or the CSRF check failed).",
     404: "No such board, or not visible to the caller.",
     406: "The Accept header names no media type this endpoint renders.",
+    410: "The share link presented was the only way in, and it expired or was revoked "
+    "(`share_link_expired`, `share_link_revoked`).",
     413: "Request body too large.",
     415: "Unsupported request media type.",
 }
@@ -33,6 +35,6 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
 
 
 #: Errors any authenticated board read can answer.
-READ_ERRORS = (401, 403, 404)
+READ_ERRORS = (401, 403, 404, 410)
 #: Errors any authenticated board write can answer.
-WRITE_ERRORS = (400, 401, 403, 404, 413, 415)
+WRITE_ERRORS = (400, 401, 403, 404, 410, 413, 415)

@@ -51,7 +51,9 @@ class BoardSerializer(serializers.ModelSerializer[Board]):
         return str(role)
 
     def get_url(self, board: Board) -> str:
-        return f"/b/{board.id}/"
+        # A board shared with the caller through a link opens with that link's token.
+        token = getattr(board, "share_token", None)
+        return f"/b/{board.id}/" + (f"?share={token}" if token else "")
 
 
 class BoardInputSerializer(serializers.Serializer[Any]):

@@ -39,17 +39,31 @@ def strongest(*roles: str | None) -> Role | None:
     return max(present, key=ROLE_RANK.__getitem__) if present else None
 
 
+def link_is_live(link: ShareLink) -> bool:
+    """
+    True while a share link grants its role: not revoked, not expired.
+    """
+    if link.revoked_at is not None:
+        return False
+    return link.expires_at is None or link.expires_at > timezone.now()
+
+
+def share_link_for_token(board: Board, token: str | None) -> ShareLink | None:
+    """
+    Return the board's share link with this token, live or not (None: no such link here).
+    """
+    if not token:
+        return None
+    return ShareLink.objects.filter(board=board, token=token).first()
+
+
 def share_link_role(board: Board, token: str | None) -> Role | None:
     """
     Return the role a share-link token grants on `board`, or None if it is unknown,
     revoked, expired or for another board.
     """
-    if not token:
-        return None
-    link = ShareLink.objects.filter(board=board, token=token, revoked_at__isnull=True).first()
-    if link is None or (link.expires_at is not None and link.expires_at <= timezone.now()):
-        return None
-    return Role(link.role)
+    link = share_link_for_token(board, token)
+    return Role(link.role) if link is not None and link_is_live(link) else None
 
 
 def resolve_role(user: Any, board: Board, share_token: str | None = None) -> Role | None:

@@ -33,7 +33,7 @@ class MembershipInline(MembershipInlineBase):
 class ShareLinkInline(ShareLinkInlineBase):
     model = ShareLink
     extra = 0
-    fields = ["role", "token", "created_at", "expires_at", "revoked_at"]
+    fields = ["role", "label", "token", "created_at", "expires_at", "revoked_at"]
     readonly_fields = ["token", "created_at"]
 
 

@@ -26,6 +26,23 @@ class BoardNotFound(BoardError):
     code = "not_found"
 
 
+class ShareLinkGone(BoardError):
+    """
+    The caller's only way in was a share link that has expired or was revoked. Said plainly,
+    not as "not found": whoever holds the token was given the board by its owner.
+    """
+
+    code = "share_link_expired"
+
+
+class ShareLinkRevoked(ShareLinkGone):
+    """
+    The share link was revoked by the board's owner.
+    """
+
+    code = "share_link_revoked"
+
+
 class NotAllowed(BoardError):
     """
     The caller can see the board but lacks the role for this action.

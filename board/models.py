@@ -1,5 +1,6 @@
 """
-Persistent models: boards, roles, share links, the append-only op log and snapshots.
+Persistent models: boards, roles, share links and their uses, the append-only op log and
+snapshots.
 
 No business logic lives here: writes go through board.services / board.oplog.
 """
@@ -92,12 +93,37 @@ class ShareLink(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    #: What the owner calls it ("for the design review"); links are otherwise alike.
+    label = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class ShareLinkUse(models.Model):
+    """
+    A signed-in user opened the board through this link: it lists the board under "Shared with
+    me" for them, with the link's role, for as long as the link is neither revoked nor expired.
+
+    Not a Membership: access stays the link's, so revoking or expiring it ends it for everyone
+    who used it, as the owner expects of a link.
+    """
+
+    link = models.ForeignKey(ShareLink, on_delete=models.CASCADE, related_name="uses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="share_link_uses"
+    )
+    first_used_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Also the index for "this user's uses" (the board list).
+            models.UniqueConstraint(fields=["user", "link"], name="share_link_use_unique")
+        ]
 
 
 class Op(models.Model):

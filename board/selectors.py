@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils import timezone
 
-from board.access import ROLE_RANK, resolve_role
+from board.access import ROLE_RANK, resolve_role, share_link_for_token
 from board.document import BoardState
-from board.exceptions import BoardNotFound, NotAllowed
-from board.models import Board, Membership, Role, ShareLink, Snapshot
+from board.exceptions import BoardError, BoardNotFound, NotAllowed, ShareLinkGone, ShareLinkRevoked
+from board.models import Board, Membership, Role, ShareLink, ShareLinkUse, Snapshot
 from board.oplog import ops_after
 from board.snapshots import snapshot_state, state_at
 
@@ -50,28 +51,72 @@ def board_get_for_user(*, board_id: str, user: Any, share_token: str | None = No
         raise BoardNotFound("Board not found.")
     role = resolve_role(user, board, share_token)
     if role is None:
-        raise BoardNotFound("Board not found.")
+        raise _no_role_error(board, share_token)
     return BoardAccess(board=board, role=role)
 
 
-def board_list_for_user(*, user: Any) -> QuerySet[Board]:
-    """
-    Return the boards `user` owns or is a member of, each annotated with the user's `role`.
+def _no_role_error(board: Board, share_token: str | None) -> BoardError:
+    # Only on the refusal path: one more query to tell a dead link from a wrong token.
+    link = share_link_for_token(board, share_token)
+    if link is None:
+        return BoardNotFound("Board not found.")
+    if link.revoked_at is not None:
+        return ShareLinkRevoked(
+            "This share link was revoked by the board's owner. Ask them for a new one.",
+            extra={"revoked_at": link.revoked_at.isoformat()},
+        )
+    expires_at = link.expires_at.isoformat() if link.expires_at else None
+    return ShareLinkGone(
+        "This share link has expired. Ask the board's owner for a new one.",
+        extra={"expires_at": expires_at},
+    )
 
-    Boards reachable only through link access or a share link are not listed: they are not
-    "yours" until someone adds you.
+
+def board_list_for_user(*, user: Any, shared: bool | None = None) -> QuerySet[Board]:
     """
+    Return the boards `user` owns, is a member of, or opened through a share link that is still
+    live, each annotated with the user's `role` and, when that role comes from a link, its
+    `share_token` (the board's URL needs it). `shared` True keeps only boards someone else
+    owns ("Shared with me"), False only the user's own.
+
+    Boards reachable only through link access are not listed: opening a URL anyone may open
+    shares nothing with you in particular.
+    """
+    live_uses = ShareLinkUse.objects.filter(
+        Q(link__expires_at__isnull=True) | Q(link__expires_at__gt=timezone.now()),
+        user=user,
+        link__revoked_at__isnull=True,
+    )
+    # Of several links to one board, the strongest ("editor" sorts before "viewer").
+    board_use = live_uses.filter(link__board=OuterRef("pk")).order_by("link__role", "-last_used_at")
     member_role = Membership.objects.filter(board=OuterRef("pk"), user=user).values("role")[:1]
-    member_boards = Membership.objects.filter(user=user).values("board_id")
+    mine = Q(owner=user)
+    reachable = Q(id__in=Membership.objects.filter(user=user).values("board_id")) | Q(
+        id__in=live_uses.values("link__board_id")
+    )
+    if shared is None:
+        boards = Board.objects.filter(mine | reachable)
+    else:
+        boards = Board.objects.filter(reachable & ~mine) if shared else Board.objects.filter(mine)
+    link_wins = Q(member_role__isnull=True) | Q(member_role=Role.VIEWER, link_role=Role.EDITOR)
     return (
-        Board.objects.filter(Q(owner=user) | Q(id__in=member_boards))
-        .select_related("owner")
+        boards.select_related("owner")
+        .annotate(
+            member_role=Subquery(member_role),
+            link_role=Subquery(board_use.values("link__role")[:1]),
+        )
         .annotate(
             role=Case(
-                When(owner=user, then=Value(Role.OWNER.value)),
-                default=Subquery(member_role),
+                When(mine, then=Value(Role.OWNER.value)),
+                When(Q(member_role=Role.EDITOR) | Q(link_role=Role.EDITOR), then=Value("editor")),
+                default=Value(Role.VIEWER.value),
                 output_field=CharField(),
-            )
+            ),
+            share_token=Case(
+                When(~mine & link_wins, then=Subquery(board_use.values("link__token")[:1])),
+                default=None,
+                output_field=CharField(),
+            ),
         )
     )
 

@@ -20,7 +20,16 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from board.exceptions import NotAllowed
-from board.models import Board, LinkAccess, Membership, Role, ShareLink, Snapshot, SnapshotKind
+from board.models import (
+    Board,
+    LinkAccess,
+    Membership,
+    Role,
+    ShareLink,
+    ShareLinkUse,
+    Snapshot,
+    SnapshotKind,
+)
 from board.oplog import append_ops
 from board.snapshots import create_snapshot, snapshot_state
 from realtime.cluster.fanout import (
@@ -156,15 +165,36 @@ def _check_grantable(role: str) -> None:
 
 
 def share_link_create(
-    *, board: Board, created_by: Any, role: str, expires_in: timedelta | None = None
+    *,
+    board: Board,
+    created_by: Any,
+    role: str,
+    label: str = "",
+    expires_in: timedelta | None = None,
 ) -> ShareLink:
     """
-    Create a share link granting `role` (editor or viewer), optionally expiring.
+    Create a share link granting `role` (editor or viewer), optionally labelled and expiring.
     """
     _check_grantable(role)
     expires_at = timezone.now() + expires_in if expires_in is not None else None
     return ShareLink.objects.create(
-        board=board, created_by=created_by, role=role, expires_at=expires_at
+        board=board, created_by=created_by, role=role, label=label, expires_at=expires_at
+    )
+
+
+def share_link_use_record(*, link: ShareLink, user: Any) -> None:
+    """
+    Note that signed-in `user` opened the board through `link`, which lists it under "Shared
+    with me" for them while the link lives (board.selectors.board_list_for_user).
+    """
+    if not getattr(user, "is_authenticated", False):
+        return
+    # One statement, whoever else records the same use at the same moment.
+    ShareLinkUse.objects.bulk_create(
+        [ShareLinkUse(link=link, user=user, last_used_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user", "link"],
+        update_fields=["last_used_at"],
     )
 
 

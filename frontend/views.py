@@ -14,6 +14,11 @@ from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from board import services
+from board.access import link_is_live, share_link_for_token
+from board.exceptions import BoardNotFound, ShareLinkGone
+from board.selectors import board_get_for_user
+
 #: The palette offered on the board: (colour, accessible name); keys 1-6 pick the first six.
 COLORS = [
     ("#1e1e1e", "black"),
@@ -74,15 +79,39 @@ def board_page(request: HttpRequest, board_id: str) -> HttpResponse:
 
     Access is decided by the socket and the API (role, share token, link access), not here:
     a share-link holder may be anonymous, and a missing board shows the socket's 4004 message.
-    Without a session or share token there is nothing to try, so sign-in comes first.
+    Without a session or share token there is nothing to try, so sign-in comes first. A share
+    link is looked at here for two things only: a dead one that was the caller's only way in
+    gets a page saying so (410), and a signed-in user's use of a live one is recorded.
     """
-    if not request.user.is_authenticated and not request.GET.get("share"):
+    share = request.GET.get("share")
+    if not request.user.is_authenticated and not share:
         return redirect(f"/login/?{urlencode({'next': request.get_full_path()})}")
+    if share:
+        gone = _open_through_link(request, board_id, share)
+        if gone is not None:
+            return render(request, "frontend/link_gone.html", {"error": gone}, status=410)
     # The browser keeps each board's camera per user (canvas/camera-store.ts): "guest" for a
     # share-link holder without an account.
     user_key = str(request.user.pk) if request.user.is_authenticated else "guest"
     context = {"board_id": board_id, "user_key": user_key, "colors": COLORS, "widths": WIDTHS}
     return render(request, "frontend/board.html", context)
+
+
+def _open_through_link(request: HttpRequest, board_id: str, token: str) -> ShareLinkGone | None:
+    """
+    Note a signed-in user's use of a live share link (it lists the board under "Shared with
+    me"); return the error when the link was their only way in and it is dead.
+    """
+    try:
+        access = board_get_for_user(board_id=board_id, user=request.user, share_token=token)
+    except ShareLinkGone as error:
+        return error
+    except BoardNotFound:
+        return None  # the socket says so (4004), as for any other missing board
+    link = share_link_for_token(access.board, token)
+    if link is not None and link_is_live(link):
+        services.share_link_use_record(link=link, user=request.user)
+    return None
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

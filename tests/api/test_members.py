@@ -109,7 +109,16 @@ def test_create_list_and_revoke_share_links(
     )
     assert response.status_code == 201
     link = response.json()
-    assert set(link) == {"id", "token", "role", "url", "created_at", "expires_at", "revoked_at"}
+    assert set(link) == {
+        "id",
+        "token",
+        "role",
+        "label",
+        "url",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    }
     assert link["role"] == "editor" and link["revoked_at"] is None
     assert link["url"] == f"/b/{world.board.id}/?share={link['token']}"
     stored = ShareLink.objects.get(id=link["id"])
