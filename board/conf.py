@@ -1,10 +1,11 @@
 """
-Inkroom's app settings: `app_settings.TICK_MS` reads settings.INKROOM lazily.
+The board app's settings: `app_settings.MAX_ELEMENTS` reads settings.INKROOM lazily.
 
 Reloaded on `setting_changed`, so tests can use `override_settings(INKROOM=...)`.
 
 Defaults that call env_* read their INKROOM_* variable here rather than in config/settings.py;
-an INKROOM entry in settings still takes precedence.
+an INKROOM entry in settings still takes precedence. The socket server's settings share the
+INKROOM dict but are realtime.conf's.
 """
 
 from __future__ import annotations
@@ -17,32 +18,12 @@ from django.core.signals import setting_changed
 from config.env import env_float, env_int, env_str
 
 DEFAULTS: dict[str, Any] = {
-    "TICK_MS": 20,
-    "MAX_FRAME_BYTES": 256 * 1024,
-    "MAX_OPS_PER_FRAME": 256,
     "MAX_POINTS_PER_OP": 1024,
     "MAX_POINTS_PER_STROKE": 50_000,
     "MAX_ELEMENTS": 100_000,
-    "OPS_PER_SEC": 300.0,
-    "OPS_BURST": 600.0,
-    "BYTES_PER_SEC": 1024 * 1024.0,
-    "BYTES_BURST": 4 * 1024 * 1024.0,
-    "CURSOR_MS": 50,
-    "GAP_WAIT_MS": 500,
-    "SNAPSHOT_CATCHUP_OPS": 5000,
-    "CATCHUP_FRAME_OPS": 2000,
-    "SEND_QUEUE_FRAMES": 512,
-    "SEND_QUEUE_BYTES": 8 * 1024 * 1024,
     "SNAPSHOT_EVERY_OPS": 1000,
     "SNAPSHOT_EVERY_SECS": 300,
     "SOCKET_TICKET_SECS": 60,
-    # Socket caps per process (protocol §1; 0: no cap), counted by realtime.asgi.middleware. Beyond
-    # them a new socket is closed with 4009. Generous for people (20 tabs on one board), tight
-    # for one account holding hundreds of sockets to multiply its per-socket rate limits.
-    "MAX_SOCKETS_PER_USER_BOARD": env_int("INKROOM_MAX_SOCKETS_PER_USER_BOARD", 20),
-    "MAX_SOCKETS_PER_USER": env_int("INKROOM_MAX_SOCKETS_PER_USER", 50),
-    "MAX_SOCKETS_PER_BOARD": env_int("INKROOM_MAX_SOCKETS_PER_BOARD", 2000),
-    "DRAIN_SECS": 10.0,
     # Exports (board.export_pool, docs/api.md "Exports"). Worker processes per server process;
     # 0 renders in the request thread, which stalls the event loop: development only.
     "EXPORT_WORKERS": env_int("INKROOM_EXPORT_WORKERS", 1),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Iterable
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -73,6 +74,25 @@ def env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+
+
+def env_overrides(
+    prefix: str, ints: Iterable[str], floats: Iterable[str]
+) -> dict[str, int | float]:
+    """
+    {KEY: value} for each variable `prefix` + KEY that is set and not empty, cast to int or float.
+
+    For settings whose defaults live with the object that reads them (realtime.conf): an unset
+    variable leaves the key out, so no default is written twice.
+    """
+    found: dict[str, int | float] = {}
+    for key in ints:
+        if os.environ.get(prefix + key, "").strip():
+            found[key] = env_int(prefix + key, 0)
+    for key in floats:
+        if os.environ.get(prefix + key, "").strip():
+            found[key] = env_float(prefix + key, 0.0)
+    return found
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

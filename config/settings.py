@@ -21,6 +21,7 @@ from config.env import (
     env_int,
     env_list,
     env_networks,
+    env_overrides,
     env_rate,
     env_required,
     env_str,
@@ -312,29 +313,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# App knobs, read through board.conf.app_settings (which reloads on setting_changed).
-INKROOM = {
-    "TICK_MS": env_int("INKROOM_TICK_MS", 20),
-    "MAX_FRAME_BYTES": env_int("INKROOM_MAX_FRAME_BYTES", 256 * 1024),
-    "MAX_OPS_PER_FRAME": env_int("INKROOM_MAX_OPS_PER_FRAME", 256),
-    "MAX_POINTS_PER_OP": env_int("INKROOM_MAX_POINTS_PER_OP", 1024),
-    "MAX_POINTS_PER_STROKE": env_int("INKROOM_MAX_POINTS_PER_STROKE", 50_000),
-    "MAX_ELEMENTS": env_int("INKROOM_MAX_ELEMENTS", 100_000),
-    "OPS_PER_SEC": env_float("INKROOM_OPS_PER_SEC", 300.0),
-    "OPS_BURST": env_float("INKROOM_OPS_BURST", 600.0),
-    "BYTES_PER_SEC": env_float("INKROOM_BYTES_PER_SEC", 1024 * 1024.0),
-    "BYTES_BURST": env_float("INKROOM_BYTES_BURST", 4 * 1024 * 1024.0),
-    "CURSOR_MS": env_int("INKROOM_CURSOR_MS", 50),
-    "GAP_WAIT_MS": env_int("INKROOM_GAP_WAIT_MS", 500),
-    "SNAPSHOT_CATCHUP_OPS": env_int("INKROOM_SNAPSHOT_CATCHUP_OPS", 5000),
-    "CATCHUP_FRAME_OPS": env_int("INKROOM_CATCHUP_FRAME_OPS", 2000),
-    "SEND_QUEUE_FRAMES": env_int("INKROOM_SEND_QUEUE_FRAMES", 512),
-    "SEND_QUEUE_BYTES": env_int("INKROOM_SEND_QUEUE_BYTES", 8 * 1024 * 1024),
-    "SNAPSHOT_EVERY_OPS": env_int("INKROOM_SNAPSHOT_EVERY_OPS", 1000),
-    "SNAPSHOT_EVERY_SECS": env_int("INKROOM_SNAPSHOT_EVERY_SECS", 300),
-    "SOCKET_TICKET_SECS": env_int("INKROOM_SOCKET_TICKET_SECS", 60),
-    "DRAIN_SECS": env_float("INKROOM_DRAIN_SECS", 10.0),
-}
+# App knobs: the INKROOM_* variables that are set, keyed without the prefix. Their defaults live
+# with what reads them: the board's in board.conf, the socket server's in realtime.conf.
+INKROOM = env_overrides(
+    "INKROOM_",
+    ints=[
+        "TICK_MS",
+        "MAX_FRAME_BYTES",
+        "MAX_OPS_PER_FRAME",
+        "MAX_POINTS_PER_OP",
+        "MAX_POINTS_PER_STROKE",
+        "MAX_ELEMENTS",
+        "CURSOR_MS",
+        "GAP_WAIT_MS",
+        "SNAPSHOT_CATCHUP_OPS",
+        "CATCHUP_FRAME_OPS",
+        "SEND_QUEUE_FRAMES",
+        "SEND_QUEUE_BYTES",
+        "SNAPSHOT_EVERY_OPS",
+        "SNAPSHOT_EVERY_SECS",
+        "SOCKET_TICKET_SECS",
+        "MAX_SOCKETS_PER_USER_BOARD",
+        "MAX_SOCKETS_PER_USER",
+        "MAX_SOCKETS_PER_BOARD",
+    ],
+    floats=["OPS_PER_SEC", "OPS_BURST", "BYTES_PER_SEC", "BYTES_BURST", "DRAIN_SECS"],
+)
 
 LOGGING = {
     "version": 1,

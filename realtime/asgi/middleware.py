@@ -77,8 +77,8 @@ from board.access import (
     strongest,
     token_credential,
 )
-from board.conf import app_settings
 from board.models import Board, LinkAccess, Membership, Role, ShareLink, SocketTicket
+from realtime.conf import realtime_settings
 from realtime.wire.protocol import SUPPORTED_VERSIONS, CloseCode, valid_client_id
 
 logger = logging.getLogger(__name__)
@@ -683,11 +683,12 @@ class SocketTally:
         nothing, when a cap is reached (0 disables a cap). Anonymous sockets (share links, link
         access) have no identity to count by: only the board's cap applies to them.
         """
-        if _over(self.boards[board_id], int(app_settings.MAX_SOCKETS_PER_BOARD)):
+        conf = realtime_settings()
+        if _over(self.boards[board_id], conf.max_sockets_per_board):
             return False
         if user_id is not None:
-            if _over(self.users[user_id], int(app_settings.MAX_SOCKETS_PER_USER)) or _over(
-                self.user_boards[user_id, board_id], int(app_settings.MAX_SOCKETS_PER_USER_BOARD)
+            if _over(self.users[user_id], conf.max_sockets_per_user) or _over(
+                self.user_boards[user_id, board_id], conf.max_sockets_per_user_board
             ):
                 return False
             self.users[user_id] += 1

@@ -23,12 +23,11 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from board.conf import app_settings
 from board.snapshots import encode_snapshot, should_snapshot
 from realtime import metrics
 from realtime.cluster.fanout import PODS_GROUP
-from realtime.cluster.presence import PRESENCE_REFRESH_SECS
-from realtime.cluster.presence import PresenceEntry
+from realtime.cluster.presence import PRESENCE_REFRESH_SECS, PresenceEntry
+from realtime.conf import realtime_settings
 from realtime.engine import store
 from realtime.engine.room import REORDER_MAX_FRAMES, Delivery, Room
 from realtime.wire.protocol import BoardMeta, CloseCode, encode, ops_frame_from_entries
@@ -355,7 +354,7 @@ class Pods:
             room.gap_since = self.hub.clock()
             metrics.GAPS_DETECTED.inc()
         urgent = len(room.reorder) > REORDER_MAX_FRAMES
-        wait = 0.0 if urgent else app_settings.GAP_WAIT_MS / 1000
+        wait = 0.0 if urgent else realtime_settings().gap_wait_ms / 1000
         task = self.hub.spawn(self._fill_gap(room, wait), "inkroom-gap")
         self._gap_tasks[room.board_id] = task
         task.add_done_callback(lambda _t: self._gap_tasks.pop(room.board_id, None))

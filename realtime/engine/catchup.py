@@ -31,9 +31,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from board.conf import app_settings
 from board.exceptions import BoardNotFound
 from realtime import metrics
+from realtime.conf import realtime_settings
 from realtime.engine import store
 from realtime.engine.room import Peer, Room
 from realtime.engine.sender import Bulk
@@ -109,7 +109,7 @@ def _far(room: Room, since: int) -> bool:
     `since`.
     """
     head = room.delivered_seq
-    return since == 0 or since > head or head - since > app_settings.SNAPSHOT_CATCHUP_OPS
+    return since == 0 or since > head or head - since > realtime_settings().snapshot_catchup_ops
 
 
 def _from_memory(room: Room, since: int) -> tuple[bytes | None, int, Rows] | None:
@@ -203,7 +203,7 @@ def _send(room: Room, peer: Peer, snap: bytes | None, seq: int, rows: Rows) -> i
     queue = peer.send_queue
     if snap is not None:
         queue.push(Bulk(snap))
-    for frame in ops_frames(rows, app_settings.CATCHUP_FRAME_OPS):
+    for frame in ops_frames(rows, realtime_settings().catchup_frame_ops):
         queue.push(Bulk(frame))
     sent = max(seq, rows[-1][0]) if rows else seq
     queue.push(encode(Synced(seq=sent)))

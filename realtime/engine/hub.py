@@ -27,12 +27,12 @@ from typing import Any, TypeVar
 from channels.layers import get_channel_layer
 from django.db import connections
 
-from board.conf import app_settings
 from board.document import Limits
 from board.exceptions import BoardNotFound
 from realtime import metrics
 from realtime.cluster.pods import Pods
 from realtime.cluster.presence import PresenceEntry
+from realtime.conf import hello_limits, realtime_settings
 from realtime.engine import sender, store
 from realtime.engine.catchup import SNAP_FRAMES, catch_up, catch_up_now
 from realtime.engine.ratelimit import RateLimiter
@@ -199,7 +199,7 @@ class Hub:
             return
         self.draining = True
         metrics.DRAINING.set(1)
-        budget = float(app_settings.DRAIN_SECS)
+        budget = realtime_settings().drain_secs
         deadline = self.clock() + budget
         try:
             await asyncio.wait_for(self.ticker.flush(), budget / 2)
@@ -273,7 +273,7 @@ class Hub:
             user={"id": peer.user_id, "name": peer.user_name},
             board=info["board"],
             head_seq=room.delivered_seq,
-            limits=limits_for_hello(),
+            limits=hello_limits(),
             presence=[],
         )
         text = str(encode(hello))
@@ -288,11 +288,12 @@ class Hub:
         return peer
 
     def _new_peer(self, info: dict[str, Any], send: Callable[..., Any]) -> Peer:
+        conf = realtime_settings()
         queue = SendQueue(
             send,
             clock=self.clock,
-            max_frames=int(app_settings.SEND_QUEUE_FRAMES),
-            max_bytes=int(app_settings.SEND_QUEUE_BYTES),
+            max_frames=conf.send_queue_frames,
+            max_bytes=conf.send_queue_bytes,
         )
         peer = Peer(
             board_id=info["board"]["id"],
@@ -523,30 +524,6 @@ class Hub:
             if changed or gone:
                 delta = str(encode(PresenceDelta(set=changed, gone=gone)))
         return whole, delta
-
-
-def limits_for_hello() -> dict[str, Any]:
-    """
-    The `limits` object of `hello` (protocol §5), from app_settings.
-    """
-    s = app_settings
-    return {
-        "max_frame_bytes": s.MAX_FRAME_BYTES,
-        "max_ops_per_frame": s.MAX_OPS_PER_FRAME,
-        "max_points_per_op": s.MAX_POINTS_PER_OP,
-        "max_points_per_stroke": s.MAX_POINTS_PER_STROKE,
-        "max_elements": s.MAX_ELEMENTS,
-        "max_board_points": s.MAX_BOARD_POINTS,
-        "max_board_text_chars": s.MAX_BOARD_TEXT_CHARS,
-        "ops_per_sec": s.OPS_PER_SEC,
-        "ops_burst": s.OPS_BURST,
-        "bytes_per_sec": s.BYTES_PER_SEC,
-        "bytes_burst": s.BYTES_BURST,
-        "cursor_ms": s.CURSOR_MS,
-        "gap_wait_ms": s.GAP_WAIT_MS,
-        "snapshot_catchup_ops": s.SNAPSHOT_CATCHUP_OPS,
-        "catchup_frame_ops": s.CATCHUP_FRAME_OPS,
-    }
 
 
 async def _close_pool(pool: ThreadPoolExecutor, threads: int) -> None:

@@ -14,6 +14,7 @@ from board.access import can_edit
 from board.conf import app_settings
 from board.document import validate_app, validate_op
 from board.exceptions import OpRejected
+from realtime.conf import realtime_settings
 from realtime.engine.room import Peer
 from realtime.wire.compact import UpAdd, UpApp, UpNext
 from realtime.wire.protocol import (
@@ -51,14 +52,15 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
     Handle a binary frame: ops or a cursor.
     """
     hub.counts.frames_in += 1
-    if len(data) > app_settings.MAX_FRAME_BYTES:
+    conf = realtime_settings()
+    if len(data) > conf.max_frame_bytes:
         peer.last_i = None  # a frame refused whole: what it held is unknown (protocol §2.5)
         hub.error(peer, ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes is too large", None)
         return
     try:
         msg = decode_binary(
             data,
-            max_ops_per_frame=int(app_settings.MAX_OPS_PER_FRAME),
+            max_ops_per_frame=conf.max_ops_per_frame,
             max_points_per_op=int(app_settings.MAX_POINTS_PER_OP),
         )
     except ProtocolError as exc:
@@ -251,7 +253,7 @@ def on_text(hub: Hub, peer: Peer, text: str) -> None:
     Handle a text frame: resync, presence or ping.
     """
     hub.counts.frames_in += 1
-    if len(text) > app_settings.MAX_FRAME_BYTES:
+    if len(text) > realtime_settings().max_frame_bytes:
         hub.error(peer, ErrorCode.TOO_LARGE, f"frame of {len(text)} chars is too large", None)
         return
     try:

@@ -64,15 +64,16 @@ class RateLimiter:
     @classmethod
     def from_settings(cls) -> RateLimiter:
         """
-        A fresh limiter with the budgets of app_settings (protocol §5).
+        A fresh limiter with the budgets of the realtime settings (protocol §5).
         """
-        from board.conf import app_settings
+        from realtime.conf import realtime_settings
 
+        conf = realtime_settings()
         return cls.create(
-            ops_per_sec=float(app_settings.OPS_PER_SEC),
-            ops_burst=float(app_settings.OPS_BURST),
-            bytes_per_sec=float(app_settings.BYTES_PER_SEC),
-            bytes_burst=float(app_settings.BYTES_BURST),
+            ops_per_sec=conf.ops_per_sec,
+            ops_burst=conf.ops_burst,
+            bytes_per_sec=conf.bytes_per_sec,
+            bytes_burst=conf.bytes_burst,
         )
 
     def allow(self, n_ops: int, n_bytes: int, now: float) -> bool:

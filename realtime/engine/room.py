@@ -28,8 +28,7 @@ import msgpack
 
 from board.conf import app_settings
 from board.document import BoardState, apply_in_place
-from realtime.cluster.presence import PresenceBook
-from realtime.cluster.presence import PresenceEntry
+from realtime.cluster.presence import PresenceBook, PresenceEntry
 from realtime.engine.ratelimit import RateLimiter
 from realtime.engine.sender import SendQueue
 from realtime.wire.handles import Authored, HandleTable, encode_delivery

@@ -16,9 +16,9 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from board.conf import app_settings
 from board.oplog import AppendResult, Submission
 from realtime import metrics
+from realtime.conf import realtime_settings
 from realtime.engine import decisions as engine
 from realtime.engine import store
 from realtime.engine.decisions import Accepted, Checked
@@ -45,7 +45,7 @@ class Ticker:
         while True:
             await hub.work.wait()
             hub.work.clear()
-            delay = app_settings.TICK_MS / 1000 - (hub.clock() - last)
+            delay = realtime_settings().tick_ms / 1000 - (hub.clock() - last)
             if delay > 0:
                 await asyncio.sleep(delay)
             last = hub.clock()
@@ -69,7 +69,7 @@ class Ticker:
             async with self.hub.tick_lock:
                 await self.tick()
             if self._pending():
-                await asyncio.sleep(app_settings.TICK_MS / 1000)
+                await asyncio.sleep(realtime_settings().tick_ms / 1000)
 
     def _pending(self) -> bool:
         return any(r.pending or r.spec_ops for r in self.hub.rooms.values())

@@ -399,8 +399,8 @@ def main() -> None:
     import uvloop
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from board.conf import app_settings
     from config.asgi import application
+    from realtime.conf import realtime_settings
     from realtime.server.listen import BoundedConfig
 
     install_hypercorn_patches()
@@ -409,7 +409,7 @@ def main() -> None:
     # hypercorn.asyncio.serve runs in this process whatever `workers` says, and warns unless 1.
     # BoundedConfig caps each socket's kernel send buffer, so a stalled reader gets 4008.
     config = BoundedConfig.from_mapping(hypercorn_settings(), workers=1)
-    drain_secs = float(app_settings.DRAIN_SECS)
+    drain_secs = realtime_settings().drain_secs
     logger.info("serving on %s (drain %s s)", ", ".join(config.bind), drain_secs)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(serve(application, config, drain_secs=drain_secs))

@@ -12,8 +12,8 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from board.conf import DEFAULTS
-from realtime.engine.hub import limits_for_hello
+from board.document import Limits
+from realtime.conf import DEFAULTS, hello_limits
 from realtime.wire import protocol
 from realtime.wire.messages import CloseCode, ErrorCode, ProtocolError
 
@@ -50,16 +50,19 @@ def test_limits_table_matches_hello_limits() -> None:
     documented = set()
     for cell in first_column(section("5. Limits")):
         documented.update(key.strip().strip("`") for key in cell.split("/"))
-    assert documented == set(limits_for_hello())
+    assert documented == set(hello_limits())
 
 
-def test_documented_limit_defaults_match_settings_defaults() -> None:
+def test_documented_limit_defaults_and_variables_match_the_settings() -> None:
+    defaults = hello_limits(DEFAULTS, Limits())
     rows = [line for line in section("5. Limits").splitlines() if line.startswith("|")][2:]
     for row in rows:
-        keys, defaults = row.split("|")[1:3]
-        for key, default in zip(keys.split("/"), defaults.split("/"), strict=True):
-            setting = key.strip().strip("`").upper()
-            assert float(default.strip()) == float(DEFAULTS[setting]), setting
+        keys, values, variables = row.split("|")[1:4]
+        keys_ = [key.strip().strip("`") for key in keys.split("/")]
+        for key, value in zip(keys_, values.split("/"), strict=True):
+            assert float(value.strip()) == float(defaults[key]), key
+        named = [v.strip().strip("`") for v in variables.split(",")]
+        assert named == [f"INKROOM_{key.upper()}" for key in keys_], row
 
 
 @pytest.mark.parametrize("kind", first_column(section("2.1 Client → server, binary")))

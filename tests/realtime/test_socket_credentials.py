@@ -20,8 +20,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from board.conf import DEFAULTS
 from board.models import LinkAccess, Role, ShareLink
+from realtime.conf import DEFAULTS
 from realtime.wire.protocol import CloseCode
 from tests.conftest import PASSWORD
 from tests.realtime.conftest import stroke
@@ -174,9 +174,9 @@ async def test_a_ticket_admits_once(memory_layer, connect, board, user):
 
 
 def test_the_documented_caps_are_the_defaults() -> None:
-    assert DEFAULTS["MAX_SOCKETS_PER_USER_BOARD"] == 20
-    assert DEFAULTS["MAX_SOCKETS_PER_USER"] == 50
-    assert DEFAULTS["MAX_SOCKETS_PER_BOARD"] == 2000
+    assert DEFAULTS.max_sockets_per_user_board == 20
+    assert DEFAULTS.max_sockets_per_user == 50
+    assert DEFAULTS.max_sockets_per_board == 2000
 
 
 async def test_sockets_per_user_per_board_are_capped(
@@ -221,7 +221,7 @@ async def test_sockets_per_board_are_capped_for_anonymous_callers_too(
 
 async def test_a_cap_of_zero_means_no_cap(memory_layer, connect, board, user, settings):
     settings.INKROOM = {**settings.INKROOM, "MAX_SOCKETS_PER_USER_BOARD": 0}
-    held = [await connect(board, user) for _ in range(DEFAULTS["MAX_SOCKETS_PER_USER_BOARD"] + 1)]
+    held = [await connect(board, user) for _ in range(DEFAULTS.max_sockets_per_user_board + 1)]
     for client in held:
         await client.close()
 
