@@ -9,7 +9,7 @@ export const API_ROOT = "/api/v1";
 export interface BoardInfo {
   id: string;
   title: string;
-  owner: unknown;
+  owner: { id: number; username: string };
   role: "owner" | "editor" | "viewer";
   link_access: "none" | "view" | "edit";
   head_seq: number;
@@ -22,8 +22,21 @@ export interface ShareLinkInfo {
   token: string;
   url: string;
   role: "editor" | "viewer";
-  created_at?: string;
-  revoked_at?: string | null;
+  label: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+export interface MemberInfo {
+  user: { id: number; username: string };
+  role: "owner" | "editor" | "viewer";
+  created_at: string;
+}
+/** A new share link: `expires_in_hours` null never expires. */
+export interface NewShareLink {
+  role: "editor" | "viewer";
+  label: string;
+  expires_in_hours: number | null;
 }
 export interface SnapshotInfo {
   id: number | string;
@@ -134,11 +147,13 @@ export const api = {
   logout: () => request<unknown>("POST", "/auth/logout/", {}),
   me: () => request<{ id: number; username: string }>("GET", "/auth/me/"),
 
-  listBoards: async (search = "", ordering = "-updated_at") =>
+  /** `shared` true: boards others own ("Shared with me"); false: the user's own. */
+  listBoards: async (search = "", ordering = "-updated_at", shared: boolean | null = null) =>
     results(
       await request<BoardInfo[] | { results: BoardInfo[] }>(
         "GET",
-        `/boards/?search=${encodeURIComponent(search)}&ordering=${encodeURIComponent(ordering)}`,
+        `/boards/?search=${encodeURIComponent(search)}&ordering=${encodeURIComponent(ordering)}` +
+          (shared === null ? "" : `&shared=${shared}`),
       ),
     ),
   createBoard: (title: string) => request<BoardInfo>("POST", "/boards/", { title }),
@@ -149,10 +164,18 @@ export const api = {
 
   listShareLinks: async (id: string) =>
     results(await request<ShareLinkInfo[] | { results: ShareLinkInfo[] }>("GET", `${b(id)}/share-links/`)),
-  createShareLink: (id: string, role: "editor" | "viewer") =>
-    request<ShareLinkInfo>("POST", `${b(id)}/share-links/`, { role }),
+  createShareLink: (id: string, link: NewShareLink) =>
+    request<ShareLinkInfo>("POST", `${b(id)}/share-links/`, link),
   revokeShareLink: (id: string, linkId: number | string) =>
     request<void>("DELETE", `${b(id)}/share-links/${linkId}/`),
+
+  listMembers: async (id: string) =>
+    results(await request<MemberInfo[] | { results: MemberInfo[] }>("GET", `${b(id)}/members/`)),
+  addMember: (id: string, username: string, role: "editor" | "viewer") =>
+    request<MemberInfo>("POST", `${b(id)}/members/`, { username, role }),
+  setMemberRole: (id: string, userId: number, role: "editor" | "viewer") =>
+    request<MemberInfo>("PATCH", `${b(id)}/members/${userId}/`, { role }),
+  removeMember: (id: string, userId: number) => request<void>("DELETE", `${b(id)}/members/${userId}/`),
 
   listSnapshots: async (id: string) =>
     results(await request<SnapshotInfo[] | { results: SnapshotInfo[] }>("GET", `${b(id)}/snapshots/`)),

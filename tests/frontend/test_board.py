@@ -234,8 +234,11 @@ async def test_share_link_opens_board_read_only_until_revoked(
 
     await alice.page.click("#share-links li button:has-text('Revoke')")
     await alice.page.locator("#share-links li").wait_for(state="detached")
-    # Without the link, an anonymous visitor is sent to sign in.
-    await guest.page.reload()
+    # The link is dead: the visitor is told so, with a way to their boards (sign-in first).
+    response = await guest.page.reload()
+    assert response is not None and response.status == 410
+    assert await guest.page.locator("h1").inner_text() == "This share link was revoked"
+    await guest.page.click("text=Go to your boards")
     await guest.page.wait_for_url("**/login/**", timeout=15_000)
 
 

@@ -1,5 +1,7 @@
 /**
- * The board list: create, open, rename, delete and search the user's boards.
+ * The board list: the user's own boards (create, open, rename, delete) and, below, those shared
+ * with them (as a member, or opened through a share link: their URL carries the link's token),
+ * both searched and sorted alike.
  */
 import { api, type BoardInfo } from "../api";
 import { $, h, showError } from "../ui/dom";
@@ -8,8 +10,9 @@ import { $, h, showError } from "../ui/dom";
 const SEARCH_DEBOUNCE_MS = 200;
 
 function boardRow(board: BoardInfo, refresh: () => void): HTMLLIElement {
-  const link = h("a", { href: `/b/${encodeURIComponent(board.id)}/`, text: board.title });
-  const meta = h("span", { class: "muted", text: `${board.role} · updated ${new Date(board.updated_at).toLocaleString()}` });
+  const link = h("a", { href: board.url || `/b/${encodeURIComponent(board.id)}/`, text: board.title });
+  const by = board.role === "owner" ? "" : ` · by ${board.owner.username}`;
+  const meta = h("span", { class: "muted", text: `${board.role}${by} · updated ${new Date(board.updated_at).toLocaleString()}` });
   const row = h("li", { "data-board-id": board.id }, link, meta);
   if (board.role === "owner" || board.role === "editor") {
     const rename = h("button", { type: "button", text: "Rename", "aria-label": `Rename ${board.title}` });
@@ -39,10 +42,17 @@ export function boardsPage(): void {
   const refresh = async () => {
     const mine = ++generation;
     try {
-      const boards = await api.listBoards($<HTMLInputElement>("search").value, $<HTMLSelectElement>("ordering").value);
+      const search = $<HTMLInputElement>("search").value;
+      const ordering = $<HTMLSelectElement>("ordering").value;
+      const [own, shared] = await Promise.all([
+        api.listBoards(search, ordering, false),
+        api.listBoards(search, ordering, true),
+      ]);
       if (mine !== generation) return;
-      $("board-list").replaceChildren(...boards.map((b) => boardRow(b, () => void refresh())));
-      $("boards-empty").hidden = boards.length > 0;
+      $("board-list").replaceChildren(...own.map((b) => boardRow(b, () => void refresh())));
+      $("boards-empty").hidden = own.length > 0;
+      $("shared-list").replaceChildren(...shared.map((b) => boardRow(b, () => void refresh())));
+      $("shared-empty").hidden = shared.length > 0;
     } catch (err) {
       showError($("boards-error"), err);
     }

@@ -1,6 +1,7 @@
 /**
  * Tiny DOM helpers shared by the pages.
  */
+import { ApiError } from "../api";
 export function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
   if (!el) throw new Error(`missing #${id} in the page template`);
@@ -22,8 +23,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
+/** Show an error; a 400's field messages ("No user with this username.") over its "Invalid input.". */
 export function showError(el: HTMLElement, err: unknown): void {
-  el.textContent = err instanceof Error ? err.message : String(err);
+  const fields = err instanceof ApiError ? Object.values(err.fields).flat() : [];
+  el.textContent = fields.length ? fields.join(" ") : err instanceof Error ? err.message : String(err);
   el.hidden = false;
 }
 

@@ -1,13 +1,15 @@
 /**
- * The board menu: share dialog, snapshots panel, export downloads and the history scrubber.
+ * The board menu: snapshots panel, export downloads and the history scrubber (the share dialog
+ * is ui/share-dialog.ts).
  *
  * Past states (a scrubbed seq, a snapshot preview) are shown through Editor.preview, which
  * makes the canvas read-only until "Back to live".
  */
-import { api, type ShareLinkInfo, type SnapshotInfo } from "../api";
+import { api, type SnapshotInfo } from "../api";
 import type { Editor } from "../editor";
 import { stateFromElements } from "../ops";
 import { $, download, h, showError } from "./dom";
+import { ShareDialog } from "./share-dialog";
 
 /** Wait this long (ms) after the slider stops before fetching a state: no request per pixel. */
 const SCRUB_DEBOUNCE_MS = 150;
@@ -21,22 +23,18 @@ export class BoardPanels {
     private readonly boardId: string,
     private readonly onPreview: () => void,
   ) {
-    $("btn-share").addEventListener("click", () => void this.openShare());
+    const share = new ShareDialog(boardId);
+    $("btn-share").addEventListener("click", () => void share.open());
     $("btn-snapshots").addEventListener("click", () => void this.openSnapshots());
     $("btn-export-png").addEventListener("click", () => void this.exportAs("png"));
     $("btn-export-svg").addEventListener("click", () => void this.exportAs("svg"));
     $("btn-history").addEventListener("click", () => this.openHistory());
     $("history-live").addEventListener("click", () => this.backToLive());
     $("history-range").addEventListener("input", () => this.scrub());
-    $("share-form").addEventListener("submit", (e) => {
-      e.preventDefault();
-      void this.createLink();
-    });
     $("snap-form").addEventListener("submit", (e) => {
       e.preventDefault();
       void this.createSnapshot();
     });
-    $("link-access").addEventListener("change", () => void this.setLinkAccess());
   }
 
   /** Owner/editor-only entries are hidden from viewers. */
@@ -44,64 +42,6 @@ export class BoardPanels {
     const role = this.ed.sync.role;
     $("btn-share").hidden = role !== "owner";
     $("snap-form").hidden = role === "viewer";
-  }
-
-  private async openShare(): Promise<void> {
-    const dlg = $<HTMLDialogElement>("dlg-share");
-    $("share-error").hidden = true;
-    dlg.showModal();
-    try {
-      const board = await api.getBoard(this.boardId);
-      $<HTMLSelectElement>("link-access").value = board.link_access;
-      this.renderLinks(await api.listShareLinks(this.boardId));
-    } catch (err) {
-      showError($("share-error"), err);
-    }
-  }
-
-  private renderLinks(links: ShareLinkInfo[]): void {
-    const live = links.filter((l) => !l.revoked_at);
-    $("share-links").replaceChildren(
-      ...live.map((link) => {
-        const url = new URL(link.url || `/b/${this.boardId}/?share=${link.token}`, location.origin).href;
-        const copy = h("button", { type: "button", "aria-label": `Copy ${link.role} link`, text: "Copy" });
-        copy.addEventListener("click", () => {
-          void navigator.clipboard?.writeText(url).then(() => (copy.textContent = "Copied"));
-        });
-        const revoke = h("button", { type: "button", "aria-label": `Revoke ${link.role} link`, text: "Revoke" });
-        revoke.addEventListener("click", () => void this.revokeLink(link));
-        const field = h("input", { readonly: "", value: url, "aria-label": `${link.role} link URL`, class: "grow" });
-        return h("li", { "data-link-id": String(link.id) }, h("strong", { text: link.role }), field, copy, revoke);
-      }),
-    );
-  }
-
-  private async createLink(): Promise<void> {
-    const role = $<HTMLSelectElement>("share-role").value as "editor" | "viewer";
-    try {
-      await api.createShareLink(this.boardId, role);
-      this.renderLinks(await api.listShareLinks(this.boardId));
-    } catch (err) {
-      showError($("share-error"), err);
-    }
-  }
-
-  private async revokeLink(link: ShareLinkInfo): Promise<void> {
-    try {
-      await api.revokeShareLink(this.boardId, link.id);
-      this.renderLinks(await api.listShareLinks(this.boardId));
-    } catch (err) {
-      showError($("share-error"), err);
-    }
-  }
-
-  private async setLinkAccess(): Promise<void> {
-    const value = $<HTMLSelectElement>("link-access").value as "none" | "view" | "edit";
-    try {
-      await api.updateBoard(this.boardId, { link_access: value });
-    } catch (err) {
-      showError($("share-error"), err);
-    }
   }
 
   private async openSnapshots(): Promise<void> {
