@@ -135,4 +135,3 @@ async def test_an_expired_link_is_refused_and_leaves_the_list(
     assert await erin.locator("h1").inner_text() == "This share link has expired"
     assert "Ask the board's owner for a new one" in await erin.inner_text("main")
     assert await erin.title() == "Share link expired · Inkroom"
-
