@@ -401,12 +401,15 @@ def _check_add(state: BoardState, op: Mapping[str, Any], limits: Limits, where: 
     elements = state.elements
     if el["id"] in elements:
         raise _reject(where + ".el.id", f"element {el['id']!r} already exists")
+    kind = el["type"]
+    added = len(el.get("p") or ()) // 2 if kind == "stroke" else 0
+    if added > limits.max_points_per_stroke:
+        limit = limits.max_points_per_stroke
+        raise _full(where + ".el.p", f"stroke would exceed {limit:,} points", limit)
     if len(elements) >= limits.max_elements:
         limit = limits.max_elements
         raise _full(where + ".el", f"it has {limit:,} elements, the most a board may have", limit)
-    kind = el["type"]
     if kind == "stroke":
-        added = len(el.get("p") or ()) // 2
         if added > 0 and state._points + added > limits.max_board_points:
             raise _points_full(limits, where + ".el.p")
     elif kind == "text":

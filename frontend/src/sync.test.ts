@@ -354,6 +354,22 @@ describe("SyncClient on protocol v2", () => {
     expect(sentOps()).toEqual([...submitted, ...submitted.slice(1)]);
   });
 
+  it("resends every unacked op after `too_large`, which names the ops of the frame refused whole", async () => {
+    const { client, connect, shapes, sentOps } = setup();
+    connect();
+    const submitted = client.submit([
+      { k: "add", el: stroke("s") },
+      { k: "app", id: "s", p: [1, 1] },
+      { k: "app", id: "s", p: [2, 2] },
+    ]);
+    await flush();
+    client.handle({ t: "ack", a: [[1, 1]] });
+    client.handle({ type: "error", code: "too_large", message: "frame of 300000 bytes is too large", ids: [3] });
+    vi.advanceTimersByTime(1000);
+    expect(shapes()).toEqual(["up-add", "next", "next", "up", "next"]);
+    expect(sentOps()).toEqual([...submitted, ...submitted.slice(1)]);
+  });
+
   it("handles tag-2 (stroke add) entries like v1 add entries: own ones ack, others apply", async () => {
     const { client, connect } = setup();
     connect();

@@ -265,11 +265,11 @@ export class SyncClient {
       }
       this.changed();
       this.resync();
-    } else if (msg.code === "rate_limited" || msg.code === "unavailable" || ids.length === 0) {
-      // Without ids a frame was refused whole (or an UP_NEXT had no op to number after): the
-      // server's count of our op ids is unknown, so every unacked op goes again, with explicit
-      // ids (the server stores each (client, i) once).
-      if (ids.length === 0) {
+    } else if (msg.code === "rate_limited" || msg.code === "unavailable" || msg.code === "too_large" || ids.length === 0) {
+      // Without ids, or `too_large` (with or without them), a frame was refused whole (or an
+      // UP_NEXT had no op to number after): the server's count of our op ids is unknown, so every
+      // unacked op goes again, with explicit ids (the server stores each (client, i) once).
+      if (ids.length === 0 || msg.code === "too_large") {
         this.sent.clear();
         this.wire.lastI = null;
       }

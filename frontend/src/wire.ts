@@ -166,7 +166,7 @@ function fitsPoints(op: Pick<AppendOp, "p" | "pr">, limits: FrameLimits): boolea
   return op.pr === undefined || (Array.isArray(op.pr) && op.pr.length === n);
 }
 
-/** A frame above max_frame_bytes is refused whole (`too_large`, naming no op): v1 then. */
+/** A frame above max_frame_bytes is refused whole (`too_large`): v1 then. */
 function fitsFrame(frame: Uint8Array, limits: FrameLimits): Uint8Array | null {
   return frame.byteLength <= limits.max_frame_bytes ? frame : null;
 }

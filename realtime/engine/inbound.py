@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 from board.access import can_edit
 from board.conf import app_settings
 from board.document import validate_app, validate_op
-from board.exceptions import OpRejected
+from board.exceptions import BoardFull, OpRejected
 from realtime.conf import realtime_settings
 from realtime.engine.room import Peer
 from realtime.wire.compact import UpAdd, UpApp, UpNext
 from realtime.wire.protocol import (
     ClientCursor,
+    ClientOps,
     ClientPing,
     ClientPresence,
     ClientResync,
@@ -29,22 +30,32 @@ from realtime.wire.protocol import (
     decode_binary,
     decode_text,
     encode,
+    is_op_id,
+    op_ids,
 )
 
 if TYPE_CHECKING:
     from realtime.engine.hub import Hub
 
 
-def _ids(ops: list[Any]) -> list[int]:
-    return [
-        op["i"]
-        for op in ops
-        if isinstance(op, dict) and isinstance(op.get("i"), int) and not isinstance(op["i"], bool)
-    ]
-
-
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _oversize_ids(data: bytes) -> list[int] | None:
+    """
+    The op ids a frame above max_frame_bytes holds, read without the limits, for its `too_large`
+    answer (protocol §6); None when it holds none (a cursor, an UP_NEXT) or does not decode.
+    """
+    try:
+        msg = decode_binary(data, max_ops_per_frame=len(data), max_points_per_op=len(data))
+    except ProtocolError as exc:
+        return exc.ids
+    if isinstance(msg, ClientOps):
+        return op_ids(msg.ops)
+    if isinstance(msg, UpApp | UpAdd):
+        return [msg.i] if is_op_id(msg.i) else []
+    return None
 
 
 def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
@@ -55,7 +66,8 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
     conf = realtime_settings()
     if len(data) > conf.max_frame_bytes:
         peer.last_i = None  # a frame refused whole: what it held is unknown (protocol §2.5)
-        hub.error(peer, ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes is too large", None)
+        message = f"frame of {len(data)} bytes is too large"
+        hub.error(peer, ErrorCode.TOO_LARGE, message, _oversize_ids(data))
         return
     try:
         msg = decode_binary(
@@ -97,7 +109,7 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
         _track_stroke(peer, msg.ops)
         last = msg.ops[-1]
         i = last.get("i") if isinstance(last, dict) else None
-        peer.last_i = i if isinstance(i, int) and not isinstance(i, bool) else None
+        peer.last_i = i if is_op_id(i) else None
     _on_ops(hub, peer, msg.ops, len(data))
 
 
@@ -148,6 +160,7 @@ def _on_up_add(hub: Hub, peer: Peer, msg: UpAdd, size: int) -> None:
     """
     A v2 compact stroke `add`: the op it stands for; "" style means the previous UP_ADD's.
     """
+    peer.stroke = msg.id  # decoded: the current stroke, whatever becomes of the op (§2.5)
     style = msg.style
     if style is None:
         if peer.style is None:
@@ -167,7 +180,6 @@ def _on_up_add(hub: Hub, peer: Peer, msg: UpAdd, size: int) -> None:
     }
     if msg.pr is not None:
         el["pr"] = msg.pr
-    peer.stroke = msg.id
     _on_ops(hub, peer, [{"i": msg.i, "k": "add", "el": el}], size)
 
 
@@ -195,7 +207,7 @@ def _on_ops(hub: Hub, peer: Peer, ops: list[Any], size: int) -> None:
     hub.counts.ops_in += len(ops)
     refusal = _refusal(hub, peer, len(ops), size)
     if refusal is not None:
-        _refuse(hub, peer, refusal, _ids(ops))
+        _refuse(hub, peer, refusal, op_ids(ops))
         return
     room = hub.rooms.get(peer.board_id)
     if room is None:
@@ -204,8 +216,8 @@ def _on_ops(hub: Hub, peer: Peer, ops: list[Any], size: int) -> None:
         try:
             op = validate_op(raw, hub.limits, where=f"ops[{k}]")
         except OpRejected as exc:
-            field = exc.extra.get("field")
-            hub.error(peer, ErrorCode.INVALID_OP, exc.message, _ids([raw]), _str(field))
+            code = ErrorCode.BOARD_FULL if isinstance(exc, BoardFull) else ErrorCode.INVALID_OP
+            hub.error(peer, code, exc.message, op_ids([raw]), _str(exc.extra.get("field")))
             continue
         room.pending.append((peer, op))
     if room.pending:

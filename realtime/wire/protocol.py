@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 import msgpack
 
+from board.document.limits import OP_ID_MAX
 from board.text import NOT_SCALAR_TEXT, non_scalar_path
 from realtime.wire.compact import (
     UP_ADD,
@@ -115,21 +116,25 @@ def _unpack(data: bytes) -> Any:
         raise ProtocolError(ErrorCode.BAD_FRAME, f"undecodable msgpack: {exc}") from None
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _coord(value: object, name: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and -MAX_COORD <= value <= MAX_COORD:
         return value
     raise ProtocolError(ErrorCode.BAD_MESSAGE, f"{name}: expected an int within ±{MAX_COORD}")
 
 
-def _op_ids(ops: list[Any]) -> list[int]:
+def is_op_id(value: object) -> bool:
     """
-    The client op ids that can be read from raw ops, for error frames.
+    True when `value` is a client op id: an int in 1..2^53-1 (protocol §3.2).
     """
-    return [op["i"] for op in ops if isinstance(op, dict) and _is_int(op.get("i"))]
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= OP_ID_MAX
+
+
+def op_ids(ops: list[Any]) -> list[int]:
+    """
+    The client op ids that can be read from raw ops, for error frames: an op whose `i` is
+    missing or out of range has none to name.
+    """
+    return [op["i"] for op in ops if isinstance(op, dict) and is_op_id(op.get("i"))]
 
 
 def decode_binary(
@@ -149,7 +154,10 @@ def decode_binary(
                 return decode_up_app(data, max_points_per_op)
             if first == UP_NEXT:
                 return decode_up_next(data, max_points_per_op)
-            return decode_up_add(data, max_points_per_op)
+            # A stroke `add` is bounded by max_points_per_stroke, checked by validation as for
+            # an `add` in an `ops` frame (`board_full`); a point takes a byte at least, so the
+            # frame's length bounds what decoding allocates.
+            return decode_up_add(data, len(data))
         except CompactError as exc:
             raise ProtocolError(ErrorCode.BAD_FRAME, f"bad compact frame: {exc}") from None
     msg = _unpack(data)
@@ -164,7 +172,7 @@ def decode_binary(
             raise ProtocolError(
                 ErrorCode.TOO_LARGE,
                 f"ops: {len(ops)} ops in one frame, at most {max_ops_per_frame}",
-                ids=_op_ids(ops),
+                ids=op_ids(ops),
             )
         return ClientOps(ops=ops)
     if kind == "cur":

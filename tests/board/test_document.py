@@ -294,6 +294,7 @@ STATE_ERRORS = [
     ("app lacks pressure", {**_APP, "id": "sp"}, OpRejected, "op.pr: stroke 'sp' needs pressure"),
     ("app extra pressure", {**_APP, "pr": [3]}, OpRejected, "must not have pressure"),
     ("stroke full", {**_APP, "p": [1] * 8}, BoardFull, "op.p: stroke would exceed 5 points"),
+    ("stroke too long", add(el("n", "stroke", p=[1] * 12)), BoardFull, "op.el.p: stroke would"),
     ("upd missing", {**_UPD, "id": "gone"}, OpRejected, "op.id: no element 'gone'"),
     ("upd w on a stroke", {**_UPD, "id": "s", "set": {"w": 3}}, OpRejected, "op.set.w"),
     ("upd text on a rect", {**_UPD, "id": "r", "set": {"text": "x"}}, OpRejected, "no 'text'"),

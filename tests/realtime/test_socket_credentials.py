@@ -170,6 +170,20 @@ async def test_a_ticket_admits_once(memory_layer, connect, board, user):
     await first.close()
 
 
+async def test_a_ticket_is_spent_by_a_connection_that_is_then_refused(
+    memory_layer, connect, board, user, settings
+):
+    settings.INKROOM = {**settings.INKROOM, "MAX_SOCKETS_PER_USER_BOARD": 1}
+    held = await connect(board, user)
+    spent = await sync_to_async(ticket)(board, token=await sync_to_async(api_token)(user))
+    assert await refused_with(connect, board, query=f"token={spent}") == 4009
+    await held.close()  # room again, but the ticket was used up by the refused attempt
+    assert await refused_with(connect, board, query=f"token={spent}") == 4001
+    fresh = await sync_to_async(ticket)(board, token=await sync_to_async(api_token)(user))
+    again = await connect(board, None, query=f"token={fresh}")
+    await again.close()
+
+
 # --- finding 11: caps on sockets ---------------------------------------------------------------
 
 
