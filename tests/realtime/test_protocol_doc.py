@@ -1,6 +1,7 @@
 """
-docs/protocol.md is normative: its tables of close codes, error codes, message types and limits
-must name exactly what the code implements, so the page cannot drift from the codec.
+docs/protocol.md is normative: its tables of close codes, error codes, message types, limits,
+rate-limit costs and the reducer's rules must name exactly what the code implements, so the page
+cannot drift from the codec or the document model.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from board.document import Limits
+from board.document import COORD_MAX, Limits
+from board.document.state import _REDUCERS, DEFAULT_PRESSURE, UPDATABLE
 from realtime.conf import DEFAULTS, hello_limits
+from realtime.engine.inbound import RESYNC_COST
+from realtime.engine.ratelimit import STRIKE_WINDOW_SECS, STRIKES_TO_CLOSE
 from realtime.wire import protocol
 from realtime.wire.messages import CloseCode, ErrorCode, ProtocolError
 
@@ -100,3 +104,38 @@ def test_documented_server_binary_types_decode(kind: str) -> None:
         protocol.decode_server_binary(msgpack.packb({"t": kind}))
     except ProtocolError as exc:
         assert exc.code != ErrorCode.UNKNOWN_TYPE, kind
+
+
+def tables(text: str) -> dict[str, list[list[str]]]:
+    """
+    Every table of `text` by the first cell of its header: its body rows' cells, backticks
+    stripped.
+    """
+    found: dict[str, list[list[str]]] = {}
+    for block in re.split(r"\n\s*\n", text):
+        lines = [line for line in block.splitlines() if line.startswith("|")]
+        if len(lines) < 2:
+            continue
+        cells = [[c.strip().strip("`") for c in line.split("|")[1:-1]] for line in lines]
+        found[cells[0][0]] = cells[2:]
+    return found
+
+
+def test_the_reducer_table_has_a_row_per_op_kind_with_the_reducers_constants() -> None:
+    rows = {row[0]: row[1] for row in tables(section("3.3 Applying entries"))["k"]}
+    assert set(rows) == set(_REDUCERS)
+    assert f"pressure {DEFAULT_PRESSURE}" in rows["app"]
+    assert f"±{COORD_MAX:,}" in rows["mov"]
+
+
+def test_the_upd_table_matches_what_each_element_type_may_set() -> None:
+    rows = tables(section("3.3 Applying entries"))["type"]
+    documented = {row[0]: {cell.strip("` ") for cell in row[1].split(",")} for row in rows}
+    assert documented == {kind: set(keys) for kind, keys in UPDATABLE.items()}
+
+
+def test_the_rate_limit_costs_and_the_close_rule_match_the_code() -> None:
+    text = section("5.1 Rate limits")
+    [text_frame] = [row for row in tables(text)["frame"] if row[0].startswith("text frame")]
+    assert f"(`resync`: {RESYNC_COST})" in text_frame[1]
+    assert f"{STRIKES_TO_CLOSE} within {STRIKE_WINDOW_SECS:g} s close it with `4029`" in text
