@@ -35,6 +35,7 @@ from realtime.cluster.presence import PresenceEntry
 from realtime.conf import hello_limits, realtime_settings
 from realtime.engine import sender, store
 from realtime.engine.catchup import SNAP_FRAMES, catch_up, catch_up_now
+from realtime.engine.drain import PROCESS_DRAIN, Drain
 from realtime.engine.ratelimit import RateLimiter
 from realtime.engine.room import Delivery, Peer, Room
 from realtime.engine.sender import SendQueue
@@ -76,7 +77,7 @@ def get_hub() -> Hub:
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
     if hub is None:
-        hub = _hubs[loop] = Hub()
+        hub = _hubs[loop] = Hub(stopping=PROCESS_DRAIN)
     return hub
 
 
@@ -105,13 +106,17 @@ class Hub:
     Rooms, the tick, the database threads and the process's channel-layer channel.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, stopping: Drain | None = None
+    ) -> None:
         #: The one clock of the hub and its rooms and sockets (rate limits, stalls, gaps,
         #: presence, snapshots, lingering rooms): the event loop's, unless a test gives another.
         self.clock = clock
         self.id = uuid.uuid4().hex[:12]
         self.rooms: dict[str, Room] = {}
-        self.draining = False
+        #: Set when shutdown begins: the process's flag (get_hub), or this hub's own.
+        self.stopping = stopping or Drain()
+        self._drained: asyncio.Task[None] | None = None
         self.counts = Counts()
         self.limits = Limits.from_settings()
         self.work = asyncio.Event()
@@ -191,14 +196,22 @@ class Hub:
         if _hubs.get(loop) is self:
             del _hubs[loop]
 
-    async def drain(self, close_code: int = CloseCode.SERVICE_RESTART) -> None:
+    @property
+    def draining(self) -> bool:
+        return self.stopping.draining
+
+    async def drain(self) -> None:
         """
-        Stop accepting, commit and ack what is pending, close every socket with `close_code`.
+        Stop accepting, commit and ack what is pending, close every socket with 1012; a second
+        call waits for the first one's work.
         """
-        if self.draining:
-            return
-        self.draining = True
-        metrics.DRAINING.set(1)
+        self.stopping.begin()
+        if self._drained is None:
+            self._drained = asyncio.get_running_loop().create_task(self._drain())
+        await self._drained
+
+    async def _drain(self) -> None:
+        close_code = CloseCode.SERVICE_RESTART
         budget = realtime_settings().drain_secs
         deadline = self.clock() + budget
         try:

@@ -7,16 +7,16 @@ several) or HOST:PORT (default 127.0.0.1:8000) and serves config.asgi.applicatio
 set it also listens on HOST:METRICS_PORT, which answers only the probes and /metrics.
 
 Why not plain `hypercorn config.asgi:application`: on SIGTERM Hypercorn stops listening, waits
-`graceful_timeout` for connections to end by themselves, then cancels them, so WebSocket clients
-see the TCP connection vanish (1006) instead of 1012, and the app is never asked to flush the
-ops it has not committed yet. Here the signal only sets an event; the `shutdown_trigger` we pass
-to hypercorn.asyncio.serve first marks the process draining (/readyz 503, new sockets refused
-with 1012), awaits `get_hub().drain(close_code=1012)` (commit and ack pending ops, close every
-socket with 1012), waits for running HTTP requests, and only then returns so Hypercorn closes
-the listeners and ends. The listeners stay open while draining: HTTP keeps being served until
-the endpoint is gone from the Service, and late sockets get an immediate 1012. Everything is
-bounded by INKROOM_DRAIN_SECS; a watchdog thread ends the process (exit 1) if it overruns (an
-overloaded loop can starve the shutdown path). A second SIGTERM/SIGINT exits at once.
+`graceful_timeout` for connections to end by themselves, then cancels them, so WebSocket clients see
+the TCP connection vanish (1006) instead of 1012, and the app is never asked to flush the ops it has
+not committed yet. Here the signal sets the process's draining flag (realtime.engine.drain: /readyz
+503, new sockets refused with 1012, frames no longer read), and the `shutdown_trigger` we pass to
+hypercorn.asyncio.serve awaits `get_hub().drain()` (commit and ack pending ops, close every socket
+with 1012), waits for running HTTP requests, and only then returns so Hypercorn closes the listeners
+and ends. The listeners stay open while draining: HTTP keeps being served until the endpoint is gone
+from the Service, and late sockets get an immediate 1012. Everything is bounded by
+INKROOM_DRAIN_SECS; a watchdog thread ends the process (exit 1) if it overruns (an overloaded loop
+can starve the shutdown path). A second SIGTERM/SIGINT exits at once.
 
 The probes (/healthz, /readyz, /metrics) are answered before Django (see DrainGate), and the
 ASGI lifespan is answered here, closing the hub at the end.
@@ -42,7 +42,9 @@ from typing import Any
 from hypercorn.config import Config
 
 from config.env import env_bool, env_float, env_int, env_str
+from realtime.engine.drain import PROCESS_DRAIN, is_draining
 from realtime.server.hypercorn_patches import install_hypercorn_patches
+from realtime.wire.protocol import CloseCode
 
 logger = logging.getLogger("realtime.server.serve")
 
@@ -52,8 +54,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: WebSocket close code for "service restart": clients reconnect at once (protocol.md §7).
-CLOSE_SERVICE_RESTART = 1012
 #: Largest WebSocket message the transport accepts (bytes); above it Hypercorn closes with 1009.
 #: protocol.md: frames above limits.max_frame_bytes (256 KiB) get a `too_large` error frame, and
 #: only abuse beyond 1 MiB is cut at the transport, before the app buffers it.
@@ -79,35 +79,6 @@ EXIT_RESERVE_SECS = 1.0
 GC_THRESHOLDS = (10_000, 50, 50)
 #: Shortest time given to the hub's drain, however small INKROOM_DRAIN_SECS is (seconds).
 MIN_DRAIN_SECS = 0.3
-
-
-class _Lifecycle:
-    """
-    Process-wide shutdown state: set once when a stop signal arrives, read by /readyz.
-    """
-
-    def __init__(self) -> None:
-        self.draining = False
-
-
-_lifecycle = _Lifecycle()
-
-
-def is_draining() -> bool:
-    """
-    True once this process started shutting down (read by /readyz and the socket gate).
-    """
-    return _lifecycle.draining
-
-
-def set_draining(value: bool) -> None:
-    """
-    Mark the process draining (or not: tests reset it).
-    """
-    from realtime import metrics
-
-    _lifecycle.draining = value
-    metrics.DRAINING.set(1 if value else 0)
 
 
 def tune_garbage_collector() -> None:
@@ -220,7 +191,7 @@ class DrainGate:
         elif scope["type"] == "websocket" and is_draining():
             await receive()  # websocket.connect
             await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close", "code": CLOSE_SERVICE_RESTART})
+            await send({"type": "websocket.close", "code": CloseCode.SERVICE_RESTART})
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
         else:
@@ -327,7 +298,7 @@ async def drain_hub(timeout_secs: float) -> None:
         return
     started = time.monotonic()
     try:
-        await asyncio.wait_for(get_hub().drain(close_code=CLOSE_SERVICE_RESTART), timeout_secs)
+        await asyncio.wait_for(get_hub().drain(), timeout_secs)
     except TimeoutError:
         logger.error("hub drain overran %s s; remaining sockets will be cut", timeout_secs)
     except Exception:
@@ -374,7 +345,7 @@ async def serve(app: ASGIApp, config: Config, *, drain_secs: float) -> None:
             logger.warning("second %s during drain; exiting now", signal.Signals(signum).name)
             os._exit(1)
         logger.info("received %s; draining (up to %s s)", signal.Signals(signum).name, drain_secs)
-        set_draining(True)
+        PROCESS_DRAIN.begin()
         _start_watchdog(drain_secs)
         stop.set()
 

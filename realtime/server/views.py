@@ -31,7 +31,7 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from realtime import metrics as _metrics  # noqa: F401  (registers the inkroom_* metrics)
-from realtime.server.serve import is_draining
+from realtime.engine.drain import is_draining
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from django.test import override_settings
 
 from board.access import issue_socket_ticket
 from realtime.asgi.routing import build_application
+from realtime.engine.drain import PROCESS_DRAIN
 from realtime.engine.hub import get_hub
 from realtime.wire import compact, protocol
 from tests.realtime.servers import server_env_fixture, start_inkroom_fixture
@@ -97,11 +98,13 @@ def app() -> Any:
 @pytest.fixture
 async def hub_cleanup(transactional_db: Any) -> AsyncIterator[None]:
     """
-    Close the test loop's hub (tasks, group membership, thread DB connections) afterwards.
+    Close the test loop's hub (tasks, group membership, thread DB connections) afterwards, and
+    end a drain the test began (the flag is the process's).
     """
     yield
     hub = get_hub()
     await hub.close()
+    PROCESS_DRAIN.clear()
     # database_sync_to_async (admission) keeps a connection in asgiref's shared thread; close it
     # or the test database cannot be dropped at the end of the session.
     await sync_to_async(connections.close_all)()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.test import AsyncClient, override_settings
 
-from realtime.server.serve import is_draining, set_draining
+from realtime.engine.drain import PROCESS_DRAIN, is_draining
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -25,9 +25,9 @@ pytestmark = [
 
 @pytest.fixture
 def draining() -> Iterator[None]:
-    set_draining(True)
+    PROCESS_DRAIN.begin()
     yield
-    set_draining(False)
+    PROCESS_DRAIN.clear()
 
 
 def _dead_port() -> int:

@@ -182,16 +182,17 @@ async def _drive(gate: Any, scope: dict[str, Any], inbound: list[dict[str, Any]]
 
 
 async def test_gate_refuses_new_websockets_with_1012_while_draining() -> None:
-    from realtime.server.serve import DrainGate, set_draining
+    from realtime.engine.drain import PROCESS_DRAIN
+    from realtime.server.serve import DrainGate
 
     inner = _Inner()
     gate = DrainGate(inner)
     scope = {"type": "websocket", "path": "/ws/boards/x/"}
-    set_draining(True)
+    PROCESS_DRAIN.begin()
     try:
         sent = await _drive(gate, scope, [{"type": "websocket.connect"}])
     finally:
-        set_draining(False)
+        PROCESS_DRAIN.clear()
     assert sent == [
         {"type": "websocket.accept"},
         {"type": "websocket.close", "code": 1012},

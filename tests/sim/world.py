@@ -196,7 +196,7 @@ class World:
             conn.process_died()
 
     async def terminate(self, hub: SimHub) -> None:
-        await hub.drain(CloseCode.SERVICE_RESTART)
+        await hub.drain()
         self.kill(hub)
 
     def _connections(self) -> list[Connection]:
