@@ -207,7 +207,7 @@ def spend_socket_ticket(*, nonce: str, user_id: int) -> bool:
     One statement: deleting the row is the check, so of two sockets presenting the same ticket
     at once exactly one gets it, in every process (the row is in the shared database). Socket
     admission spends a whole batch of tickets with the same DELETE inside its one statement
-    (realtime.asgi.middleware); this is the one-ticket form.
+    (realtime.asgi.admission.lookup); this is the one-ticket form.
     """
     table = connection.ops.quote_name(SocketTicket._meta.db_table)
     with connection.cursor() as cursor:

@@ -23,7 +23,6 @@ OVERSIZE_ALLOWED = {
     "board/document/state.py",
     "board/export_pool.py",
     "board/oplog.py",
-    "realtime/asgi/middleware.py",
     "realtime/cluster/pods.py",
     "realtime/engine/hub.py",
     "realtime/engine/room.py",

@@ -1,7 +1,7 @@
 """
-Batched admission (realtime.asgi.middleware.admit_batch) against the one-socket path it replaced
-(admit): the same user, role, credential and refusal for every kind of caller, tickets spent
-once, and the ORM lookup (SQLite) equal to the PostgreSQL statement.
+Batched admission (realtime.asgi.admission.batch) against the one-socket path it replaced
+(admission.single.admit): the same user, role, credential and refusal for every kind of caller,
+tickets spent once, and the ORM lookup (SQLite) equal to the PostgreSQL statement.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from board.access import issue_socket_ticket
+from board.access import issue_socket_ticket, read_socket_ticket
 from board.models import Board, LinkAccess, Membership, Role, ShareLink
-from realtime.asgi import middleware
-from realtime.asgi.middleware import Knock, admit, admit_batch, knock
+from realtime.asgi.admission import batching, lookup
+from realtime.asgi.admission.batch import admit_batch
+from realtime.asgi.admission.handshake import Knock, knock
+from realtime.asgi.admission.single import admit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 
@@ -182,14 +184,14 @@ def test_a_ticket_admits_once_even_twice_in_one_batch(world: dict[str, Any]) -> 
 def test_the_orm_lookup_finds_what_the_statement_finds(world: dict[str, Any]) -> None:
     cases = _cases(world)
 
-    def asks() -> list[middleware._Ask]:
+    def asks() -> list[lookup.Ask]:
         out = []
         for case in cases.values():
             headers, query, board_id = case()
             k = knock(_scope(headers), board_id, query)
-            claim = middleware.read_socket_ticket(query.get("token", ""), board_id=board_id)
+            claim = read_socket_ticket(query.get("token", ""), board_id=board_id)
             out.append(
-                middleware._Ask(
+                lookup.Ask(
                     user_id=claim.user_id if claim else None,
                     nonce=claim.nonce if claim else None,
                     token_key=k.token_key,
@@ -199,7 +201,7 @@ def test_the_orm_lookup_finds_what_the_statement_finds(world: dict[str, Any]) ->
             )
         return out
 
-    assert middleware._lookup_orm(asks()) == middleware._lookup_postgres(asks())
+    assert lookup.lookup_orm(asks()) == lookup.lookup_postgres(asks())
 
 
 async def test_sockets_knocking_together_are_admitted_in_one_batch(
@@ -211,9 +213,9 @@ async def test_sockets_knocking_together_are_admitted_in_one_batch(
         batches.append(len(knocks))
         return admit_batch(knocks)
 
-    monkeypatch.setattr(middleware, "admit_batch", counting)
+    monkeypatch.setattr(batching, "admit_batch", counting)
     board_id = world["public"].id
-    admissions = middleware.get_admissions()
+    admissions = batching.get_admissions()
     infos = await asyncio.gather(
         *(admissions.admit(knock(_scope([]), board_id, _q())) for _ in range(20))
     )
