@@ -42,7 +42,22 @@ export interface SnapshotInfo {
   id: number | string;
   seq: number;
   label: string;
+  kind: "auto" | "manual";
   created_at: string;
+}
+/** One meaningful change (a whole stroke, or one other op), shown at `seq` (docs/api.md). */
+export interface HistoryStep {
+  seq: number;
+  first_seq: number;
+  kind: string;
+  ops: number;
+  at: string;
+  author: { id: number; username: string } | null;
+}
+export interface Timeline {
+  steps: HistoryStep[];
+  truncated: boolean;
+  head_seq: number;
 }
 export interface StateAt {
   seq: number;
@@ -186,6 +201,7 @@ export const api = {
   restoreSnapshot: (id: string, sid: number | string) =>
     request<unknown>("POST", `${b(id)}/snapshots/${sid}/restore/`, {}),
 
+  history: (id: string) => request<Timeline>("GET", `${b(id)}/history/`),
   stateAt: (id: string, seq: number) => request<StateAt>("GET", `${b(id)}/state/?seq=${seq}`),
   exportFile: (id: string, format: "png" | "svg" | "json") =>
     request<Blob>("GET", `${b(id)}/export/${format}/`, undefined, { blob: true }),

@@ -152,12 +152,12 @@ async def test_two_users_draw_go_offline_reload_and_converge(
     png = Path(await download.path()).read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
 
-    # The history scrubber shows the board as it was after the first two elements.
+    # The history scrubber shows the board as it was after the first two elements (the slider
+    # steps by change: the stroke is the first, the rectangle the second).
     await alice.page.click("#btn-history")
+    await alice.wait("!document.getElementById('history-range').disabled")
     await alice.page.eval_on_selector(
-        "#history-range",
-        "(el, seq) => { el.value = String(seq); el.dispatchEvent(new Event('input')); }",
-        seq_two_elements,
+        "#history-range", "el => { el.value = '2'; el.dispatchEvent(new Event('input')); }"
     )
     await alice.wait("seq => inkroom.preview() && inkroom.preview().seq === seq", seq_two_elements)
     preview = await alice.page.evaluate("inkroom.preview()")

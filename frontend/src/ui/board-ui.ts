@@ -9,6 +9,7 @@ import { CloseCode } from "../protocol";
 import type { ConnectionStatus } from "../socket";
 import type { BoardFullRefusal } from "../sync";
 import { $, h } from "./dom";
+import { PREVIEW_REASON } from "./timeline";
 
 /** Arrow-key pan step in screen pixels. */
 const KEY_PAN_PX = 60;
@@ -74,6 +75,8 @@ export class BoardChrome {
   private status: ConnectionStatus = { kind: "connecting" };
   /** The board turned out missing or out of reach (unavailable()): the controls stay off. */
   private closed = false;
+  /** The tool read-only mode put down, taken up again when it ends. */
+  private toolBeforeReadOnly: ToolName | null = null;
 
   constructor(private readonly ed: Editor) {
     this.wireTools();
@@ -121,17 +124,30 @@ export class BoardChrome {
     $("btn-retry").hidden = this.status.kind !== "reconnecting";
   }
 
-  /** Role or session changed: reflect read-only state everywhere. */
+  /**
+   * Role, session or preview changed: reflect read-only state everywhere. A viewer's tools are
+   * off for good (the badge says why); a history or snapshot preview turns them off until
+   * "Back to live" (the preview banner says why), then the tool in hand before comes back.
+   */
   renderSession(): void {
     if (this.closed) return;
-    const ro = this.ed.sync.readOnly;
+    const ro = this.ed.readOnly;
+    const reason = this.ed.preview !== null ? PREVIEW_REASON : "Read-only: you can view but not draw";
     document.body.classList.toggle("readonly", ro);
-    $("readonly-badge").hidden = !ro;
+    $("readonly-badge").hidden = !this.ed.sync.readOnly;
     for (const b of document.querySelectorAll<HTMLButtonElement>("#toolbar button")) {
       const viewOnly = b.dataset.tool === "hand" || b.dataset.tool === "select" || b.id.startsWith("btn-zoom") || b.id === "btn-fit";
+      b.dataset.title ??= b.title;
       b.disabled = ro && !viewOnly;
+      b.title = b.disabled ? `${b.dataset.title} · ${reason}` : b.dataset.title;
     }
-    if (ro && this.ed.toolName !== "hand" && this.ed.toolName !== "select") this.selectTool("hand");
+    if (ro && this.ed.toolName !== "hand" && this.ed.toolName !== "select") {
+      this.toolBeforeReadOnly = this.ed.toolName;
+      this.selectTool("hand");
+    } else if (!ro && this.toolBeforeReadOnly) {
+      this.selectTool(this.toolBeforeReadOnly);
+      this.toolBeforeReadOnly = null;
+    }
     const title = this.ed.sync.hello?.board.title;
     if (title) this.setTitle(title);
     this.renderStatus();
@@ -249,7 +265,11 @@ export class BoardChrome {
     if (mod && key === "z") return run(() => (e.shiftKey ? this.ed.redo() : this.ed.undo()));
     if (mod && key === "y") return run(() => this.ed.redo());
     if (mod || e.altKey) return false;
-    if (key in TOOL_KEYS) return run(() => this.selectTool(TOOL_KEYS[key]));
+    if (key in TOOL_KEYS) {
+      // A disabled tool's key does nothing, as its button does (read-only, or a preview).
+      const button = document.querySelector<HTMLButtonElement>(`[data-tool=${TOOL_KEYS[key]}]`);
+      return run(() => button?.disabled || this.selectTool(TOOL_KEYS[key]));
+    }
     if (e.key === "?") return run(() => $<HTMLDialogElement>("dlg-help").showModal());
     if (e.key === "Delete" || e.key === "Backspace") return run(() => this.ed.deleteSelection());
     if (e.key === "+" || e.key === "=") return run(() => this.ed.zoomBy(KEY_ZOOM));

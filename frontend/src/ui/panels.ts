@@ -10,11 +10,13 @@ import type { Editor } from "../editor";
 import { stateFromElements } from "../ops";
 import { $, download, h, showError } from "./dom";
 import { ShareDialog } from "./share-dialog";
+import { PREVIEW_REASON, snapshotTitle, TimelineView, when } from "./timeline";
 
 /** Wait this long (ms) after the slider stops before fetching a state: no request per pixel. */
 const SCRUB_DEBOUNCE_MS = 150;
 
 export class BoardPanels {
+  private timeline: TimelineView | null = null;
   private scrubTimer: ReturnType<typeof setTimeout> | null = null;
   private scrubToken = 0;
 
@@ -28,7 +30,7 @@ export class BoardPanels {
     $("btn-snapshots").addEventListener("click", () => void this.openSnapshots());
     $("btn-export-png").addEventListener("click", () => void this.exportAs("png"));
     $("btn-export-svg").addEventListener("click", () => void this.exportAs("svg"));
-    $("btn-history").addEventListener("click", () => this.openHistory());
+    $("btn-history").addEventListener("click", () => void this.openHistory());
     $("history-live").addEventListener("click", () => this.backToLive());
     $("history-range").addEventListener("input", () => this.scrub());
     $("snap-form").addEventListener("submit", (e) => {
@@ -63,8 +65,9 @@ export class BoardPanels {
     const canRestore = this.ed.sync.role !== "viewer";
     $("snap-list").replaceChildren(
       ...snaps.map((snap) => {
-        const when = new Date(snap.created_at).toLocaleString();
-        const label = h("span", { class: "grow", text: `${snap.label || "(no label)"} · seq ${snap.seq} · ${when}` });
+        const title = snapshotTitle(snap);
+        const detail = snap.kind === "auto" ? `seq ${snap.seq}` : `seq ${snap.seq} · ${when(snap.created_at)}`;
+        const label = h("span", { class: "grow", text: `${title} · ${detail}` });
         const preview = h("button", { type: "button", text: "Preview", "aria-label": `Preview snapshot ${snap.label}` });
         preview.addEventListener("click", () => void this.previewSnapshot(snap));
         const restore = h("button", { type: "button", text: "Restore", "aria-label": `Restore snapshot ${snap.label}` });
@@ -90,7 +93,7 @@ export class BoardPanels {
     try {
       const st = await api.snapshotState(this.boardId, snap.id);
       $<HTMLDialogElement>("dlg-snapshots").close();
-      this.showPreview(st.seq, st.elements, `Snapshot “${snap.label || snap.seq}” (read-only preview)`);
+      this.showPreview(st.seq, st.elements, `Previewing snapshot “${snapshotTitle(snap)}” — return to live to draw`);
       $("history-bar").hidden = true;
     } catch (err) {
       showError($("snap-error"), err);
@@ -118,22 +121,36 @@ export class BoardPanels {
     }
   }
 
-  private openHistory(): void {
+  /** The slider steps through whole changes (api.history), at the latest one to begin with. */
+  private async openHistory(): Promise<void> {
     const range = $<HTMLInputElement>("history-range");
-    const head = this.ed.sync.applied;
-    range.max = String(head);
-    range.value = String(head);
-    $("history-label").textContent = `seq ${head} of ${head}`;
+    const label = $("history-label");
+    range.max = "0";
+    range.value = "0";
+    range.disabled = true;
+    label.textContent = "Loading history…";
     $("history-bar").hidden = false;
+    try {
+      this.timeline = new TimelineView(await api.history(this.boardId));
+    } catch (err) {
+      label.textContent = `failed: ${err instanceof Error ? err.message : String(err)}`;
+      return;
+    }
+    const last = this.timeline.length;
+    range.max = String(last);
+    range.value = String(last);
+    range.disabled = false;
+    label.textContent = this.timeline.label(last);
     range.focus();
   }
 
   private scrub(): void {
-    const range = $<HTMLInputElement>("history-range");
-    const seq = Number(range.value);
-    $("history-label").textContent = `seq ${seq} of ${range.max}`;
+    const timeline = this.timeline;
+    if (!timeline) return;
+    const k = Number($<HTMLInputElement>("history-range").value);
+    $("history-label").textContent = timeline.label(k);
     if (this.scrubTimer !== null) clearTimeout(this.scrubTimer);
-    this.scrubTimer = setTimeout(() => void this.loadSeq(seq), SCRUB_DEBOUNCE_MS);
+    this.scrubTimer = setTimeout(() => void this.loadSeq(timeline.seqAt(k)), SCRUB_DEBOUNCE_MS);
   }
 
   private async loadSeq(seq: number): Promise<void> {
@@ -142,7 +159,7 @@ export class BoardPanels {
       const st = await api.stateAt(this.boardId, seq);
       // A later scrub or "Back to live" won the race: drop this answer.
       if (token !== this.scrubToken || $("history-bar").hidden) return;
-      this.showPreview(st.seq, st.elements, `History at seq ${st.seq} (read-only)`);
+      this.showPreview(st.seq, st.elements, PREVIEW_REASON);
     } catch (err) {
       $("history-label").textContent = `failed: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -151,7 +168,7 @@ export class BoardPanels {
   private showPreview(seq: number, elements: Parameters<typeof stateFromElements>[1], text: string): void {
     this.ed.preview = stateFromElements(seq, elements);
     const banner = $("preview-banner");
-    banner.replaceChildren(h("span", { text }), " ", this.liveButton());
+    banner.replaceChildren(h("span", { id: "preview-reason", text }), " ", this.liveButton());
     banner.hidden = false;
     this.ed.invalidate();
     this.onPreview();
