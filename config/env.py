@@ -105,6 +105,33 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+#: URL schemes redis-py's from_url accepts.
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def env_redis_urls(name: str) -> list[str]:
+    """
+    Return a comma-separated list of Redis URLs ([] when unset or empty), each checked.
+
+    Several URLs are the channel layer's shards, in an order every process must share:
+    channels_redis places a group or a process's channel on a host by its position in the list.
+    """
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        return []
+    urls = [item.strip() for item in raw.split(",")]
+    for position, url in enumerate(urls, 1):
+        if not url.startswith(_REDIS_SCHEMES):
+            shown = url.split("@")[-1] or "(empty)"
+            raise ImproperlyConfigured(
+                f"{name}: item {position} ({shown!r}) is not a redis://, rediss:// or unix:// URL; "
+                "separate several Redis shards with commas."
+            )
+    if len(set(urls)) < len(urls):
+        raise ImproperlyConfigured(f"{name} names the same Redis URL twice.")
+    return urls
+
+
 #: DRF's rate syntax: requests per second, minute, hour or day ("30/min"); rest_framework's
 #: SimpleRateThrottle.parse_rate reads the period's first letter only.
 _RATE = re.compile(r"^\s*\d+\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")

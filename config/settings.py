@@ -3,9 +3,10 @@ Django settings, all read from the environment through config.env.
 
 Production differs from a laptop only through environment variables: DATABASE_URL (default: a
 SQLite file under var/), REDIS_URL (unset: the in-memory channel layer and a per-process cache,
-one process only), SECRET_KEY (required unless DEBUG), ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, DEBUG,
-the HTTPS settings (SECURE_HSTS_*, TRUSTED_PROXY_COUNT), METRICS_PORT and the INKROOM_* limits
-documented in README.md, docs/operations.md and docs/protocol.md.
+one process only; several comma-separated URLs: the channel layer's shards), SECRET_KEY
+(required unless DEBUG), ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, DEBUG, the HTTPS settings
+(SECURE_HSTS_*, TRUSTED_PROXY_COUNT), METRICS_PORT and the INKROOM_* limits documented in
+README.md, docs/operations.md and docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from config.env import (
     env_networks,
     env_overrides,
     env_rate,
+    env_redis_urls,
     env_required,
     env_str,
 )
@@ -155,20 +157,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
+#: One Redis URL, or several separated by commas: the channel layer's shards (docs/capacity.md),
+#: listed in the same order by every process. The cache lives on the first.
+REDIS_URLS = env_redis_urls("REDIS_URL")
+REDIS_URL = REDIS_URLS[0] if REDIS_URLS else None
+if REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "config.channel_layer.ShardedRedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 defaults socket_timeout to 5 s, the same as channels-redis's
                 # BZPOPMIN timeout, so an idle receive() raised TimeoutError every 5 s
                 # (channels_redis#422) and /readyz flapped; the read timeout must exceed it.
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": url,
                         "socket_timeout": env_float("CHANNEL_LAYER_SOCKET_TIMEOUT_SECS", 15.0),
                     }
+                    for url in REDIS_URLS
                 ],
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "inkroom") or "inkroom",
                 # One message per process per tick travels through the layer (realtime.engine.hub),
@@ -186,8 +192,9 @@ else:
 
 # The cache holds the throttles' counters (api/throttles.py, the export rate): in Redis so that
 # every process counts together, else in this process's memory. Its keys share the channel
-# layer's database, under the deployment's prefix; config/cache.py keeps clear() to these keys
-# and counts in memory while Redis is unreachable.
+# layer's database (the first shard's), under the deployment's prefix; config/cache.py keeps clear()
+# to these keys and counts in memory while Redis is unreachable. Only the first URL: RedisCache
+# would take the others for read replicas of it.
 CACHE_KEY_PREFIX = f"{env_str('CHANNEL_LAYER_PREFIX', 'inkroom') or 'inkroom'}-cache"
 if REDIS_URL:
     CACHES = {
