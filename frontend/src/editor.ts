@@ -30,6 +30,8 @@ export interface EditorOptions {
   onPresence(): void;
   onMessage(msg: ServerMessage): void;
   editText(x: number, y: number, screen: [number, number], done: (text: string) => void): void;
+  /** A long-press or right click at this canvas point: the context actions. */
+  contextMenu(screen: [number, number]): void;
 }
 
 export interface Palette {
@@ -372,6 +374,7 @@ export class Editor {
         this.invalidate();
       },
       viewChanged: () => this.viewChanged(),
+      menu: (screen: [number, number]) => this.opts.contextMenu(screen),
     };
   }
 

@@ -277,10 +277,13 @@ def open_board(
         viewport: ViewportSize | None = None,
         on: ServerProcess | None = None,
         touch: bool = False,
+        mobile: bool = False,
     ) -> Client:
         target = on or server
+        # A phone: touch, a mobile viewport (meta viewport honoured) and 3 device pixels per px.
+        phone: dict[str, Any] = {"is_mobile": True, "device_scale_factor": 3} if mobile else {}
         context = await browser.new_context(
-            viewport=viewport or DESKTOP, accept_downloads=True, has_touch=touch
+            viewport=viewport or DESKTOP, accept_downloads=True, has_touch=touch, **phone
         )
         page = await context.new_page()
         board_id = people["board"].id

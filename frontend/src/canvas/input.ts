@@ -1,8 +1,9 @@
 /**
- * Pointer, wheel and touch input on the canvas: coalesced pointer samples to the active tool,
- * two-finger pinch/pan, wheel zoom/pan, and middle-button or space-drag panning.
+ * Pointer, wheel and touch input on the canvas: DOM events through the gesture recogniser
+ * (gestures.ts) to the active tool and the camera, plus wheel zoom/pan and the context menu.
  */
 import type { Camera } from "./camera";
+import { Gestures, LONG_PRESS_MS, type GestureAction, type PointerKind } from "./gestures";
 import type { PointerSample } from "./tools";
 
 /** Wheel zoom speed: factor per wheel pixel (ctrl/pinch-trackpad wheel). */
@@ -10,7 +11,7 @@ const WHEEL_ZOOM_PER_PX = 0.0015;
 
 export interface InputHost {
   camera: Camera;
-  /** A second finger arrived mid-gesture: abandon it. */
+  /** A second finger (or the pen) arrived mid-stroke: abandon it. */
   cancel(): void;
   /** Whether the space key is held (temporary hand tool). */
   spaceHeld(): boolean;
@@ -20,32 +21,71 @@ export interface InputHost {
   up(): void;
   /** The camera changed; re-render. */
   viewChanged(): void;
+  /** A long-press or a right click at this canvas position: the context actions. */
+  menu(screen: [number, number]): void;
 }
 
-export function attachInput(canvas: HTMLCanvasElement, host: InputHost): void {
-  const touches = new Map<number, [number, number]>();
-  let drawing: number | null = null;
-  // A finger's gesture starts at its first move (or its lift, for taps): fingers of a pinch
-  // land a few ms apart, and the first must not leave a dot on the board meanwhile.
-  let pendingTouch: { id: number; sample: PointerSample; screen: [number, number] } | null = null;
-  let panning: { id: number; x: number; y: number } | null = null;
-  let pinch: { dist: number; cx: number; cy: number } | null = null;
+const kindOf = (e: PointerEvent): PointerKind => (e.pointerType === "pen" || e.pointerType === "touch" ? e.pointerType : "mouse");
+
+export function attachInput(canvas: HTMLCanvasElement, host: InputHost): Gestures {
+  const gestures = new Gestures();
+  let pressTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The kind of the last pointer down: a touch or pen's own contextmenu event is the browser's long-press, not ours. */
+  let lastKind: PointerKind = "mouse";
 
   const local = (e: { clientX: number; clientY: number }): [number, number] => {
     const r = canvas.getBoundingClientRect();
     return [e.clientX - r.left, e.clientY - r.top];
   };
-  const sample = (e: PointerEvent): PointerSample => {
-    const [sx, sy] = local(e);
+  const sampleAt = (e: PointerEvent, [sx, sy]: [number, number]): PointerSample => {
     const [x, y] = host.camera.toWorld(sx, sy);
     // Only styluses report meaningful pressure; mouse (0.5 fixed) and touch get simulated ink.
     const pressure = e.pointerType === "pen" && e.pressure > 0 ? e.pressure : null;
     return { x, y, pressure, shift: e.shiftKey };
   };
+  const samples = (e: PointerEvent): PointerSample[] => {
+    const events = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
+    return (events.length > 0 ? events : [e]).map((c) => sampleAt(c, local(c)));
+  };
 
-  const pinchState = () => {
-    const [a, b] = [...touches.values()];
-    return { dist: Math.hypot(a[0] - b[0], a[1] - b[1]), cx: (a[0] + b[0]) / 2, cy: (a[1] + b[1]) / 2 };
+  const apply = (actions: GestureAction[], e: PointerEvent | null): void => {
+    for (const a of actions) {
+      switch (a.type) {
+        case "draw":
+          if (!e) break;
+          host.down(sampleAt(e, a.from), a.from);
+          if (a.moved) host.move(samples(e), local(e));
+          break;
+        case "move":
+          if (e) host.move(samples(e), local(e));
+          break;
+        case "up":
+          host.up();
+          break;
+        case "cancel":
+          host.cancel();
+          break;
+        case "camera":
+          host.camera.pan(a.dx, a.dy);
+          if (a.scale !== 1) host.camera.zoomAt(a.cx, a.cy, a.scale);
+          host.viewChanged();
+          break;
+        case "menu":
+          host.menu([a.x, a.y]);
+          break;
+      }
+    }
+  };
+
+  const watchLongPress = (): void => {
+    if (pressTimer !== null) clearTimeout(pressTimer);
+    pressTimer = null;
+    if (!gestures.waiting) return;
+    pressTimer = setTimeout(() => {
+      pressTimer = null;
+      apply(gestures.tick(performance.now()), null);
+      watchLongPress();
+    }, LONG_PRESS_MS + 10);
   };
 
   // The canvas takes focus itself in pointerdown; the default mousedown focus change would
@@ -54,76 +94,35 @@ export function attachInput(canvas: HTMLCanvasElement, host: InputHost): void {
   canvas.addEventListener("pointerdown", (e) => {
     canvas.focus({ preventScroll: true });
     canvas.setPointerCapture(e.pointerId);
-    if (e.pointerType === "touch") {
-      touches.set(e.pointerId, local(e));
-      if (touches.size === 2) {
-        // A second finger turns the gesture into pinch/pan: abandon the stroke drawn so far.
-        if (drawing !== null) host.cancel();
-        drawing = null;
-        pendingTouch = null;
-        pinch = pinchState();
-        return;
-      }
-      if (touches.size === 1 && e.button === 0 && !host.spaceHeld()) {
-        pendingTouch = { id: e.pointerId, sample: sample(e), screen: local(e) };
-        return;
-      }
-    }
-    if (e.button === 1 || (e.button === 0 && host.spaceHeld())) {
-      panning = { id: e.pointerId, x: e.clientX, y: e.clientY };
-      return;
-    }
-    if (e.button !== 0 || drawing !== null || touches.size > 1) return;
-    drawing = e.pointerId;
-    host.down(sample(e), local(e));
+    lastKind = kindOf(e);
+    const [x, y] = local(e);
+    apply(gestures.down({ id: e.pointerId, kind: kindOf(e), x, y, button: e.button }, performance.now(), host.spaceHeld()), e);
+    watchLongPress();
   });
 
   canvas.addEventListener("pointermove", (e) => {
-    if (e.pointerType === "touch" && touches.has(e.pointerId)) {
-      touches.set(e.pointerId, local(e));
-      if (pinch && touches.size === 2) {
-        const next = pinchState();
-        host.camera.pan(next.cx - pinch.cx, next.cy - pinch.cy);
-        host.camera.zoomAt(next.cx, next.cy, next.dist / Math.max(1, pinch.dist));
-        pinch = next;
-        host.viewChanged();
-        return;
-      }
-    }
-    if (panning && panning.id === e.pointerId) {
-      host.camera.pan(e.clientX - panning.x, e.clientY - panning.y);
-      panning = { id: e.pointerId, x: e.clientX, y: e.clientY };
-      host.viewChanged();
-      return;
-    }
-    host.hover(host.camera.toWorld(...local(e)));
-    if (pendingTouch?.id === e.pointerId) {
-      drawing = e.pointerId;
-      host.down(pendingTouch.sample, pendingTouch.screen);
-      pendingTouch = null;
-    }
-    if (drawing !== e.pointerId) return;
-    const events = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
-    host.move((events.length > 0 ? events : [e]).map(sample), local(e));
+    const [x, y] = local(e);
+    const actions = gestures.move({ id: e.pointerId, kind: kindOf(e), x, y }, performance.now());
+    if (!actions.some((a) => a.type === "camera")) host.hover(host.camera.toWorld(x, y));
+    apply(actions, e);
+    if (actions.length > 0) watchLongPress();
   });
 
-  const end = (e: PointerEvent) => {
-    touches.delete(e.pointerId);
-    if (pendingTouch?.id === e.pointerId) {
-      // A tap: a dot with the pen, a text box with the text tool.
-      drawing = e.pointerId;
-      host.down(pendingTouch.sample, pendingTouch.screen);
-      pendingTouch = null;
-    }
-    if (touches.size < 2) pinch = null;
-    if (panning?.id === e.pointerId) panning = null;
-    if (drawing === e.pointerId) {
-      drawing = null;
-      host.up();
-    }
-  };
-  canvas.addEventListener("pointerup", end);
-  canvas.addEventListener("pointercancel", end);
+  canvas.addEventListener("pointerup", (e) => {
+    apply(gestures.up(e.pointerId, performance.now()), e);
+    watchLongPress();
+  });
+  canvas.addEventListener("pointercancel", (e) => {
+    apply(gestures.cancel(e.pointerId), e);
+    watchLongPress();
+  });
+
+  canvas.addEventListener("contextmenu", (e) => {
+    e.preventDefault();
+    // A finger or pen held down is recognised above (the browser's own timing differs, and
+    // iOS sends no such event); the mouse's right button opens the menu here.
+    if (lastKind === "mouse") host.menu(local(e));
+  });
 
   canvas.addEventListener(
     "wheel",
@@ -139,4 +138,5 @@ export function attachInput(canvas: HTMLCanvasElement, host: InputHost): void {
     },
     { passive: false },
   );
+  return gestures;
 }

@@ -9,6 +9,7 @@ import { browserLocks, claimClientId, isReload } from "../tabs";
 import { BoardChrome } from "../ui/board-ui";
 import { $ } from "../ui/dom";
 import { BoardPanels } from "../ui/panels";
+import { BoardSheets } from "../ui/sheets";
 
 export async function boardPage(): Promise<void> {
   const boardId = document.body.dataset.boardId ?? "";
@@ -18,6 +19,7 @@ export async function boardPage(): Promise<void> {
   const tab = await claimClientId({ boardId, local: localStorage, session: sessionStorage, locks, reloaded: isReload() });
   let chrome: BoardChrome | null = null;
   let panels: BoardPanels | null = null;
+  let sheets: BoardSheets | null = null;
   const editor = new Editor({
     boardId,
     shareToken,
@@ -35,6 +37,7 @@ export async function boardPage(): Promise<void> {
       if ("type" in msg && msg.type === "board") chrome?.setTitle(msg.title);
     },
     editText: (_x, _y, screen, done) => chrome?.editText(screen, editor.palette.textSize, done),
+    contextMenu: (screen) => sheets?.openSelection(screen),
   });
   // The camera is kept per user and board; a first open frames the content once it is synced.
   const camKey = cameraKey(document.body.dataset.user || "guest", boardId);
@@ -62,6 +65,7 @@ export async function boardPage(): Promise<void> {
   addEventListener("pagehide", keepCamera);
   chrome = new BoardChrome(editor);
   panels = new BoardPanels(editor, boardId, () => chrome?.renderSession());
+  sheets = new BoardSheets(editor);
   (window as unknown as { inkroom: unknown }).inkroom = {
     ...editor.debugHook(),
     statusText: () => $("status").textContent,

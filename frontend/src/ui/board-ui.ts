@@ -9,6 +9,7 @@ import { CloseCode } from "../protocol";
 import type { ConnectionStatus } from "../socket";
 import type { BoardFullRefusal } from "../sync";
 import { $, h } from "./dom";
+import { avoidKeyboard } from "./keyboard";
 import { PREVIEW_REASON } from "./timeline";
 
 /** Arrow-key pan step in screen pixels. */
@@ -318,9 +319,11 @@ export class BoardChrome {
     input.style.color = this.ed.palette.color;
     input.hidden = false;
     let finished = false;
+    let stopAvoiding = () => {};
     const finish = (commit: boolean) => {
       if (finished) return;
       finished = true;
+      stopAvoiding();
       input.hidden = true;
       input.onkeydown = null;
       input.onblur = null;
@@ -335,5 +338,10 @@ export class BoardChrome {
     };
     input.onblur = () => finish(true);
     input.focus();
+    // The box keeps its world position: the board and the box move up together.
+    stopAvoiding = avoidKeyboard(input, $("board-canvas"), (dy) => {
+      this.ed.panBy(0, dy);
+      input.style.top = `${parseFloat(input.style.top) + dy}px`;
+    });
   }
 }
