@@ -1,5 +1,6 @@
 """
-Command line: `python -m bench A|B|C|D|E|F|G|S|all [options]`.
+Command line: `python -m bench A|B|C|D|E|F|G|S|all [options]`, or `python -m bench canvas
+[options]` for the browser canvas at scale (bench/canvas).
 
 Every scenario starts its own servers (Inkroom via `python -m realtime.server.serve`, the reference
 servers in-process of this invocation), prints one table row per measurement and appends it
@@ -38,6 +39,11 @@ ALL_ORDER = "ABCGSDFE"
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["canvas"]:
+        from bench import canvas
+
+        return canvas.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenarios", nargs="+", help="A..G, S (slow consumer) or all")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per run (20)")

@@ -32,8 +32,11 @@ class Server:
     One spawned server process listening on 127.0.0.1:port.
     """
 
-    def __init__(self, name: str, argv: list[str], port: int, env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, argv: list[str], port: int, env: dict[str, str], cwd: Path = ROOT
+    ) -> None:
         self.name = name
+        self.cwd = cwd
         self.argv = argv
         self.port = port
         self.env = env
@@ -44,7 +47,7 @@ class Server:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            self.argv, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
         deadline = time.monotonic() + READY_TIMEOUT_SECS
@@ -97,10 +100,16 @@ class Server:
             proc.wait()
 
 
-def inkroom(port: int, env: dict[str, str]) -> Server:
-    return Server(
-        "inkroom", [sys.executable, "-m", "realtime.server.serve"], port, {**env, "PORT": str(port)}
-    )
+def inkroom(port: int, env: dict[str, str], tree: Path = ROOT) -> Server:
+    """
+    Inkroom's server from `tree` (another checkout serves its own code and bundle; one from
+    before issue 19 has the entry point at realtime/serve.py).
+    """
+    module = "realtime.server.serve"
+    if not (tree / "realtime" / "server" / "serve.py").exists():
+        module = "realtime.serve"
+    env = {**env, "PORT": str(port)}
+    return Server("inkroom", [sys.executable, "-m", module], port, env, tree)
 
 
 def channels_reference(port: int, redis_url: str | None = None) -> Server:

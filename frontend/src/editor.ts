@@ -3,9 +3,10 @@
  * undo together, and renders on requestAnimationFrame only when something changed.
  */
 import { Camera, MAX_ZOOM } from "./canvas/camera";
-import { contentBounds } from "./canvas/hit";
+import { contentBounds, scanQuery } from "./canvas/hit";
 import { attachInput } from "./canvas/input";
 import { Renderer, type RemoteCursor } from "./canvas/render";
+import type { ElementQuery } from "./canvas/scene";
 import { makeTool, type PointerSample, type Tool, type ToolHost, type ToolName } from "./canvas/tools";
 import { stateSnapshot, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
@@ -197,12 +198,21 @@ export class Editor {
     const state = this.preview ?? this.sync.view();
     const live = this.preview === null;
     const version = live ? this.sync.version : -this.previewVersion;
-    this.renderer.draw(state, version, this.camera, {
+    const more = this.renderer.draw(state, version, this.camera, {
       selection: live ? this.selection : new Set(),
       marquee: live ? this.tool.marquee() : null,
       drafts: live ? this.tool.drafts() : [],
       cursors: live ? this.remoteCursors() : [],
     });
+    // Tiles still to draw, or a zoom or a remote stroke to settle: keep the frames coming.
+    if (more) this.invalidate();
+  }
+
+  /** The live view by region, for hit tests (the renderer's index, brought up to date). */
+  scene(): ElementQuery {
+    if (this.preview) return scanQuery(this.sync.view());
+    this.renderer.scene.sync(this.sync.view(), this.sync.version);
+    return this.renderer.scene;
   }
 
   /** Whether the presence we show is current: only while connected (else it is what we last saw). */
@@ -331,6 +341,7 @@ export class Editor {
   private toolHost(): ToolHost {
     return {
       view: () => this.sync.view(),
+      scene: () => this.scene(),
       submit: (ops) => this.submit(ops),
       record: (entry: UndoEntry) => this.undoStack.push(entry),
       style: (tool) => this.style(tool),
@@ -394,6 +405,8 @@ export class Editor {
       following: () => this.presence.following,
       cursors: () => this.remoteCursors(),
       toScreen: (x: number, y: number) => this.camera.toScreen(x, y),
+      renderPending: () => this.renderer.renderPending(),
+      fullDraw: () => this.renderer.fullDraw(this.preview ?? this.sync.view()),
     };
   }
 }

@@ -22,11 +22,11 @@ export class EraserTool implements Tool {
 
   move(samples: readonly PointerSample[]): void {
     if (!this.active) return;
-    const view = this.host.view();
+    const scene = this.host.scene();
     const slop = HIT_SLOP_PX / this.host.zoom();
     const hit = new Map<string, Element>();
     for (const p of samples) {
-      const el = topmostAt(view, p.x, p.y, slop);
+      const el = topmostAt(scene, p.x, p.y, slop);
       if (el) hit.set(el.id, el);
     }
     if (hit.size === 0) return;
@@ -60,7 +60,7 @@ export class SelectTool implements Tool {
 
   down(p: PointerSample): void {
     const sel = this.host.selection;
-    const el = topmostAt(this.host.view(), p.x, p.y, HIT_SLOP_PX / this.host.zoom());
+    const el = topmostAt(this.host.scene(), p.x, p.y, HIT_SLOP_PX / this.host.zoom());
     this.origin = p;
     this.dx = 0;
     this.dy = 0;
@@ -100,7 +100,7 @@ export class SelectTool implements Tool {
       this.host.submit([{ k: "mov", ids, dx: this.dx, dy: this.dy }]);
       this.host.record(movedEntry(ids, this.dx, this.dy));
     } else if (this.mode === "marquee" && this.box) {
-      for (const id of inMarquee(this.host.view(), this.box)) this.host.selection.add(id);
+      for (const id of inMarquee(this.host.scene(), this.box)) this.host.selection.add(id);
     }
     this.mode = null;
     this.origin = null;

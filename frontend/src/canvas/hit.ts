@@ -1,8 +1,10 @@
 /**
- * Hit testing: which element is under a world point, and which lie in a marquee.
+ * Hit testing: which element is under a world point, and which lie in a marquee. They ask an
+ * ElementQuery (the renderer's scene index) for the few elements near the point.
  */
 import { absolutePoints, boundsOf, type BoardState, type Box } from "../ops";
 import type { Element } from "../protocol";
+import type { ElementQuery } from "./scene";
 
 function segmentDistance(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
   const dx = bx - ax;
@@ -34,8 +36,8 @@ export function hits(el: Element, x: number, y: number, tolerance: number): bool
 }
 
 /** The topmost element under (x, y), or null. */
-export function topmostAt(state: BoardState, x: number, y: number, tolerance: number): Element | null {
-  const els = [...state.elements.values()];
+export function topmostAt(scene: ElementQuery, x: number, y: number, tolerance: number): Element | null {
+  const els = scene.query({ minX: x - tolerance, minY: y - tolerance, maxX: x + tolerance, maxY: y + tolerance });
   for (let k = els.length - 1; k >= 0; k--) if (hits(els[k], x, y, tolerance)) return els[k];
   return null;
 }
@@ -45,10 +47,13 @@ export function intersects(a: Box, b: Box): boolean {
 }
 
 /** Ids of elements whose bounds intersect `box`. */
-export function inMarquee(state: BoardState, box: Box): string[] {
-  const ids: string[] = [];
-  for (const el of state.elements.values()) if (intersects(boundsOf(el), box)) ids.push(el.id);
-  return ids;
+export function inMarquee(scene: ElementQuery, box: Box): string[] {
+  return scene.query(box).map((el) => el.id);
+}
+
+/** An ElementQuery that scans a whole state (for states no index mirrors, e.g. a preview). */
+export function scanQuery(state: BoardState): ElementQuery {
+  return { query: (box) => [...state.elements.values()].filter((el) => intersects(boundsOf(el), box)) };
 }
 
 /** The bounds of every element, or null for an empty board. */

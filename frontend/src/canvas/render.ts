@@ -1,26 +1,23 @@
 /**
- * Drawing a board state onto a 2D canvas: elements in z-order, selection, drafts and cursors.
+ * The renderer: a board state, camera and overlay in, pixels out, at a cost that follows what
+ * changed rather than what exists.
  *
- * Stroke outlines come from perfect-freehand and are cached per element object in a WeakMap:
- * elements are immutable (ops replace them), so a cache entry can never be stale and is
- * collected with the element.
+ * Settled elements live in tiles (tiles.ts) copied to the base canvas; everything that moves
+ * from frame to frame (the stroke being drawn, drafts, strokes other users are still drawing,
+ * selection, marquee, cursors) is drawn on the live canvas above it (layers.ts). Each frame the
+ * scene index (scene.ts) says which elements changed; their regions are redrawn, and an element
+ * that joins on top of everything is painted over the tiles instead of redrawing them.
  */
-import { getStroke } from "perfect-freehand";
-import { absolutePoints, boundsOf, type BoardState, type Box } from "../ops";
+import { boundsOf, type BoardState, type Box } from "../ops";
 import type { Element } from "../protocol";
 import type { Camera } from "./camera";
+import { drawElement, drawGrid, inkBounds, visibleAt } from "./draw";
+import { BACKGROUND, BaseLayer, LiveLayer, worldBox, worldTransform, type RemoteCursor, type View } from "./layers";
+import { SceneIndex, type SceneChanges } from "./scene";
+import { TILE, TileCache, type Surface } from "./tiles";
 
-/** Opacity at or below which a stroke is drawn as highlighter ink: flat, no thinning. */
-export const HIGHLIGHTER_MAX_OPACITY = 0.5;
-/** Dot grid spacing in world units. */
-const GRID_STEP = 32;
-
-export interface RemoteCursor {
-  name: string;
-  color: string;
-  x: number;
-  y: number;
-}
+export type { RemoteCursor } from "./layers";
+export { HIGHLIGHTER_MAX_OPACITY } from "./draw";
 
 export interface Overlay {
   selection: ReadonlySet<string>;
@@ -30,226 +27,197 @@ export interface Overlay {
   cursors: readonly RemoteCursor[];
 }
 
-const outlines = new WeakMap<Element, Path2D>();
+/** A stroke another user is still drawing stays on the live layer until still this long (ms). */
+const HOT_MS = 400;
+/** Time a frame may spend drawing tiles (ms), and the first frames, when nothing is shown yet. */
+const FRAME_BUDGET_MS = 8;
+const BLANK_BUDGET_MS = 50;
+/** More changed regions than this in one frame: drop every tile rather than find each. */
+const MAX_DIRTY = 2000;
 
-
-function svgPathFromOutline(points: number[][]): string {
-  if (points.length === 0) return "";
-  const d: (string | number)[] = ["M", points[0][0], points[0][1], "Q"];
-  for (let k = 0; k < points.length; k++) {
-    const [x0, y0] = points[k];
-    const [x1, y1] = points[(k + 1) % points.length];
-    d.push(x0, y0, (x0 + x1) / 2, (y0 + y1) / 2);
-  }
-  d.push("Z");
-  return d.join(" ");
+function makeSurface(): Surface {
+  // A canvas element, not an OffscreenCanvas: text is rasterised differently on those.
+  const canvas = document.createElement("canvas");
+  canvas.width = TILE;
+  canvas.height = TILE;
+  const ctx = canvas.getContext("2d", { alpha: false }) as Surface["ctx"] | null;
+  if (!ctx) throw new Error("2D canvas is not available in this browser");
+  return { canvas, ctx };
 }
 
-export function strokeOutline(el: Element): Path2D {
-  const cached = outlines.get(el);
-  if (cached) return cached;
-  const pts = absolutePoints(el);
-  const input: number[][] = [];
-  for (let k = 0; k + 1 < pts.length; k += 2) {
-    const pressure = el.pr ? el.pr[k / 2] / 100 : 0.5;
-    input.push([pts[k], pts[k + 1], pressure]);
-  }
-  const highlighter = el.style.opacity <= HIGHLIGHTER_MAX_OPACITY;
-  const outline = getStroke(input, {
-    size: el.style.width,
-    // Real stylus pressure gets pronounced thinning; simulated (mouse, touch) only a hint of it,
-    // or fast mouse strokes come out hairline-thin.
-    thinning: highlighter ? 0 : el.pr ? 0.6 : 0.25,
-    smoothing: 0.5,
-    streamline: 0.4,
-    simulatePressure: !el.pr,
-    last: true,
-  });
-  const path = new Path2D(svgPathFromOutline(outline));
-  outlines.set(el, path);
-  return path;
-}
-
-function drawArrowHead(ctx: CanvasRenderingContext2D, el: Element): void {
-  const x2 = el.x + (el.w ?? 0);
-  const y2 = el.y + (el.h ?? 0);
-  const angle = Math.atan2(y2 - el.y, x2 - el.x);
-  const len = Math.max(10, el.style.width * 4);
-  ctx.beginPath();
-  ctx.moveTo(x2 - len * Math.cos(angle - Math.PI / 7), y2 - len * Math.sin(angle - Math.PI / 7));
-  ctx.lineTo(x2, y2);
-  ctx.lineTo(x2 - len * Math.cos(angle + Math.PI / 7), y2 - len * Math.sin(angle + Math.PI / 7));
-  ctx.stroke();
-}
-
-/** Draw one element in world coordinates (the context already carries the camera transform). */
-export function drawElement(ctx: CanvasRenderingContext2D, el: Element): void {
-  const s = el.style;
-  ctx.globalAlpha = s.opacity;
-  ctx.strokeStyle = s.color;
-  ctx.fillStyle = s.color;
-  ctx.lineWidth = s.width;
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
-  switch (el.type) {
-    case "stroke":
-      ctx.fill(strokeOutline(el));
-      break;
-    case "rect":
-    case "ellipse": {
-      ctx.beginPath();
-      const w = el.w ?? 0;
-      const h = el.h ?? 0;
-      if (el.type === "rect") ctx.rect(el.x, el.y, w, h);
-      else ctx.ellipse(el.x + w / 2, el.y + h / 2, Math.abs(w / 2), Math.abs(h / 2), 0, 0, 2 * Math.PI);
-      if (s.fill) {
-        ctx.fillStyle = s.fill;
-        ctx.fill();
-      }
-      ctx.stroke();
-      break;
-    }
-    case "line":
-    case "arrow":
-      ctx.beginPath();
-      ctx.moveTo(el.x, el.y);
-      ctx.lineTo(el.x + (el.w ?? 0), el.y + (el.h ?? 0));
-      ctx.stroke();
-      if (el.type === "arrow") drawArrowHead(ctx, el);
-      break;
-    case "text": {
-      const size = el.size ?? 24;
-      ctx.font = `${size}px system-ui, sans-serif`;
-      ctx.textBaseline = "top";
-      (el.text ?? "").split("\n").forEach((line, n) => ctx.fillText(line, el.x, el.y + n * size * 1.25));
-      break;
-    }
-  }
-  ctx.globalAlpha = 1;
+/** A stroke that only gained points (an `app`): someone is drawing it. */
+function grew(old: Element, el: Element): boolean {
+  return el.type === "stroke" && old.type === "stroke" && (el.p?.length ?? 0) > (old.p?.length ?? 0);
 }
 
 export class Renderer {
-  private readonly ctx: CanvasRenderingContext2D;
-  private readonly scene: HTMLCanvasElement;
-  private readonly sceneCtx: CanvasRenderingContext2D;
-  private sceneKey = "";
+  readonly scene = new SceneIndex(inkBounds);
+  private readonly tiles = new TileCache(makeSurface);
+  private readonly base: BaseLayer;
+  private readonly live: LiveLayer;
+  private readonly liveCanvas: HTMLCanvasElement;
+  /** Ids drawn on the live layer (so left out of the tiles) as of the last frame. */
+  private liveIds = new Set<string>();
+  /** Remote strokes still growing, and when they last changed. */
+  private readonly hot = new Map<string, number>();
+  private view: View | null = null;
+  private lastScale = 0;
+  private pending = true;
+  private unsettled = true;
+  private everShown = false;
   width = 0;
   height = 0;
 
   constructor(private readonly canvas: HTMLCanvasElement) {
-    const ctx = canvas.getContext("2d");
-    this.scene = document.createElement("canvas");
-    const sceneCtx = this.scene.getContext("2d");
-    if (!ctx || !sceneCtx) throw new Error("2D canvas is not available in this browser");
-    this.ctx = ctx;
-    this.sceneCtx = sceneCtx;
+    const ctx = canvas.getContext("2d", { alpha: false });
+    this.liveCanvas = document.createElement("canvas");
+    this.liveCanvas.id = "board-live";
+    this.liveCanvas.setAttribute("aria-hidden", "true");
+    canvas.insertAdjacentElement("afterend", this.liveCanvas);
+    const liveCtx = this.liveCanvas.getContext("2d");
+    if (!ctx || !liveCtx) throw new Error("2D canvas is not available in this browser");
+    this.base = new BaseLayer(ctx);
+    this.live = new LiveLayer(liveCtx);
   }
 
-  /** Match the backing store to the CSS size and device pixel ratio. */
+  /** Match the backing stores to the CSS size and device pixel ratio. */
   resize(): void {
     const rect = this.canvas.getBoundingClientRect();
     const dpr = window.devicePixelRatio || 1;
     this.width = rect.width;
     this.height = rect.height;
-    this.canvas.width = Math.round(rect.width * dpr);
-    this.canvas.height = Math.round(rect.height * dpr);
+    const w = Math.round(rect.width * dpr);
+    const h = Math.round(rect.height * dpr);
+    if (w === this.canvas.width && h === this.canvas.height) return;
+    // A new size clears both canvases: everything is copied and drawn again.
+    for (const c of [this.canvas, this.liveCanvas]) {
+      c.width = w;
+      c.height = h;
+    }
+    this.base.forget();
+    this.live.forget();
   }
 
   /**
-   * Draw a frame. `version` changes whenever `state`'s content does: the grid and elements are
-   * kept in an offscreen layer and redrawn only when the version, camera, size or drafts
-   * change, so cursor-only frames (remote users at 20 Hz) cost a blit, not a scene.
+   * Whether the picture is not yet at rest: a visible tile still to draw, a zoom to settle, or
+   * a remote stroke still on the live layer (the bench and tests wait for rest).
    */
-  draw(state: BoardState, version: number, cam: Camera, overlay: Overlay): void {
-    const ctx = this.ctx;
-    const dpr = window.devicePixelRatio || 1;
-    const draftIds = overlay.drafts.map((d) => d.id).join(",");
-    const key = `${version}|${cam.x}|${cam.y}|${cam.zoom}|${this.canvas.width}x${this.canvas.height}|${draftIds}`;
-    if (key !== this.sceneKey) {
-      this.sceneKey = key;
-      this.drawScene(state, cam, new Set(overlay.drafts.map((d) => d.id)));
-    }
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.drawImage(this.scene, 0, 0);
-    ctx.setTransform(dpr * cam.zoom, 0, 0, dpr * cam.zoom, -cam.x * dpr * cam.zoom, -cam.y * dpr * cam.zoom);
-    for (const el of overlay.drafts) drawElement(ctx, el);
-    this.drawSelection(state, cam, overlay);
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    for (const c of overlay.cursors) this.drawCursor(cam, c);
+  renderPending(): boolean {
+    return this.pending || this.unsettled || this.hot.size > 0;
   }
 
-  private drawScene(state: BoardState, cam: Camera, skip: ReadonlySet<string>): void {
+  /**
+   * Draw a frame. `version` changes whenever `state`'s content does. Returns whether another
+   * frame is wanted: tiles still to draw, a zoom to settle, live strokes to settle.
+   */
+  draw(state: BoardState, version: number, cam: Camera, overlay: Overlay): boolean {
+    const start = performance.now();
     const dpr = window.devicePixelRatio || 1;
-    if (this.scene.width !== this.canvas.width || this.scene.height !== this.canvas.height) {
-      this.scene.width = this.canvas.width;
-      this.scene.height = this.canvas.height;
-    }
-    const ctx = this.sceneCtx;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = "#ffffff";
-    ctx.fillRect(0, 0, this.scene.width, this.scene.height);
-    ctx.setTransform(dpr * cam.zoom, 0, 0, dpr * cam.zoom, -cam.x * dpr * cam.zoom, -cam.y * dpr * cam.zoom);
-    this.drawGrid(ctx, cam);
-    const [vx0, vy0] = cam.toWorld(0, 0);
-    const [vx1, vy1] = cam.toWorld(this.width, this.height);
+    const scale = this.tiles.find(cam.zoom * dpr)?.scale ?? cam.zoom * dpr;
+    const view: View = {
+      scale, zoom: cam.zoom, dpr, width: this.canvas.width, height: this.canvas.height,
+      // Whole device pixels: tiles are then copied 1:1, exactly as a full draw would paint.
+      x0: Math.round(cam.x * scale), y0: Math.round(cam.y * scale),
+    }; // prettier-ignore
+    this.scene.sync(state, version);
+    const drafts = new Map(overlay.drafts.map((d) => [d.id, d]));
+    this.apply(this.scene.takeChanges(), drafts, start);
+    const settled = scale === this.lastScale;
+    this.lastScale = scale;
+    this.unsettled = !settled;
+    const deadline = start + (this.everShown ? FRAME_BUDGET_MS : BLANK_BUDGET_MS);
+    this.pending = this.base.compose(view, this.tiles, this.scene, this.liveIds, deadline, settled);
+    this.everShown ||= !this.pending;
+    this.view = view;
+    const hot = [...this.hot.keys()].filter((id) => !drafts.has(id)).map((id) => this.scene.get(id)!);
+    this.live.draw(view, {
+      elements: [...hot, ...drafts.values()],
+      selected: [...overlay.selection].flatMap((id) => {
+        const el = state.elements.get(id);
+        return el ? [boundsOf(el)] : [];
+      }),
+      marquee: overlay.marquee,
+      cursors: overlay.cursors,
+      toScreen: (x, y) => cam.toScreen(x, y),
+    });
+    return this.pending || !settled || this.hot.size > 0;
+  }
+
+  /**
+   * `state` drawn from scratch at the current view, without the scene index or tiles: at rest
+   * (nothing on the live layer) the base layer must show exactly this. The browser tests
+   * compare the two.
+   */
+  fullDraw(state: BoardState): HTMLCanvasElement | null {
+    const v = this.view;
+    if (!v) return null;
+    const c = document.createElement("canvas");
+    c.width = v.width;
+    c.height = v.height;
+    const ctx = c.getContext("2d", { alpha: false })!;
+    ctx.fillStyle = BACKGROUND;
+    ctx.fillRect(0, 0, v.width, v.height);
+    worldTransform(ctx, v);
+    const box = worldBox(v);
+    drawGrid(ctx, box, v.zoom);
     for (const el of state.elements.values()) {
-      if (skip.has(el.id)) continue;
-      // Cull what is off screen: big boards cost what is visible, not what exists.
-      const b = boundsOf(el);
-      if (b.maxX < vx0 || b.minX > vx1 || b.maxY < vy0 || b.minY > vy1) continue;
-      drawElement(ctx, el);
+      const b = inkBounds(el);
+      if (b.maxX < box.minX || b.minX > box.maxX || b.maxY < box.minY || b.minY > box.maxY) continue;
+      if (visibleAt(el, v.scale)) drawElement(ctx, el, v.scale);
     }
+    return c;
   }
 
-  private drawGrid(ctx: CanvasRenderingContext2D, cam: Camera): void {
-    if (cam.zoom < 0.3) return;
-    const [x0, y0] = cam.toWorld(0, 0);
-    const [x1, y1] = cam.toWorld(this.width, this.height);
-    ctx.fillStyle = "#d9dce1";
-    const r = 1 / cam.zoom;
-    for (let x = Math.floor(x0 / GRID_STEP) * GRID_STEP; x < x1; x += GRID_STEP) {
-      for (let y = Math.floor(y0 / GRID_STEP) * GRID_STEP; y < y1; y += GRID_STEP) {
-        ctx.fillRect(x - r, y - r, 2 * r, 2 * r);
+  /** Turn the scene's changes into redrawn regions and painted-over elements. */
+  private apply(changes: SceneChanges, drafts: ReadonlyMap<string, Element>, now: number): void {
+    const { removed, changed, added } = changes;
+    for (const el of added) if (el.type === "stroke" && (el.p?.length ?? 0) <= 2) this.hot.set(el.id, now);
+    for (const { old, el } of changed) {
+      if (this.hot.has(el.id) || (grew(old, el) && this.onTop(el))) this.hot.set(el.id, now);
+    }
+    for (const old of removed) this.hot.delete(old.id);
+    for (const [id, t] of this.hot) if (now - t > HOT_MS) this.hot.delete(id);
+    const live = new Set([...drafts.keys(), ...this.hot.keys()]);
+    const was = this.liveIds;
+    const dirty: Box[] = [];
+    const joined: Element[] = [];
+    const seen = new Set<string>();
+    // Tiles hold exactly the elements that are not live: an element entering the live layer
+    // is taken out of them, one leaving it is put in.
+    for (const old of removed) {
+      seen.add(old.id);
+      if (!was.has(old.id)) dirty.push(inkBounds(old));
+    }
+    for (const { old, el } of changed) {
+      seen.add(el.id);
+      if (!was.has(el.id)) dirty.push(inkBounds(old));
+      if (!live.has(el.id)) {
+        if (was.has(el.id)) joined.push(el);
+        else dirty.push(inkBounds(el));
       }
     }
+    for (const el of added) {
+      seen.add(el.id);
+      if (!live.has(el.id)) joined.push(el);
+    }
+    for (const id of live) {
+      const el = this.scene.get(id);
+      if (el && !was.has(id) && !seen.has(id)) dirty.push(inkBounds(el));
+    }
+    for (const id of was) {
+      const el = this.scene.get(id);
+      if (el && !live.has(id) && !seen.has(id)) joined.push(el);
+    }
+    this.liveIds = live;
+    if (dirty.length > MAX_DIRTY) this.tiles.clear();
+    else for (const box of dirty) this.tiles.invalidate(box);
+    joined.sort((a, b) => this.scene.zOf(a.id) - this.scene.zOf(b.id));
+    for (const el of joined) this.tiles.paintOver(el, this.scene.zOf(el.id), inkBounds(el));
   }
 
-  private drawSelection(state: BoardState, cam: Camera, overlay: Overlay): void {
-    const ctx = this.ctx;
-    ctx.lineWidth = 1.5 / cam.zoom;
-    ctx.strokeStyle = "#2f6feb";
-    ctx.setLineDash([6 / cam.zoom, 4 / cam.zoom]);
-    for (const id of overlay.selection) {
-      const el = state.elements.get(id);
-      if (!el) continue;
-      const b = boundsOf(el);
-      ctx.strokeRect(b.minX, b.minY, b.maxX - b.minX, b.maxY - b.minY);
-    }
-    const m = overlay.marquee;
-    if (m) {
-      ctx.fillStyle = "rgba(47, 111, 235, 0.08)";
-      ctx.fillRect(m.minX, m.minY, m.maxX - m.minX, m.maxY - m.minY);
-      ctx.strokeRect(m.minX, m.minY, m.maxX - m.minX, m.maxY - m.minY);
-    }
-    ctx.setLineDash([]);
-  }
-
-  private drawCursor(cam: Camera, c: RemoteCursor): void {
-    const ctx = this.ctx;
-    const [x, y] = cam.toScreen(c.x, c.y);
-    ctx.fillStyle = c.color;
-    ctx.beginPath();
-    ctx.moveTo(x, y);
-    ctx.lineTo(x + 3, y + 16);
-    ctx.lineTo(x + 7, y + 11);
-    ctx.lineTo(x + 14, y + 11);
-    ctx.closePath();
-    ctx.fill();
-    ctx.font = "12px system-ui, sans-serif";
-    ctx.textBaseline = "top";
-    const w = ctx.measureText(c.name).width + 10;
-    ctx.fillRect(x + 12, y + 16, w, 18);
-    ctx.fillStyle = "#ffffff";
-    ctx.fillText(c.name, x + 17, y + 19);
+  /** Whether nothing lies above `el` where it is. */
+  private onTop(el: Element): boolean {
+    const here = this.scene.query(inkBounds(el));
+    return here[here.length - 1] === el;
   }
 }

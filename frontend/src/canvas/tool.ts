@@ -6,6 +6,7 @@ import type { BoardState, Box } from "../ops";
 import type { Element, Limits, Style } from "../protocol";
 import type { NewOp } from "../sync";
 import type { UndoEntry } from "../undo";
+import type { ElementQuery } from "./scene";
 
 /** Hit-test slack in screen pixels (converted to world units with the zoom). */
 export const HIT_SLOP_PX = 6;
@@ -33,6 +34,8 @@ export interface PointerSample {
 /** What a tool may do to the editor. */
 export interface ToolHost {
   view(): BoardState;
+  /** The elements of view() by region, for hit tests. */
+  scene(): ElementQuery;
   submit(ops: NewOp[]): void;
   record(entry: UndoEntry): void;
   style(tool: ToolName): Style;

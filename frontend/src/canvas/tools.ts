@@ -109,9 +109,12 @@ class StrokeTool implements Tool {
   }
 
   drafts(): Element[] {
-    if (this.id === null || this.buf.length === 0) return [];
+    // The whole stroke stays a draft until pointer-up, sent points too: the renderer keeps
+    // drafts on the live layer, and a stroke hopping between layers would redraw its tiles.
+    if (this.id === null) return [];
     const el = this.host.view().elements.get(this.id);
     if (!el) return [];
+    if (this.buf.length === 0) return [el];
     const draft: Element = { ...el, p: [...(el.p ?? []), ...this.buf] };
     if (el.pr) draft.pr = [...el.pr, ...this.prBuf];
     return [draft];

@@ -47,7 +47,7 @@ export class BoardSheets {
   /** The context actions for a canvas point: what is under it becomes the selection first. */
   openSelection(screen: [number, number]): void {
     const [x, y] = this.ed.camera.toWorld(...screen);
-    const el = topmostAt(this.ed.sync.view(), x, y, MENU_HIT_SLOP_PX / this.ed.camera.zoom);
+    const el = topmostAt(this.ed.scene(), x, y, MENU_HIT_SLOP_PX / this.ed.camera.zoom);
     // Empty space keeps the selection: its actions are one long-press away from anywhere.
     if (el && !this.ed.selection.has(el.id)) {
       this.ed.selection.clear();

@@ -1,0 +1,205 @@
+/**
+ * Drawing elements onto a 2D context in world coordinates (the context carries the transform).
+ *
+ * Stroke outlines come from perfect-freehand and are cached per element object in a WeakMap:
+ * elements are immutable (ops replace them), so a cache entry can never be stale and is
+ * collected with the element. Zoomed out, strokes are outlined from fewer points (level of
+ * detail) and elements smaller than a device pixel are not drawn at all.
+ */
+import { getStroke } from "perfect-freehand";
+import { absolutePoints, boundsOf, type Box } from "../ops";
+import type { Element } from "../protocol";
+
+/** Opacity at or below which a stroke is drawn as highlighter ink: flat, no thinning. */
+export const HIGHLIGHTER_MAX_OPACITY = 0.5;
+/** Dot grid spacing in world units. */
+const GRID_STEP = 32;
+/** Below this zoom the dot grid is not drawn. */
+const GRID_MIN_ZOOM = 0.3;
+/** Below this scale (device px per world unit) strokes are outlined from simplified points. */
+const LOD_SCALE = 0.5;
+
+const outlines = new WeakMap<Element, Path2D>();
+const simplified = new WeakMap<Element, Map<number, Path2D>>();
+
+/** Closed outline through `pts` with quadratic segments between midpoints. */
+function outlinePath(pts: number[][]): Path2D {
+  const path = new Path2D();
+  if (pts.length === 0) return path;
+  path.moveTo(pts[0][0], pts[0][1]);
+  for (let k = 0; k < pts.length; k++) {
+    const [x0, y0] = pts[k];
+    const [x1, y1] = pts[(k + 1) % pts.length];
+    path.quadraticCurveTo(x0, y0, (x0 + x1) / 2, (y0 + y1) / 2);
+  }
+  path.closePath();
+  return path;
+}
+
+/** The stroke's input points, dropping those within `tolerance` world units of the last kept. */
+function strokeInput(el: Element, tolerance: number): number[][] {
+  const pts = absolutePoints(el);
+  const input: number[][] = [];
+  let lx = Infinity;
+  let ly = Infinity;
+  const last = pts.length - 2;
+  for (let k = 0; k + 1 < pts.length; k += 2) {
+    if (tolerance > 0 && k !== last && Math.abs(pts[k] - lx) + Math.abs(pts[k + 1] - ly) < tolerance) continue;
+    lx = pts[k];
+    ly = pts[k + 1];
+    const pressure = el.pr ? el.pr[k / 2] / 100 : 0.5;
+    input.push([pts[k], pts[k + 1], pressure]);
+  }
+  return input;
+}
+
+function buildOutline(el: Element, tolerance: number): Path2D {
+  const highlighter = el.style.opacity <= HIGHLIGHTER_MAX_OPACITY;
+  return outlinePath(
+    getStroke(strokeInput(el, tolerance), {
+      size: el.style.width,
+      // Real stylus pressure gets pronounced thinning; simulated (mouse, touch) only a hint of it,
+      // or fast mouse strokes come out hairline-thin.
+      thinning: highlighter ? 0 : el.pr ? 0.6 : 0.25,
+      smoothing: 0.5,
+      streamline: 0.4,
+      simulatePressure: !el.pr,
+      last: true,
+    }),
+  );
+}
+
+/** The stroke's filled outline; at `scale` below LOD_SCALE, from points a device pixel apart. */
+export function strokeOutline(el: Element, scale = 1): Path2D {
+  if (scale >= LOD_SCALE) {
+    let path = outlines.get(el);
+    if (!path) outlines.set(el, (path = buildOutline(el, 0)));
+    return path;
+  }
+  // Tolerances in powers of two, so a zoom gesture reuses a handful of levels per stroke.
+  const tolerance = 2 ** Math.floor(Math.log2(1 / scale));
+  let levels = simplified.get(el);
+  if (!levels) simplified.set(el, (levels = new Map()));
+  let path = levels.get(tolerance);
+  if (!path) levels.set(tolerance, (path = buildOutline(el, tolerance)));
+  return path;
+}
+
+function drawArrowHead(ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D, el: Element): void {
+  const x2 = el.x + (el.w ?? 0);
+  const y2 = el.y + (el.h ?? 0);
+  const angle = Math.atan2(y2 - el.y, x2 - el.x);
+  const len = Math.max(10, el.style.width * 4);
+  ctx.beginPath();
+  ctx.moveTo(x2 - len * Math.cos(angle - Math.PI / 7), y2 - len * Math.sin(angle - Math.PI / 7));
+  ctx.lineTo(x2, y2);
+  ctx.lineTo(x2 - len * Math.cos(angle + Math.PI / 7), y2 - len * Math.sin(angle + Math.PI / 7));
+  ctx.stroke();
+}
+
+export type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+
+/** Draw one element; `scale` is device pixels per world unit (for the level of detail). */
+export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
+  const s = el.style;
+  ctx.globalAlpha = s.opacity;
+  ctx.strokeStyle = s.color;
+  ctx.fillStyle = s.color;
+  ctx.lineWidth = s.width;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  switch (el.type) {
+    case "stroke":
+      ctx.fill(strokeOutline(el, scale));
+      break;
+    case "rect":
+    case "ellipse": {
+      ctx.beginPath();
+      const w = el.w ?? 0;
+      const h = el.h ?? 0;
+      if (el.type === "rect") ctx.rect(el.x, el.y, w, h);
+      else ctx.ellipse(el.x + w / 2, el.y + h / 2, Math.abs(w / 2), Math.abs(h / 2), 0, 0, 2 * Math.PI);
+      if (s.fill) {
+        ctx.fillStyle = s.fill;
+        ctx.fill();
+      }
+      ctx.stroke();
+      break;
+    }
+    case "line":
+    case "arrow":
+      ctx.beginPath();
+      ctx.moveTo(el.x, el.y);
+      ctx.lineTo(el.x + (el.w ?? 0), el.y + (el.h ?? 0));
+      ctx.stroke();
+      if (el.type === "arrow") drawArrowHead(ctx, el);
+      break;
+    case "text": {
+      const size = el.size ?? 24;
+      ctx.font = `${size}px system-ui, sans-serif`;
+      ctx.textBaseline = "top";
+      (el.text ?? "").split("\n").forEach((line, n) => ctx.fillText(line, el.x, el.y + n * size * 1.25));
+      break;
+    }
+  }
+  ctx.globalAlpha = 1;
+}
+
+const inkCache = new WeakMap<Element, Box>();
+let measurer: CanvasRenderingContext2D | null = null;
+
+/** The glyphs' extent, measured (ops.elementBounds only estimates 0.6 em a character). */
+function textInk(el: Element, box: Box): Box {
+  measurer ??= document.createElement("canvas").getContext("2d");
+  if (!measurer) return box;
+  const size = el.size ?? 24;
+  measurer.font = `${size}px system-ui, sans-serif`;
+  measurer.textBaseline = "top";
+  const out = { ...box };
+  (el.text ?? "").split("\n").forEach((line, n) => {
+    const m = measurer!.measureText(line);
+    const y = el.y + n * size * 1.25;
+    out.minX = Math.min(out.minX, el.x - m.actualBoundingBoxLeft);
+    out.maxX = Math.max(out.maxX, el.x + m.actualBoundingBoxRight);
+    out.minY = Math.min(out.minY, y - m.actualBoundingBoxAscent);
+    out.maxY = Math.max(out.maxY, y + m.actualBoundingBoxDescent);
+  });
+  return out;
+}
+
+/**
+ * Everywhere `el` may leave ink, which can be more than its hit-test bounds: an arrow's head,
+ * a stroke widened by pressure (perfect-freehand's radius reaches 0.8 of the width), glyphs
+ * wider than estimated. Tiles draw and redraw by these, or an element would be cut at a
+ * tile's edge.
+ */
+export function inkBounds(el: Element): Box {
+  let box = inkCache.get(el);
+  if (box) return box;
+  const b = boundsOf(el);
+  const pad = el.type === "stroke" ? el.style.width : el.type === "arrow" ? Math.max(10, el.style.width * 4) : 0;
+  box = { minX: b.minX - pad, minY: b.minY - pad, maxX: b.maxX + pad, maxY: b.maxY + pad };
+  if (el.type === "text") box = textInk(el, box);
+  inkCache.set(el, box);
+  return box;
+}
+
+/** Whether `el` covers at least a device pixel at `scale` (smaller ones are not drawn). */
+export function visibleAt(el: Element, scale: number): boolean {
+  const b = boundsOf(el);
+  return (b.maxX - b.minX) * scale >= 1 || (b.maxY - b.minY) * scale >= 1;
+}
+
+/** The dot grid over world region `box` (dots straddling its edges included). */
+export function drawGrid(ctx: Context2D, box: Box, zoom: number): void {
+  if (zoom < GRID_MIN_ZOOM) return;
+  ctx.fillStyle = "#d9dce1";
+  const r = 1 / zoom;
+  const x1 = box.maxX + r;
+  const y1 = box.maxY + r;
+  for (let x = Math.ceil((box.minX - r) / GRID_STEP) * GRID_STEP; x < x1; x += GRID_STEP) {
+    for (let y = Math.ceil((box.minY - r) / GRID_STEP) * GRID_STEP; y < y1; y += GRID_STEP) {
+      ctx.fillRect(x - r, y - r, 2 * r, 2 * r);
+    }
+  }
+}

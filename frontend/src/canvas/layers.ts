@@ -1,0 +1,221 @@
+/**
+ * The two canvases on screen. The base layer shows the settled scene, copied from tiles; the
+ * live layer on top holds what changes from frame to frame (strokes being drawn, drafts,
+ * selection, marquee, remote cursors), so drawing a stroke repaints only its own pixels.
+ */
+import type { Box } from "../ops";
+import type { Element } from "../protocol";
+import { drawElement, inkBounds, type Context2D } from "./draw";
+import type { SceneIndex } from "./scene";
+import { TILE, tileKey, type Level, type Tile, type TileCache } from "./tiles";
+
+/** The camera in device pixels: scale, and the view's top-left in level pixels (integers). */
+export interface View {
+  scale: number;
+  zoom: number;
+  dpr: number;
+  x0: number;
+  y0: number;
+  width: number;
+  height: number;
+}
+
+export const BACKGROUND = "#ffffff";
+
+/** The world box a view shows. */
+export function worldBox(v: View): Box {
+  return { minX: v.x0 / v.scale, minY: v.y0 / v.scale, maxX: (v.x0 + v.width) / v.scale, maxY: (v.y0 + v.height) / v.scale };
+}
+
+export function worldTransform(ctx: Context2D, v: View): void {
+  ctx.setTransform(v.scale, 0, 0, v.scale, -v.x0, -v.y0);
+}
+
+export class BaseLayer {
+  /** The version of each tile as last copied to the screen, for the view in `shownView`. */
+  private readonly shown = new Map<Tile, number>();
+  private shownView = "";
+
+  constructor(private readonly ctx: CanvasRenderingContext2D) {}
+
+  /** The canvas was cleared (resized): copy everything again. */
+  forget(): void {
+    this.shownView = "";
+  }
+
+  /**
+   * Bring the screen up to date with `view`, rendering missing tiles until `deadline` when
+   * `render` is set (it is not while a zoom gesture is still changing the scale: tiles of a
+   * passing scale would be thrown away). Returns whether a visible tile is still missing.
+   */
+  compose(view: View, cache: TileCache, scene: SceneIndex, skip: ReadonlySet<string>, deadline: number, render: boolean): boolean {
+    const ctx = this.ctx;
+    cache.beginFrame();
+    const level = render ? cache.level(view.scale, view.zoom) : cache.find(view.scale);
+    const viewKey = `${view.scale}|${view.x0}|${view.y0}|${view.width}|${view.height}`;
+    const visible = slots(view);
+    if (viewKey !== this.shownView) {
+      this.shownView = viewKey;
+      this.shown.clear();
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.globalAlpha = 1;
+      ctx.fillStyle = BACKGROUND;
+      ctx.fillRect(0, 0, view.width, view.height);
+      if (!level || visible.some(([i, j]) => !level.tiles.get(tileKey(i, j))?.done)) {
+        this.drawFallback(view, cache, level);
+      }
+    }
+    if (!level) return true;
+    let pending = false;
+    for (const [i, j] of visible) {
+      const tile = render ? cache.tile(level, i, j) : level.tiles.get(tileKey(i, j));
+      if (!tile) {
+        pending = true;
+        continue;
+      }
+      cache.touch(tile);
+      if (render && !tile.done && performance.now() < deadline) cache.render(level, tile, scene, skip, deadline);
+      if (!tile.done) {
+        pending = true;
+        continue;
+      }
+      if (this.shown.get(tile) === tile.version) continue;
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.drawImage(tile.surface.canvas, i * TILE - view.x0, j * TILE - view.y0);
+      this.shown.set(tile, tile.version);
+    }
+    cache.trim();
+    return pending;
+  }
+
+  /** Until the view's own tiles are ready, scale what other levels have over its area. */
+  private drawFallback(view: View, cache: TileCache, current: Level | undefined): void {
+    const ctx = this.ctx;
+    const area = worldBox(view);
+    for (const level of cache.fallbacks(view.scale, current)) {
+      const k = view.scale / level.scale;
+      const [i0, j0, i1, j1] = level.range(area);
+      for (const tile of level.tiles.values()) {
+        if (!tile.done || tile.i < i0 || tile.i > i1 || tile.j < j0 || tile.j > j1) continue;
+        // Whole pixels on both edges: seams between scaled tiles would show as faint lines.
+        const x = Math.floor(tile.i * TILE * k - view.x0);
+        const y = Math.floor(tile.j * TILE * k - view.y0);
+        const size = Math.ceil(TILE * k) + 1;
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.drawImage(tile.surface.canvas, x, y, size, size);
+      }
+    }
+  }
+}
+
+/** The tile slots a view shows, nearest its centre first. */
+function slots(view: View): [number, number][] {
+  const out: [number, number][] = [];
+  const [i0, j0] = [Math.floor(view.x0 / TILE), Math.floor(view.y0 / TILE)];
+  const [i1, j1] = [Math.floor((view.x0 + view.width - 1) / TILE), Math.floor((view.y0 + view.height - 1) / TILE)];
+  for (let i = i0; i <= i1; i++) for (let j = j0; j <= j1; j++) out.push([i, j]);
+  const cx = (view.x0 + view.width / 2) / TILE - 0.5;
+  const cy = (view.y0 + view.height / 2) / TILE - 0.5;
+  return out.sort((a, b) => Math.hypot(a[0] - cx, a[1] - cy) - Math.hypot(b[0] - cx, b[1] - cy));
+}
+
+export interface RemoteCursor {
+  name: string;
+  color: string;
+  x: number;
+  y: number;
+}
+
+export interface LiveContent {
+  /** Elements drawn over the settled scene: drafts and strokes still being drawn. */
+  elements: readonly Element[];
+  /** Boxes drawn as selection outlines (world units). */
+  selected: readonly Box[];
+  marquee: Box | null;
+  cursors: readonly RemoteCursor[];
+  /** Where each cursor is on screen (CSS pixels). */
+  toScreen(x: number, y: number): [number, number];
+}
+
+/** Device-pixel rectangle [x, y, w, h] of what was drawn. */
+type Rect = [number, number, number, number];
+
+export class LiveLayer {
+  /** What the last frame drew: only that is cleared (a full clear would repaint the page). */
+  private drawn: Rect | null = null;
+
+  constructor(private readonly ctx: CanvasRenderingContext2D) {}
+
+  /** The canvas was cleared (resized). */
+  forget(): void {
+    this.drawn = null;
+  }
+
+  draw(view: View, live: LiveContent): void {
+    const ctx = this.ctx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    if (this.drawn) ctx.clearRect(...this.drawn);
+    let area: Rect | null = null;
+    const grow = (b: Box, pad: number) => {
+      const x = Math.floor(b.minX * view.scale - view.x0 - pad);
+      const y = Math.floor(b.minY * view.scale - view.y0 - pad);
+      const r: Rect = [x, y, Math.ceil(b.maxX * view.scale - view.x0 + pad) - x, Math.ceil(b.maxY * view.scale - view.y0 + pad) - y];
+      area = area ? union(area, r) : r;
+    };
+    worldTransform(ctx, view);
+    for (const el of live.elements) {
+      drawElement(ctx, el, view.scale);
+      grow(inkBounds(el), 2);
+    }
+    const z = view.zoom;
+    ctx.lineWidth = 1.5 / z;
+    ctx.strokeStyle = "#2f6feb";
+    ctx.setLineDash([6 / z, 4 / z]);
+    for (const b of live.selected) {
+      ctx.strokeRect(b.minX, b.minY, b.maxX - b.minX, b.maxY - b.minY);
+      grow(b, 2 * view.dpr);
+    }
+    const m = live.marquee;
+    if (m) {
+      ctx.fillStyle = "rgba(47, 111, 235, 0.08)";
+      ctx.fillRect(m.minX, m.minY, m.maxX - m.minX, m.maxY - m.minY);
+      ctx.strokeRect(m.minX, m.minY, m.maxX - m.minX, m.maxY - m.minY);
+      grow(m, 2 * view.dpr);
+    }
+    ctx.setLineDash([]);
+    ctx.setTransform(view.dpr, 0, 0, view.dpr, 0, 0);
+    for (const c of live.cursors) {
+      const [x, y] = live.toScreen(c.x, c.y);
+      const w = drawCursor(ctx, x, y, c);
+      const d = view.dpr;
+      const r: Rect = [Math.floor(x * d) - 2, Math.floor(y * d) - 2, Math.ceil((12 + w) * d) + 4, Math.ceil(34 * d) + 4];
+      area = area ? union(area, r) : r;
+    }
+    this.drawn = area;
+  }
+}
+
+function union(a: Rect, b: Rect): Rect {
+  const x = Math.min(a[0], b[0]);
+  const y = Math.min(a[1], b[1]);
+  return [x, y, Math.max(a[0] + a[2], b[0] + b[2]) - x, Math.max(a[1] + a[3], b[1] + b[3]) - y];
+}
+
+/** A remote user's arrow and name label at screen point (x, y); returns the label's width. */
+function drawCursor(ctx: CanvasRenderingContext2D, x: number, y: number, c: RemoteCursor): number {
+  ctx.fillStyle = c.color;
+  ctx.beginPath();
+  ctx.moveTo(x, y);
+  ctx.lineTo(x + 3, y + 16);
+  ctx.lineTo(x + 7, y + 11);
+  ctx.lineTo(x + 14, y + 11);
+  ctx.closePath();
+  ctx.fill();
+  ctx.font = "12px system-ui, sans-serif";
+  ctx.textBaseline = "top";
+  const w = ctx.measureText(c.name).width + 10;
+  ctx.fillRect(x + 12, y + 16, w, 18);
+  ctx.fillStyle = "#ffffff";
+  ctx.fillText(c.name, x + 17, y + 19);
+  return w;
+}
