@@ -30,6 +30,8 @@ psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1 from pg_database where 
   || psql -h 127.0.0.1 -U postgres -d postgres -qc "create database test" \
   || { echo "ensure-services: cannot create database 'test' as postgres on 127.0.0.1 (trust auth needed)" >&2; exit 1; }
 
+# The sharded-layer tests (tests/realtime/test_layer_shards.py, tests/cluster) start private
+# redis-server processes of their own on other ports: they need the binary, not a second service.
 if ! command -v redis-server >/dev/null; then apt_install redis-server; fi
 if ! redis_up; then
   mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true

@@ -85,6 +85,42 @@ class PrivateRedis:
         self.start()
 
 
+class RedisShards:
+    """
+    The cluster's channel layer: one PrivateRedis per shard, broken and healed together.
+
+    `url` is what REDIS_URL takes: the shards' URLs, comma-separated, in port order.
+    """
+
+    def __init__(self, ports: list[int], log_dir: Path) -> None:
+        self.shards = [PrivateRedis(port, log_dir) for port in ports]
+
+    @property
+    def url(self) -> str:
+        return ",".join(shard.url for shard in self.shards)
+
+    @property
+    def running(self) -> bool:
+        return all(shard.process is not None for shard in self.shards)
+
+    def start(self) -> None:
+        for shard in self.shards:
+            if shard.process is None:
+                shard.start()
+
+    def stop(self) -> None:
+        for shard in self.shards:
+            shard.stop()
+
+    def restart(self, down_secs: float) -> None:
+        """
+        Kill every shard, keep them down for `down_secs`, start them empty.
+        """
+        self.stop()
+        time.sleep(down_secs)
+        self.start()
+
+
 class TcpProxy:
     """
     A loopback TCP relay to `target` that can be cut (all links dropped, connects refused).
