@@ -33,8 +33,8 @@ from board.document.geometry import (
     text_lines,
     union,
 )
+from board.document.points import decode_points
 from board.exceptions import BoardError
-from board.points import decode_points
 
 #: Space around the content, world units, so strokes touching the edge keep their caps.
 MARGIN = 16

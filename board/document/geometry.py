@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from board.points import decode_points
+from board.document.points import decode_points
 
 #: Text layout, in multiples of the font size: advance of an average glyph (no font metrics on
 #: the server, so the box is an estimate that errs wide) and the distance between baselines.

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from board.document.limits import COORD_MAX, Limits
+from board.document.points import point_count
 from board.document.validate import SHAPE_TYPES
 from board.exceptions import BoardFull, OpRejected
-from board.points import point_count
 
 #: Snapshot format version (the `v` of a stored snapshot).
 SNAPSHOT_VERSION = 1

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from board.document import BoardState, Limits, apply_in_place, check_op, materialize
 from board.document import state as state_module
+from board.document.points import point_count
 from board.exceptions import BoardFull, OpRejected
-from board.points import point_count
 from tests.board.strategies import elements, op_bodies
 
 STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}

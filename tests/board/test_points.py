@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from board.points import (
+from board.document.points import (
     decode_deltas,
     decode_points,
     encode_points,
