@@ -9,7 +9,8 @@ thread spends holding the GIL; PostgreSQL's own CPU is another process) and perf
 and prints medians per op.
 
 The baseline is board/oplog.py as it was at a git revision (BASELINE_REV, or --baseline), loaded
-as a separate module, so the old path stays measurable without living on in board/oplog.py.
+as a separate module, so the old path stays measurable without living on in board/oplog/. The
+log was one file until it became the board/oplog/ package: a baseline revision must predate that.
 The variants run interleaved, tick by tick and in alternating order, so load from other
 processes on the box hits both alike; compare their ratio, not figures from another run.
 """

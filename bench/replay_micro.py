@@ -3,7 +3,7 @@ Offline replay of the load generator's receive path: CPU µs per op delivery, ol
 
 `python -m bench.replay_micro` builds the `ops` frames scenario B's server sends (one board,
 20 drawers at 30 Hz, one frame per 20 ms tick with ~12 entries of `app` ops of 4 points and a
-stroke's `add` every 60 ops; entries as board/oplog.py encode_entry writes them, frames as
+stroke's `add` every 60 ops; entries as board/oplog/sequence.py writes them, frames as
 realtime.wire.protocol.ops_frame_from_entries joins them) and feeds each, as the wire bytes of one
 socket read, to every receiver of one worker (100 of B's 200 clients with 2 workers) through
 WsClient.data_received, then the whole BenchClient accounting.
@@ -125,7 +125,7 @@ class Board:
         return ops_frame_from_entries(entries), keys
 
     def entry(self, op: dict[str, Any], client_id: str) -> bytes:
-        # board/oplog.py encode_entry: the op plus s, c and u.
+        # board/oplog/sequence.py: the op plus s, c and u.
         self.seq += 1
         packed: bytes = msgpack.packb({**op, "s": self.seq, "c": client_id, "u": USER_ID})
         return packed

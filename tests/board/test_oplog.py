@@ -15,7 +15,6 @@ from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from django.utils import timezone
 
-from board import oplog
 from board.models import Board, Op
 from board.oplog import (
     Submission,
@@ -25,6 +24,8 @@ from board.oplog import (
     ops_after,
     ops_between,
 )
+from board.oplog import resends as oplog_resends
+from board.oplog.store import TOUCH_EVERY
 from tests.board.oplog_worker import op_batches, run_in_process, run_threads
 
 PROCESSES = 3
@@ -277,9 +278,9 @@ def test_a_resend_is_found_whether_the_insert_goes_first_or_the_probe(
     """
     if connection.vendor != "postgresql":
         pytest.skip("the optimistic insert is PostgreSQL's path")
-    resends = oplog._ResendWeather()
+    resends = oplog_resends.ResendWeather()
     resends.probes_left = 0 if optimistic else 3
-    monkeypatch.setattr(oplog, "_RESENDS", resends)
+    monkeypatch.setattr(oplog_resends, "RESENDS", resends)
     board = make_board(user)
     first, second = op_batches("c1", 2, 3)
     append_ops(board_id=board.id, author_id=user.id, client_id="c1", ops=first)
@@ -308,9 +309,9 @@ def test_an_op_twice_in_one_batch_is_stored_once(
     tick's batch: it is stored once, both copies are acked with its seq, and the head does not
     move past what was stored (the optimistic path claimed one seq per submission).
     """
-    resends = oplog._ResendWeather()
+    resends = oplog_resends.ResendWeather()
     resends.probes_left = 0 if optimistic else 3
-    monkeypatch.setattr(oplog, "_RESENDS", resends)
+    monkeypatch.setattr(oplog_resends, "RESENDS", resends)
     board = make_board(user)
     ops = op_batches("c1", 1, 3)[0]
     result = append_ops(
@@ -333,12 +334,12 @@ def test_drawing_keeps_updated_at_at_most_a_minute_stale(make_board: Any, user: 
     most once per TOUCH_EVERY: a drawn-on board is never more than that out of date.
     """
     board = make_board(user)
-    stale = timezone.now() - oplog.TOUCH_EVERY - timedelta(seconds=5)
+    stale = timezone.now() - TOUCH_EVERY - timedelta(seconds=5)
     Board.objects.filter(id=board.id).update(updated_at=stale)
     first, second = op_batches("c1", 2, 2)
     append_ops(board_id=board.id, author_id=user.id, client_id="c1", ops=first)
     touched = Board.objects.get(id=board.id).updated_at
-    assert touched > stale + oplog.TOUCH_EVERY
+    assert touched > stale + TOUCH_EVERY
 
     append_ops(board_id=board.id, author_id=user.id, client_id="c1", ops=second)
     board.refresh_from_db()

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from board import oplog
 from board.models import Board, Op
-from board.oplog import Submission, append_batches, find_stored
+from board.oplog import Submission, append_batches, append_ops, find_stored
+from board.oplog import append as oplog_append
+from board.oplog.orm import OrmStore
+from board.oplog.postgres import PostgresStore, int_array, text_array
 from tests.realtime.conftest import append, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
@@ -56,7 +58,7 @@ def rows(board: Board) -> list[tuple[Any, ...]]:
 
 def orm_path(batches: dict[str, list[Submission]], monkeypatch: Any) -> Any:
     with monkeypatch.context() as patch:
-        patch.setattr(oplog, "_store", oplog._OrmStore)
+        patch.setattr(oplog_append, "choose_store", OrmStore)
         return append_batches(batches)
 
 
@@ -91,15 +93,15 @@ def test_duplicate_lookup_probes_the_index_instead_of_scanning_the_log(board, us
     if connection.vendor != "postgresql":
         pytest.skip("the array-parameter path is PostgreSQL's")
     ops = [{"i": i, "k": "clr"} for i in range(1, 5001)]
-    oplog.append_ops(board_id=board.id, author_id=user.pk, client_id="bulk", ops=ops)
+    append_ops(board_id=board.id, author_id=user.pk, client_id="bulk", ops=ops)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Op._meta.db_table}")
         keys = [
-            oplog._text_array([board.id] * 400),
-            oplog._text_array(["bulk"] * 400),
-            oplog._int_array(range(1, 401)),
+            text_array([board.id] * 400),
+            text_array(["bulk"] * 400),
+            int_array(range(1, 401)),
         ]
-        cursor.execute("EXPLAIN " + oplog._PostgresStore._EXISTING, keys)
+        cursor.execute("EXPLAIN " + PostgresStore.EXISTING, keys)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Seq Scan" not in plan and "Index" in plan, plan
 
@@ -117,10 +119,10 @@ def test_array_literals_round_trip_awkward_strings(db):
         cursor.execute(
             "SELECT %s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[]",
             [
-                oplog._text_array(AWKWARD_IDS),
-                oplog._text_array(["plain", "ids"]),
-                oplog._text_array([]),
-                oplog._int_array([-(2**63), 0, 7, 2**63 - 1]),
+                text_array(AWKWARD_IDS),
+                text_array(["plain", "ids"]),
+                text_array([]),
+                int_array([-(2**63), 0, 7, 2**63 - 1]),
             ],
         )
         assert cursor.fetchone() == (AWKWARD_IDS, ["plain", "ids"], [], [-(2**63), 0, 7, 2**63 - 1])

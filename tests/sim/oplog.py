@@ -3,7 +3,7 @@ The op log of the simulation: the durable truth, in memory, with the hub's store
 
 Each function answers what its namesake in realtime.engine.store answers from PostgreSQL, with fresh
 objects every time (a reader never shares state with the log). Sequencing reuses
-board.oplog._sequence, so entries are byte for byte what the real log stores.
+board.oplog.sequence, so entries are byte for byte what the real log stores.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import msgpack
 
 from board.document import BoardState, materialize
 from board.exceptions import BoardNotFound
-from board.oplog import AppendResult, Submission, _sequence
+from board.oplog.sequence import AppendResult, Submission, sequence
 from board.snapshots import decode_snapshot, encode_snapshot
 from realtime.engine import store
 from realtime.engine.store import LoadedBoard, TickResult, encode_snap, snap_from_snapshot
@@ -71,7 +71,7 @@ class SimLog:
                 result.missing = True
                 continue
             known = {(board_id, c, i): s for (c, i), s in board.index.items()}
-            rows = _sequence(result, board.head, subs, known, pack)
+            rows = sequence(result, board.head, subs, known, pack)
             for _b, seq, client_id, op_id, _u, _k, payload in rows:
                 assert seq == board.head + 1, "the log's seqs must stay contiguous"
                 board.entries.append(payload)
