@@ -11,19 +11,12 @@ Pure code: no ORM, no I/O. Server (realtime hub, snapshots, API) and tests impor
 
 from __future__ import annotations
 
+from board.document.check import check_op
 from board.document.geometry import bbox
 from board.document.inverse import inverse_op
 from board.document.limits import COORD_MAX, Limits
-from board.document.state import (
-    SNAPSHOT_VERSION,
-    BoardState,
-    apply,
-    apply_in_place,
-    check_op,
-    copy_element,
-    materialize,
-    replay,
-)
+from board.document.reducer import apply, apply_in_place, materialize, replay
+from board.document.state import SNAPSHOT_VERSION, BoardState, copy_element
 from board.document.validate import validate_app, validate_element, validate_op
 
 __all__ = [

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from board.document.state import UPDATABLE, BoardState, copy_element
+from board.document.reducer import UPDATABLE
+from board.document.state import BoardState, copy_element
 
 
 def _undo_add(state: BoardState, op: Mapping[str, Any]) -> list[dict[str, Any]]:

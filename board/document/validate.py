@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from board.document.limits import (
     COORD_MAX,
     DELTA_MAX,
+    ID_MAX_CHARS,
     OP_ID_MAX,
     OPACITY_MAX,
     OPACITY_MIN,
@@ -32,7 +33,9 @@ from board.document.limits import (
 from board.exceptions import OpRejected
 from board.text import NOT_SCALAR_TEXT, is_scalar_text
 
-_is_id = re.compile(r"[A-Za-z0-9_-]{1,32}").fullmatch
+_is_id = re.compile(rf"[A-Za-z0-9_-]{{1,{ID_MAX_CHARS}}}").fullmatch
+#: The message for a malformed id.
+_ID_EXPECTED = f"expected an id of 1..{ID_MAX_CHARS} chars [A-Za-z0-9_-]"
 _is_color = re.compile(r"#[0-9a-fA-F]{6}").fullmatch
 #: What XML 1.0 does not allow in text (SVG export) besides surrogates: C0 controls other than
 #: tab, newline and carriage return, and the non-characters U+FFFE and U+FFFF.
@@ -109,7 +112,7 @@ def _number(v: object, lo: float, hi: float, path: str) -> int | float:
 
 def _id(v: object, path: str) -> str:
     if type(v) is not str or not _is_id(v):
-        _fail(path, "expected an id of 1..32 chars [A-Za-z0-9_-]")
+        _fail(path, _ID_EXPECTED)
     return v
 
 
@@ -124,7 +127,7 @@ def _ids(v: object, limits: Limits, path: str) -> list[str]:
         _fail(path, f"expected an array of 1..{limits.max_ids_per_op} ids")
     for n, item in enumerate(v):
         if type(item) is not str or not _is_id(item):
-            _fail(f"{path}[{n}]", "expected an id of 1..32 chars [A-Za-z0-9_-]")
+            _fail(f"{path}[{n}]", _ID_EXPECTED)
     return v
 
 

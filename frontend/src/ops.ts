@@ -35,7 +35,7 @@ export const COORD_MAX = 10_000_000;
 /** Pressure filled in when a pressure stroke gets an append without `pr` (server default). */
 export const DEFAULT_PRESSURE = 50;
 
-/** Which `upd` keys apply to which element type (board/document/state.py UPDATABLE). */
+/** Which `upd` keys apply to which element type (board/document/reducer.py UPDATABLE). */
 const UPDATABLE: Record<string, readonly string[]> = {
   stroke: ["x", "y"],
   text: ["x", "y", "text", "size"],

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from board.document import BoardState, Limits, apply_in_place, check_op, materialize
+from board.document import check as check_module
 from board.document import state as state_module
 from board.document.points import point_count
 from board.exceptions import BoardFull, OpRejected
@@ -117,7 +118,8 @@ def test_the_hot_path_never_recounts_the_board(monkeypatch: pytest.MonkeyPatch) 
     def no_recount(*args: Any) -> Any:
         raise AssertionError("counted the whole board on the hot path")
 
-    monkeypatch.setattr(state_module, "_totals", no_recount)
+    for module in (state_module, check_module):
+        monkeypatch.setattr(module, "count_totals", no_recount)
     limits = Limits(max_board_points=100, max_board_text_chars=100)
     ops = [
         add(stroke("n", 2)),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from websockets.exceptions import WebSocketException
 
-from board.document.state import BoardState, replay
+from board.document import BoardState, replay
 from tests.cluster.localcluster import LocalCluster, LogRow
 from tests.realtime.wsclient import BoardClient, converge
 

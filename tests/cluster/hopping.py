@@ -35,7 +35,7 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 
-from board.document.state import BoardState, replay
+from board.document import BoardState, replay
 from tests.cluster.drawing import CONNECT_ERRORS
 from tests.cluster.localcluster import LocalCluster
 from tests.realtime.wsclient import RETRY_SECS, BoardClient, converge

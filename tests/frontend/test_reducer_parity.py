@@ -1,5 +1,5 @@
 """
-The client's applyOp (frontend/src/ops.ts) and the server's reducer (board.document.state) agree:
+The client's applyOp (frontend/src/ops.ts) and the server's reducer (board.document.reducer) agree:
 seeded random op sequences, including the edge cases (updates of keys a type does not have,
 repeated ids in mov and rst, appends without pressure, coordinates at the clamp) replay to the
 same elements in the same z-order in both.
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from board.document import BoardState, apply_in_place
 from board.document.limits import COORD_MAX
-from board.document.state import BoardState, apply_in_place
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 SEEDS = range(40)

@@ -9,7 +9,7 @@ its outbox. It speaks msgpack/JSON directly rather than through realtime.wire.pr
 bug cannot hide on both sides. With `version=2` it sends stroke adds and appends as UP_ADD /
 UP_NEXT (UP_APP when an append does not follow the op before it, or has pressure) and reads
 DOWN_OPS / DEFS (protocol §2.5) with realtime.wire.compact, the reference codec. The board model is
-board.document.state (the server's reducer), so "same state" means the same BoardState.
+board.document.reducer (the server's reducer), so "same state" means the same BoardState.
 
     client = BoardClient(server.ws_url(f"/ws/boards/{board.id}/"), headers=token_header(user))
     await client.connect()
@@ -31,7 +31,7 @@ import msgpack
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from board.document.state import BoardState, apply_in_place
+from board.document import BoardState, apply_in_place
 from realtime.wire import compact
 
 #: How long a client holds frames that follow a gap before it asks for the range (seconds);

@@ -1,0 +1,159 @@
+"""
+The reducer: how a sequence of ops becomes a board.
+
+`apply_in_place` is TOTAL and deterministic. Ops are validated against the board (check_op) when
+they are sequenced, but two processes may validate against states that differ by the other's
+not-yet-seen ops, so by the time an op is applied it may no longer fit: its element was deleted,
+its id was taken, the element was replaced by one of another type. Such an op (or the part of it
+that no longer fits) is a no-op, never an error; every replica that applies the same log in `seq`
+order therefore reaches the same state, whichever process validated what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from board.document.limits import COORD_MAX
+from board.document.state import BoardState, Element, copy_element, points_of, text_chars_of
+from board.document.validate import SHAPE_TYPES
+
+#: Pressure given to appended points of a pressure stroke when an op lacks it (only possible
+#: when the element was replaced under the op; see the module docstring).
+DEFAULT_PRESSURE = 50
+
+#: Fields an `upd` may set, per element type.
+UPDATABLE: dict[str, frozenset[str]] = {
+    "stroke": frozenset({"style", "x", "y"}),
+    "text": frozenset({"style", "x", "y", "text", "size"}),
+    **{t: frozenset({"style", "x", "y", "w", "h"}) for t in SHAPE_TYPES},
+}
+
+
+def _clamp(v: int) -> int:
+    return COORD_MAX if v > COORD_MAX else -COORD_MAX if v < -COORD_MAX else v
+
+
+# Each reducer keeps the state's totals in step with what it does to the elements (the
+# property test in tests/board/test_budget.py recounts after every op of random logs).
+
+
+def _add(state: BoardState, op: Mapping[str, Any]) -> None:
+    el = op["el"]
+    elements = state.elements
+    if el["id"] not in elements:
+        new = elements[el["id"]] = copy_element(el)
+        kind = new["type"]  # points_of and text_chars_of, inline (hot path)
+        if kind == "stroke":
+            state._points += len(new.get("p") or ()) // 2
+        elif kind == "text":
+            state._text_chars += len(new.get("text") or "")
+
+
+def _app(state: BoardState, op: Mapping[str, Any]) -> None:
+    el = state.elements.get(op["id"])
+    if el is None or el["type"] != "stroke":
+        return
+    added = op["p"]
+    el.setdefault("p", []).extend(added)
+    # Validated point arrays are even (validate_op), so the stroke's count grows by exactly this.
+    state._points += len(added) // 2
+    if "pr" in el:
+        el["pr"].extend(op.get("pr") or [DEFAULT_PRESSURE] * (len(added) // 2))
+
+
+def _upd(state: BoardState, op: Mapping[str, Any]) -> None:
+    el = state.elements.get(op["id"])
+    if el is None:
+        return
+    allowed = UPDATABLE.get(el["type"], frozenset())
+    for key, value in op["set"].items():
+        if key == "style":
+            el["style"] = {**el["style"], **value}
+        elif key in allowed:
+            if key == "text":  # only a text element has it
+                state._text_chars += len(value) - len(el.get("text") or "")
+            el[key] = value
+
+
+def _mov(state: BoardState, op: Mapping[str, Any]) -> None:
+    dx, dy = op["dx"], op["dy"]
+    # dict.fromkeys: an id named twice moves once, as a client selecting it twice would expect.
+    for el_id in dict.fromkeys(op["ids"]):
+        el = state.elements.get(el_id)
+        if el is not None:
+            el["x"] = _clamp(el["x"] + dx)
+            el["y"] = _clamp(el["y"] + dy)
+
+
+def _del(state: BoardState, op: Mapping[str, Any]) -> None:
+    elements = state.elements
+    for el_id in op["ids"]:
+        el = elements.pop(el_id, None)
+        if el is not None:
+            state._points -= points_of(el)
+            state._text_chars -= text_chars_of(el)
+
+
+def _clr(state: BoardState, op: Mapping[str, Any]) -> None:
+    state.elements.clear()
+    state._points = state._text_chars = 0
+
+
+def _rst(state: BoardState, op: Mapping[str, Any]) -> None:
+    elements: dict[str, Element] = {}
+    for el in op["els"]:
+        if el["id"] not in elements:
+            elements[el["id"]] = copy_element(el)
+    state.elements = elements  # counts the totals afresh
+
+
+_REDUCERS: dict[str, Callable[[BoardState, Mapping[str, Any]], None]] = {
+    "add": _add,
+    "app": _app,
+    "upd": _upd,
+    "mov": _mov,
+    "del": _del,
+    "clr": _clr,
+    "rst": _rst,
+}
+
+
+def apply_in_place(state: BoardState, op: Mapping[str, Any]) -> None:
+    """
+    Apply one validated op (or stored log entry) to `state`; never raises for a stale op.
+
+    `state.seq` becomes the entry's `s`, or advances by one for an unsequenced op. An unknown
+    kind (a newer protocol's op in an old replica) only advances `seq`.
+    """
+    reducer = _REDUCERS.get(op["k"])
+    if reducer is not None:
+        reducer(state, op)
+    state.seq = op["s"] if "s" in op else state.seq + 1
+
+
+def apply(state: BoardState, op: Mapping[str, Any]) -> BoardState:
+    """
+    Return a new state: `state` with `op` applied; `state` is left untouched.
+    """
+    new = state.copy()
+    apply_in_place(new, op)
+    return new
+
+
+def replay(state: BoardState, ops: Iterable[Mapping[str, Any]]) -> BoardState:
+    """
+    Apply `ops` to `state` in place, skipping log entries the state already covers; return it.
+    """
+    for op in ops:
+        if "s" in op and op["s"] <= state.seq:
+            continue
+        apply_in_place(state, op)
+    return state
+
+
+def materialize(snapshot: BoardState | None, ops: Iterable[Mapping[str, Any]]) -> BoardState:
+    """
+    Return the state after applying `ops` to a copy of `snapshot` (or to an empty board).
+    """
+    return replay(snapshot.copy() if snapshot is not None else BoardState(), ops)
