@@ -3,7 +3,7 @@ Reading a board's content over HTTP: state at a seq, the op log, and exports.
 
 All three are open to anyone with a role, share-link holders and link-access visitors included.
 State and ops answer JSON or msgpack by Accept; exports answer the file itself, rendered in a
-worker process within a budget, cached, and rate-limited per caller (board.export_pool).
+worker process within a budget, cached, and rate-limited per caller (board.export).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from api.schema import READ_ERRORS, errors
 from api.serializers import ErrorSerializer
 from board.conf import app_settings
 from board.document import BoardState
-from board.export_pool import (
+from board.export import (
     ExportBusy,
     ExportSource,
     ExportTooLarge,

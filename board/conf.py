@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "SNAPSHOT_EVERY_OPS": 1000,
     "SNAPSHOT_EVERY_SECS": 300,
     "SOCKET_TICKET_SECS": 60,
-    # Exports (board.export_pool, docs/api.md "Exports"). Worker processes per server process;
+    # Exports (board.export, docs/api.md "Exports"). Worker processes per server process;
     # 0 renders in the request thread, which stalls the event loop: development only.
     "EXPORT_WORKERS": env_int("INKROOM_EXPORT_WORKERS", 1),
     # Longest render, and longest wait for a free worker (503 after either).

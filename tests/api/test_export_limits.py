@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from board.export import POINTS_PER_ELEMENT
-from board.export_pool import get_exporter
+from board.export import get_exporter
+from board.export.budget import POINTS_PER_ELEMENT
 from tests.api.conftest import World, add_ops, rect
 
 pytestmark = pytest.mark.django_db

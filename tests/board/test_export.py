@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from board.document import BoardState, bbox, materialize
-from board.export import (
+from board.export.render import (
     EMPTY_SIDE,
     MARGIN,
     PNG_MAX_SIDE,

@@ -1,5 +1,5 @@
 """
-board.export_pool and the export budget: renders in worker processes under a time and memory
+board.export's workers, cache and budget: renders in worker processes under a time and memory
 limit, the budget measured before rendering, the bytes-bounded cache and shared renders, and
 characters XML disallows cleaned out of SVG and PNG (issue 15 findings 1 and 7).
 """
@@ -18,28 +18,13 @@ import msgpack
 import pytest
 
 from board.document import BoardState, materialize
-from board.export import (
-    POINTS_PER_ELEMENT,
-    ExportCost,
-    export_cost,
-    render_png,
-    render_svg,
-    xml_text,
-)
-from board.export_pool import (
-    Budget,
-    ExportCache,
-    Exporter,
-    ExportSource,
-    ExportTimeout,
-    ExportTooLarge,
-    ExportUnavailable,
-    InlinePool,
-    Rendered,
-    WorkerPool,
-    materialise,
-    run_export,
-)
+from board.export.budget import POINTS_PER_ELEMENT, Budget, ExportCost, export_cost
+from board.export.cache import ExportCache
+from board.export.errors import ExportTimeout, ExportTooLarge, ExportUnavailable
+from board.export.exporter import Exporter
+from board.export.render import render_png, render_svg, xml_text
+from board.export.task import ExportSource, Rendered, materialise, run_export
+from board.export.workers import InlinePool, WorkerPool
 
 STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
 ROOMY = Budget(max_glyphs=10**9, max_points=10**9)

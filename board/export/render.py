@@ -8,7 +8,7 @@ through the midpoints of consecutive points). Text loses the characters XML 1.0 
 (`xml_text`), so one stored U+FFFF cannot make the SVG malformed or the PNG fail.
 
 Everything here is pure and CPU-bound: the server runs it in a worker process
-(board.export_pool), within the budget `export_cost` measures.
+(board.export.workers), within the budget board.export.budget measures.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -34,7 +33,7 @@ from board.document.geometry import (
     union,
 )
 from board.document.points import decode_points
-from board.exceptions import BoardError
+from board.export.errors import ExportError
 
 #: Space around the content, world units, so strokes touching the edge keep their caps.
 MARGIN = 16
@@ -49,24 +48,12 @@ PNG_MAX_SIDE = 8192
 #: Share of the nominal width a stroke has at pressure 0 (the rest scales with pressure, so
 #: pressure 50 draws the nominal width and 100 draws PRESSURE_WIDTH_MAX times it).
 PRESSURE_WIDTH_MIN = 0.25
-#: What an element counts towards an export's point budget besides its own stroke points: its
-#: group, shape and caps. Measured on resvg: 100k rects rasterise in ~8 s, 1M stroke points in
-#: ~7 s, so an element costs about as much as 8-12 points.
-POINTS_PER_ELEMENT = 8
 
 #: Characters XML 1.0 does not allow (its `Char` production): C0 controls but tab, LF and CR,
 #: lone surrogates, U+FFFE and U+FFFF. One of them makes the whole SVG malformed.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 Point = tuple[float, float]
-
-
-class ExportError(BoardError):
-    """
-    The rasteriser refused the SVG (a bug in this module, never the user's input).
-    """
-
-    code = "export_failed"
 
 
 def xml_text(text: str) -> str:
@@ -232,32 +219,6 @@ _RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "arrow": _arrow,
     "text": _text,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ExportCost:
-    """
-    What rendering a state costs, in the units of the export budget.
-    """
-
-    #: Characters of text elements (rasterising text is the slowest thing per unit, 4-50 µs).
-    glyphs: int
-    #: Stroke points plus POINTS_PER_ELEMENT per element.
-    points: int
-
-
-def export_cost(state: BoardState) -> ExportCost:
-    """
-    Measure `state` against the export budget: one pass, no rendering (~10 ms per 100k elements).
-    """
-    glyphs = points = 0
-    for el in state.elements.values():
-        kind = el["type"]
-        if kind == "text":
-            glyphs += len(el["text"])
-        elif kind == "stroke":
-            points += len(el.get("p") or ()) // 2
-    return ExportCost(glyphs=glyphs, points=points + POINTS_PER_ELEMENT * len(state.elements))
 
 
 def content_box(state: BoardState) -> tuple[float, float, float, float]:

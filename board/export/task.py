@@ -1,0 +1,64 @@
+"""
+One export as a worker computes it: decode the stored board, measure it, render it.
+
+Imports no Django models: the forkserver preloads the worker side before Django is set up.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+
+import msgpack
+
+from board.document import BoardState, replay
+from board.export.budget import Budget, ExportCost, export_cost
+from board.export.render import FORMAT_RENDERERS
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSource:
+    """
+    A board at `seq` as stored: its latest snapshot <= seq and the log entries after it.
+    """
+
+    seq: int
+    snapshot: bytes | None
+    ops: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """
+    A worker's answer: the body, or None when the cost was above the budget.
+    """
+
+    body: bytes | None
+    cost: ExportCost
+
+
+def materialise(source: ExportSource) -> BoardState:
+    """
+    Decode a board from its stored snapshot and log tail (board.snapshots.state_load's replay).
+    """
+    # The decoded maps hold no cycles: collections during the decode only cost time.
+    gc.disable()
+    try:
+        if source.snapshot is None:
+            state = BoardState()
+        else:
+            state = BoardState.from_snapshot(msgpack.unpackb(source.snapshot))
+        return replay(state, (msgpack.unpackb(entry) for entry in source.ops))
+    finally:
+        gc.enable()
+
+
+def run_export(fmt: str, source: ExportSource, budget: Budget) -> Rendered:
+    """
+    Decode, measure and (within `budget`) render: what a worker does for one export.
+    """
+    state = materialise(source)
+    cost = export_cost(state)
+    if not budget.fits(fmt, cost):
+        return Rendered(None, cost)
+    return Rendered(FORMAT_RENDERERS[fmt](state), cost)
