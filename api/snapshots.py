@@ -5,8 +5,8 @@ Reading needs any role (signed in); taking and restoring need editor or owner. A
 one `rst` op to the log (board.services.snapshot_restore): history is never rewritten.
 
 Taking and restoring each store the whole board (a snapshot row; an `rst` entry in the log), so
-they are rate-limited per user (SNAPSHOT_RATE, issue 15 finding 6: 30 snapshots in a row were
-all stored).
+they are rate-limited per user (SNAPSHOT_RATE): without a limit one user could store any number
+of copies of a board.
 """
 
 from __future__ import annotations

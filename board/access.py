@@ -175,18 +175,11 @@ def read_socket_ticket(ticket: str, *, board_id: str) -> TicketClaim | None:
     if not isinstance(data, dict) or data.get("b") != board_id:
         return None
     user_id, nonce, credential = data.get("u"), data.get("n"), data.get("c")
-    # A ticket from before single use (no nonce) is refused: the client fetches a fresh one.
+    # Every ticket issued here carries all three; anything else is refused, and the client
+    # fetches a fresh one.
     if not (isinstance(user_id, int) and isinstance(nonce, str) and isinstance(credential, str)):
         return None
     return TicketClaim(user_id=user_id, credential=credential, nonce=nonce)
-
-
-def verify_socket_ticket(ticket: str, *, board_id: str) -> int | None:
-    """
-    Return the user id of a well-signed, unexpired ticket for `board_id`, else None (not spent).
-    """
-    claim = read_socket_ticket(ticket, board_id=board_id)
-    return claim.user_id if claim is not None else None
 
 
 def redeem_socket_ticket(ticket: str, *, board_id: str) -> TicketClaim | None:

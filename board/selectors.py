@@ -18,7 +18,6 @@ from board.access import ROLE_RANK, resolve_role, share_link_for_token
 from board.document import BoardState
 from board.exceptions import BoardError, BoardNotFound, NotAllowed, ShareLinkGone, ShareLinkRevoked
 from board.models import Board, Membership, Role, ShareLink, ShareLinkUse, Snapshot
-from board.oplog import ops_after
 from board.snapshots import snapshot_state, state_at
 
 
@@ -184,13 +183,6 @@ def snapshot_get_for_board(*, board: Board, snapshot_id: int) -> Snapshot:
     if snapshot is None:
         raise BoardNotFound("Snapshot not found.", extra={"snapshot_id": snapshot_id})
     return snapshot
-
-
-def op_page_for_board(*, board: Board, after: int, limit: int) -> list[tuple[int, bytes]]:
-    """
-    Return up to `limit` stored (seq, msgpack entry) with seq > after, in seq order.
-    """
-    return ops_after(board.id, after, limit)
 
 
 def board_state_at(*, board: Board, seq: int | None = None) -> BoardState:

@@ -68,8 +68,8 @@ def _gc_paused() -> Iterator[None]:
     Pause the cyclic GC while decoding a big snapshot.
 
     Decoding 50k elements allocates ~200k containers, which triggers hundreds of generation-0
-    and several full collections: measured 600 ms with the GC on, 180-270 ms with it paused. The
-    decoded maps hold no cycles, so nothing is left for the collector to find afterwards. With
+    and several full collections that cost more than the decode itself. The decoded maps hold
+    no cycles, so nothing is left for the collector to find afterwards. With
     several threads decoding at once one may re-enable the GC early; that only costs speed.
     """
     was_enabled = gc.isenabled()
@@ -141,8 +141,8 @@ def head_and_snapshot(board: Board | str, seq: int | None = None) -> tuple[int, 
 
 
 def _tail(board_id: str, after_seq: int, upto_seq: int) -> Iterator[dict[str, Any]]:
-    # A generator: each decoded entry dies once applied. Holding a 12k-entry list alive while
-    # replaying got its dicts promoted through the GC generations: 35 -> 55 ms for that load.
+    # A generator: each decoded entry dies once applied. A list held alive while replaying
+    # would get its dicts promoted through the GC generations, which slows a long tail's load.
     return (decode_entry(payload) for _seq, payload in ops_between(board_id, after_seq, upto_seq))
 
 
@@ -155,9 +155,9 @@ def state_load(board: Board | str, seq: int | None = None, *, defer: bool = Fals
 
     With `defer`, a board with a snapshot comes back as a deferred BoardState: the snapshot is
     decoded and the tail (read and decoded now) applied on first use of its elements, in
-    whichever thread first needs them. Decoding 50k elements takes ~75-110 ms holding the GIL,
-    so doing it here, in a reader thread, stalls the event loop just as much and delays the
-    socket waiting for the board by all of it.
+    whichever thread first needs them. Decoding a big board holds the GIL throughout, so doing it
+    here, in a reader thread, stalls the event loop just as much and delays the socket waiting
+    for the board by all of it.
     """
     board_id = _board_id(board)
     head, snap_seq, stored = head_and_snapshot(board_id, seq)

@@ -8,9 +8,9 @@ compact frame's style. Every edge checks with these helpers, so such a str is re
 arrives (bad_message / invalid_op / 400) instead of failing later inside a shared tick, a
 transaction or a response encoder.
 
-Pure: no Django. Measured (CPython 3.11): ~30 ns for any ASCII str (O(1), CPython flags ASCII
-strings), ~110 ns for a short non-ASCII name, ~7-11 µs for 10,000 non-ASCII chars; encoding beats
-a regex search for [\\ud800-\\udfff] by 3-5x on long text.
+Pure: no Django. The check is O(1) for an ASCII str (CPython flags ASCII strings) and one
+encode otherwise, which beats a regex search for [\\ud800-\\udfff] on long text
+(docs/performance.md has the figures).
 """
 
 from __future__ import annotations

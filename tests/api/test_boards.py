@@ -12,7 +12,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from board import services
-from board.access import verify_socket_ticket
+from board.access import read_socket_ticket
 from board.models import Board, Membership, Role
 from tests.api.conftest import World
 
@@ -204,7 +204,8 @@ def test_socket_ticket(world: World) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["expires_in"] == 60
-    assert verify_socket_ticket(body["ticket"], board_id=world.board.id) == world.users["viewer"].pk
+    claim = read_socket_ticket(body["ticket"], board_id=world.board.id)
+    assert claim is not None and claim.user_id == world.users["viewer"].pk
     assert body["ws_url"] == f"/ws/boards/{world.board.id}/?v=1&token={body['ticket']}"
 
 

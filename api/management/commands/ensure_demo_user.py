@@ -2,9 +2,8 @@
 `manage.py ensure_demo_user`: the first-run convenience of `make run`.
 
 Creates (or resets the password of) the user `demo` with password `demo-inkroom`, so a newcomer
-can sign in and create a board within a minute. It refuses to run unless DEBUG is on: run against
-a production-mode server it created an account whose password is in the README (issue 15,
-finding 12).
+can sign in and create a board within a minute. It refuses to run unless DEBUG is on: against a
+production-mode server it would create an account whose password is in the README.
 """
 
 from __future__ import annotations
