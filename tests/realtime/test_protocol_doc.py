@@ -14,7 +14,7 @@ import msgpack
 import pytest
 
 from board.document import COORD_MAX, Limits
-from board.document.state import _REDUCERS, DEFAULT_PRESSURE, UPDATABLE
+from board.document.reducer import _REDUCERS, DEFAULT_PRESSURE, UPDATABLE
 from realtime.conf import DEFAULTS, hello_limits
 from realtime.engine.inbound import RESYNC_COST
 from realtime.engine.ratelimit import STRIKE_WINDOW_SECS, STRIKES_TO_CLOSE
