@@ -246,7 +246,7 @@ def export_source(board_id: str, seq: int) -> ExportSource:
     return ExportSource(seq=seq, snapshot=snapshot, ops=[payload for _seq, payload in tail])
 
 
-def _export_error(exc: ExportTooLarge | ExportUnavailable) -> Response:
+def export_error(exc: ExportTooLarge | ExportUnavailable) -> Response:
     """
     The common error body for a refused export: 422 above the budget, 503 when unavailable.
     """
@@ -309,7 +309,7 @@ class BoardExportApi(SharedBoardApi):
         try:
             body = get_exporter().export(board_pk, seq, fmt, lambda: export_source(board_pk, seq))
         except (ExportTooLarge, ExportUnavailable) as exc:
-            return _export_error(exc)
+            return export_error(exc)
         response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
         name = slugify(access.board.title) or "board"
         response["Content-Disposition"] = f'attachment; filename="{name}-{seq}.{fmt}"'

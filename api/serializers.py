@@ -27,6 +27,7 @@ class BoardSerializer(serializers.ModelSerializer[Board]):
     owner = UserSerializer(read_only=True)
     role = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Board
@@ -40,6 +41,7 @@ class BoardSerializer(serializers.ModelSerializer[Board]):
             "created_at",
             "updated_at",
             "url",
+            "thumbnail_url",
         ]
         read_only_fields = fields
 
@@ -52,8 +54,15 @@ class BoardSerializer(serializers.ModelSerializer[Board]):
 
     def get_url(self, board: Board) -> str:
         # A board shared with the caller through a link opens with that link's token.
-        token = getattr(board, "share_token", None)
-        return f"/b/{board.id}/" + (f"?share={token}" if token else "")
+        return f"/b/{board.id}/" + _share_query(board)
+
+    def get_thumbnail_url(self, board: Board) -> str:
+        return f"/api/v1/boards/{board.id}/thumbnail/" + _share_query(board)
+
+
+def _share_query(board: Board) -> str:
+    token = getattr(board, "share_token", None)
+    return f"?share={token}" if token else ""
 
 
 class BoardInputSerializer(serializers.Serializer[Any]):

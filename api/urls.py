@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api import auth, boards, history, members, snapshots, timeline
+from api import auth, boards, history, members, snapshots, thumbnails, timeline
 from api.exceptions import api_not_found
 
 #: The largest id a route takes: PostgreSQL's bigint (ids are BigAutoField).
@@ -83,6 +83,7 @@ board_urls: list[URLPattern | URLResolver] = [
     path("state/", history.BoardStateApi.as_view(), name="board-state"),
     path("ops/", history.BoardOpsApi.as_view(), name="board-ops"),
     path("history/", timeline.BoardHistoryApi.as_view(), name="board-history"),
+    path("thumbnail/", thumbnails.BoardThumbnailApi.as_view(), name="board-thumbnail"),
     path("export/<export_fmt:fmt>/", history.BoardExportApi.as_view(), name="board-export"),
 ]
 

@@ -4,7 +4,7 @@ Board exports (SVG, PNG, JSON) rendered outside the server process, within a bud
 The server side calls `get_exporter().export(...)` with a loader of the stored board
 (api.history). One job per module:
 
-* `render`: the SVG, PNG (resvg) and JSON renderings of a state (pure);
+* `render`: the SVG, PNG (resvg) and JSON renderings of a state, and thumbnails (pure);
 * `budget`: what an export costs and the most it may cost (EXPORT_MAX_GLYPHS, _POINTS);
 * `task`: one export as a worker computes it (decode, measure, render);
 * `workers`: the worker processes (EXPORT_WORKERS, _MEMORY_MB, _TIMEOUT_SECS);

@@ -2,8 +2,8 @@
 The export budget: what rendering a board costs, and the most one export may cost.
 
 Glyphs (text characters) and points (stroke points plus POINTS_PER_ELEMENT per element) are
-checked after decoding and before rendering. PNG spends both; SVG only points (text is copied,
-not drawn); JSON is the data itself and has no budget.
+checked after decoding and before rendering. PNG and thumbnails spend both; SVG only points (text
+is copied, not drawn); JSON is the data itself and has no budget.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class Budget:
         """
         Return the bounds that apply to `fmt` (none for JSON).
         """
-        if fmt == "png":
+        if fmt in ("png", "thumb"):
+            # A thumbnail is small, but rasterising it still walks every path and glyph.
             return {"glyphs": self.max_glyphs, "points": self.max_points}
         if fmt == "svg":
             return {"points": self.max_points}

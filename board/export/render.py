@@ -1,5 +1,6 @@
 """
-Export: a board state rendered as SVG, as PNG (the SVG rasterised by resvg) and as JSON.
+Export: a board state rendered as SVG, as PNG (the SVG rasterised by resvg) and as JSON, and the
+board list's thumbnails (a small PNG of the same SVG).
 
 The SVG is self-contained: a viewBox fitted to the content plus a margin, a white background,
 one group per element in z-order (`data-id` carries the element id). Strokes with pressure are
@@ -37,6 +38,8 @@ from board.export.errors import ExportError
 
 #: Space around the content, world units, so strokes touching the edge keep their caps.
 MARGIN = 16
+#: Board-list thumbnails, px: shown at 160 x 100 CSS px, sharp on 2x screens.
+THUMBNAIL_SIZE = (320, 200)
 #: Side of the blank image an empty board renders to, world units.
 EMPTY_SIDE = 64
 BACKGROUND = "#ffffff"
@@ -237,11 +240,17 @@ def content_box(state: BoardState) -> tuple[float, float, float, float]:
     )
 
 
-def render_svg(state: BoardState, *, pixel_size: tuple[int, int] | None = None) -> str:
+def render_svg(
+    state: BoardState,
+    *,
+    pixel_size: tuple[int, int] | None = None,
+    box: tuple[float, float, float, float] | None = None,
+) -> str:
     """
-    Return the board as an SVG document (`pixel_size` sets width/height; default 1 px per unit).
+    Return the board as an SVG document (`pixel_size` sets width/height; default 1 px per unit)
+    showing `box` (x, y, width, height; default content_box).
     """
-    x, y, w, h = content_box(state)
+    x, y, w, h = box or content_box(state)
     pw, ph = pixel_size or (w, h)
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" version="1.1" '
@@ -280,6 +289,29 @@ def render_png(state: BoardState, *, scale: float = 1.0, max_pixels: int = PNG_M
         raise ExportError(f"The rasteriser refused the SVG: {exc}") from exc
 
 
+def thumbnail_box(state: BoardState) -> tuple[float, float, float, float]:
+    """
+    The area a thumbnail shows: the content box widened to THUMBNAIL_SIZE's shape, centred,
+    and at least THUMBNAIL_SIZE world units, so a small drawing is not magnified into a blur.
+    """
+    x, y, w, h = content_box(state)
+    tw, th = THUMBNAIL_SIZE
+    width = max(w, h * tw / th, tw)
+    height = width * th / tw
+    return (x - (width - w) / 2, y - (height - h) / 2, width, height)
+
+
+def render_thumbnail(state: BoardState) -> bytes:
+    """
+    Return the board list's picture of the board: a THUMBNAIL_SIZE PNG of all its content.
+    """
+    svg = render_svg(state, pixel_size=THUMBNAIL_SIZE, box=thumbnail_box(state))
+    try:
+        return bytes(resvg_py.svg_to_bytes(svg_string=svg))
+    except ValueError as exc:
+        raise ExportError(f"The rasteriser refused the SVG: {exc}") from exc
+
+
 def render_json(state: BoardState) -> dict[str, Any]:
     """
     Return {"version": 1, "seq": ..., "elements": [...]}: wire-form elements in z-order.
@@ -310,4 +342,5 @@ FORMAT_RENDERERS: dict[str, Callable[[BoardState], bytes]] = {
     "svg": render_svg_bytes,
     "png": render_png,
     "json": render_json_bytes,
+    "thumb": render_thumbnail,
 }

@@ -16,6 +16,8 @@ export interface BoardInfo {
   created_at: string;
   updated_at: string;
   url: string;
+  /** A 320 x 200 PNG of the board at its head (revalidated by ETag). */
+  thumbnail_url: string;
 }
 export interface ShareLinkInfo {
   id: number | string;

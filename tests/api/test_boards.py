@@ -28,6 +28,7 @@ BOARD_KEYS = {
     "created_at",
     "updated_at",
     "url",
+    "thumbnail_url",
 }
 
 

@@ -106,6 +106,9 @@ def test_a_board_opened_through_a_link_is_shared_with_me_while_the_link_lives(
     (shared,) = shared_with(client, shared="true")
     assert shared["id"] == world.board.id and shared["role"] == "viewer"
     assert shared["url"] == f"/b/{world.board.id}/?share={world.view_link.token}"
+    # Its thumbnail too is reached through the link.
+    assert shared["thumbnail_url"].endswith(f"/thumbnail/?share={world.view_link.token}")
+    assert client.get(shared["thumbnail_url"]).status_code == 200
     assert shared["owner"]["username"] == "owner"
     assert [b["id"] for b in shared_with(client, shared="false")] == [own.id]
     assert {b["id"] for b in shared_with(client)} == {own.id, world.board.id}

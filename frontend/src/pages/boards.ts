@@ -1,7 +1,7 @@
 /**
  * The board list: the user's own boards (create, open, rename, delete) and, below, those shared
  * with them (as a member, or opened through a share link: their URL carries the link's token),
- * both searched and sorted alike.
+ * both searched and sorted alike. Each row shows the board's thumbnail (rendered by the server).
  */
 import { api, type BoardInfo } from "../api";
 import { $, h, showError } from "../ui/dom";
@@ -10,10 +10,15 @@ import { $, h, showError } from "../ui/dom";
 const SEARCH_DEBOUNCE_MS = 200;
 
 function boardRow(board: BoardInfo, refresh: () => void): HTMLLIElement {
-  const link = h("a", { href: board.url || `/b/${encodeURIComponent(board.id)}/`, text: board.title });
+  // Decorative (alt ""): the link it is part of is named by the title. Blank when the server
+  // cannot draw it (a board above the export budget).
+  const thumb = h("img", { class: "thumb", src: board.thumbnail_url, alt: "", width: "160", height: "100", loading: "lazy" });
+  thumb.addEventListener("error", () => thumb.classList.add("missing"));
+  const link = h("a", { href: board.url || `/b/${encodeURIComponent(board.id)}/` }, thumb, h("span", { text: board.title }));
   const by = board.role === "owner" ? "" : ` · by ${board.owner.username}`;
   const meta = h("span", { class: "muted", text: `${board.role}${by} · updated ${new Date(board.updated_at).toLocaleString()}` });
-  const row = h("li", { "data-board-id": board.id }, link, meta);
+  const actions = h("span", { class: "actions" });
+  const row = h("li", { "data-board-id": board.id }, link, meta, actions);
   if (board.role === "owner" || board.role === "editor") {
     const rename = h("button", { type: "button", text: "Rename", "aria-label": `Rename ${board.title}` });
     rename.addEventListener("click", async () => {
@@ -22,7 +27,7 @@ function boardRow(board: BoardInfo, refresh: () => void): HTMLLIElement {
       await api.updateBoard(board.id, { title }).catch((err) => showError($("boards-error"), err));
       refresh();
     });
-    row.append(rename);
+    actions.append(rename);
   }
   if (board.role === "owner") {
     const del = h("button", { type: "button", class: "danger", text: "Delete", "aria-label": `Delete ${board.title}` });
@@ -31,7 +36,7 @@ function boardRow(board: BoardInfo, refresh: () => void): HTMLLIElement {
       await api.deleteBoard(board.id).catch((err) => showError($("boards-error"), err));
       refresh();
     });
-    row.append(del);
+    actions.append(del);
   }
   return row;
 }
