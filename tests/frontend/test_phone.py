@@ -298,10 +298,12 @@ async def test_phone_draws_pinches_selects_styles_shares_and_exports_by_touch(
     await page.tap("#sel-delete")
     await wait_server(alice, lambda els: [e["id"] for e in els] == [stroke["id"]])
 
-    # The select tool: a finger drags the stroke by (+40, +30) screen px.
+    # The select tool: a finger drags the stroke by (+40, +30) screen px, taking hold of it
+    # 12 px below its line (a fingertip gets more slack than a mouse pointer).
     await page.tap("[data-tool=select]")
     zoom = (await page.evaluate("inkroom.camera()"))["zoom"]
-    grab = await canvas_point(alice, stroke["x"] + stroke["p"][2], stroke["y"] + stroke["p"][3])
+    on_line = await canvas_point(alice, stroke["x"] + stroke["p"][2], stroke["y"] + stroke["p"][3])
+    grab = (on_line[0], on_line[1] + 12)
     await fingers.drag([(grab[0] + 4 * k, grab[1] + 3 * k) for k in range(11)])
     moved = await wait_server(alice, lambda els: els[0]["x"] != stroke["x"])
     assert moved[0]["x"] == pytest.approx(stroke["x"] + 40 / zoom, abs=2)
@@ -359,3 +361,30 @@ async def test_after_a_pen_fingers_pan_and_zoom_but_do_not_draw(
     # The pen still draws.
     await fingers.pen([(100 + 8 * k, 250) for k in range(8)])
     await wait_server(alice, lambda els: len(els) == 2)
+
+
+async def test_text_box_and_board_move_above_the_on_screen_keyboard(
+    open_board: Callable[..., Any], artifacts: Path
+) -> None:
+    alice, fingers = await phone_client(open_board, "alice")
+    page = alice.page
+    await page.tap("[data-tool=text]")
+    ox, oy = await alice.canvas_origin()
+    at = (60.0, 660.0)  # near the bottom of the canvas, where a keyboard rises
+    world = await page.evaluate("([x, y]) => inkroom.editor.camera.toWorld(x, y)", list(at))
+    await fingers.touch("touchStart", [(ox + at[0], oy + at[1])])
+    await fingers.touch("touchEnd", [])
+    await page.locator("#text-input").wait_for()
+
+    # The keyboard opens: the page's height shrinks (interactive-widget=resizes-content).
+    await page.set_viewport_size({"width": PHONE["width"], "height": 480})
+    below = """() => document.getElementById('text-input').getBoundingClientRect().bottom
+                  <= document.getElementById('board-canvas').getBoundingClientRect().bottom"""
+    await wait_for(page, below)
+    await page.screenshot(path=str(artifacts / "phone-text-above-keyboard.png"))
+    await page.keyboard.type("hello phone")
+    await page.keyboard.press("Enter")
+    (text,) = await wait_server(alice, lambda els: len(els) == 1)
+    # Written where the finger touched the board, though board and box moved up meanwhile.
+    assert text["type"] == "text" and text["text"] == "hello phone"
+    assert (text["x"], text["y"]) == (round(world[0]), round(world[1]))

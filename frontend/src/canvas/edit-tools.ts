@@ -6,7 +6,7 @@ import type { Box } from "../ops";
 import type { Element } from "../protocol";
 import { addedEntry, deleteOps, deletedEntry, movedEntry } from "../undo";
 import { inMarquee, topmostAt } from "./hit";
-import { HIT_SLOP_PX, newElementId, type PointerSample, type Tool, type ToolHost } from "./tool";
+import { hitSlop, newElementId, type PointerSample, type Tool, type ToolHost } from "./tool";
 
 export class EraserTool implements Tool {
   private erased: Element[] = [];
@@ -23,10 +23,9 @@ export class EraserTool implements Tool {
   move(samples: readonly PointerSample[]): void {
     if (!this.active) return;
     const scene = this.host.scene();
-    const slop = HIT_SLOP_PX / this.host.zoom();
     const hit = new Map<string, Element>();
     for (const p of samples) {
-      const el = topmostAt(scene, p.x, p.y, slop);
+      const el = topmostAt(scene, p.x, p.y, hitSlop(p, this.host.zoom()));
       if (el) hit.set(el.id, el);
     }
     if (hit.size === 0) return;
@@ -60,7 +59,7 @@ export class SelectTool implements Tool {
 
   down(p: PointerSample): void {
     const sel = this.host.selection;
-    const el = topmostAt(this.host.scene(), p.x, p.y, HIT_SLOP_PX / this.host.zoom());
+    const el = topmostAt(this.host.scene(), p.x, p.y, hitSlop(p, this.host.zoom()));
     this.origin = p;
     this.dx = 0;
     this.dy = 0;

@@ -10,6 +10,8 @@ import type { ElementQuery } from "./scene";
 
 /** Hit-test slack in screen pixels (converted to world units with the zoom). */
 export const HIT_SLOP_PX = 6;
+/** The same for a fingertip, which covers more than a mouse pointer's hot spot. */
+export const TOUCH_HIT_SLOP_PX = 16;
 
 export type ToolName =
   | "pen"
@@ -29,6 +31,13 @@ export interface PointerSample {
   /** 0..1 from a stylus, null when the device reports no real pressure (mouse, touch). */
   pressure: number | null;
   shift: boolean;
+  /** From a finger: hit tests take TOUCH_HIT_SLOP_PX of slack. */
+  touch?: boolean;
+}
+
+/** Hit-test slack in world units for a sample at this zoom. */
+export function hitSlop(p: PointerSample, zoom: number): number {
+  return (p.touch ? TOUCH_HIT_SLOP_PX : HIT_SLOP_PX) / zoom;
 }
 
 /** What a tool may do to the editor. */

@@ -6,11 +6,10 @@
  * the current shape and colour.
  */
 import { topmostAt } from "../canvas/hit";
+import { TOUCH_HIT_SLOP_PX } from "../canvas/tool";
 import type { Editor } from "../editor";
 import { $ } from "./dom";
 
-/** Slack (screen px) for what a long-press picks: a fingertip covers more than a mouse pointer. */
-const MENU_HIT_SLOP_PX = 16;
 /** Gap between a popover and its button, and its least distance from the window's edges (px). */
 const POPOVER_GAP_PX = 8;
 /** A press on the board this soon (ms) after a popover closed is the press that closed it. */
@@ -44,10 +43,13 @@ export class BoardSheets {
     this.wireSelectionSheet();
   }
 
-  /** The context actions for a canvas point: what is under it becomes the selection first. */
+  /**
+   * The context actions for a canvas point: what is under it (with a fingertip's slack, for a
+   * long-press and a right click alike) becomes the selection first.
+   */
   openSelection(screen: [number, number]): void {
     const [x, y] = this.ed.camera.toWorld(...screen);
-    const el = topmostAt(this.ed.scene(), x, y, MENU_HIT_SLOP_PX / this.ed.camera.zoom);
+    const el = topmostAt(this.ed.scene(), x, y, TOUCH_HIT_SLOP_PX / this.ed.camera.zoom);
     // Empty space keeps the selection: its actions are one long-press away from anywhere.
     if (el && !this.ed.selection.has(el.id)) {
       this.ed.selection.clear();
