@@ -1,5 +1,9 @@
 """
-Shared fixtures: users, boards and an authenticated API client.
+Shared fixtures: users, boards and an authenticated API client, and (as a plugin) the real-server
+fixtures of tests.support.servers.
+
+Fixtures live in conftest files; what tests import (factories, op builders, clients) lives in
+tests/support/, so no test imports a conftest.
 
 Tests run against the services named by DATABASE_URL and REDIS_URL (real PostgreSQL and Redis in
 `make test`; see pyproject's pytest env defaults).
@@ -11,13 +15,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from board.models import Board, Membership, Role
+from board.models import Board
+from tests.support.factories import create_board, create_user
 
-User = get_user_model()
-PASSWORD = "correct-horse-battery"
+pytest_plugins = ("tests.support.servers",)
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +43,7 @@ def make_user(db: Any) -> Callable[..., Any]:
     counter = iter(range(1, 1_000_000))
 
     def make(username: str | None = None) -> Any:
-        name = username or f"user{next(counter)}"
-        return User.objects.create_user(username=name, password=PASSWORD)
+        return create_user(username or f"user{next(counter)}")
 
     return make
 
@@ -53,12 +55,7 @@ def user(make_user: Callable[..., Any]) -> Any:
 
 @pytest.fixture
 def make_board(db: Any) -> Callable[..., Board]:
-    def make(owner: Any, title: str = "Sketches", **fields: Any) -> Board:
-        board = Board.objects.create(owner=owner, title=title, **fields)
-        Membership.objects.create(board=board, user=owner, role=Role.OWNER)
-        return board
-
-    return make
+    return create_board
 
 
 @pytest.fixture

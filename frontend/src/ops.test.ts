@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { absolutePoints, applyOp, cloneState, elementBounds, emptyState, stateFromElements } from "./ops";
+import type { Element, LogEntry } from "./protocol";
 import { rect, stroke } from "./testing";
 
 describe("applyOp", () => {
@@ -59,5 +62,30 @@ describe("applyOp", () => {
   it("bounds strokes by their points and pad by half the width", () => {
     const b = elementBounds(stroke("s", 0, 0, [0, 0, 10, 0, 0, 20]));
     expect(b).toEqual({ minX: -2, minY: -2, maxX: 12, maxY: 22 });
+  });
+});
+
+interface GoldenCase {
+  name: string;
+  before: { seq: number; els: Element[] };
+  op: LogEntry;
+  after: { seq: number; els: Element[] };
+}
+
+// Written by tests/board/test_reducer_golden.py from the server's reducer; read unconditionally,
+// so a missing or moved file fails this suite instead of skipping it.
+const GOLDEN = join(import.meta.dirname, "..", "..", "tests", "board", "fixtures", "reducer_cases.json");
+const golden = JSON.parse(readFileSync(GOLDEN, "utf8")) as GoldenCase[];
+
+describe("golden reducer cases (tests/board/fixtures/reducer_cases.json)", () => {
+  it("holds the server's cases, stale ones included", () => {
+    expect(golden.length).toBeGreaterThanOrEqual(10);
+    expect(golden.some((c) => c.name.includes("no-op"))).toBe(true);
+  });
+
+  it.each(golden.map((c) => [c.name, c] as const))("%s: the same board as the server's reducer", (_name, c) => {
+    const state = stateFromElements(c.before.seq, structuredClone(c.before.els));
+    applyOp(state, structuredClone(c.op));
+    expect([...state.elements.values()]).toEqual(c.after.els);
   });
 });

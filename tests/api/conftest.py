@@ -1,81 +1,26 @@
 """
-API fixtures: a board with one user per role, share links, ops and a snapshot, and a client
-factory for each kind of caller in the role matrix.
+API fixtures: `world`, a board with one user per role, a share link, ops and a snapshot
+(tests.support.factories.World, whose `client` acts as each caller of the role matrix), and a
+listener on the channel layer for what services publish.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from rest_framework.test import APIClient
 
 from board import services
-from board.models import Board, LinkAccess, Membership, Role, ShareLink, Snapshot, SnapshotKind
-from board.oplog import append_ops
+from board.models import Membership, Role, ShareLink, Snapshot, SnapshotKind
 from realtime.cluster.fanout import PODS_GROUP
-
-#: The callers of the role matrix.
-CALLERS = ["owner", "editor", "viewer", "stranger", "anonymous", "anon_share", "anon_link"]
-
-
-def stroke(el_id: str, x: int = 10, y: int = 20) -> dict[str, Any]:
-    return {
-        "id": el_id,
-        "type": "stroke",
-        "x": x,
-        "y": y,
-        "style": {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None},
-        "p": [0, 0, 3, 1, 2, 2],
-    }
-
-
-def rect(el_id: str, x: int = 0, y: int = 0) -> dict[str, Any]:
-    return {
-        "id": el_id,
-        "type": "rect",
-        "x": x,
-        "y": y,
-        "w": 40,
-        "h": 30,
-        "style": {"color": "#ff0000", "width": 2, "opacity": 1, "fill": "#00ff00"},
-    }
-
-
-@dataclass
-class World:
-    board: Board
-    users: dict[str, Any]
-    target: Any
-    view_link: ShareLink
-    snapshot: Snapshot
-
-    def client(self, caller: str) -> APIClient:
-        """
-        Return an APIClient acting as `caller` (one of CALLERS).
-        """
-        client = APIClient()
-        if caller in self.users:
-            client.force_authenticate(user=self.users[caller])
-        elif caller == "anon_share":
-            client.credentials(HTTP_X_SHARE_TOKEN=self.view_link.token)
-        elif caller == "anon_link":
-            Board.objects.filter(id=self.board.id).update(link_access=LinkAccess.VIEW)
-        return client
-
-
-def add_ops(board: Board, ops: list[dict[str, Any]], client_id: str = "test-client") -> int:
-    """
-    Append ops to the log as a socket would (after validation); return the last seq.
-    """
-    numbered = [{"i": n, **op} for n, op in enumerate(ops, start=1)]
-    return append_ops(board_id=board.id, author_id=None, client_id=client_id, ops=numbered).last_seq
+from tests.support.elements import rect, stroke
+from tests.support.factories import World
+from tests.support.store import add_ops
 
 
 @pytest.fixture

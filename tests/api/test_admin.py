@@ -11,7 +11,7 @@ from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.api.conftest import World
+from tests.support.factories import World
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ import msgpack
 import pytest
 
 from board.models import Op, Snapshot
-from tests.api.conftest import World, add_ops
+from tests.support.factories import World
+from tests.support.store import add_ops
 
 pytestmark = pytest.mark.django_db
 

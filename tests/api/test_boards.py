@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from board import services
 from board.access import read_socket_ticket
 from board.models import Board, Membership, Role
-from tests.api.conftest import World
+from tests.support.factories import World
 
 pytestmark = pytest.mark.django_db
 

@@ -22,20 +22,9 @@ from board.access import (
     token_credential,
 )
 from board.models import SocketTicket
-from tests.conftest import PASSWORD
+from tests.support.factories import api_token, signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def signed_in(user: Any) -> APIClient:
-    client = APIClient()
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
-
-
-def token_of(user: Any) -> str:
-    body = {"username": user.username, "password": PASSWORD}
-    return str(APIClient().post("/api/v1/auth/token/", body, format="json").json()["token"])
 
 
 def ticket_url(board: Any) -> str:
@@ -43,7 +32,7 @@ def ticket_url(board: Any) -> str:
 
 
 def test_a_ticket_is_bound_to_the_credential_that_asked_for_it(board: Any, user: Any) -> None:
-    token = token_of(user)
+    token = api_token(user)
     by_token = APIClient().post(ticket_url(board), HTTP_AUTHORIZATION=f"Token {token}").json()
     claim = read_socket_ticket(by_token["ticket"], board_id=board.id)
     assert claim is not None and claim.credential == token_credential(token)
@@ -75,7 +64,7 @@ def test_issuing_sweeps_expired_tickets(board: Any, user: Any) -> None:
 def test_deleting_the_token_publishes_once_and_voids_its_tickets_only(
     board: Any, user: Any, hub_events: Any
 ) -> None:
-    token = token_of(user)
+    token = api_token(user)
     browser = signed_in(user)
     APIClient().post(ticket_url(board), HTTP_AUTHORIZATION=f"Token {token}")
     browser.post(ticket_url(board))

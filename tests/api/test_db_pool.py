@@ -36,11 +36,8 @@ from psycopg import sql
 from rest_framework.authtoken.models import Token
 
 from board.models import Board
-from tests.realtime import servers
-from tests.realtime.servers import ServerProcess, server_env, start_inkroom
-
-# The real-server fixtures of tests/realtime, bound here by import.
-__all__ = ["server_env", "start_inkroom"]
+from tests.support import servers
+from tests.support.servers import ServerProcess
 
 pytestmark = [
     pytest.mark.multiprocess,

@@ -21,12 +21,9 @@ from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import ClientConnection, connect
 
 from board.oplog import append_ops
-from tests.realtime import servers
-from tests.realtime.servers import server_env, start_inkroom
+from tests.support import servers
 
 pytestmark = servers.REAL_SERVER_MARKS
-
-__all__ = ["server_env", "start_inkroom"]
 
 #: The largest ping RTT the bystander may see while the export runs (seconds).
 MAX_PING_SECS = 0.25

@@ -15,7 +15,9 @@ from django.core.cache import cache
 
 from board.export import get_exporter
 from board.export.budget import POINTS_PER_ELEMENT
-from tests.api.conftest import World, add_ops, rect
+from tests.support.elements import rect
+from tests.support.factories import World
+from tests.support.store import add_ops
 
 pytestmark = pytest.mark.django_db
 

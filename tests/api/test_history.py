@@ -9,7 +9,9 @@ from typing import Any
 import msgpack
 import pytest
 
-from tests.api.conftest import World, add_ops, rect, stroke
+from tests.support.elements import rect, stroke
+from tests.support.factories import World
+from tests.support.store import add_ops
 
 pytestmark = pytest.mark.django_db
 

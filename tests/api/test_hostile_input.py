@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from api.exceptions import api_not_found, exception_handler, server_error
 from board.exceptions import BoardFull, OpRejected
 from board.models import Board
-from tests.conftest import PASSWORD
+from tests.support.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

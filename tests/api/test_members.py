@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from board.models import Membership, ShareLink
-from tests.api.conftest import World
+from tests.support.factories import World
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from board import services
 from board.models import Op, Snapshot
 from board.oplog import append_ops
 from board.snapshots import create_snapshot
-from tests.api.conftest import rect
+from tests.support.elements import rect
 
 RESTORERS = 4
 RESTORES_EACH = 3

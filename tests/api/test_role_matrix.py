@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import CALLERS, World
+from tests.support.factories import CALLERS, World
 
 #: Expected status per caller, in CALLERS order:
 #: owner, editor, viewer, stranger, anonymous, anon_share (viewer link), anon_link (link: view).

@@ -15,7 +15,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from board.models import Board, Membership, Snapshot
-from tests.api.conftest import World
+from tests.support.factories import World
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.api.conftest import World
+from tests.support.factories import World
 
 #: Examples per operation (positive generation): ~30 operations x 10 examples, about 15 s.
 EXAMPLES_PER_OPERATION = 10

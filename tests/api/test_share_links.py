@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from board.models import Board, Membership, Role, ShareLink, ShareLinkUse
-from tests.api.conftest import World
+from tests.support.factories import World
 
 pytestmark = pytest.mark.django_db
 

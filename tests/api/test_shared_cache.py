@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from config.cache import SharedRedisCache
-from tests.realtime.servers import free_port
+from tests.support.servers import free_port
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 

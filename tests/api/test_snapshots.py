@@ -14,7 +14,9 @@ from board.document import materialize
 from board.models import Op, Snapshot
 from board.oplog import decode_entry, ops_after
 from board.snapshots import state_at
-from tests.api.conftest import World, add_ops, rect, stroke
+from tests.support.elements import rect, stroke
+from tests.support.factories import World
+from tests.support.store import add_ops
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from board.oplog import append_ops
-from tests.api.conftest import World, stroke
+from tests.support.elements import stroke
+from tests.support.factories import World
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.canvas import COLUMNS
-from tests.realtime.servers import free_port
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

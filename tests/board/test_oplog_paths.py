@@ -14,7 +14,7 @@ from board.oplog import Submission, append_batches, append_ops, find_stored
 from board.oplog import append as oplog_append
 from board.oplog.orm import OrmStore
 from board.oplog.postgres import PostgresStore, int_array, text_array
-from tests.realtime.conftest import append, stroke
+from tests.support.ops import append, stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

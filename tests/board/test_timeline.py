@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from board.oplog import append_ops
 from board.timeline import board_timeline
-from tests.api.conftest import stroke
+from tests.support.elements import stroke
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """
 Clients that keep drawing through a fault, and the check that nothing was lost.
 
-`Crowd` runs real-protocol clients (tests/realtime/wsclient.py) against the cluster's nginx: each
+`Crowd` runs real-protocol clients (tests/support/wsclient.py) against the cluster's nginx: each
 draws a stroke every DRAW_INTERVAL_SECS whether or not it is connected (offline ops wait in its
 outbox), notices a close at once, and reconnects through nginx with a short jittered backoff,
 timing how long it was away. `verify` then holds every client against the durable log.
@@ -22,7 +22,7 @@ from websockets.exceptions import WebSocketException
 
 from board.document import BoardState, replay
 from tests.cluster.localcluster import LocalCluster, LogRow
-from tests.realtime.wsclient import BoardClient, converge
+from tests.support.wsclient import BoardClient, converge
 
 #: Pause between strokes of one client (seconds): 3 ops per stroke, so ~60 ops/s per client,
 #: well under the 300 ops/s per-client budget and enough to have ops in flight at any instant.

@@ -38,7 +38,7 @@ from websockets.exceptions import ConnectionClosed
 from board.document import BoardState, replay
 from tests.cluster.drawing import CONNECT_ERRORS
 from tests.cluster.localcluster import LocalCluster
-from tests.realtime.wsclient import RETRY_SECS, BoardClient, converge
+from tests.support.wsclient import RETRY_SECS, BoardClient, converge
 
 #: Ops per second per client (the issue's workload: ~30).
 OPS_PER_SEC = 30.0

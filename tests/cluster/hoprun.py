@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from tests.cluster.conftest import DRAIN_SECS, FaultRig
 from tests.cluster.hopping import Hopper, HopReport, check, hop_seed, replay_command, settle
-from tests.realtime.wsclient import token_header
+from tests.cluster.rig import DRAIN_SECS, FaultRig
+from tests.support.wsclient import token_header
 
 #: Hopping clients on the one board (the issue: three; six here so that both pods commit on it
 #: nearly every tick, which is what leaves a pod's state behind the log).

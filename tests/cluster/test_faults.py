@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.cluster.conftest import DRAIN_SECS, FaultRig
 from tests.cluster.drawing import Crowd, FaultReport, verify
-from tests.realtime.wsclient import token_header
+from tests.cluster.rig import DRAIN_SECS, FaultRig
+from tests.support.wsclient import token_header
 
 pytestmark = [pytest.mark.cluster, pytest.mark.multiprocess, pytest.mark.slow]
 

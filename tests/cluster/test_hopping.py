@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.cluster.conftest import FaultRig
 from tests.cluster.hoprun import CLIENTS, Hoppers, hoppers_on, pod_fault, run_hopping, verdict
+from tests.cluster.rig import FaultRig
 
 pytestmark = [pytest.mark.cluster, pytest.mark.multiprocess, pytest.mark.slow]
 

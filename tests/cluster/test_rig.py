@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from tests.cluster.conftest import FaultRig
-from tests.realtime.wsclient import BoardClient, token_header
+from tests.cluster.rig import FaultRig
+from tests.support.wsclient import BoardClient, token_header
 
 pytestmark = [pytest.mark.cluster, pytest.mark.multiprocess]
 

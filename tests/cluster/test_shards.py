@@ -19,10 +19,10 @@ import redis
 
 from config.channel_layer import ShardedRedisChannelLayer
 from realtime.cluster.fanout import PODS_GROUP
-from tests.cluster.conftest import SHARDED, FaultRig, running_rig
 from tests.cluster.hopping import Hopper
 from tests.cluster.hoprun import Fault, hoppers_on, pod_fault, run_hopping, verdict
-from tests.realtime.wsclient import BoardClient, token_header
+from tests.cluster.rig import SHARDED, FaultRig, running_rig
+from tests.support.wsclient import BoardClient, token_header
 
 pytestmark = [pytest.mark.cluster, pytest.mark.multiprocess, pytest.mark.slow]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.frontend.conftest import DESKTOP, PHONE, Client
-from tests.realtime.servers import start_server
+from tests.frontend.browser import DESKTOP, PHONE, Client
+from tests.support.servers import start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from board.oplog import append_ops
-from tests.frontend.conftest import Client
+from tests.frontend.browser import Client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser
 
-from tests.frontend.conftest import DESKTOP, Client, sign_in
-from tests.realtime.servers import ServerProcess
+from tests.frontend.browser import DESKTOP, Client, sign_in
+from tests.support.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

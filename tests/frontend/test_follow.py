@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.frontend.conftest import Client
+from tests.frontend.browser import Client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

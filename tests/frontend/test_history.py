@@ -15,7 +15,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from board.snapshots import create_snapshot
-from tests.frontend.conftest import Client
+from tests.frontend.browser import Client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

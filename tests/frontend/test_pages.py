@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Dialog
 
-from tests.frontend.conftest import sign_in, wait_for
-from tests.realtime.servers import ServerProcess
+from tests.frontend.browser import sign_in, wait_for
+from tests.support.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import CDPSession, Page, ViewportSize
 
-from tests.frontend.conftest import PHONE, Client, wait_for
+from tests.frontend.browser import PHONE, Client, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

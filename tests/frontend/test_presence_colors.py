@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from board.models import Membership, Role
-from tests.frontend.conftest import Client
+from tests.frontend.browser import Client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -14,8 +14,8 @@ from django.test import Client as DjangoClient
 from django.test import override_settings
 from playwright.async_api import Browser
 
-from tests.frontend.conftest import sign_in, wait_for
-from tests.realtime.servers import ServerProcess
+from tests.frontend.browser import sign_in, wait_for
+from tests.support.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 from playwright.async_api import Browser, Page
 
 from board.models import ShareLink
-from tests.frontend.conftest import DESKTOP, Client, sign_in, wait_for
-from tests.realtime.servers import ServerProcess
+from tests.frontend.browser import DESKTOP, Client, sign_in, wait_for
+from tests.support.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.frontend.conftest import WAIT_MS, Client
+from tests.frontend.browser import WAIT_MS, Client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

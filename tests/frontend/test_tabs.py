@@ -15,8 +15,8 @@ from django.db import connections
 from playwright.async_api import Browser, BrowserContext, Page, WebSocket
 
 from board.models import Op
-from tests.frontend.conftest import DESKTOP, Client, sign_in
-from tests.realtime.servers import ServerProcess
+from tests.frontend.browser import DESKTOP, Client, sign_in
+from tests.support.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.k8s.conftest import REPO, one, render
+from tests.k8s.manifests import REPO, one, render
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 

@@ -13,7 +13,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.k8s.conftest import K8S_VERSION, find, one, pod_specs, render
+from tests.k8s.manifests import K8S_VERSION, find, one, pod_specs, render
 
 PRESTOP_SLEEP_SECS = 5
 

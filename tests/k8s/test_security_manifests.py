@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.k8s.conftest import find, one, render
+from tests.k8s.manifests import find, one, render
 
 
 def _web(objects: list[dict[str, Any]]) -> dict[str, Any]:

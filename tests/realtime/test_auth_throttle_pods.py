@@ -13,9 +13,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from tests.conftest import PASSWORD
-from tests.realtime import servers
-from tests.realtime.servers import ServerProcess
+from tests.support import servers
+from tests.support.factories import PASSWORD
+from tests.support.servers import ServerProcess
 
 pytestmark = servers.REAL_SERVER_MARKS
 

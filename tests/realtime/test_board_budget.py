@@ -14,7 +14,9 @@ from asgiref.sync import sync_to_async
 from board.oplog import append_ops
 from board.snapshots import create_snapshot
 from realtime.wire import protocol
-from tests.realtime.conftest import Client, append, board_rows, stroke
+from tests.support.ops import append, stroke
+from tests.support.sockets import Client
+from tests.support.store import board_rows
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

@@ -17,7 +17,7 @@ from realtime.engine import catchup, store
 from realtime.engine.ratelimit import RateLimiter
 from realtime.engine.room import Delivery, Peer, RecentEntries, Room, exact_entries
 from realtime.wire.protocol import ops_frame_from_entries
-from tests.realtime.conftest import append, stroke
+from tests.support.ops import append, stroke
 
 
 class Sink:

@@ -17,7 +17,8 @@ from rest_framework.authtoken.models import Token
 from board.models import Membership, Op, Role, ShareLink
 from realtime.wire import protocol
 from realtime.wire.protocol import CloseCode
-from tests.realtime.conftest import append, board_rows, stroke
+from tests.support.ops import append, stroke
+from tests.support.store import board_rows
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from board import services
 from board.document import BoardState, replay
 from board.models import Membership, Role, Snapshot, SnapshotKind
-from board.oplog import append_ops, decode_entry, ops_between
+from board.oplog import decode_entry, ops_between
 from board.snapshots import decode_snapshot, state_at
 from realtime.cluster import fanout, pods
 from realtime.cluster.fanout import PODS_GROUP
@@ -24,17 +24,11 @@ from realtime.engine import store
 from realtime.engine.hub import get_hub
 from realtime.wire import protocol
 from realtime.wire.protocol import CloseCode
-from tests.realtime.conftest import append, board_rows, collect_ops, stroke
+from tests.support.ops import append, stroke
+from tests.support.sockets import collect_ops
+from tests.support.store import board_rows, store_ops
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
-
-
-def store_ops(board: Any, n: int, *, start: int = 1, client_id: str = "seeder-01") -> None:
-    """
-    Append n ops straight to the log, bypassing every hub (as another process would).
-    """
-    ops = [stroke(start, f"e{start}")] + [append(start + k, f"e{start}") for k in range(1, n)]
-    append_ops(board_id=board.id, author_id=None, client_id=client_id, ops=ops)
 
 
 async def test_reconnect_with_since_gets_exactly_the_missing_ops_then_live(

@@ -13,7 +13,7 @@ from realtime.engine import decisions as engine
 from realtime.engine.ratelimit import RateLimiter
 from realtime.engine.room import Peer, Room
 from realtime.wire.protocol import ErrorCode
-from tests.realtime.conftest import append, stroke
+from tests.support.ops import append, stroke
 
 LIMITS = Limits()
 

@@ -21,7 +21,8 @@ from realtime.engine import inbound
 from realtime.engine.hub import Hub, get_hub
 from realtime.engine.room import Peer
 from realtime.wire import protocol
-from tests.realtime.conftest import append, collect_ops, stroke
+from tests.support.ops import append, stroke
+from tests.support.sockets import collect_ops
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

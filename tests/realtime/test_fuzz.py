@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from board.models import Board, Membership, Role
 from realtime.wire import protocol
-from tests.realtime.conftest import board_rows, stroke
+from tests.support.ops import stroke
+from tests.support.store import board_rows
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

@@ -27,9 +27,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from realtime.wire.messages import CloseCode
-from tests.realtime import servers
 from tests.realtime.rawframes import split_server_frames
-from tests.realtime.servers import ServerProcess
+from tests.support import servers
+from tests.support.servers import ServerProcess
 
 pytestmark = servers.REAL_SERVER_MARKS
 

@@ -19,7 +19,7 @@ from board.snapshots import state_at
 from realtime.engine import inbound
 from realtime.engine.hub import Hub
 from realtime.wire import protocol
-from tests.realtime.conftest import stroke
+from tests.support.ops import stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

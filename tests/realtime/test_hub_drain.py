@@ -13,7 +13,8 @@ from asgiref.sync import sync_to_async
 
 from realtime.engine.hub import get_hub
 from realtime.wire.protocol import CloseCode
-from tests.realtime.conftest import board_rows, stroke
+from tests.support.ops import stroke
+from tests.support.store import board_rows
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

@@ -17,8 +17,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from realtime.server.listen import bound_send_buffers
-from tests.realtime import servers
-from tests.realtime.wsclient import BoardClient, token_header
+from tests.support import servers
+from tests.support.wsclient import BoardClient, token_header
 
 pytestmark = servers.REAL_SERVER_MARKS
 

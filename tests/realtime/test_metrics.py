@@ -10,9 +10,9 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.authtoken.models import Token
 
-from tests.realtime import servers
-from tests.realtime.servers import ServerProcess
-from tests.realtime.wsclient import BoardClient, token_header
+from tests.support import servers
+from tests.support.servers import ServerProcess
+from tests.support.wsclient import BoardClient, token_header
 
 pytestmark = servers.REAL_SERVER_MARKS
 

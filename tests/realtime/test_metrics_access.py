@@ -13,8 +13,8 @@ import pytest
 from django.test import Client
 
 from realtime.server.serve import DrainGate
-from tests.realtime import servers
-from tests.realtime.servers import free_port
+from tests.support import servers
+from tests.support.servers import free_port
 
 
 async def _app(scope: Any, receive: Any, send: Any) -> None:

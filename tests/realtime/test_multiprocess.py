@@ -2,7 +2,7 @@
 Two real servers sharing PostgreSQL and Redis: concurrent drawing, a lost channel-layer delivery
 recovered through gap detection, and a server killed with SIGKILL mid-stream.
 
-The clients speak the real protocol (tests/realtime/wsclient.py). At the end every op any client
+The clients speak the real protocol (tests/support/wsclient.py). At the end every op any client
 created is in the log exactly once at the seq it was acked with, and every client's state equals
 board.snapshots.state_at(board).
 """
@@ -18,9 +18,9 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from board.models import Membership, Role
-from tests.realtime import servers
-from tests.realtime.servers import ServerProcess
-from tests.realtime.wsclient import (
+from tests.support import servers
+from tests.support.servers import ServerProcess
+from tests.support.wsclient import (
     BoardClient,
     assert_durable,
     converge,

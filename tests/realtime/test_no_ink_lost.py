@@ -19,8 +19,8 @@ from realtime.engine.hub import Hub, get_hub
 from realtime.engine.room import Delivery, Room
 from realtime.wire import protocol
 from realtime.wire.protocol import CloseCode, ops_frame_from_entries
-from tests.realtime.conftest import append, board_rows, stroke
-from tests.realtime.test_consumer_sync import store_ops
+from tests.support.ops import append, stroke
+from tests.support.store import board_rows, store_ops
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 
@@ -148,7 +148,7 @@ def test_a_lone_surrogate_sent_to_a_real_server_loses_nothing(
     """
     from rest_framework.authtoken.models import Token
 
-    from tests.realtime.wsclient import BoardClient, token_header
+    from tests.support.wsclient import BoardClient, token_header
 
     other = make_user("bob")
     board_a, board_b = make_board(user, "A"), make_board(other, "B")

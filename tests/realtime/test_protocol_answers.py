@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from realtime.wire import compact, protocol
-from tests.realtime.conftest import Client, board_rows
+from tests.support.sockets import Client
+from tests.support.store import board_rows
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

@@ -16,7 +16,9 @@ from board.models import Membership, Op, Role
 from realtime.wire import compact, protocol
 from realtime.wire.handles import MAX_HANDLES, HandleTable, encode_delivery
 from realtime.wire.protocol import CloseCode
-from tests.realtime.conftest import Defs, board_rows, stroke
+from tests.support.ops import stroke
+from tests.support.sockets import Defs
+from tests.support.store import board_rows
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 

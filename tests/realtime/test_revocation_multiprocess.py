@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from realtime.wire.protocol import CloseCode
-from tests.conftest import PASSWORD
-from tests.realtime import servers
-from tests.realtime.servers import ServerProcess
-from tests.realtime.wsclient import BoardClient, token_header
+from tests.support import servers
+from tests.support.factories import PASSWORD
+from tests.support.servers import ServerProcess
+from tests.support.wsclient import BoardClient, token_header
 
 pytestmark = servers.REAL_SERVER_MARKS
 

@@ -18,8 +18,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.realtime import servers
-from tests.realtime.conftest import stroke
+from tests.support import servers
+from tests.support.ops import stroke
 
 pytestmark = servers.REAL_SERVER_MARKS
 

@@ -19,9 +19,9 @@ import pytest
 from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 
-from tests.realtime import servers
 from tests.realtime.rawframes import split_server_frames
-from tests.realtime.servers import ServerProcess
+from tests.support import servers
+from tests.support.servers import ServerProcess
 
 pytestmark = servers.REAL_SERVER_MARKS
 

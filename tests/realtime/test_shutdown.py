@@ -16,9 +16,9 @@ from typing import Any
 from rest_framework.authtoken.models import Token
 
 from board.models import Op
-from tests.realtime import servers
-from tests.realtime.servers import ServerProcess
-from tests.realtime.wsclient import (
+from tests.support import servers
+from tests.support.servers import ServerProcess
+from tests.support.wsclient import (
     BoardClient,
     assert_durable,
     converge,

@@ -20,7 +20,7 @@ from realtime.engine import store
 from realtime.engine.catchup import SNAP_FRAMES, SnapFrames
 from realtime.engine.hub import get_hub
 from realtime.wire import protocol
-from tests.realtime.conftest import append, stroke
+from tests.support.ops import append, stroke
 
 STYLE = {"color": "#1e1e1e", "width": 3, "opacity": 1, "fill": None}
 

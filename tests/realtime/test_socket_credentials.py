@@ -23,30 +23,13 @@ from rest_framework.test import APIClient
 from board.models import LinkAccess, Role, ShareLink
 from realtime.conf import DEFAULTS
 from realtime.wire.protocol import CloseCode
-from tests.conftest import PASSWORD
-from tests.realtime.conftest import stroke
+from tests.support.factories import api_token, signed_in, socket_ticket
+from tests.support.ops import stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
 
 
 # --- credentials from the API -----------------------------------------------------------------
-
-
-def api_token(user: Any) -> str:
-    response = APIClient().post(
-        "/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}, format="json"
-    )
-    assert response.status_code == 200, response.content
-    return str(response.json()["token"])
-
-
-def session_client(user: Any) -> APIClient:
-    """
-    An API client signed in with a session of its own (as one browser).
-    """
-    client = APIClient()
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def cookie_header(client: APIClient) -> list[tuple[bytes, bytes]]:
@@ -56,17 +39,6 @@ def cookie_header(client: APIClient) -> list[tuple[bytes, bytes]]:
 
 def token_headers(key: str) -> list[tuple[bytes, bytes]]:
     return [(b"authorization", f"Token {key}".encode())]
-
-
-def ticket(board: Any, *, token: str | None = None, client: APIClient | None = None) -> str:
-    """
-    A socket ticket from the API, asked for with an API token or a signed-in session.
-    """
-    caller = client or APIClient()
-    headers = {"HTTP_AUTHORIZATION": f"Token {token}"} if token else {}
-    response = caller.post(f"/api/v1/boards/{board.id}/socket-ticket/", **headers)
-    assert response.status_code == 200, response.content
-    return str(response.json()["ticket"])
 
 
 async def refused_with(connect: Any, board: Any, user: Any = None, **kwargs: Any) -> int:
@@ -92,12 +64,14 @@ async def test_deleting_the_api_token_closes_its_sockets_and_voids_its_tickets(
 ):
     other_board = await sync_to_async(make_board)(user, title="other")
     token = await sync_to_async(api_token)(user)
-    browser = await sync_to_async(session_client)(user)
+    browser = await sync_to_async(signed_in)(user)
     by_header = await connect(board, None, headers=token_headers(token))
     by_ticket = await connect(
-        other_board, None, query=f"token={await sync_to_async(ticket)(other_board, token=token)}"
+        other_board,
+        None,
+        query=f"token={await sync_to_async(socket_ticket)(other_board, token=token)}",
     )
-    unused = await sync_to_async(ticket)(board, token=token)
+    unused = await sync_to_async(socket_ticket)(board, token=token)
     by_session = await connect(board, None, headers=cookie_header(browser))
     await by_session.sync()
 
@@ -116,15 +90,15 @@ async def test_deleting_the_api_token_closes_its_sockets_and_voids_its_tickets(
 
 async def test_signing_out_closes_that_sessions_sockets_only(layer, connect, board, user):
     first, second = (
-        await sync_to_async(session_client)(user),
-        await sync_to_async(session_client)(user),
+        await sync_to_async(signed_in)(user),
+        await sync_to_async(signed_in)(user),
     )
     token = await sync_to_async(api_token)(user)
     mine = await connect(board, None, headers=cookie_header(first))
     mine_by_ticket = await connect(
-        board, None, query=f"token={await sync_to_async(ticket)(board, client=first)}"
+        board, None, query=f"token={await sync_to_async(socket_ticket)(board, client=first)}"
     )
-    unused = await sync_to_async(ticket)(board, client=first)
+    unused = await sync_to_async(socket_ticket)(board, client=first)
     elsewhere = await connect(board, None, headers=cookie_header(second))
     by_token = await connect(board, None, headers=token_headers(token))
     for client in (elsewhere, by_token):
@@ -143,10 +117,10 @@ async def test_signing_out_closes_that_sessions_sockets_only(layer, connect, boa
 async def test_a_password_change_closes_every_session_socket_but_not_the_tokens(
     layer, connect, board, user
 ):
-    browser = await sync_to_async(session_client)(user)
+    browser = await sync_to_async(signed_in)(user)
     token = await sync_to_async(api_token)(user)
     by_session = await connect(board, None, headers=cookie_header(browser))
-    unused = await sync_to_async(ticket)(board, client=browser)
+    unused = await sync_to_async(socket_ticket)(board, client=browser)
     by_token = await connect(board, None, headers=token_headers(token))
     await by_token.sync()
 
@@ -163,7 +137,7 @@ async def test_a_password_change_closes_every_session_socket_but_not_the_tokens(
 
 
 async def test_a_ticket_admits_once(memory_layer, connect, board, user):
-    once = await sync_to_async(ticket)(board, token=await sync_to_async(api_token)(user))
+    once = await sync_to_async(socket_ticket)(board, token=await sync_to_async(api_token)(user))
     first = await connect(board, None, query=f"token={once}")
     assert first.hello.user["id"] == user.pk
     assert await refused_with(connect, board, query=f"token={once}") == 4001
@@ -175,11 +149,11 @@ async def test_a_ticket_is_spent_by_a_connection_that_is_then_refused(
 ):
     settings.INKROOM = {**settings.INKROOM, "MAX_SOCKETS_PER_USER_BOARD": 1}
     held = await connect(board, user)
-    spent = await sync_to_async(ticket)(board, token=await sync_to_async(api_token)(user))
+    spent = await sync_to_async(socket_ticket)(board, token=await sync_to_async(api_token)(user))
     assert await refused_with(connect, board, query=f"token={spent}") == 4009
     await held.close()  # room again, but the ticket was used up by the refused attempt
     assert await refused_with(connect, board, query=f"token={spent}") == 4001
-    fresh = await sync_to_async(ticket)(board, token=await sync_to_async(api_token)(user))
+    fresh = await sync_to_async(socket_ticket)(board, token=await sync_to_async(api_token)(user))
     again = await connect(board, None, query=f"token={fresh}")
     await again.close()
 

@@ -3,8 +3,8 @@ Real Inkroom server processes for tests: start `python -m realtime.server.serve`
 port.
 
 Importable helpers (`start_server`, `ServerProcess`, `database_url`, `free_port`) plus pytest
-fixtures `server_env` and `start_inkroom` (bound in tests/realtime/conftest.py; bind
-`server_env_fixture` and `start_inkroom_fixture` in another conftest to use them elsewhere).
+fixtures `server_env` and `start_inkroom`, which tests/conftest.py registers as a plugin, so every
+test folder has them.
 A server runs against the same PostgreSQL database as the test (pass
 `connection.settings_dict["NAME"]`, so use `django_db(transaction=True)`: data the test commits is
 visible to the child) and, when REDIS_URL is set, the Redis channel layer under a prefix unique to
@@ -14,7 +14,7 @@ Ports come from INKROOM_TEST_PORTS ("18150-18199" by default), so engineers and 
 machine can give each suite its own range. Server output goes to a log file that is printed when
 a test fails; `ServerProcess.log_text()` reads it.
 
-    from tests.realtime import servers
+    from tests.support import servers
 
     pytestmark = servers.REAL_SERVER_MARKS
 
@@ -278,8 +278,3 @@ def start_inkroom_fixture(
     if request.session.testsfailed > failed_before:
         for server in started:
             sys.stderr.write(f"\n----- server :{server.port} log -----\n{server.log_text()}\n")
-
-
-# The fixtures under their own names, for `from tests.realtime.servers import server_env, ...`.
-server_env = server_env_fixture
-start_inkroom = start_inkroom_fixture
