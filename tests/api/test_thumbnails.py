@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from board.export import get_exporter
-from tests.api.conftest import World, add_ops, rect
+from tests.support.elements import rect
+from tests.support.factories import World
+from tests.support.store import add_ops
 
 pytestmark = pytest.mark.django_db
 
