@@ -1,6 +1,7 @@
 """
 Issue 17's rough edges in a real browser: sign-up field errors, the camera kept per board and
-fitted on first open, reconnecting at once, error pages, and keyboard access.
+fitted on first open, reconnecting at once (Retry now, focus, the network back), error pages
+(not found, access taken away), and keyboard access.
 """
 
 from __future__ import annotations
@@ -203,3 +204,35 @@ async def test_space_presses_a_focused_toolbar_button_and_the_board_list_has_an_
 
     await alice.page.goto(alice.base + "/")
     assert await alice.page.locator("h1").all_inner_texts() == ["Your boards"]
+
+
+async def test_reconnect_at_once_when_the_network_returns(
+    open_board: Callable[..., Any],
+) -> None:
+    alice = await open_board("alice")
+    await alice.context.set_offline(True)
+    await alice.page.evaluate(LONG_BACKOFF_JS)
+    await alice.wait("inkroom.status() !== 'connected'")
+    await alice.page.evaluate("Math.random = window.realRandom")
+    await alice.context.set_offline(False)  # the browser's `online`: no 15 s wait
+    await alice.wait("inkroom.synced()", timeout=5_000)
+
+
+async def test_a_member_removed_while_on_the_board_gets_the_no_access_page(
+    open_board: Callable[..., Any], people: dict[str, Any]
+) -> None:
+    alice = await open_board("alice")
+    bob = await open_board("bob")
+    bob_id = people["bob"].pk
+    status = await alice.page.evaluate(
+        """([board, id]) => fetch(`/api/v1/boards/${board}/members/${id}/`, {
+             method: 'DELETE', credentials: 'same-origin',
+             headers: {'X-CSRFToken': document.cookie.match(/csrftoken=([^;]+)/)[1]}})
+           .then(r => r.status)""",
+        [alice.board_id, bob_id],
+    )
+    assert status == 204
+    await bob.page.locator("#fatal h2").wait_for()
+    assert await bob.page.locator("#fatal h2").inner_text() == "No access to this board"
+    await wait_for(bob.page, "document.title === 'No access to this board · Inkroom'")
+    assert await bob.page.locator("#toolbar").is_hidden()
