@@ -67,7 +67,7 @@ def _socket(hub: Any, version: int) -> tuple[Any, Any]:
     hub.rooms[room.board_id] = room
     info = {"board": {"id": room.board_id}, "client_id": "micro-client", "user_id": None,
             "user_name": "micro", "role": "editor", "share": None, "version": version}  # fmt: skip
-    peer = hub._new_peer(info, lambda *a: None)
+    peer = hub.joins.new_peer(info, lambda *a: None)
     peer.limiter = RateLimiter.create(ops_per_sec=1e12, ops_burst=1e12,
                                       bytes_per_sec=1e15, bytes_burst=1e15)  # fmt: skip
     peer.catching_up = False

@@ -1,10 +1,10 @@
 """
 The board socket's Origin check: scheme, host and port, like Django's CSRF check (protocol §1).
 
-Channels' OriginValidator, which realtime.asgi.middleware.SocketOriginValidator extended, compares
-an ALLOWED_HOSTS entry with the Origin's host name only, so `http://<allowed host>:<any port>` (any
-other site served on that host, over any scheme) could open a socket with the victim's session
-cookie (issue 15, finding 10). Here an Origin is admitted when it is, scheme, host and port:
+Not Channels' OriginValidator: it compares an ALLOWED_HOSTS entry with the Origin's host name
+only, so `http://<allowed host>:<any port>` (any other site served on that host, over any scheme)
+could open a socket with the victim's session cookie. Here an Origin is admitted when it is,
+scheme, host and port:
 
 * the request's own origin: the Host header (or X-Forwarded-Host when USE_X_FORWARDED_HOST),
   valid for ALLOWED_HOSTS, with the scheme of the connection (ws -> http, wss -> https, or

@@ -8,6 +8,11 @@ the authors, forwards each board's `ops` frame bytes as-is to its local sockets 
 most ONE channel-layer message per tick for the whole process, carrying only boards another process
 holds (realtime.cluster.pods). Database and Redis round trips therefore grow with ticks, not with
 boards, points or recipients.
+
+The hub holds the rooms and their sockets and builds its parts, each handed the hub as a
+realtime.engine.ports.HubPort: the tick (ticker), the layer link (realtime.cluster.pods), gap
+and state repair (repair), automatic snapshots (autosnapshot), the upkeep loop (upkeep), joins
+(joins) and the database threads (threads).
 """
 
 from __future__ import annotations
@@ -15,48 +20,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 import uuid
 import weakref
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from channels.layers import get_channel_layer
-from django.db import connections
 
 from board.document import Limits
-from board.exceptions import BoardNotFound
 from realtime import metrics
 from realtime.cluster.pods import Pods
-from realtime.cluster.presence import PresenceEntry
-from realtime.conf import hello_limits, realtime_settings
-from realtime.engine import sender, store
-from realtime.engine.catchup import SNAP_FRAMES, catch_up, catch_up_now
+from realtime.conf import realtime_settings
+from realtime.engine.autosnapshot import AutoSnapshots
+from realtime.engine.counts import Counts
 from realtime.engine.drain import PROCESS_DRAIN, Drain
-from realtime.engine.ratelimit import RateLimiter
+from realtime.engine.joins import Joins
+from realtime.engine.repair import Repair
 from realtime.engine.room import Delivery, Peer, Room
-from realtime.engine.sender import SendQueue
+from realtime.engine.threads import DatabaseThreads
 from realtime.engine.ticker import Ticker
-from realtime.wire.protocol import (
-    CloseCode,
-    ErrorCode,
-    Hello,
-    Presence,
-    PresenceDelta,
-    encode,
-    error_text,
-)
+from realtime.engine.upkeep import Upkeep
+from realtime.wire.protocol import CloseCode, ErrorCode, error_text
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Reader threads: catch-ups, loads, gap fills, role checks and snapshots run beside the writer
-#: so a big catch-up never delays a tick's commit; two so one slow snapshot cannot block a join.
-READER_THREADS = 2
 #: A room outlives its last socket this long: after a pod restart every client of a board
 #: reconnects within seconds, and a warm room saves reloading the board for each wave.
 ROOM_LINGER_SECS = 30.0
@@ -64,8 +54,6 @@ ROOM_LINGER_SECS = 30.0
 LAYER_JOIN_TIMEOUT_SECS = 2.0
 #: How long to wait for the background tasks to finish after cancelling them.
 TASK_STOP_TIMEOUT_SECS = 0.5
-#: How long to wait for executor threads to close their database connections on shutdown.
-POOL_CLOSE_TIMEOUT_SECS = 5.0
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 
@@ -81,29 +69,9 @@ def get_hub() -> Hub:
     return hub
 
 
-@dataclass(slots=True)
-class Counts:
-    """
-    Per-frame counters kept as plain ints and flushed to Prometheus once per tick: a
-    prometheus_client `inc()` takes a lock, about 15 % of the inbound cost per frame.
-    """
-
-    frames_in: int = 0
-    ops_in: int = 0
-
-    def flush(self) -> None:
-        if self.frames_in:
-            metrics.FRAMES_IN.inc(self.frames_in)
-            metrics.OPS_IN.inc(self.ops_in)
-            self.frames_in = self.ops_in = 0
-        frames_out = sender.SENT.take()
-        if frames_out:
-            metrics.FRAMES_OUT.inc(frames_out)
-
-
 class Hub:
     """
-    Rooms, the tick, the database threads and the process's channel-layer channel.
+    Rooms and their sockets, the tick, the database threads and the process's layer channel.
     """
 
     def __init__(
@@ -122,17 +90,18 @@ class Hub:
         self.work = asyncio.Event()
         self.layer = get_channel_layer()
         self.channel: str | None = None
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="inkroom-db-write")
-        self._reader = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="inkroom-db-read")
+        self.threads = DatabaseThreads()
         self._tasks: list[asyncio.Task[None]] = []
-        self._loads: dict[str, asyncio.Task[None]] = {}
-        self._catchups: dict[int, asyncio.Task[None]] = {}
         self._jobs: set[asyncio.Task[None]] = set()
         self._start_lock = asyncio.Lock()
         self.tick_lock = asyncio.Lock()
         self._started = False
-        self.pods = Pods(self)
-        self.ticker = Ticker(self)
+        self.repair = Repair(self)
+        self.pods = Pods(self, self.repair)
+        self.snapshots = AutoSnapshots(self)
+        self.ticker = Ticker(self, self.pods, self.repair, self.snapshots)
+        self.upkeep = Upkeep(self, self.pods, self.repair)
+        self.joins = Joins(self, self.pods)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -147,7 +116,7 @@ class Hub:
             loop = asyncio.get_running_loop()
             self._tasks = [
                 loop.create_task(self.ticker.run(), name="inkroom-tick"),
-                loop.create_task(self.pods.housekeeping(), name="inkroom-housekeeping"),
+                loop.create_task(self.upkeep.run(), name="inkroom-housekeeping"),
             ]
             if self.layer is not None:
                 # Join the group before the first socket is served, so no batch for it is
@@ -176,7 +145,7 @@ class Hub:
         """
         Stop the tasks, leave the group and release the threads' database connections.
         """
-        jobs = [*self._loads.values(), *self._catchups.values(), *self._jobs]
+        jobs = [*self.joins.tasks(), *self._jobs]
         for task in self._tasks + jobs:
             task.cancel()
         if self._tasks:
@@ -189,9 +158,7 @@ class Hub:
             for peer in list(room.peers.values()):
                 peer.send_queue.cancel()
         self.rooms.clear()
-        await asyncio.gather(
-            _close_pool(self._writer, 1), _close_pool(self._reader, READER_THREADS)
-        )
+        await self.threads.close()
         loop = asyncio.get_running_loop()
         if _hubs.get(loop) is self:
             del _hubs[loop]
@@ -234,137 +201,29 @@ class Hub:
         """
         Run `fn` in the writer thread (append transactions only).
         """
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+        return await self.threads.write(fn, *args)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """
         Run `fn` in a reader thread (catch-ups, loads, gap fills, role checks, snapshots).
         """
-        return await asyncio.get_running_loop().run_in_executor(
-            self._reader, store.released, fn, *args
-        )
+        return await self.threads.read(fn, *args)
 
     # --- sockets -----------------------------------------------------------------------------
 
     async def join(self, info: dict[str, Any], send: Callable[..., Any], since: int) -> Peer:
         """
-        Register an accepted socket, send `hello` and start its catch-up.
+        Register an accepted socket, send `hello` and start its catch-up (realtime.engine.joins).
         """
         if not self._started or self._start_lock.locked():
             await self.start()
-        board_id = info["board"]["id"]
-        room = self.rooms.get(board_id)
-        if room is None:
-            room = self.rooms[board_id] = Room(board_id)
-            self._loads[board_id] = asyncio.get_running_loop().create_task(self._load(room))
-            # Other hubs send this board's ticks only to hubs that announced it: say so now, so
-            # they do before the load reads the head.
-            self.pods.announce.add(board_id)
-            self.work.set()
-        peer = self._new_peer(info, send)
-        room.peers[peer.id] = peer
-        room.empty_since = None
-        if len(room.peers) == 1:
-            # Counting walks every room: only when this one stops being empty, not per socket.
-            self.count_rooms()
-        metrics.CONNECTIONS.inc()
-        load = self._loads.get(board_id)
-        if load is not None:
-            await asyncio.shield(load)
-        if self.draining:  # the drain began while the board was loading
-            self.close_peer(peer, CloseCode.SERVICE_RESTART)
-            return peer
-        if not room.ready:
-            self.close_peer(peer, CloseCode.NOT_FOUND)
-            return peer
-        # The presence list goes in as JSON kept by the room: merging and encoding the whole
-        # list per join made a wave of joins to a big board cost O(n^2).
-        hello = Hello(
-            v=peer.version,
-            client_id=peer.client_id,
-            role=peer.role,
-            user={"id": peer.user_id, "name": peer.user_name},
-            board=info["board"],
-            head_seq=room.delivered_seq,
-            limits=hello_limits(),
-            presence=[],
-        )
-        text = str(encode(hello))
-        peer.send_queue.push(text[: -len("[]}")] + room.hello_presence(peer) + "}")
-        room.presence_dirty = True
-        self.pods.announce.add(board_id)
-        self.work.set()
-        if catch_up_now(room, peer, since):
-            metrics.RESYNCS.inc()
-        else:
-            self.start_catch_up(room, peer, since)
-        return peer
-
-    def _new_peer(self, info: dict[str, Any], send: Callable[..., Any]) -> Peer:
-        conf = realtime_settings()
-        queue = SendQueue(
-            send,
-            clock=self.clock,
-            max_frames=conf.send_queue_frames,
-            max_bytes=conf.send_queue_bytes,
-        )
-        peer = Peer(
-            board_id=info["board"]["id"],
-            client_id=info["client_id"],
-            user_id=info["user_id"],
-            user_name=info["user_name"],
-            role=info["role"],
-            share=info["share"],
-            send_queue=queue,
-            limiter=RateLimiter.from_settings(),
-            version=info.get("version", 1),
-            presence_delta=bool(info.get("presence_delta", False)),
-            credential=info.get("credential", ""),
-        )
-        queue.on_overflow = lambda: self._overflowed(peer)
-        return peer
+        return await self.joins.join(info, send, since)
 
     def start_catch_up(self, room: Room, peer: Peer, since: int) -> None:
         """
         (Re)start the peer's catch-up from `since`; a running one is superseded.
         """
-        metrics.RESYNCS.inc()
-        task = self._catchups.get(peer.id)
-        if task is not None:
-            task.cancel()
-        new = asyncio.get_running_loop().create_task(catch_up(room, peer, since, self.read))
-        self._catchups[peer.id] = new
-        new.add_done_callback(
-            lambda t: (
-                self._catchups.pop(peer.id, None) if self._catchups.get(peer.id) is t else None
-            )
-        )
-
-    async def _load(self, room: Room) -> None:
-        code = CloseCode.NOT_FOUND
-        try:
-            loaded = await self.read(store.load_board, room.board_id)
-            state, snap_seq = loaded.state, loaded.snapshot_seq
-            if loaded.snap is not None:  # the first catch-up forwards it, no re-encoding
-                SNAP_FRAMES.put(room.board_id, *loaded.snap)
-        except BoardNotFound:
-            state = None
-        except Exception:
-            # Not the client's fault and probably transient (database down): 1011 tells it to
-            # come back later, where 4004 would make it give up on the board.
-            logger.exception("loading board %s failed", room.board_id)
-            state, code = None, CloseCode.INTERNAL_ERROR
-        finally:
-            self._loads.pop(room.board_id, None)
-        if state is None:
-            self.drop_room(room, code)
-            return
-        now = self.clock()
-        self.deliver(room, room.load(state, snap_seq, now))
-        if state.is_deferred:
-            # Decoding a big board takes ~100 ms: do it in a reader thread now, while the first
-            # client is still drawing its snap, not on the loop when its first op arrives.
-            self.spawn(self.read(state.materialize), f"inkroom-build-{room.board_id}")
+        self.joins.start_catch_up(room, peer, since)
 
     def leave(self, peer: Peer) -> None:
         """
@@ -374,9 +233,7 @@ class Hub:
         if room is None or room.peers.pop(peer.id, None) is None:
             return
         metrics.CONNECTIONS.dec()
-        task = self._catchups.pop(peer.id, None)
-        if task is not None:
-            task.cancel()
+        self.joins.left(peer)
         room.presence_dirty = True
         self.pods.announce.add(room.board_id)
         self.work.set()
@@ -444,7 +301,7 @@ class Hub:
         for peer in list(room.peers.values()):
             self.close_peer(peer, CloseCode.INTERNAL_ERROR)
         if self.rooms.get(room.board_id) is room:
-            self.pods.reload_now(room)
+            self.repair.reload_now(room)
 
     def refuse_pending(self, room: Room) -> None:
         """
@@ -464,9 +321,9 @@ class Hub:
             for peer in list(room.peers.values()):
                 if peer.send_queue.stalled(now):
                     peer.send_queue.abort(CloseCode.TOO_SLOW)
-                    self._overflowed(peer, "nothing acknowledged")
+                    self.overflowed(peer, "nothing acknowledged")
 
-    def _overflowed(self, peer: Peer, why: str = "send queue full") -> None:
+    def overflowed(self, peer: Peer, why: str = "send queue full") -> None:
         """
         Count and log a socket its send queue closed 4008 (too slow), and forget it.
         """
@@ -504,53 +361,4 @@ class Hub:
                 peer.send_live(delivery)
             metrics.OPS_OUT.inc((delivery.last - delivery.first + 1) * len(peers))
         if room.reorder:
-            self.pods.gap_noticed(room)
-
-    def presence_frame(self, room: Room, merged: list[PresenceEntry] | None = None) -> str:
-        """
-        The room's whole `presence` list as a frame (`merged`: the list, when already merged).
-        """
-        if merged is None:
-            merged = room.presence.merged(room.local_presence())
-        text: str = encode(Presence(clients=[dict(e) for e in merged]))  # type: ignore[assignment]
-        return text
-
-    def presence_frames(self, room: Room) -> tuple[str | None, str | None]:
-        """
-        The room's presence as a whole list and as a delta from the last one sent, each only
-        when one of its sockets takes that form; remembers the list as sent.
-
-        A whole list per change to every socket made presence grow with the square of the room
-        (and a flood of name changes cost thousands of times its input); a delta is the change.
-        """
-        merged = room.presence.merged(room.local_presence())
-        now = {e["client_id"]: e for e in merged}
-        last, room.presence_last = room.presence_last, now
-        peers = room.peers.values()
-        whole: str | None = None
-        delta: str | None = None
-        if any(not p.presence_delta for p in peers):
-            whole = self.presence_frame(room, merged)
-        if any(p.presence_delta for p in peers):
-            changed = [dict(e) for cid, e in now.items() if last.get(cid) != e]
-            gone = [cid for cid in last if cid not in now]
-            if changed or gone:
-                delta = str(encode(PresenceDelta(set=changed, gone=gone)))
-        return whole, delta
-
-
-async def _close_pool(pool: ThreadPoolExecutor, threads: int) -> None:
-    """
-    Close the database connection of every thread of `pool`, then shut it down.
-    """
-    barrier = threading.Barrier(threads)
-
-    def close() -> None:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(POOL_CLOSE_TIMEOUT_SECS)
-        connections.close_all()
-
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(Exception):
-        await asyncio.gather(*(loop.run_in_executor(pool, close) for _ in range(threads)))
-    pool.shutdown(wait=False)
+            self.repair.gap_noticed(room)

@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 #: A socket whose writer has not finished a send for this long while frames wait is closed with
-#: 4008 (seconds). The frame bound alone took ~10 s at a busy board's pace, after the kernel's
-#: buffer filled; a realtime client that received nothing for 5 s is better off resyncing. Not
+#: 4008 (seconds). The frame bound alone would take far longer to reach at a busy board's pace,
+#: once the kernel's buffer filled; a realtime client that received nothing for 5 s is better
+#: off resyncing. Not
 #: applied while a catch-up (Bulk) frame is in flight: a big board over a slow link may take
 #: longer than this, and that is progress.
 SEND_STALL_SECS = 5.0

@@ -73,9 +73,8 @@ def writer_connection() -> None:
     Keep the writer's pooled connection from tick to tick; give it back after an error or an
     idle spell, so the next tick takes a checked one from the pool.
 
-    A checkout per tick would cost about what the old per-tick health check did (~0.1 ms CPU),
-    but under an API burst it queues behind every waiting request: acks of a drawing client went
-    from 22 to 540 ms (p50) during 100 concurrent board creations with a 10-connection pool.
+    A checkout per tick would be cheap, but under an API burst it queues behind every waiting
+    request, and a drawing client's acks with it (docs/performance.md has the figures).
     """
     connection = connections[DEFAULT_DB_ALIAS]
     now = time.monotonic()

@@ -14,19 +14,20 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from board.oplog import AppendResult, Submission
 from realtime import metrics
+from realtime.cluster.pods import Pods
 from realtime.conf import realtime_settings
 from realtime.engine import decisions as engine
 from realtime.engine import store
+from realtime.engine.autosnapshot import AutoSnapshots
 from realtime.engine.decisions import Accepted, Checked
+from realtime.engine.ports import HubPort
+from realtime.engine.repair import Repair
 from realtime.engine.room import Delivery, Peer, Room
 from realtime.wire.protocol import Ack, CloseCode, encode, ops_frame_from_entries
-
-if TYPE_CHECKING:
-    from realtime.engine.hub import Hub
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,11 @@ class Ticker:
     The tick loop of one hub.
     """
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: HubPort, pods: Pods, repair: Repair, snapshots: AutoSnapshots) -> None:
         self.hub = hub
+        self.pods = pods
+        self.repair = repair
+        self.snapshots = snapshots
 
     async def run(self) -> None:
         hub = self.hub
@@ -85,7 +89,7 @@ class Ticker:
         hub = self.hub
         hub.counts.flush()
         cursors = self._cursors()
-        presence = hub.pods.presence_changes()
+        presence = self.pods.presence_changes()
         checked: dict[str, Checked] = {}
         for room in list(hub.rooms.values()):
             if room.pending and room.ready and not room.busy and room.state is not None:
@@ -93,8 +97,8 @@ class Ticker:
         published: dict[str, list[Any]] = {}
         if checked:
             published = await self._commit(checked)
-        hub.pods.publish(published, presence, cursors)
-        hub.pods.maybe_snapshot()
+        self.pods.publish(published, presence, cursors)
+        self.snapshots.maybe_snapshot()
 
     def _check(self, room: Room) -> Checked:
         checked = engine.check_pending(room, self.hub.limits)
@@ -184,7 +188,7 @@ class Ticker:
         self._answer(done.answers)
         if done.reload:
             metrics.DOUBTED_REFUSALS.inc(done.doubted)
-            self.hub.pods.reload_now(room)
+            self.repair.reload_now(room)
         if done.requeued:
             self.hub.work.set()
 
@@ -195,7 +199,7 @@ class Ticker:
         for c in checked.values():
             answers = engine.commit_failed(c)
             if self.hub.rooms.get(c.room.board_id) is c.room:
-                self.hub.pods.reload_now(c.room)
+                self.repair.reload_now(c.room)
             self._answer(answers)
 
     def _cursors(self) -> dict[str, list[list[Any]]]:
@@ -223,11 +227,11 @@ def _acks_owed(ops: Accepted, res: AppendResult, acks: dict[Peer, list[tuple[int
     """
     Collect the `ack` pairs of ops whose author will not see them as new entries (protocol §2.2).
 
-    A new op is acknowledged by its entry in the `ops` frame the author gets right after the
-    commit (or later, from the reorder buffer or a gap fill: always in seq order); an `ack` frame
-    per author per tick was about half of all frames sent in many-boards rooms, each costing a
-    Hypercorn/wsproto send. Acks remain for duplicates (no new entry) and for authors still
-    catching up, whose live frames are held and may be superseded by a `snap`.
+    A new op is acknowledged by its entry in the `ops` frame the author gets right after the commit
+    (or later, from the reorder buffer or a gap fill: always in seq order), not by an `ack` frame
+    per author per tick, which would be about half of all frames sent in rooms of many boards, each
+    a send of its own. Acks remain for duplicates (no new entry) and for authors still catching up,
+    whose live frames are held and may be superseded by a `snap`.
     """
     for peer, op in ops:
         key = (peer.client_id, int(op["i"]))

@@ -3,7 +3,7 @@ Writing WebSocket frames straight to a socket's transport, past Hypercorn's per-
 
 An ASGI `websocket.send` through Hypercorn 0.18 costs ~45 µs a frame: a wsproto event, wsproto's
 framing, two protocol dispatch layers, a lock and a drain, all in Python. The hub sends the same
-pre-encoded frame to every socket of a board each tick, so with many small boards that path was
+pre-encoded frame to every socket of a board each tick, so with many small boards that path would be
 the largest single cost of a process (docs/performance.md §3). A server-to-client frame needs no
 mask and no state beyond "the connection is open", so we frame it (realtime.server.wsframes) and
 `write()` it to the transport: one concatenation and one non-blocking socket write.

@@ -84,15 +84,14 @@ class InkroomWSStream(ws_stream.WSStream):
     receiver was set; disconnects always go through the queue, after every message. While a receiver
     is set, a chunk read from the socket that is nothing but complete binary frames is parsed by
     realtime.server.wsframes (~3x cheaper than wsproto's per-frame objects) in `take_fast_path`;
-    anything else — pings, close, text, fragments, a frame split across reads — goes to wsproto as
-    before, and the shortcut waits until wsproto holds no partial frame or message, so nothing is
+    anything else — pings, close, text, fragments, a frame split across reads — goes to wsproto,
+    and the shortcut waits until wsproto holds no partial frame or message, so nothing is
     reordered. realtime.server.direct also calls `take_fast_path` straight from the transport's data
     callback when Hypercorn's reading task is idle (see there).
 
     Hypercorn's ping loop checks `closed` only after each full `websocket_ping_interval` sleep,
-    so a closed socket's connection task (and its memory) lingered for up to 20 s, and at
-    shutdown Hypercorn had to cancel one such task per socket closed in the last 20 s (~2 s of
-    loop time for 10k sockets, measured).
+    so a closed socket's connection task (and its memory) would linger for up to 20 s, and at
+    shutdown Hypercorn would cancel one such task per socket closed in the last 20 s.
 
     A frame wsproto cannot parse (a text frame that is not UTF-8: 1007; a protocol violation such
     as an unmasked or reserved-bit frame: 1002) is closed with a close frame carrying wsproto's
@@ -158,8 +157,8 @@ class InkroomWSStream(ws_stream.WSStream):
         wsproto reports a frame it cannot parse (ParseFailed) as a CloseConnection event carrying
         the close code (1007 for invalid UTF-8, 1002 for a protocol error), but leaves its
         connection OPEN; Hypercorn answers a CloseConnection only when the peer started the close
-        (REMOTE_CLOSING), so it closed the TCP connection without a close frame and the client saw
-        1006 (issue 15, finding 8). Here our close frame goes out first, with wsproto's code and
+        (REMOTE_CLOSING), so it would close the TCP connection without a close frame and the
+        client would see 1006. Here our close frame goes out first, with wsproto's code and
         reason (which wsproto cuts to fit a close frame); the peer's frames after it are not read.
         """
         for event in self.connection.events():

@@ -85,13 +85,12 @@ def tune_garbage_collector() -> None:
     """
     Keep the cyclic garbage collector's pauses off the hot path (call once, after imports).
 
-    Its full passes walk every tracked object: with Python's default thresholds, scenario C's
-    server ran 9 full collections in 20 s (up to 82 ms each, the loop stalled) and 1,000+
-    young ones (350 ms in all), and they set C's p99. Django, the app and its imports live as
-    long as the process, so they are frozen out of the collector's reach (~70k objects); the
-    higher first threshold lets a tick's short-lived objects (decoded ops, frames) die before a
-    collection, so far fewer survive into the older generations and trigger full passes. C:
-    p99 101-111 -> 49-71 ms; collections 2 full / 176 young, ~90 ms in all.
+    Its full passes walk every tracked object and stall the loop meanwhile, and with Python's
+    default thresholds they set a busy process's tail latency (docs/performance.md, "Garbage
+    collector"). Django, the app and its imports live as long as the process, so they are frozen
+    out of the collector's reach; the higher first threshold lets a tick's short-lived objects
+    (decoded ops, frames) die before a collection, so far fewer survive into the older
+    generations and trigger full passes.
     """
     gc.collect()
     gc.freeze()
@@ -111,7 +110,7 @@ def bind_addresses() -> list[str]:
         addresses = [f"{host}:{env_int('PORT', 8000)}"]
     metrics_port = env_int("METRICS_PORT", 0)
     if metrics_port:
-        # A listener of its own, which no Service port or Ingress routes to (issue 15, finding 9).
+        # A listener of its own, which no Service port or Ingress routes to.
         addresses.append(f"{host}:{metrics_port}")
     return addresses
 

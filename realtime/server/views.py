@@ -7,7 +7,7 @@ carries a message to ourselves, and we are not draining for shutdown (readiness:
 traffic). /metrics renders prometheus_client's default registry in the 0.0.4 text format, to
 scrapers only (may_scrape): on METRICS_PORT when it is set, else to clients in
 METRICS_ALLOWED_NETWORKS (default loopback) whose request did not pass a proxy; everyone else
-gets 404. It answered anyone for any Host, through the Ingress too (issue 15, finding 9).
+gets 404, as if it did not exist.
 
 All three are async views, so a probe never waits for a thread that the hub's batch writer or a
 slow API request holds; each external check is bounded by a short timeout.

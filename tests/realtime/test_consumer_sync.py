@@ -18,9 +18,9 @@ from board.document import BoardState, replay
 from board.models import Membership, Role, Snapshot, SnapshotKind
 from board.oplog import decode_entry, ops_between
 from board.snapshots import decode_snapshot, state_at
-from realtime.cluster import fanout, pods
+from realtime.cluster import fanout
 from realtime.cluster.fanout import PODS_GROUP
-from realtime.engine import store
+from realtime.engine import autosnapshot, store
 from realtime.engine.hub import get_hub
 from realtime.wire import protocol
 from realtime.wire.protocol import CloseCode
@@ -423,7 +423,7 @@ async def test_active_rooms_take_automatic_snapshots_off_the_hot_path(
     # A small board is snapshotted from the room's live state, a big one from the log: either
     # way the stored snapshot is exactly the log replayed up to its seq.
     if source == "log":
-        monkeypatch.setattr(pods, "LIVE_SNAPSHOT_MAX_ELEMENTS", 0)
+        monkeypatch.setattr(autosnapshot, "LIVE_SNAPSHOT_MAX_ELEMENTS", 0)
     paths: list[str] = []
     for name in ("store_live_snapshot", "take_snapshot"):
         real = getattr(store, name)

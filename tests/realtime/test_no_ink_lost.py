@@ -14,8 +14,8 @@ from asgiref.sync import sync_to_async
 
 from board.document import BoardState, apply_in_place
 from board.models import Op
-from realtime.engine import store
-from realtime.engine.hub import Hub, get_hub
+from realtime.engine import roster, store
+from realtime.engine.hub import get_hub
 from realtime.engine.room import Delivery, Room
 from realtime.wire import protocol
 from realtime.wire.protocol import CloseCode, ops_frame_from_entries
@@ -69,14 +69,14 @@ async def test_a_server_bug_on_one_board_closes_its_sockets_only_and_loses_no_op
     await on_a.sync()
     on_b = await connect(board_b, user)
     await on_b.sync()
-    real = Hub.presence_frame
+    real = roster.presence_frame
 
-    def broken(self: Hub, room: Room, merged: Any = None) -> str:
+    def broken(room: Room, merged: Any = None) -> str:
         if room.board_id == board_a.id:
             raise RuntimeError("a bug that concerns board A only")
-        return real(self, room, merged)
+        return real(room, merged)
 
-    monkeypatch.setattr(Hub, "presence_frame", broken)
+    monkeypatch.setattr(roster, "presence_frame", broken)
     await on_a.send_text(protocol.ClientPresence(name="Ann", color="#112233"))
     await on_a.send_ops([stroke(1, "a1")])
     await on_b.send_ops([stroke(1, "b1"), append(2, "b1")])
@@ -126,7 +126,7 @@ async def test_a_reload_keeps_what_is_delivered_while_it_reads(memory_layer, boa
         return state, 0
 
     hub.read = read  # type: ignore[method-assign]
-    reload = asyncio.create_task(hub.pods._refresh(room))
+    reload = asyncio.create_task(hub.repair._refresh(room))
     await asyncio.sleep(0)
     # Meanwhile another process's batch arrives with the stroke (seq 1).
     entry = _entry(1, stroke(7, "late"))

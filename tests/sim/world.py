@@ -99,7 +99,7 @@ class SimHub(Hub):
         SIGKILL: every task stops where it is; nothing more is written or sent.
         """
         self.dead = True
-        for task in [*self._tasks, *self._jobs, *self._loads.values(), *self._catchups.values()]:
+        for task in [*self._tasks, *self._jobs, *self.joins.tasks()]:
             task.cancel()
         for room in self.rooms.values():
             for peer in room.peers.values():
