@@ -22,6 +22,7 @@ from realtime.cluster import fanout
 from realtime.cluster.fanout import PODS_GROUP
 from realtime.engine import autosnapshot, store
 from realtime.engine.hub import get_hub
+from realtime.engine.sender import SEND_STALL_SECS
 from realtime.wire import protocol
 from realtime.wire.protocol import CloseCode
 from tests.support.ops import append, stroke
@@ -296,7 +297,53 @@ async def test_a_slow_socket_is_closed_4008_and_never_stalls_the_room(
     await fast.close()
 
 
-async def test_rate_limit_refuses_then_closes_4029(memory_layer, connect, board, user, settings):
+def gated(app: Any, gate: asyncio.Event) -> Any:
+    """
+    The app behind a transport that takes frames only while `gate` is open: clearing it is a
+    client that stopped reading.
+    """
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        async def gated_send(message: Any) -> None:
+            await gate.wait()
+            await send(message)
+
+        await app(scope, receive, gated_send)
+
+    return wrapped
+
+
+async def test_a_socket_that_takes_no_frame_for_the_stall_bound_is_closed_4008(
+    memory_layer, fake_clock, connect, app, board, user
+):
+    """
+    Long before its queue fills, a socket whose frames have waited SEND_STALL_SECS (the hub's
+    clock) is closed: a few frames a second would take minutes to fill it.
+    """
+    gate = asyncio.Event()
+    gate.set()
+    slow = await connect(board, user, application=gated(app, gate))
+    await slow.sync()
+    fast = await connect(board, user)
+    await fast.sync()
+    assert slow.hello is not None
+    peers = get_hub().rooms[board.id].peers.values()
+    [peer] = [p for p in peers if p.client_id == slow.hello.client_id]
+    gate.clear()
+    for k, wait in [(1, 0.0), (2, 0.0), (3, SEND_STALL_SECS), (4, 0.5)]:
+        fake_clock.advance(wait)
+        await fast.send_ops([stroke(k, f"s{k}")])
+        assert await fast.expect_acked(1) == [(k, k)]  # the room keeps its pace
+        # Frames wait from op 2 on (op 1 is the one the stalled send holds).
+        assert peer.send_queue.closed is (k == 4), k
+    gate.set()
+    assert await slow.expect_close() == CloseCode.TOO_SLOW
+    await fast.close()
+
+
+async def test_rate_limit_refuses_then_closes_4029(
+    memory_layer, fake_clock, connect, board, user, settings
+):
     settings.INKROOM = {**settings.INKROOM, "OPS_PER_SEC": 1.0, "OPS_BURST": 2.0}
     client = await connect(board, user)
     await client.sync()
@@ -312,7 +359,7 @@ async def test_rate_limit_refuses_then_closes_4029(memory_layer, connect, board,
 
 
 async def test_cursor_flood_spends_the_byte_budget_then_closes_4029(
-    memory_layer, connect, board, user, settings
+    memory_layer, fake_clock, connect, board, user, settings
 ):
     settings.INKROOM = {**settings.INKROOM, "BYTES_PER_SEC": 10.0, "BYTES_BURST": 200.0}
     client = await connect(board, user)
