@@ -40,6 +40,9 @@ from board.export.errors import ExportError
 MARGIN = 16
 #: Board-list thumbnails, px: shown at 160 x 100 CSS px, sharp on 2x screens.
 THUMBNAIL_SIZE = (320, 200)
+#: The thinnest line a thumbnail draws, px (one CSS px where it is shown at half size): shrunk
+#: 50 times, a 4-unit pen line would be 0.08 px and fade away, leaving a big board blank.
+THUMBNAIL_MIN_LINE_PX = 2.0
 #: Side of the blank image an empty board renders to, world units.
 EMPTY_SIDE = 64
 BACKGROUND = "#ffffff"
@@ -303,13 +306,24 @@ def thumbnail_box(state: BoardState) -> tuple[float, float, float, float]:
 
 def render_thumbnail(state: BoardState) -> bytes:
     """
-    Return the board list's picture of the board: a THUMBNAIL_SIZE PNG of all its content.
+    Return the board list's picture of the board: a THUMBNAIL_SIZE PNG of all its content,
+    every line at least THUMBNAIL_MIN_LINE_PX wide.
     """
-    svg = render_svg(state, pixel_size=THUMBNAIL_SIZE, box=thumbnail_box(state))
+    box = thumbnail_box(state)
+    min_width = THUMBNAIL_MIN_LINE_PX * box[2] / THUMBNAIL_SIZE[0]
+    elements = {
+        key: el if el["style"]["width"] >= min_width else _widened(el, min_width)
+        for key, el in state.elements.items()
+    }
+    svg = render_svg(BoardState(elements, state.seq), pixel_size=THUMBNAIL_SIZE, box=box)
     try:
         return bytes(resvg_py.svg_to_bytes(svg_string=svg))
     except ValueError as exc:
         raise ExportError(f"The rasteriser refused the SVG: {exc}") from exc
+
+
+def _widened(el: Mapping[str, Any], width: float) -> dict[str, Any]:
+    return {**el, "style": {**el["style"], "width": width}}
 
 
 def render_json(state: BoardState) -> dict[str, Any]:

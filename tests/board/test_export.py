@@ -18,12 +18,14 @@ from board.export.render import (
     EMPTY_SIDE,
     MARGIN,
     PNG_MAX_SIDE,
+    THUMBNAIL_SIZE,
     content_box,
     png_size,
     render_json,
     render_json_bytes,
     render_png,
     render_svg,
+    render_thumbnail,
 )
 from tests.board.strategies import op_logs
 
@@ -184,3 +186,34 @@ def test_any_board_renders_to_well_formed_svg(log: list[dict[str, Any]]) -> None
     state = materialize(None, log)
     root = parse_svg(render_svg(state))
     assert [g.get("data-id") for g in root if g.tag == f"{SVG}g"] == list(state.elements)
+
+
+def dark_columns(rows: list[bytes]) -> list[int]:
+    """
+    The x of every column holding a dark pixel (RGB rows from decode_png).
+    """
+    return sorted(
+        {x // 3 for row in rows for x in range(0, len(row), 3) if max(row[x : x + 3]) < 100}
+    )
+
+
+def test_thumbnail_is_320_by_200_and_fits_a_wide_board() -> None:
+    wide = materialize(None, [{"k": "add", "el": element("w", "line", x=0, y=0, w=20_000, h=0)}])
+    width, height, rows = decode_png(render_thumbnail(wide))
+    assert (width, height) == THUMBNAIL_SIZE
+    columns = dark_columns(rows)
+    # The whole line shows, across nearly all of the width.
+    assert columns[0] < 10 and columns[-1] > width - 10
+
+
+def test_thumbnail_does_not_magnify_a_small_drawing() -> None:
+    small = materialize(None, [{"k": "add", "el": element("s", "line", x=0, y=0, w=40, h=0)}])
+    _width, _height, rows = decode_png(render_thumbnail(small))
+    columns = dark_columns(rows)
+    assert 30 <= columns[-1] - columns[0] <= 50  # 40 units at 1:1, centred
+    assert 100 < columns[0] < 160
+
+
+def test_empty_board_thumbnail_is_blank() -> None:
+    _width, _height, rows = decode_png(render_thumbnail(BoardState()))
+    assert dark_columns(rows) == []
