@@ -388,3 +388,19 @@ async def test_text_box_and_board_move_above_the_on_screen_keyboard(
     # Written where the finger touched the board, though board and box moved up meanwhile.
     assert text["type"] == "text" and text["text"] == "hello phone"
     assert (text["x"], text["y"]) == (round(world[0]), round(world[1]))
+
+
+async def test_right_click_opens_the_actions_of_what_is_under_the_pointer(
+    open_board: Callable[..., Any],
+) -> None:
+    alice: Client = await open_board("alice")  # a desktop: the same actions as a long-press
+    await alice.tool("rect")
+    await alice.drag([(100, 100), (160, 140), (200, 180)])
+    await wait_server(alice, lambda els: len(els) == 1)
+    ox, oy = await alice.canvas_origin()
+    await alice.page.mouse.click(ox + 100, oy + 140, button="right")
+    await alice.page.locator("#dlg-selection").wait_for()
+    assert await alice.page.inner_text("#sel-count") == "1 selected"
+    await alice.page.click("#sel-delete")
+    await wait_server(alice, lambda els: els == [])
+    assert not await alice.page.is_visible("#dlg-selection")

@@ -8,6 +8,8 @@ import type { PointerSample } from "./tools";
 
 /** Wheel zoom speed: factor per wheel pixel (ctrl/pinch-trackpad wheel). */
 const WHEEL_ZOOM_PER_PX = 0.0015;
+/** How long a phone vibrates when a long-press is recognised (ms). */
+const LONG_PRESS_BUZZ_MS = 12;
 
 export interface InputHost {
   camera: Camera;
@@ -71,6 +73,8 @@ export function attachInput(canvas: HTMLCanvasElement, host: InputHost): Gesture
           host.viewChanged();
           break;
         case "menu":
+          // A finger's long-press has nothing to see under the finger: a short buzz says it took.
+          navigator.vibrate?.(LONG_PRESS_BUZZ_MS);
           host.menu([a.x, a.y]);
           break;
       }
