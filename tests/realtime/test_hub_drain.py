@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
+from realtime.engine.drain import PROCESS_DRAIN
 from realtime.engine.hub import get_hub
 from realtime.wire.protocol import CloseCode
 from tests.support.ops import stroke
@@ -69,3 +70,17 @@ async def test_ops_sent_during_the_drain_are_not_stored_and_pending_ones_are(
     assert await client.expect_acked(1) == [(1, 1)]
     assert await client.expect_close() == CloseCode.SERVICE_RESTART
     assert [r[2] for r in await board_rows(board)] == [1]
+
+
+async def test_the_stop_signal_sets_the_flag_the_hub_reads(
+    memory_layer: Any, connect: Any, board: Any, user: Any
+) -> None:
+    client = await connect(board, user)
+    await client.sync()
+    PROCESS_DRAIN.begin()  # what SIGTERM does (realtime.server.serve), before any drain runs
+    assert get_hub().draining
+    # A socket that got past the gate before the signal is refused by the hub: no hello, 1012.
+    late = await connect(board, user, expect_hello=False)
+    message = await late.recv_raw()
+    assert (message["type"], message.get("code")) == ("websocket.close", 1012)
+    await client.close()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from realtime.server.serve import DrainGate
+from realtime.server.gate import DrainGate
 from tests.support import servers
 from tests.support.servers import free_port
 
@@ -27,7 +27,7 @@ def gate_get(
     path: str, *, client: str, port: int = 8000, headers: list[tuple[bytes, bytes]] | None = None
 ) -> tuple[int, bytes]:
     """
-    Send one GET through realtime.server.serve's DrainGate; return (status, body).
+    Send one GET through realtime.server.gate's DrainGate; return (status, body).
     """
     sent: list[dict[str, Any]] = []
 

@@ -183,7 +183,7 @@ async def _drive(gate: Any, scope: dict[str, Any], inbound: list[dict[str, Any]]
 
 async def test_gate_refuses_new_websockets_with_1012_while_draining() -> None:
     from realtime.engine.drain import PROCESS_DRAIN
-    from realtime.server.serve import DrainGate
+    from realtime.server.gate import DrainGate
 
     inner = _Inner()
     gate = DrainGate(inner)
@@ -203,7 +203,7 @@ async def test_gate_refuses_new_websockets_with_1012_while_draining() -> None:
 
 
 async def test_gate_answers_lifespan() -> None:
-    from realtime.server.serve import DrainGate
+    from realtime.server.gate import DrainGate
 
     inner = _Inner()
     sent = await _drive(
