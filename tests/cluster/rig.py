@@ -21,7 +21,7 @@ import pytest
 from psycopg import sql
 
 from tests.cluster.localcluster import LocalCluster
-from tests.cluster.services import RedisShards, TcpProxy
+from tests.support.services import RedisShards, TcpProxy
 
 #: Drain budget of the test pods (seconds): short, so SIGTERM and scale-down tests stay fast.
 DRAIN_SECS = float(os.environ.get("INKROOM_CLUSTER_DRAIN_SECS", "5"))

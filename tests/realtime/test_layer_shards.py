@@ -24,7 +24,7 @@ from django.test import AsyncClient, override_settings
 
 from config.channel_layer import ShardedRedisChannelLayer
 from realtime.cluster.fanout import PODS_GROUP
-from tests.cluster.services import PrivateRedis
+from tests.support.services import PrivateRedis
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = "inkroom-shards-test"
