@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import backends
 from bench.baseline import module_at
 from bench.client import _STYLE, STROKE_APPS, client_id_for
 from bench.setup import create_boards, django_init, reset_boards, server_env
@@ -172,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.only_new:
         modules.insert(0, ("old", load_baseline(args.baseline)))
     variants = [_variant(n, m, args.boards, uid, args.seed) for n, m in modules]
+    counts: list[backends.Snapshot] = []
     for t in range(args.warmup + args.ticks):
+        if t == args.warmup and args.only_new:
+            counts.append(backends.snapshot([], env["DATABASE_URL"]))
         order = variants if t % 2 == 0 else variants[::-1]
         for variant in order:
             batches = variant.tick(args.ops, args.resend)
@@ -189,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     for v in variants:
         print(f"{v.name:8} {statistics.median(v.cpu):14.1f} {_pct(v.cpu, 0.9):7.1f} "
               f"{statistics.median(v.wall):15.1f} {_pct(v.wall, 0.9):7.1f}")  # fmt: skip
+    if counts:
+        _print_database_costs(counts[0], env["DATABASE_URL"], args.ticks, args.ops)
     if len(variants) == 2:
         old, new = variants
         print(f"new/old: cpu x{statistics.median(new.cpu) / statistics.median(old.cpu):.2f}, "
@@ -197,6 +203,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stored rows and bytes identical: {'yes' if same else 'NO'}")
     reset_boards()
     return 0
+
+
+def _print_database_costs(before: backends.Snapshot, url: str, ticks: int, ops: int) -> None:
+    """
+    What PostgreSQL did for the timed ticks (--only-new): WAL and backend CPU per op and per tick.
+    """
+    after = backends.snapshot([], url)
+    found = backends.delta(before, after, url).get("postgres", {})
+    if "wal_bytes" not in found:
+        print(f"PostgreSQL: WAL not measured ({found.get('wal_error', 'no pg_walinspect')})")
+        return
+    n = ticks * ops
+    print(f"PostgreSQL per op: WAL {found['wal_bytes'] / n:.0f} B (full-page images "
+          f"{found['wal_fpi_bytes'] / n:.0f}), backend CPU {1e6 * found['backend_cpu_s'] / n:.1f} "
+          f"µs; per tick: WAL {found['wal_bytes'] / ticks:.0f} B, backend CPU "
+          f"{1e3 * found['backend_cpu_s'] / ticks:.2f} ms, "
+          f"{found['write_transactions'] / ticks:.2f} write transactions")  # fmt: skip
 
 
 if __name__ == "__main__":

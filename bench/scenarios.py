@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench import profile, report, scrape
+from bench import backends, profile, report, scrape
 from bench.load import LoadPlan, run_load
 from bench.servers import LOG_DIR
 from bench.targets import CHANNELS_REF, INKROOM, WS_RELAY, Bench, Layout, client_specs, mode_of
@@ -60,16 +60,24 @@ def measure(
 
         ports = [p.port for p in procs]
         scrapes: list[scrape.Snapshot] = []
+        counts: list[backends.Snapshot] = []
+        redis_urls = [u for u in procs[0].env.get("REDIS_URL", "").split(",") if u]
+        database_url = procs[0].env.get("DATABASE_URL")
 
         def on_go() -> None:
             if target == INKROOM:
                 scrapes.append(scrape.scrape(ports))
+                counts.append(backends.snapshot(redis_urls, database_url))
             if bench.profile and target == INKROOM:
                 spies.append(profile.start(procs[0].pid(), plan.duration, out))
 
         result = run_load(plan, procs, on_go)
         if scrapes:
             result["server_metrics"] = scrape.delta(scrapes[0], scrape.scrape(ports))
+        if counts:
+            after = backends.snapshot(redis_urls, database_url)
+            result["backends"] = backends.delta(counts[0], after, database_url)
+            result["unit_costs"] = backends.unit_costs(result)
         for spy in spies:
             if spy is not None:
                 spy.wait(30)

@@ -20,7 +20,13 @@ HISTOGRAMS = (
     "inkroom_fanout_latency_seconds",
     "inkroom_batch_size",
 )
-COUNTERS = ("inkroom_send_queue_drops", "inkroom_layer_drops", "inkroom_gaps_detected")
+COUNTERS = (
+    "inkroom_send_queue_drops",
+    "inkroom_layer_drops",
+    "inkroom_gaps_detected",
+    "inkroom_layer_messages_out",
+    "inkroom_layer_messages_in",
+)
 SCRAPE_TIMEOUT_SECS = 5.0
 
 Snapshot = dict[str, dict[str, float]]

@@ -71,4 +71,8 @@ def test_bench_a_writes_result_lines(tmp_path: Path) -> None:
     assert inkroom["ops_acked"] == inkroom["ops_sent"]
     assert inkroom["duplicates"] == 0
     assert "p99" in inkroom["latency_ms"]
+    # What the run asked of PostgreSQL (bench/backends.py): WAL for its ops, a commit per tick.
+    costs = inkroom["unit_costs"]
+    assert costs.get("pg_wal_bytes_per_op", 0) > 0, inkroom["backends"]
+    assert 0.5 <= costs["pg_write_transactions_per_tick"] <= 2, inkroom["backends"]
     assert "A" in proc.stdout and "inkroom" in proc.stdout
