@@ -101,15 +101,13 @@ export type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingConte
 
 /** Draw one element; `scale` is device pixels per world unit (for the level of detail). */
 export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
+  // Only the state this element's kind uses is set: on a board of thousands of elements the
+  // setters are a measurable part of a draw.
   const s = el.style;
   ctx.globalAlpha = s.opacity;
-  ctx.strokeStyle = s.color;
-  ctx.fillStyle = s.color;
-  ctx.lineWidth = s.width;
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
   switch (el.type) {
     case "stroke":
+      ctx.fillStyle = s.color;
       ctx.fill(strokeOutline(el, scale));
       break;
     case "rect":
@@ -123,11 +121,13 @@ export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
         ctx.fillStyle = s.fill;
         ctx.fill();
       }
+      lineStyle(ctx, el);
       ctx.stroke();
       break;
     }
     case "line":
     case "arrow":
+      lineStyle(ctx, el);
       ctx.beginPath();
       ctx.moveTo(el.x, el.y);
       ctx.lineTo(el.x + (el.w ?? 0), el.y + (el.h ?? 0));
@@ -136,6 +136,7 @@ export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
       break;
     case "text": {
       const size = el.size ?? 24;
+      ctx.fillStyle = s.color;
       ctx.font = `${size}px system-ui, sans-serif`;
       ctx.textBaseline = "top";
       (el.text ?? "").split("\n").forEach((line, n) => ctx.fillText(line, el.x, el.y + n * size * 1.25));
@@ -143,6 +144,13 @@ export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
     }
   }
   ctx.globalAlpha = 1;
+}
+
+function lineStyle(ctx: Context2D, el: Element): void {
+  ctx.strokeStyle = el.style.color;
+  ctx.lineWidth = el.style.width;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
 }
 
 const inkCache = new WeakMap<Element, Box>();

@@ -66,6 +66,7 @@ export class BaseLayer {
       }
     }
     if (!level) return true;
+    if (render) cache.renderBlock(level, visible, scene, skip, deadline);
     let pending = false;
     for (const [i, j] of visible) {
       const tile = render ? cache.tile(level, i, j) : level.tiles.get(tileKey(i, j));
@@ -74,7 +75,9 @@ export class BaseLayer {
         continue;
       }
       cache.touch(tile);
-      if (render && !tile.done && performance.now() < deadline) cache.render(level, tile, scene, skip, deadline);
+      if (render && !tile.done && !cache.blocked(level, i, j) && performance.now() < deadline) {
+        cache.render(level, tile, scene, skip, deadline);
+      }
       if (!tile.done) {
         pending = true;
         continue;

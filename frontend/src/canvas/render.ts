@@ -14,7 +14,7 @@ import type { Camera } from "./camera";
 import { drawElement, drawGrid, inkBounds, visibleAt } from "./draw";
 import { BACKGROUND, BaseLayer, LiveLayer, worldBox, worldTransform, type RemoteCursor, type View } from "./layers";
 import { SceneIndex, type SceneChanges } from "./scene";
-import { TILE, TileCache, type Surface } from "./tiles";
+import { TileCache, type Surface } from "./tiles";
 
 export type { RemoteCursor } from "./layers";
 export { HIGHLIGHTER_MAX_OPACITY } from "./draw";
@@ -31,15 +31,14 @@ export interface Overlay {
 const HOT_MS = 400;
 /** Time a frame may spend drawing tiles (ms), and the first frames, when nothing is shown yet. */
 const FRAME_BUDGET_MS = 8;
-const BLANK_BUDGET_MS = 50;
+const BLANK_BUDGET_MS = 100;
 /** More changed regions than this in one frame: drop every tile rather than find each. */
 const MAX_DIRTY = 2000;
 
-function makeSurface(): Surface {
-  // A canvas element, not an OffscreenCanvas: text is rasterised differently on those.
+function makeSurface(width: number, height: number): Surface {
   const canvas = document.createElement("canvas");
-  canvas.width = TILE;
-  canvas.height = TILE;
+  canvas.width = width;
+  canvas.height = height;
   const ctx = canvas.getContext("2d", { alpha: false }) as Surface["ctx"] | null;
   if (!ctx) throw new Error("2D canvas is not available in this browser");
   return { canvas, ctx };

@@ -21,6 +21,9 @@ const MAX_LEVELS = 3;
 const MAX_TILES = 48;
 /** Device pixels of anti-aliasing an element may paint past its ink bounds. */
 const FRINGE = 2;
+/** Fewest tiles not yet started that are drawn as one block, and most tiles in a block. */
+const BLOCK_MIN = 4;
+const BLOCK_MAX = 48;
 /** Elements drawn between time checks. */
 const CHUNK = 48;
 const BACKGROUND = "#ffffff";
@@ -30,17 +33,31 @@ export interface Surface {
   ctx: Context2D;
 }
 
-export interface Tile {
+/** How far a resumable drawing has got. */
+interface Progress {
+  /** The elements being drawn, bottom first (null: not started), and how many are drawn. */
+  queue: Element[] | null;
+  next: number;
+  /** The highest z drawn: an element above it can be painted over. */
+  maxZ: number;
+}
+
+/** A rectangle of tiles drawn in one pass (each element once) and then cut into its tiles. */
+interface Block extends Progress {
+  level: Level;
+  i0: number;
+  j0: number;
+  cols: number;
+  rows: number;
+  surface: Surface;
+}
+
+export interface Tile extends Progress {
   readonly i: number;
   readonly j: number;
   readonly surface: Surface;
   /** All of its elements are drawn. */
   done: boolean;
-  /** The elements being drawn (null: not started), and how many are drawn. */
-  queue: Element[] | null;
-  next: number;
-  /** The highest z drawn into it: an element above it can be painted over the tile. */
-  maxZ: number;
   /** Bumped whenever its pixels change. */
   version: number;
   /** The frame it was last shown in (least recently shown tiles are evicted first). */
@@ -75,8 +92,10 @@ export class TileCache {
   private levels: Level[] = [];
   private spare: Surface[] = [];
   private frame = 0;
+  private block: Block | null = null;
 
-  constructor(private readonly makeSurface: () => Surface) {}
+  /** `makeSurface(w, h)`: an opaque canvas of w x h device pixels and its context. */
+  constructor(private readonly makeSurface: (width: number, height: number) => Surface) {}
 
   /** The level for `scale`, made current (scales equal to a part in 10^9 share a level). */
   level(scale: number, zoom: number): Level {
@@ -101,7 +120,7 @@ export class TileCache {
     const key = tileKey(i, j);
     let tile = level.tiles.get(key);
     if (!tile) {
-      const surface = this.spare.pop() ?? this.makeSurface();
+      const surface = this.spare.pop() ?? this.makeSurface(TILE, TILE);
       tile = { i, j, surface, done: false, queue: null, next: 0, maxZ: -1, version: 0, used: this.frame };
       level.tiles.set(key, tile);
     }
@@ -125,6 +144,7 @@ export class TileCache {
       for (const tile of level.tiles.values()) {
         if (tile.i >= i0 && tile.i <= i1 && tile.j >= j0 && tile.j <= j1) restart(tile);
       }
+      this.restartBlock(level, i0, j0, i1, j1);
     }
   }
 
@@ -135,6 +155,7 @@ export class TileCache {
   paintOver(el: Element, z: number, box: Box): void {
     for (const level of this.levels) {
       const [i0, j0, i1, j1] = level.range(box);
+      this.restartBlock(level, i0, j0, i1, j1);
       for (const tile of level.tiles.values()) {
         if (tile.i < i0 || tile.i > i1 || tile.j < j0 || tile.j > j1) continue;
         if (!tile.done || z <= tile.maxZ) {
@@ -156,41 +177,51 @@ export class TileCache {
    */
   render(level: Level, tile: Tile, scene: SceneIndex, skip: ReadonlySet<string>, deadline: number): boolean {
     if (tile.done) return true;
-    const s = level.scale;
-    const ctx = tile.surface.ctx;
-    if (tile.queue === null) {
-      const box = level.box(tile.i, tile.j);
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
-      ctx.globalAlpha = 1;
-      ctx.fillStyle = BACKGROUND;
-      ctx.fillRect(0, 0, TILE, TILE);
-      ctx.setTransform(s, 0, 0, s, -tile.i * TILE, -tile.j * TILE);
-      drawGrid(ctx, box, level.zoom);
-      const fringe = FRINGE / s;
-      const reach = { minX: box.minX - fringe, minY: box.minY - fringe, maxX: box.maxX + fringe, maxY: box.maxY + fringe };
-      tile.queue = scene.query(reach).filter((el) => !skip.has(el.id) && visibleAt(el, s));
-      tile.next = 0;
-      tile.maxZ = -1;
-    }
-    ctx.setTransform(s, 0, 0, s, -tile.i * TILE, -tile.j * TILE);
-    const queue = tile.queue;
-    while (tile.next < queue.length) {
-      const end = Math.min(queue.length, tile.next + CHUNK);
-      for (; tile.next < end; tile.next++) {
-        const el = queue[tile.next];
-        drawElement(ctx, el, s);
-        tile.maxZ = Math.max(tile.maxZ, scene.zOf(el.id));
-      }
-      // Canvas draws are recorded and rasterised later: reading a pixel makes them happen
-      // now, so the time check below sees what the chunk really cost.
-      ctx.getImageData(0, 0, 1, 1);
-      if (performance.now() >= deadline) break;
-    }
-    if (tile.next < queue.length) return false;
+    if (!drawSome(level, tile.surface.ctx, [tile.i, tile.j, 1, 1], tile, scene, skip, deadline)) return false;
     tile.done = true;
-    tile.queue = null;
     tile.version++;
     return true;
+  }
+
+  /**
+   * When several of the visible `slots` are not started (a first draw, a settled zoom, a
+   * restore), draw them as one block until `deadline`: an element across a tile edge is then
+   * drawn once, not once per tile. Finished, the block is cut into its tiles.
+   */
+  renderBlock(level: Level, slots: [number, number][], scene: SceneIndex, skip: ReadonlySet<string>, deadline: number): void {
+    if (this.block && this.block.level !== level) this.endBlock();
+    if (!this.block) {
+      const fresh = slots.filter(([i, j]) => {
+        const tile = level.tiles.get(tileKey(i, j));
+        return !tile || (!tile.done && tile.queue === null);
+      });
+      if (fresh.length < BLOCK_MIN) return;
+      const [is, js] = [fresh.map(([i]) => i), fresh.map(([, j]) => j)];
+      const [i0, j0] = [Math.min(...is), Math.min(...js)];
+      const [cols, rows] = [Math.max(...is) - i0 + 1, Math.max(...js) - j0 + 1];
+      if (cols * rows > BLOCK_MAX) return;
+      const surface = this.makeSurface(cols * TILE, rows * TILE);
+      this.block = { level, i0, j0, cols, rows, surface, queue: null, next: 0, maxZ: -1 };
+    }
+    const b = this.block;
+    if (!drawSome(level, b.surface.ctx, [b.i0, b.j0, b.cols, b.rows], b, scene, skip, deadline)) return;
+    for (let i = b.i0; i < b.i0 + b.cols; i++) {
+      for (let j = b.j0; j < b.j0 + b.rows; j++) {
+        const tile = this.tile(level, i, j);
+        const ctx = tile.surface.ctx;
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.drawImage(b.surface.canvas, (i - b.i0) * TILE, (j - b.j0) * TILE, TILE, TILE, 0, 0, TILE, TILE);
+        Object.assign(tile, { done: true, queue: null, next: 0, maxZ: b.maxZ });
+        tile.version++;
+      }
+    }
+    this.endBlock();
+  }
+
+  /** Whether tile (i, j) of `level` is being drawn as part of a block. */
+  blocked(level: Level, i: number, j: number): boolean {
+    const b = this.block;
+    return !!b && b.level === level && i >= b.i0 && i < b.i0 + b.cols && j >= b.j0 && j < b.j0 + b.rows;
   }
 
   /** Evict the least recently shown tiles beyond MAX_TILES (never one shown this frame). */
@@ -215,11 +246,73 @@ export class TileCache {
   private drop(level: Level): void {
     for (const tile of level.tiles.values()) if (this.spare.length < 4) this.spare.push(tile.surface);
     level.tiles.clear();
+    if (this.block?.level === level) this.endBlock();
+  }
+
+  private endBlock(): void {
+    // Its backing store is large (a screenful and more): give it back now, not at the next GC.
+    if (this.block) this.block.surface.canvas.width = 0;
+    this.block = null;
+  }
+
+  private restartBlock(level: Level, i0: number, j0: number, i1: number, j1: number): void {
+    const b = this.block;
+    if (!b || b.level !== level) return;
+    if (i1 >= b.i0 && i0 < b.i0 + b.cols && j1 >= b.j0 && j0 < b.j0 + b.rows) restart(b);
   }
 }
 
-function restart(tile: Tile): void {
-  tile.done = false;
-  tile.queue = null;
-  tile.next = 0;
+function restart(p: Progress & { done?: boolean }): void {
+  p.done = false;
+  p.queue = null;
+  p.next = 0;
+}
+
+/**
+ * Draw more of the tiles [i0, i0 + cols) x [j0, j0 + rows) of `level` into `ctx` (their
+ * top-left at its origin) until `deadline`; returns whether everything is drawn.
+ */
+function drawSome(
+  level: Level,
+  ctx: Context2D,
+  [i0, j0, cols, rows]: [number, number, number, number],
+  p: Progress,
+  scene: SceneIndex,
+  skip: ReadonlySet<string>,
+  deadline: number,
+): boolean {
+  const s = level.scale;
+  if (p.queue === null) {
+    const box = level.box(i0, j0);
+    box.maxX = ((i0 + cols) * TILE) / s;
+    box.maxY = ((j0 + rows) * TILE) / s;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = BACKGROUND;
+    ctx.fillRect(0, 0, cols * TILE, rows * TILE);
+    ctx.setTransform(s, 0, 0, s, -i0 * TILE, -j0 * TILE);
+    drawGrid(ctx, box, level.zoom);
+    const fringe = FRINGE / s;
+    const reach = { minX: box.minX - fringe, minY: box.minY - fringe, maxX: box.maxX + fringe, maxY: box.maxY + fringe };
+    p.queue = scene.query(reach).filter((el) => !skip.has(el.id) && visibleAt(el, s));
+    p.next = 0;
+    p.maxZ = -1;
+  }
+  ctx.setTransform(s, 0, 0, s, -i0 * TILE, -j0 * TILE);
+  const queue = p.queue;
+  while (p.next < queue.length) {
+    const end = Math.min(queue.length, p.next + CHUNK);
+    for (; p.next < end; p.next++) {
+      const el = queue[p.next];
+      drawElement(ctx, el, s);
+      p.maxZ = Math.max(p.maxZ, scene.zOf(el.id));
+    }
+    // Canvas draws are recorded and rasterised later: reading a pixel makes them happen
+    // now, so the time check below sees what the chunk really cost.
+    ctx.getImageData(0, 0, 1, 1);
+    if (performance.now() >= deadline) break;
+  }
+  if (p.next < queue.length) return false;
+  p.queue = null;
+  return true;
 }
