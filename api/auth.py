@@ -35,6 +35,7 @@ from api.base import InkroomApi
 from api.schema import errors
 from api.serializers import ErrorSerializer, UserSerializer
 from api.throttles import LoginThrottle, SignupThrottle, login_succeeded
+from api.tokens import token_issue, token_revoke
 from board import services
 from board.access import session_credential, token_credential
 
@@ -252,7 +253,7 @@ class TokenApi(InkroomApi):
     )
     def post(self, request: Request) -> Response:
         user = _authenticate(request, request.data)
-        return Response({"token": services.token_issue(user=user)})
+        return Response({"token": token_issue(user=user)})
 
     @extend_schema(
         tags=["auth"],
@@ -261,7 +262,7 @@ class TokenApi(InkroomApi):
     )
     def delete(self, request: Request) -> Response:
         # The token's sockets close on commit (realtime.cluster.signals, Token's post_delete).
-        services.token_revoke(user=request.user)
+        token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def get_authenticate_header(self, request: Request) -> str:

@@ -2,8 +2,8 @@
 Writes from outside a socket: accounts, boards, members, share links, snapshots and restores.
 
 Each service is `<entity>_<action>` with keyword-only arguments, runs in one transaction and
-announces its change to live sockets through realtime.cluster.fanout's `*_on_commit` publishers, so
-a rolled-back write is never announced. Callers authorise first (board.selectors.BoardAccess);
+announces its change as a domain event sent on commit (board.events), so a rolled-back write is
+never announced. Callers authorise first (board.selectors.BoardAccess);
 services only enforce the invariants that hold whoever calls them (the owner keeps the owner role,
 history stays append-only).
 """
@@ -17,8 +17,14 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from board.events import (
+    AccessChanged,
+    BoardChanged,
+    BoardDeleted,
+    OpsAppended,
+    send_on_commit,
+)
 from board.exceptions import NotAllowed
 from board.models import (
     Board,
@@ -32,12 +38,6 @@ from board.models import (
 )
 from board.oplog import append_ops
 from board.snapshots import create_snapshot, snapshot_state
-from realtime.cluster.fanout import (
-    publish_access_changed_on_commit,
-    publish_board_changed_on_commit,
-    publish_board_deleted_on_commit,
-    publish_ops_on_commit,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -51,22 +51,6 @@ def user_signup(*, username: str, password: str) -> Any:
     Create an account; the caller validated the username and password.
     """
     return get_user_model().objects.create_user(username=username, password=password)
-
-
-def token_issue(*, user: Any) -> str:
-    """
-    Return the user's API token, creating it on first use.
-    """
-    token, _ = Token.objects.get_or_create(user=user)
-    return str(token.key)
-
-
-def token_revoke(*, user: Any) -> bool:
-    """
-    Delete the user's API token; True when there was one.
-    """
-    deleted, _ = Token.objects.filter(user=user).delete()
-    return deleted > 0
 
 
 @transaction.atomic
@@ -99,9 +83,9 @@ def board_update(
     if len(fields) == 1:
         return board
     board.save(update_fields=fields)
-    publish_board_changed_on_commit(board.id, title=board.title, link_access=board.link_access)
+    send_on_commit(BoardChanged(board.id, title=board.title, link_access=board.link_access))
     if access_changed:
-        publish_access_changed_on_commit(board.id)
+        send_on_commit(AccessChanged(board.id))
     return board
 
 
@@ -112,7 +96,7 @@ def board_delete(*, board: Board) -> None:
     """
     board_id = board.id
     board.delete()
-    publish_board_deleted_on_commit(board_id)
+    send_on_commit(BoardDeleted(board_id))
 
 
 @transaction.atomic
@@ -122,7 +106,7 @@ def membership_add(*, board: Board, user: Any, role: str) -> Membership:
     """
     _check_grantable(role)
     membership = Membership.objects.create(board=board, user=user, role=role)
-    publish_access_changed_on_commit(board.id, user.pk)
+    send_on_commit(AccessChanged(board.id, user.pk))
     return membership
 
 
@@ -136,7 +120,7 @@ def membership_set_role(*, membership: Membership, role: str) -> Membership:
     if membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])
-        publish_access_changed_on_commit(membership.board_id, membership.user_id)
+        send_on_commit(AccessChanged(membership.board_id, membership.user_id))
     return membership
 
 
@@ -148,7 +132,7 @@ def membership_remove(*, membership: Membership) -> None:
     _check_not_owner(membership)
     board_id, user_id = membership.board_id, membership.user_id
     membership.delete()
-    publish_access_changed_on_commit(board_id, user_id)
+    send_on_commit(AccessChanged(board_id, user_id))
 
 
 def _check_not_owner(membership: Membership) -> None:
@@ -206,7 +190,7 @@ def share_link_revoke(*, link: ShareLink) -> ShareLink:
     if link.revoked_at is None:
         link.revoked_at = timezone.now()
         link.save(update_fields=["revoked_at"])
-        publish_access_changed_on_commit(link.board_id)
+        send_on_commit(AccessChanged(link.board_id))
     return link
 
 
@@ -239,7 +223,7 @@ def snapshot_restore(*, snapshot: Snapshot, author: Any) -> int:
         client_id=SERVER_CLIENT_ID,
         ops=[op],
     )
-    publish_ops_on_commit(snapshot.board_id, result.first_seq, result.last_seq)
+    send_on_commit(OpsAppended(snapshot.board_id, result.first_seq, result.last_seq))
     logger.info(
         "board %s restored to snapshot %s (seq %s) at seq %s",
         snapshot.board_id,

@@ -41,35 +41,46 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def import_names(source: str, name: str, is_package: bool) -> set[str]:
+    """
+    Every name the module `name` imports anywhere in its `source`, made absolute: `a.b` for
+    `import a.b` and for `from a import b` (whether `b` is a module or a name in `a`).
+    """
+    package = name if is_package else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*up, *([node.module] if node.module else [])])
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
 def imported(source: str, name: str, is_package: bool, known: set[str]) -> set[str]:
     """
     The modules of `known` that the module `name` imports anywhere in its `source`.
     """
-    package = name if is_package else name.rpartition(".")[0]
 
     def owner(dotted: str) -> str | None:
         while dotted and dotted not in known:
             dotted = dotted.rpartition(".")[0]
         return dotted or None
 
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(filter(None, (owner(alias.name) for alias in node.names)))
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*up, *([node.module] if node.module else [])])
-            for alias in node.names:
-                child = f"{base}.{alias.name}"
-                found.update(filter(None, [child if child in known else owner(base)]))
+    found = set(filter(None, map(owner, import_names(source, name, is_package))))
     found.discard(name)
     return found
 
 
+def module_paths() -> dict[str, Path]:
+    return {module_name(path): path for path in product_files()}
+
+
 def import_graph() -> dict[str, set[str]]:
-    paths = {module_name(path): path for path in product_files()}
+    paths = module_paths()
     known = set(paths)
     return {
         name: imported(path.read_text(), name, path.name == "__init__.py", known)
@@ -146,3 +157,27 @@ def test_no_product_module_is_over_400_lines() -> None:
     # An allowance ends with the split it waits for.
     fixed = [f for f in OVERSIZE_ALLOWED if sizes.get(f, 0) <= MAX_LINES]
     assert not fixed, f"under {MAX_LINES} lines now, drop their allowance: {fixed}"
+
+
+#: What the domain (board/) must not need, directly or through the product modules it imports:
+#: the socket server, the API, and the frameworks behind them (shared/STYLE.md, board/events.py).
+DOMAIN_MUST_NOT_IMPORT = ("realtime", "api", "channels", "rest_framework")
+
+
+def test_the_domain_imports_neither_the_socket_server_nor_drf() -> None:
+    graph, paths = import_graph(), module_paths()
+    reached = {name for name in graph if name == "board" or name.startswith("board.")}
+    todo = list(reached)
+    while todo:
+        for target in graph[todo.pop()] - reached:
+            reached.add(target)
+            todo.append(target)
+    offences = {
+        f"{name} imports {imported_name}"
+        for name in reached
+        for imported_name in import_names(
+            paths[name].read_text(), name, paths[name].name == "__init__.py"
+        )
+        if imported_name.split(".")[0] in DOMAIN_MUST_NOT_IMPORT
+    }
+    assert not offences, sorted(offences)

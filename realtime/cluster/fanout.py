@@ -3,7 +3,9 @@ Pushing from synchronous code (API views, services, management commands) to live
 
 Everything here publishes through the channel layer to every process's hub, and only after the
 surrounding transaction commits: a rolled-back change is never announced. The unwrapped senders
-are named `*_now_rollback_unsafe` so nobody calls them by accident.
+are named `*_now_rollback_unsafe` so nobody calls them by accident. The domain's own changes
+arrive as board.events, already on commit (realtime.cluster.signals); `board_event_message` is
+what each becomes on the layer.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from board.events import AccessChanged, BoardChanged, BoardDeleted, BoardEvent, OpsAppended
 
 #: The channel-layer group every process's hub listens on.
 PODS_GROUP = "inkroom.pods"
@@ -35,27 +39,30 @@ def publish_on_commit(event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: publish_now_rollback_unsafe(event))
 
 
-def publish_ops_on_commit(board_id: str, first_seq: int, last_seq: int) -> None:
+def board_event_message(event: BoardEvent) -> dict[str, Any]:
     """
-    Tell hubs that ops first_seq..last_seq were appended outside a socket (e.g. a restore).
+    The `board.event` that tells hubs of a domain event (realtime.cluster.pods acts on it):
+    appended ops to fetch, new metadata, a deleted board (4004), roles to re-check.
     """
-    publish_on_commit({"kind": "ops", "board": board_id, "first": first_seq, "last": last_seq})
-
-
-def publish_board_changed_on_commit(board_id: str, *, title: str, link_access: str) -> None:
-    """
-    Tell live clients that the board's title or link access changed.
-    """
-    publish_on_commit(
-        {"kind": "meta", "board": board_id, "title": title, "link_access": link_access}
-    )
-
-
-def publish_board_deleted_on_commit(board_id: str) -> None:
-    """
-    Close every socket of a deleted board with 4004.
-    """
-    publish_on_commit({"kind": "deleted", "board": board_id})
+    match event:
+        case OpsAppended():
+            return {
+                "kind": "ops",
+                "board": event.board_id,
+                "first": event.first_seq,
+                "last": event.last_seq,
+            }
+        case BoardChanged():
+            return {
+                "kind": "meta",
+                "board": event.board_id,
+                "title": event.title,
+                "link_access": event.link_access,
+            }
+        case BoardDeleted():
+            return {"kind": "deleted", "board": event.board_id}
+        case AccessChanged():
+            return {"kind": "access", "board": event.board_id, "user": event.user_id}
 
 
 def publish_user_gone_on_commit(user_id: int) -> None:
@@ -75,10 +82,3 @@ def publish_credential_gone_on_commit(user_id: int, credential: str) -> None:
     # which must succeed with Redis away; the credential is dead either way, and no new socket
     # is admitted with it.
     transaction.on_commit(lambda: publish_now_rollback_unsafe(event), robust=True)
-
-
-def publish_access_changed_on_commit(board_id: str, user_id: int | None = None) -> None:
-    """
-    Re-check the role of live sockets on the board (of one user, or all when None).
-    """
-    publish_on_commit({"kind": "access", "board": board_id, "user": user_id})

@@ -1,5 +1,9 @@
 """
-Account and credential changes that must reach live sockets.
+Changes made outside a socket that must reach live sockets: the domain's events, and accounts
+and credentials that end.
+
+The board services send their events on commit (board.events: appended ops, new metadata, a
+deleted board, roles to re-check); each becomes a `board.event` to every process's hub.
 
 Sockets authenticate once, before accept (realtime.asgi.middleware), so without this an account
 removed by an admin, a revoked API token or a signed-out session would keep drawing on every
@@ -31,7 +35,18 @@ from board.access import (
     session_credential,
     token_credential,
 )
-from realtime.cluster.fanout import publish_credential_gone_on_commit, publish_user_gone_on_commit
+from board.events import BoardEvent, board_event
+from realtime.cluster.fanout import (
+    board_event_message,
+    publish_credential_gone_on_commit,
+    publish_now_rollback_unsafe,
+    publish_user_gone_on_commit,
+)
+
+
+def _board_event(sender: Any, event: BoardEvent, **kwargs: Any) -> None:
+    # board.events sends after the commit, so publishing now is what on commit means.
+    publish_now_rollback_unsafe(board_event_message(event))
 
 
 def revoke_credential(user_id: int, credential: str) -> None:
@@ -78,6 +93,7 @@ def connect() -> None:
     """
     Connect the handlers (RealtimeConfig.ready).
     """
+    board_event.connect(_board_event, dispatch_uid="inkroom-board-event")
     user = get_user_model()
     post_delete.connect(_user_deleted, sender=user, dispatch_uid="inkroom-user-deleted")
     post_save.connect(_user_saved, sender=user, dispatch_uid="inkroom-user-saved")

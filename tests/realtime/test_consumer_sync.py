@@ -15,10 +15,10 @@ from django.core.management import call_command
 
 from board import services
 from board.document import BoardState, replay
+from board.events import OpsAppended, send_on_commit
 from board.models import Membership, Role, Snapshot, SnapshotKind
 from board.oplog import decode_entry, ops_between
 from board.snapshots import decode_snapshot, state_at
-from realtime.cluster import fanout
 from realtime.cluster.fanout import PODS_GROUP
 from realtime.engine import autosnapshot, store
 from realtime.engine.hub import get_hub
@@ -73,7 +73,7 @@ async def test_far_behind_clients_get_a_snapshot_plus_the_tail(
     # the room delivered: 10..14 come as live frames once it learns of them, and only then.
     assert [e["s"] for f in frames for e in f.ops] == [9]
     assert synced.seq == 9
-    await sync_to_async(fanout.publish_ops_on_commit)(board.id, 10, 14)
+    await sync_to_async(send_on_commit)(OpsAppended(board.id, 10, 14))
     assert await collect_ops(behind, 14) == [10, 11, 12, 13, 14]
     # The snapshot read from the log (used when the live state is not exact) is the same frame.
     from_log, seq, tail = await sync_to_async(store.read_snapshot_catchup)(board.id)

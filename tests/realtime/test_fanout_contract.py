@@ -1,7 +1,8 @@
 """
 The fan-out contract, run against the in-memory and the real Redis channel layer: what sync code
-publishes arrives only after commit, and two hubs (two processes' worth of rooms, here in one
-event loop) exchange per-tick batches, presence and cursors and repair what the layer loses.
+publishes (a domain event, board.events) arrives only after commit, and two hubs (two processes'
+worth of rooms, here in one event loop) exchange per-tick batches, presence and cursors and
+repair what the layer loses.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from prometheus_client import REGISTRY
 
-from realtime.cluster.fanout import PODS_GROUP, publish_board_changed_on_commit
+from board.events import BoardChanged, send_on_commit
+from realtime.cluster.fanout import PODS_GROUP
 from realtime.engine import inbound
 from realtime.engine.hub import Hub, get_hub
 from realtime.engine.room import Peer
@@ -34,7 +36,7 @@ def gaps() -> float:
 def publish_title(board: Any, title: str, *, commit: bool) -> None:
     try:
         with transaction.atomic():
-            publish_board_changed_on_commit(board.id, title=title, link_access="none")
+            send_on_commit(BoardChanged(board.id, title=title, link_access="none"))
             if not commit:
                 raise RuntimeError("roll back")
     except RuntimeError:
