@@ -4,7 +4,7 @@
  */
 import { Camera, MAX_ZOOM } from "./canvas/camera";
 import { contentBounds, scanQuery } from "./canvas/hit";
-import { attachInput } from "./canvas/input";
+import { attachInput, type GestureCommand } from "./canvas/input";
 import { Renderer, type RemoteCursor } from "./canvas/render";
 import type { ElementQuery } from "./canvas/scene";
 import { makeTool, type PointerSample, type Tool, type ToolHost, type ToolName } from "./canvas/tools";
@@ -31,8 +31,8 @@ export interface EditorOptions {
   onPresence(): void;
   onMessage(msg: ServerMessage): void;
   editText(x: number, y: number, screen: [number, number], done: (text: string) => void): void;
-  /** A long-press or right click at this canvas point: the context actions. */
-  contextMenu(screen: [number, number]): void;
+  /** A gesture's command at this canvas point (input.ts): the context actions, undo, redo. */
+  command(name: GestureCommand, screen: [number, number]): void;
 }
 
 export interface Palette {
@@ -385,7 +385,7 @@ export class Editor {
         this.invalidate();
       },
       viewChanged: () => this.viewChanged(),
-      menu: (screen: [number, number]) => this.opts.contextMenu(screen),
+      command: (name: GestureCommand, screen: [number, number]) => this.opts.command(name, screen),
     };
   }
 

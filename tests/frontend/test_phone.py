@@ -297,6 +297,14 @@ async def test_phone_draws_pinches_selects_styles_shares_and_exports_by_touch(
     await page.locator("#dlg-selection").wait_for()
     await page.tap("#sel-delete")
     await wait_server(alice, lambda els: [e["id"] for e in els] == [stroke["id"]])
+    # A two-finger tap undoes the delete; a three-finger tap redoes it.
+    taps = [(ox + 100.0 + 60 * n, oy + 300.0) for n in range(3)]
+    await fingers.touch("touchStart", taps[:2])
+    await fingers.touch("touchEnd", [])
+    await wait_server(alice, lambda els: [e["id"] for e in els] == [stroke["id"], rect["id"]])
+    await fingers.touch("touchStart", taps)
+    await fingers.touch("touchEnd", [])
+    await wait_server(alice, lambda els: [e["id"] for e in els] == [stroke["id"]])
 
     # The select tool: a finger drags the stroke by (+40, +30) screen px, taking hold of it
     # 12 px below its line (a fingertip gets more slack than a mouse pointer).
@@ -322,7 +330,11 @@ async def test_phone_draws_pinches_selects_styles_shares_and_exports_by_touch(
         "id => fetch(`/api/v1/boards/${id}/share-links/`).then(r => r.json())", alice.board_id
     )
     assert [link["role"] for link in links if not link.get("revoked_at")] == ["viewer"]
-    await page.tap("#dlg-share form[method=dialog] button")
+    # A tap above the sheet closes it.
+    assert box["y"] > TOUCH_TARGET_PX
+    await fingers.touch("touchStart", [(PHONE["width"] / 2, box["y"] / 2)])
+    await fingers.touch("touchEnd", [])
+    await alice.wait("!document.getElementById('dlg-share').open")
 
     # Export from the menu sheet: a real PNG.
     await page.tap("#btn-menu")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Gestures, LONG_PRESS_MS, TOUCH_SLOP_PX, type GestureAction, type PointerKind } from "./gestures";
+import { Gestures, LONG_PRESS_MS, MULTI_TAP_MS, TOUCH_SLOP_PX, type GestureAction, type PointerKind } from "./gestures";
 
 const finger = (id: number, x: number, y: number) => ({ id, kind: "touch" as PointerKind, x, y });
 const pen = (id: number, x: number, y: number) => ({ id, kind: "pen" as PointerKind, x, y });
@@ -180,5 +180,52 @@ describe("mouse", () => {
     g.move(finger(1, 30, 0), 10);
     expect(g.cancel(1)).toEqual([{ type: "up", id: 1 }]);
     expect(g.move(finger(1, 60, 0), 20)).toEqual([]);
+  });
+});
+
+describe("multi-finger taps", () => {
+  it("two fingers tapped together undo; three redo", () => {
+    const g = new Gestures();
+    g.down(finger(1, 100, 100), 0);
+    g.down(finger(2, 200, 100), 20);
+    g.move(finger(1, 102, 101), 60);
+    expect(g.up(1, 120)).toEqual([]);
+    expect(g.up(2, 140)).toEqual([{ type: "undo" }]);
+    g.down(finger(1, 100, 100), 1000);
+    g.down(finger(2, 150, 100), 1010);
+    g.down(finger(3, 200, 100), 1020);
+    g.up(3, 1100);
+    g.up(1, 1110);
+    expect(g.up(2, 1120)).toEqual([{ type: "redo" }]);
+  });
+
+  it("is not a tap when a finger moved, or the fingers stayed too long", () => {
+    const g = new Gestures();
+    g.down(finger(1, 100, 100), 0);
+    g.down(finger(2, 200, 100), 0);
+    g.move(finger(2, 200 + TOUCH_SLOP_PX, 100), 50);
+    g.up(1, 100);
+    expect(g.up(2, 120)).toEqual([]);
+    g.down(finger(1, 100, 100), 1000);
+    g.down(finger(2, 200, 100), 1000);
+    g.up(1, 1000 + MULTI_TAP_MS);
+    expect(g.up(2, 1001 + MULTI_TAP_MS)).toEqual([]);
+  });
+
+  it("one finger's tap is a dot, not an undo; a palm next to the pen undoes nothing", () => {
+    const g = new Gestures();
+    g.down(finger(1, 10, 10), 0);
+    expect(types(g.up(1, 50))).toEqual(["draw", "up"]);
+    g.down(pen(7, 0, 0), 100);
+    g.down(finger(1, 300, 300), 110);
+    g.down(finger(2, 350, 300), 120);
+    g.up(1, 150);
+    expect(g.up(2, 160)).toEqual([]);
+    g.up(7, 170);
+    // With the pen lifted, fingers tap an undo again (palm rejection keeps the gestures).
+    g.down(finger(1, 300, 300), 500);
+    g.down(finger(2, 350, 300), 510);
+    g.up(1, 550);
+    expect(g.up(2, 560)).toEqual([{ type: "undo" }]);
   });
 });

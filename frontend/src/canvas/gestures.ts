@@ -9,15 +9,19 @@
  *   still for LONG_PRESS_MS is a long-press (the context menu) instead.
  * - Two fingers pinch-zoom around their midpoint and pan with it; a stroke begun by the first
  *   finger is cancelled. After a pinch the finger left on the glass does nothing until lifted.
+ * - Two fingers tapped together (down and up within MULTI_TAP_MS, neither moving) undo; three
+ *   redo, as in the drawing apps people know from tablets.
  * - Palm rejection: once a pen has been seen, fingers never draw; one finger pans, two pinch.
  *   While the pen is down, fingers are ignored altogether (a resting palm must not move the
- *   board under the nib).
+ *   board under the nib, nor tap an undo).
  */
 
 /** A finger moves this far (CSS px) before its touch counts as a stroke or a pan, not a hold. */
 export const TOUCH_SLOP_PX = 8;
 /** A finger held still this long (ms) is a long-press. */
 export const LONG_PRESS_MS = 500;
+/** Fingers down and up again within this time (ms), without moving, are a multi-finger tap. */
+export const MULTI_TAP_MS = 300;
 
 export type PointerKind = "mouse" | "pen" | "touch";
 
@@ -43,7 +47,10 @@ export type GestureAction =
   /** Pan the camera by (dx, dy) screen px, then zoom by `scale` around (cx, cy). */
   | { type: "camera"; dx: number; dy: number; scale: number; cx: number; cy: number }
   /** Open the context menu at this canvas position. */
-  | { type: "menu"; x: number; y: number };
+  | { type: "menu"; x: number; y: number }
+  /** A two-finger tap (undo) or a three-finger tap (redo). */
+  | { type: "undo" }
+  | { type: "redo" };
 
 type Role =
   /** A finger that has not yet moved far enough to say what it is. */
@@ -58,12 +65,24 @@ interface Tracked {
   kind: PointerKind;
   x: number;
   y: number;
+  /** Where it went down. */
+  x0: number;
+  y0: number;
   role: Role;
+}
+
+/** The fingers of one touch, from the first down to the last up: a multi-finger tap or not. */
+interface TouchGroup {
+  since: number;
+  fingers: number;
+  /** A finger moved, a stroke began, a long-press fired or a pen was down: not a tap. */
+  spoilt: boolean;
 }
 
 export class Gestures {
   private readonly pointers = new Map<number, Tracked>();
   private penSeen = false;
+  private group: TouchGroup | null = null;
 
   /** Whether a pen has been used on this page (fingers then only pan and zoom). */
   get palmRejection(): boolean {
@@ -72,7 +91,10 @@ export class Gestures {
 
   down(p: GesturePointer, now: number, spaceHeld = false): GestureAction[] {
     const button = p.button ?? 0;
-    if (p.kind === "pen") this.penSeen = true;
+    if (p.kind === "pen") {
+      this.penSeen = true;
+      if (this.group) this.group.spoilt = true;
+    }
     if (p.kind === "touch") return this.fingerDown(p, now);
     // Mouse or pen.
     if (button === 1 || (button === 0 && spaceHeld)) return this.track(p, { kind: "pan" });
@@ -99,6 +121,7 @@ export class Gestures {
     t.x = p.x;
     t.y = p.y;
     const role = t.role;
+    if (this.group && t.kind === "touch" && Math.hypot(p.x - t.x0, p.y - t.y0) >= TOUCH_SLOP_PX) this.group.spoilt = true;
     switch (role.kind) {
       case "draw":
         return [{ type: "move", id: p.id }];
@@ -129,6 +152,7 @@ export class Gestures {
     const out: GestureAction[] = [];
     if (t.role.kind === "pending") {
       const expired = this.longPressOf(t, now);
+      if (expired && this.group) this.group.spoilt = true;
       if (expired) out.push(expired);
       // A tap: a dot with the pen, a text box with the text tool (not with a pen in play).
       else if (!this.penSeen) out.push({ type: "draw", id, from: [t.role.x0, t.role.y0], moved: false }, { type: "up", id });
@@ -137,7 +161,17 @@ export class Gestures {
     } else if (t.role.kind === "pinch") {
       for (const other of this.pointers.values()) if (other.role.kind === "pinch") other.role = { kind: "spent" };
     }
+    if (t.kind === "touch") out.push(...this.groupEnds(now));
     return out;
+  }
+
+  /** The last finger of a group lifted: two or three that only tapped undo or redo. */
+  private groupEnds(now: number): GestureAction[] {
+    const g = this.group;
+    if (!g || [...this.pointers.values()].some((t) => t.kind === "touch")) return [];
+    this.group = null;
+    if (g.spoilt || g.fingers < 2 || g.fingers > 3 || now - g.since > MULTI_TAP_MS) return [];
+    return [{ type: g.fingers === 2 ? "undo" : "redo" }];
   }
 
   /** The pointer was taken away (pointercancel): drop its stroke instead of finishing it. */
@@ -148,6 +182,8 @@ export class Gestures {
     if (t.role.kind === "pinch") {
       for (const other of this.pointers.values()) if (other.role.kind === "pinch") other.role = { kind: "spent" };
     }
+    if (this.group) this.group.spoilt = true;
+    if (t.kind === "touch") this.groupEnds(0);
     return t.role.kind === "draw" ? [{ type: "up", id }] : [];
   }
 
@@ -167,7 +203,13 @@ export class Gestures {
 
   private fingerDown(p: GesturePointer, now: number): GestureAction[] {
     const drawer = this.drawer();
-    if (drawer !== null && this.pointers.get(drawer)?.kind === "pen") return this.track(p, { kind: "spent" });
+    const down = [...this.pointers.values()].filter((t) => t.kind === "touch").length;
+    if (down === 0 || !this.group) this.group = { since: now, fingers: 0, spoilt: false };
+    this.group.fingers = down + 1;
+    if (drawer !== null && this.pointers.get(drawer)?.kind === "pen") {
+      this.group.spoilt = true;
+      return this.track(p, { kind: "spent" });
+    }
     const fingers = [...this.pointers].filter(([, t]) => t.kind === "touch" && t.role.kind !== "spent");
     if (fingers.length === 0) return this.track(p, { kind: "pending", since: now, x0: p.x, y0: p.y });
     if (fingers.length > 1) return this.track(p, { kind: "spent" });
@@ -195,6 +237,7 @@ export class Gestures {
     const action = t ? this.longPressOf(t, now) : null;
     if (!action || !t) return [];
     t.role = { kind: "spent" };
+    if (this.group) this.group.spoilt = true;
     return [action];
   }
 
@@ -209,7 +252,7 @@ export class Gestures {
   }
 
   private track(p: GesturePointer, role: Role): GestureAction[] {
-    this.pointers.set(p.id, { kind: p.kind, x: p.x, y: p.y, role });
+    this.pointers.set(p.id, { kind: p.kind, x: p.x, y: p.y, x0: p.x, y0: p.y, role });
     return [];
   }
 }

@@ -23,9 +23,14 @@ export interface InputHost {
   up(): void;
   /** The camera changed; re-render. */
   viewChanged(): void;
-  /** A long-press or a right click at this canvas position: the context actions. */
-  menu(screen: [number, number]): void;
+  /**
+   * A command given by gesture: "menu" for a long-press or a right click at this canvas
+   * position (the context actions), "undo" / "redo" for a two- / three-finger tap.
+   */
+  command(name: GestureCommand, screen: [number, number]): void;
 }
+
+export type GestureCommand = "menu" | "undo" | "redo";
 
 const kindOf = (e: PointerEvent): PointerKind => (e.pointerType === "pen" || e.pointerType === "touch" ? e.pointerType : "mouse");
 
@@ -75,7 +80,11 @@ export function attachInput(canvas: HTMLCanvasElement, host: InputHost): Gesture
         case "menu":
           // A finger's long-press has nothing to see under the finger: a short buzz says it took.
           navigator.vibrate?.(LONG_PRESS_BUZZ_MS);
-          host.menu([a.x, a.y]);
+          host.command("menu", [a.x, a.y]);
+          break;
+        case "undo":
+        case "redo":
+          host.command(a.type, e ? local(e) : [0, 0]);
           break;
       }
     }
@@ -125,7 +134,7 @@ export function attachInput(canvas: HTMLCanvasElement, host: InputHost): Gesture
     e.preventDefault();
     // A finger or pen held down is recognised above (the browser's own timing differs, and
     // iOS sends no such event); the mouse's right button opens the menu here.
-    if (lastKind === "mouse") host.menu(local(e));
+    if (lastKind === "mouse") host.command("menu", local(e));
   });
 
   canvas.addEventListener(

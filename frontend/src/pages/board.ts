@@ -37,7 +37,11 @@ export async function boardPage(): Promise<void> {
       if ("type" in msg && msg.type === "board") chrome?.setTitle(msg.title);
     },
     editText: (_x, _y, screen, done) => chrome?.editText(screen, editor.palette.textSize, done),
-    contextMenu: (screen) => sheets?.openSelection(screen),
+    command: (name, screen) => {
+      if (name === "menu") sheets?.openSelection(screen);
+      else if (name === "undo") editor.undo();
+      else editor.redo();
+    },
   });
   // The camera is kept per user and board; a first open frames the content once it is synced.
   const camKey = cameraKey(document.body.dataset.user || "guest", boardId);

@@ -1,7 +1,7 @@
 /**
  * The board page's popovers and sheets: the board menu (a bottom sheet on phones), the shape
- * and style popovers of the compact toolbar, and the context actions of a long-press or right
- * click. Which of them are popovers at all is up to the stylesheet (layout.css); this module
+ * and style popovers of the compact toolbar, the context actions of a long-press or right
+ * click, and dialogs that close on a tap beside them. Which of them are popovers at all is up to the stylesheet (layout.css); this module
  * places them, closes them after a choice, and keeps the toolbar buttons that open them telling
  * the current shape and colour.
  */
@@ -38,6 +38,7 @@ export class BoardSheets {
       b.addEventListener("click", () => $(b.dataset.proxy ?? "").click());
     }
     this.swallowDismissingPress();
+    for (const d of document.querySelectorAll<HTMLDialogElement>("dialog")) this.closeOnBackdrop(d);
     this.mirrorCurrentShape();
     this.mirrorCurrentColour();
     this.wireSelectionSheet();
@@ -80,6 +81,25 @@ export class BoardSheets {
       choosing = true;
       pop.hidePopover();
       choosing = false;
+    });
+  }
+
+  /**
+   * A tap beside a dialog (on its backdrop) closes it, as it does a sheet or a popover. Only a
+   * press that began there: the finger of a long-press lifts over the backdrop of the sheet it
+   * opened.
+   */
+  private closeOnBackdrop(d: HTMLDialogElement): void {
+    const beside = (e: MouseEvent) => {
+      const r = d.getBoundingClientRect();
+      const inside = e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom;
+      return e.target === d && !inside;
+    };
+    let pressed = false;
+    d.addEventListener("pointerdown", (e) => (pressed = beside(e)));
+    d.addEventListener("click", (e) => {
+      if (pressed && beside(e)) d.close();
+      pressed = false;
     });
   }
 
