@@ -4,7 +4,8 @@ Board exports (SVG, PNG, JSON) rendered outside the server process, within a bud
 The server side calls `get_exporter().export(...)` with a loader of the stored board
 (api.history). One job per module:
 
-* `render`: the SVG, PNG (resvg) and JSON renderings of a state, and thumbnails (pure);
+* `render`: the SVG, PNG (resvg) and JSON renderings of a state (pure);
+* `thumbnail`: the board list's small PNG of a state (pure);
 * `budget`: what an export costs and the most it may cost (EXPORT_MAX_GLYPHS, _POINTS);
 * `task`: one export as a worker computes it (decode, measure, render);
 * `workers`: the worker processes (EXPORT_WORKERS, _MEMORY_MB, _TIMEOUT_SECS);
@@ -12,8 +13,8 @@ The server side calls `get_exporter().export(...)` with a loader of the stored b
 * `exporter`: the process's exporter tying them together;
 * `errors`: why an export produced no body.
 
-The worker side (render, budget, task, workers) imports no Django models: the forkserver
-preloads it before Django is set up.
+The worker side (render, thumbnail, budget, task, workers) imports no Django models: the
+forkserver preloads it before Django is set up.
 """
 
 from __future__ import annotations

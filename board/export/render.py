@@ -1,6 +1,5 @@
 """
-Export: a board state rendered as SVG, as PNG (the SVG rasterised by resvg) and as JSON, and the
-board list's thumbnails (a small PNG of the same SVG).
+Export: a board state rendered as SVG, as PNG (the SVG rasterised by resvg) and as JSON.
 
 The SVG is self-contained: a viewBox fitted to the content plus a margin, a white background,
 one group per element in z-order (`data-id` carries the element id). Strokes with pressure are
@@ -38,11 +37,6 @@ from board.export.errors import ExportError
 
 #: Space around the content, world units, so strokes touching the edge keep their caps.
 MARGIN = 16
-#: Board-list thumbnails, px: shown at 160 x 100 CSS px, sharp on 2x screens.
-THUMBNAIL_SIZE = (320, 200)
-#: The thinnest line a thumbnail draws, px (one CSS px where it is shown at half size): shrunk
-#: 50 times, a 4-unit pen line would be 0.08 px and fade away, leaving a big board blank.
-THUMBNAIL_MIN_LINE_PX = 2.0
 #: Side of the blank image an empty board renders to, world units.
 EMPTY_SIDE = 64
 BACKGROUND = "#ffffff"
@@ -292,40 +286,6 @@ def render_png(state: BoardState, *, scale: float = 1.0, max_pixels: int = PNG_M
         raise ExportError(f"The rasteriser refused the SVG: {exc}") from exc
 
 
-def thumbnail_box(state: BoardState) -> tuple[float, float, float, float]:
-    """
-    The area a thumbnail shows: the content box widened to THUMBNAIL_SIZE's shape, centred,
-    and at least THUMBNAIL_SIZE world units, so a small drawing is not magnified into a blur.
-    """
-    x, y, w, h = content_box(state)
-    tw, th = THUMBNAIL_SIZE
-    width = max(w, h * tw / th, tw)
-    height = width * th / tw
-    return (x - (width - w) / 2, y - (height - h) / 2, width, height)
-
-
-def render_thumbnail(state: BoardState) -> bytes:
-    """
-    Return the board list's picture of the board: a THUMBNAIL_SIZE PNG of all its content,
-    every line at least THUMBNAIL_MIN_LINE_PX wide.
-    """
-    box = thumbnail_box(state)
-    min_width = THUMBNAIL_MIN_LINE_PX * box[2] / THUMBNAIL_SIZE[0]
-    elements = {
-        key: el if el["style"]["width"] >= min_width else _widened(el, min_width)
-        for key, el in state.elements.items()
-    }
-    svg = render_svg(BoardState(elements, state.seq), pixel_size=THUMBNAIL_SIZE, box=box)
-    try:
-        return bytes(resvg_py.svg_to_bytes(svg_string=svg))
-    except ValueError as exc:
-        raise ExportError(f"The rasteriser refused the SVG: {exc}") from exc
-
-
-def _widened(el: Mapping[str, Any], width: float) -> dict[str, Any]:
-    return {**el, "style": {**el["style"], "width": width}}
-
-
 def render_json(state: BoardState) -> dict[str, Any]:
     """
     Return {"version": 1, "seq": ..., "elements": [...]}: wire-form elements in z-order.
@@ -356,5 +316,4 @@ FORMAT_RENDERERS: dict[str, Callable[[BoardState], bytes]] = {
     "svg": render_svg_bytes,
     "png": render_png,
     "json": render_json_bytes,
-    "thumb": render_thumbnail,
 }

@@ -14,6 +14,10 @@ import msgpack
 from board.document import BoardState, replay
 from board.export.budget import Budget, ExportCost, export_cost
 from board.export.render import FORMAT_RENDERERS
+from board.export.thumbnail import render_thumbnail
+
+#: What each format's body is rendered by: the exports, and the board list's thumbnails.
+RENDERERS = {**FORMAT_RENDERERS, "thumb": render_thumbnail}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,4 +65,4 @@ def run_export(fmt: str, source: ExportSource, budget: Budget) -> Rendered:
     cost = export_cost(state)
     if not budget.fits(fmt, cost):
         return Rendered(None, cost)
-    return Rendered(FORMAT_RENDERERS[fmt](state), cost)
+    return Rendered(RENDERERS[fmt](state), cost)

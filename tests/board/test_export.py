@@ -14,18 +14,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from board.document import BoardState, bbox, materialize
+from board.document.points import decode_points
 from board.export.render import (
     EMPTY_SIDE,
     MARGIN,
     PNG_MAX_SIDE,
-    THUMBNAIL_SIZE,
     content_box,
     png_size,
     render_json,
     render_json_bytes,
     render_png,
     render_svg,
+)
+from board.export.thumbnail import (
+    THUMBNAIL_SIZE,
     render_thumbnail,
+    thumbnail_box,
+    thumbnail_state,
 )
 from tests.board.strategies import op_logs
 
@@ -217,3 +222,18 @@ def test_thumbnail_does_not_magnify_a_small_drawing() -> None:
 def test_empty_board_thumbnail_is_blank() -> None:
     _width, _height, rows = decode_png(render_thumbnail(BoardState()))
     assert dark_columns(rows) == []
+
+
+def test_thumbnail_thins_out_stroke_points_and_keeps_both_ends() -> None:
+    # 2,000 points one unit apart on a board 20,000 units wide: 62.5 units a thumbnail pixel.
+    p = [1, 0] * 2000
+    stroke = element("s", "stroke", x=0, y=0, p=p, pr=[k % 100 for k in range(2000)])
+    far = element("far", "line", x=19_000, y=0, w=1000, h=0)
+    board = materialize(None, [{"k": "add", "el": stroke}, {"k": "add", "el": far}])
+    drawn = thumbnail_state(board, thumbnail_box(board)).elements["s"]
+    kept = list(decode_points(drawn))
+    assert 20 < len(kept) < 40 and len(drawn["pr"]) == len(kept)
+    assert kept[0] == (1, 0) and kept[-1] == (2000, 0)
+    assert drawn["style"]["width"] >= 2 * 20_000 / THUMBNAIL_SIZE[0] - 200
+    # The board itself is untouched.
+    assert len(board.elements["s"]["p"]) == 4000
