@@ -234,7 +234,10 @@ async def test_share_link_opens_board_read_only_until_revoked(
 
     await alice.page.click("#share-links li button:has-text('Revoke')")
     await alice.page.locator("#share-links li").wait_for(state="detached")
-    # The link is dead: the visitor is told so, with a way to their boards (sign-in first).
+    # The link is dead: the visitor on the board is told so at once, and again on reloading,
+    # with a way to their boards (sign-in first).
+    await guest.page.locator("#fatal h2", has_text="This share link was revoked").wait_for()
+    assert await guest.page.locator("#toolbar").is_hidden()
     response = await guest.page.reload()
     assert response is not None and response.status == 410
     assert await guest.page.locator("h1").inner_text() == "This share link was revoked"

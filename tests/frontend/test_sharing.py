@@ -135,3 +135,21 @@ async def test_an_expired_link_is_refused_and_leaves_the_list(
     assert await erin.locator("h1").inner_text() == "This share link has expired"
     assert "Ask the board's owner for a new one" in await erin.inner_text("main")
     assert await erin.title() == "Share link expired · Inkroom"
+
+
+@pytest.mark.usefixtures("strangers")
+async def test_revoking_a_link_tells_its_user_on_the_board(
+    open_board: Callable[..., Any], browser: Browser, server: ServerProcess
+) -> None:
+    alice: Client = await open_board("alice")
+    await alice.page.click("#btn-share")
+    url = await create_link(alice, label="for erin", role="editor", expiry="Never")
+    erin = await new_page(browser)
+    await sign_in(erin, server, "erin", next_path="/")
+    await erin.goto(url)
+    await wait_for(erin, "window.inkroom && inkroom.synced()")
+
+    await alice.page.click("#share-links li button:has-text('Revoke')")
+    await erin.locator("#fatal h2", has_text="This share link was revoked").wait_for()
+    assert "Ask them for a new one" in await erin.inner_text("#fatal")
+    assert await erin.title() == "This share link was revoked · Inkroom"

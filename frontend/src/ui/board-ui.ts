@@ -8,6 +8,7 @@ import { presenceLabel } from "../presence";
 import { CloseCode } from "../protocol";
 import type { ConnectionStatus } from "../socket";
 import type { BoardFullRefusal } from "../sync";
+import { deadShareLink } from "./dead-link";
 import { $, h } from "./dom";
 import { avoidKeyboard } from "./keyboard";
 import { PREVIEW_REASON } from "./timeline";
@@ -88,13 +89,17 @@ export class BoardChrome {
   setStatus(status: ConnectionStatus): void {
     this.status = status;
     if (status.kind === "unauthenticated") {
-      location.assign(`/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
+      const login = `/login/?next=${encodeURIComponent(location.pathname + location.search)}`;
+      void this.unlessDeadLink(() => location.assign(login));
     }
     if (status.kind === "fatal") {
       const fatal = $("fatal");
       fatal.textContent = status.message;
       fatal.hidden = false;
-      if (status.code === CloseCode.NOT_FOUND || status.code === CloseCode.FORBIDDEN) this.unavailable(status);
+      if (status.code === CloseCode.NOT_FOUND || status.code === CloseCode.FORBIDDEN) {
+        this.unavailable(status.code === CloseCode.FORBIDDEN ? "No access to this board" : "Board not found", status.message);
+        void this.unlessDeadLink(() => undefined);
+      }
     }
     this.renderStatus();
     this.renderPresence();
@@ -104,15 +109,23 @@ export class BoardChrome {
    * No such board, or no access: nothing here can be used, so the editor's controls go (hidden
    * and disabled, not merely covered) and the page is titled for what it is.
    */
-  private unavailable(status: { code: number; message: string }): void {
+  private unavailable(title: string, message: string): void {
     this.closed = true;
-    const title = status.code === CloseCode.FORBIDDEN ? "No access to this board" : "Board not found";
     document.body.classList.add("unavailable");
     for (const b of document.querySelectorAll<HTMLButtonElement>(".topbar button, #toolbar button")) b.disabled = true;
     this.setTitle(title);
+    $("fatal").hidden = false;
     $("fatal").replaceChildren(
-      h("div", { class: "card" }, h("h2", { text: title }), h("p", { text: status.message }), h("a", { href: "/", text: "Go to your boards" })),
+      h("div", { class: "card" }, h("h2", { text: title }), h("p", { text: message }), h("a", { href: "/", text: "Go to your boards" })),
     );
+  }
+
+  /** If the share link we came by is dead, say so (unavailable); else do `otherwise`. */
+  private async unlessDeadLink(otherwise: () => void): Promise<void> {
+    const token = new URLSearchParams(location.search).get("share");
+    const dead = await deadShareLink(document.body.dataset.boardId ?? "", token);
+    if (dead) this.unavailable(dead.title, dead.message);
+    else otherwise();
   }
 
   renderStatus(): void {
