@@ -56,3 +56,30 @@ def test_every_setting_is_read_from_its_inkroom_variable() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.splitlines()[-1]) == {n: 100 + k for k, n in enumerate(names)}
+
+
+def _readme_defaults() -> dict[str, float]:
+    """
+    README's environment table: {variable: default} for the rows of numeric defaults.
+    """
+    text = (ROOT / "README.md").read_text()
+    units = {"KiB": 1024, "MiB": 1024 * 1024}
+    found: dict[str, float] = {}
+    for row in (line for line in text.splitlines() if line.startswith("| `INKROOM_")):
+        names, values = (cell.strip() for cell in row.split("|")[1:3])
+        for name, value in zip(names.split(" / "), values.split(" / "), strict=False):
+            number, _, unit = value.strip().partition(" ")
+            if number.replace(".", "").isdigit() and unit in ("", *units):
+                found[name.strip("` ")] = float(number) * units.get(unit, 1)
+    return found
+
+
+def test_readme_and_protocol_md_give_every_realtime_variable_its_default() -> None:
+    documented = _readme_defaults()
+    protocol = (ROOT / "docs" / "protocol.md").read_text()
+    for f in fields(RealtimeSettings):
+        variable = f"INKROOM_{f.name.upper()}"
+        if variable in documented:
+            assert documented[variable] == getattr(DEFAULTS, f.name), variable
+        else:
+            assert f"`{variable}`" in protocol, f"{variable} is documented nowhere"
