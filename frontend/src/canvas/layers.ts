@@ -57,10 +57,7 @@ export class BaseLayer {
     if (viewKey !== this.shownView) {
       this.shownView = viewKey;
       this.shown.clear();
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
-      ctx.globalAlpha = 1;
-      ctx.fillStyle = BACKGROUND;
-      ctx.fillRect(0, 0, view.width, view.height);
+      // Finished tiles cover the view by themselves; anything else is first filled in.
       if (!level || visible.some(([i, j]) => !level.tiles.get(tileKey(i, j))?.done)) {
         this.drawFallback(view, cache, level);
       }
@@ -91,11 +88,24 @@ export class BaseLayer {
     return pending;
   }
 
-  /** Until the view's own tiles are ready, scale what other levels have over its area. */
+  /**
+   * Until the view's own tiles are ready, scale what other levels have over its area: only the
+   * nearest level when it covers the view (a zoom gesture's frames), else background first.
+   */
   private drawFallback(view: View, cache: TileCache, current: Level | undefined): void {
     const ctx = this.ctx;
     const area = worldBox(view);
-    for (const level of cache.fallbacks(view.scale, current)) {
+    const levels = cache.fallbacks(view.scale, current);
+    const nearest = levels[levels.length - 1];
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.globalAlpha = 1;
+    const covered = nearest !== undefined && covers(nearest, area);
+    if (!covered) {
+      ctx.fillStyle = BACKGROUND;
+      ctx.fillRect(0, 0, view.width, view.height);
+    }
+    ctx.imageSmoothingEnabled = false;
+    for (const level of covered ? [nearest] : levels) {
       const k = view.scale / level.scale;
       const [i0, j0, i1, j1] = level.range(area);
       for (const tile of level.tiles.values()) {
@@ -104,11 +114,20 @@ export class BaseLayer {
         const x = Math.floor(tile.i * TILE * k - view.x0);
         const y = Math.floor(tile.j * TILE * k - view.y0);
         const size = Math.ceil(TILE * k) + 1;
-        ctx.setTransform(1, 0, 0, 1, 0, 0);
         ctx.drawImage(tile.surface.canvas, x, y, size, size);
       }
     }
+    ctx.imageSmoothingEnabled = true;
   }
+}
+
+/** Whether `level` has every tile of world box `area` finished. */
+function covers(level: Level, area: Box): boolean {
+  const at = (v: number) => Math.floor((v * level.scale) / TILE);
+  for (let i = at(area.minX); i <= at(area.maxX); i++) {
+    for (let j = at(area.minY); j <= at(area.maxY); j++) if (!level.tiles.get(tileKey(i, j))?.done) return false;
+  }
+  return true;
 }
 
 /** The tile slots a view shows, nearest its centre first. */

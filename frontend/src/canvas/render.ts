@@ -29,9 +29,14 @@ export interface Overlay {
 
 /** A stroke another user is still drawing stays on the live layer until still this long (ms). */
 const HOT_MS = 400;
-/** Time a frame may spend drawing tiles (ms), and the first frames, when nothing is shown yet. */
+/**
+ * Time a frame may spend drawing tiles (ms): while the camera moves or something is being
+ * drawn; when nothing has moved for IDLE_AFTER_MS; and while nothing at all is shown yet.
+ */
 const FRAME_BUDGET_MS = 8;
+const IDLE_BUDGET_MS = 32;
 const BLANK_BUDGET_MS = 100;
+const IDLE_AFTER_MS = 200;
 /** More changed regions than this in one frame: drop every tile rather than find each. */
 const MAX_DIRTY = 2000;
 
@@ -61,6 +66,9 @@ export class Renderer {
   private readonly hot = new Map<string, number>();
   private view: View | null = null;
   private lastScale = 0;
+  /** When the camera last moved, and where to (scale and device offset). */
+  private movedAt = 0;
+  private lastPlace = "";
   private pending = true;
   private unsettled = true;
   private everShown = false;
@@ -124,7 +132,10 @@ export class Renderer {
     const settled = scale === this.lastScale;
     this.lastScale = scale;
     this.unsettled = !settled;
-    const deadline = start + (this.everShown ? FRAME_BUDGET_MS : BLANK_BUDGET_MS);
+    const place = `${scale}|${view.x0}|${view.y0}`;
+    if (place !== this.lastPlace) [this.lastPlace, this.movedAt] = [place, start];
+    const busy = start - this.movedAt < IDLE_AFTER_MS || drafts.size > 0;
+    const deadline = start + (!this.everShown ? BLANK_BUDGET_MS : busy ? FRAME_BUDGET_MS : IDLE_BUDGET_MS);
     this.pending = this.base.compose(view, this.tiles, this.scene, this.liveIds, deadline, settled);
     this.everShown ||= !this.pending;
     this.view = view;

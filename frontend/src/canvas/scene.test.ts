@@ -85,3 +85,18 @@ describe("sameLook", () => {
     expect(sameLook(rect("r"), { ...rect("r"), w: 11 })).toBe(false);
   });
 });
+
+describe("SceneIndex.sync between takes", () => {
+  it("finds removals when earlier additions were not taken yet", () => {
+    let state = stateFromElements(1, [rect("a"), rect("b")]);
+    const [scene, next] = synced(state);
+    state = apply(state, { k: "add", el: rect("c") });
+    scene.sync(state, next());
+    state = apply(state, { k: "del", ids: ["a"] });
+    scene.sync(state, next());
+    const changes = scene.takeChanges();
+    expect(ids(changes.added)).toEqual(["c"]);
+    expect(ids(changes.removed)).toEqual(["a"]);
+    expect(ids(scene.query(everything))).toEqual(["b", "c"]);
+  });
+});

@@ -27,62 +27,86 @@ export interface ElementQuery {
 
 const noChanges = (): SceneChanges => ({ removed: [], changed: [], added: [] });
 
+interface Entry {
+  el: Element;
+  /** Z-order key: larger is on top. */
+  z: number;
+  /** The sync that last saw it in the state. */
+  seen: number;
+}
+
 export class SceneIndex implements ElementQuery {
   /** `bounds`: where an element may leave ink (the renderer's inkBounds; hit-test bounds in tests). */
   constructor(private readonly bounds: (el: Element) => Box = boundsOf) {}
 
-  private readonly elements = new Map<string, Element>();
-  private readonly z = new Map<string, number>();
+  private readonly entries = new Map<string, Entry>();
   private readonly grid = new GridIndex();
   private nextZ = 0;
+  private syncs = 0;
   private version: number | null = null;
   private changes = noChanges();
 
   get size(): number {
-    return this.elements.size;
+    return this.entries.size;
   }
 
   /** The z-order key of `id` (larger is on top), or -1 when it is not in the scene. */
   zOf(id: string): number {
-    return this.z.get(id) ?? -1;
+    return this.entries.get(id)?.z ?? -1;
   }
 
   get(id: string): Element | undefined {
-    return this.elements.get(id);
+    return this.entries.get(id)?.el;
   }
 
-  /** Make the mirror equal `state`; `version` changes whenever the state's content does. */
+  /**
+   * Make the mirror equal `state`; `version` changes whenever the state's content does. One
+   * pass over the state with one lookup per element: it runs on every change, mid-stroke too.
+   */
   sync(state: BoardState, version: number): void {
     if (version === this.version) return;
     this.version = version;
-    const next = state.elements;
-    for (const [id, old] of this.elements) {
-      if (!next.has(id)) this.remove(id, old);
-    }
+    const stamp = ++this.syncs;
     const changes = this.changes;
     let top = -1;
-    for (const [id, el] of next) {
-      const old = this.elements.get(id);
-      let z = old === undefined ? -1 : this.z.get(id)!;
-      if (old !== undefined && z > top) {
+    // Entries seen in this pass: when they are all there are, nothing was removed.
+    let seen = 0;
+    for (const [id, el] of state.elements) {
+      const entry = this.entries.get(id);
+      if (entry && entry.z > top) {
         // Kept in its place in the z-order.
+        seen++;
+        entry.seen = stamp;
+        const old = entry.el;
         if (old !== el) {
-          this.elements.set(id, el);
+          entry.el = el;
           if (!sameLook(old, el)) {
             changes.changed.push({ old, el });
             this.grid.set(id, this.bounds(el));
           }
         }
-      } else {
-        // New, or now above elements it was below.
-        z = this.nextZ++;
-        this.z.set(id, z);
-        this.elements.set(id, el);
-        this.grid.set(id, this.bounds(el));
-        if (old === undefined) changes.added.push(el);
-        else changes.changed.push({ old, el });
+        top = entry.z;
+        continue;
       }
+      // New, or now above elements it was below.
+      const z = this.nextZ++;
+      seen++;
+      if (entry) {
+        changes.changed.push({ old: entry.el, el });
+        Object.assign(entry, { el, z, seen: stamp });
+      } else {
+        changes.added.push(el);
+        this.entries.set(id, { el, z, seen: stamp });
+      }
+      this.grid.set(id, this.bounds(el));
       top = z;
+    }
+    if (seen === this.entries.size) return;
+    for (const [id, entry] of this.entries) {
+      if (entry.seen === stamp) continue;
+      changes.removed.push(entry.el);
+      this.entries.delete(id);
+      this.grid.delete(id);
     }
   }
 
@@ -95,16 +119,9 @@ export class SceneIndex implements ElementQuery {
 
   /** The elements whose bounds intersect `box`, bottom first. */
   query(box: Box): Element[] {
-    const ids = this.grid.search(box);
-    ids.sort((a, b) => this.z.get(a)! - this.z.get(b)!);
-    return ids.map((id) => this.elements.get(id)!);
-  }
-
-  private remove(id: string, old: Element): void {
-    this.changes.removed.push(old);
-    this.elements.delete(id);
-    this.z.delete(id);
-    this.grid.delete(id);
+    const found = this.grid.search(box).map((id) => this.entries.get(id)!);
+    found.sort((a, b) => a.z - b.z);
+    return found.map((e) => e.el);
   }
 }
 
