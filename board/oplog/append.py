@@ -30,6 +30,7 @@ from board.oplog.sequence import (
     sequence_all,
     submission_keys,
 )
+from board.partitioning import names_key
 
 #: The unique constraint on (board, client_id, client_op_id) (board.models.Op).
 CLIENT_OP_CONSTRAINT = "op_unique_client_op"
@@ -151,7 +152,7 @@ def _append_optimistically(
         store.insert(rows)
     except IntegrityError as exc:
         diag = getattr(exc.__cause__, "diag", None)
-        if getattr(diag, "constraint_name", None) == CLIENT_OP_CONSTRAINT:
+        if names_key(getattr(diag, "constraint_name", None), CLIENT_OP_CONSTRAINT):
             raise _Resent from exc
         raise
     return results

@@ -138,6 +138,25 @@ class LocalCluster:
     def ws_url(self, board_id: str) -> str:
         return f"ws://127.0.0.1:{self.lb_port}/ws/boards/{board_id}/"
 
+    def manage(self, *args: str) -> str:
+        """
+        Run a manage.py command against the cluster database (directly); return its output.
+        """
+        env = {**self.env, "DATABASE_URL": self.direct_database_url, "DEBUG": "0"}
+        env.setdefault("SECRET_KEY", "inkroom-local-cluster-insecure-key")
+        done = subprocess.run(
+            [sys.executable, str(REPO / "manage.py"), *args],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=SCRIPT_TIMEOUT_SECS,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout
+
     def seed_board(self, title: str) -> tuple[str, str]:
         """
         Create a board and an owner's API token in the cluster database; return (board, token).

@@ -45,7 +45,7 @@ class Layout:
 
 
 SINGLE = Layout("single", redis_shards=1, oplog_partitions=0)
-SHARDED = Layout("sharded", redis_shards=2, oplog_partitions=0)
+SHARDED = Layout("sharded", redis_shards=2, oplog_partitions=4)
 LAYOUTS = {layout.name: layout for layout in (SINGLE, SHARDED)}
 
 
@@ -138,6 +138,9 @@ def running_rig(
     try:
         _fresh_database(cluster.direct_database_url)
         cluster.up(2)
+        if layout.oplog_partitions:
+            # While the pods are up, as an operator would: the command works online.
+            cluster.manage("partition_oplog", "--partitions", str(layout.oplog_partitions))
         yield FaultRig(cluster=cluster, redis=redis, pg_proxy=proxy, log_dir=log_dir, layout=layout)
     finally:
         try:

@@ -1,7 +1,8 @@
 """
 The sharded layout in every run (issue 18 §3): the channel layer over two Redis shards, the pods'
-channels on both, and the hopping workload through a SIGKILL of a pod and a restart of the shard
-that holds the pods group. Nothing may be refused, lost or stored twice, as on one Redis.
+channels on both, board_op hash-partitioned by board (partitioned while the pods were up), and
+the hopping workload through a SIGKILL of a pod and a restart of the shard that holds the pods
+group. Nothing may be refused, lost or stored twice, as on one Redis and one table.
 
 The whole fault suite runs on this layout with INKROOM_CLUSTER_LAYOUTS=sharded (conftest.py);
 this is the one check kept in `make test`, on a cluster of its own beside the package's.
@@ -115,5 +116,16 @@ async def test_two_shards_hopping_through_a_sigkill_and_the_group_shard_restarti
         report = await run_hopping(sharded, hoppers, faults)
     verdict(report, request, capsys)
     assert report.close_codes[1006] >= 1, report.close_codes
+    status = sharded.cluster.manage("partition_oplog", "--status")
+    assert f"{SHARDED.oplog_partitions} hash partitions" in status, status
+    # A resend meets a partition's copy of the (board, client, op) key: it must be taken for a
+    # resend, not fail the pod's whole tick (which the clients would only see as `unavailable`).
+    failed = [
+        line[:300]
+        for log in sorted(sharded.cluster.state_dir.glob("pod-*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if "not stored" in line
+    ]
+    assert not failed, "\n".join(failed[:5])
     for port in sharded.cluster.pods():
         assert sharded.cluster.get(port, "/readyz")[0] == 200, f"pod :{port} not ready"
