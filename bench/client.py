@@ -44,15 +44,8 @@ from bench.compact_rx import Handles, scan_cont, scan_defs, scan_down_ops
 from bench.hist import Histogram, Starts
 from bench.strokes import PenModel, StrokePool
 from bench.wsclient import WsClient
-from realtime.wire.compact import (
-    DOWN_CONT,
-    DOWN_DEFS,
-    DOWN_OPS,
-    CompactError,
-    encode_up_add,
-    encode_up_app,
-    encode_up_next,
-)
+from realtime.wire.compact import DOWN_CONT, DOWN_DEFS, DOWN_OPS, CompactError
+from tests.support.refclient import encode_up_add, encode_up_app, encode_up_next
 
 #: Each stroke is one `add` then this many `app` ops (about 2 s of drawing at 30 Hz).
 STROKE_APPS = 60

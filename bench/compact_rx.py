@@ -3,7 +3,7 @@ The load generator's reading of protocol v2's server frames (docs/protocol.md §
 
 The accounting needs, per entry of a DOWN_OPS frame, only its seq, author, op id and point count:
 `scan_down_ops` walks the frame for exactly that and skips the point codes without decoding them
-(realtime.wire.compact.decode_down_ops rebuilds whole v1 entries, several times the work). A stroke
+(the reference client's decode_down_ops rebuilds whole v1 entries, several times the work). A stroke
 `add` (tag 2) counts like an append (tag 1): its element, x, y and style are skipped as varints
 (a style handle is never an author: its definition drops the handle from the author map), and
 its points are those of its points block (1 in the bench, as for a v1 `add`). It runs

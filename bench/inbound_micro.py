@@ -30,7 +30,7 @@ FRAMES_PER_STROKE = 30
 
 
 def _stroke_frames(kind: str, n_strokes: int) -> list[bytes]:
-    from realtime.wire.compact import encode_up_add, encode_up_app, encode_up_next
+    from tests.support.refclient import encode_up_add, encode_up_app, encode_up_next
 
     style = {"color": "#1e1e1e", "width": 3, "opacity": 1, "fill": None}
     deltas = [3, -2, 4, 1, -1, 5, 2, 2][: 2 * STROKE_POINTS]
@@ -67,7 +67,7 @@ def _socket(hub: Any, version: int) -> tuple[Any, Any]:
     hub.rooms[room.board_id] = room
     info = {"board": {"id": room.board_id}, "client_id": "micro-client", "user_id": None,
             "user_name": "micro", "role": "editor", "share": None, "version": version}  # fmt: skip
-    peer = hub.joins.new_peer(info, lambda *a: None)
+    peer = hub.joins.new_peer(info, lambda *a: None, room)
     peer.limiter = RateLimiter.create(ops_per_sec=1e12, ops_burst=1e12,
                                       bytes_per_sec=1e15, bytes_burst=1e15)  # fmt: skip
     peer.catching_up = False

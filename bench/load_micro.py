@@ -48,12 +48,13 @@ def old_path(board_id: str) -> tuple[float, float, int]:
     """
     from board.snapshots import latest_snapshot
     from realtime.engine import store
+    from realtime.wire.frames import encode_snap
 
     t0 = time.perf_counter()
     state = _old_state_at(board_id)
     latest_snapshot(board_id)  # load_state read the row a second time for its seq
     t1 = time.perf_counter()
-    frame = store.encode_snap(state)  # catch-up: the live state encoded on the event loop
+    frame = encode_snap(state)  # catch-up: the live state encoded on the event loop
     store.read_range(board_id, state.seq)
     t2 = time.perf_counter()
     return (t1 - t0) * 1e3, (t2 - t1) * 1e3, len(frame)
@@ -64,6 +65,7 @@ def new_path(board_id: str) -> tuple[float, float, int]:
     The load and first `snap` now: the stored snapshot forwarded when there is one.
     """
     from realtime.engine import store
+    from realtime.wire.frames import encode_snap
 
     t0 = time.perf_counter()
     loaded = store.load_board(board_id)
@@ -71,7 +73,7 @@ def new_path(board_id: str) -> tuple[float, float, int]:
     if loaded.snap is not None:
         seq, frame = loaded.snap
     else:
-        seq, frame = loaded.state.seq, store.encode_snap(loaded.state)
+        seq, frame = loaded.state.seq, encode_snap(loaded.state)
     store.read_range(board_id, seq)
     t2 = time.perf_counter()
     _ = loaded.state.elements  # the deferred build, paid by the first op (not in the total)

@@ -4,7 +4,7 @@ Offline replay of the load generator's receive path: CPU µs per op delivery, ol
 `python -m bench.replay_micro` builds the `ops` frames scenario B's server sends (one board,
 20 drawers at 30 Hz, one frame per 20 ms tick with ~12 entries of `app` ops of 4 points and a
 stroke's `add` every 60 ops; entries as board/oplog/sequence.py writes them, frames as
-realtime.wire.protocol.ops_frame_from_entries joins them) and feeds each, as the wire bytes of one
+realtime.wire.frames.ops_frame_from_entries joins them) and feeds each, as the wire bytes of one
 socket read, to every receiver of one worker (100 of B's 200 clients with 2 workers) through
 WsClient.data_received, then the whole BenchClient accounting.
 
@@ -39,9 +39,9 @@ from bench import client as new_client
 from bench import wsclient as new_wsclient
 from bench.baseline import module_at
 from bench.client import ClientSpec, client_id_for
-from realtime.wire.compact import encode_cont, encode_defs
-from realtime.wire.handles import HandleTable, encode_delivery
-from realtime.wire.protocol import entry_seqs, ops_frame_from_entries, split_ops_frame
+from realtime.wire.frames import ops_frame_from_entries, split_ops_frame
+from realtime.wire.handles import HandleTable, encode_cont, encode_defs, encode_delivery
+from tests.support.refclient import entry_seqs
 
 #: bench/ before the per-frame receive path.
 BASELINE_REV = "c489eca"

@@ -16,7 +16,7 @@ v2 UP_ADD for the `add` (the author's first names its style, later ones send "")
 the appends (each op follows its author's previous one; UP_APP with pressure). Down: the server
 sends one frame per 20 ms tick with that tick's entries from all authors, to a receiver
 connected from the start, encoded by the server's own code: v1 frames as
-realtime.wire.protocol.ops_frame_from_entries joins the entries, v2 DOWN_OPS frames by
+realtime.wire.frames.ops_frame_from_entries joins the entries, v2 DOWN_OPS frames by
 realtime.wire.handles.encode_delivery (room-wide table of recycled one-byte handles; adds as tag-2
 entries, appends as tag 1; each name, the style's JSON text included, defined inline by the
 first frame that uses it: `defs` is that share of v2's down bytes). `B/pt` = wire bytes / stroke
@@ -45,16 +45,10 @@ import msgpack
 from bench import report
 from bench.client import STROKE_APPS, client_id_for
 from bench.strokes import PenModel, Stroke, UniformStroke
-from realtime.wire.compact import (
-    ESCAPE,
-    encode_up_add,
-    encode_up_app,
-    encode_up_next,
-    ops_head,
-    pack_points,
-)
-from realtime.wire.handles import HandleTable, encode_delivery
-from realtime.wire.protocol import ops_frame_from_entries
+from realtime.wire.compact import ESCAPE
+from realtime.wire.frames import ops_frame_from_entries
+from realtime.wire.handles import HandleTable, encode_delivery, ops_head
+from tests.support.refclient import encode_up_add, encode_up_app, encode_up_next, pack_points
 
 AUTHORS = 10
 OP_HZ = 30.0

@@ -25,9 +25,10 @@ from realtime import metrics
 from realtime.cluster.fanout import PODS_GROUP
 from realtime.cluster.presence import PRESENCE_REFRESH_SECS, PresenceEntry
 from realtime.engine import store
+from realtime.engine.delivery import Delivery
 from realtime.engine.ports import HubPort
 from realtime.engine.repair import Repair
-from realtime.engine.room import Delivery, Room
+from realtime.engine.room import Room
 from realtime.engine.roster import presence_frames
 from realtime.wire.protocol import BoardMeta, CloseCode, encode
 

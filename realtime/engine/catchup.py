@@ -37,8 +37,8 @@ from realtime.conf import realtime_settings
 from realtime.engine import store
 from realtime.engine.room import Peer, Room
 from realtime.engine.sender import Bulk
-from realtime.wire.compact import encode_cont, encode_defs
-from realtime.wire.protocol import CloseCode, Synced, encode, ops_frame_from_entries
+from realtime.wire.frames import encode_snap
+from realtime.wire.protocol import CloseCode, Synced, encode
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +52,6 @@ RECENT_FILL_BACK_OPS = 64
 
 T = TypeVar("T")
 ReadFn = Callable[..., Awaitable[Any]]
-
-
-def ops_frames(rows: list[tuple[int, bytes]], per_frame: int) -> list[bytes]:
-    """
-    `ops` frames of at most `per_frame` entries each, by concatenation.
-    """
-    return [
-        ops_frame_from_entries([entry for _, entry in rows[k : k + per_frame]])
-        for k in range(0, len(rows), per_frame)
-    ]
 
 
 Rows = list[tuple[int, bytes]]
@@ -128,7 +118,7 @@ def _from_memory(room: Room, since: int) -> tuple[bytes | None, int, Rows] | Non
         return None if rows is None else (kept[1], kept[0], rows)
     if room.snapshot_current() and room.state is not None:
         # The live state is exact: encoding it beats replaying the log.
-        frame = store.encode_snap(room.state)
+        frame = encode_snap(room.state)
         SNAP_FRAMES.put(room.board_id, head, frame)
         return frame, head, []
     return None
@@ -184,7 +174,7 @@ async def _read(room: Room, since: int, read: ReadFn) -> tuple[bytes | None, int
         # Rows stored after it come from the log; the held frames cover the rest.
         seq, frame = kept
     elif room.snapshot_current() and room.state is not None:
-        frame, seq = store.encode_snap(room.state), room.delivered_seq
+        frame, seq = encode_snap(room.state), room.delivered_seq
     else:
         frame, seq, rows = await read(store.read_snapshot_catchup, room.board_id)
         SNAP_FRAMES.put(room.board_id, seq, frame)
@@ -195,15 +185,15 @@ async def _read(room: Room, since: int, read: ReadFn) -> tuple[bytes | None, int
     return frame, seq, await _read_filling(room, seq, read)
 
 
-def _send(room: Room, peer: Peer, snap: bytes | None, seq: int, rows: Rows) -> int:
+def _send(peer: Peer, snap: bytes | None, seq: int, rows: Rows) -> int:
     """
     Queue the catch-up, `synced`, then the held live frames minus what was sent; the peer is
     live from here on. Returns the last seq sent.
     """
-    queue = peer.send_queue
+    queue, codec = peer.send_queue, peer.codec
     if snap is not None:
         queue.push(Bulk(snap))
-    for frame in ops_frames(rows, realtime_settings().catchup_frame_ops):
+    for frame in codec.catch_up(rows, realtime_settings().catchup_frame_ops):
         queue.push(Bulk(frame))
     sent = max(seq, rows[-1][0]) if rows else seq
     queue.push(encode(Synced(seq=sent)))
@@ -211,12 +201,9 @@ def _send(room: Room, peer: Peer, snap: bytes | None, seq: int, rows: Rows) -> i
         if delivery.last > sent:
             queue.push(delivery.after(sent))
             sent = delivery.last
-    if peer.version >= 2 and len(room.handles):
-        # The live stream starts here: from now on the peer gets every DOWN_OPS frame of the
-        # room, so the table as it stands is all it needs (protocol §2.5, DEFS and CONT).
-        queue.push(encode_defs(room.handles.definitions()))
-        if room.handles.conts:
-            queue.push(encode_cont(room.handles.continuations()))
+    # The live stream starts here: what the codec needs to read it (v2: the handle table).
+    for frame in codec.going_live():
+        queue.push(frame)
     peer.catching_up, peer.held = False, []
     return sent
 
@@ -230,7 +217,7 @@ def catch_up_now(room: Room, peer: Peer, since: int) -> bool:
     got = _from_memory(room, since)
     if got is None:
         return False
-    sent = _send(room, peer, *got)
+    sent = _send(peer, *got)
     logger.debug("board %s: %s caught up to %s from memory", room.board_id, peer.client_id, sent)
     return True
 
@@ -252,6 +239,6 @@ async def catch_up(room: Room, peer: Peer, since: int, read: ReadFn) -> None:
         logger.exception("catch-up of board %s failed", room.board_id)
         peer.send_queue.close(CloseCode.SERVICE_RESTART)
         return
-    sent = _send(room, peer, snap, seq, rows)
+    sent = _send(peer, snap, seq, rows)
     metrics.DB_LATENCY.observe(time.perf_counter() - started)
     logger.debug("board %s: %s caught up to %s", room.board_id, peer.client_id, sent)

@@ -34,10 +34,11 @@ from realtime.cluster.pods import Pods
 from realtime.conf import realtime_settings
 from realtime.engine.autosnapshot import AutoSnapshots
 from realtime.engine.counts import Counts
+from realtime.engine.delivery import Delivery
 from realtime.engine.drain import PROCESS_DRAIN, Drain
 from realtime.engine.joins import Joins
 from realtime.engine.repair import Repair
-from realtime.engine.room import Delivery, Peer, Room
+from realtime.engine.room import Peer, Room
 from realtime.engine.threads import DatabaseThreads
 from realtime.engine.ticker import Ticker
 from realtime.engine.upkeep import Upkeep
@@ -356,7 +357,6 @@ class Hub:
         """
         peers = list(room.peers.values())
         for delivery in deliveries:
-            room.encode_compact(delivery)
             for peer in peers:
                 peer.send_live(delivery)
             metrics.OPS_OUT.inc((delivery.last - delivery.first + 1) * len(peers))

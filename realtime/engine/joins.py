@@ -23,7 +23,7 @@ from realtime.engine import store
 from realtime.engine.catchup import SNAP_FRAMES, catch_up, catch_up_now
 from realtime.engine.ports import HubPort
 from realtime.engine.ratelimit import RateLimiter
-from realtime.engine.room import Peer, Room
+from realtime.engine.room import Peer, Room, new_codec
 from realtime.engine.sender import SendQueue
 from realtime.wire.protocol import CloseCode, Hello, encode
 
@@ -55,7 +55,7 @@ class Joins:
             # they do before the load reads the head.
             self.pods.announce.add(board_id)
             hub.work.set()
-        peer = self.new_peer(info, send)
+        peer = self.new_peer(info, send, room)
         room.peers[peer.id] = peer
         room.empty_since = None
         if len(room.peers) == 1:
@@ -72,7 +72,7 @@ class Joins:
             hub.close_peer(peer, CloseCode.NOT_FOUND)
             return peer
         hello = Hello(
-            v=peer.version,
+            v=peer.codec.version,
             client_id=peer.client_id,
             role=peer.role,
             user={"id": peer.user_id, "name": peer.user_name},
@@ -92,9 +92,10 @@ class Joins:
             self.start_catch_up(room, peer, since)
         return peer
 
-    def new_peer(self, info: dict[str, Any], send: Callable[..., Any]) -> Peer:
+    def new_peer(self, info: dict[str, Any], send: Callable[..., Any], room: Room) -> Peer:
         """
-        The peer of an admitted socket (scope["inkroom"] `info`), with its send queue.
+        The peer of an admitted socket (scope["inkroom"] `info`) joining `room`, with its send
+        queue and the codec of its protocol version.
         """
         conf = realtime_settings()
         queue = SendQueue(
@@ -112,7 +113,7 @@ class Joins:
             share=info["share"],
             send_queue=queue,
             limiter=RateLimiter.from_settings(),
-            version=info.get("version", 1),
+            codec=new_codec(info.get("version", 1), room.handles),
             presence_delta=bool(info.get("presence_delta", False)),
             credential=info.get("credential", ""),
         )

@@ -14,7 +14,8 @@ from typing import Any, Protocol, TypeVar
 
 from board.document import Limits
 from realtime.engine.counts import Counts
-from realtime.engine.room import Delivery, Peer, Room
+from realtime.engine.delivery import Delivery
+from realtime.engine.room import Peer, Room
 from realtime.wire.protocol import ErrorCode
 
 T = TypeVar("T")

@@ -16,9 +16,11 @@ import logging
 from realtime import metrics
 from realtime.conf import realtime_settings
 from realtime.engine import store
+from realtime.engine.delivery import Delivery
 from realtime.engine.ports import HubPort
-from realtime.engine.room import REORDER_MAX_FRAMES, Delivery, Room
-from realtime.wire.protocol import CloseCode, ops_frame_from_entries
+from realtime.engine.room import REORDER_MAX_FRAMES, Room
+from realtime.wire.frames import ops_frame_from_entries
+from realtime.wire.protocol import CloseCode
 
 logger = logging.getLogger(__name__)
 

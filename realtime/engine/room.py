@@ -20,7 +20,6 @@ makes safe; snapshots for catch-up are then read from the database instead.
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,28 +28,37 @@ import msgpack
 from board.conf import app_settings
 from board.document import BoardState, apply_in_place
 from realtime.cluster.presence import PresenceBook, PresenceEntry
+from realtime.conf import realtime_settings
+from realtime.engine.delivery import Delivery, RecentEntries
 from realtime.engine.ratelimit import RateLimiter
 from realtime.engine.sender import SendQueue
-from realtime.wire.handles import Authored, HandleTable, encode_delivery
-from realtime.wire.protocol import (
-    Cursors,
-    Presence,
-    encode,
-    ops_frame_from_entries,
-    split_ops_frame,
-)
+from realtime.wire.codec import Codec, FrameLimits
+from realtime.wire.frames import ops_frame_from_entries, split_ops_frame
+from realtime.wire.handles import HandleTable
+from realtime.wire.protocol import Cursors, Presence, encode
+from realtime.wire.v1 import V1Codec
+from realtime.wire.v2 import V2Codec
 
 #: Cursors are the first thing dropped under load: a socket whose queue is this full gets none.
 CURSOR_SKIP_LOAD = 0.5
 #: Frames held ahead of a gap before the hub stops waiting and reads the range from the log.
 REORDER_MAX_FRAMES = 64
 
-#: Bounds of Room.recent: a reconnect wave or a resync a few seconds behind is served from
-#: memory; one from before the oldest kept entry reads the log (realtime.engine.catchup).
-RECENT_MAX_OPS = 2000
-RECENT_MAX_BYTES = 512 * 1024
-
 _peer_ids = itertools.count(1)
+
+
+def new_codec(version: int, handles: HandleTable) -> Codec:
+    """
+    The codec of a socket that asked for protocol `version` (admission takes only supported
+    ones), bound by the limits its `hello` announces; v2 sockets share their room's `handles`.
+    """
+    conf = realtime_settings()
+    limits = FrameLimits(
+        max_frame_bytes=conf.max_frame_bytes,
+        max_ops_per_frame=conf.max_ops_per_frame,
+        max_points_per_op=int(app_settings.MAX_POINTS_PER_OP),
+    )
+    return V2Codec(handles, limits) if version >= 2 else V1Codec(limits)
 
 
 def _items_json(entries: list[dict[str, Any]]) -> str:
@@ -59,192 +67,6 @@ def _items_json(entries: list[dict[str, Any]]) -> str:
     """
     text = str(encode(Presence(clients=entries)))
     return text[text.index("[") + 1 : -2]
-
-
-#: The bytes every `ops` frame starts with, before its entry count (ops_frame_from_entries).
-_OPS_HEAD = ops_frame_from_entries([])[:-1]
-
-
-@dataclass(slots=True)
-class Delivery:
-    """
-    One `ops` frame covering seqs first..last; `entries` kept when known (local commits and log
-    reads), `ops` the decoded ops when already applied to the room state (local commits).
-    """
-
-    first: int
-    last: int
-    frame: bytes
-    entries: list[bytes] | None = None
-    applied: bool = False
-    #: The same entries as a v2 DOWN_OPS frame, once a v2 socket needs it (Room.encode_compact).
-    compact: bytes | None = None
-    #: (author, op) per entry, when this process committed them (spares decoding for v2).
-    authored: Authored | None = None
-
-    def after(self, seq: int) -> bytes:
-        """
-        The frame without the entries at or below `seq` (re-encoded: rare partial overlap).
-        """
-        if seq < self.first:
-            return self.frame
-        entries = self.entries if self.entries is not None else split_ops_frame(self.frame)
-        return ops_frame_from_entries(entries[seq - self.first + 1 :])
-
-
-def exact_entries(frame: bytes, count: int) -> list[bytes] | None:
-    """
-    The entries of an `ops` frame built by ops_frame_from_entries, as slices of its bytes (so
-    exactly the stored entries, unlike split_ops_frame, which re-encodes them); None when the
-    frame is not laid out that way or does not hold `count` entries.
-    """
-    pos = len(_OPS_HEAD)
-    if not frame.startswith(_OPS_HEAD) or len(frame) <= pos:
-        return None
-    tag = frame[pos]
-    if tag & 0xF0 == 0x90:
-        n, pos = tag & 0x0F, pos + 1
-    elif tag == 0xDC:
-        n, pos = int.from_bytes(frame[pos + 1 : pos + 3], "big"), pos + 3
-    elif tag == 0xDD:
-        n, pos = int.from_bytes(frame[pos + 1 : pos + 5], "big"), pos + 5
-    else:
-        return None
-    if n != count:
-        return None
-    unpacker = msgpack.Unpacker(max_buffer_size=max(len(frame), 1024))
-    unpacker.feed(memoryview(frame)[pos:])
-    entries: list[bytes] = []
-    try:
-        for _ in range(n):
-            start = pos + unpacker.tell()
-            unpacker.skip()
-            entries.append(frame[start : pos + unpacker.tell()])
-    except (msgpack.OutOfData, ValueError):
-        return None
-    return entries if pos + unpacker.tell() == len(frame) else None
-
-
-class RecentEntries:
-    """
-    The stored bytes of the entries a room delivered last: seqs `lo`+1..`hi`, contiguous, at
-    most RECENT_MAX_OPS entries and about RECENT_MAX_BYTES.
-
-    Every delivery a room makes is an `ops` frame of log entries in seq order, so what it keeps
-    here is the log's tail, byte for byte: a catch-up built from it is the one a log read gives.
-    A delivery is kept as it came: its entries when the room has them (own commits, log reads),
-    else its frame (another process's batch), split into exact slices only when a catch-up needs
-    them. A log read can extend the tail backwards (`fill`), so one reader's read serves the
-    sockets behind it.
-    """
-
-    __slots__ = ("_items", "hi", "lo", "max_bytes", "max_ops", "ops", "size")
-
-    def __init__(self, max_ops: int = RECENT_MAX_OPS, max_bytes: int = RECENT_MAX_BYTES) -> None:
-        self.max_ops = max_ops
-        self.max_bytes = max_bytes
-        #: [first, last, entries or None, frame or None, bytes], oldest first.
-        self._items: deque[list[Any]] = deque()
-        #: Kept: lo < seq <= hi. -1 until the first delivery.
-        self.lo = self.hi = -1
-        self.ops = self.size = 0
-
-    def clear(self, at: int = -1) -> None:
-        """
-        Forget every entry; with `at`, the (empty) tail ends at seq `at`.
-        """
-        self._items.clear()
-        self.lo = self.hi = at
-        self.ops = self.size = 0
-
-    def add(self, delivery: Delivery) -> None:
-        """
-        Keep a delivery whose seqs go on from `hi` (it may repeat some of the last ones: the room
-        delivered it trimmed, re-encoded, and what is kept must be the log's bytes).
-        """
-        first, last = delivery.first, delivery.last
-        entries, frame = delivery.entries, delivery.frame
-        if entries is not None and len(entries) != last - first + 1:
-            entries = None  # not what its seqs say: slice the frame if a catch-up needs it
-        size = len(frame)
-        if 0 <= self.hi < last and first <= self.hi:
-            if entries is None:
-                entries = exact_entries(frame, last - first + 1)
-                if entries is None:
-                    self.clear(last)
-                    return
-            entries = entries[self.hi - first + 1 :]
-            first, frame = self.hi + 1, b""
-            size = sum(map(len, entries))
-        elif self.hi < 0 or first != self.hi + 1:
-            # The first delivery (or, should deliveries ever skip, a fresh start after it).
-            self.clear(first - 1)
-        self._items.append([first, last, entries, frame if entries is None else None, size])
-        self.hi = last
-        self.ops += last - first + 1
-        self.size += size
-        self._trim()
-
-    def _trim(self) -> None:
-        items = self._items
-        while items and (self.ops > self.max_ops or self.size > self.max_bytes):
-            first, last, _e, _f, size = items.popleft()
-            self.lo = last
-            self.ops -= last - first + 1
-            self.size -= size
-
-    def rows_after(self, since: int, head: int) -> list[tuple[int, bytes]] | None:
-        """
-        (seq, entry) for since < seq <= head, or None unless exactly that is kept.
-        """
-        if since == head:
-            return []
-        if head != self.hi or not self.lo <= since <= self.hi:
-            return None
-        rows: list[tuple[int, bytes]] = []
-        for item in self._items:
-            first, last, entries = item[0], item[1], item[2]
-            if last <= since:
-                continue
-            if entries is None:
-                entries = exact_entries(item[3], last - first + 1)
-                if entries is None:
-                    # Not a frame we can slice exactly: from here on the log serves.
-                    self.clear(self.hi)
-                    return None
-                item[2], item[3] = entries, None
-            skip = max(0, since - first + 1)
-            rows.extend(zip(range(first + skip, last + 1), entries[skip:], strict=True))
-        return rows
-
-    def fill(self, rows: list[tuple[int, bytes]], head: int) -> None:
-        """
-        Extend the tail backwards with rows read from the log (in seq order, contiguous, none
-        after `head`, the room's delivered seq): those at or below `lo`, as many as fit.
-        """
-        if self.hi != head:
-            if self.hi >= 0:
-                return  # a delivery is being made: leave the tail as it is
-            self.clear(head)
-        older = [r for r in rows if r[0] <= self.lo]
-        if not older or older[-1][0] != self.lo or older[-1][0] - older[0][0] + 1 != len(older):
-            return
-        room_ops = self.max_ops - self.ops
-        keep: list[tuple[int, bytes]] = []
-        size = 0
-        for row in reversed(older):
-            if len(keep) >= room_ops or self.size + size + len(row[1]) > self.max_bytes:
-                break
-            keep.append(row)
-            size += len(row[1])
-        if not keep:
-            return
-        keep.reverse()
-        first = keep[0][0]
-        self._items.appendleft([first, self.lo, [e for _, e in keep], None, size])
-        self.lo = first - 1
-        self.ops += len(keep)
-        self.size += size
 
 
 @dataclass(eq=False, slots=True)
@@ -271,16 +93,11 @@ class Peer:
     #: client resends from it, so a stroke's `app`s never reach the log without their `add`.
     unavailable_from: int | None = None
     id: int = field(default_factory=lambda: next(_peer_ids))
-    #: Protocol version of the connection (1 or 2).
-    version: int = 1
+    #: The connection's wire codec, of its protocol version: what its frames stand for, and the
+    #: frames it is sent.
+    codec: Codec = field(default_factory=lambda: new_codec(1, HandleTable()))
     #: The socket asked for presence changes as deltas (`presence=delta`), not whole lists.
     presence_delta: bool = False
-    #: v2: the connection's current stroke, the target of UP_APP and UP_NEXT frames.
-    stroke: str | None = None
-    #: v2: the `i` of the last op of the last op frame decoded (UP_NEXT numbers after it).
-    last_i: int | None = None
-    #: v2: the style of the connection's last UP_ADD with one (what "" stands for).
-    style: Any = None
     #: The fingerprint of the credential that admitted the socket (board.access; "" for none):
     #: revoking it closes the socket (Hub.close_user).
     credential: str = ""
@@ -320,8 +137,7 @@ class Peer:
         if self.catching_up:
             self.held.append(delivery)
             return
-        compact = delivery.compact
-        self.send_queue.push(delivery.frame if compact is None or self.version < 2 else compact)
+        self.send_queue.push(self.codec.live(delivery))
 
 
 @dataclass(eq=False, slots=True)
@@ -360,6 +176,7 @@ class Room:
     snapshot_at: float = 0.0
     head_seen: int = 0
     empty_since: float | None = None
+    #: The handle table shared by the codecs of the room's v2 sockets (realtime.wire.v2).
     handles: HandleTable = field(default_factory=HandleTable)
     #: While a reload of the state reads the log: the deliveries made meanwhile, to apply on top
     #: of what the read returns (it may have been taken before them).
@@ -401,25 +218,6 @@ class Room:
         if self.reload_log:
             self.exact = False
         self.reload_log = None
-
-    def encode_compact(self, delivery: Delivery) -> None:
-        """
-        Give `delivery` its DOWN_OPS form if a live v2 socket will be sent it.
-        """
-        if delivery.compact is not None:
-            return
-        if not any(p.version >= 2 and not p.catching_up for p in self.peers.values()):
-            return
-        entries = delivery.entries
-        if entries is None:
-            entries = delivery.entries = split_ops_frame(delivery.frame)
-        delivery.compact = encode_delivery(
-            self.handles,
-            delivery.first,
-            entries,
-            delivery.authored,
-            max_points=int(app_settings.MAX_POINTS_PER_OP),
-        )
 
     @property
     def ready(self) -> bool:

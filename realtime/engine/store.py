@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import msgpack
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, close_old_connections, connections
 
 from board.access import resolve_role
@@ -40,6 +39,7 @@ from board.snapshots import (
     state_load,
     store_snapshot,
 )
+from realtime.wire.frames import encode_snap, snap_head
 
 #: Ops a stored snapshot may be behind the head and still be sent as `snap` + tail instead of
 #: materialising and encoding the board at the head. Reading and concatenating 1000 stored
@@ -159,35 +159,19 @@ def read_range(board_id: str, after: int, upto: int | None = None) -> list[tuple
     return ops_between(board_id, after, upto)
 
 
-def _snap_head(seq: int) -> bytes:
-    # The frame's map up to the `els` array: packing an empty array and dropping its one byte
-    # (0x90) keeps the field order and integer width exactly as msgpack.packb writes them.
-    return bytes(msgpack.packb({"t": "snap", "s": seq, "els": []})[:-1])
-
-
-def encode_snap(state: BoardState) -> bytes:
-    """
-    The `snap` frame of a state (protocol §2.2).
-    """
-    frame: bytes = msgpack.packb(
-        {"t": "snap", "s": state.seq, "els": list(state.elements.values())}
-    )
-    return frame
-
-
 def snap_from_snapshot(stored: bytes) -> tuple[int, bytes] | None:
     """
     (seq, `snap` frame) of a stored snapshot, its `els` bytes forwarded undecoded, or None if
     the snapshot is not laid out as expected (the caller then encodes a decoded state).
 
-    Byte for byte what `encode_snap(decode_snapshot(stored))` returns, without the ~110 ms
+    Byte for byte what `frames.encode_snap(decode_snapshot(stored))` returns, without the ~110 ms
     decode and ~35 ms encode of a 50k-element board (tests/realtime/test_snap_frames.py).
     """
     found = snapshot_elements_offset(stored)
     if found is None:
         return None
     seq, offset = found
-    return seq, _snap_head(seq) + memoryview(stored)[offset:]
+    return seq, snap_head(seq) + memoryview(stored)[offset:]
 
 
 def read_snapshot_catchup(board_id: str) -> tuple[bytes, int, list[tuple[int, bytes]]]:

@@ -24,10 +24,12 @@ from realtime.engine import decisions as engine
 from realtime.engine import store
 from realtime.engine.autosnapshot import AutoSnapshots
 from realtime.engine.decisions import Accepted, Checked
+from realtime.engine.delivery import Delivery
 from realtime.engine.ports import HubPort
 from realtime.engine.repair import Repair
-from realtime.engine.room import Delivery, Peer, Room
-from realtime.wire.protocol import Ack, CloseCode, encode, ops_frame_from_entries
+from realtime.engine.room import Peer, Room
+from realtime.wire.frames import ops_frame_from_entries
+from realtime.wire.protocol import Ack, CloseCode, encode
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,12 @@
 """
 The compact frames of protocol v2 (docs/protocol.md §2.5): freehand points at about one byte each.
 
-Pure: bytes in, values out. A v1 `app` op spends ~12 bytes per point on the wire, almost all of
+Pure: bytes in, values out. This module holds what both directions share (frame and entry tags,
+varints, strings, styles, points blocks) and the server's decoders of the client's compact frames;
+the server's DOWN_OPS, DEFS and CONT frames are realtime.wire.handles, and the client's half
+(encoding up, decoding down) is the reference client, tests/support/refclient.py.
+
+A v1 `app` op spends ~12 bytes per point on the wire, almost all of
 it envelope (map keys, the element id, the author's client id, the seq), and a stroke's `add`
 ~90 bytes. v2 sends the two ops of freehand drawing, stroke `add` and stroke append, as a few
 varints plus packed points, and names authors, elements and styles by small per-connection
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 #: First byte of each compact frame. None is a msgpack map prefix (0x80-0x8f, 0xde, 0xdf), so a
-#: binary frame's first byte tells v1 from v2.
+#: binary frame's first byte tells a v1 frame from a compact one.
 UP_APP = 0x01
 DOWN_OPS = 0x02
 DOWN_DEFS = 0x03
@@ -159,22 +164,14 @@ def parse_style(text: str) -> Any:
 # --- points -----------------------------------------------------------------------------------
 
 
-def pack_points(p: Sequence[int], pr: Sequence[int] | None = None) -> bytes:
+def put_points(out: bytearray, p: Sequence[int], pr: Sequence[int] | None) -> None:
     """
-    Points block: varint(n << 1 | has_pressure), n point codes, then n pressure codes.
+    Append the points block of `p` (and `pr`) to `out`: varint(n << 1 | has_pressure), n point
+    codes, then n pressure codes.
 
     A point code is one byte (rx + 7) * 15 + (ry + 7) when both residuals are within ±7, else
     0xFF and zigzag varints of rx and ry. Pressure is coded as zigzag varints of its deltas (the
     first against 0). `p` must have an even length, `pr` (if any) half of it.
-    """
-    out = bytearray()
-    put_points(out, p, pr)
-    return bytes(out)
-
-
-def put_points(out: bytearray, p: Sequence[int], pr: Sequence[int] | None) -> None:
-    """
-    Append the points block of `p` (and `pr`) to `out` (see pack_points).
     """
     n = len(p) // 2
     put_varint(out, n << 1 | (pr is not None))
@@ -257,7 +254,7 @@ def read_codes(r: Reader, n: int) -> list[int]:
     return p
 
 
-# --- client → server --------------------------------------------------------------------------
+# --- client → server frames, decoded ------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -269,16 +266,6 @@ class UpApp:
     i: int
     p: list[int]
     pr: list[int] | None
-
-
-def encode_up_app(i: int, p: Sequence[int], pr: Sequence[int] | None = None) -> bytes:
-    """
-    UP_APP frame: 0x01, varint(i), points block.
-    """
-    out = bytearray((UP_APP,))
-    put_varint(out, i)
-    put_points(out, p, pr)
-    return bytes(out)
 
 
 def decode_up_app(data: bytes, max_points: int) -> UpApp:
@@ -314,15 +301,6 @@ class UpNext:
     p: list[int]
 
 
-def encode_up_next(p: Sequence[int]) -> bytes:
-    """
-    UP_NEXT frame: 0x05, then the point codes to the end of the frame (no count, no op id).
-    """
-    out = bytearray((UP_NEXT,))
-    put_codes(out, p)
-    return bytes(out)
-
-
 def decode_up_next(data: bytes, max_points: int) -> UpNext:
     """
     Decode an UP_NEXT frame (first byte already known to be 0x05). Raises CompactError.
@@ -349,29 +327,6 @@ class UpAdd:
     pr: list[int] | None
 
 
-def encode_up_add(
-    i: int,
-    element: str,
-    x: int,
-    y: int,
-    style: Any,
-    p: Sequence[int],
-    pr: Sequence[int] | None = None,
-) -> bytes:
-    """
-    UP_ADD frame: 0x04, varint(i), string(id), zigzag x and y, string(style JSON or ""), points.
-    `style` None sends "" (the connection's previous style).
-    """
-    out = bytearray((UP_ADD,))
-    put_varint(out, i)
-    put_string(out, element)
-    put_varint(out, zigzag(x))
-    put_varint(out, zigzag(y))
-    put_string(out, "" if style is None else style_name(style))
-    put_points(out, p, pr)
-    return bytes(out)
-
-
 def decode_up_add(data: bytes, max_points: int) -> UpAdd:
     """
     Decode an UP_ADD frame (first byte already known to be 0x04). Raises CompactError.
@@ -388,207 +343,6 @@ def decode_up_add(data: bytes, max_points: int) -> UpAdd:
     return UpAdd(i, element, x, y, style, p, pr)
 
 
-# --- server → client --------------------------------------------------------------------------
-
-
-def _put_defs(out: bytearray, defs: Sequence[tuple[int, str]]) -> None:
-    put_varint(out, len(defs))
-    for handle, text in defs:
-        put_varint(out, handle)
-        put_string(out, text)
-
-
 #: Author handle → (op id, element id) of the last stroke entry (tag 1, 2 or 3) with that author:
 #: what a tag-3 entry continues. A handle's definition clears its own.
 Conts = dict[int, tuple[int, str]]
-
-
-def _read_defs(r: Reader, names: dict[int, str], conts: Conts | None = None) -> None:
-    for _ in range(r.varint()):
-        handle = r.varint()
-        names[handle] = r.string()
-        if conts is not None:
-            conts.pop(handle, None)
-
-
-def encode_defs(defs: Sequence[tuple[int, str]]) -> bytes:
-    """
-    DOWN_DEFS frame: 0x03, varint(n), n x (varint(handle), varint(len), utf-8 string).
-    """
-    out = bytearray((DOWN_DEFS,))
-    _put_defs(out, defs)
-    return bytes(out)
-
-
-def decode_defs(data: bytes, names: dict[int, str], conts: Conts | None = None) -> None:
-    """
-    Apply a DOWN_DEFS frame to `names` (handle → name), clearing redefined handles' `conts`.
-    """
-    r = Reader(data, 1)
-    _read_defs(r, names, conts)
-    if not r.at_end():
-        raise CompactError("trailing bytes after the definitions")
-
-
-def encode_cont(conts: Sequence[tuple[int, int, str]]) -> bytes:
-    """
-    DOWN_CONT frame: 0x06, varint(n), n x (varint(author handle), varint(i), string(element)).
-    """
-    out = bytearray((DOWN_CONT,))
-    put_varint(out, len(conts))
-    for author, i, element in conts:
-        put_varint(out, author)
-        put_varint(out, i)
-        put_string(out, element)
-    return bytes(out)
-
-
-def decode_cont(data: bytes, conts: Conts) -> None:
-    """
-    Apply a DOWN_CONT frame to `conts`.
-    """
-    r = Reader(data, 1)
-    for _ in range(r.varint()):
-        author, i = r.varint(), r.varint()
-        conts[author] = (i, r.string())
-    if not r.at_end():
-        raise CompactError("trailing bytes after the continuations")
-
-
-def ops_head(first_seq: int, defs: Sequence[tuple[int, str]], n: int) -> bytes:
-    """
-    Head of a DOWN_OPS frame: 0x02, varint(first seq), the inline definitions, varint(entries).
-    """
-    out = bytearray((DOWN_OPS,))
-    put_varint(out, first_seq)
-    _put_defs(out, defs)
-    put_varint(out, n)
-    return bytes(out)
-
-
-def v1_entry(entry: bytes) -> bytes:
-    """
-    An entry carried as its v1 msgpack bytes: tag 0, varint(len), the bytes.
-    """
-    out = bytearray((ENTRY_V1,))
-    put_varint(out, len(entry))
-    return bytes(out) + entry
-
-
-def app_entry(
-    author: int, i: int, element: int, p: Sequence[int], pr: Sequence[int] | None = None
-) -> bytes:
-    """
-    A stroke append: tag 1, varint(author handle), varint(i), varint(element handle), points.
-    """
-    out = bytearray((ENTRY_APP,))
-    for n in (author, i, element):
-        if n < 0x80:
-            out.append(n)
-        else:
-            put_varint(out, n)
-    put_points(out, p, pr)
-    return bytes(out)
-
-
-def next_entry(author: int, p: Sequence[int], pr: Sequence[int] | None = None) -> bytes:
-    """
-    A stroke append continuing its author's last stroke entry: tag 3, varint(author), points.
-    """
-    out = bytearray((ENTRY_NEXT,))
-    put_varint(out, author)
-    put_points(out, p, pr)
-    return bytes(out)
-
-
-def add_entry(
-    author: int,
-    i: int,
-    element: int,
-    x: int,
-    y: int,
-    style: int,
-    p: Sequence[int],
-    pr: Sequence[int] | None = None,
-) -> bytes:
-    """
-    A stroke add: tag 2, author, i, element, zigzag x and y, style handle, points.
-    """
-    out = bytearray((ENTRY_ADD,))
-    for n in (author, i, element, zigzag(x), zigzag(y), style):
-        put_varint(out, n)
-    put_points(out, p, pr)
-    return bytes(out)
-
-
-def decode_down_ops(
-    data: bytes, names: dict[int, str], max_points: int = 1 << 16, conts: Conts | None = None
-) -> tuple[int, list[bytes | dict[str, object]]]:
-    """
-    Decode a DOWN_OPS frame: (first seq, entries). A v1 entry stays msgpack bytes; a stroke
-    append or add becomes the v1 entry it stands for (without `u`), its handles resolved
-    through `names` (handle → name, updated by DOWN_DEFS frames and by this frame's inline
-    definitions) and a tag-3 append through `conts` (kept up to date here; without it a tag-3
-    entry is refused).
-    """
-    r = Reader(data, 1)
-    first = r.varint()
-    _read_defs(r, names, conts)
-    entries: list[bytes | dict[str, object]] = []
-    for k in range(r.varint()):
-        tag = r.byte()
-        if tag == ENTRY_V1:
-            entries.append(r.take(r.varint()))
-        elif tag in (ENTRY_APP, ENTRY_NEXT):
-            author = r.varint()
-            if tag == ENTRY_APP:
-                i, element = r.varint(), _name(names, r.varint())
-            else:
-                if conts is None or author not in conts:
-                    raise CompactError(f"no stroke entry to continue for handle {author}")
-                i, element = conts[author]
-                i += 1
-            p, pr = read_points(r, max_points)
-            entry: dict[str, object] = {
-                "s": first + k,
-                "c": _name(names, author),
-                "i": i,
-                "k": "app",
-                "id": element,
-                "p": p,
-            }
-            if pr is not None:
-                entry["pr"] = pr
-            if conts is not None:
-                conts[author] = (i, element)
-            entries.append(entry)
-        elif tag == ENTRY_ADD:
-            author, i, target = r.varint(), r.varint(), r.varint()
-            x, y, style = r.signed(), r.signed(), r.varint()
-            p, pr = read_points(r, max_points)
-            el: dict[str, object] = {
-                "id": _name(names, target),
-                "type": "stroke",
-                "x": x,
-                "y": y,
-                "style": parse_style(_name(names, style)),
-                "p": p,
-            }
-            if pr is not None:
-                el["pr"] = pr
-            entry = {"s": first + k, "c": _name(names, author), "i": i, "k": "add", "el": el}
-            if conts is not None:
-                conts[author] = (i, str(el["id"]))
-            entries.append(entry)
-        else:
-            raise CompactError(f"unknown entry tag {tag}")
-    if not r.at_end():
-        raise CompactError("trailing bytes after the entries")
-    return first, entries
-
-
-def _name(names: dict[int, str], handle: int) -> str:
-    try:
-        return names[handle]
-    except KeyError:
-        raise CompactError(f"undefined handle {handle}") from None

@@ -1,5 +1,6 @@
 """
-Protocol v2 on the server side: a room's handle table and its `DOWN_OPS` frames (protocol §2.5).
+Protocol v2's frames to the client: a room's handle table and the `DOWN_OPS`, `DEFS` and `CONT`
+frames made with it (protocol §2.5).
 
 A room encodes each delivery once for all its v2 sockets. Authors, strokes and styles are named by
 handles from a small recycled table, so a handle is one varint byte, and a frame defines inline the
@@ -19,8 +20,22 @@ from typing import Any
 
 import msgpack
 
-from realtime.wire import compact
-from realtime.wire.protocol import DEFAULT_MAX_POINTS_PER_OP
+from realtime.wire.codec import DEFAULT_MAX_POINTS_PER_OP, Authored
+from realtime.wire.compact import (
+    DOWN_CONT,
+    DOWN_DEFS,
+    DOWN_OPS,
+    ENTRY_ADD,
+    ENTRY_APP,
+    ENTRY_NEXT,
+    ENTRY_V1,
+    Conts,
+    put_points,
+    put_string,
+    put_varint,
+    style_name,
+    zigzag,
+)
 
 #: Handles 0..MAX_HANDLES-1: one varint byte each; the least recently used name gives its handle
 #: up. 128 names hold every author and stroke in flight in a 200-socket room.
@@ -32,8 +47,6 @@ _APP_OP_KEYS = frozenset({"i", "k", "id", "p", "pr"})
 _ADD_KEYS = frozenset({"s", "c", "u", "i", "k", "el"})
 _ADD_OP_KEYS = frozenset({"i", "k", "el"})
 _STROKE_KEYS = frozenset({"id", "type", "x", "y", "style", "p", "pr"})
-#: (author client id, op) per entry, when the caller knows them (local commits).
-Authored = Sequence[tuple[str, Mapping[str, Any]]]
 
 
 class HandleTable:
@@ -46,7 +59,7 @@ class HandleTable:
 
     def __init__(self) -> None:
         self._by_name: OrderedDict[str, int] = OrderedDict()
-        self.conts: compact.Conts = {}
+        self.conts: Conts = {}
 
     def __len__(self) -> int:
         return len(self._by_name)
@@ -122,17 +135,17 @@ def encode_delivery(
     if authored is not None:
         for entry, (c, op) in zip(entries, authored, strict=True):
             got = _authored_entry(c, op, handle, conts, max_points)
-            body.append(got or compact.v1_entry(entry))
+            body.append(got or v1_entry(entry))
     else:
         for entry in entries:
-            body.append(_app_entry(entry, handle, conts, max_points) or compact.v1_entry(entry))
-    return compact.ops_head(first_seq, defined, len(entries)) + b"".join(body)
+            body.append(_app_entry(entry, handle, conts, max_points) or v1_entry(entry))
+    return ops_head(first_seq, defined, len(entries)) + b"".join(body)
 
 
 Handle = Callable[[str], int | None]
 
 
-def _app_entry(entry: bytes, handle: Handle, conts: compact.Conts, max_points: int) -> bytes | None:
+def _app_entry(entry: bytes, handle: Handle, conts: Conts, max_points: int) -> bytes | None:
     # A cheap look at the kind before decoding: only stroke appends and adds are worth it.
     if b"\xa1k\xa3app" in entry:
         op = msgpack.unpackb(entry)
@@ -150,7 +163,7 @@ def _app_entry(entry: bytes, handle: Handle, conts: compact.Conts, max_points: i
 
 
 def _authored_entry(
-    c: str, op: Mapping[str, Any], handle: Handle, conts: compact.Conts, max_points: int
+    c: str, op: Mapping[str, Any], handle: Handle, conts: Conts, max_points: int
 ) -> bytes | None:
     kind = op["k"]
     if kind == "app" and op.keys() <= _APP_OP_KEYS:
@@ -161,7 +174,7 @@ def _authored_entry(
 
 
 def _compact_add(
-    c: str, op: Mapping[str, Any], handle: Handle, conts: compact.Conts, max_points: int
+    c: str, op: Mapping[str, Any], handle: Handle, conts: Conts, max_points: int
 ) -> bytes | None:
     el = op.get("el")
     if not isinstance(el, dict) or el.get("type") != "stroke" or not el.keys() <= _STROKE_KEYS:
@@ -173,16 +186,14 @@ def _compact_add(
         return None
     author = handle(c)
     target = handle(element) if author is not None else None
-    look = handle(compact.style_name(style)) if target is not None else None
+    look = handle(style_name(style)) if target is not None else None
     if author is None or target is None or look is None:
         return None
     conts[author] = (op["i"], element)
-    return compact.add_entry(author, op["i"], target, el["x"], el["y"], look, el["p"], el.get("pr"))
+    return add_entry(author, op["i"], target, el["x"], el["y"], look, el["p"], el.get("pr"))
 
 
-def _compact_app(
-    c: str, op: Mapping[str, Any], handle: Handle, conts: compact.Conts
-) -> bytes | None:
+def _compact_app(c: str, op: Mapping[str, Any], handle: Handle, conts: Conts) -> bytes | None:
     element, i = op.get("id"), op["i"]
     if not isinstance(element, str):
         return None
@@ -192,9 +203,107 @@ def _compact_app(
     # The author's previous stroke entry was op i - 1 on this element: tag 3 names neither.
     if conts.get(author) == (i - 1, element):
         conts[author] = (i, element)
-        return compact.next_entry(author, op["p"], op.get("pr"))
+        return next_entry(author, op["p"], op.get("pr"))
     target = handle(element)
     if target is None:
         return None
     conts[author] = (i, element)
-    return compact.app_entry(author, i, target, op["p"], op.get("pr"))
+    return app_entry(author, i, target, op["p"], op.get("pr"))
+
+
+# --- frame and entry layouts ------------------------------------------------------------------
+
+
+def _put_defs(out: bytearray, defs: Sequence[tuple[int, str]]) -> None:
+    put_varint(out, len(defs))
+    for handle, text in defs:
+        put_varint(out, handle)
+        put_string(out, text)
+
+
+def encode_defs(defs: Sequence[tuple[int, str]]) -> bytes:
+    """
+    DOWN_DEFS frame: 0x03, varint(n), n x (varint(handle), varint(len), utf-8 string).
+    """
+    out = bytearray((DOWN_DEFS,))
+    _put_defs(out, defs)
+    return bytes(out)
+
+
+def encode_cont(conts: Sequence[tuple[int, int, str]]) -> bytes:
+    """
+    DOWN_CONT frame: 0x06, varint(n), n x (varint(author handle), varint(i), string(element)).
+    """
+    out = bytearray((DOWN_CONT,))
+    put_varint(out, len(conts))
+    for author, i, element in conts:
+        put_varint(out, author)
+        put_varint(out, i)
+        put_string(out, element)
+    return bytes(out)
+
+
+def ops_head(first_seq: int, defs: Sequence[tuple[int, str]], n: int) -> bytes:
+    """
+    Head of a DOWN_OPS frame: 0x02, varint(first seq), the inline definitions, varint(entries).
+    """
+    out = bytearray((DOWN_OPS,))
+    put_varint(out, first_seq)
+    _put_defs(out, defs)
+    put_varint(out, n)
+    return bytes(out)
+
+
+def v1_entry(entry: bytes) -> bytes:
+    """
+    An entry carried as its v1 msgpack bytes: tag 0, varint(len), the bytes.
+    """
+    out = bytearray((ENTRY_V1,))
+    put_varint(out, len(entry))
+    return bytes(out) + entry
+
+
+def app_entry(
+    author: int, i: int, element: int, p: Sequence[int], pr: Sequence[int] | None = None
+) -> bytes:
+    """
+    A stroke append: tag 1, varint(author handle), varint(i), varint(element handle), points.
+    """
+    out = bytearray((ENTRY_APP,))
+    for n in (author, i, element):
+        if n < 0x80:
+            out.append(n)
+        else:
+            put_varint(out, n)
+    put_points(out, p, pr)
+    return bytes(out)
+
+
+def next_entry(author: int, p: Sequence[int], pr: Sequence[int] | None = None) -> bytes:
+    """
+    A stroke append continuing its author's last stroke entry: tag 3, varint(author), points.
+    """
+    out = bytearray((ENTRY_NEXT,))
+    put_varint(out, author)
+    put_points(out, p, pr)
+    return bytes(out)
+
+
+def add_entry(
+    author: int,
+    i: int,
+    element: int,
+    x: int,
+    y: int,
+    style: int,
+    p: Sequence[int],
+    pr: Sequence[int] | None = None,
+) -> bytes:
+    """
+    A stroke add: tag 2, author, i, element, zigzag x and y, style handle, points.
+    """
+    out = bytearray((ENTRY_ADD,))
+    for n in (author, i, element, zigzag(x), zigzag(y), style):
+        put_varint(out, n)
+    put_points(out, p, pr)
+    return bytes(out)

@@ -23,18 +23,14 @@ from realtime.wire.compact import (
     UP_APP,
     UP_NEXT,
     CompactError,
-    add_entry,
-    app_entry,
-    decode_down_ops,
     decode_up_add,
     decode_up_app,
     decode_up_next,
-    encode_defs,
-    ops_head,
     style_name,
-    v1_entry,
 )
+from realtime.wire.handles import add_entry, app_entry, encode_defs, ops_head, v1_entry
 from tests.bench.receivers import NOW_US, RING_SIZE, connected_client
+from tests.support.refclient import decode_down_ops
 
 pytestmark = pytest.mark.usefixtures("clock")
 

@@ -14,9 +14,10 @@ import pytest
 
 from board.document import BoardState
 from realtime.engine import catchup, store
+from realtime.engine.delivery import Delivery, RecentEntries
 from realtime.engine.ratelimit import RateLimiter
-from realtime.engine.room import Delivery, Peer, RecentEntries, Room, exact_entries
-from realtime.wire.protocol import ops_frame_from_entries
+from realtime.engine.room import Peer, Room, new_codec
+from realtime.wire.frames import exact_entries, ops_frame_from_entries
 from tests.support.ops import append, stroke
 
 
@@ -42,7 +43,7 @@ def _peer(room: Room, version: int = 1) -> tuple[Peer, Sink]:
     limiter = RateLimiter.create(ops_per_sec=1, ops_burst=1, bytes_per_sec=1, bytes_burst=1)
     queue: Any = sink
     peer = Peer(room.board_id, "late-0001", None, "late", "editor", None, queue, limiter)
-    peer.version = version
+    peer.codec = new_codec(version, room.handles)
     return peer, sink
 
 

@@ -1,8 +1,9 @@
 """
 Golden vectors of the v2 compact frames (docs/protocol.md §2.5), shared with the browser client.
 
-The reference codec realtime/wire/compact.py makes them; frontend/src/compact.test.ts checks that
-the TypeScript codec produces and decodes the same bytes. This test regenerates them and compares
+The reference codecs make them: the server's (realtime/wire/compact.py, handles.py) and the
+reference client (tests/support/refclient.py); frontend/src/compact.test.ts checks that the
+TypeScript codec produces and decodes the same bytes. This test regenerates them and compares
 with the committed file, so a codec change cannot leave the client's vectors silently stale. After
 an intended change, rewrite the file with
 
@@ -23,7 +24,8 @@ from typing import Any
 import msgpack
 import pytest
 
-from realtime.wire import compact
+from realtime.wire import compact, handles
+from tests.support import refclient
 
 VECTORS = Path(__file__).parent.parent / "fixtures" / "protocol" / "v2" / "compact_vectors.json"
 #: The bound an UP_APP is decoded with (limits.max_points_per_op's default).
@@ -69,7 +71,7 @@ def _up_app_cases() -> list[dict[str, Any]]:
         ("long_stroke", 5000, long_p, long_pr),
     ]
     return [
-        {"name": name, "i": i, "p": p, "pr": pr, "hex": compact.encode_up_app(i, p, pr).hex()}
+        {"name": name, "i": i, "p": p, "pr": pr, "hex": refclient.encode_up_app(i, p, pr).hex()}
         for name, i, p, pr in cases
     ]
 
@@ -83,7 +85,7 @@ def _up_next_cases() -> list[dict[str, Any]]:
         ("escape_last", [1, 1, 1, 1, 10_000_000, -10_000_000]),
         ("long_stroke", long_p),
     ]
-    return [{"name": name, "p": p, "hex": compact.encode_up_next(p).hex()} for name, p in cases]
+    return [{"name": name, "p": p, "hex": refclient.encode_up_next(p).hex()} for name, p in cases]
 
 
 #: The continuations the malformed DOWN_OPS cases are decoded with (author 0 only).
@@ -127,7 +129,7 @@ def _up_add_cases() -> list[dict[str, Any]]:
             "style_text": "" if style is None else compact.style_name(style),
             "p": p,
             "pr": pr,
-            "hex": compact.encode_up_add(i, element, x, y, style, p, pr).hex(),
+            "hex": refclient.encode_up_add(i, element, x, y, style, p, pr).hex(),
         }
         for name, i, element, x, y, style, p, pr in cases
     ]
@@ -141,7 +143,7 @@ def _defs_cases() -> list[dict[str, Any]]:
         ("redefined_in_frame", [(5, "a"), (5, "b")]),
     ]
     return [
-        {"name": name, "defs": [list(d) for d in defs], "hex": compact.encode_defs(defs).hex()}
+        {"name": name, "defs": [list(d) for d in defs], "hex": handles.encode_defs(defs).hex()}
         for name, defs in cases
     ]
 
@@ -310,17 +312,17 @@ def _down_ops_cases() -> list[dict[str, Any]]:
         wire = []
         for e in entries:
             if "v1" in e:
-                wire.append(compact.v1_entry(bytes.fromhex(e["v1"])))
+                wire.append(handles.v1_entry(bytes.fromhex(e["v1"])))
             elif "next" in e:
                 a = e["next"]
-                wire.append(compact.next_entry(a["author"], a["p"], a["pr"]))
+                wire.append(handles.next_entry(a["author"], a["p"], a["pr"]))
             elif "app" in e:
                 a = e["app"]
-                wire.append(compact.app_entry(a["author"], a["i"], a["element"], a["p"], a["pr"]))
+                wire.append(handles.app_entry(a["author"], a["i"], a["element"], a["p"], a["pr"]))
             else:
                 a = e["add"]
                 wire.append(
-                    compact.add_entry(
+                    handles.add_entry(
                         a["author"],
                         a["i"],
                         a["element"],
@@ -331,11 +333,11 @@ def _down_ops_cases() -> list[dict[str, Any]]:
                         a["pr"],
                     )
                 )
-        frame = compact.ops_head(first, defs, len(wire)) + b"".join(wire)
+        frame = handles.ops_head(first, defs, len(wire)) + b"".join(wire)
         names = dict(before)
         conts_before = conts.get(name, [])
         after: compact.Conts = {a: (i, el) for a, i, el in conts_before}
-        got_first, decoded = compact.decode_down_ops(frame, names, conts=after)
+        got_first, decoded = refclient.decode_down_ops(frame, names, conts=after)
         out.append(
             {
                 "name": name,
@@ -360,8 +362,8 @@ def _malformed_cases() -> list[dict[str, Any]]:
     """
     Frames the reference decoder refuses; each is checked to raise here, so none is made up.
     """
-    good_app = compact.encode_up_app(1, [1, 1])
-    good_add = compact.encode_up_add(1, "a", 0, 0, STYLE, [1, 1])
+    good_app = refclient.encode_up_app(1, [1, 1])
+    good_add = refclient.encode_up_add(1, "a", 0, 0, STYLE, [1, 1])
     known = [[0, "k2Jd8s0aQe"], [1, "q3Zr8aPc"]]
     known_style = [*known, [2, compact.style_name(STYLE)], [3, "NaN"], [4, "{"], [5, "Infinity"]]
 
@@ -492,11 +494,11 @@ def _malformed_cases() -> list[dict[str, Any]]:
         "up_app": lambda data, _names: compact.decode_up_app(data, MAX_POINTS),
         "up_next": lambda data, _names: compact.decode_up_next(data, MAX_POINTS),
         "up_add": lambda data, _names: compact.decode_up_add(data, MAX_POINTS),
-        "defs": lambda data, _names: compact.decode_defs(data, {}),
-        "down_ops": lambda data, names: compact.decode_down_ops(
+        "defs": lambda data, _names: refclient.decode_defs(data, {}),
+        "down_ops": lambda data, names: refclient.decode_down_ops(
             data, dict(names), conts={a: (i, el) for a, i, el in MALFORMED_CONTS}
         ),
-        "cont": lambda data, _names: compact.decode_cont(data, {}),
+        "cont": lambda data, _names: refclient.decode_cont(data, {}),
     }
     out = []
     for name, frame, data, names in cases:
@@ -512,7 +514,7 @@ def _cont_cases() -> list[dict[str, Any]]:
         ("two_authors", [(0, 41, "q3Zr8aPc"), (300, 2**53 - 1, "日本")]),
     ]
     return [
-        {"name": name, "conts": [list(c) for c in conts], "hex": compact.encode_cont(conts).hex()}
+        {"name": name, "conts": [list(c) for c in conts], "hex": handles.encode_cont(conts).hex()}
         for name, conts in cases
     ]
 
@@ -568,7 +570,7 @@ def test_vectors_decode_back():
         assert (up.i, up.p, up.pr) == (case["i"], case["p"], case["pr"]), case["name"]
     for case in generate()["cont"]:
         conts: compact.Conts = {}
-        compact.decode_cont(bytes.fromhex(case["hex"]), conts)
+        refclient.decode_cont(bytes.fromhex(case["hex"]), conts)
         assert sorted([a, i, el] for a, (i, el) in conts.items()) == case["conts"], case["name"]
     for case in generate()["up_next"]:
         assert compact.decode_up_next(bytes.fromhex(case["hex"]), MAX_POINTS).p == case["p"]

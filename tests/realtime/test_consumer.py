@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 from board.models import Membership, Op, Role, ShareLink
 from realtime.wire import protocol
 from realtime.wire.protocol import CloseCode
+from tests.support import refclient
 from tests.support.ops import append, stroke
 from tests.support.store import board_rows
 
@@ -56,7 +57,7 @@ async def test_two_clients_receive_identical_ops_frames_and_the_author_sees_its_
     raw_a = got["ops"]
     raw_b = (await _binaries(bob, {"ops"}))["ops"]
     assert raw_a == raw_b
-    frame = protocol.decode_server_binary(raw_b)
+    frame = refclient.decode_server_binary(raw_b)
     assert [e["s"] for e in frame.ops] == [1, 2]
     assert frame.ops[0]["c"] == "alice-tab-1" and frame.ops[0]["u"] == user.pk
     # §2.2: new ops are acknowledged by their entries; no separate `ack` frame follows.
@@ -78,7 +79,7 @@ async def _binaries(client, kinds: set[str]) -> dict[str, bytes]:
         message = await client.recv_raw()
         data = message.get("bytes")
         if data is not None:
-            got.setdefault(protocol.decode_server_binary(data).to_wire()["t"], data)
+            got.setdefault(refclient.decode_server_binary(data).to_wire()["t"], data)
     return got
 
 
@@ -372,7 +373,7 @@ async def test_a_lone_surrogate_key_in_an_up_add_style_is_an_encodable_invalid_o
         if text is not None and '"error"' in text:
             break
     raw_text = text.encode("utf-8")  # a real transport encodes it: must not raise
-    error = protocol.decode_server_text(raw_text.decode())
+    error = refclient.decode_server_text(raw_text.decode())
     assert (error.code, error.ids) == ("invalid_op", [1])
     await assert_still_works(client)
     await client.close()

@@ -24,6 +24,7 @@ from realtime.engine import autosnapshot, store
 from realtime.engine.hub import get_hub
 from realtime.engine.sender import SEND_STALL_SECS
 from realtime.wire import protocol
+from realtime.wire.frames import encode_snap, ops_frame_from_entries
 from realtime.wire.protocol import CloseCode
 from tests.support.ops import append, stroke
 from tests.support.sockets import collect_ops
@@ -78,7 +79,7 @@ async def test_far_behind_clients_get_a_snapshot_plus_the_tail(
     # The snapshot read from the log (used when the live state is not exact) is the same frame.
     from_log, seq, tail = await sync_to_async(store.read_snapshot_catchup)(board.id)
     state = await sync_to_async(state_at)(board.id)
-    assert (seq, tail, from_log) == (14, [], store.encode_snap(state))
+    assert (seq, tail, from_log) == (14, [], encode_snap(state))
     for c in (client, near, behind):
         await c.close()
 
@@ -114,7 +115,7 @@ async def test_a_gap_between_processes_is_filled_from_the_log(layer, connect, bo
     await client.sync()
     await sync_to_async(store_ops)(board, 3)  # seqs 1..3, as another process would
     rows = await sync_to_async(_entries)(board, 3, 3)
-    frame = protocol.ops_frame_from_entries(rows)
+    frame = ops_frame_from_entries(rows)
     layer_ = get_channel_layer()
     # Only the batch for seq 3 arrives (1..2 were dropped): the hub must not deliver it alone.
     await layer_.group_send(

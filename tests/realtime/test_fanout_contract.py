@@ -23,6 +23,7 @@ from realtime.engine import inbound
 from realtime.engine.hub import Hub, get_hub
 from realtime.engine.room import Peer
 from realtime.wire import protocol
+from tests.support import refclient
 from tests.support.ops import append, stroke
 from tests.support.sockets import collect_ops
 
@@ -74,7 +75,7 @@ class RemotePeer:
         while True:
             message = await asyncio.wait_for(self.frames.get(), timeout)
             if message.get("text") is not None:
-                msg = protocol.decode_server_text(message["text"])
+                msg = refclient.decode_server_text(message["text"])
                 if isinstance(msg, kind):
                     return msg
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from board.models import Board, Membership, Role
 from realtime.wire import protocol
+from tests.support import refclient
 from tests.support.ops import stroke
 from tests.support.store import board_rows
 
@@ -151,9 +152,9 @@ class Fuzzer:
                 self.client = None
                 return
             msg = (
-                protocol.decode_server_binary(message["bytes"])
+                refclient.decode_server_binary(message["bytes"])
                 if message.get("bytes") is not None
-                else protocol.decode_server_text(message["text"])
+                else refclient.decode_server_text(message["text"])
             )
             self.acked.update(acked_ids(msg))
             if isinstance(msg, protocol.Error):

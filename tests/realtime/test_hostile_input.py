@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from realtime.wire.messages import CloseCode
+from realtime.wire.protocol import CloseCode
 from tests.realtime.rawframes import split_server_frames
 from tests.support import servers
 from tests.support.servers import ServerProcess

@@ -19,6 +19,7 @@ from board.snapshots import state_at
 from realtime.engine import inbound
 from realtime.engine.hub import Hub
 from realtime.wire import protocol
+from tests.support import refclient
 from tests.support.ops import stroke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.requires_postgres]
@@ -137,7 +138,7 @@ class RemoteReplica(Replica):
         while self.state.seq < until_seq:
             message = await asyncio.wait_for(self.frames.get(), max(0.01, deadline - loop.time()))
             if message.get("bytes") is not None:
-                self.take(protocol.decode_server_binary(message["bytes"]))
+                self.take(refclient.decode_server_binary(message["bytes"]))
 
 
 async def remote_replica(hub: Hub, board: Any, user: Any, n: int) -> RemoteReplica:

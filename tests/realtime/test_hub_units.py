@@ -10,9 +10,11 @@ import pytest
 
 from board.document import BoardState
 from realtime.cluster.presence import PRESENCE_EXPIRY_SECS, PresenceBook
+from realtime.engine.delivery import Delivery
 from realtime.engine.ratelimit import STRIKES_TO_CLOSE, RateLimiter, TokenBucket
-from realtime.engine.room import Delivery, Room
-from realtime.wire.protocol import decode_server_binary, ops_frame_from_entries
+from realtime.engine.room import Room
+from realtime.wire.frames import ops_frame_from_entries
+from tests.support.refclient import decode_server_binary
 
 
 def delivery(first: int, last: int) -> Delivery:

@@ -15,10 +15,12 @@ from asgiref.sync import sync_to_async
 from board.document import BoardState, apply_in_place
 from board.models import Op
 from realtime.engine import roster, store
+from realtime.engine.delivery import Delivery
 from realtime.engine.hub import get_hub
-from realtime.engine.room import Delivery, Room
+from realtime.engine.room import Room
 from realtime.wire import protocol
-from realtime.wire.protocol import CloseCode, ops_frame_from_entries
+from realtime.wire.frames import ops_frame_from_entries
+from realtime.wire.protocol import CloseCode
 from tests.support.ops import append, stroke
 from tests.support.store import board_rows, store_ops
 

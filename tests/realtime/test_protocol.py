@@ -12,8 +12,10 @@ from typing import Any
 import msgpack
 import pytest
 
+from realtime.wire import frames, v1
 from realtime.wire import protocol as p
 from realtime.wire.protocol import ErrorCode, ProtocolError
+from tests.support import refclient
 
 FIXTURES = sorted((Path(__file__).parent.parent / "fixtures" / "protocol").glob("*.json"))
 CLIENT_TYPES = (p.ClientOps, p.ClientCursor, p.ClientResync, p.ClientPresence, p.ClientPing)
@@ -29,8 +31,10 @@ def decode_any(message: Any, wire: bytes | str) -> Any:
     Decode with the decoder for the message's direction and kind.
     """
     if isinstance(message, CLIENT_TYPES):
-        return p.decode_text(wire) if isinstance(wire, str) else p.decode_binary(wire)
-    return p.decode_server_text(wire) if isinstance(wire, str) else p.decode_server_binary(wire)
+        return v1.decode_text(wire) if isinstance(wire, str) else v1.decode_binary(wire)
+    if isinstance(wire, str):
+        return refclient.decode_server_text(wire)
+    return refclient.decode_server_binary(wire)
 
 
 def from_fixture(fixture: dict[str, Any]) -> Any:
@@ -43,10 +47,10 @@ def from_fixture(fixture: dict[str, Any]) -> Any:
     else:
         wire = msgpack.packb(message)
     if fixture["direction"] == "client_to_server":
-        return p.decode_text(wire) if fixture["kind"] == "text" else p.decode_binary(wire)
+        return v1.decode_text(wire) if fixture["kind"] == "text" else v1.decode_binary(wire)
     if fixture["kind"] == "text":
-        return p.decode_server_text(wire)
-    return p.decode_server_binary(wire)
+        return refclient.decode_server_text(wire)
+    return refclient.decode_server_binary(wire)
 
 
 def test_fixtures_cover_every_message_type():
@@ -101,16 +105,16 @@ def test_round_trip(message: Any):
 @pytest.mark.parametrize("n", [0, 1, 15, 16, 300, 65_535, 65_536])
 def test_ops_frame_by_concatenation_equals_encoding_the_map(n: int):
     entries = [{"s": k + 1, "c": "client01", "u": None, "i": k + 1, "k": "clr"} for k in range(n)]
-    frame = p.ops_frame_from_entries([msgpack.packb(e) for e in entries])
+    frame = frames.ops_frame_from_entries([msgpack.packb(e) for e in entries])
     assert frame == msgpack.packb({"t": "ops", "ops": entries})
-    assert p.decode_server_binary(frame) == p.OpsFrame(ops=entries)
+    assert refclient.decode_server_binary(frame) == p.OpsFrame(ops=entries)
 
 
 def test_split_and_seqs_of_an_ops_frame():
     entries = [msgpack.packb({"s": s, "k": "clr", "i": s}) for s in (5, 6, 7)]
-    frame = p.ops_frame_from_entries(entries)
-    assert p.split_ops_frame(frame) == entries
-    assert p.entry_seqs(frame) == (5, 7)
+    frame = frames.ops_frame_from_entries(entries)
+    assert frames.split_ops_frame(frame) == entries
+    assert refclient.entry_seqs(frame) == (5, 7)
 
 
 BAD_BINARY = [
@@ -143,14 +147,14 @@ BAD_BINARY = [
 @pytest.mark.parametrize(("data", "code"), BAD_BINARY, ids=[repr(d[:24]) for d, _ in BAD_BINARY])
 def test_malformed_binary_frames_are_refused_with_a_code(data: bytes, code: ErrorCode):
     with pytest.raises(ProtocolError) as info:
-        p.decode_binary(data)
+        v1.decode_binary(data)
     assert info.value.code == code
 
 
 def test_too_many_ops_names_the_readable_ids():
     ops = [{"i": k, "k": "clr"} for k in range(1, 4)] + ["junk"]
     with pytest.raises(ProtocolError) as info:
-        p.decode_binary(msgpack.packb({"t": "ops", "ops": ops}), max_ops_per_frame=2)
+        v1.decode_binary(msgpack.packb({"t": "ops", "ops": ops}), max_ops_per_frame=2)
     assert info.value.code == ErrorCode.TOO_LARGE
     assert info.value.ids == [1, 2, 3]
 
@@ -192,7 +196,7 @@ BAD_TEXT = [
 @pytest.mark.parametrize(("text", "code"), BAD_TEXT, ids=[t[:40] for t, _ in BAD_TEXT])
 def test_malformed_text_frames_are_refused_with_a_code(text: str, code: ErrorCode):
     with pytest.raises(ProtocolError) as info:
-        p.decode_text(text)
+        v1.decode_text(text)
     assert info.value.code == code
     # The message goes back in a UTF-8 text frame: it must never echo a lone surrogate.
     p.error_text(info.value.code, info.value.message).encode("utf-8")
@@ -200,18 +204,18 @@ def test_malformed_text_frames_are_refused_with_a_code(text: str, code: ErrorCod
 
 def test_surrogate_pairs_are_one_character_and_accepted():
     # JSON spells characters beyond U+FFFF as a pair of escapes: that is valid text.
-    msg = p.decode_text('{"type": "presence", "name": "pen \\ud83d\\udd8a", "color": "#000000"}')
+    msg = v1.decode_text('{"type": "presence", "name": "pen \\ud83d\\udd8a", "color": "#000000"}')
     assert msg == p.ClientPresence(name="pen \U0001f58a", color="#000000")
-    assert p.decode_text('{"type": "ping", "t": "\\ud83d\\udd8a"}') == p.ClientPing(t="\U0001f58a")
+    assert v1.decode_text('{"type": "ping", "t": "\\ud83d\\udd8a"}') == p.ClientPing(t="\U0001f58a")
 
 
 def test_lone_surrogate_errors_name_the_field():
     with pytest.raises(ProtocolError, match=r"^name: "):
-        p.decode_text('{"type": "presence", "name": "\\ud800", "color": "#000000"}')
+        v1.decode_text('{"type": "presence", "name": "\\ud800", "color": "#000000"}')
     with pytest.raises(ProtocolError, match=r"^t: "):
-        p.decode_text('{"type": "ping", "t": "\\ud800"}')
+        v1.decode_text('{"type": "ping", "t": "\\ud800"}')
     with pytest.raises(ProtocolError, match=r"^x\[1\]\.y: "):
-        p.decode_text('{"type": "resync", "from": 0, "x": [1, {"y": "\\ud800"}]}')
+        v1.decode_text('{"type": "resync", "from": 0, "x": [1, {"y": "\\ud800"}]}')
 
 
 def _with_invalid_utf8(message: dict[str, Any]) -> bytes:
@@ -233,7 +237,7 @@ def test_invalid_utf8_in_a_msgpack_str_is_a_bad_frame(data: bytes):
     # msgpack decodes str strictly (raw=False): the frame is undecodable, never a str holding a
     # surrogate.
     with pytest.raises(ProtocolError) as info:
-        p.decode_binary(data)
+        v1.decode_binary(data)
     assert info.value.code == ErrorCode.BAD_FRAME
     p.error_text(info.value.code, info.value.message).encode("utf-8")
 
@@ -252,7 +256,7 @@ def test_invalid_utf8_in_a_msgpack_str_is_a_bad_frame(data: bytes):
     ],
 )
 def test_client_id_rule(value: object, ok: bool):
-    assert p.valid_client_id(value) is ok
+    assert v1.valid_client_id(value) is ok
 
 
 def test_error_text_and_close_codes_match_the_protocol_document():
@@ -262,6 +266,6 @@ def test_error_text_and_close_codes_match_the_protocol_document():
     for err in ErrorCode:
         assert f"| `{err.value}` |" in doc, err
     text = p.error_text(ErrorCode.READ_ONLY, "viewers cannot draw", [1, 2])
-    assert p.decode_server_text(text) == p.Error(
+    assert refclient.decode_server_text(text) == p.Error(
         code="read_only", message="viewers cannot draw", ids=[1, 2]
     )

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from realtime.wire import compact, protocol
+from realtime.wire import protocol
+from tests.support import refclient
 from tests.support.sockets import Client
 from tests.support.store import board_rows
 
@@ -63,7 +64,7 @@ async def test_a_frame_above_max_frame_bytes_is_refused_naming_its_ops(
     await alice.send_ops(ops)
     error = await alice.expect(protocol.Error)
     assert (error.code, error.ids) == ("too_large", [1, 2, 3])
-    big_add = compact.encode_up_add(4, "s4", 0, 0, STYLE, [1, 0] * 500)
+    big_add = refclient.encode_up_add(4, "s4", 0, 0, STYLE, [1, 0] * 500)
     await alice.comm.send_to(bytes_data=big_add)
     error = await alice.expect(protocol.Error)
     assert (error.code, error.ids) == ("too_large", [4])
@@ -83,7 +84,7 @@ async def test_a_stroke_past_max_points_per_stroke_is_board_full_in_either_encod
     error = await alice.expect(protocol.Error)
     assert (error.code, error.ids, error.field) == ("board_full", [1], "op.el.p")
     assert error.message == "op.el.p: stroke would exceed 5 points"
-    await alice.comm.send_to(bytes_data=compact.encode_up_add(2, "s2", 0, 0, STYLE, [1, 0] * 6))
+    await alice.comm.send_to(bytes_data=refclient.encode_up_add(2, "s2", 0, 0, STYLE, [1, 0] * 6))
     error = await alice.expect(protocol.Error)
     assert (error.code, error.ids, error.field) == ("board_full", [2], "op.el.p")
     await alice.send_ops([stroke_of(3, "s3", 5)])
@@ -97,7 +98,7 @@ async def test_an_add_holds_up_to_max_points_per_stroke_in_v1_and_v2_an_append_p
     limits(settings, MAX_POINTS_PER_OP=4, MAX_POINTS_PER_STROKE=50)
     alice = await drawing(connect, board, user)
     await alice.send_ops([stroke_of(1, "s1", 9)])
-    await alice.comm.send_to(bytes_data=compact.encode_up_add(2, "s2", 0, 0, STYLE, [1, 0] * 9))
+    await alice.comm.send_to(bytes_data=refclient.encode_up_add(2, "s2", 0, 0, STYLE, [1, 0] * 9))
     assert [i for i, _ in await alice.expect_acked(2)] == [1, 2]
     await alice.send_ops([{"i": 3, "k": "app", "id": "s2", "p": [1, 1] * 5}])
     error = await alice.expect(protocol.Error)
@@ -123,7 +124,7 @@ async def test_compact_frames_refused_after_decoding_still_number_and_name_the_s
     error = await alice.expect(protocol.Error)
     assert (error.code, error.ids) == ("bad_message", [8])
 
-    await alice.comm.send_to(bytes_data=compact.encode_up_add(9, "s9", 0, 0, None, [0, 0]))
+    await alice.comm.send_to(bytes_data=refclient.encode_up_add(9, "s9", 0, 0, None, [0, 0]))
     error = await alice.expect(protocol.Error)
     assert (error.code, error.ids) == ("bad_message", [9])  # no style to repeat
     await alice.send_up_next(SMOOTH)  # op 10 on s9, which is not on the board

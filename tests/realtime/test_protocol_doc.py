@@ -18,8 +18,9 @@ from board.document.reducer import _REDUCERS, DEFAULT_PRESSURE, UPDATABLE
 from realtime.conf import DEFAULTS, hello_limits
 from realtime.engine.inbound import RESYNC_COST
 from realtime.engine.ratelimit import STRIKE_WINDOW_SECS, STRIKES_TO_CLOSE
-from realtime.wire import protocol
-from realtime.wire.messages import CloseCode, ErrorCode, ProtocolError
+from realtime.wire import v1
+from realtime.wire.protocol import CloseCode, ErrorCode, ProtocolError
+from tests.support import refclient
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 
@@ -72,7 +73,7 @@ def test_documented_limit_defaults_and_variables_match_the_settings() -> None:
 @pytest.mark.parametrize("kind", first_column(section("2.1 Client → server, binary")))
 def test_documented_client_binary_types_are_known(kind: str) -> None:
     try:
-        protocol.decode_binary(msgpack.packb({"t": kind}))
+        v1.decode_binary(msgpack.packb({"t": kind}))
     except ProtocolError as exc:
         assert exc.code != ErrorCode.UNKNOWN_TYPE, kind
 
@@ -80,28 +81,28 @@ def test_documented_client_binary_types_are_known(kind: str) -> None:
 @pytest.mark.parametrize("kind", first_column(section("2.3 Client → server, text")))
 def test_documented_client_text_types_are_known(kind: str) -> None:
     try:
-        protocol.decode_text(json.dumps({"type": kind}))
+        v1.decode_text(json.dumps({"type": kind}))
     except ProtocolError as exc:
         assert exc.code != ErrorCode.UNKNOWN_TYPE, kind
 
 
 def test_undocumented_client_types_are_unknown() -> None:
     with pytest.raises(ProtocolError) as binary:
-        protocol.decode_binary(msgpack.packb({"t": "snap"}))
+        v1.decode_binary(msgpack.packb({"t": "snap"}))
     with pytest.raises(ProtocolError) as text:
-        protocol.decode_text('{"type": "hello"}')
+        v1.decode_text('{"type": "hello"}')
     assert binary.value.code == text.value.code == ErrorCode.UNKNOWN_TYPE
 
 
 def test_server_text_types_table_matches_the_decoder() -> None:
     documented = set(first_column(section("2.4 Server → client, text")))
-    assert documented == protocol._SERVER_TEXT
+    assert documented == refclient.SERVER_TEXT_TYPES
 
 
 @pytest.mark.parametrize("kind", first_column(section("2.2 Server → client, binary")))
 def test_documented_server_binary_types_decode(kind: str) -> None:
     try:
-        protocol.decode_server_binary(msgpack.packb({"t": kind}))
+        refclient.decode_server_binary(msgpack.packb({"t": kind}))
     except ProtocolError as exc:
         assert exc.code != ErrorCode.UNKNOWN_TYPE, kind
 

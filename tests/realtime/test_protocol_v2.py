@@ -13,9 +13,11 @@ from asgiref.sync import sync_to_async
 
 from board.document.limits import DELTA_MAX
 from board.models import Membership, Op, Role
-from realtime.wire import compact, protocol
+from realtime.wire import compact, handles, protocol
+from realtime.wire.codec import DEFAULT_MAX_POINTS_PER_OP
 from realtime.wire.handles import MAX_HANDLES, HandleTable, encode_delivery
 from realtime.wire.protocol import CloseCode
+from tests.support import refclient
 from tests.support.ops import stroke
 from tests.support.sockets import Defs
 from tests.support.store import board_rows
@@ -119,7 +121,7 @@ async def test_a_smooth_append_costs_a_fraction_of_its_v1_bytes(memory_layer, co
     up_v1 = len(
         msgpack.packb({"t": "ops", "ops": [{"i": 2, "k": "app", "id": "q3Zr8aPc", "p": SMOOTH}]})
     )
-    up_v2 = len(compact.encode_up_app(2, SMOOTH))
+    up_v2 = len(refclient.encode_up_app(2, SMOOTH))
     # Down: this frame still defines the two handles inline; the next ones do not.
     assert len(v2_raw) < len(v1_raw), (len(v2_raw), len(v1_raw))
     assert up_v2 * 4 < up_v1, (up_v2, up_v1)
@@ -181,7 +183,7 @@ async def test_up_next_appends_are_numbered_after_the_connections_last_op(
     assert carol_entries[1]["p"] == SMOOTH and "pr" not in carol_entries[1]
     assert carol_entries[4]["p"] == [2, 2, 3, 3, 4, 4]
     # Five bytes for four smooth points: the frame holds nothing but its type and the codes.
-    assert len(compact.encode_up_next(SMOOTH)) == 5
+    assert len(refclient.encode_up_next(SMOOTH)) == 5
     for c in (alice, bob, carol):
         await c.close()
 
@@ -201,7 +203,7 @@ async def test_up_next_errors_leave_the_socket_and_board_intact(memory_layer, co
     assert (await v2.expect(protocol.Error)).code == "bad_frame"
     await v2.comm.send_to(bytes_data=bytes([compact.UP_NEXT, compact.ESCAPE, 0x80]))  # truncated
     assert (await v2.expect(protocol.Error)).code == "bad_frame"
-    over = compact.encode_up_next([1, 1] * (protocol.DEFAULT_MAX_POINTS_PER_OP + 1))
+    over = refclient.encode_up_next([1, 1] * (DEFAULT_MAX_POINTS_PER_OP + 1))
     await v2.comm.send_to(bytes_data=over)
     assert (await v2.expect(protocol.Error)).code == "bad_frame"
 
@@ -278,7 +280,7 @@ def _app(s: int, c: str, i: int, element: str) -> bytes:
 
 
 def _decoded(frame: bytes, names: dict[int, str]) -> list[dict]:
-    _, entries = compact.decode_down_ops(frame, names)
+    _, entries = refclient.decode_down_ops(frame, names)
     return [e if isinstance(e, dict) else msgpack.unpackb(e) for e in entries]
 
 
@@ -289,7 +291,7 @@ def test_recycled_handles_stay_right_for_live_and_late_receivers():
     for seq in range(1, 400):
         if seq == 200:
             late = {}
-            compact.decode_defs(compact.encode_defs(table.definitions()), late)
+            refclient.decode_defs(handles.encode_defs(table.definitions()), late)
         author = f"client-{seq % 5:04d}"
         element = f"stroke-{seq}"  # a new stroke each time: forces recycling past 128 names
         frame = encode_delivery(table, seq, [_app(seq, author, seq, element)])
@@ -315,8 +317,8 @@ def test_continued_strokes_stay_right_through_recycling_for_live_and_late_receiv
         if tick in (0, 150, 300):
             names: dict[int, str] = {}
             conts: compact.Conts = {}
-            compact.decode_defs(compact.encode_defs(table.definitions()), names, conts)
-            compact.decode_cont(compact.encode_cont(table.continuations()), conts)
+            refclient.decode_defs(handles.encode_defs(table.definitions()), names, conts)
+            refclient.decode_cont(handles.encode_cont(table.continuations()), conts)
             receivers.append((names, conts))
         truth, entries = [], []
         for author in rng.sample(sorted(pens), rng.randint(1, 4)):
@@ -331,11 +333,11 @@ def test_continued_strokes_stay_right_through_recycling_for_live_and_late_receiv
             seq += 1
         frame = encode_delivery(table, truth[0][0], entries)
         try:  # without continuations a frame with a tag-3 entry cannot be read
-            compact.decode_down_ops(frame, dict(receivers[0][0]))
+            refclient.decode_down_ops(frame, dict(receivers[0][0]))
         except compact.CompactError:
             continued += 1
         for names, conts in receivers:
-            _, decoded = compact.decode_down_ops(frame, names, conts=conts)
+            _, decoded = refclient.decode_down_ops(frame, names, conts=conts)
             got = [(e["s"], e["c"], e["i"], e["id"]) for e in decoded if isinstance(e, dict)]
             assert got == truth, tick
     assert strokes > MAX_HANDLES and continued > 300
@@ -364,14 +366,14 @@ async def test_compact_stroke_adds_reach_v2_as_tag_2_and_v1_as_ops(
     memory_layer, connect, board, user
 ):
     alice, bob, carol = await _trio(connect, board, user)
-    await alice.comm.send_to(bytes_data=compact.encode_up_add(1, "s1", -120, 80, STYLE, [0, 0]))
+    await alice.comm.send_to(bytes_data=refclient.encode_up_add(1, "s1", -120, 80, STYLE, [0, 0]))
     await alice.send_up_app(2, SMOOTH)
     # The next stroke repeats the style ("") and has pressure; then one with another style.
     await alice.comm.send_to(
-        bytes_data=compact.encode_up_add(3, "s2", 40, -7, None, [0, 0, 1, 1], [30, 32])
+        bytes_data=refclient.encode_up_add(3, "s2", 40, -7, None, [0, 0, 1, 1], [30, 32])
     )
     await alice.send_up_app(4, SMOOTH, [33, 35, 36, 36])
-    await alice.comm.send_to(bytes_data=compact.encode_up_add(5, "s3", 0, 0, PEN, [2, 3]))
+    await alice.comm.send_to(bytes_data=refclient.encode_up_add(5, "s3", 0, 0, PEN, [2, 3]))
     assert [i for i, _ in await alice.expect_acked(5)] == [1, 2, 3, 4, 5]
 
     bob_frames = await _ops_frames(bob, 5)
@@ -405,22 +407,22 @@ async def test_compact_stroke_adds_reach_v2_as_tag_2_and_v1_as_ops(
 async def test_up_add_errors(memory_layer, connect, board, user):
     alice = await connect(board, user, client_id="alice-tab-1", version=2)
     await alice.sync()
-    await alice.comm.send_to(bytes_data=compact.encode_up_add(1, "s1", 0, 0, None, [0, 0]))
+    await alice.comm.send_to(bytes_data=refclient.encode_up_add(1, "s1", 0, 0, None, [0, 0]))
     err = await alice.expect(protocol.Error)
     assert (err.code, err.ids) == ("bad_message", [1])  # no previous style to repeat
-    bad_json = compact.encode_up_add(2, "s2", 0, 0, STYLE, [0, 0]).replace(b'"#1e', b"#1e")
+    bad_json = refclient.encode_up_add(2, "s2", 0, 0, STYLE, [0, 0]).replace(b'"#1e', b"#1e")
     await alice.comm.send_to(bytes_data=bad_json)
     err = await alice.expect(protocol.Error)
     assert err.code == "bad_frame"
     huge = {**STYLE, "width": 10_000}
-    await alice.comm.send_to(bytes_data=compact.encode_up_add(3, "s3", 0, 0, huge, [0, 0]))
+    await alice.comm.send_to(bytes_data=refclient.encode_up_add(3, "s3", 0, 0, huge, [0, 0]))
     err = await alice.expect(protocol.Error)
     assert (err.code, err.ids) == ("invalid_op", [3])
     # A refused add still made s3 the current stroke: its append is refused as well.
     await alice.send_up_app(4, SMOOTH)
     err = await alice.expect(protocol.Error)
     assert (err.code, err.ids) == ("invalid_op", [4])
-    await alice.comm.send_to(bytes_data=compact.encode_up_add(5, "s5", 0, 0, STYLE, [0, 0]))
+    await alice.comm.send_to(bytes_data=refclient.encode_up_add(5, "s5", 0, 0, STYLE, [0, 0]))
     await alice.send_up_app(6, SMOOTH)
     assert [i for i, _ in await alice.expect_acked(2)] == [5, 6]
     assert [i for _, _, i in await board_rows(board)] == [5, 6]

@@ -20,6 +20,8 @@ from realtime.engine import store
 from realtime.engine.catchup import SNAP_FRAMES, SnapFrames
 from realtime.engine.hub import get_hub
 from realtime.wire import protocol
+from realtime.wire.frames import encode_snap
+from tests.support import refclient
 from tests.support.ops import append, stroke
 
 STYLE = {"color": "#1e1e1e", "width": 3, "opacity": 1, "fill": None}
@@ -46,9 +48,9 @@ def board_of(n: int, seq: int) -> BoardState:
 def test_a_spliced_snapshot_is_the_encoded_state_byte_for_byte(elements: int, seq: int) -> None:
     state = board_of(elements, seq)
     stored = encode_snapshot(state)
-    assert store.snap_from_snapshot(stored) == (seq, store.encode_snap(state))
-    assert store.snap_from_snapshot(stored) == (seq, store.encode_snap(decode_snapshot(stored)))
-    decoded = protocol.decode_server_binary(store.snap_from_snapshot(stored)[1])  # type: ignore[index]
+    assert store.snap_from_snapshot(stored) == (seq, encode_snap(state))
+    assert store.snap_from_snapshot(stored) == (seq, encode_snap(decode_snapshot(stored)))
+    decoded = refclient.decode_server_binary(store.snap_from_snapshot(stored)[1])  # type: ignore[index]
     assert isinstance(decoded, protocol.Snap) and (decoded.s, decoded.els) == (
         seq,
         list(state.elements.values()),
@@ -155,7 +157,7 @@ async def test_a_snapshot_too_far_behind_is_replaced_by_the_live_state(
     assert frames[0].s == synced.seq == 8
     assert client_state(frames) == head
     # The encoded frame is kept: the next far client gets it without another encoding.
-    assert SNAP_FRAMES.get(board.id) == (8, store.encode_snap(head))
+    assert SNAP_FRAMES.get(board.id) == (8, encode_snap(head))
     again = await connect(board, user, since=0)
     frames, _ = await again.sync()
     assert client_state(frames) == head
@@ -171,6 +173,6 @@ def test_a_catch_up_read_from_the_log_forwards_the_stored_snapshot(board, monkey
     store_ops(board, 3, 100)
     frame, seq, rows = store.read_snapshot_catchup(board.id)
     assert (seq, [s for s, _ in rows]) == (5, [6, 7, 8])
-    assert frame == store.encode_snap(state_at(board.id, 5))
+    assert frame == encode_snap(state_at(board.id, 5))
     monkeypatch.setattr(store, "SNAP_TAIL_MAX_OPS", 2)  # too far behind: materialise the head
-    assert store.read_snapshot_catchup(board.id) == (store.encode_snap(state_at(board.id)), 8, [])
+    assert store.read_snapshot_catchup(board.id) == (encode_snap(state_at(board.id)), 8, [])

@@ -19,7 +19,8 @@ from board.exceptions import BoardNotFound
 from board.oplog.sequence import AppendResult, Submission, sequence
 from board.snapshots import decode_snapshot, encode_snapshot
 from realtime.engine import store
-from realtime.engine.store import LoadedBoard, TickResult, encode_snap, snap_from_snapshot
+from realtime.engine.store import LoadedBoard, TickResult, snap_from_snapshot
+from realtime.wire.frames import encode_snap
 
 
 @dataclass

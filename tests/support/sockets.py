@@ -14,7 +14,8 @@ from typing import Any
 import msgpack
 from channels.testing import WebsocketCommunicator
 
-from realtime.wire import compact, protocol
+from realtime.wire import protocol
+from tests.support import refclient
 
 #: How long a test waits for one frame before calling the server silent.
 RECV_TIMEOUT_SECS = 3.0
@@ -43,24 +44,19 @@ class Client:
         self.comm = comm
         self.hello: protocol.Hello | None = None
         self.close_code: int | None = None
-        #: v2 handle → name, fed by DEFS and DOWN_OPS frames, and author continuations (CONT).
-        self.names: dict[int, str] = {}
-        self.conts: compact.Conts = {}
+        #: v2 handles and author continuations, fed by DEFS, CONT and DOWN_OPS frames.
+        self.session = refclient.RefSession()
         self.last_raw: bytes = b""
 
     def decode_binary(self, data: bytes) -> Any:
         self.last_raw = data
-        if data[:1] == bytes((compact.DOWN_DEFS,)):
-            compact.decode_defs(data, self.names, self.conts)
-            return Defs(data)
-        if data[:1] == bytes((compact.DOWN_CONT,)):
-            compact.decode_cont(data, self.conts)
-            return Defs(data)
-        if data[:1] == bytes((compact.DOWN_OPS,)):
-            _, entries = compact.decode_down_ops(data, self.names, conts=self.conts)
+        if data[:1] and data[0] in refclient.DOWN_FRAMES:
+            entries = self.session.decode(data)
+            if entries is None:
+                return Defs(data)
             ops = [e if isinstance(e, dict) else msgpack.unpackb(e) for e in entries]
             return protocol.OpsFrame(ops=ops)
-        return protocol.decode_server_binary(data)
+        return refclient.decode_server_binary(data)
 
     async def recv(self, timeout: float = RECV_TIMEOUT_SECS) -> Any:
         """
@@ -72,7 +68,7 @@ class Client:
             raise AssertionError(f"socket closed with {self.close_code}")
         if message.get("bytes") is not None:
             return self.decode_binary(message["bytes"])
-        return protocol.decode_server_text(message["text"])
+        return refclient.decode_server_text(message["text"])
 
     async def recv_raw(self, timeout: float = RECV_TIMEOUT_SECS) -> dict[str, Any]:
         return await self.comm.receive_output(timeout)
@@ -135,10 +131,10 @@ class Client:
         await self.comm.send_to(bytes_data=msgpack.packb({"t": "ops", "ops": ops}))
 
     async def send_up_app(self, i: int, p: list[int], pr: list[int] | None = None) -> None:
-        await self.comm.send_to(bytes_data=compact.encode_up_app(i, p, pr))
+        await self.comm.send_to(bytes_data=refclient.encode_up_app(i, p, pr))
 
     async def send_up_next(self, p: list[int]) -> None:
-        await self.comm.send_to(bytes_data=compact.encode_up_next(p))
+        await self.comm.send_to(bytes_data=refclient.encode_up_next(p))
 
     async def send_text(self, message: Any) -> None:
         await self.comm.send_to(text_data=protocol.encode(message))  # type: ignore[arg-type]

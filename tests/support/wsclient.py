@@ -8,8 +8,9 @@ the missing range with `resync` after `gap_wait` seconds, takes `snap` frames, a
 its outbox. It speaks msgpack/JSON directly rather than through realtime.wire.protocol, so a codec
 bug cannot hide on both sides. With `version=2` it sends stroke adds and appends as UP_ADD /
 UP_NEXT (UP_APP when an append does not follow the op before it, or has pressure) and reads
-DOWN_OPS / DEFS (protocol §2.5) with realtime.wire.compact, the reference codec. The board model is
-board.document.reducer (the server's reducer), so "same state" means the same BoardState.
+DOWN_OPS / DEFS / CONT (protocol §2.5) with tests/support/refclient.py, the reference client. The
+board model is board.document.reducer (the server's reducer), so "same state" means the same
+BoardState.
 
     client = BoardClient(server.ws_url(f"/ws/boards/{board.id}/"), headers=token_header(user))
     await client.connect()
@@ -32,7 +33,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from board.document import BoardState, apply_in_place
-from realtime.wire import compact
+from tests.support import refclient
 
 #: How long a client holds frames that follow a gap before it asks for the range (seconds);
 #: protocol.md's default limits.gap_wait_ms is 500 ms.
@@ -41,6 +42,10 @@ DEFAULT_GAP_WAIT_SECS = 0.5
 _STROKE_KEYS = frozenset({"id", "type", "x", "y", "style", "p", "pr"})
 #: Delay before resending ops refused with `unavailable` or `rate_limited` (seconds).
 RETRY_SECS = 0.2
+
+
+def _entry(entry: bytes | dict[str, Any]) -> dict[str, Any]:
+    return entry if isinstance(entry, dict) else _unpack(entry)
 
 
 class BoardClient:
@@ -60,9 +65,8 @@ class BoardClient:
     ) -> None:
         self.url = url
         self.version = version
-        #: v2, per connection: handle → name, and the current stroke (protocol §2.5).
-        self._names: dict[int, str] = {}
-        self._conts: compact.Conts = {}
+        #: v2, per connection: handles and continuations, and the current stroke (§2.5).
+        self._session = refclient.RefSession()
         self._stroke: str | None = None
         #: v2: the id of the last op sent on this connection (what an UP_NEXT numbers after).
         self._last_i: int | None = None
@@ -112,7 +116,7 @@ class BoardClient:
         self._bind_loop()
         self._synced.clear()
         self.hello = None
-        self._names, self._conts, self._stroke, self._last_i = {}, {}, None, None
+        self._session, self._stroke, self._last_i = refclient.RefSession(), None, None
         query = f"v={self.version}&since={self.applied}&client_id={self.client_id}"
         sep = "&" if "?" in self.url else "?"
         self._ws = await connect(
@@ -235,12 +239,12 @@ class BoardClient:
         """
         if op["k"] == "app" and op["id"] == self._stroke:
             if "pr" not in op and last_i is not None and op["i"] == last_i + 1:
-                return compact.encode_up_next(op["p"])
-            return compact.encode_up_app(op["i"], op["p"], op.get("pr"))
+                return refclient.encode_up_next(op["p"])
+            return refclient.encode_up_app(op["i"], op["p"], op.get("pr"))
         el = op.get("el")
         if op["k"] == "add" and el["type"] == "stroke" and el.keys() <= _STROKE_KEYS:
             self._stroke = el["id"]
-            return compact.encode_up_add(
+            return refclient.encode_up_add(
                 op["i"], el["id"], el["x"], el["y"], el["style"], el["p"], el.get("pr")
             )
         return None
@@ -311,13 +315,10 @@ class BoardClient:
     async def _read_loop(self, ws: ClientConnection) -> None:
         try:
             async for frame in ws:
-                if isinstance(frame, bytes) and frame[:1] == bytes((compact.DOWN_OPS,)):
-                    _, entries = compact.decode_down_ops(frame, self._names, conts=self._conts)
-                    self._on_entries([e if isinstance(e, dict) else _unpack(e) for e in entries])
-                elif isinstance(frame, bytes) and frame[:1] == bytes((compact.DOWN_DEFS,)):
-                    compact.decode_defs(frame, self._names, self._conts)
-                elif isinstance(frame, bytes) and frame[:1] == bytes((compact.DOWN_CONT,)):
-                    compact.decode_cont(frame, self._conts)
+                if isinstance(frame, bytes) and frame[:1] and frame[0] in refclient.DOWN_FRAMES:
+                    entries = self._session.decode(frame)
+                    if entries is not None:  # DEFS and CONT only feed the session
+                        self._on_entries([_entry(e) for e in entries])
                 elif isinstance(frame, bytes):
                     self._on_binary(_unpack(frame))
                 else:

@@ -27,7 +27,8 @@ from board.access import (
 )
 from board.models import Board, Role
 from realtime.asgi.admission.handshake import Scope, header_value, session_key
-from realtime.wire.protocol import CloseCode, valid_client_id
+from realtime.wire.protocol import CloseCode
+from realtime.wire.v1 import valid_client_id
 
 #: Who is connecting and the fingerprint of the credential that says so (board.access).
 Caller = tuple[Any, str]
