@@ -22,7 +22,7 @@ from api.schema import READ_ERRORS, WRITE_ERRORS, errors
 from api.serializers import BoardInputSerializer, BoardSerializer
 from board import services
 from board.access import issue_socket_ticket, link_is_live, share_link_for_token
-from board.conf import app_settings
+from board.conf import board_settings
 from board.models import Board, Role
 from board.selectors import board_list_for_user
 
@@ -169,5 +169,5 @@ class SocketTicketApi(BoardApi):
             ws_url += f"&share={quote(share, safe='')}"
             services.share_link_use_record(link=link, user=request.user)
         return Response(
-            {"ticket": ticket, "expires_in": app_settings.SOCKET_TICKET_SECS, "ws_url": ws_url}
+            {"ticket": ticket, "expires_in": board_settings().socket_ticket_secs, "ws_url": ws_url}
         )

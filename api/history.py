@@ -31,7 +31,7 @@ from api.exceptions import error_body
 from api.renderers import JSON_OR_MSGPACK, MSGPACK_MEDIA_TYPE
 from api.schema import READ_ERRORS, errors
 from api.serializers import ErrorSerializer
-from board.conf import app_settings
+from board.conf import board_settings
 from board.document import BoardState
 from board.export import (
     ExportBusy,
@@ -153,7 +153,7 @@ class BoardOpsApi(SharedBoardApi):
         query = OpsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         after, limit = query.validated_data["after"], query.validated_data["limit"]
-        page = op_page(access.board, after, limit, int(app_settings.HISTORY_PAGE_BYTES))
+        page = op_page(access.board, after, limit, board_settings().history_page_bytes)
         next_after = page[-1][0] if page else after
         # The board row was read before the ops: ops appended in between may pass its head.
         head_seq = max(access.board.head_seq, page[-1][0] if page else 0)
@@ -226,7 +226,7 @@ class ExportRateThrottle(SimpleRateThrottle):
     scope = "export"
 
     def get_rate(self) -> str | None:
-        rate: str | None = app_settings.EXPORT_RATE
+        rate: str | None = board_settings().export_rate
         return rate
 
     def get_cache_key(self, request: Request, view: APIView) -> str:

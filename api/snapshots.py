@@ -28,7 +28,7 @@ from api.renderers import JSON_OR_MSGPACK
 from api.schema import READ_ERRORS, WRITE_ERRORS, errors
 from api.serializers import ErrorSerializer, UserSerializer
 from board import services
-from board.conf import app_settings
+from board.conf import board_settings
 from board.models import Role, Snapshot
 from board.selectors import snapshot_get_for_board, snapshot_list_for_board, snapshot_state_get
 
@@ -45,7 +45,7 @@ class SnapshotRateThrottle(SimpleRateThrottle):
     scope = "snapshot"
 
     def get_rate(self) -> str | None:
-        rate: str | None = app_settings.SNAPSHOT_RATE
+        rate: str | None = board_settings().snapshot_rate
         return rate
 
     def get_cache_key(self, request: Request, view: APIView) -> str:

@@ -23,7 +23,7 @@ from django.core import signing
 from django.db import connection
 from django.utils import timezone
 
-from board.conf import app_settings
+from board.conf import board_settings
 from board.models import Board, LinkAccess, Membership, Role, ShareLink, SocketTicket
 
 ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
@@ -146,7 +146,7 @@ def issue_socket_tickets(
     now = timezone.now()
     # Expired rows are swept here, on an API request, never on the join path.
     SocketTicket.objects.filter(expires_at__lte=now).delete()
-    expires_at = now + timedelta(seconds=int(app_settings.SOCKET_TICKET_SECS))
+    expires_at = now + timedelta(seconds=board_settings().socket_ticket_secs)
     nonces = [secrets.token_urlsafe(16) for _ in range(count)]
     SocketTicket.objects.bulk_create(
         SocketTicket(nonce=n, user_id=user_id, credential=credential or "", expires_at=expires_at)
@@ -169,7 +169,7 @@ def read_socket_ticket(ticket: str, *, board_id: str) -> TicketClaim | None:
     spend it, nor look at the database: redeem_socket_ticket does both.
     """
     try:
-        data = signing.loads(ticket, salt=_TICKET_SALT, max_age=app_settings.SOCKET_TICKET_SECS)
+        data = signing.loads(ticket, salt=_TICKET_SALT, max_age=board_settings().socket_ticket_secs)
     except signing.BadSignature:
         return None
     if not isinstance(data, dict) or data.get("b") != board_id:

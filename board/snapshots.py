@@ -23,7 +23,7 @@ from typing import Any
 import msgpack
 from django.db.models import OuterRef, Subquery
 
-from board.conf import app_settings
+from board.conf import board_settings
 from board.document import SNAPSHOT_VERSION, BoardState, replay
 from board.document.state import Element
 from board.exceptions import BoardNotFound
@@ -43,9 +43,8 @@ def should_snapshot(ops_since_last: int, secs_since_last: float) -> bool:
     """
     if ops_since_last <= 0:
         return False
-    every_ops: int = app_settings.SNAPSHOT_EVERY_OPS
-    every_secs: float = app_settings.SNAPSHOT_EVERY_SECS
-    return ops_since_last >= every_ops or secs_since_last >= every_secs
+    conf = board_settings()
+    return ops_since_last >= conf.snapshot_every_ops or secs_since_last >= conf.snapshot_every_secs
 
 
 def _board_id(board: Board | str) -> str:

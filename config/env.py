@@ -77,21 +77,25 @@ def env_float(name: str, default: float) -> float:
 
 
 def env_overrides(
-    prefix: str, ints: Iterable[str], floats: Iterable[str]
-) -> dict[str, int | float]:
+    prefix: str, ints: Iterable[str], floats: Iterable[str], rates: Iterable[str] = ()
+) -> dict[str, int | float | str | None]:
     """
-    {KEY: value} for each variable `prefix` + KEY that is set and not empty, cast to int or float.
+    {KEY: value} for each variable `prefix` + KEY that is set: ints and floats when not empty,
+    cast; rates checked as env_rate does, where set but empty means None (no limit).
 
-    For settings whose defaults live with the object that reads them (realtime.conf): an unset
-    variable leaves the key out, so no default is written twice.
+    For settings whose defaults live with the object that reads them (board.conf,
+    realtime.conf): an unset variable leaves the key out, so no default is written twice.
     """
-    found: dict[str, int | float] = {}
+    found: dict[str, int | float | str | None] = {}
     for key in ints:
         if os.environ.get(prefix + key, "").strip():
             found[key] = env_int(prefix + key, 0)
     for key in floats:
         if os.environ.get(prefix + key, "").strip():
             found[key] = env_float(prefix + key, 0.0)
+    for key in rates:
+        if prefix + key in os.environ:
+            found[key] = env_rate(prefix + key, "")
     return found
 
 

@@ -343,8 +343,24 @@ INKROOM = env_overrides(
         "MAX_SOCKETS_PER_USER_BOARD",
         "MAX_SOCKETS_PER_USER",
         "MAX_SOCKETS_PER_BOARD",
+        "MAX_BOARD_POINTS",
+        "MAX_BOARD_TEXT_CHARS",
+        "EXPORT_WORKERS",
+        "EXPORT_MEMORY_MB",
+        "EXPORT_MAX_GLYPHS",
+        "EXPORT_MAX_POINTS",
+        "EXPORT_CACHE_BYTES",
+        "HISTORY_PAGE_BYTES",
     ],
-    floats=["OPS_PER_SEC", "OPS_BURST", "BYTES_PER_SEC", "BYTES_BURST", "DRAIN_SECS"],
+    floats=[
+        "OPS_PER_SEC",
+        "OPS_BURST",
+        "BYTES_PER_SEC",
+        "BYTES_BURST",
+        "DRAIN_SECS",
+        "EXPORT_TIMEOUT_SECS",
+    ],
+    rates=["EXPORT_RATE", "SNAPSHOT_RATE"],
 )
 
 LOGGING = {

@@ -2,7 +2,8 @@
 Realtime's settings: one frozen object, each default written once, read from settings.INKROOM.
 
 `realtime_settings()` reads settings.INKROOM once and keeps the object until a `setting_changed`
-for INKROOM (tests' `settings` fixture and `override_settings`), as DRF's `api_settings` does.
+for INKROOM (tests' `settings` fixture and `override_settings`), as DRF's `api_settings` does
+(config.appsettings, shared with board.conf).
 INKROOM's keys are the field names in capitals; config/settings.py puts in it only the INKROOM_*
 variables that are set, so a default lives here and nowhere else. The board's own bounds
 (points, elements, budgets) belong to board.conf and board.document.Limits; `hello_limits()`
@@ -11,14 +12,11 @@ joins the two into what `hello` announces (protocol §5).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-
 from board.document import Limits
+from config.appsettings import SettingsReader, settings_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +64,7 @@ class RealtimeSettings:
         The settings with INKROOM-style overrides (`{"TICK_MS": 5}`), cast to each field's type;
         keys that are not realtime's are left to board.conf.
         """
-        given: dict[str, Any] = {}
-        for f in fields(cls):
-            key = f.name.upper()
-            if key not in values:
-                continue
-            cast = int if f.type == "int" else float
-            try:
-                given[f.name] = cast(values[key])
-            except (TypeError, ValueError):
-                kind = "an integer" if cast is int else "a number"
-                raise ImproperlyConfigured(
-                    f"INKROOM[{key!r}]={values[key]!r} is not {kind}."
-                ) from None
-        return cls(**given)
+        return settings_from(cls, values)
 
 
 #: The defaults, without reading settings: what docs/protocol.md §5 documents.
@@ -107,17 +92,8 @@ _HELLO_BOARD = (
     "max_board_text_chars",
 )
 
-_current: RealtimeSettings | None = None
-
-
-def realtime_settings() -> RealtimeSettings:
-    """
-    The current settings, read from settings.INKROOM on first use after a change.
-    """
-    global _current
-    if _current is None:
-        _current = RealtimeSettings.from_mapping(getattr(settings, "INKROOM", {}))
-    return _current
+#: The current settings, read from settings.INKROOM on first use after a change.
+realtime_settings = SettingsReader(RealtimeSettings)
 
 
 def hello_limits(
@@ -133,12 +109,3 @@ def hello_limits(
         **{key: getattr(theirs, key) for key in _HELLO_BOARD},
         **{key: getattr(ours, key) for key in _HELLO_AFTER_BOARD},
     }
-
-
-def _reload(*, setting: str, **kwargs: Any) -> None:
-    global _current
-    if setting == "INKROOM":
-        _current = None
-
-
-setting_changed.connect(_reload)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from board.conf import app_settings
+from board.conf import DEFAULTS, board_settings
 
 #: |x|, |y| of an element origin in world units (protocol §3.1); 1e7 CSS px is far beyond any
 #: real drawing yet keeps every absolute coordinate exact in a float64 and an int32.
@@ -37,26 +37,27 @@ class Limits:
     The configurable size bounds an op is validated against (protocol §5).
     """
 
-    max_points_per_op: int = 1024
-    max_points_per_stroke: int = 50_000
-    max_elements: int = 100_000
+    max_points_per_op: int = DEFAULTS.max_points_per_op
+    max_points_per_stroke: int = DEFAULTS.max_points_per_stroke
+    max_elements: int = DEFAULTS.max_elements
     max_ids_per_op: int = MAX_IDS_PER_OP
     max_text_chars: int = TEXT_MAX_CHARS
     #: Budgets of the whole board (check_op), against BoardState's running totals: every
     #: stroke point, and every character of text elements. With max_elements they bound what
     #: one board may hold in a snapshot and in a server's memory (docs/document-model.md).
-    max_board_points: int = 2_000_000
-    max_board_text_chars: int = 2_000_000
+    max_board_points: int = DEFAULTS.max_board_points
+    max_board_text_chars: int = DEFAULTS.max_board_text_chars
 
     @classmethod
     def from_settings(cls) -> Limits:
         """
-        Build the limits from `board.conf.app_settings` (settings.INKROOM).
+        Build the limits from the current board settings (board.conf.board_settings()).
         """
+        conf = board_settings()
         return cls(
-            max_points_per_op=int(app_settings.MAX_POINTS_PER_OP),
-            max_points_per_stroke=int(app_settings.MAX_POINTS_PER_STROKE),
-            max_elements=int(app_settings.MAX_ELEMENTS),
-            max_board_points=int(app_settings.MAX_BOARD_POINTS),
-            max_board_text_chars=int(app_settings.MAX_BOARD_TEXT_CHARS),
+            max_points_per_op=conf.max_points_per_op,
+            max_points_per_stroke=conf.max_points_per_stroke,
+            max_elements=conf.max_elements,
+            max_board_points=conf.max_board_points,
+            max_board_text_chars=conf.max_board_text_chars,
         )

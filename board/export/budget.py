@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from board.conf import app_settings
+from board.conf import board_settings
 from board.document import BoardState
 
 #: What an element counts towards an export's point budget besides its own stroke points: its
@@ -56,10 +56,8 @@ class Budget:
 
     @classmethod
     def from_settings(cls) -> Budget:
-        return cls(
-            max_glyphs=int(app_settings.EXPORT_MAX_GLYPHS),
-            max_points=int(app_settings.EXPORT_MAX_POINTS),
-        )
+        conf = board_settings()
+        return cls(max_glyphs=conf.export_max_glyphs, max_points=conf.export_max_points)
 
     def limits(self, fmt: str) -> dict[str, int]:
         """

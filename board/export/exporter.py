@@ -14,9 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
 
-from board.conf import app_settings
+from board.conf import board_settings
 from board.export.budget import Budget, ExportCost
 from board.export.cache import ExportCache
 from board.export.errors import ExportBusy, ExportTooLarge, ExportUnavailable
@@ -141,16 +140,17 @@ def _too_large(fmt: str, cost: ExportCost, budget: Budget) -> ExportTooLarge:
     )
 
 
-_exporter: tuple[tuple[Any, ...], Exporter] | None = None
+_exporter: tuple[tuple[int, int, float, int], Exporter] | None = None
 _exporter_lock = threading.Lock()
 
 
-def _config() -> tuple[Any, ...]:
+def _config() -> tuple[int, int, float, int]:
+    conf = board_settings()
     return (
-        int(app_settings.EXPORT_WORKERS),
-        int(app_settings.EXPORT_MEMORY_MB),
-        float(app_settings.EXPORT_TIMEOUT_SECS),
-        int(app_settings.EXPORT_CACHE_BYTES),
+        conf.export_workers,
+        conf.export_memory_mb,
+        conf.export_timeout_secs,
+        conf.export_cache_bytes,
     )
 
 

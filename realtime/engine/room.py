@@ -25,7 +25,7 @@ from typing import Any
 
 import msgpack
 
-from board.conf import app_settings
+from board.conf import board_settings
 from board.document import BoardState, apply_in_place
 from realtime.cluster.presence import PresenceBook, PresenceEntry
 from realtime.conf import realtime_settings
@@ -56,7 +56,7 @@ def new_codec(version: int, handles: HandleTable) -> Codec:
     limits = FrameLimits(
         max_frame_bytes=conf.max_frame_bytes,
         max_ops_per_frame=conf.max_ops_per_frame,
-        max_points_per_op=int(app_settings.MAX_POINTS_PER_OP),
+        max_points_per_op=board_settings().max_points_per_op,
     )
     return V2Codec(handles, limits) if version >= 2 else V1Codec(limits)
 
