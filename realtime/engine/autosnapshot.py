@@ -19,9 +19,9 @@ from realtime.engine.room import Room
 
 logger = logging.getLogger(__name__)
 
-#: A board at most this big is encoded from its live state, on the event loop (about 3 µs per
-#: 120-point stroke: ~1.5 ms at the bound); a bigger one is materialised in a reader thread
-#: instead, from the previous snapshot and up to SNAPSHOT_EVERY_OPS ops.
+#: A board at most this big is encoded from its live state, on the event loop (a few
+#: milliseconds at the bound); a bigger one is materialised in a reader thread instead, from
+#: the previous snapshot and up to SNAPSHOT_EVERY_OPS ops.
 LIVE_SNAPSHOT_MAX_POINTS = 100_000
 LIVE_SNAPSHOT_MAX_ELEMENTS = 1000
 

@@ -15,8 +15,8 @@ live frames, and it reads RECENT_FILL_BACK_OPS more than it needs to extend the 
 for the sockets behind it. Either way the socket gets exactly the log's entries from `since` to
 the room's delivered seq, then the live frames after it.
 
-`snap` frames are expensive to build for a big board (~35 ms to encode 50k elements, on the event
-loop) and cheap to keep, so the last one of each board is kept in SNAP_FRAMES and reused, followed
+`snap` frames are expensive to build for a big board (encoded on the event loop) and cheap to
+keep, so the last one of each board is kept in SNAP_FRAMES and reused, followed
 by the log's tail, while the board has moved on by at most store.SNAP_TAIL_MAX_OPS. The board at a
 seq never changes (the log is append-only and board ids are never reused), so a kept frame is
 right for any room of its board, whenever it was built: no invalidation is needed.
@@ -42,8 +42,8 @@ from realtime.wire.protocol import CloseCode, Synced, encode
 
 logger = logging.getLogger(__name__)
 
-#: Bytes of `snap` frames kept per process: a dozen 50k-element boards (~5 MB each), a small
-#: fraction of what their live states take (a decoded element is ~10x its msgpack).
+#: Bytes of `snap` frames kept per process: a dozen 50k-element boards, a small fraction of
+#: what their live states take (a decoded element is many times its msgpack).
 SNAP_FRAMES_MAX_BYTES = 64 * 1024 * 1024
 #: A catch-up that reads the log reads this many ops more than it needs: they extend the room's
 #: recent entries, so the sockets of a reconnect wave that are a little further behind are

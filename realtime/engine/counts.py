@@ -13,8 +13,8 @@ from realtime.engine import sender
 @dataclass(slots=True)
 class Counts:
     """
-    Frames and ops in, counted per frame: a prometheus_client `inc()` takes a lock, about 15 %
-    of the inbound cost per frame, so the hub adds them up once per tick instead.
+    Frames and ops in, counted per frame: a prometheus_client `inc()` takes a lock, a sizeable
+    part of what a frame costs inbound, so the hub adds them up once per tick instead.
     """
 
     frames_in: int = 0

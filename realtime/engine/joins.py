@@ -171,6 +171,6 @@ class Joins:
         now = hub.clock()
         hub.deliver(room, room.load(state, snap_seq, now))
         if state.is_deferred:
-            # Decoding a big board takes ~100 ms: do it in a reader thread now, while the first
+            # Decoding a big board takes long: do it in a reader thread now, while the first
             # client is still drawing its snap, not on the loop when its first op arrives.
             hub.spawn(hub.read(state.materialize), f"inkroom-build-{room.board_id}")

@@ -360,8 +360,8 @@ class Room:
         The `presence` array of a joining peer's `hello`, as JSON: the list as last sent to the
         room (`presence_last`) plus the peer itself.
 
-        The list is encoded once per presence frame, not once per join: a join used to merge
-        and encode the whole room's list, so a wave of n sockets joining a board cost O(n^2).
+        The list is encoded once per presence frame, not once per join: merging and encoding the
+        whole room's list for each join would make a wave of n sockets joining a board O(n^2).
         It is at most one frame interval old (protocol §2.4: at most every 250 ms); the join
         marks presence changed, so the next frame brings the rest, and a delta from the list as
         last sent is a delta from this one.

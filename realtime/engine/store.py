@@ -42,9 +42,9 @@ from board.snapshots import (
 from realtime.wire.frames import encode_snap, snap_head
 
 #: Ops a stored snapshot may be behind the head and still be sent as `snap` + tail instead of
-#: materialising and encoding the board at the head. Reading and concatenating 1000 stored
-#: entries costs ~3 ms; decoding, replaying and re-encoding a 50k-element board ~150 ms. A
-#: snapshot is normally at most SNAPSHOT_EVERY_OPS (1000) behind, so this covers most boards.
+#: materialising and encoding the board at the head: reading and concatenating stored entries
+#: costs a small fraction of decoding, replaying and re-encoding a big board. A snapshot is
+#: normally at most SNAPSHOT_EVERY_OPS (1000) behind, so this covers most boards.
 SNAP_TAIL_MAX_OPS = 1000
 
 #: The writer returns its connection at its first tick after this long without one: a database
@@ -164,8 +164,8 @@ def snap_from_snapshot(stored: bytes) -> tuple[int, bytes] | None:
     (seq, `snap` frame) of a stored snapshot, its `els` bytes forwarded undecoded, or None if
     the snapshot is not laid out as expected (the caller then encodes a decoded state).
 
-    Byte for byte what `frames.encode_snap(decode_snapshot(stored))` returns, without the ~110 ms
-    decode and ~35 ms encode of a 50k-element board (tests/realtime/test_snap_frames.py).
+    Byte for byte what `frames.encode_snap(decode_snapshot(stored))` returns, without decoding
+    and re-encoding the board (tests/realtime/test_snap_frames.py).
     """
     found = snapshot_elements_offset(stored)
     if found is None:

@@ -1,7 +1,7 @@
 """
 Writing WebSocket frames straight to a socket's transport, past Hypercorn's per-message path.
 
-An ASGI `websocket.send` through Hypercorn 0.18 costs ~45 µs a frame: a wsproto event, wsproto's
+An ASGI `websocket.send` through Hypercorn 0.18 costs, per frame, a wsproto event, wsproto's
 framing, two protocol dispatch layers, a lock and a drain, all in Python. The hub sends the same
 pre-encoded frame to every socket of a board each tick, so with many small boards that path would be
 the largest single cost of a process (docs/performance.md §3). A server-to-client frame needs no
@@ -148,7 +148,7 @@ def _feed_directly(reader: asyncio.StreamReader, stream: InkroomWSStream) -> Non
     Let chunks the transport delivers skip Hypercorn's reading task when it is idle.
 
     Each read otherwise costs a StreamReader buffer, a future, a task wake-up and Hypercorn's
-    TCPServer → H11Protocol → WSStream dispatch (~15 µs) before the frames are even parsed. The
+    TCPServer → H11Protocol → WSStream dispatch before the frames are even parsed. The
     chunk is handed to `stream.take_fast_path` right in the transport's callback only when
     Hypercorn's task waits in `read()` with nothing buffered: it has finished with everything
     read before, so nothing is overtaken. Otherwise, or when the chunk is not plain binary

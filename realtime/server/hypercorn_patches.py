@@ -62,12 +62,12 @@ def refuse_permessage_deflate() -> None:
     Make Hypercorn answer every WebSocket handshake without permessage-deflate.
 
     Hypercorn 0.18 accepts deflate whenever the client offers it (browsers always do) and has no
-    option to turn it off. A deflate socket keeps a zlib compressor and decompressor of ~150-200
-    KiB alive for its lifetime, which alone breaks the 40 KiB-per-idle-socket budget, and costs
-    CPU per frame on a hot path whose msgpack frames are already compact. Stripping the header in
-    an ASGI wrapper would not help: Hypercorn parses it into its Handshake object before the app
-    runs. So we replace that class in ws_stream with one that forgets the offer; wsproto then
-    negotiates no extension and rejects compressed (RSV1) frames. Idempotent.
+    option to turn it off. A deflate socket keeps a zlib compressor and decompressor alive for its
+    lifetime, several times the memory budget of an idle socket on their own, and costs CPU per
+    frame on a hot path whose msgpack frames are already compact. Stripping the header in an ASGI
+    wrapper would not help: Hypercorn parses it into its Handshake object before the app runs. So we
+    replace that class in ws_stream with one that forgets the offer; wsproto then negotiates no
+    extension and rejects compressed (RSV1) frames. Idempotent.
     """
     ws_stream.Handshake = _NoExtensionsHandshake  # type: ignore[misc]
 
@@ -79,15 +79,15 @@ class InkroomWSStream(ws_stream.WSStream):
     transport, and complete messages can be handed to a `receiver` callback in the reading task.
 
     The receiver replaces, per message, Hypercorn's queue between the reading task and the app's
-    `receive()` (a put, a get and a task switch: ~10 % of a process reading many small frames). It
-    is used only while that queue is empty, so a message never overtakes one queued before the
-    receiver was set; disconnects always go through the queue, after every message. While a receiver
-    is set, a chunk read from the socket that is nothing but complete binary frames is parsed by
-    realtime.server.wsframes (~3x cheaper than wsproto's per-frame objects) in `take_fast_path`;
-    anything else — pings, close, text, fragments, a frame split across reads — goes to wsproto,
-    and the shortcut waits until wsproto holds no partial frame or message, so nothing is
-    reordered. realtime.server.direct also calls `take_fast_path` straight from the transport's data
-    callback when Hypercorn's reading task is idle (see there).
+    `receive()` (a put, a get and a task switch per message: a large share of a process reading many
+    small frames). It is used only while that queue is empty, so a message never overtakes one
+    queued before the receiver was set; disconnects always go through the queue, after every
+    message. While a receiver is set, a chunk read from the socket that is nothing but complete
+    binary frames is parsed by realtime.server.wsframes (cheaper than wsproto's per-frame objects)
+    in `take_fast_path`; anything else — pings, close, text, fragments, a frame split across reads —
+    goes to wsproto, and the shortcut waits until wsproto holds no partial frame or message, so
+    nothing is reordered. realtime.server.direct also calls `take_fast_path` straight from the
+    transport's data callback when Hypercorn's reading task is idle (see there).
 
     Hypercorn's ping loop checks `closed` only after each full `websocket_ping_interval` sleep,
     so a closed socket's connection task (and its memory) would linger for up to 20 s, and at

@@ -5,8 +5,8 @@ Server → client: `frame` builds one unmasked, unfragmented frame (realtime.ser
 to the transport). Client → server: `parse_binary_frames` reads a chunk that is a run of complete,
 unfragmented, masked binary frames — what a board client sends — and answers None for anything else
 (control, text, fragmented, partial, oversized or malformed frames), which then goes to wsproto, the
-full implementation. Each frame's payload is unmasked with one big-int XOR (~1 µs for a stroke op),
-not wsproto's per-frame objects and four `translate`s.
+full implementation. Each frame's payload is unmasked with one big-int XOR, not wsproto's
+per-frame objects and four `translate`s.
 """
 
 from __future__ import annotations

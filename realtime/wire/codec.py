@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from board.document.limits import Limits
+from realtime.conf import RealtimeSettings
 from realtime.wire.frames import ops_frames
 from realtime.wire.protocol import ClientAppend, ClientCursor, ClientOps, ErrorCode, ProtocolError
 
-#: Default cap on ops per client frame when the caller passes none (protocol §5).
-DEFAULT_MAX_OPS_PER_FRAME = 256
+#: Default cap on ops per client frame when the caller passes none: the setting's default.
+DEFAULT_MAX_OPS_PER_FRAME = RealtimeSettings().max_ops_per_frame
 #: Default cap on points per op when the caller passes none: the board's default (board.conf).
 DEFAULT_MAX_POINTS_PER_OP = Limits().max_points_per_op
 
