@@ -45,6 +45,7 @@ import msgpack
 from bench import report
 from bench.client import STROKE_APPS, client_id_for
 from bench.strokes import PenModel, Stroke, UniformStroke
+from realtime.conf import DEFAULTS as REALTIME_DEFAULTS
 from realtime.wire.compact import ESCAPE
 from realtime.wire.frames import ops_frame_from_entries
 from realtime.wire.handles import HandleTable, encode_delivery, ops_head
@@ -52,7 +53,8 @@ from tests.support.refclient import encode_up_add, encode_up_app, encode_up_next
 
 AUTHORS = 10
 OP_HZ = 30.0
-TICK_MS = 20
+#: The server's default tick: ops are grouped into frames per tick, as the hub does.
+TICK_MS = REALTIME_DEFAULTS.tick_ms
 SECONDS = 20.0
 _STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
 
@@ -199,7 +201,7 @@ def up_bytes(ops: list[Op], protocol: int) -> tuple[int, float]:
 
 def ticks(ops: list[Op], first_seq: int) -> list[tuple[int, list[tuple[Op, dict[str, Any]]]]]:
     """
-    Group ops into the server's 20 ms ticks: (first seq, [(op, v1 entry)]) per non-empty tick.
+    Group ops into the server's ticks (TICK_MS): (first seq, [(op, v1 entry)]) per non-empty tick.
     """
     out: list[tuple[int, list[tuple[Op, dict[str, Any]]]]] = []
     seq = first_seq
