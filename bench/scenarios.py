@@ -21,6 +21,8 @@ from bench.targets import started as start_target
 #: would measure the presence list, not the connection).
 D_CONNECTIONS = 2000
 D_CLIENTS_PER_BOARD = 20
+#: D's measuring window at most (s): idle sockets change nothing a longer one would show.
+D_WINDOW_SECS = 5.0
 
 
 def measure(
@@ -253,12 +255,23 @@ def scenario_d(bench: Bench) -> None:
                 client_specs(target, layout, ports, protocol=proto),
                 mode_of(target),
                 rate_hz=0,
-                duration=min(bench.duration, 5.0),
+                duration=min(bench.duration, D_WINDOW_SECS),
                 drain=0.5,
                 workers=bench.workers,
                 protocol=proto,
             )
-            result = run_load(plan, procs)
+            counts: list[backends.Snapshot] = []
+            redis_urls = [u for u in procs[0].env.get("REDIS_URL", "").split(",") if u]
+
+            def on_go() -> None:
+                if target == INKROOM:
+                    counts.append(backends.snapshot(redis_urls, None))
+
+            result = run_load(plan, procs, on_go)
+            if counts:
+                # What idle sockets cost the layer: their presence, re-announced every 5 s.
+                found = backends.delta(counts[0], backends.snapshot(redis_urls, None), None)
+                result["backends"] = found
         after = result["server_rss_mib"] * 2**20
         per_conn = (after - before) / max(1, result["connected"]) / 1024
         row = {"scenario": "D", "target": target, "variant": "idle", **result}
