@@ -8,6 +8,7 @@ invocation.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -90,6 +91,10 @@ def measure(
         row["layer"] = "redis" if bench.redis or processes > 1 else "in-memory"
         row["protocol"] = proto
     return row
+
+
+def _append_snapshot(into: list[backends.Snapshot], redis_urls: list[str]) -> None:
+    into.append(backends.snapshot(redis_urls, None))
 
 
 def record(bench: Bench, row: dict[str, Any]) -> dict[str, Any]:
@@ -262,12 +267,8 @@ def scenario_d(bench: Bench) -> None:
             )
             counts: list[backends.Snapshot] = []
             redis_urls = [u for u in procs[0].env.get("REDIS_URL", "").split(",") if u]
-
-            def on_go() -> None:
-                if target == INKROOM:
-                    counts.append(backends.snapshot(redis_urls, None))
-
-            result = run_load(plan, procs, on_go)
+            snap = functools.partial(_append_snapshot, counts, redis_urls)
+            result = run_load(plan, procs, snap if target == INKROOM else None)
             if counts:
                 # What idle sockets cost the layer: their presence, re-announced every 5 s.
                 found = backends.delta(counts[0], backends.snapshot(redis_urls, None), None)
