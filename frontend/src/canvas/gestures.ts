@@ -54,7 +54,7 @@ export type GestureAction =
 
 type Role =
   /** A finger that has not yet moved far enough to say what it is. */
-  | { kind: "pending"; since: number; x0: number; y0: number }
+  | { kind: "pending"; since: number }
   | { kind: "draw" }
   | { kind: "pan" }
   | { kind: "pinch" }
@@ -120,9 +120,8 @@ export class Gestures {
     const [px, py] = [t.x, t.y];
     t.x = p.x;
     t.y = p.y;
-    const role = t.role;
     if (this.group && t.kind === "touch" && Math.hypot(p.x - t.x0, p.y - t.y0) >= TOUCH_SLOP_PX) this.group.spoilt = true;
-    switch (role.kind) {
+    switch (t.role.kind) {
       case "draw":
         return [{ type: "move", id: p.id }];
       case "pan":
@@ -132,13 +131,13 @@ export class Gestures {
       case "pending": {
         const expired = this.longPress(p.id, now);
         if (expired.length > 0) return expired;
-        if (Math.hypot(p.x - role.x0, p.y - role.y0) < TOUCH_SLOP_PX) return [];
+        if (Math.hypot(p.x - t.x0, p.y - t.y0) < TOUCH_SLOP_PX) return [];
         if (this.penSeen) {
           t.role = { kind: "pan" };
-          return [{ type: "camera", dx: p.x - role.x0, dy: p.y - role.y0, scale: 1, cx: p.x, cy: p.y }];
+          return [{ type: "camera", dx: p.x - t.x0, dy: p.y - t.y0, scale: 1, cx: p.x, cy: p.y }];
         }
         t.role = { kind: "draw" };
-        return [{ type: "draw", id: p.id, from: [role.x0, role.y0], moved: true }];
+        return [{ type: "draw", id: p.id, from: [t.x0, t.y0], moved: true }];
       }
       case "spent":
         return [];
@@ -155,7 +154,7 @@ export class Gestures {
       if (expired && this.group) this.group.spoilt = true;
       if (expired) out.push(expired);
       // A tap: a dot with the pen, a text box with the text tool (not with a pen in play).
-      else if (!this.penSeen) out.push({ type: "draw", id, from: [t.role.x0, t.role.y0], moved: false }, { type: "up", id });
+      else if (!this.penSeen) out.push({ type: "draw", id, from: [t.x0, t.y0], moved: false }, { type: "up", id });
     } else if (t.role.kind === "draw") {
       out.push({ type: "up", id });
     } else if (t.role.kind === "pinch") {
@@ -211,7 +210,7 @@ export class Gestures {
       return this.track(p, { kind: "spent" });
     }
     const fingers = [...this.pointers].filter(([, t]) => t.kind === "touch" && t.role.kind !== "spent");
-    if (fingers.length === 0) return this.track(p, { kind: "pending", since: now, x0: p.x, y0: p.y });
+    if (fingers.length === 0) return this.track(p, { kind: "pending", since: now });
     if (fingers.length > 1) return this.track(p, { kind: "spent" });
     // The second finger: the pair becomes a pinch, whatever the first was doing.
     const [id, first] = fingers[0];
@@ -243,7 +242,7 @@ export class Gestures {
 
   private longPressOf(t: Tracked, now: number): GestureAction | null {
     if (t.role.kind !== "pending" || now - t.role.since < LONG_PRESS_MS) return null;
-    return { type: "menu", x: t.role.x0, y: t.role.y0 };
+    return { type: "menu", x: t.x0, y: t.y0 };
   }
 
   private drawer(): number | null {
