@@ -198,6 +198,16 @@ async def test_phone_layout_fits_both_orientations_and_tablets(
     await alice.wait("innerWidth === 844")
     await assert_fits(page, "landscape", artifacts)
 
+    # A viewer's top row: the read-only badge, and still room for the board's title.
+    carol, _ = await phone_client(open_board, "carol")
+    await carol.wait("inkroom.role() === 'viewer'")
+    await carol.page.screenshot(path=str(artifacts / "phone-viewer.png"))
+    title = await carol.page.locator("#board-title").bounding_box()
+    assert title is not None and title["width"] >= 40, title
+    assert await carol.page.is_visible("#readonly-badge")
+    fits = await carol.page.evaluate(FITS_JS)
+    assert fits["scrollWidth"] <= fits["innerWidth"], fits
+
     for label, size in (("tablet", TABLET), ("tablet-landscape", TABLET_LANDSCAPE)):
         await page.set_viewport_size(size)
         await alice.wait(f"innerWidth === {size['width']}")
@@ -320,6 +330,9 @@ async def test_phone_draws_pinches_selects_styles_shares_and_exports_by_touch(
     # Share from the menu sheet: a viewer link is created and listed, on screen.
     await page.tap("#btn-menu")
     await page.tap("#btn-share")
+    await page.locator("#dlg-share[open]").wait_for()
+    # No keyboard rising over the sheet: no field has the focus until one is tapped.
+    assert await page.evaluate("document.activeElement.id") == "dlg-share"
     await page.select_option("#share-role", "viewer")
     await page.tap("#share-form button[type=submit]")
     await page.locator("#share-links li").wait_for()

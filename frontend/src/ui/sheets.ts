@@ -38,7 +38,10 @@ export class BoardSheets {
       b.addEventListener("click", () => $(b.dataset.proxy ?? "").click());
     }
     this.swallowDismissingPress();
-    for (const d of document.querySelectorAll<HTMLDialogElement>("dialog")) this.closeOnBackdrop(d);
+    for (const d of document.querySelectorAll<HTMLDialogElement>("dialog")) {
+      this.closeOnBackdrop(d);
+      this.focusSheetNotField(d);
+    }
     this.mirrorCurrentShape();
     this.mirrorCurrentColour();
     this.wireSelectionSheet();
@@ -82,6 +85,19 @@ export class BoardSheets {
       pop.hidePopover();
       choosing = false;
     });
+  }
+
+  /**
+   * On a touch screen a sheet opens with the focus on itself, not on its first field (where
+   * showModal puts it): the keyboard rises when a field is tapped, not over the sheet that just
+   * opened. The observer runs before the page is drawn again.
+   */
+  private focusSheetNotField(d: HTMLDialogElement): void {
+    if (!matchMedia("(pointer: coarse)").matches) return;
+    d.tabIndex = -1;
+    new MutationObserver(() => {
+      if (d.open && document.activeElement?.matches("input, textarea, select")) d.focus();
+    }).observe(d, { attributes: true, attributeFilter: ["open"] });
   }
 
   /**
