@@ -229,3 +229,16 @@ describe("multi-finger taps", () => {
     expect(g.up(2, 560)).toEqual([{ type: "undo" }]);
   });
 });
+
+describe("pointercancel", () => {
+  it("keeps a stroke, but drops the tap, long-press or undo it was about to be", () => {
+    const g = new Gestures();
+    g.down(finger(1, 0, 0), 0);
+    expect(g.cancel(1)).toEqual([]);
+    expect(g.tick(LONG_PRESS_MS * 2)).toEqual([]);
+    g.down(finger(1, 0, 0), 2000);
+    g.down(finger(2, 50, 0), 2010);
+    expect(g.cancel(1)).toEqual([]);
+    expect(g.up(2, 2050)).toEqual([]);
+  });
+});

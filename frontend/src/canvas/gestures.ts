@@ -173,7 +173,10 @@ export class Gestures {
     return [{ type: g.fingers === 2 ? "undo" : "redo" }];
   }
 
-  /** The pointer was taken away (pointercancel): drop its stroke instead of finishing it. */
+  /**
+   * The browser took the pointer away (pointercancel): a stroke keeps what was drawn, as on a
+   * lift, but a tap, a long-press or a multi-finger tap it was about to be does not happen.
+   */
   cancel(id: number): GestureAction[] {
     const t = this.pointers.get(id);
     if (!t) return [];
