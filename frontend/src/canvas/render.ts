@@ -122,10 +122,15 @@ export class Renderer {
     const dpr = window.devicePixelRatio || 1;
     const scale = this.tiles.find(cam.zoom * dpr)?.scale ?? cam.zoom * dpr;
     const view: View = {
-      scale, zoom: cam.zoom, dpr, width: this.canvas.width, height: this.canvas.height,
+      scale,
+      zoom: cam.zoom,
+      dpr,
+      width: this.canvas.width,
+      height: this.canvas.height,
       // Whole device pixels: tiles are then copied 1:1, exactly as a full draw would paint.
-      x0: Math.round(cam.x * scale), y0: Math.round(cam.y * scale),
-    }; // prettier-ignore
+      x0: Math.round(cam.x * scale),
+      y0: Math.round(cam.y * scale),
+    };
     this.scene.sync(state, version);
     const drafts = new Map(overlay.drafts.map((d) => [d.id, d]));
     this.apply(this.scene.takeChanges(), drafts, start);
