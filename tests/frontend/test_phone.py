@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE_LANDSCAPE: ViewportSize = {"width": 844, "height": 390}
 TABLET: ViewportSize = {"width": 768, "height": 1024}
 TABLET_LANDSCAPE: ViewportSize = {"width": 1024, "height": 768}
+WIDE_TABLET_LANDSCAPE: ViewportSize = {"width": 1180, "height": 820}
 #: The least share of the window's height the canvas keeps (the issue's 75 %).
 MIN_CANVAS_SHARE = 0.75
 #: The least size (CSS px) of a control a finger presses.
@@ -208,13 +209,22 @@ async def test_phone_layout_fits_both_orientations_and_tablets(
     fits = await carol.page.evaluate(FITS_JS)
     assert fits["scrollWidth"] <= fits["innerWidth"], fits
 
-    for label, size in (("tablet", TABLET), ("tablet-landscape", TABLET_LANDSCAPE)):
+    for label, size in (
+        ("tablet", TABLET),
+        ("tablet-landscape", TABLET_LANDSCAPE),
+        ("wide-tablet-landscape", WIDE_TABLET_LANDSCAPE),
+    ):
         await page.set_viewport_size(size)
         await alice.wait(f"innerWidth === {size['width']}")
         await page.screenshot(path=str(artifacts / f"phone-{label}.png"))
         fits = await page.evaluate(FITS_JS)
         assert fits["scrollWidth"] <= fits["innerWidth"], f"{label}: {fits}"
         assert fits["canvas"] >= MIN_CANVAS_SHARE * fits["innerHeight"], f"{label}: {fits}"
+        # The tools, styles, edits and view in one row, not wrapped onto a second.
+        toolbar = await page.locator("#toolbar").bounding_box()
+        assert toolbar is not None and toolbar["height"] < 2 * TOUCH_TARGET_PX, (
+            f"{label}: {toolbar}"
+        )
         for c in await page.evaluate(VISIBLE_CONTROLS_JS):
             assert c["right"] <= size["width"] and c["height"] >= TOUCH_TARGET_PX - 0.5, (
                 f"{label}: {c}"
