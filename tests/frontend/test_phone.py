@@ -194,6 +194,9 @@ async def test_phone_layout_fits_both_orientations_and_tablets(
     # The board page does its own zooming: no page zoom to fight the pinch.
     viewport = await page.get_attribute("meta[name=viewport]", "content")
     assert viewport is not None and "user-scalable=no" in viewport
+    # ... nor a pull-to-refresh from a swipe down the toolbar.
+    overscroll = "getComputedStyle(document.documentElement).overscrollBehaviorY"
+    assert await page.evaluate(overscroll) == "none"
     await assert_fits(page, "portrait", artifacts)
     await page.set_viewport_size(PHONE_LANDSCAPE)
     await alice.wait("innerWidth === 844")
