@@ -4,7 +4,7 @@
  * Stroke outlines come from perfect-freehand and are cached per element object in a WeakMap:
  * elements are immutable (ops replace them), so a cache entry can never be stale and is
  * collected with the element. Zoomed out, strokes are outlined from fewer points (level of
- * detail) and elements smaller than a device pixel are not drawn at all.
+ * detail) and an element smaller than a device pixel is one pixel of its colour.
  */
 import { getStroke } from "perfect-freehand";
 import { absolutePoints, boundsOf, type Box } from "../ops";
@@ -99,12 +99,23 @@ function drawArrowHead(ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingC
 
 export type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
 
-/** Draw one element; `scale` is device pixels per world unit (for the level of detail). */
+/**
+ * Draw one element; `scale` is device pixels per world unit (for the level of detail: one
+ * smaller than a device pixel is drawn as a one-pixel speck of its colour, not as a shape).
+ */
 export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
   // Only the state this element's kind uses is set: on a board of thousands of elements the
   // setters are a measurable part of a draw.
   const s = el.style;
   ctx.globalAlpha = s.opacity;
+  const b = boundsOf(el);
+  if ((b.maxX - b.minX) * scale < 1 && (b.maxY - b.minY) * scale < 1) {
+    // Far out a board of small strokes would otherwise look empty.
+    ctx.fillStyle = el.type === "rect" || el.type === "ellipse" ? (s.fill ?? s.color) : s.color;
+    ctx.fillRect((b.minX + b.maxX) / 2 - 0.5 / scale, (b.minY + b.maxY) / 2 - 0.5 / scale, 1 / scale, 1 / scale);
+    ctx.globalAlpha = 1;
+    return;
+  }
   switch (el.type) {
     case "stroke":
       ctx.fillStyle = s.color;
@@ -190,12 +201,6 @@ export function inkBounds(el: Element): Box {
   if (el.type === "text") box = textInk(el, box);
   inkCache.set(el, box);
   return box;
-}
-
-/** Whether `el` covers at least a device pixel at `scale` (smaller ones are not drawn). */
-export function visibleAt(el: Element, scale: number): boolean {
-  const b = boundsOf(el);
-  return (b.maxX - b.minX) * scale >= 1 || (b.maxY - b.minY) * scale >= 1;
 }
 
 /** The dot grid over world region `box` (dots straddling its edges included). */

@@ -11,7 +11,7 @@
 import { boundsOf, type BoardState, type Box } from "../ops";
 import type { Element } from "../protocol";
 import type { Camera } from "./camera";
-import { drawElement, drawGrid, inkBounds, visibleAt } from "./draw";
+import { drawElement, drawGrid, inkBounds } from "./draw";
 import { BACKGROUND, BaseLayer, LiveLayer, worldBox, worldTransform, type RemoteCursor, type View } from "./layers";
 import { SceneIndex, type SceneChanges } from "./scene";
 import { TileCache, type Surface } from "./tiles";
@@ -178,7 +178,7 @@ export class Renderer {
     for (const el of state.elements.values()) {
       const b = inkBounds(el);
       if (b.maxX < box.minX || b.minX > box.maxX || b.maxY < box.minY || b.minY > box.maxY) continue;
-      if (visibleAt(el, v.scale)) drawElement(ctx, el, v.scale);
+      drawElement(ctx, el, v.scale);
     }
     return c;
   }

@@ -10,7 +10,7 @@
  */
 import type { Box } from "../ops";
 import type { Element } from "../protocol";
-import { drawElement, drawGrid, visibleAt, type Context2D } from "./draw";
+import { drawElement, drawGrid, type Context2D } from "./draw";
 import type { SceneIndex } from "./scene";
 
 /** Tile side in device pixels. */
@@ -160,7 +160,7 @@ export class TileCache {
         if (tile.i < i0 || tile.i > i1 || tile.j < j0 || tile.j > j1) continue;
         if (!tile.done || z <= tile.maxZ) {
           restart(tile);
-        } else if (visibleAt(el, level.scale)) {
+        } else {
           const ctx = tile.surface.ctx;
           ctx.setTransform(level.scale, 0, 0, level.scale, -tile.i * TILE, -tile.j * TILE);
           drawElement(ctx, el, level.scale);
@@ -294,7 +294,7 @@ function drawSome(
     drawGrid(ctx, box, level.zoom);
     const fringe = FRINGE / s;
     const reach = { minX: box.minX - fringe, minY: box.minY - fringe, maxX: box.maxX + fringe, maxY: box.maxY + fringe };
-    p.queue = scene.query(reach).filter((el) => !skip.has(el.id) && visibleAt(el, s));
+    p.queue = scene.query(reach).filter((el) => !skip.has(el.id));
     p.next = 0;
     p.maxZ = -1;
   }
