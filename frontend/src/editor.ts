@@ -5,6 +5,7 @@
 import { Camera, MAX_ZOOM } from "./canvas/camera";
 import { contentBounds, scanQuery } from "./canvas/hit";
 import { attachInput, type GestureCommand } from "./canvas/input";
+import { DEFAULT_PALETTE, toolStyle, type Palette } from "./canvas/palette";
 import { Renderer, type RemoteCursor } from "./canvas/render";
 import type { ElementQuery } from "./canvas/scene";
 import { makeTool, type PointerSample, type Tool, type ToolHost, type ToolName } from "./canvas/tools";
@@ -35,19 +36,8 @@ export interface EditorOptions {
   command(name: GestureCommand, screen: [number, number]): void;
 }
 
-export interface Palette {
-  color: string;
-  width: number;
-  fill: string | null;
-  textSize: number;
-}
-
 /** Remote cursors are drawn in this grey while we are not connected: where they are now is unknown. */
 const STALE_CURSOR_COLOR = "#adb5bd";
-
-/** Highlighter ink: translucent and wide (see render.HIGHLIGHTER_MAX_OPACITY). */
-const HIGHLIGHTER_OPACITY = 0.35;
-const HIGHLIGHTER_WIDTH_FACTOR = 4;
 
 export class Editor {
   readonly sync: SyncClient;
@@ -57,7 +47,7 @@ export class Editor {
   readonly renderer: Renderer;
   readonly undoStack = new UndoStack();
   readonly selection = new Set<string>();
-  palette: Palette = { color: "#1e1e1e", width: 4, fill: null, textSize: 24 };
+  palette: Palette = { ...DEFAULT_PALETTE };
   toolName: ToolName = "pen";
   private previewState: BoardState | null = null;
   /** Counts preview changes, so the renderer's cache tells previews apart. */
@@ -329,22 +319,13 @@ export class Editor {
     this.space = held;
   }
 
-  private style(tool: ToolName): Style {
-    const p = this.palette;
-    if (tool === "highlighter") {
-      return { color: p.color, width: Math.min(256, p.width * HIGHLIGHTER_WIDTH_FACTOR), opacity: HIGHLIGHTER_OPACITY, fill: null };
-    }
-    const fill = tool === "rect" || tool === "ellipse" ? p.fill : null;
-    return { color: p.color, width: p.width, opacity: 1, fill };
-  }
-
   private toolHost(): ToolHost {
     return {
       view: () => this.sync.view(),
       scene: () => this.scene(),
       submit: (ops) => this.submit(ops),
       record: (entry: UndoEntry) => this.undoStack.push(entry),
-      style: (tool) => this.style(tool),
+      style: (tool) => toolStyle(tool, this.palette),
       textSize: () => this.palette.textSize,
       limits: () => this.sync.limits,
       zoom: () => this.camera.zoom,
