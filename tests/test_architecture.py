@@ -156,6 +156,17 @@ def test_no_product_module_is_over_400_lines() -> None:
     assert not fixed, f"under {MAX_LINES} lines now, drop their allowance: {fixed}"
 
 
+def test_no_browser_module_is_over_400_lines() -> None:
+    src = ROOT / "frontend" / "src"
+    over = {
+        str(path.relative_to(ROOT)): n
+        for path in sorted(src.rglob("*.ts"))
+        if not path.name.endswith(".test.ts")
+        and (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert not over, f"browser modules over {MAX_LINES} lines: {over}"
+
+
 #: What the domain (board/) must not need, directly or through the product modules it imports:
 #: the socket server, the API, and the frameworks behind them (shared/STYLE.md, board/events.py).
 DOMAIN_MUST_NOT_IMPORT = ("realtime", "api", "channels", "rest_framework")
