@@ -102,11 +102,15 @@ class ClientOps:
         return {"t": "ops", "ops": list(self.ops)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClientAppend:
     """
     An `app` op on the connection's current stroke, already typed by a compact frame's decoder
     (v2 `UP_APP`, `UP_NEXT`): `validate_app` checks it without the map an `ops` frame would give.
+
+    Not frozen, unlike the other messages: one is made for nearly every frame of a drawing
+    client, and a frozen dataclass sets each field through object.__setattr__ in __init__,
+    several times the cost of a plain one. Nothing keeps it past the frame.
     """
 
     i: int
