@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 
 from api.base import SHARE_PARAMETERS, SharedBoardApi
 from api.exceptions import error_body
+from api.export_options import EXPORT_PARAMETERS, export_options
 from api.renderers import JSON_OR_MSGPACK, MSGPACK_MEDIA_TYPE
 from api.schema import READ_ERRORS, errors
 from api.serializers import ErrorSerializer
@@ -35,6 +36,7 @@ from board.conf import board_settings
 from board.document import BoardState
 from board.export import (
     ExportBusy,
+    ExportOptionError,
     ExportSource,
     ExportTooLarge,
     ExportUnavailable,
@@ -289,6 +291,7 @@ class BoardExportApi(SharedBoardApi):
                 "fmt", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(EXPORT_TYPES)
             ),
             SEQ_PARAMETER,
+            *EXPORT_PARAMETERS,
             *SHARE_PARAMETERS,
         ],
         responses={
@@ -305,11 +308,16 @@ class BoardExportApi(SharedBoardApi):
     def get(self, request: Request, board_id: str, fmt: str) -> HttpResponse:
         access = self.board_access(request, board_id)
         seq = _seq_param(request, access.board)
+        options = export_options(request)
         board_pk = access.board.pk
         try:
-            body = get_exporter().export(board_pk, seq, fmt, lambda: export_source(board_pk, seq))
+            body = get_exporter().export(
+                board_pk, seq, fmt, lambda: export_source(board_pk, seq), options
+            )
         except (ExportTooLarge, ExportUnavailable) as exc:
             return export_error(exc)
+        except ExportOptionError as exc:
+            raise serializers.ValidationError({exc.field: [exc.message]}) from None
         response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
         name = slugify(access.board.title) or "board"
         response["Content-Disposition"] = f'attachment; filename="{name}-{seq}.{fmt}"'

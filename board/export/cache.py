@@ -1,5 +1,5 @@
 """
-Rendered exports kept in memory, by (board id, seq, format).
+Rendered exports kept in memory, by (board id, seq, format, options).
 
 The log up to a seq never changes, so an entry never goes stale; the least recently used goes
 first once the bodies pass the cache's size.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 
 from board.export.task import Rendered
 
@@ -26,21 +27,21 @@ class ExportCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self._entries: OrderedDict[tuple[str, int, str], Rendered] = OrderedDict()
+        self._entries: OrderedDict[tuple[Hashable, ...], Rendered] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
     def _weight(rendered: Rendered) -> int:
         return len(rendered.body) if rendered.body is not None else VERDICT_BYTES
 
-    def get(self, key: tuple[str, int, str]) -> Rendered | None:
+    def get(self, key: tuple[Hashable, ...]) -> Rendered | None:
         with self._lock:
             rendered = self._entries.get(key)
             if rendered is not None:
                 self._entries.move_to_end(key)
             return rendered
 
-    def put(self, key: tuple[str, int, str], rendered: Rendered) -> None:
+    def put(self, key: tuple[Hashable, ...], rendered: Rendered) -> None:
         weight = self._weight(rendered)
         if weight > self.max_bytes // MAX_ENTRY_SHARE:
             return

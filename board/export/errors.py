@@ -45,3 +45,15 @@ class ExportTimeout(ExportUnavailable):
     """
 
     code = "export_timeout"
+
+
+class ExportOptionError(BoardError):
+    """
+    An export option names what the board does not have (a `frame` that is not a frame there).
+    """
+
+    code = "invalid"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, extra={"field": field})
+        self.field = field

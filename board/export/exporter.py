@@ -19,10 +19,14 @@ from board.conf import board_settings
 from board.export.budget import Budget, ExportCost
 from board.export.cache import ExportCache
 from board.export.errors import ExportBusy, ExportTooLarge, ExportUnavailable
-from board.export.task import ExportSource, Rendered
+from board.export.options import ExportOptions
+from board.export.task import DEFAULT_OPTIONS, ExportSource, Rendered
 from board.export.workers import InlinePool, WorkerPool
 
 logger = logging.getLogger(__name__)
+
+#: What the cache and the in-flight renders are keyed by: board, seq, format and options.
+ExportKey = tuple[str, int, str, ExportOptions]
 
 
 @dataclass
@@ -46,16 +50,24 @@ class Exporter:
         self.cache = cache
         self.timeout = timeout
         self.stats = ExportStats()
-        self._inflight: dict[tuple[str, int, str], Future[Rendered]] = {}
+        self._inflight: dict[ExportKey, Future[Rendered]] = {}
         self._lock = threading.Lock()
 
-    def export(self, board_id: str, seq: int, fmt: str, load: Callable[[], ExportSource]) -> bytes:
+    def export(
+        self,
+        board_id: str,
+        seq: int,
+        fmt: str,
+        load: Callable[[], ExportSource],
+        options: ExportOptions = DEFAULT_OPTIONS,
+    ) -> bytes:
         """
         Return the body of `fmt` for the board at `seq`; `load` reads it from the database.
 
-        Raises ExportTooLarge (above the budget) or an ExportUnavailable (busy, timeout, crash).
+        Raises ExportTooLarge (above the budget), an ExportUnavailable (busy, timeout, crash) or
+        ExportOptionError (an option names what the board does not have).
         """
-        key = (board_id, seq, fmt)
+        key = (board_id, seq, fmt, options)
         budget = Budget.from_settings()
         rendered = self.cache.get(key)
         # A cached "too large" verdict only holds while the budget is no larger.
@@ -68,7 +80,7 @@ class Exporter:
         return rendered.body
 
     def _render_once(
-        self, key: tuple[str, int, str], budget: Budget, load: Callable[[], ExportSource]
+        self, key: ExportKey, budget: Budget, load: Callable[[], ExportSource]
     ) -> Rendered:
         with self._lock:
             future = self._inflight.get(key)
@@ -95,14 +107,12 @@ class Exporter:
             with self._lock:
                 self._inflight.pop(key, None)
 
-    def _render(
-        self, key: tuple[str, int, str], budget: Budget, load: Callable[[], ExportSource]
-    ) -> Rendered:
-        board_id, seq, fmt = key
+    def _render(self, key: ExportKey, budget: Budget, load: Callable[[], ExportSource]) -> Rendered:
+        board_id, seq, fmt, options = key
         source = load()
         started = time.monotonic()
         try:
-            rendered = self.pool.run(fmt, source, budget)
+            rendered = self.pool.run(fmt, source, budget, options)
         except ExportUnavailable as exc:
             logger.warning("export %s of board %s at seq %s: %s", fmt, board_id, seq, exc.code)
             raise

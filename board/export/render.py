@@ -240,26 +240,41 @@ def content_box(state: BoardState) -> tuple[float, float, float, float]:
 def render_svg(
     state: BoardState,
     *,
-    pixel_size: tuple[int, int] | None = None,
+    pixel_size: tuple[float, float] | None = None,
     box: tuple[float, float, float, float] | None = None,
+    background: str | None = BACKGROUND,
+    clip: tuple[float, float, float, float] | None = None,
 ) -> str:
     """
     Return the board as an SVG document (`pixel_size` sets width/height; default 1 px per unit)
-    showing `box` (x, y, width, height; default content_box).
+    showing `box` (x, y, width, height; default content_box) on `background` (None: none),
+    the elements cut to `clip` (x, y, width, height) when given.
     """
     x, y, w, h = box or content_box(state)
     pw, ph = pixel_size or (w, h)
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" version="1.1" '
         f'width="{_n(pw)}" height="{_n(ph)}" viewBox="{_n(x)} {_n(y)} {_n(w)} {_n(h)}">',
-        f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" fill="{BACKGROUND}"/>',
     ]
+    if background is not None:
+        parts.append(
+            f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" '
+            f"fill={quoteattr(background)}/>"
+        )
+    if clip is not None:
+        cx, cy, cw, ch = clip
+        parts.append(
+            f'<clipPath id="frame"><rect x="{_n(cx)}" y="{_n(cy)}" '
+            f'width="{_n(cw)}" height="{_n(ch)}"/></clipPath><g clip-path="url(#frame)">'
+        )
     for el in state.elements.values():
         body = _RENDERERS[el["type"]](el)
         parts.append(
             f"<g data-id={quoteattr(el['id'])} data-type={quoteattr(el['type'])} "
             f"opacity={_q(el['style']['opacity'])}>{body}</g>"
         )
+    if clip is not None:
+        parts.append("</g>")
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -268,9 +283,18 @@ def png_size(state: BoardState, scale: float, max_pixels: int) -> tuple[int, int
     """
     Return the PNG's (width, height) in px: `scale` px per unit, shrunk to fit the bounds.
     """
+    return box_pixels(content_box(state), scale, max_pixels)
+
+
+def box_pixels(
+    box: tuple[float, float, float, float], scale: float, max_pixels: int
+) -> tuple[int, int]:
+    """
+    Return the (width, height) in px of `box` at `scale` px per unit, shrunk to fit the bounds.
+    """
     if not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive finite number, got {scale!r}")
-    _x, _y, w, h = content_box(state)
+    _x, _y, w, h = box
     zoom = min(scale, math.sqrt(max_pixels / (w * h)), PNG_MAX_SIDE / max(w, h))
     return max(1, math.floor(w * zoom)), max(1, math.floor(h * zoom))
 
@@ -279,7 +303,13 @@ def render_png(state: BoardState, *, scale: float = 1.0, max_pixels: int = PNG_M
     """
     Return the board as PNG bytes, at most `max_pixels` pixels and PNG_MAX_SIDE px a side.
     """
-    svg = render_svg(state, pixel_size=png_size(state, scale, max_pixels))
+    return rasterise(render_svg(state, pixel_size=png_size(state, scale, max_pixels)))
+
+
+def rasterise(svg: str) -> bytes:
+    """
+    Return the SVG document `svg` as PNG bytes (resvg), at its width and height.
+    """
     try:
         return bytes(resvg_py.svg_to_bytes(svg_string=svg))
     except ValueError as exc:

@@ -13,6 +13,7 @@ import msgpack
 
 from board.document import BoardState, replay
 from board.export.budget import Budget, ExportCost, export_cost
+from board.export.options import OPTION_RENDERERS, ExportOptions, selected_state
 from board.export.render import FORMAT_RENDERERS
 from board.export.thumbnail import render_thumbnail
 
@@ -57,12 +58,25 @@ def materialise(source: ExportSource) -> BoardState:
         gc.enable()
 
 
-def run_export(fmt: str, source: ExportSource, budget: Budget) -> Rendered:
+#: The options of an export that asks for none: the renderers' own defaults.
+DEFAULT_OPTIONS = ExportOptions()
+
+
+def run_export(
+    fmt: str, source: ExportSource, budget: Budget, options: ExportOptions = DEFAULT_OPTIONS
+) -> Rendered:
     """
     Decode, measure and (within `budget`) render: what a worker does for one export.
+
+    Raises ExportOptionError when an option names what the board does not have.
     """
     state = materialise(source)
-    cost = export_cost(state)
+    if options == DEFAULT_OPTIONS:
+        cost = export_cost(state)
+        if not budget.fits(fmt, cost):
+            return Rendered(None, cost)
+        return Rendered(RENDERERS[fmt](state), cost)
+    cost = export_cost(selected_state(state, options))
     if not budget.fits(fmt, cost):
         return Rendered(None, cost)
-    return Rendered(RENDERERS[fmt](state), cost)
+    return Rendered(OPTION_RENDERERS[fmt](state, options), cost)

@@ -28,8 +28,15 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from board.export.budget import Budget
-from board.export.errors import ExportBusy, ExportError, ExportTimeout, ExportUnavailable
-from board.export.task import ExportSource, Rendered, run_export
+from board.export.errors import (
+    ExportBusy,
+    ExportError,
+    ExportOptionError,
+    ExportTimeout,
+    ExportUnavailable,
+)
+from board.export.options import ExportOptions
+from board.export.task import DEFAULT_OPTIONS, ExportSource, Rendered, run_export
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +57,15 @@ def _limit_memory(max_bytes: int) -> None:
 _OUT_OF_MEMORY = ("memory", "the export worker ran out of memory")
 
 
-def _answer(fmt: str, source: ExportSource, budget: Budget) -> tuple[str, Any]:
+def _answer(
+    fmt: str, source: ExportSource, budget: Budget, options: ExportOptions = DEFAULT_OPTIONS
+) -> tuple[str, Any]:
     try:
-        return ("ok", run_export(fmt, source, budget))
+        return ("ok", run_export(fmt, source, budget, options))
     except MemoryError:
         return _OUT_OF_MEMORY
+    except ExportOptionError as exc:
+        return ("refused", (exc.field, exc.message))
     except ExportError as exc:
         return ("error", exc.message)
     except Exception:
@@ -111,7 +122,9 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def call(self, task: tuple[str, ExportSource, Budget], timeout: float) -> tuple[str, Any]:
+    def call(
+        self, task: tuple[str, ExportSource, Budget, ExportOptions], timeout: float
+    ) -> tuple[str, Any]:
         """
         Send a task, wait up to `timeout` for its answer (GIL released while waiting).
         """
@@ -145,9 +158,16 @@ class WorkerPool:
             self._slots.put(None)
         self._closed = False
 
-    def run(self, fmt: str, source: ExportSource, budget: Budget) -> Rendered:
+    def run(
+        self,
+        fmt: str,
+        source: ExportSource,
+        budget: Budget,
+        options: ExportOptions = DEFAULT_OPTIONS,
+    ) -> Rendered:
         """
-        Render in a worker; raise ExportBusy, ExportTimeout, ExportUnavailable or ExportError.
+        Render in a worker; raise ExportBusy, ExportTimeout, ExportUnavailable, ExportError or
+        ExportOptionError.
         """
         try:
             worker = self._slots.get(timeout=self.timeout)
@@ -161,7 +181,7 @@ class WorkerPool:
                 worker = None
             if worker is None:
                 worker = _Worker(self._ctx, self._memory_bytes)
-            kind, value = worker.call((fmt, source, budget), self.timeout)
+            kind, value = worker.call((fmt, source, budget, options), self.timeout)
             if kind == "memory":  # the worker exits after saying so
                 raise ExportUnavailable(f"The export could not be rendered: {value}.")
         except (ExportUnavailable, EOFError, OSError) as exc:
@@ -182,6 +202,8 @@ class WorkerPool:
         if kind == "ok":
             rendered: Rendered = value
             return rendered
+        if kind == "refused":
+            raise ExportOptionError(*value)
         if kind == "bug":
             logger.error("export %s failed in its worker:\n%s", fmt, value)
             raise ExportError("The export failed.")
@@ -210,8 +232,14 @@ class InlinePool:
     EXPORT_WORKERS = 0: render in the calling thread, no time or memory limit.
     """
 
-    def run(self, fmt: str, source: ExportSource, budget: Budget) -> Rendered:
-        return run_export(fmt, source, budget)
+    def run(
+        self,
+        fmt: str,
+        source: ExportSource,
+        budget: Budget,
+        options: ExportOptions = DEFAULT_OPTIONS,
+    ) -> Rendered:
+        return run_export(fmt, source, budget, options)
 
     def close(self) -> None:
         return

@@ -59,8 +59,10 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
                 hub.close_peer(peer, CloseCode.RATE_LIMITED)
             return
         row: list[Any] = [peer.client_id, msg.x, msg.y]
-        if msg.vp is not None:
+        if msg.vp is not None or msg.laser:
             row.append(msg.vp)
+        if msg.laser:
+            row.append(1)
         peer.cursor = row
         hub.work.set()
     else:

@@ -128,17 +128,21 @@ class ClientAppend:
 @dataclass(frozen=True, slots=True)
 class ClientCursor:
     """
-    `{"t": "cur"}`: the sender's pointer, optionally with its viewport `[x, y, w, h]`.
+    `{"t": "cur"}`: the sender's pointer, optionally with its viewport `[x, y, w, h]` and `l: 1`
+    while its laser pointer is down.
     """
 
     x: int
     y: int
     vp: list[int] | None = None
+    laser: bool = False
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"t": "cur", "x": self.x, "y": self.y}
         if self.vp is not None:
             wire["vp"] = list(self.vp)
+        if self.laser:
+            wire["l"] = 1
         return wire
 
 
@@ -341,7 +345,8 @@ class Snap:
 @dataclass(frozen=True, slots=True)
 class Cursors:
     """
-    `{"t": "cur", "c": [[client_id, x, y(, vp)], ...]}`: latest cursors of this tick.
+    `{"t": "cur", "c": [[client_id, x, y(, vp(, 1))], ...]}`: latest cursors of this tick; a
+    laser cursor's row has a 5th element 1 (its 4th, the viewport, is then null when absent).
     """
 
     c: list[list[Any]]

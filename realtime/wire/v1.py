@@ -159,7 +159,14 @@ def decode_binary(
             if not isinstance(vp, list) or len(vp) != 4:
                 raise ProtocolError(ErrorCode.BAD_MESSAGE, "vp: expected [x, y, w, h]")
             vp = [_coord(v, "vp") for v in vp]
-        return ClientCursor(x=_coord(msg.get("x"), "x"), y=_coord(msg.get("y"), "y"), vp=vp)
+        laser = msg.get("l", 0)
+        # Exactly 0 or 1 (not a bool, not 1.0): the same value travels on in the room's rows,
+        # so a client that sends something else learns it now rather than others misreading it.
+        if type(laser) is not int or laser not in (0, 1):
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, "l: expected 0 or 1")
+        return ClientCursor(
+            x=_coord(msg.get("x"), "x"), y=_coord(msg.get("y"), "y"), vp=vp, laser=laser == 1
+        )
     return _unknown(kind, "t")
 
 

@@ -20,10 +20,16 @@ import pytest
 from board.document import BoardState, materialize
 from board.export.budget import POINTS_PER_ELEMENT, Budget, ExportCost, export_cost
 from board.export.cache import ExportCache
-from board.export.errors import ExportTimeout, ExportTooLarge, ExportUnavailable
+from board.export.errors import (
+    ExportOptionError,
+    ExportTimeout,
+    ExportTooLarge,
+    ExportUnavailable,
+)
 from board.export.exporter import Exporter
+from board.export.options import ExportOptions
 from board.export.render import render_png, render_svg, xml_text
-from board.export.task import ExportSource, Rendered, materialise, run_export
+from board.export.task import DEFAULT_OPTIONS, ExportSource, Rendered, materialise, run_export
 from board.export.workers import InlinePool, WorkerPool
 
 STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
@@ -149,6 +155,19 @@ def test_a_worker_renders_what_the_server_would(pool: WorkerPool) -> None:
         assert pool.run(fmt, board, ROOMY) == run_export(fmt, board, ROOMY)
 
 
+def test_a_worker_renders_with_the_options_and_refuses_a_missing_frame(pool: WorkerPool) -> None:
+    board = source(rect("r"), stroke("s", 20))
+    options = ExportOptions(padding=0, ids=("r",), dark=True, scale=2)
+    for fmt in ("svg", "png", "json"):
+        ours = pool.run(fmt, board, ROOMY, options)
+        assert ours == run_export(fmt, board, ROOMY, options)
+        assert ours != run_export(fmt, board, ROOMY)
+    with pytest.raises(ExportOptionError) as info:
+        pool.run("svg", board, ROOMY, ExportOptions(frame="r"))
+    assert info.value.field == "frame"
+    assert pool.run("svg", board, ROOMY) == run_export("svg", board, ROOMY)  # the worker lives on
+
+
 def test_a_worker_that_died_while_idle_is_replaced(pool: WorkerPool) -> None:
     board = source(rect("r"))
     pool.run("svg", board, ROOMY)
@@ -245,10 +264,16 @@ class CountingPool(InlinePool):
         self.calls = 0
         self.delay = delay
 
-    def run(self, fmt: str, source: ExportSource, budget: Budget) -> Rendered:
+    def run(
+        self,
+        fmt: str,
+        source: ExportSource,
+        budget: Budget,
+        options: ExportOptions = DEFAULT_OPTIONS,
+    ) -> Rendered:
         self.calls += 1
         time.sleep(self.delay)
-        return super().run(fmt, source, budget)
+        return super().run(fmt, source, budget, options)
 
 
 def test_the_same_export_twice_renders_once() -> None:

@@ -290,6 +290,39 @@ async def test_cursors_reach_the_other_sockets_in_one_frame(layer, connect, boar
     await bob.close()
 
 
+@pytest.mark.parametrize("version", [1, 2])
+async def test_a_laser_cursor_carries_its_flag_to_the_room(layer, connect, board, user, version):
+    alice = await connect(board, user, client_id="alice-tab-1", version=version)
+    bob = await connect(board, user, client_id="bob-tab-1", version=version)
+    await alice.sync()
+    await bob.sync()
+    await alice.comm.send_to(bytes_data=msgpack.packb({"t": "cur", "x": 5, "y": 6, "l": 1}))
+    assert (await bob.expect(protocol.Cursors)).c == [["alice-tab-1", 5, 6, None, 1]]
+    vp = [0, 0, 800, 600]
+    await alice.comm.send_to(
+        bytes_data=msgpack.packb({"t": "cur", "x": 7, "y": 8, "vp": vp, "l": 1})
+    )
+    assert (await bob.expect(protocol.Cursors)).c == [["alice-tab-1", 7, 8, vp, 1]]
+    await alice.comm.send_to(bytes_data=msgpack.packb({"t": "cur", "x": 9, "y": 9, "l": 0}))
+    assert (await bob.expect(protocol.Cursors)).c == [["alice-tab-1", 9, 9]]
+    await alice.close()
+    await bob.close()
+
+
+async def test_a_junk_laser_flag_is_refused_and_not_passed_on(layer, connect, board, user):
+    alice = await connect(board, user, client_id="alice-tab-1")
+    bob = await connect(board, user, client_id="bob-tab-1")
+    await alice.sync()
+    await bob.sync()
+    await alice.comm.send_to(bytes_data=msgpack.packb({"t": "cur", "x": 1, "y": 1, "l": "on"}))
+    error = await alice.expect(protocol.Error)
+    assert (error.code, error.message) == ("bad_message", "l: expected 0 or 1")
+    await alice.comm.send_to(bytes_data=msgpack.packb({"t": "cur", "x": 2, "y": 2}))
+    assert (await bob.expect(protocol.Cursors)).c == [["alice-tab-1", 2, 2]]
+    await alice.close()
+    await bob.close()
+
+
 async def test_presence_lists_everyone_and_follows_name_changes(layer, connect, board, user):
     alice = await connect(board, user, client_id="alice-tab-1")
     await alice.sync()

@@ -141,7 +141,29 @@ BAD_BINARY = [
     (msgpack.packb({"t": "cur", "x": 10**8, "y": 2}), ErrorCode.BAD_MESSAGE),
     (msgpack.packb({"t": "cur", "x": 1, "y": 2, "vp": [1, 2, 3]}), ErrorCode.BAD_MESSAGE),
     (msgpack.packb({"t": "cur", "x": 1, "y": 2, "vp": [1, 2, 3, "4"]}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": 1, "y": 2, "l": 2}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": 1, "y": 2, "l": True}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": 1, "y": 2, "l": "1"}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": 1, "y": 2, "l": 1.0}), ErrorCode.BAD_MESSAGE),
+    (msgpack.packb({"t": "cur", "x": 1, "y": 2, "l": None}), ErrorCode.BAD_MESSAGE),
 ]
+
+
+@pytest.mark.parametrize(
+    ("frame", "cursor"),
+    [
+        ({"t": "cur", "x": 1, "y": 2}, p.ClientCursor(x=1, y=2)),
+        ({"t": "cur", "x": 1, "y": 2, "l": 0}, p.ClientCursor(x=1, y=2)),
+        ({"t": "cur", "x": 1, "y": 2, "l": 1}, p.ClientCursor(x=1, y=2, laser=True)),
+        (
+            {"t": "cur", "x": 1, "y": 2, "vp": [0, 0, 9, 9], "l": 1},
+            p.ClientCursor(x=1, y=2, vp=[0, 0, 9, 9], laser=True),
+        ),
+    ],
+    ids=repr,
+)
+def test_a_cursor_frame_reads_its_laser_flag(frame: dict[str, Any], cursor: p.ClientCursor):
+    assert v1.decode_binary(msgpack.packb(frame)) == cursor
 
 
 @pytest.mark.parametrize(("data", "code"), BAD_BINARY, ids=[repr(d[:24]) for d, _ in BAD_BINARY])
