@@ -1,4 +1,4 @@
-// Bundles src/main.ts into static/frontend/dist/ for Django's staticfiles (ESM, one file).
+// Bundles src/main.ts into static/frontend/dist/ for Django's staticfiles (ESM; lazily imported modules as chunks).
 import { build } from "esbuild";
 
 await build({
@@ -9,5 +9,8 @@ await build({
   minify: true,
   sourcemap: true,
   outdir: "static/frontend/dist",
+  // Lazily imported modules (clipboard SVG/PNG, ...) become chunks loaded on first use.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   logLevel: "warning",
 });

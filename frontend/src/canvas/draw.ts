@@ -54,19 +54,22 @@ function strokeInput(el: Element, tolerance: number): number[][] {
 }
 
 function buildOutline(el: Element, tolerance: number): Path2D {
+  return outlinePath(strokeOutlinePoints(el, tolerance));
+}
+
+/** The stroke's outline polygon (perfect-freehand), as the canvas fills it; SVG copies use it too. */
+export function strokeOutlinePoints(el: Element, tolerance = 0): number[][] {
   const highlighter = el.style.opacity <= HIGHLIGHTER_MAX_OPACITY;
-  return outlinePath(
-    getStroke(strokeInput(el, tolerance), {
-      size: el.style.width,
-      // Real stylus pressure gets pronounced thinning; simulated (mouse, touch) only a hint of it,
-      // or fast mouse strokes come out hairline-thin.
-      thinning: highlighter ? 0 : el.pr ? 0.6 : 0.25,
-      smoothing: 0.5,
-      streamline: 0.4,
-      simulatePressure: !el.pr,
-      last: true,
-    }),
-  );
+  return getStroke(strokeInput(el, tolerance), {
+    size: el.style.width,
+    // Real stylus pressure gets pronounced thinning; simulated (mouse, touch) only a hint of it,
+    // or fast mouse strokes come out hairline-thin.
+    thinning: highlighter ? 0 : el.pr ? 0.6 : 0.25,
+    smoothing: 0.5,
+    streamline: 0.4,
+    simulatePressure: !el.pr,
+    last: true,
+  });
 }
 
 /** The stroke's filled outline; at `scale` below LOD_SCALE, from points a device pixel apart. */

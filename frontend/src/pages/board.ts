@@ -4,6 +4,7 @@
 import { useShareToken } from "../api";
 import { cameraKey, loadCamera, openingPlace, saveCamera } from "../canvas/camera-store";
 import { contentBounds } from "../canvas/hit";
+import { BoardClipboard } from "../clipboard";
 import { Editor } from "../editor";
 import { browserLocks, claimClientId, isReload } from "../tabs";
 import { BoardChrome } from "../ui/board-ui";
@@ -70,6 +71,7 @@ export async function boardPage(): Promise<void> {
   chrome = new BoardChrome(editor);
   panels = new BoardPanels(editor, boardId, () => chrome?.renderSession());
   sheets = new BoardSheets(editor);
+  new BoardClipboard(editor, $<HTMLCanvasElement>("board-canvas"));
   (window as unknown as { inkroom: unknown }).inkroom = {
     ...editor.debugHook(),
     statusText: () => $("status").textContent,

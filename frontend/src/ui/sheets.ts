@@ -203,7 +203,8 @@ export class BoardSheets {
     const readOnly = this.ed.readOnly;
     $("sel-count").textContent = n === 0 ? "Nothing selected" : `${n} selected${readOnly ? " (read-only)" : ""}`;
     for (const b of document.querySelectorAll<HTMLButtonElement>("#dlg-selection .row button")) {
-      b.disabled = b.id === "sel-all" ? false : n === 0 || readOnly;
+      // Select all works on anything; Paste needs no selection (clipboard.ts).
+      b.disabled = b.id === "sel-all" ? false : b.id === "sel-paste" ? readOnly : n === 0 || readOnly;
     }
   }
 }

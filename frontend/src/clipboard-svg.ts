@@ -1,0 +1,195 @@
+/**
+ * The selection as SVG and PNG for other apps' paste (loaded on demand by clipboard.ts: the
+ * board page does not need it to draw).
+ *
+ * Geometry follows canvas/draw.ts: strokes are the same perfect-freehand outline, arrowheads
+ * the same two barbs, text lines 1.25 em apart from their top. The PNG is the SVG drawn onto
+ * a canvas (through a data: URL, which the page's img-src allows), on white.
+ */
+import type { Box } from "./ops";
+import type { Element } from "./protocol";
+
+/**
+ * The geometry it shares with the canvas, passed in by the caller rather than imported: a
+ * module imported both by the main bundle and by this lazy chunk would be split into a third
+ * file that every board page loads.
+ */
+export interface Geometry {
+  /** canvas/draw.ts strokeOutlinePoints */
+  outline(el: Element): number[][];
+  /** canvas/draw.ts inkBounds */
+  ink(el: Element): Box;
+  /** ops.ts boundsOf */
+  bounds(el: Element): Box;
+}
+
+/** Room around the selection (world units). */
+const PADDING = 16;
+/** PNG pixels per world unit, and the most pixels a side may have. */
+const PNG_SCALE = 2;
+const PNG_MAX_SIDE = 4096;
+/** Note fill when the note has none (SPEC16: sticky notes default to yellow). */
+const NOTE_FILL = "#ffec99";
+const FONTS: Record<string, string> = {
+  hand: "system-ui, sans-serif",
+  sans: "system-ui, sans-serif",
+  serif: "Georgia, serif",
+  mono: "ui-monospace, monospace",
+};
+const DASHES: Record<string, (w: number) => string> = {
+  dash: (w) => `${w * 4} ${w * 3}`,
+  dot: (w) => `0 ${w * 2.5}`,
+};
+
+/** The optional keys other features add (SPEC16); absent means the default. */
+type Extra = { rot?: number; name?: string; align?: string; style: { dash?: string; font?: string } };
+
+const esc = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const n = (v: number) => String(Math.round(v * 100) / 100);
+
+function strokePath(el: Element, g: Geometry): string {
+  const pts = g.outline(el);
+  if (pts.length === 0) return "";
+  let d = `M${n(pts[0][0])} ${n(pts[0][1])}`;
+  for (let k = 0; k < pts.length; k++) {
+    const [x0, y0] = pts[k];
+    const [x1, y1] = pts[(k + 1) % pts.length];
+    d += `Q${n(x0)} ${n(y0)} ${n((x0 + x1) / 2)} ${n((y0 + y1) / 2)}`;
+  }
+  return `<path d="${d}Z" fill="${esc(el.style.color)}"/>`;
+}
+
+function lineAttrs(el: Element & Extra): string {
+  const s = el.style;
+  const dash = s.dash ? DASHES[s.dash]?.(s.width) : undefined;
+  return `stroke="${esc(s.color)}" stroke-width="${n(s.width)}" stroke-linecap="round" stroke-linejoin="round"${dash ? ` stroke-dasharray="${dash}"` : ""}`;
+}
+
+function textLines(text: string, x: number, y: number, size: number, font: string, color: string, anchor = "start"): string {
+  return text
+    .split("\n")
+    .map(
+      (line, k) =>
+        `<text x="${n(x)}" y="${n(y + k * size * 1.25)}" font-size="${n(size)}" font-family="${esc(font)}" fill="${esc(color)}" dominant-baseline="text-before-edge" text-anchor="${anchor}" xml:space="preserve">${esc(line)}</text>`,
+    )
+    .join("");
+}
+
+function box(el: Element): { x: number; y: number; w: number; h: number } {
+  const w = el.w ?? 0;
+  const h = el.h ?? 0;
+  return { x: Math.min(el.x, el.x + w), y: Math.min(el.y, el.y + h), w: Math.abs(w), h: Math.abs(h) };
+}
+
+function shape(el: Element & Extra, g: Geometry): string {
+  const s = el.style;
+  const font = FONTS[s.font ?? "hand"] ?? FONTS.hand;
+  const { x, y, w, h } = box(el);
+  const fill = s.fill ?? (el.type === ("note" as string) ? NOTE_FILL : null);
+  const paint = `fill="${fill ? esc(fill) : "none"}" ${lineAttrs(el)}`;
+  switch (el.type as string) {
+    case "stroke":
+      return strokePath(el, g);
+    case "rect":
+    case "note":
+    case "image":
+      return `<rect x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" ${paint}/>` + label(el, font);
+    case "frame":
+      return (
+        `<rect x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" fill="none" ${lineAttrs(el)}/>` +
+        textLines(el.name ?? "", x, y - 20, 14, FONTS.sans, s.color)
+      );
+    case "ellipse":
+      return `<ellipse cx="${n(x + w / 2)}" cy="${n(y + h / 2)}" rx="${n(w / 2)}" ry="${n(h / 2)}" ${paint}/>` + label(el, font);
+    case "diamond":
+      return (
+        `<polygon points="${n(x + w / 2)},${n(y)} ${n(x + w)},${n(y + h / 2)} ${n(x + w / 2)},${n(y + h)} ${n(x)},${n(y + h / 2)}" ${paint}/>` +
+        label(el, font)
+      );
+    case "line":
+    case "arrow": {
+      const x2 = el.x + (el.w ?? 0);
+      const y2 = el.y + (el.h ?? 0);
+      let out = `<line x1="${n(el.x)}" y1="${n(el.y)}" x2="${n(x2)}" y2="${n(y2)}" ${lineAttrs(el)}/>`;
+      if (el.type === "arrow") {
+        const angle = Math.atan2(y2 - el.y, x2 - el.x);
+        const len = Math.max(10, s.width * 4);
+        const barb = (da: number) => `${n(x2 - len * Math.cos(angle + da))},${n(y2 - len * Math.sin(angle + da))}`;
+        out += `<polyline points="${barb(-Math.PI / 7)} ${n(x2)},${n(y2)} ${barb(Math.PI / 7)}" fill="none" ${lineAttrs({ ...el, style: { ...s, dash: undefined } })}/>`;
+      }
+      return out;
+    }
+    case "text": {
+      const size = el.size ?? 24;
+      const align = el.align ?? "left";
+      const anchor = align === "center" ? "middle" : align === "right" ? "end" : "start";
+      const ax = el.w && align !== "left" ? el.x + (align === "center" ? el.w / 2 : el.w) : el.x;
+      return textLines(el.text ?? "", ax, el.y, size, font, s.color, anchor);
+    }
+    default:
+      return "";
+  }
+}
+
+/** A box shape's label, centred in it (SPEC16: `text` on rect, ellipse, diamond, note). */
+function label(el: Element & Extra, font: string): string {
+  if (!el.text) return "";
+  const { x, y, w, h } = box(el);
+  const size = el.size ?? 20;
+  const lines = el.text.split("\n").length;
+  return textLines(el.text, x + w / 2, y + h / 2 - (lines * size * 1.25) / 2, size, font, el.style.color, "middle");
+}
+
+function drawn(el: Element & Extra, g: Geometry): string {
+  const body = shape(el, g);
+  if (!body) return "";
+  const opacity = el.style.opacity < 1 ? ` opacity="${n(el.style.opacity)}"` : "";
+  // About the centre of the unrotated box (SPEC16 `rot`).
+  const c = g.bounds(el);
+  const rot = el.rot ? ` transform="rotate(${n(el.rot)} ${n((c.minX + c.maxX) / 2)} ${n((c.minY + c.maxY) / 2)})"` : "";
+  return opacity || rot ? `<g${opacity}${rot}>${body}</g>` : body;
+}
+
+export function selectionBounds(els: readonly Element[], g: Geometry): Box {
+  const b = { minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
+  for (const el of els) {
+    const ink = g.ink(el);
+    b.minX = Math.min(b.minX, ink.minX);
+    b.minY = Math.min(b.minY, ink.minY);
+    b.maxX = Math.max(b.maxX, ink.maxX);
+    b.maxY = Math.max(b.maxY, ink.maxY);
+  }
+  return { minX: b.minX - PADDING, minY: b.minY - PADDING, maxX: b.maxX + PADDING, maxY: b.maxY + PADDING };
+}
+
+/** The elements (in z-order) as a standalone SVG document framing their ink. */
+export function selectionSvg(els: readonly Element[], g: Geometry): string {
+  const b = selectionBounds(els, g);
+  const w = Math.max(1, Math.ceil(b.maxX - b.minX));
+  const h = Math.max(1, Math.ceil(b.maxY - b.minY));
+  const body = els.map((el) => drawn(el as Element & Extra, g)).join("");
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="${n(b.minX)} ${n(b.minY)} ${w} ${h}">` +
+    `${body}</svg>`
+  );
+}
+
+/** The SVG drawn onto a white canvas, as a PNG blob. */
+export async function svgToPng(svg: string): Promise<Blob> {
+  const img = new Image();
+  img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+  await img.decode();
+  const scale = Math.min(PNG_SCALE, PNG_MAX_SIDE / Math.max(img.width, img.height, 1));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(img.width * scale));
+  canvas.height = Math.max(1, Math.round(img.height * scale));
+  const ctx = canvas.getContext("2d");
+  if (!ctx) throw new Error("2D canvas is not available in this browser");
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("PNG encoding failed"))), "image/png"),
+  );
+}

@@ -1,0 +1,252 @@
+"""
+Copy, cut, paste, duplicate and select all (issue 16), driven as a user does it: mouse and
+keyboard in headless Chromium with clipboard permissions, checked against the server's
+`/state/`; screenshots to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser
+
+from board.models import Board, Membership, Role
+from tests.frontend.browser import DESKTOP, Client, sign_in
+from tests.support.servers import ServerProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+#: A pointer position off the canvas (the top bar), so a paste goes beside the originals.
+OFF_CANVAS = (640, 10)
+
+
+async def clipboard_client(
+    browser: Browser, server: ServerProcess, board_id: str, username: str = "alice"
+) -> Client:
+    context = await browser.new_context(
+        viewport=DESKTOP, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = await context.new_page()
+    await sign_in(page, server, username, next_path=f"/b/{board_id}/")
+    client = Client(context, page, server.http_url(""), board_id)
+    await client.wait_synced()
+    return client
+
+
+async def hover(client: Client, x: float, y: float) -> None:
+    """Move the mouse to canvas point (x, y) (world = canvas at the default camera)."""
+    ox, oy = await client.canvas_origin()
+    await client.page.mouse.move(ox + x, oy + y, steps=2)
+
+
+async def server_elements(client: Client, count: int) -> list[dict[str, Any]]:
+    """The server's elements once there are `count` of them."""
+    await client.wait(
+        "([id, n]) => fetch(`/api/v1/boards/${id}/state/`)"
+        ".then(r => r.json()).then(s => s.elements.length === n)",
+        [client.board_id, count],
+    )
+    elements: list[dict[str, Any]] = (await client.server_state())["elements"]
+    return elements
+
+
+async def selection(client: Client) -> list[str]:
+    ids: list[str] = await client.page.evaluate("[...inkroom.editor.selection]")
+    return ids
+
+
+def geometry(el: dict[str, Any]) -> tuple[Any, ...]:
+    return (el["type"], el["x"], el["y"], el.get("w"), el.get("h"))
+
+
+async def draw_rect(client: Client, x: int, y: int, w: int, h: int) -> None:
+    await client.tool("rect")
+    await client.drag([(x, y), (x + w // 2, y + h // 2), (x + w, y + h)])
+
+
+@pytest.fixture
+def other_board(people: dict[str, Any]) -> Board:
+    board = Board.objects.create(owner=people["alice"], title="Other board")
+    Membership.objects.create(board=board, user=people["alice"], role=Role.OWNER)
+    return board
+
+
+async def test_copy_paste_at_pointer_cascade_offset_cut_and_undo(
+    browser: Browser, server: ServerProcess, people: dict[str, Any], artifacts: Path
+) -> None:
+    alice = await clipboard_client(browser, server, people["board"].id)
+    page = alice.page
+    await draw_rect(alice, 100, 100, 100, 100)
+    [original] = await server_elements(alice, 1)
+    assert geometry(original) == ("rect", 100, 100, 100, 100)
+
+    # Select it (click its edge), copy, paste with the pointer at (500, 400): centred there.
+    await alice.tool("select")
+    await alice.drag([(100, 150), (100, 150)])
+    await page.keyboard.press("Control+c")
+    await hover(alice, 500, 400)
+    await page.keyboard.press("Control+v")
+    els = await server_elements(alice, 2)
+    pasted = els[1]
+    assert pasted["id"] != original["id"]
+    assert geometry(pasted) == ("rect", 450, 350, 100, 100)
+    assert pasted["style"] == original["style"]
+    assert await selection(alice) == [pasted["id"]]
+
+    # Again without moving the pointer: 16 further (a cascade).
+    await page.keyboard.press("Control+v")
+    els = await server_elements(alice, 3)
+    assert geometry(els[2]) == ("rect", 466, 366, 100, 100)
+
+    # With the pointer off the canvas: beside the originals, +16/+16.
+    await page.mouse.move(*OFF_CANVAS, steps=4)
+    await page.keyboard.press("Control+v")
+    els = await server_elements(alice, 4)
+    assert geometry(els[3]) == ("rect", 116, 116, 100, 100)
+    await page.screenshot(path=str(artifacts / "clipboard-pasted.png"))
+
+    # Undo takes the last paste away.
+    await page.keyboard.press("Control+z")
+    els = await server_elements(alice, 3)
+    assert [geometry(el) for el in els][2] == ("rect", 466, 366, 100, 100)
+
+    # Cut the original: gone from the server; paste brings a copy back beside where it was.
+    await alice.drag([(100, 150), (100, 150)])
+    assert await selection(alice) == [original["id"]]
+    await page.keyboard.press("Control+x")
+    els = await server_elements(alice, 2)
+    assert original["id"] not in {el["id"] for el in els}
+    await page.mouse.move(*OFF_CANVAS, steps=4)
+    await page.keyboard.press("Control+v")
+    els = await server_elements(alice, 3)
+    assert geometry(els[2]) == ("rect", 116, 116, 100, 100)
+    # Cut was one undo step: undo the paste, then the cut, and the original is back.
+    await page.keyboard.press("Control+z")
+    await server_elements(alice, 2)
+    await page.keyboard.press("Control+z")
+    els = await server_elements(alice, 3)
+    assert original["id"] in {el["id"] for el in els}
+
+    # Other apps get the selection as SVG and PNG next to the payload.
+    types = await page.evaluate(
+        "async () => (await navigator.clipboard.read()).flatMap(item => item.types)"
+    )
+    assert {"text/plain", "image/svg+xml", "image/png", "web application/x-inkroom+json"} <= set(
+        types
+    )
+
+
+async def test_duplicate_select_all_delete_and_the_selection_sheet(
+    browser: Browser, server: ServerProcess, people: dict[str, Any], artifacts: Path
+) -> None:
+    alice = await clipboard_client(browser, server, people["board"].id)
+    page = alice.page
+    await draw_rect(alice, 100, 100, 80, 60)
+    await alice.stroke(300, 300)
+    before = await server_elements(alice, 2)
+
+    # Ctrl+D duplicates the selection +16/+16 and selects the copies.
+    await alice.tool("select")
+    await alice.drag([(100, 130), (100, 130)])
+    await page.keyboard.press("Control+d")
+    els = await server_elements(alice, 3)
+    assert geometry(els[2]) == ("rect", 116, 116, 80, 60)
+    assert await selection(alice) == [els[2]["id"]]
+    # Again: from the copy, so another 16 on.
+    await page.keyboard.press("Control+d")
+    els = await server_elements(alice, 4)
+    assert geometry(els[3]) == ("rect", 132, 132, 80, 60)
+
+    # The selection sheet (right click): Duplicate there too.
+    ox, oy = await alice.canvas_origin()
+    await page.mouse.click(ox + 300, oy + 300, button="right")
+    await page.click("#sel-duplicate")
+    els = await server_elements(alice, 5)
+    stroke_copy = els[4]
+    assert stroke_copy["type"] == "stroke"
+    assert (stroke_copy["x"], stroke_copy["y"]) == (before[1]["x"] + 16, before[1]["y"] + 16)
+    assert stroke_copy["p"] == before[1]["p"]
+
+    # Ctrl+A selects everything (from another tool too); Delete empties the board.
+    await alice.tool("pen")
+    await page.keyboard.press("Control+a")
+    assert sorted(await selection(alice)) == sorted(el["id"] for el in els)
+    await page.screenshot(path=str(artifacts / "clipboard-select-all.png"))
+    await page.keyboard.press("Delete")
+    await server_elements(alice, 0)
+    await page.keyboard.press("Control+z")
+    await server_elements(alice, 5)
+
+
+async def test_paste_into_another_board_plain_text_and_undo_of_a_paste(
+    browser: Browser,
+    server: ServerProcess,
+    people: dict[str, Any],
+    other_board: Board,
+    artifacts: Path,
+) -> None:
+    alice = await clipboard_client(browser, server, people["board"].id)
+    await draw_rect(alice, 100, 100, 100, 80)
+    await alice.tool("ellipse")
+    await alice.drag([(300, 100), (350, 150), (400, 200)])
+    await alice.stroke(100, 300)
+    originals = await server_elements(alice, 3)
+    await alice.tool("select")
+    await alice.drag([(60, 60), (500, 420), (700, 500)])
+    assert len(await selection(alice)) == 3
+    await alice.page.keyboard.press("Control+c")
+
+    # A second page of the same browser on another board: Ctrl+V there.
+    page2 = await alice.context.new_page()
+    await page2.goto(server.http_url(f"/b/{other_board.id}/"))
+    other = Client(alice.context, page2, server.http_url(""), other_board.id)
+    await other.wait_synced()
+    await hover(other, 600, 400)
+    await page2.keyboard.press("Control+v")
+    pasted = await server_elements(other, 3)
+    assert [el["type"] for el in pasted] == ["rect", "ellipse", "stroke"]
+    assert not {el["id"] for el in pasted} & {el["id"] for el in originals}
+    # Moved together: the same offsets between them as on the first board.
+    dx, dy = pasted[0]["x"] - originals[0]["x"], pasted[0]["y"] - originals[0]["y"]
+    assert (dx, dy) != (0, 0)
+    for a, b in zip(originals, pasted, strict=True):
+        assert (b["x"] - a["x"], b["y"] - a["y"]) == (dx, dy)
+        assert {k: v for k, v in a.items() if k not in ("id", "x", "y")} == {
+            k: v for k, v in b.items() if k not in ("id", "x", "y")
+        }
+    await page2.screenshot(path=str(artifacts / "clipboard-other-board.png"))
+
+    # The paste was one undo step: Ctrl+Z removes all three.
+    await page2.keyboard.press("Control+z")
+    await server_elements(other, 0)
+    await page2.keyboard.press("Control+Shift+z")
+    await server_elements(other, 3)
+
+    # Plain text from elsewhere becomes a text element at the pointer.
+    await page2.evaluate("navigator.clipboard.writeText('hello\\r\\nfrom elsewhere')")
+    await hover(other, 200, 500)
+    await page2.keyboard.press("Control+v")
+    els = await server_elements(other, 4)
+    assert (els[3]["type"], els[3]["text"], els[3]["x"], els[3]["y"]) == (
+        "text",
+        "hello\nfrom elsewhere",
+        200,
+        500,
+    )
+
+    # A paste carrying only a file is left to the images feature: not taken, nothing added.
+    taken = await page2.evaluate(
+        """() => {
+          const dt = new DataTransfer();
+          const bytes = new Uint8Array([137, 80, 78, 71]);
+          dt.items.add(new File([bytes], 'shot.png', {type: 'image/png'}));
+          const init = {clipboardData: dt, bubbles: true, cancelable: true};
+          const e = new ClipboardEvent('paste', init);
+          document.getElementById('board-canvas').dispatchEvent(e);
+          return e.defaultPrevented;
+        }"""
+    )
+    assert taken is False
+    assert len((await other.server_state())["elements"]) == 4
