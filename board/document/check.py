@@ -13,6 +13,7 @@ from typing import Any
 from board.document.limits import COORD_MAX, Limits
 from board.document.reducer import UPDATABLE
 from board.document.state import BoardState, count_totals
+from board.document.structure import check_bindings
 from board.exceptions import BoardFull, OpRejected
 
 
@@ -51,6 +52,8 @@ def _check_add(state: BoardState, op: Mapping[str, Any], limits: Limits, where: 
     if el["id"] in elements:
         raise _reject(where + ".el.id", f"element {el['id']!r} already exists")
     kind = el["type"]
+    if "sb" in el or "eb" in el:
+        check_bindings(elements, el["id"], el, where + ".el")
     added = len(el.get("p") or ()) // 2 if kind == "stroke" else 0
     if added > limits.max_points_per_stroke:
         limit = limits.max_points_per_stroke
@@ -93,6 +96,8 @@ def _check_upd(state: BoardState, op: Mapping[str, Any], limits: Limits, where: 
     for key in changes:
         if key not in allowed:
             raise _reject(f"{where}.set.{key}", f"a {el['type']} has no {key!r}")
+    if "sb" in changes or "eb" in changes:
+        check_bindings(state.elements, el["id"], changes, where + ".set")
     if "text" in changes:  # a text element (checked above): only growth counts
         added = len(changes["text"]) - len(el.get("text") or "")
         if added > 0 and state._text_chars + added > limits.max_board_text_chars:
@@ -123,6 +128,16 @@ def _check_mov(state: BoardState, op: Mapping[str, Any], where: str) -> None:
             raise _reject(where + ".dx", f"moves {el_id!r} beyond ±{COORD_MAX}")
 
 
+def _check_ord(state: BoardState, op: Mapping[str, Any], where: str) -> None:
+    # An `ord` above a missing or listed element would change nothing: the client's view is off.
+    after = op["after"]
+    if after is not None:
+        if after not in state.elements:
+            raise _reject(where + ".after", f"no element {after!r} on this board")
+        if after in op["ids"]:
+            raise _reject(where + ".after", f"element {after!r} is also in ids")
+
+
 def check_op(
     state: BoardState, op: Mapping[str, Any], limits: Limits, *, where: str = "op"
 ) -> None:
@@ -146,3 +161,5 @@ def check_op(
         _check_mov(state, op, where)
     elif kind == "rst":
         _check_rst(op, limits, where)
+    elif kind == "ord":
+        _check_ord(state, op, where)

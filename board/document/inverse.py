@@ -5,9 +5,10 @@ Clients keep undo/redo stacks of these (frontend mirrors this module); the serve
 them itself, they come back as ordinary ops. Undo is expressed with the protocol's own op kinds,
 so it is only as exact as they allow:
 
-* undoing `del`/`clr` re-adds the elements in their old relative order but on top of everything
-  added since (there is no "insert at z"); undoing `app` re-creates the whole stroke (del + add),
-  which also moves it to the top. A client that groups a stroke's add + apps into one undo step
+* undoing `del` re-adds the elements and puts them back in z-order with `ord` (above the element
+  that was below them); undoing `clr` re-adds everything in its old order, on top of whatever was
+  added since; undoing `app` re-creates the whole stroke (del + add), which also moves it to
+  the top. A client that groups a stroke's add + apps into one undo step
   (the usual case) gets an exact `del`.
 * an op that was a no-op (stale id) has an empty inverse.
 """
@@ -17,13 +18,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from board.document.bindings import GEOMETRY_KEYS, bound_to
+from board.document.limits import MAX_IDS_PER_OP
 from board.document.reducer import UPDATABLE
 from board.document.state import BoardState, copy_element
+from board.document.structure import BINDING_KEYS, LINKED_TYPES
+from board.document.zorder import restore_z, undo_ord
 
 
 def _undo_add(state: BoardState, op: Mapping[str, Any]) -> list[dict[str, Any]]:
     el_id = op["el"]["id"]
-    return [] if el_id in state.elements else [{"k": "del", "ids": [el_id]}]
+    if el_id in state.elements:
+        return []
+    # Arrows bound to a missing element stood where they were left; the add re-attaches them.
+    return [{"k": "del", "ids": [el_id]}] + [
+        {"k": "upd", "id": arrow["id"], "set": {key: arrow[key] for key in GEOMETRY_KEYS}}
+        for arrow in bound_to(state, el_id)
+    ]
 
 
 def _undo_app(state: BoardState, op: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -39,11 +50,14 @@ def _undo_upd(state: BoardState, op: Mapping[str, Any]) -> list[dict[str, Any]]:
         return []
     allowed = UPDATABLE[el["type"]]
     old: dict[str, Any] = {}
+    if el["type"] in LINKED_TYPES and not GEOMETRY_KEYS.union(BINDING_KEYS).isdisjoint(op["set"]):
+        # A rebound end moves: the old geometry comes back with the old binding.
+        old.update((key, el[key]) for key in GEOMETRY_KEYS)
     for key, value in op["set"].items():
         if key == "style":
             old["style"] = {k: el["style"][k] for k in value if k in el["style"]}
         elif key in allowed:
-            old[key] = el[key]
+            old[key] = el.get(key)  # None: the key was absent, and null removes it again
     return [{"k": "upd", "id": el["id"], "set": old}] if old else []
 
 
@@ -58,7 +72,10 @@ def _readd(state: BoardState, ids: list[str]) -> list[dict[str, Any]]:
 
 def _undo_del(state: BoardState, op: Mapping[str, Any]) -> list[dict[str, Any]]:
     named = set(op["ids"])
-    return _readd(state, [el_id for el_id in state.elements if el_id in named])
+    removed = [el_id for el_id in state.elements if el_id in named]
+    if not removed:
+        return []
+    return _readd(state, removed) + restore_z(state.elements, set(removed), MAX_IDS_PER_OP)
 
 
 def _undo_clr(state: BoardState, op: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -78,6 +95,7 @@ _UNDO = {
     "del": _undo_del,
     "clr": _undo_clr,
     "rst": _undo_rst,
+    "ord": undo_ord,
 }
 
 

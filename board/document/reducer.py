@@ -14,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from board.document import bindings
 from board.document.limits import COORD_MAX
 from board.document.state import BoardState, Element, copy_element, points_of, text_chars_of
+from board.document.structure import BINDABLE_TYPES, BINDING_KEYS, COMMON_KEYS, LINKED_TYPES
 from board.document.validate import SHAPE_TYPES
+from board.document.zorder import apply_ord
 
 #: Pressure given to appended points of a pressure stroke when an op lacks it (only possible
 #: when the element was replaced under the op; see the module docstring).
@@ -28,6 +31,8 @@ UPDATABLE: dict[str, frozenset[str]] = {
     "text": frozenset({"style", "x", "y", "text", "size"}),
     **{t: frozenset({"style", "x", "y", "w", "h"}) for t in SHAPE_TYPES},
 }
+for _kind in UPDATABLE:  # groups and lock on every type, bindings on lines and arrows
+    UPDATABLE[_kind] |= COMMON_KEYS | (BINDING_KEYS if _kind in LINKED_TYPES else frozenset())
 
 
 def _clamp(v: int) -> int:
@@ -48,6 +53,11 @@ def _add(state: BoardState, op: Mapping[str, Any]) -> None:
             state._points += len(new.get("p") or ()) // 2
         elif kind == "text":
             state._text_chars += len(new.get("text") or "")
+        elif kind in BINDABLE_TYPES:
+            bindings.follow(state, (new["id"],))
+        elif "sb" in new or "eb" in new:
+            bindings.link(state, new)
+            bindings.resolve(elements, new)
 
 
 def _app(state: BoardState, op: Mapping[str, Any]) -> None:
@@ -67,23 +77,51 @@ def _upd(state: BoardState, op: Mapping[str, Any]) -> None:
     if el is None:
         return
     allowed = UPDATABLE.get(el["type"], frozenset())
-    for key, value in op["set"].items():
+    changes = op["set"]
+    relinked = el["type"] in LINKED_TYPES and ("sb" in changes or "eb" in changes)
+    if relinked:
+        bindings.unlink(state, el)
+    for key, value in changes.items():
         if key == "style":
             el["style"] = {**el["style"], **value}
         elif key in allowed:
             if key == "text":  # only a text element has it
                 state._text_chars += len(value) - len(el.get("text") or "")
-            el[key] = value
+            if value is None:  # null removes an optional key
+                el.pop(key, None)
+            else:
+                el[key] = value
+    if relinked:
+        bindings.link(state, el)
+    if relinked or not bindings.GEOMETRY_KEYS.isdisjoint(changes):
+        _rebind(state, el)
+
+
+def _rebind(state: BoardState, el: Element) -> None:
+    # After an element's geometry or bindings changed: it follows its targets, or its arrows it.
+    if el["type"] in BINDABLE_TYPES:
+        bindings.follow(state, (el["id"],))
+    elif el["type"] in LINKED_TYPES:
+        bindings.resolve(state.elements, el)
 
 
 def _mov(state: BoardState, op: Mapping[str, Any]) -> None:
     dx, dy = op["dx"], op["dy"]
     # dict.fromkeys: an id named twice moves once, as a client selecting it twice would expect.
-    for el_id in dict.fromkeys(op["ids"]):
-        el = state.elements.get(el_id)
+    ids = dict.fromkeys(op["ids"])
+    elements = state.elements
+    linked = []
+    for el_id in ids:
+        el = elements.get(el_id)
         if el is not None:
             el["x"] = _clamp(el["x"] + dx)
             el["y"] = _clamp(el["y"] + dy)
+            if "sb" in el or "eb" in el:
+                linked.append(el)
+    # After every move: arrows follow their targets, and a moved arrow's bound ends stay put.
+    bindings.follow(state, ids)
+    for el in linked:
+        bindings.resolve(elements, el)
 
 
 def _del(state: BoardState, op: Mapping[str, Any]) -> None:
@@ -93,11 +131,13 @@ def _del(state: BoardState, op: Mapping[str, Any]) -> None:
         if el is not None:
             state._points -= points_of(el)
             state._text_chars -= text_chars_of(el)
+            bindings.unlink(state, el)
 
 
 def _clr(state: BoardState, op: Mapping[str, Any]) -> None:
     state.elements.clear()
     state._points = state._text_chars = 0
+    state._bound = {}
 
 
 def _rst(state: BoardState, op: Mapping[str, Any]) -> None:
@@ -106,6 +146,7 @@ def _rst(state: BoardState, op: Mapping[str, Any]) -> None:
         if el["id"] not in elements:
             elements[el["id"]] = copy_element(el)
     state.elements = elements  # counts the totals afresh
+    bindings.follow_all(state)
 
 
 _REDUCERS: dict[str, Callable[[BoardState, Mapping[str, Any]], None]] = {
@@ -116,6 +157,7 @@ _REDUCERS: dict[str, Callable[[BoardState, Mapping[str, Any]], None]] = {
     "del": _del,
     "clr": _clr,
     "rst": _rst,
+    "ord": apply_ord,
 }
 
 

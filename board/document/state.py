@@ -36,11 +36,12 @@ class BoardState:
     would cost O(board) on the hot path. Counted once when the elements arrive (constructor,
     snapshot, deferred build, assigning `elements`), then moved by every reducer. Changing
     `elements` in place by other means leaves them stale: assign the map instead (or call
-    `recount()`). The reducers (board.document.reducer) and check_op (board.document.check)
-    read and move `_points` and `_text_chars` directly: they are the package's hot path.
+    `recount()`); the same holds for the index of arrow bindings. The reducers
+    (board.document.reducer) and check_op (board.document.check) read and move `_points` and
+    `_text_chars` directly: they are the package's hot path.
     """
 
-    __slots__ = ("_build", "_elements", "_lock", "_points", "_text_chars", "seq")
+    __slots__ = ("_bound", "_build", "_elements", "_lock", "_points", "_text_chars", "seq")
 
     def __init__(self, elements: dict[str, Element] | None = None, seq: int = 0) -> None:
         self._elements: dict[str, Element] = elements if elements is not None else {}
@@ -48,6 +49,8 @@ class BoardState:
         self._lock: threading.Lock | None = None
         self.seq = seq
         self._points, self._text_chars = count_totals(self._elements.values())
+        #: Target id -> lines/arrows bound to it (board.document.bindings), built on first use.
+        self._bound: dict[str, set[str]] | None = None
 
     @classmethod
     def _adopt(
@@ -78,6 +81,7 @@ class BoardState:
     @elements.setter
     def elements(self, value: dict[str, Element]) -> None:
         totals = count_totals(value.values())
+        self._bound = None
         if self._lock is None:
             self._elements = value
             self._points, self._text_chars = totals
@@ -112,6 +116,7 @@ class BoardState:
                 # Once per load, next to a decode that costs far more (docs/document-model.md).
                 self._points, self._text_chars = count_totals(elements.values())
                 self._elements = elements
+                self._bound = None
                 self._build = None
 
     @property
@@ -139,6 +144,7 @@ class BoardState:
         Count the totals again from the elements (after changing `elements` in place).
         """
         self._points, self._text_chars = count_totals(self.elements.values())
+        self._bound = None
 
     def copy(self) -> BoardState:
         elements = {k: copy_element(el) for k, el in self.elements.items()}

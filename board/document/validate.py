@@ -30,6 +30,13 @@ from board.document.limits import (
     WIDTH_MIN,
     Limits,
 )
+from board.document.structure import (
+    BINDING_KEYS,
+    COMMON_KEYS,
+    optional_keys,
+    validate_structure,
+    validate_structure_set,
+)
 from board.exceptions import OpRejected
 from board.text import NOT_SCALAR_TEXT, is_scalar_text
 
@@ -51,7 +58,7 @@ ELEMENT_KEYS: dict[str, frozenset[str]] = {
     **{t: _COMMON | {"w", "h"} for t in SHAPE_TYPES},
 }
 STYLE_KEYS = frozenset({"color", "width", "opacity", "fill"})
-UPD_KEYS = frozenset({"style", "x", "y", "w", "h", "text", "size"})
+UPD_KEYS = frozenset({"style", "x", "y", "w", "h", "text", "size"}) | COMMON_KEYS | BINDING_KEYS
 
 #: (required, optional) keys per op kind, besides `i` and `k`.
 _OP_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -62,6 +69,7 @@ _OP_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "del": (frozenset({"ids"}), frozenset()),
     "clr": (frozenset(), frozenset()),
     "rst": (frozenset({"from", "els"}), frozenset()),
+    "ord": (frozenset({"ids", "after"}), frozenset()),
 }
 SERVER_KINDS = frozenset({"rst"})
 
@@ -196,7 +204,8 @@ def validate_element(raw: object, limits: Limits, path: str) -> dict[str, Any]:
     if type(kind) is not str or kind not in ELEMENT_TYPES:
         _fail(path + ".type", "expected one of " + ", ".join(sorted(ELEMENT_TYPES)))
     required = ELEMENT_KEYS[kind]
-    _check_keys(raw, required, required | {"pr"} if kind == "stroke" else required, path)
+    allowed = required | optional_keys(kind)
+    _check_keys(raw, required, allowed | {"pr"} if kind == "stroke" else allowed, path)
     el: dict[str, Any] = {
         "id": _id(raw["id"], path + ".id"),
         "type": kind,
@@ -216,6 +225,7 @@ def validate_element(raw: object, limits: Limits, path: str) -> dict[str, Any]:
     else:
         el["w"] = _int(raw["w"], -2 * COORD_MAX, 2 * COORD_MAX, path + ".w")
         el["h"] = _int(raw["h"], -2 * COORD_MAX, 2 * COORD_MAX, path + ".h")
+    el.update(validate_structure(raw, kind, path))
     return el
 
 
@@ -254,6 +264,7 @@ def _upd(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
         out["text"] = _text(changes["text"], limits, path + ".text")
     if "size" in changes:
         out["size"] = _int(changes["size"], TEXT_SIZE_MIN, TEXT_SIZE_MAX, path + ".size")
+    out.update(validate_structure_set(changes, path))
     return {"id": _id(raw["id"], where + ".id"), "set": out}
 
 
@@ -271,6 +282,14 @@ def _del(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
 
 def _clr(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
     return {}
+
+
+def _ord(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
+    after = raw["after"]
+    return {
+        "ids": _ids(raw["ids"], limits, where + ".ids"),
+        "after": None if after is None else _id(after, where + ".after"),
+    }
 
 
 def _rst(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
@@ -291,6 +310,7 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Limits, str], dict[str, Any]]] 
     "del": _del,
     "clr": _clr,
     "rst": _rst,
+    "ord": _ord,
 }
 _ALLOWED_OP_KEYS = {k: req | opt | {"i", "k"} for k, (req, opt) in _OP_KEYS.items()}
 _REQUIRED_OP_KEYS = {k: req | {"i", "k"} for k, (req, _opt) in _OP_KEYS.items()}
@@ -310,7 +330,7 @@ def validate_op(
         _fail(where, "expected a map")
     kind = raw.get("k")
     if type(kind) is not str or kind not in _VALIDATORS:
-        _fail(where + ".k", "expected one of add, app, upd, mov, del, clr")
+        _fail(where + ".k", "expected one of add, app, upd, mov, del, clr, ord")
     if kind in SERVER_KINDS and not allow_server_kinds:
         _fail(where + ".k", f"{kind!r} is issued by the server only")
     _check_keys(raw, _REQUIRED_OP_KEYS[kind], _ALLOWED_OP_KEYS[kind], where)

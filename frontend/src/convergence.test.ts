@@ -24,12 +24,14 @@ import {
   v1Entry,
   type Definition,
 } from "./compact";
+import { BINDABLE_TYPES } from "./bindings";
 import { applyOp, cloneState, emptyState, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
 import {
   DEFAULT_LIMITS,
   decodeClient,
   encodeServer,
+  type Binding,
   type Element,
   type LogEntry,
   type Op,
@@ -92,9 +94,23 @@ interface WireStats {
   tag1: number;
   tag2: number;
   defs: number;
+  /** Structure in the log: `ord` entries, and entries binding an arrow to a rect. */
+  ord: number;
+  bound: number;
 }
 
-const newStats = (): WireStats => ({ upAdd: 0, upAddRepeat: 0, upApp: 0, v1Up: 0, tag0: 0, tag1: 0, tag2: 0, defs: 0 });
+const newStats = (): WireStats => ({
+  upAdd: 0,
+  upAddRepeat: 0,
+  upApp: 0,
+  v1Up: 0,
+  tag0: 0,
+  tag1: 0,
+  tag2: 0,
+  defs: 0,
+  ord: 0,
+  bound: 0,
+});
 
 function newConn(name: string, store: MemoryStore, client: SyncClient): Conn {
   return {
@@ -120,8 +136,13 @@ class FakeServer {
   ) {}
 
   private valid(op: Op): boolean {
-    if (op.k === "add") return !this.state.elements.has(op.el.id);
-    if (op.k === "app" || op.k === "upd") return this.state.elements.get(op.id)?.type !== undefined;
+    if (op.k === "add" && this.state.elements.has(op.el.id)) return false;
+    if (op.k === "app" || op.k === "upd") {
+      const el = this.state.elements.get(op.id);
+      return el !== undefined && bindsFit(this.state, el.id, op.k === "upd" ? op.set : {});
+    }
+    if (op.k === "add" && !bindsFit(this.state, op.el.id, op.el)) return false;
+    if (op.k === "ord") return op.after === null || (this.state.elements.has(op.after) && !op.ids.includes(op.after));
     return op.k !== "rst";
   }
 
@@ -293,10 +314,53 @@ function randomOp(conn: Conn, random: () => number, serial: number): NewOp | nul
     const target = strokes[Math.floor(random() * strokes.length)];
     return { k: "app", id: target.id, p: [1, Math.floor(random() * 5) - 2] };
   }
-  if (r < 0.85) return { k: "mov", ids: [pick().id], dx: 3, dy: -1 };
+  if (r < 0.8) return { k: "mov", ids: [pick().id], dx: 3, dy: -1 };
+  if (r < 0.85) return structureOp(els, random, `${conn.name}${serial}`);
   if (r < 0.98) return { k: "del", ids: [pick().id] };
   return { k: "clr" };
 }
+
+/** check_op's binding rule: targets on the board, bindable, not the line itself. */
+function bindsFit(state: BoardState, id: string, fields: { sb?: Binding | null; eb?: Binding | null }): boolean {
+  for (const b of [fields.sb, fields.eb]) {
+    if (!b) continue;
+    const target = state.elements.get(b.id);
+    if (b.id === id || !target || !BINDABLE_TYPES.has(target.type)) return false;
+  }
+  return true;
+}
+
+/** Arrows bound to rects, rebinding, unbinding, z-order, groups and lock, on what `els` has. */
+function structureOp(els: Element[], random: () => number, id: string): NewOp {
+  const pick = () => els[Math.floor(random() * els.length)];
+  const rects = els.filter((el) => el.type === "rect");
+  const arrows = els.filter((el) => el.type === "arrow");
+  const bind = (): Binding | undefined => {
+    const target = rects[Math.floor(random() * rects.length)];
+    return target && { id: target.id, fx: Math.floor(random() * 1001), fy: 500 };
+  };
+  const r = random();
+  if (r < 0.35 || (r < 0.6 && arrows.length === 0)) {
+    const el: Element = { id, type: "arrow", x: 0, y: 0, w: 40, h: 10, style: { ...STYLE } };
+    const sb = bind();
+    const eb = bind();
+    if (sb) el.sb = sb;
+    if (eb && random() < 0.7) el.eb = eb;
+    return { k: "add", el };
+  }
+  if (r < 0.6) {
+    const arrow = arrows[Math.floor(random() * arrows.length)];
+    return { k: "upd", id: arrow.id, set: random() < 0.5 ? { sb: bind() ?? null } : { eb: null, x: 7 } };
+  }
+  if (r < 0.85) {
+    const after = random() < 0.3 ? null : pick().id;
+    const ids = [pick().id, pick().id].filter((k) => k !== after);
+    return ids.length ? { k: "ord", ids, after } : { k: "ord", ids: [pick().id], after: null };
+  }
+  return { k: "upd", id: pick().id, set: random() < 0.5 ? { grp: [`g${serialOf(id)}`], lock: true } : { grp: null } };
+}
+
+const serialOf = (id: string) => id.replace(/\D/g, "");
 
 async function runSeed(seed: number, steps: number): Promise<WireStats> {
   const random = rng(seed);
@@ -369,6 +433,8 @@ async function runSeed(seed: number, steps: number): Promise<WireStats> {
   const replayed = cloneState(emptyState());
   for (const entry of server.log) applyOp(replayed, entry);
   expect([...replayed.elements.values()]).toEqual(expected);
+  server.stats.ord += server.log.filter((e) => e.k === "ord").length;
+  server.stats.bound += server.log.filter((e) => (e.k === "add" ? e.el.sb : e.k === "upd" && e.set.sb)).length;
   return server.stats;
 }
 

@@ -7,6 +7,7 @@
  * conflicts are expected. Elements are immutable values: a changed element is a new object, so
  * renderers may cache derived geometry per element object.
  */
+import { BINDABLE_TYPES, follow, followAll, forget, GEOMETRY_KEYS, link, LINKED_TYPES, reorder, resolved, shareIndex, unlink } from "./bindings";
 import type { Element, ElementPatch, Op } from "./protocol";
 
 /** The board at a seq. `elements` iterates in z-order (Map insertion order: last is on top). */
@@ -27,7 +28,9 @@ export function stateFromElements(seq: number, els: readonly Element[]): BoardSt
 
 /** A copy that can be reduced without touching `state` (elements are shared: immutable). */
 export function cloneState(state: BoardState): BoardState {
-  return { seq: state.seq, elements: new Map(state.elements) };
+  const elements = new Map(state.elements);
+  shareIndex(state.elements, elements);
+  return { seq: state.seq, elements };
 }
 
 /** Coordinates are clamped to ±COORD_MAX world units (docs/protocol.md §3.1). */
@@ -44,6 +47,10 @@ const UPDATABLE: Record<string, readonly string[]> = {
   line: ["x", "y", "w", "h"],
   arrow: ["x", "y", "w", "h"],
 };
+// Groups and lock on every type, bindings on lines and arrows (reducer.py does the same).
+for (const [type, keys] of Object.entries(UPDATABLE)) {
+  UPDATABLE[type] = [...keys, "grp", "lock", ...(LINKED_TYPES.has(type) ? ["sb", "eb"] : [])];
+}
 
 const clamp = (v: number) => Math.max(-COORD_MAX, Math.min(COORD_MAX, v));
 
@@ -56,7 +63,9 @@ function patched(el: Element, set: ElementPatch): Element {
   }
   for (const key of UPDATABLE[el.type] ?? []) {
     const value = (set as Record<string, unknown>)[key];
-    if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+    // null removes an optional key (docs/protocol.md §3.3).
+    if (value === null) delete (next as unknown as Record<string, unknown>)[key];
+    else if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
   }
   return next;
 }
@@ -72,12 +81,31 @@ function appended(el: Element, p: readonly number[], pr?: readonly number[]): El
   return next;
 }
 
+/** An `upd`: patch, then keep bindings (index and geometry) in step, as reducer.py does. */
+function updated(els: Map<string, Element>, el: Element, set: ElementPatch): void {
+  const relinked = LINKED_TYPES.has(el.type) && ("sb" in set || "eb" in set);
+  if (relinked) unlink(els, el);
+  const next = patched(el, set);
+  els.set(next.id, next);
+  if (relinked) link(els, next);
+  if (!relinked && !GEOMETRY_KEYS.some((key) => key in set)) return;
+  if (BINDABLE_TYPES.has(next.type)) follow(els, [next.id]);
+  else if (LINKED_TYPES.has(next.type)) els.set(next.id, resolved(els, next));
+}
+
 /** Apply one op to `state` in place (the Map is mutated, elements are replaced). */
 export function applyOp(state: BoardState, op: Op): BoardState {
   const els = state.elements;
   switch (op.k) {
     case "add":
-      if (!els.has(op.el.id)) els.set(op.el.id, op.el);
+      if (!els.has(op.el.id)) {
+        els.set(op.el.id, op.el);
+        if (BINDABLE_TYPES.has(op.el.type)) follow(els, [op.el.id]);
+        else if (op.el.sb || op.el.eb) {
+          link(els, op.el);
+          els.set(op.el.id, resolved(els, op.el));
+        }
+      }
       break;
     case "app": {
       const el = els.get(op.id);
@@ -86,7 +114,7 @@ export function applyOp(state: BoardState, op: Op): BoardState {
     }
     case "upd": {
       const el = els.get(op.id);
-      if (el) els.set(op.id, patched(el, op.set));
+      if (el) updated(els, el, op.set);
       break;
     }
     case "mov":
@@ -95,17 +123,32 @@ export function applyOp(state: BoardState, op: Op): BoardState {
         const el = els.get(id);
         if (el) els.set(id, { ...el, x: clamp(el.x + op.dx), y: clamp(el.y + op.dy) });
       }
+      // Arrows follow their targets, and a moved arrow's bound ends stay put (as reducer.py).
+      follow(els, op.ids);
+      for (const id of new Set(op.ids)) {
+        const el = els.get(id);
+        if (el && (el.sb || el.eb)) els.set(id, resolved(els, el));
+      }
       break;
     case "del":
-      for (const id of op.ids) els.delete(id);
+      for (const id of op.ids) {
+        const el = els.get(id);
+        if (el) unlink(els, el);
+        els.delete(id);
+      }
       break;
     case "clr":
       els.clear();
+      forget(els);
       break;
     case "rst":
       els.clear();
       // The first of duplicate ids wins, as on the server.
       for (const el of op.els) if (!els.has(el.id)) els.set(el.id, el);
+      followAll(els);
+      break;
+    case "ord":
+      reorder(els, op.ids, op.after);
       break;
   }
   return state;

@@ -35,6 +35,13 @@ export interface Style {
   fill: string | null;
 }
 
+/** A line/arrow endpoint bound to a box: anchor per mille of its width (fx) and height (fy). */
+export interface Binding {
+  id: string;
+  fx: number;
+  fy: number;
+}
+
 /** One board element (§3.1). Treated as immutable: reducers replace, never mutate. */
 export interface Element {
   id: string;
@@ -48,8 +55,15 @@ export interface Element {
   h?: number;
   text?: string;
   size?: number;
+  /** Groups, innermost first (at most 8). */
+  grp?: string[];
+  lock?: boolean;
+  /** Start / end bindings (line, arrow). */
+  sb?: Binding;
+  eb?: Binding;
 }
 
+/** In a patch, null removes an optional key. */
 export interface ElementPatch {
   style?: Partial<Style>;
   x?: number;
@@ -58,6 +72,10 @@ export interface ElementPatch {
   h?: number;
   text?: string;
   size?: number;
+  grp?: string[] | null;
+  lock?: boolean | null;
+  sb?: Binding | null;
+  eb?: Binding | null;
 }
 
 export type AddOp = { i: number; k: "add"; el: Element };
@@ -67,8 +85,10 @@ export type MoveOp = { i: number; k: "mov"; ids: string[]; dx: number; dy: numbe
 export type DeleteOp = { i: number; k: "del"; ids: string[] };
 export type ClearOp = { i: number; k: "clr" };
 export type RestoreOp = { i: number; k: "rst"; from: number; els: Element[] };
+/** Z-order: `ids` go, in their relative order, directly above `after` (null: the bottom). */
+export type OrderOp = { i: number; k: "ord"; ids: string[]; after: string | null };
 /** An op as a client submits it (§3.2). `rst` is server-issued only. */
-export type Op = AddOp | AppendOp | UpdateOp | MoveOp | DeleteOp | ClearOp | RestoreOp;
+export type Op = AddOp | AppendOp | UpdateOp | MoveOp | DeleteOp | ClearOp | RestoreOp | OrderOp;
 export type OpKind = Op["k"];
 
 /**

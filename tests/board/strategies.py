@@ -24,6 +24,13 @@ texts = st.text(
 )
 
 
+#: An arrow end bound to any id of the pool (a box, something else, or nothing).
+bindings = st.fixed_dictionaries(
+    {"id": ids, "fx": st.sampled_from([0, 1, 500, 999, 1000]), "fy": st.integers(0, 1000)}
+)
+groups = st.lists(st.sampled_from(["g1", "g2", "g3"]), min_size=1, max_size=8)
+
+
 def styles(*, partial: bool = False) -> st.SearchStrategy[dict[str, Any]]:
     fields = {
         "color": colors,
@@ -65,6 +72,9 @@ def elements(draw: st.DrawFn) -> dict[str, Any]:
     else:
         el["w"] = draw(st.integers(-500, 500))
         el["h"] = draw(st.integers(-500, 500))
+        if kind in ("line", "arrow"):
+            el.update(draw(st.fixed_dictionaries({}, optional={"sb": bindings, "eb": bindings})))
+    el.update(draw(st.fixed_dictionaries({}, optional={"grp": groups, "lock": st.booleans()})))
     return el
 
 
@@ -77,6 +87,10 @@ def _updates() -> st.SearchStrategy[dict[str, Any]]:
         "h": st.integers(-500, 500),
         "text": texts,
         "size": st.integers(4, 512),
+        "sb": st.none() | bindings,
+        "eb": st.none() | bindings,
+        "grp": st.none() | groups,
+        "lock": st.none() | st.booleans(),
     }
     return st.fixed_dictionaries({}, optional=fields).filter(bool)
 
@@ -99,6 +113,9 @@ def op_bodies() -> st.SearchStrategy[dict[str, Any]]:
         ),
         st.builds(lambda i: {"k": "del", "ids": i}, id_lists),
         st.just({"k": "clr"}),
+        st.builds(
+            lambda i, after: {"k": "ord", "ids": i, "after": after}, id_lists, st.none() | ids
+        ),
     )
 
 

@@ -371,7 +371,7 @@ def test_inverse_ops_undo_an_op(log: list[dict[str, Any]], body: dict[str, Any])
     after = apply(before, body)
     undone = materialize(after, inverse_op(before, body))
     assert undone.elements == before.elements
-    if body["k"] in {"add", "upd", "mov"}:
+    if body["k"] in {"add", "upd", "mov", "del", "ord"}:
         assert list(undone.elements) == list(before.elements)
 
 

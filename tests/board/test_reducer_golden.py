@@ -29,6 +29,17 @@ PLAIN = _el("m", "stroke", p=[0, 0, 1, 1])
 RECT = _el("r", "rect", w=30, h=-20)
 TEXT = _el("t", "text", text="hi", size=16)
 BOARD = [STROKE, PLAIN, RECT, TEXT]
+#: An ellipse and an arrow from the rect's centre to the ellipse's right edge.
+OVAL = _el("o", "ellipse", w=7, h=9, x=100, grp=["g1"])
+ARROW = _el(
+    "a",
+    "arrow",
+    w=0,
+    h=0,
+    sb={"id": "r", "fx": 500, "fy": 500},
+    eb={"id": "o", "fx": 1000, "fy": 333},
+)
+BOUND = [*BOARD, OVAL, ARROW]
 
 CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
     ("add on top", BOARD, {"k": "add", "el": _el("n", "ellipse", w=4, h=4)}),
@@ -66,6 +77,41 @@ CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
     ),
     ("del ignores missing ids", BOARD, {"k": "del", "ids": ["m", "zz"]}),
     ("clr", BOARD, {"k": "clr"}),
+    ("add an arrow bound at both ends", [*BOARD, OVAL], {"k": "add", "el": ARROW}),
+    ("mov of a target: the arrow follows", BOUND, {"k": "mov", "ids": ["r"], "dx": 7, "dy": 3}),
+    (
+        "mov of a target and its arrow: re-anchored once",
+        BOUND,
+        {"k": "mov", "ids": ["a", "o"], "dx": -5, "dy": 11},
+    ),
+    (
+        "upd of a target's size: the arrow follows",
+        BOUND,
+        {"k": "upd", "id": "o", "set": {"w": -40}},
+    ),
+    (
+        "upd rebinds the start, geometry from the new target",
+        BOUND,
+        {"k": "upd", "id": "a", "set": {"sb": {"id": "o", "fx": 0, "fy": 0}, "x": 1}},
+    ),
+    ("upd null removes a binding", BOUND, {"k": "upd", "id": "a", "set": {"eb": None}}),
+    (
+        "binding to a stroke or a missing id is kept and ignored",
+        BOARD,
+        {"k": "add", "el": _el("b", "line", w=5, h=5, sb={"id": "s", "fx": 0, "fy": 0})},
+    ),
+    ("del of a target keeps the binding", BOUND, {"k": "del", "ids": ["r"]}),
+    ("re-adding a target re-attaches", [*BOARD[:2], TEXT, OVAL, ARROW], {"k": "add", "el": RECT}),
+    (
+        "upd groups and lock",
+        BOUND,
+        {"k": "upd", "id": "s", "set": {"grp": ["g2", "g1"], "lock": True}},
+    ),
+    ("upd null removes groups", BOUND, {"k": "upd", "id": "o", "set": {"grp": None}}),
+    ("ord to the bottom", BOUND, {"k": "ord", "ids": ["t", "zz", "r", "t"], "after": None}),
+    ("ord above an element", BOUND, {"k": "ord", "ids": ["a", "s"], "after": "r"}),
+    ("ord after a missing element is a no-op", BOUND, {"k": "ord", "ids": ["s"], "after": "zz"}),
+    ("ord after a listed element is a no-op", BOUND, {"k": "ord", "ids": ["s", "m"], "after": "m"}),
     (
         "rst replaces everything",
         BOARD,
@@ -85,7 +131,8 @@ def build_cases() -> list[dict[str, Any]]:
         cases.append(
             {
                 "name": name,
-                "before": {"seq": 10, "els": before},
+                # As the adds left them: bound arrows already resolved.
+                "before": {"seq": 10, "els": list(state.elements.values())},
                 "op": entry,
                 "after": {"seq": after.seq, "els": list(after.elements.values())},
             }

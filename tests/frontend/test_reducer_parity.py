@@ -2,7 +2,8 @@
 The client's applyOp (frontend/src/ops.ts) and the server's reducer (board.document.reducer) agree:
 seeded random op sequences, including the edge cases (updates of keys a type does not have,
 repeated ids in mov and rst, appends without pressure, coordinates at the clamp) replay to the
-same elements in the same z-order in both.
+same elements in the same z-order in both. Arrows bound to shapes (present, missing or of a
+type that cannot be bound), groups, lock and `ord` are in the mix.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ OPS_PER_CASE = 120
 STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
 
 
-def _element(rnd: random.Random, n: int) -> dict[str, Any]:
-    kind = rnd.choice(["stroke", "stroke", "rect", "ellipse", "line", "arrow", "text"])
+def _element(rnd: random.Random, n: int, ids: list[str] | None = None) -> dict[str, Any]:
+    kind = rnd.choice(["stroke", "rect", "ellipse", "line", "arrow", "arrow", "text"])
     el: dict[str, Any] = {
         "id": f"e{rnd.randrange(n + 1)}",  # small id space: collisions exercise "add exists"
         "type": kind,
@@ -42,14 +43,29 @@ def _element(rnd: random.Random, n: int) -> dict[str, Any]:
         el.update(text="hi", size=24)
     else:
         el.update(w=rnd.randrange(-30, 30), h=rnd.randrange(-30, 30))
+        if kind in ("line", "arrow"):
+            for key in ("sb", "eb"):
+                if rnd.random() < 0.6:
+                    el[key] = _binding(rnd, n, ids or [])
+    if rnd.random() < 0.2:
+        el["grp"] = [f"g{rnd.randrange(3)}"]
+    if rnd.random() < 0.1:
+        el["lock"] = True
     return el
+
+
+def _binding(rnd: random.Random, n: int, ids: list[str]) -> dict[str, Any]:
+    # Mostly an element on the board, else any id of the small space: a rect, an arrow, a
+    # stroke or nothing (the reducer ignores what cannot be bound).
+    target = rnd.choice(ids) if ids and rnd.random() < 0.7 else f"e{rnd.randrange(n + 1)}"
+    return {"id": target, "fx": rnd.choice([0, 333, 500, 1000]), "fy": 999}
 
 
 def _op(rnd: random.Random, ids: list[str], i: int) -> dict[str, Any]:
     pick = lambda: rnd.choice(ids) if ids else "none"  # noqa: E731
     r = rnd.random()
     if r < 0.3 or not ids:
-        return {"i": i, "k": "add", "el": _element(rnd, i)}
+        return {"i": i, "k": "add", "el": _element(rnd, i, ids)}
     if r < 0.5:
         op: dict[str, Any] = {"i": i, "k": "app", "id": pick(), "p": [1, -1, 2, 0]}
         if rnd.random() < 0.5:
@@ -62,9 +78,16 @@ def _op(rnd: random.Random, ids: list[str], i: int) -> dict[str, Any]:
                 {"w": 7, "h": 9},
                 {"text": "yo", "size": 30},
                 {"x": 1},
+                {"sb": _binding(rnd, i, ids), "w": 3},
+                {"eb": None, "grp": ["g1", "g0"]},
+                {"sb": None, "lock": None, "grp": None},
+                {"x": -COORD_MAX, "y": COORD_MAX, "w": -2 * COORD_MAX, "h": 2 * COORD_MAX},
             ]
         )
         return {"i": i, "k": "upd", "id": pick(), "set": patch}
+    if r < 0.7:
+        after = rnd.choice([None, pick(), "missing"])
+        return {"i": i, "k": "ord", "ids": [pick(), pick(), "missing"], "after": after}
     if r < 0.8:
         moved = [pick(), pick(), "missing"]
         return {"i": i, "k": "mov", "ids": moved, "dx": rnd.choice([3, COORD_MAX]), "dy": -2}
