@@ -13,13 +13,22 @@ import pytest
 from playwright.async_api import Browser
 
 from board.models import Board, Membership, Role
-from tests.frontend.browser import DESKTOP, Client, sign_in
+from tests.frontend.browser import DESKTOP, Client, sign_in, wait_for
 from tests.support.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 #: A pointer position off the canvas (the top bar), so a paste goes beside the originals.
 OFF_CANVAS = (640, 10)
+#: What the system clipboard holds for other apps: the SVG's text and the PNG's size (once the
+#: asynchronous write with them is done, else null).
+CLIPBOARD_IMAGES_JS = """async () => {
+  const [item] = await navigator.clipboard.read();
+  if (!item.types.includes('image/svg+xml') || !item.types.includes('image/png')) return null;
+  const svg = await (await item.getType('image/svg+xml')).text();
+  const png = await createImageBitmap(await item.getType('image/png'));
+  return [svg, [png.width, png.height]];
+}"""
 
 
 async def clipboard_client(
@@ -129,13 +138,14 @@ async def test_copy_paste_at_pointer_cascade_offset_cut_and_undo(
     els = await server_elements(alice, 3)
     assert original["id"] in {el["id"] for el in els}
 
-    # Other apps get the selection as SVG and PNG next to the payload.
-    types = await page.evaluate(
-        "async () => (await navigator.clipboard.read()).flatMap(item => item.types)"
-    )
-    assert {"text/plain", "image/svg+xml", "image/png", "web application/x-inkroom+json"} <= set(
-        types
-    )
+    # Other apps get the selection as SVG and PNG next to the payload: the rectangle's ink
+    # (100 wide plus its 4-unit stroke) with 16 of room each side, the PNG at 2 px a unit.
+    await alice.drag([(100, 150), (100, 150)])
+    await page.keyboard.press("Control+c")
+    svg, png_size = await wait_for(page, CLIPBOARD_IMAGES_JS)
+    assert '<rect x="100" y="100" width="100" height="100"' in svg
+    assert 'viewBox="82 82 136 136"' in svg
+    assert png_size == [272, 272]
 
 
 async def test_duplicate_select_all_delete_and_the_selection_sheet(
@@ -236,12 +246,14 @@ async def test_paste_into_another_board_plain_text_and_undo_of_a_paste(
         500,
     )
 
-    # A paste carrying only a file is left to the images feature: not taken, nothing added.
+    # A paste carrying a file (and its name as text, as from a file manager) is left to the
+    # images feature: not taken, nothing added.
     taken = await page2.evaluate(
         """() => {
           const dt = new DataTransfer();
           const bytes = new Uint8Array([137, 80, 78, 71]);
           dt.items.add(new File([bytes], 'shot.png', {type: 'image/png'}));
+          dt.setData('text/plain', 'shot.png');
           const init = {clipboardData: dt, bubbles: true, cancelable: true};
           const e = new ClipboardEvent('paste', init);
           document.getElementById('board-canvas').dispatchEvent(e);
@@ -250,3 +262,55 @@ async def test_paste_into_another_board_plain_text_and_undo_of_a_paste(
     )
     assert taken is False
     assert len((await other.server_state())["elements"]) == 4
+
+
+#: A stroke of 3000 points (three ops' worth at the default 1024 a op), added as the pen does:
+#: an `add` and `app`s, through the editor so it is an ordinary user edit.
+LONG_STROKE_JS = """() => {
+  const id = 'longstroke01';
+  const p = [];
+  for (let k = 0; k < 2999; k++) p.push(k % 2 ? 1 : 0, k % 3 ? 0 : 1);
+  const style = {color: '#1e1e1e', width: 4, opacity: 1, fill: null};
+  const ops = [{k: 'add', el: {id, type: 'stroke', x: 100, y: 400, style, p: [0, 0]}}];
+  for (let k = 0; k < p.length; k += 2048) ops.push({k: 'app', id, p: p.slice(k, k + 2048)});
+  inkroom.editor.submit(ops);
+}"""
+
+
+async def test_sheet_buttons_long_strokes_and_a_paste_past_the_limits(
+    browser: Browser, server: ServerProcess, people: dict[str, Any], artifacts: Path
+) -> None:
+    alice = await clipboard_client(browser, server, people["board"].id)
+    page = alice.page
+    await draw_rect(alice, 100, 100, 60, 60)
+    await page.evaluate(LONG_STROKE_JS)
+    [_, stroke] = await server_elements(alice, 2)
+    assert len(stroke["p"]) == 6000
+
+    # The selection sheet's Copy, then its Paste at the point the sheet was opened at.
+    ox, oy = await alice.canvas_origin()
+    await page.mouse.click(ox + 100, oy + 130, button="right")
+    await page.click("#sel-copy")
+    await page.mouse.click(ox + 700, oy + 300, button="right")
+    await page.click("#sel-paste")
+    els = await server_elements(alice, 3)
+    assert geometry(els[2]) == ("rect", 670, 270, 60, 60)
+
+    # Duplicating the long stroke: more points than one op may carry, sent as add + apps.
+    await alice.tool("select")
+    await page.mouse.click(ox + 100, oy + 400)
+    assert await selection(alice) == [stroke["id"]]
+    await page.keyboard.press("Control+d")
+    els = await server_elements(alice, 4)
+    assert (els[3]["type"], els[3]["x"], els[3]["y"]) == ("stroke", 116, 416)
+    assert els[3]["p"] == stroke["p"]
+
+    # A paste the board has no room for is refused with a notice, and nothing is sent.
+    await page.evaluate("inkroom.editor.sync.limits.max_elements = 5")
+    await page.keyboard.press("Control+a")
+    await page.keyboard.press("Control+c")
+    await page.keyboard.press("Control+v")
+    await alice.wait("inkroom.statusText().startsWith('This board is full: pasting 4 elements')")
+    await page.screenshot(path=str(artifacts / "clipboard-refused.png"))
+    assert len((await alice.server_state())["elements"]) == 4
+    assert "would pass 5 elements" in await page.evaluate("inkroom.statusText()")
