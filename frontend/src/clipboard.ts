@@ -216,7 +216,7 @@ export class BoardClipboard {
   selectAll(): void {
     this.useSelectTool();
     for (const el of this.ed.sync.view().elements.values()) {
-      if ((el as { lock?: boolean }).lock !== true) this.ed.selection.add(el.id);
+      if (el.lock !== true) this.ed.selection.add(el.id);
     }
     this.ed.invalidate();
   }

@@ -314,3 +314,68 @@ async def test_sheet_buttons_long_strokes_and_a_paste_past_the_limits(
     await page.screenshot(path=str(artifacts / "clipboard-refused.png"))
     assert len((await alice.server_state())["elements"]) == 4
     assert "would pass 5 elements" in await page.evaluate("inkroom.statusText()")
+
+
+#: An arrow below two rectangles, then bound to both (an `add` may only bind to an element
+#: already there, so the binding comes by `upd`): start on the right middle of `r1`, end on
+#: the left middle of `r2`.
+BOUND_ARROW_JS = """() => {
+  const style = {color: '#1e1e1e', width: 4, opacity: 1, fill: null};
+  inkroom.editor.submit([
+    {k: 'add', el: {id: 'arrow1', type: 'arrow', x: 300, y: 300, w: 100, h: 0, style}},
+    {k: 'add', el: {id: 'r1', type: 'rect', x: 100, y: 100, w: 100, h: 100, style}},
+    {k: 'add', el: {id: 'r2', type: 'rect', x: 500, y: 100, w: 100, h: 100, style}},
+    {k: 'upd', id: 'arrow1',
+     set: {sb: {id: 'r1', fx: 1000, fy: 500}, eb: {id: 'r2', fx: 0, fy: 500}}},
+  ]);
+}"""
+
+
+async def test_paste_keeps_bindings_between_pasted_elements_and_drops_the_others(
+    browser: Browser, server: ServerProcess, people: dict[str, Any]
+) -> None:
+    alice = await clipboard_client(browser, server, people["board"].id)
+    page = alice.page
+    await page.evaluate(BOUND_ARROW_JS)
+    await alice.wait(
+        "([id, n]) => fetch(`/api/v1/boards/${id}/state/`).then(r => r.json())"
+        ".then(s => s.elements.some(e => e.id === 'arrow1' && e.eb))",
+        [alice.board_id, 3],
+    )
+    [arrow, r1, _] = await server_elements(alice, 3)
+    assert (arrow["x"], arrow["y"], arrow["w"], arrow["h"]) == (200, 150, 300, 0)
+
+    # The arrow and its start's rectangle, not its end's: copied, pasted beside (+16/+16).
+    await alice.tool("select")
+    await alice.drag([(100, 150), (100, 150)])
+    await page.keyboard.down("Shift")
+    await alice.drag([(350, 150), (350, 150)])
+    await page.keyboard.up("Shift")
+    assert sorted(await selection(alice)) == ["arrow1", "r1"]
+    await page.keyboard.press("Control+c")
+    await page.mouse.move(*OFF_CANVAS, steps=4)
+    await page.keyboard.press("Control+v")
+    els = await server_elements(alice, 5)
+    new_arrow, new_rect = els[3], els[4]
+    assert (new_arrow["type"], new_rect["type"]) == ("arrow", "rect")
+    assert new_arrow["id"] not in ("arrow1", "r1") and new_rect["id"] not in ("arrow1", "r1")
+    assert new_arrow["sb"] == {"id": new_rect["id"], "fx": 1000, "fy": 500}
+    assert "eb" not in new_arrow
+    assert (new_rect["x"], new_rect["y"]) == (r1["x"] + 16, r1["y"] + 16)
+    # The start follows the new rectangle; the free end kept its place, 16 on.
+    assert (new_arrow["x"], new_arrow["y"]) == (216, 166)
+    assert (new_arrow["x"] + new_arrow["w"], new_arrow["y"] + new_arrow["h"]) == (516, 166)
+    # The originals are as they were.
+    assert (await server_elements(alice, 5))[0] == arrow
+
+    # Everything: both ends bound to the copies.
+    await page.keyboard.press("Control+a")
+    await page.keyboard.press("Control+c")
+    await page.keyboard.press("Control+v")
+    els = await server_elements(alice, 10)
+    copies = {el["id"]: el for el in els[5:]}
+    arrows = [el for el in els[5:] if el["type"] == "arrow"]
+    bound = [el for el in arrows if "eb" in el]
+    assert len(bound) == 1
+    assert copies[bound[0]["sb"]["id"]]["type"] == "rect"
+    assert copies[bound[0]["eb"]["id"]]["type"] == "rect"
