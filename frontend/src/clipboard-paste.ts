@@ -168,11 +168,12 @@ export function refusal(state: BoardState, els: readonly Element[], limits: Limi
 }
 
 /**
- * The ops that add `els` on top, in order, within the server's per-op bounds: a stroke with
- * more points than one op may carry is added with the first of them and `app`ended in chunks,
- * and a binding to an element added later in the list is set by an `upd` once all are added
- * (an `add` may only bind to an element already on the board). The wire layer (wire.ts) cuts
- * the ops into frames by max_ops_per_frame and max_frame_bytes.
+ * The ops that add `els` on top, in order, each small enough for a frame: a stroke with more
+ * points than an `app` may carry is added with the first of them and appended in chunks (a
+ * whole 50,000-point stroke in one `add` would pass max_frame_bytes), and a binding to an
+ * element added later in the list is set by an `upd` once all are added (an `add` may only
+ * bind to an element already on the board). The wire layer (wire.ts) cuts the ops into frames
+ * by max_ops_per_frame and max_frame_bytes.
  */
 export function addOpsWithin(els: readonly Element[], limits: Pick<Limits, "max_points_per_op">): NewOp[] {
   const perOp = 2 * Math.max(1, limits.max_points_per_op);
