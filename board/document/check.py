@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from board.document.limits import COORD_MAX, Limits
+from board.document.limits import COORD_MAX, TEXT_WRAP_MAX, Limits
 from board.document.reducer import UPDATABLE
 from board.document.state import BoardState, count_totals
 from board.document.structure import check_bindings
+from board.document.validate import ELEMENT_KEYS
 from board.exceptions import BoardFull, OpRejected
 
 
@@ -64,7 +65,7 @@ def _check_add(state: BoardState, op: Mapping[str, Any], limits: Limits, where: 
     if kind == "stroke":
         if added > 0 and state._points + added > limits.max_board_points:
             raise _points_full(limits, where + ".el.p")
-    elif kind == "text":
+    elif "text" in el:  # a text element, or a box shape's label
         added = len(el["text"])
         if added > 0 and state._text_chars + added > limits.max_board_text_chars:
             raise _text_full(limits, where + ".el.text")
@@ -93,13 +94,18 @@ def _check_upd(state: BoardState, op: Mapping[str, Any], limits: Limits, where: 
         raise _reject(where + ".id", f"no element {op['id']!r} on this board")
     changes = op["set"]
     allowed = UPDATABLE[el["type"]]
-    for key in changes:
+    for key, value in changes.items():
         if key not in allowed:
             raise _reject(f"{where}.set.{key}", f"a {el['type']} has no {key!r}")
+        if value is None and key in ELEMENT_KEYS[el["type"]]:
+            raise _reject(f"{where}.set.{key}", f"a {el['type']} must have {key!r}")
     if "sb" in changes or "eb" in changes:
         check_bindings(state.elements, el["id"], changes, where + ".set")
-    if "text" in changes:  # a text element (checked above): only growth counts
-        added = len(changes["text"]) - len(el.get("text") or "")
+    wrap = changes.get("w")
+    if el["type"] == "text" and wrap is not None and not 1 <= wrap <= TEXT_WRAP_MAX:
+        raise _reject(f"{where}.set.w", f"out of range 1..{TEXT_WRAP_MAX}")
+    if "text" in changes:  # a text or a label (checked above): only growth counts
+        added = len(changes["text"] or "") - len(el.get("text") or "")
         if added > 0 and state._text_chars + added > limits.max_board_text_chars:
             raise _text_full(limits, where + ".set.text")
 

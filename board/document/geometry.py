@@ -8,11 +8,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from board.document.points import decode_points
+from board.document.textlayout import (
+    DEFAULT_LABEL_SIZE,
+    LINE_HEIGHT,
+    paragraphs,
+    text_box_lines,
+    text_extent,
+)
 
-#: Text layout, in multiples of the font size: advance of an average glyph (no font metrics on
-#: the server, so the box is an estimate that errs wide) and the distance between baselines.
-TEXT_CHAR_WIDTH = 0.6
-TEXT_LINE_HEIGHT = 1.25
+#: Distance between baselines in multiples of the font size (textlayout has the text rules).
+TEXT_LINE_HEIGHT = LINE_HEIGHT
 #: The widest a pressure stroke gets, in multiples of its nominal width (pressure 100).
 PRESSURE_WIDTH_MAX = 1.75
 #: Arrowhead length in multiples of the stroke width, and its minimum in world units.
@@ -24,9 +29,9 @@ BBox = tuple[float, float, float, float]
 
 def text_lines(text: str) -> list[str]:
     """
-    Split element text into display lines (CR, LF or CRLF end a line).
+    Split element text into hard lines (CR, LF or CRLF end a line).
     """
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return paragraphs(text)
 
 
 def arrow_head_length(width: float) -> float:
@@ -48,14 +53,19 @@ def bbox(el: Mapping[str, Any]) -> BBox:
             half *= PRESSURE_WIDTH_MAX
         return (min(xs) - half, min(ys) - half, max(xs) + half, max(ys) + half)
     if kind == "text":
-        size = el["size"]
-        lines = text_lines(el["text"])
-        width = max(len(line) for line in lines) * size * TEXT_CHAR_WIDTH
-        return (x, y, x + width, y + len(lines) * size * TEXT_LINE_HEIGHT)
+        width, height = text_extent(el)
+        return (x, y, x + width, y + height)
     x2, y2 = x + el["w"], y + el["h"]
     if kind == "arrow":
         half = max(half, arrow_head_length(el["style"]["width"]) / 2)
-    return (min(x, x2) - half, min(y, y2) - half, max(x, x2) + half, max(y, y2) + half)
+    box = (min(x, x2) - half, min(y, y2) - half, max(x, x2) + half, max(y, y2) + half)
+    if el.get("text"):
+        # A label taller than its shape spills out above and below, centred on it.
+        lines = text_box_lines(el)
+        spill = (len(lines) * el.get("size", DEFAULT_LABEL_SIZE) * LINE_HEIGHT - abs(el["h"])) / 2
+        if spill > half:
+            box = (box[0], box[1] - spill + half, box[2], box[3] + spill - half)
+    return box
 
 
 def union(boxes: list[BBox]) -> BBox | None:

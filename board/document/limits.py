@@ -23,6 +23,8 @@ MAX_IDS_PER_OP = 10_000
 TEXT_MAX_CHARS = 10_000
 #: Font size of a text element, world units.
 TEXT_SIZE_MIN, TEXT_SIZE_MAX = 4, 512
+#: Wrap width of a text element (`w`), world units.
+TEXT_WRAP_MAX = 20_000
 #: Stroke width, world units.
 WIDTH_MIN, WIDTH_MAX = 0.5, 256
 #: Element opacity; below 5 % an element is invisible and only confuses users.

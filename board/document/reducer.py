@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from board.document import bindings
-from board.document.limits import COORD_MAX
+from board.document.limits import COORD_MAX, TEXT_WRAP_MAX
 from board.document.state import BoardState, Element, copy_element, points_of, text_chars_of
 from board.document.structure import BINDABLE_TYPES, BINDING_KEYS, COMMON_KEYS, LINKED_TYPES
-from board.document.validate import SHAPE_TYPES
+from board.document.textlayout import LABELLED_TYPES
+from board.document.validate import ELEMENT_KEYS, ELEMENT_TYPES, SHAPE_TYPES
 from board.document.zorder import apply_ord
 
 #: Pressure given to appended points of a pressure stroke when an op lacks it (only possible
@@ -28,8 +29,13 @@ DEFAULT_PRESSURE = 50
 #: Fields an `upd` may set, per element type.
 UPDATABLE: dict[str, frozenset[str]] = {
     "stroke": frozenset({"style", "x", "y"}),
-    "text": frozenset({"style", "x", "y", "text", "size"}),
+    "text": frozenset({"style", "x", "y", "text", "size", "align", "w"}),
     **{t: frozenset({"style", "x", "y", "w", "h"}) for t in SHAPE_TYPES},
+    # Box shapes carry a label (rect, ellipse, and diamond/note once they are element types).
+    **{
+        t: frozenset({"style", "x", "y", "w", "h", "text", "size", "align"})
+        for t in LABELLED_TYPES & ELEMENT_TYPES
+    },
 }
 for _kind in UPDATABLE:  # groups and lock on every type, bindings on lines and arrows
     UPDATABLE[_kind] |= COMMON_KEYS | (BINDING_KEYS if _kind in LINKED_TYPES else frozenset())
@@ -51,9 +57,9 @@ def _add(state: BoardState, op: Mapping[str, Any]) -> None:
         kind = new["type"]  # points_of and text_chars_of, inline (hot path)
         if kind == "stroke":
             state._points += len(new.get("p") or ()) // 2
-        elif kind == "text":
-            state._text_chars += len(new.get("text") or "")
-        elif kind in BINDABLE_TYPES:
+        elif "text" in new:  # a text element, or a box shape's label
+            state._text_chars += len(new["text"])
+        if kind in BINDABLE_TYPES:
             bindings.follow(state, (new["id"],))
         elif "sb" in new or "eb" in new:
             bindings.link(state, new)
@@ -76,18 +82,24 @@ def _upd(state: BoardState, op: Mapping[str, Any]) -> None:
     el = state.elements.get(op["id"])
     if el is None:
         return
-    allowed = UPDATABLE.get(el["type"], frozenset())
+    kind = el["type"]
+    allowed = UPDATABLE.get(kind, frozenset())
     changes = op["set"]
-    relinked = el["type"] in LINKED_TYPES and ("sb" in changes or "eb" in changes)
+    relinked = kind in LINKED_TYPES and ("sb" in changes or "eb" in changes)
     if relinked:
         bindings.unlink(state, el)
     for key, value in changes.items():
         if key == "style":
             el["style"] = {**el["style"], **value}
         elif key in allowed:
-            if key == "text":  # only a text element has it
-                state._text_chars += len(value) - len(el.get("text") or "")
-            if value is None:  # null removes an optional key
+            if value is None:  # null removes an optional key; a required one stays
+                if key in ELEMENT_KEYS[kind]:
+                    continue
+            elif key == "w" and kind == "text" and not 1 <= value <= TEXT_WRAP_MAX:
+                continue  # a shape's width validated for an element since replaced by a text
+            if key == "text":
+                state._text_chars += len(value or "") - len(el.get("text") or "")
+            if value is None:
                 el.pop(key, None)
             else:
                 el[key] = value

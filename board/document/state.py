@@ -194,9 +194,9 @@ def points_of(el: Mapping[str, Any]) -> int:
 
 def text_chars_of(el: Mapping[str, Any]) -> int:
     """
-    What an element adds to `BoardState.total_text_chars`.
+    What an element adds to `BoardState.total_text_chars` (a text's or a box shape's label).
     """
-    return len(el.get("text") or "") if el["type"] == "text" else 0
+    return len(el.get("text") or "")
 
 
 def count_totals(elements: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
@@ -208,7 +208,7 @@ def count_totals(elements: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
         kind = el["type"]
         if kind == "stroke":
             points += point_count(el)
-        elif kind == "text":
+        else:  # a text element, or a box shape's label
             text_chars += len(el.get("text") or "")
     return points, text_chars
 

@@ -26,6 +26,7 @@ from board.document.limits import (
     PRESSURE_MAX,
     TEXT_SIZE_MAX,
     TEXT_SIZE_MIN,
+    TEXT_WRAP_MAX,
     WIDTH_MAX,
     WIDTH_MIN,
     Limits,
@@ -37,6 +38,7 @@ from board.document.structure import (
     validate_structure,
     validate_structure_set,
 )
+from board.document.textlayout import ALIGNS, LABELLED_TYPES
 from board.exceptions import OpRejected
 from board.text import NOT_SCALAR_TEXT, is_scalar_text
 
@@ -57,8 +59,19 @@ ELEMENT_KEYS: dict[str, frozenset[str]] = {
     "text": _COMMON | {"text", "size"},
     **{t: _COMMON | {"w", "h"} for t in SHAPE_TYPES},
 }
+#: Optional keys per element type (absent = the default; validation never adds them).
+OPTIONAL_KEYS: dict[str, frozenset[str]] = {
+    "stroke": frozenset({"pr"}),
+    "text": frozenset({"align", "w"}),
+    **{t: frozenset({"text", "size", "align"}) for t in LABELLED_TYPES},
+}
 STYLE_KEYS = frozenset({"color", "width", "opacity", "fill"})
-UPD_KEYS = frozenset({"style", "x", "y", "w", "h", "text", "size"}) | COMMON_KEYS | BINDING_KEYS
+UPD_KEYS = (
+    frozenset({"style", "x", "y", "w", "h", "text", "size", "align"}) | COMMON_KEYS | BINDING_KEYS
+)
+#: `upd` keys of this module whose value may be null: "remove the key" (optional keys only;
+#: check_op refuses a null for a key the element's type requires).
+NULLABLE_UPD_KEYS = ("w", "text", "size", "align")
 
 #: (required, optional) keys per op kind, besides `i` and `k`.
 _OP_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -204,8 +217,8 @@ def validate_element(raw: object, limits: Limits, path: str) -> dict[str, Any]:
     if type(kind) is not str or kind not in ELEMENT_TYPES:
         _fail(path + ".type", "expected one of " + ", ".join(sorted(ELEMENT_TYPES)))
     required = ELEMENT_KEYS[kind]
-    allowed = required | optional_keys(kind)
-    _check_keys(raw, required, allowed | {"pr"} if kind == "stroke" else allowed, path)
+    allowed = required | optional_keys(kind) | OPTIONAL_KEYS.get(kind, frozenset())
+    _check_keys(raw, required, allowed, path)
     el: dict[str, Any] = {
         "id": _id(raw["id"], path + ".id"),
         "type": kind,
@@ -222,11 +235,26 @@ def validate_element(raw: object, limits: Limits, path: str) -> dict[str, Any]:
     elif kind == "text":
         el["text"] = _text(raw["text"], limits, path + ".text")
         el["size"] = _int(raw["size"], TEXT_SIZE_MIN, TEXT_SIZE_MAX, path + ".size")
+        if "w" in raw:
+            el["w"] = _int(raw["w"], 1, TEXT_WRAP_MAX, path + ".w")
     else:
         el["w"] = _int(raw["w"], -2 * COORD_MAX, 2 * COORD_MAX, path + ".w")
         el["h"] = _int(raw["h"], -2 * COORD_MAX, 2 * COORD_MAX, path + ".h")
+        if kind in LABELLED_TYPES:
+            if "text" in raw:
+                el["text"] = _text(raw["text"], limits, path + ".text")
+            if "size" in raw:
+                el["size"] = _int(raw["size"], TEXT_SIZE_MIN, TEXT_SIZE_MAX, path + ".size")
+    if "align" in raw:
+        el["align"] = _align(raw["align"], path + ".align")
     el.update(validate_structure(raw, kind, path))
     return el
+
+
+def _align(v: object, path: str) -> str:
+    if type(v) is not str or v not in ALIGNS:
+        _fail(path, "expected one of " + ", ".join(ALIGNS))
+    return v
 
 
 def _add(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
@@ -252,18 +280,23 @@ def _upd(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
         _fail(path, "expected a non-empty map")
     _check_keys(changes, frozenset(), UPD_KEYS, path)
     out: dict[str, Any] = {}
+    for key in NULLABLE_UPD_KEYS:
+        if key in changes and changes[key] is None:
+            out[key] = None
     for key in ("x", "y"):
         if key in changes:
             out[key] = _int(changes[key], -COORD_MAX, COORD_MAX, f"{path}.{key}")
     for key in ("w", "h"):
-        if key in changes:
+        if key in changes and key not in out:
             out[key] = _int(changes[key], -2 * COORD_MAX, 2 * COORD_MAX, f"{path}.{key}")
     if "style" in changes:
         out["style"] = validate_style(changes["style"], partial=True, path=path + ".style")
-    if "text" in changes:
+    if "text" in changes and "text" not in out:
         out["text"] = _text(changes["text"], limits, path + ".text")
-    if "size" in changes:
+    if "size" in changes and "size" not in out:
         out["size"] = _int(changes["size"], TEXT_SIZE_MIN, TEXT_SIZE_MAX, path + ".size")
+    if "align" in changes and "align" not in out:
+        out["align"] = _align(changes["align"], path + ".align")
     out.update(validate_structure_set(changes, path))
     return {"id": _id(raw["id"], where + ".id"), "set": out}
 

@@ -19,28 +19,22 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 import resvg_py
 
 from board.document import BoardState, copy_element
-from board.document.geometry import (
-    PRESSURE_WIDTH_MAX,
-    TEXT_LINE_HEIGHT,
-    arrow_head_length,
-    bbox,
-    text_lines,
-    union,
-)
+from board.document.geometry import PRESSURE_WIDTH_MAX, arrow_head_length, bbox, union
 from board.document.points import decode_points
+from board.document.textlayout import LABELLED_TYPES
 from board.export.errors import ExportError
+from board.export.text import label_svg, text_svg
 
 #: Space around the content, world units, so strokes touching the edge keep their caps.
 MARGIN = 16
 #: Side of the blank image an empty board renders to, world units.
 EMPTY_SIDE = 64
 BACKGROUND = "#ffffff"
-FONT_FAMILY = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 #: PNG bound: 4096 x 4096 px is a 64 MiB RGBA buffer in resvg, the most one request may cost.
 PNG_MAX_PIXELS = 4096 * 4096
 #: Longest PNG side, px; a 1 x 100000 board would otherwise pass the pixel bound.
@@ -196,19 +190,7 @@ def _arrow(el: Mapping[str, Any]) -> str:
 
 
 def _text(el: Mapping[str, Any]) -> str:
-    size = el["size"]
-    out = []
-    for n, line in enumerate(text_lines(xml_text(el["text"]))):
-        if not line.strip():
-            continue
-        # (x, y) is the top-left corner; the baseline sits about one ascent (0.9 em) below it.
-        baseline = el["y"] + size * (0.9 + TEXT_LINE_HEIGHT * n)
-        out.append(
-            f"<text x={_q(el['x'])} y={_q(baseline)} "
-            f"font-size={_q(size)} font-family={quoteattr(FONT_FAMILY)} "
-            f'fill={_paint(el["style"]["color"])} xml:space="preserve">{escape(line)}</text>'
-        )
-    return "".join(out)
+    return text_svg(el, xml_text)
 
 
 _RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
@@ -269,6 +251,8 @@ def render_svg(
         )
     for el in state.elements.values():
         body = _RENDERERS[el["type"]](el)
+        if el["type"] in LABELLED_TYPES and el.get("text"):
+            body += label_svg(el, xml_text)
         parts.append(
             f"<g data-id={quoteattr(el['id'])} data-type={quoteattr(el['type'])} "
             f"opacity={_q(el['style']['opacity'])}>{body}</g>"

@@ -8,6 +8,7 @@
  * renderers may cache derived geometry per element object.
  */
 import { BINDABLE_TYPES, follow, followAll, forget, GEOMETRY_KEYS, link, LINKED_TYPES, reorder, resolved, shareIndex, unlink } from "./bindings";
+import { DEFAULT_LABEL_SIZE, isLabelled, LABELLED_TYPES, LINE_HEIGHT, textBoxLines, textExtent } from "./canvas/text-layout";
 import type { Element, ElementPatch, Op } from "./protocol";
 
 /** The board at a seq. `elements` iterates in z-order (Map insertion order: last is on top). */
@@ -41,16 +42,22 @@ export const DEFAULT_PRESSURE = 50;
 /** Which `upd` keys apply to which element type (board/document/reducer.py UPDATABLE). */
 const UPDATABLE: Record<string, readonly string[]> = {
   stroke: ["x", "y"],
-  text: ["x", "y", "text", "size"],
+  text: ["x", "y", "text", "size", "align", "w"],
   rect: ["x", "y", "w", "h"],
   ellipse: ["x", "y", "w", "h"],
   line: ["x", "y", "w", "h"],
   arrow: ["x", "y", "w", "h"],
+  // Box shapes (rect, ellipse, diamond, note) carry a label.
+  ...Object.fromEntries(LABELLED_TYPES.map((t) => [t, ["x", "y", "w", "h", "text", "size", "align"]])),
 };
 // Groups and lock on every type, bindings on lines and arrows (reducer.py does the same).
 for (const [type, keys] of Object.entries(UPDATABLE)) {
   UPDATABLE[type] = [...keys, "grp", "lock", ...(LINKED_TYPES.has(type) ? ["sb", "eb"] : [])];
 }
+/** Keys a type requires (validate.py ELEMENT_KEYS): an `upd` null cannot remove them. */
+const REQUIRED: Record<string, readonly string[]> = { stroke: ["p"], text: ["text", "size"] };
+/** Wrap width bounds of a text (`w`); the reducer skips a value outside (a shape's, stale). */
+export const TEXT_WRAP_MAX = 20_000;
 
 const clamp = (v: number) => Math.max(-COORD_MAX, Math.min(COORD_MAX, v));
 
@@ -61,11 +68,15 @@ function patched(el: Element, set: ElementPatch): Element {
       if (value !== undefined) (next.style as unknown as Record<string, unknown>)[key] = value;
     }
   }
+  const out = next as unknown as Record<string, unknown>;
   for (const key of UPDATABLE[el.type] ?? []) {
     const value = (set as Record<string, unknown>)[key];
-    // null removes an optional key (docs/protocol.md §3.3).
-    if (value === null) delete (next as unknown as Record<string, unknown>)[key];
-    else if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+    if (value === undefined) continue;
+    if (value === null) {
+      if (!(REQUIRED[el.type] ?? ["w", "h"]).includes(key)) delete out[key];
+    } else if (!(key === "w" && el.type === "text" && ((value as number) < 1 || (value as number) > TEXT_WRAP_MAX))) {
+      out[key] = value;
+    }
   }
   return next;
 }
@@ -194,20 +205,27 @@ export function elementBounds(el: Element): Box {
     return { minX: minX - pad, minY: minY - pad, maxX: maxX + pad, maxY: maxY + pad };
   }
   if (el.type === "text") {
-    const size = el.size ?? 24;
-    const lines = (el.text ?? "").split("\n");
-    const longest = Math.max(1, ...lines.map((l) => l.length));
-    // Approximate advance width: 0.6 em per character; good enough for hit tests and fit.
-    return { minX: el.x, minY: el.y, maxX: el.x + longest * size * 0.6, maxY: el.y + lines.length * size * 1.25 };
+    // The layout's estimate (text-layout.ts), as the export's bbox: good for hit tests and fit.
+    const [w, h] = textExtent(el);
+    return { minX: el.x, minY: el.y, maxX: el.x + Math.max(w, 1), maxY: el.y + h };
   }
   const x2 = el.x + (el.w ?? 0);
   const y2 = el.y + (el.h ?? 0);
-  return {
+  const box = {
     minX: Math.min(el.x, x2) - pad,
     minY: Math.min(el.y, y2) - pad,
     maxX: Math.max(el.x, x2) + pad,
     maxY: Math.max(el.y, y2) + pad,
   };
+  if (el.text && isLabelled(el)) {
+    // A label taller than its shape spills out above and below, centred on it.
+    const spill = (textBoxLines(el).length * (el.size ?? DEFAULT_LABEL_SIZE) * LINE_HEIGHT - Math.abs(el.h ?? 0)) / 2;
+    if (spill > pad) {
+      box.minY -= spill - pad;
+      box.maxY += spill - pad;
+    }
+  }
+  return box;
 }
 
 const boundsCache = new WeakMap<Element, Box>();

@@ -61,6 +61,8 @@ export interface Element {
   /** Start / end bindings (line, arrow). */
   sb?: Binding;
   eb?: Binding;
+  /** Text and box-shape labels: absent = left for text, center for labels. */
+  align?: "left" | "center" | "right";
 }
 
 /** In a patch, null removes an optional key. */
@@ -68,10 +70,11 @@ export interface ElementPatch {
   style?: Partial<Style>;
   x?: number;
   y?: number;
-  w?: number;
+  w?: number | null;
   h?: number;
-  text?: string;
-  size?: number;
+  text?: string | null;
+  size?: number | null;
+  align?: "left" | "center" | "right" | null;
   grp?: string[] | null;
   lock?: boolean | null;
   sb?: Binding | null;

@@ -29,6 +29,9 @@ bindings = st.fixed_dictionaries(
     {"id": ids, "fx": st.sampled_from([0, 1, 500, 999, 1000]), "fy": st.integers(0, 1000)}
 )
 groups = st.lists(st.sampled_from(["g1", "g2", "g3"]), min_size=1, max_size=8)
+aligns = st.sampled_from(["left", "center", "right"])
+#: A text's wrap width (1..20000).
+wraps = st.integers(1, 20_000)
 
 
 def styles(*, partial: bool = False) -> st.SearchStrategy[dict[str, Any]]:
@@ -69,11 +72,15 @@ def elements(draw: st.DrawFn) -> dict[str, Any]:
     elif kind == "text":
         el["text"] = draw(texts)
         el["size"] = draw(st.integers(4, 512))
+        el.update(draw(st.fixed_dictionaries({}, optional={"align": aligns, "w": wraps})))
     else:
         el["w"] = draw(st.integers(-500, 500))
         el["h"] = draw(st.integers(-500, 500))
         if kind in ("line", "arrow"):
             el.update(draw(st.fixed_dictionaries({}, optional={"sb": bindings, "eb": bindings})))
+        if kind in ("rect", "ellipse"):  # a label
+            label = {"text": texts, "size": st.integers(4, 512), "align": aligns}
+            el.update(draw(st.fixed_dictionaries({}, optional=label)))
     el.update(draw(st.fixed_dictionaries({}, optional={"grp": groups, "lock": st.booleans()})))
     return el
 
@@ -83,14 +90,15 @@ def _updates() -> st.SearchStrategy[dict[str, Any]]:
         "style": styles(partial=True),
         "x": coords,
         "y": coords,
-        "w": st.integers(-500, 500),
+        "w": st.integers(-500, 500) | st.none(),
         "h": st.integers(-500, 500),
-        "text": texts,
-        "size": st.integers(4, 512),
         "sb": st.none() | bindings,
         "eb": st.none() | bindings,
         "grp": st.none() | groups,
         "lock": st.none() | st.booleans(),
+        "text": texts | st.none(),
+        "size": st.integers(4, 512) | st.none(),
+        "align": aligns | st.none(),
     }
     return st.fixed_dictionaries({}, optional=fields).filter(bool)
 

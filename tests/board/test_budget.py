@@ -56,7 +56,7 @@ def recounted(state: BoardState) -> tuple[int, int]:
     """
     els = state.elements.values()
     points = sum(point_count(el) for el in els if el["type"] == "stroke")
-    chars = sum(len(el["text"]) for el in els if el["type"] == "text")
+    chars = sum(len(el.get("text") or "") for el in els)  # text elements and box labels
     return points, chars
 
 
@@ -99,14 +99,16 @@ def test_the_totals_of_a_small_board_by_hand() -> None:
     apply_in_place(state, {"i": 4, "k": "app", "id": "s", "p": [2, 2, 3, 3]})
     apply_in_place(state, {"i": 5, "k": "app", "id": "r", "p": [2, 2]})  # not a stroke: no-op
     apply_in_place(state, {"i": 6, "k": "upd", "id": "t", "set": {"text": "hi"}})
-    apply_in_place(state, {"i": 7, "k": "upd", "id": "r", "set": {"text": "ignored"}})
+    apply_in_place(state, {"i": 7, "k": "upd", "id": "r", "set": {"text": "label"}})  # counts
     apply_in_place(state, {"i": 8, "k": "mov", "ids": ["s", "t"], "dx": 1, "dy": 1})
-    assert totals(state) == (5, 2)
+    assert totals(state) == (5, 7)
     apply_in_place(state, {"i": 9, "k": "del", "ids": ["s", "s", "gone"]})
+    assert totals(state) == (0, 7)
+    apply_in_place(state, {"i": 10, "k": "upd", "id": "r", "set": {"text": None}})  # removed
     assert totals(state) == (0, 2)
-    apply_in_place(state, {"i": 10, "k": "rst", "from": 1, "els": [stroke("a", 4), stroke("a", 9)]})
+    apply_in_place(state, {"i": 11, "k": "rst", "from": 1, "els": [stroke("a", 4), stroke("a", 9)]})
     assert totals(state) == (4, 0)
-    apply_in_place(state, {"i": 11, "k": "clr"})
+    apply_in_place(state, {"i": 12, "k": "clr"})
     assert totals(state) == (0, 0)
 
 

@@ -297,7 +297,9 @@ STATE_ERRORS = [
     ("stroke too long", add(el("n", "stroke", p=[1] * 12)), BoardFull, "op.el.p: stroke would"),
     ("upd missing", {**_UPD, "id": "gone"}, OpRejected, "op.id: no element 'gone'"),
     ("upd w on a stroke", {**_UPD, "id": "s", "set": {"w": 3}}, OpRejected, "op.set.w"),
-    ("upd text on a rect", {**_UPD, "id": "r", "set": {"text": "x"}}, OpRejected, "no 'text'"),
+    ("upd text on a stroke", {**_UPD, "id": "s", "set": {"text": "x"}}, OpRejected, "no 'text'"),
+    ("upd align on a stroke", {**_UPD, "id": "s", "set": {"align": "left"}}, OpRejected, "no 'al"),
+    ("remove a rect's w", {**_UPD, "id": "r", "set": {"w": None}}, OpRejected, "must have 'w'"),
     ("mov out of range", {**_MOV, "ids": ["r"], "dx": 10_000_001}, OpRejected, "beyond"),
     ("board full", add(el("new"), 9), BoardFull, "op.el: it has 3 elements"),
 ]

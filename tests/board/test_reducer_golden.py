@@ -64,6 +64,31 @@ CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
         {"k": "upd", "id": "s", "set": {"w": 5, "text": "x", "x": 1}},
     ),
     ("upd text and size", BOARD, {"k": "upd", "id": "t", "set": {"text": "bye", "size": 40}}),
+    (
+        "upd sets a text's wrap width and alignment",
+        BOARD,
+        {"k": "upd", "id": "t", "set": {"w": 120, "align": "center"}},
+    ),
+    (
+        "upd adds a label to a rect",
+        BOARD,
+        {"k": "upd", "id": "r", "set": {"text": "a label", "size": 20, "align": "left"}},
+    ),
+    (
+        "upd null removes a label and a wrap width",
+        [*BOARD[:2], {**RECT, "text": "x", "size": 9}, {**TEXT, "w": 50, "align": "right"}],
+        {"k": "upd", "id": "r", "set": {"text": None, "size": None}},
+    ),
+    (
+        "upd null removes a text's wrap width",
+        [*BOARD[:3], {**TEXT, "w": 50, "align": "right"}],
+        {"k": "upd", "id": "t", "set": {"w": None, "align": None}},
+    ),
+    (
+        "upd of a shape width on a text skips a width out of the wrap range",
+        BOARD,
+        {"k": "upd", "id": "t", "set": {"w": -30, "x": 2}},
+    ),
     ("upd missing id is a no-op", BOARD, {"k": "upd", "id": "zz", "set": {"x": 1}}),
     (
         "mov moves each present id once",

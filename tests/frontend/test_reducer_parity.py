@@ -41,6 +41,8 @@ def _element(rnd: random.Random, n: int, ids: list[str] | None = None) -> dict[s
             el["pr"] = [40, 60]
     elif kind == "text":
         el.update(text="hi", size=24)
+        if rnd.random() < 0.3:
+            el.update(align=rnd.choice(["left", "center", "right"]), w=rnd.choice([1, 120]))
     else:
         el.update(w=rnd.randrange(-30, 30), h=rnd.randrange(-30, 30))
         if kind in ("line", "arrow"):
@@ -51,6 +53,8 @@ def _element(rnd: random.Random, n: int, ids: list[str] | None = None) -> dict[s
         el["grp"] = [f"g{rnd.randrange(3)}"]
     if rnd.random() < 0.1:
         el["lock"] = True
+    if kind in ("rect", "ellipse") and rnd.random() < 0.3:
+        el.update(text="label", size=20, align="left")
     return el
 
 
@@ -82,6 +86,10 @@ def _op(rnd: random.Random, ids: list[str], i: int) -> dict[str, Any]:
                 {"eb": None, "grp": ["g1", "g0"]},
                 {"sb": None, "lock": None, "grp": None},
                 {"x": -COORD_MAX, "y": COORD_MAX, "w": -2 * COORD_MAX, "h": 2 * COORD_MAX},
+                {"align": "right", "w": 80},
+                {"text": None, "size": None, "align": None},
+                {"w": None},
+                {"w": -5},
             ]
         )
         return {"i": i, "k": "upd", "id": pick(), "set": patch}

@@ -9,6 +9,8 @@
 import { getStroke } from "perfect-freehand";
 import { absolutePoints, boundsOf, type Box } from "../ops";
 import type { Element } from "../protocol";
+import { drawLabel, drawText, textInk } from "./text-draw";
+import { isLabelled } from "./text-layout";
 
 /** Opacity at or below which a stroke is drawn as highlighter ink: flat, no thinning. */
 export const HIGHLIGHTER_MAX_OPACITY = 0.5;
@@ -148,15 +150,11 @@ export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
       ctx.stroke();
       if (el.type === "arrow") drawArrowHead(ctx, el);
       break;
-    case "text": {
-      const size = el.size ?? 24;
-      ctx.fillStyle = s.color;
-      ctx.font = `${size}px system-ui, sans-serif`;
-      ctx.textBaseline = "top";
-      (el.text ?? "").split("\n").forEach((line, n) => ctx.fillText(line, el.x, el.y + n * size * 1.25));
+    case "text":
+      drawText(ctx, el);
       break;
-    }
   }
+  if (el.text && isLabelled(el)) drawLabel(ctx, el);
   ctx.globalAlpha = 1;
 }
 
@@ -168,26 +166,6 @@ function lineStyle(ctx: Context2D, el: Element): void {
 }
 
 const inkCache = new WeakMap<Element, Box>();
-let measurer: CanvasRenderingContext2D | null = null;
-
-/** The glyphs' extent, measured (ops.elementBounds only estimates 0.6 em a character). */
-function textInk(el: Element, box: Box): Box {
-  measurer ??= document.createElement("canvas").getContext("2d");
-  if (!measurer) return box;
-  const size = el.size ?? 24;
-  measurer.font = `${size}px system-ui, sans-serif`;
-  measurer.textBaseline = "top";
-  const out = { ...box };
-  (el.text ?? "").split("\n").forEach((line, n) => {
-    const m = measurer!.measureText(line);
-    const y = el.y + n * size * 1.25;
-    out.minX = Math.min(out.minX, el.x - m.actualBoundingBoxLeft);
-    out.maxX = Math.max(out.maxX, el.x + m.actualBoundingBoxRight);
-    out.minY = Math.min(out.minY, y - m.actualBoundingBoxAscent);
-    out.maxY = Math.max(out.maxY, y + m.actualBoundingBoxDescent);
-  });
-  return out;
-}
 
 /**
  * Everywhere `el` may leave ink, which can be more than its hit-test bounds: an arrow's head,
@@ -201,7 +179,7 @@ export function inkBounds(el: Element): Box {
   const b = boundsOf(el);
   const pad = el.type === "stroke" ? el.style.width : el.type === "arrow" ? Math.max(10, el.style.width * 4) : 0;
   box = { minX: b.minX - pad, minY: b.minY - pad, maxX: b.maxX + pad, maxY: b.maxY + pad };
-  if (el.type === "text") box = textInk(el, box);
+  if (el.type === "text" || (el.text && isLabelled(el))) box = textInk(el, box);
   inkCache.set(el, box);
   return box;
 }
