@@ -6,6 +6,7 @@ keyboard in headless Chromium with clipboard permissions, checked against the se
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -276,6 +277,19 @@ LONG_STROKE_JS = """() => {
   inkroom.editor.submit(ops);
 }"""
 
+#: 300 small rectangles in a grid below the others, as one submit.
+MANY_RECTS_JS = """() => {
+  const style = {color: '#1e1e1e', width: 2, opacity: 1, fill: null};
+  const ops = [];
+  for (let k = 0; k < 300; k++) {
+    const x = 700 + (k % 20) * 20;
+    const y = 400 + Math.floor(k / 20) * 20;
+    const el = {id: `many${k}`, type: 'rect', x, y, w: 10, h: 10, style};
+    ops.push({k: 'add', el});
+  }
+  inkroom.editor.submit(ops);
+}"""
+
 
 async def test_sheet_buttons_long_strokes_and_a_paste_past_the_limits(
     browser: Browser, server: ServerProcess, people: dict[str, Any], artifacts: Path
@@ -305,15 +319,28 @@ async def test_sheet_buttons_long_strokes_and_a_paste_past_the_limits(
     assert (els[3]["type"], els[3]["x"], els[3]["y"]) == ("stroke", 116, 416)
     assert els[3]["p"] == stroke["p"]
 
-    # A paste the board has no room for is refused with a notice, and nothing is sent.
-    await page.evaluate("inkroom.editor.sync.limits.max_elements = 5")
+    # 300 more rectangles, then all 304 copied and pasted: more ops than a frame may carry
+    # (max_ops_per_frame 256), so the paste goes in several frames, and all of it is stored.
+    await page.evaluate(MANY_RECTS_JS)
+    await server_elements(alice, 304)
     await page.keyboard.press("Control+a")
     await page.keyboard.press("Control+c")
     await page.keyboard.press("Control+v")
-    await alice.wait("inkroom.statusText().startsWith('This board is full: pasting 4 elements')")
+    els = await server_elements(alice, 608)
+    assert len(await selection(alice)) == 304
+    assert not {el["id"] for el in els[304:]} & {el["id"] for el in els[:304]}
+
+    # A paste the board has no room for is refused with a notice, and nothing is sent.
+    await page.evaluate("inkroom.editor.sync.limits.max_elements = 700")
+    await page.keyboard.press("Control+a")
+    await page.keyboard.press("Control+c")
+    await page.keyboard.press("Control+v")
+    await alice.wait("inkroom.statusText().startsWith('This board is full: pasting 608 elements')")
     await page.screenshot(path=str(artifacts / "clipboard-refused.png"))
-    assert len((await alice.server_state())["elements"]) == 4
-    assert "would pass 5 elements" in await page.evaluate("inkroom.statusText()")
+    assert "would pass 700 elements" in await page.evaluate("inkroom.statusText()")
+    await asyncio.sleep(0.5)
+    assert len((await alice.server_state())["elements"]) == 608
+    assert await page.evaluate("inkroom.outbox().length") == 0
 
 
 #: An arrow below two rectangles, then bound to both (an `add` may only bind to an element
