@@ -353,6 +353,7 @@ INKROOM = env_overrides(
         "HISTORY_PAGE_BYTES",
     ],
     floats=[
+        "FLUSH_IDLE_CPU",
         "OPS_PER_SEC",
         "OPS_BURST",
         "BYTES_PER_SEC",

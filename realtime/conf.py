@@ -28,6 +28,10 @@ class RealtimeSettings:
     #: How long the hub gathers inbound ops before one transaction commits them all: a shorter
     #: tick lowers latency, a longer one makes fewer, bigger transactions.
     tick_ms: int = 20
+    #: While the process uses less CPU than this (a share of one core), ops are committed as
+    #: soon as they are read instead of waiting for the tick; above it the gap between ticks
+    #: grows to `tick_ms` (realtime.engine.pacing). 0: always wait for the tick.
+    flush_idle_cpu: float = 0.25
     #: Largest inbound frame, text or binary (protocol §5).
     max_frame_bytes: int = 256 * 1024
     #: Ops in one client `ops` frame.

@@ -1,11 +1,14 @@
 """
-The hub's tick: every TICK_MS, if anything is pending, sequence and store every board's ops.
+The hub's tick: when ops are pending, sequence and store every board's ops.
+
+A tick with ops starts at once while the process is lightly loaded and at most every TICK_MS
+under load (realtime.engine.pacing); cursors go out at most once per TICK_MS.
 
 One tick = check each room's pending ops against its state (in order; accepted ops are applied
 so later ones see them) → ONE append_batches call for all boards in the writer thread → acks to
 authors → each board's `ops` frame (built once, by concatenating the stored entries) to its local
 sockets → ONE channel-layer message for the whole process. Ops that arrive while a batch is in
-flight wait for the next tick: batching adapts to the database's speed by itself.
+flight wait for the next tick (group commit): batching adapts to the database's speed by itself.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from realtime.engine import store
 from realtime.engine.autosnapshot import AutoSnapshots
 from realtime.engine.decisions import Accepted, Checked
 from realtime.engine.delivery import Delivery
+from realtime.engine.pacing import TickPacer
 from realtime.engine.ports import HubPort
 from realtime.engine.repair import Repair
 from realtime.engine.room import Peer, Room
@@ -44,24 +48,51 @@ class Ticker:
         self.pods = pods
         self.repair = repair
         self.snapshots = snapshots
+        self.pacer = TickPacer(realtime_settings().tick_ms / 1000)
 
     async def run(self) -> None:
         hub = self.hub
-        last = 0.0
+        #: A tick that held cursors back owes a full one.
+        owed = False
         while True:
-            await hub.work.wait()
-            hub.work.clear()
-            delay = realtime_settings().tick_ms / 1000 - (hub.clock() - last)
-            if delay > 0:
-                await asyncio.sleep(delay)
-            last = hub.clock()
+            await self._until_due(owed)
+            full = self.pacer.start(self._now())
+            owed = not full
             try:
                 async with hub.tick_lock:
-                    await self.tick()
+                    await self.tick(full=full)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("tick failed; carrying on")
+
+    async def _until_due(self, owed: bool) -> None:
+        """
+        Wait until the pacer lets the next tick start for the work there is (docs/architecture.md,
+        "The hub and the tick").
+        """
+        hub, pacer = self.hub, self.pacer
+        while True:
+            settings = realtime_settings()
+            pacer.tick_secs, pacer.light = settings.tick_ms / 1000, settings.flush_idle_cpu
+            now = self._now()
+            pacer.sample(now, time.process_time())
+            other = owed or hub.work.is_set()
+            hub.work.clear()
+            wait = pacer.delay(now, ops=self._checkable(), other=other)
+            if wait == 0:
+                return
+            owed = other
+            try:
+                await asyncio.wait_for(hub.work.wait(), wait)
+            except TimeoutError:
+                return
+
+    @staticmethod
+    def _now() -> float:
+        # The loop's clock, not the hub's: pacing is about real time and real CPU (a test's fake
+        # hub clock does not move while the loop sleeps).
+        return asyncio.get_running_loop().time()
 
     async def flush(self) -> None:
         """
@@ -80,9 +111,15 @@ class Ticker:
     def _pending(self) -> bool:
         return any(r.pending or r.spec_ops for r in self.hub.rooms.values())
 
-    async def tick(self) -> None:
+    def _checkable(self) -> bool:
+        # What a tick would take: ops of a room still loading wait for its load, which wakes
+        # the loop when it is done.
+        return any(_checkable(room) for room in self.hub.rooms.values())
+
+    async def tick(self, *, full: bool = True) -> None:
         """
-        Cursors and presence first, then take and check each room's pending ops, commit them all.
+        Cursors (in a full tick) and presence first, then take and check each room's pending ops,
+        commit them all.
 
         Pending ops are taken off their queues only right before the commit, and each room is
         checked on its own: whatever fails (one room's check, one socket's send, one board's
@@ -90,11 +127,11 @@ class Ticker:
         """
         hub = self.hub
         hub.counts.flush()
-        cursors = self._cursors()
+        cursors = self._cursors() if full else {}
         presence = self.pods.presence_changes()
         checked: dict[str, Checked] = {}
         for room in list(hub.rooms.values()):
-            if room.pending and room.ready and not room.busy and room.state is not None:
+            if _checkable(room):
                 checked[room.board_id] = self._check(room)
         published: dict[str, list[Any]] = {}
         if checked:
@@ -223,6 +260,10 @@ class Ticker:
                 continue
             out[room.board_id] = rows
         return out
+
+
+def _checkable(room: Room) -> bool:
+    return bool(room.pending) and room.ready and not room.busy and room.state is not None
 
 
 def _acks_owed(ops: Accepted, res: AppendResult, acks: dict[Peer, list[tuple[int, int]]]) -> None:

@@ -374,7 +374,11 @@ async def test_cursor_flood_spends_the_byte_budget_then_closes_4029(
 async def test_drain_commits_pending_ops_then_closes_1012(
     memory_layer, connect, board, user, settings
 ):
-    settings.INKROOM = {**settings.INKROOM, "TICK_MS": 1000}  # keep the second op pending
+    settings.INKROOM = {
+        **settings.INKROOM,
+        "TICK_MS": 1000,
+        "FLUSH_IDLE_CPU": 0,
+    }  # keep op 2 pending
     client = await connect(board, user)
     await client.sync()
     await client.send_ops([stroke(1, "s1")])

@@ -167,7 +167,7 @@ async def layer_messages(layer_: Any, channel: str, wait: float) -> list[dict[st
 async def test_round_trips_per_tick_do_not_grow_with_boards(
     layer, connect, user, make_board, settings
 ):
-    settings.INKROOM = {**settings.INKROOM, "TICK_MS": 200}  # one wide tick catches the burst
+    settings.INKROOM = {**settings.INKROOM, "TICK_MS": 200, "FLUSH_IDLE_CPU": 0}  # one wide tick
     boards = [await sync_to_async(make_board)(user, title=f"b{k}") for k in range(20)]
     ids = {board.id for board in boards}
     # A second process holding all 20 boards, on a channel of its own in the pods group: a lone

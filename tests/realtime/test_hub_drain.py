@@ -47,7 +47,11 @@ def slow_op_inserts(slow: bool) -> None:
 async def test_ops_sent_during_the_drain_are_not_stored_and_pending_ones_are(
     memory_layer: Any, connect: Any, board: Any, user: Any, settings: Any
 ) -> None:
-    settings.INKROOM = {**settings.INKROOM, "TICK_MS": 1000}  # keep the first op pending
+    settings.INKROOM = {
+        **settings.INKROOM,
+        "TICK_MS": 1000,
+        "FLUSH_IDLE_CPU": 0,
+    }  # keep op 1 pending
     client = await connect(board, user)
     await client.sync()
     await sync_to_async(slow_op_inserts)(True)
