@@ -24,6 +24,14 @@ PRESSURE_WIDTH_MAX = 1.75
 ARROW_HEAD_WIDTHS = 4.0
 ARROW_HEAD_MIN = 8.0
 
+#: A frame's name: font size in world units, and the gap between its baseline and the frame.
+FRAME_LABEL_SIZE = 14
+FRAME_LABEL_GAP = 6
+#: Estimated advance of a glyph of the name, in multiples of its size (errs wide).
+FRAME_LABEL_CHAR_WIDTH = 0.6
+#: A sticky note's shadow: a copy of the note this far down and to the right, world units.
+NOTE_SHADOW_OFFSET = 4
+
 BBox = tuple[float, float, float, float]
 
 
@@ -59,6 +67,17 @@ def bbox(el: Mapping[str, Any]) -> BBox:
     if kind == "arrow":
         half = max(half, arrow_head_length(el["style"]["width"]) / 2)
     box = (min(x, x2) - half, min(y, y2) - half, max(x, x2) + half, max(y, y2) + half)
+    if kind == "note":
+        # A note has no outline (its width only styles a label); its shadow reaches further.
+        left, top = min(x, x2), min(y, y2)
+        off = NOTE_SHADOW_OFFSET
+        box = (left, top, max(x, x2) + off, max(y, y2) + off)
+    if kind == "frame" and el["name"]:
+        # The name sits above the frame's top-left corner, on one line.
+        left, top = min(x, x2), min(y, y2)
+        label_w = len(el["name"]) * FRAME_LABEL_SIZE * FRAME_LABEL_CHAR_WIDTH
+        label_top = top - FRAME_LABEL_GAP - FRAME_LABEL_SIZE
+        box = (box[0], min(box[1], label_top), max(box[2], left + label_w), box[3])
     if el.get("text"):
         # A label taller than its shape spills out above and below, centred on it.
         lines = text_box_lines(el)

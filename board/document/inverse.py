@@ -23,6 +23,7 @@ from board.document.limits import MAX_IDS_PER_OP
 from board.document.reducer import UPDATABLE
 from board.document.state import BoardState, copy_element
 from board.document.structure import BINDING_KEYS, LINKED_TYPES
+from board.document.styles import STYLE_ENUMS
 from board.document.zorder import restore_z, undo_ord
 
 
@@ -55,7 +56,9 @@ def _undo_upd(state: BoardState, op: Mapping[str, Any]) -> list[dict[str, Any]]:
         old.update((key, el[key]) for key in GEOMETRY_KEYS)
     for key, value in op["set"].items():
         if key == "style":
-            old["style"] = {k: el["style"][k] for k in value if k in el["style"]}
+            style = el["style"]
+            # An enumerated key the element lacks comes back as null: removed again.
+            old["style"] = {k: style.get(k) for k in value if k in style or k in STYLE_ENUMS}
         elif key in allowed:
             old[key] = el.get(key)  # None: the key was absent, and null removes it again
     return [{"k": "upd", "id": el["id"], "set": old}] if old else []

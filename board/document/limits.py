@@ -21,6 +21,8 @@ ID_MAX_CHARS = 32
 MAX_IDS_PER_OP = 10_000
 #: Characters in a text element.
 TEXT_MAX_CHARS = 10_000
+#: Characters in a frame's name (a label above a region, not a paragraph).
+FRAME_NAME_MAX_CHARS = 200
 #: Font size of a text element, world units.
 TEXT_SIZE_MIN, TEXT_SIZE_MAX = 4, 512
 #: Wrap width of a text element (`w`), world units.

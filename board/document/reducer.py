@@ -18,6 +18,7 @@ from board.document import bindings
 from board.document.limits import COORD_MAX, TEXT_WRAP_MAX
 from board.document.state import BoardState, Element, copy_element, points_of, text_chars_of
 from board.document.structure import BINDABLE_TYPES, BINDING_KEYS, COMMON_KEYS, LINKED_TYPES
+from board.document.styles import STYLE_ENUMS
 from board.document.textlayout import LABELLED_TYPES
 from board.document.validate import ELEMENT_KEYS, ELEMENT_TYPES, SHAPE_TYPES
 from board.document.zorder import apply_ord
@@ -36,6 +37,7 @@ UPDATABLE: dict[str, frozenset[str]] = {
         t: frozenset({"style", "x", "y", "w", "h", "text", "size", "align"})
         for t in LABELLED_TYPES & ELEMENT_TYPES
     },
+    "frame": frozenset({"style", "x", "y", "w", "h", "name"}),
 }
 for _kind in UPDATABLE:  # groups and lock on every type, bindings on lines and arrows
     UPDATABLE[_kind] |= COMMON_KEYS | (BINDING_KEYS if _kind in LINKED_TYPES else frozenset())
@@ -90,7 +92,10 @@ def _upd(state: BoardState, op: Mapping[str, Any]) -> None:
         bindings.unlink(state, el)
     for key, value in changes.items():
         if key == "style":
-            el["style"] = {**el["style"], **value}
+            style = el["style"] = {**el["style"], **value}
+            for name in STYLE_ENUMS.keys() & value.keys():
+                if style[name] is None:
+                    del style[name]
         elif key in allowed:
             if value is None:  # null removes an optional key; a required one stays
                 if key in ELEMENT_KEYS[kind]:

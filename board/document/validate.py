@@ -14,21 +14,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
+from board.document.fields import ID_EXPECTED as _ID_EXPECTED
+from board.document.fields import check_keys as _check_keys
+from board.document.fields import element_id as _id
+from board.document.fields import fail as _fail
+from board.document.fields import int_in as _int
+from board.document.fields import is_id as _is_id
 from board.document.limits import (
     COORD_MAX,
     DELTA_MAX,
-    ID_MAX_CHARS,
+    FRAME_NAME_MAX_CHARS,
     OP_ID_MAX,
-    OPACITY_MAX,
-    OPACITY_MIN,
     PRESSURE_MAX,
     TEXT_SIZE_MAX,
     TEXT_SIZE_MIN,
     TEXT_WRAP_MAX,
-    WIDTH_MAX,
-    WIDTH_MIN,
     Limits,
 )
 from board.document.structure import (
@@ -38,26 +40,26 @@ from board.document.structure import (
     validate_structure,
     validate_structure_set,
 )
+from board.document.styles import validate_style
 from board.document.textlayout import ALIGNS, LABELLED_TYPES
-from board.exceptions import OpRejected
 from board.text import NOT_SCALAR_TEXT, is_scalar_text
 
-_is_id = re.compile(rf"[A-Za-z0-9_-]{{1,{ID_MAX_CHARS}}}").fullmatch
-#: The message for a malformed id.
-_ID_EXPECTED = f"expected an id of 1..{ID_MAX_CHARS} chars [A-Za-z0-9_-]"
-_is_color = re.compile(r"#[0-9a-fA-F]{6}").fullmatch
 #: What XML 1.0 does not allow in text (SVG export) besides surrogates: C0 controls other than
 #: tab, newline and carriage return, and the non-characters U+FFFE and U+FFFF.
 _has_control = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]").search
 
-ELEMENT_TYPES = frozenset({"stroke", "rect", "ellipse", "line", "arrow", "text"})
-SHAPE_TYPES = frozenset({"rect", "ellipse", "line", "arrow"})
+ELEMENT_TYPES = frozenset(
+    {"stroke", "rect", "ellipse", "line", "arrow", "text", "diamond", "note", "frame"}
+)
+#: Types drawn from a box (x, y, w, h) and nothing else required.
+SHAPE_TYPES = frozenset({"rect", "ellipse", "line", "arrow", "diamond", "note"})
 _COMMON = frozenset({"id", "type", "x", "y", "style"})
 #: Required keys per element type; a stroke may also carry `pr`.
 ELEMENT_KEYS: dict[str, frozenset[str]] = {
     "stroke": _COMMON | {"p"},
     "text": _COMMON | {"text", "size"},
     **{t: _COMMON | {"w", "h"} for t in SHAPE_TYPES},
+    "frame": _COMMON | {"w", "h", "name"},
 }
 #: Optional keys per element type (absent = the default; validation never adds them).
 OPTIONAL_KEYS: dict[str, frozenset[str]] = {
@@ -65,9 +67,10 @@ OPTIONAL_KEYS: dict[str, frozenset[str]] = {
     "text": frozenset({"align", "w"}),
     **{t: frozenset({"text", "size", "align"}) for t in LABELLED_TYPES},
 }
-STYLE_KEYS = frozenset({"color", "width", "opacity", "fill"})
 UPD_KEYS = (
-    frozenset({"style", "x", "y", "w", "h", "text", "size", "align"}) | COMMON_KEYS | BINDING_KEYS
+    frozenset({"style", "x", "y", "w", "h", "text", "size", "align", "name"})
+    | COMMON_KEYS
+    | BINDING_KEYS
 )
 #: `upd` keys of this module whose value may be null: "remove the key" (optional keys only;
 #: check_op refuses a null for a key the element's type requires).
@@ -85,62 +88,6 @@ _OP_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "ord": (frozenset({"ids", "after"}), frozenset()),
 }
 SERVER_KINDS = frozenset({"rst"})
-
-
-def _fail(path: str, message: str) -> NoReturn:
-    raise OpRejected(f"{path}: {message}", extra={"field": path})
-
-
-def _key_name(key: object) -> str:
-    # A key that is not Unicode text (a JSON "\\ud800" in a compact frame's style) is shown
-    # escaped, by repr, like a non-str key: the path goes back in a UTF-8 error frame.
-    text = key if isinstance(key, str) and is_scalar_text(key) else repr(key)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _check_keys(
-    raw: dict[Any, Any], required: frozenset[str], allowed: frozenset[str], where: str
-) -> None:
-    keys = raw.keys()
-    if not keys <= allowed:
-        extra = next(k for k in keys if k not in allowed)
-        _fail(f"{where}.{_key_name(extra)}", "unknown field")
-    if not keys >= required:
-        missing = min(required - keys)
-        _fail(f"{where}.{missing}", "required")
-
-
-def _int(v: object, lo: int, hi: int, path: str) -> int:
-    if type(v) is not int:
-        _fail(path, "expected an integer")
-    if not lo <= v <= hi:
-        _fail(path, f"out of range {lo}..{hi}")
-    return v
-
-
-def _number(v: object, lo: float, hi: float, path: str) -> int | float:
-    if type(v) is int:
-        if lo <= v <= hi:
-            return v
-    elif type(v) is float:
-        # NaN fails every comparison and infinities fail the range: both land below.
-        if lo <= v <= hi:
-            return int(v) if v.is_integer() else v
-    else:
-        _fail(path, "expected a number")
-    _fail(path, f"expected a finite number in {lo}..{hi}")
-
-
-def _id(v: object, path: str) -> str:
-    if type(v) is not str or not _is_id(v):
-        _fail(path, _ID_EXPECTED)
-    return v
-
-
-def _color(v: object, path: str) -> str:
-    if type(v) is not str or not _is_color(v):
-        _fail(path, "expected #rrggbb")
-    return v.lower()
 
 
 def _ids(v: object, limits: Limits, path: str) -> list[str]:
@@ -184,27 +131,10 @@ def _text(v: object, limits: Limits, path: str) -> str:
     return v
 
 
-def validate_style(raw: object, *, partial: bool, path: str) -> dict[str, Any]:
-    """
-    Validate an element style (all of color/width/opacity, or any non-empty subset if partial).
-    """
-    if type(raw) is not dict:
-        _fail(path, "expected a map")
-    required = frozenset() if partial else STYLE_KEYS - {"fill"}
-    _check_keys(raw, required, STYLE_KEYS, path)
-    if partial and not raw:
-        _fail(path, "expected at least one of color, width, opacity, fill")
-    out: dict[str, Any] = {}
-    if "color" in raw:
-        out["color"] = _color(raw["color"], path + ".color")
-    if "width" in raw:
-        out["width"] = _number(raw["width"], WIDTH_MIN, WIDTH_MAX, path + ".width")
-    if "opacity" in raw:
-        out["opacity"] = _number(raw["opacity"], OPACITY_MIN, OPACITY_MAX, path + ".opacity")
-    if "fill" in raw or not partial:
-        fill = raw.get("fill")
-        out["fill"] = None if fill is None else _color(fill, path + ".fill")
-    return out
+def _name(v: object, limits: Limits, path: str) -> str:
+    if type(v) is not str or len(v) > FRAME_NAME_MAX_CHARS:
+        _fail(path, f"expected a string of at most {FRAME_NAME_MAX_CHARS} chars")
+    return _text(v, limits, path)
 
 
 def validate_element(raw: object, limits: Limits, path: str) -> dict[str, Any]:
@@ -245,6 +175,8 @@ def validate_element(raw: object, limits: Limits, path: str) -> dict[str, Any]:
                 el["text"] = _text(raw["text"], limits, path + ".text")
             if "size" in raw:
                 el["size"] = _int(raw["size"], TEXT_SIZE_MIN, TEXT_SIZE_MAX, path + ".size")
+        if kind == "frame":
+            el["name"] = _name(raw["name"], limits, path + ".name")
     if "align" in raw:
         el["align"] = _align(raw["align"], path + ".align")
     el.update(validate_structure(raw, kind, path))
@@ -297,6 +229,8 @@ def _upd(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
         out["size"] = _int(changes["size"], TEXT_SIZE_MIN, TEXT_SIZE_MAX, path + ".size")
     if "align" in changes and "align" not in out:
         out["align"] = _align(changes["align"], path + ".align")
+    if "name" in changes:
+        out["name"] = _name(changes["name"], limits, path + ".name")
     out.update(validate_structure_set(changes, path))
     return {"id": _id(raw["id"], where + ".id"), "set": out}
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -28,6 +27,11 @@ from board.document.geometry import PRESSURE_WIDTH_MAX, arrow_head_length, bbox,
 from board.document.points import decode_points
 from board.document.textlayout import LABELLED_TYPES
 from board.export.errors import ExportError
+from board.export.render_shapes import BOX_RENDERERS, dash_attrs, drawing_order
+from board.export.svgfmt import num as _n
+from board.export.svgfmt import paint as _paint
+from board.export.svgfmt import qnum as _q
+from board.export.svgfmt import xml_text
 from board.export.text import label_svg, text_svg
 
 #: Space around the content, world units, so strokes touching the edge keep their caps.
@@ -43,45 +47,7 @@ PNG_MAX_SIDE = 8192
 #: pressure 50 draws the nominal width and 100 draws PRESSURE_WIDTH_MAX times it).
 PRESSURE_WIDTH_MIN = 0.25
 
-#: Characters XML 1.0 does not allow (its `Char` production): C0 controls but tab, LF and CR,
-#: lone surrogates, U+FFFE and U+FFFF. One of them makes the whole SVG malformed.
-_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
 Point = tuple[float, float]
-
-
-def xml_text(text: str) -> str:
-    """
-    Return `text` without the characters XML 1.0 does not allow.
-
-    Whatever input validation refuses, elements stored before it may still hold them, and an
-    export must not fail for everyone until such an element is deleted (issue 15 finding 7).
-    Removed rather than replaced by U+FFFD: they have no glyph, so a box would draw what was
-    never seen.
-    """
-    return _NOT_XML_CHAR.sub("", text)
-
-
-def _n(v: float) -> str:
-    """
-    Format a coordinate: ints as is, floats to 2 decimals without trailing zeros.
-    """
-    if type(v) is int:
-        return str(v)
-    r = round(v, 2)
-    # repr is the shortest exact form (38.85, not 38.850000000000001); -0.0 prints as 0.
-    return str(int(r)) if r.is_integer() else repr(r)
-
-
-def _q(v: float) -> str:
-    """
-    A number as a quoted XML attribute value (numbers need no escaping).
-    """
-    return f'"{_n(v)}"'
-
-
-def _paint(color: str | None) -> str:
-    return quoteattr(color or "none")
 
 
 def _centre_line(pts: Sequence[Point]) -> str:
@@ -120,7 +86,10 @@ def _stroke(el: Mapping[str, Any]) -> str:
     color = _paint(style["color"])
     pts: list[Point] = list(decode_points(el)) or [(el["x"], el["y"])]
     half = style["width"] / 2
-    if el.get("pr"):
+    # A dash pattern needs a line: a dashed stroke is its centre line, pressure or not.
+    dash = dash_attrs(style)
+    pressure = el.get("pr") and not dash
+    if pressure:
         span = PRESSURE_WIDTH_MAX - PRESSURE_WIDTH_MIN
         radii = [half * (PRESSURE_WIDTH_MIN + span * q / 100) for q in el["pr"]]
     else:  # includes a pressure stroke with no points yet: a dot at the origin
@@ -130,37 +99,12 @@ def _stroke(el: Mapping[str, Any]) -> str:
     if len(pts) == 1:
         return caps
     caps += f"<circle cx={_q(x1)} cy={_q(y1)} r={_q(radii[-1])} fill={color}/>"
-    if el.get("pr"):
+    if pressure:
         return f"<path d={quoteattr(_outline(pts, radii))} fill={color}/>{caps}"
     return (
         f'<path d={quoteattr(_centre_line(pts))} fill="none" stroke={color} '
         f'stroke-width={_q(style["width"])} stroke-linecap="round" '
-        f'stroke-linejoin="round"/>'
-    )
-
-
-def _outline_attrs(style: Mapping[str, Any]) -> str:
-    return (
-        f"fill={_paint(style['fill'])} stroke={_paint(style['color'])} "
-        f"stroke-width={_q(style['width'])}"
-    )
-
-
-def _rect(el: Mapping[str, Any]) -> str:
-    x, y, w, h = el["x"], el["y"], el["w"], el["h"]
-    return (
-        f"<rect x={_q(min(x, x + w))} y={_q(min(y, y + h))} "
-        f"width={_q(abs(w))} height={_q(abs(h))} "
-        f'stroke-linejoin="round" {_outline_attrs(el["style"])}/>'
-    )
-
-
-def _ellipse(el: Mapping[str, Any]) -> str:
-    x, y, w, h = el["x"], el["y"], el["w"], el["h"]
-    return (
-        f"<ellipse cx={_q(x + w / 2)} cy={_q(y + h / 2)} "
-        f"rx={_q(abs(w) / 2)} ry={_q(abs(h) / 2)} "
-        f"{_outline_attrs(el['style'])}/>"
+        f'stroke-linejoin="round"{dash}/>'
     )
 
 
@@ -170,7 +114,7 @@ def _line(el: Mapping[str, Any], *, end: Point | None = None) -> str:
     return (
         f"<line x1={_q(el['x'])} y1={_q(el['y'])} "
         f"x2={_q(x2)} y2={_q(y2)} stroke={_paint(style['color'])} "
-        f'stroke-width={_q(style["width"])} stroke-linecap="round"/>'
+        f'stroke-width={_q(style["width"])} stroke-linecap="round"{dash_attrs(style)}/>'
     )
 
 
@@ -195,8 +139,7 @@ def _text(el: Mapping[str, Any]) -> str:
 
 _RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "stroke": _stroke,
-    "rect": _rect,
-    "ellipse": _ellipse,
+    **BOX_RENDERERS,
     "line": _line,
     "arrow": _arrow,
     "text": _text,
@@ -249,7 +192,7 @@ def render_svg(
             f'<clipPath id="frame"><rect x="{_n(cx)}" y="{_n(cy)}" '
             f'width="{_n(cw)}" height="{_n(ch)}"/></clipPath><g clip-path="url(#frame)">'
         )
-    for el in state.elements.values():
+    for el in drawing_order(state.elements.values()):
         body = _RENDERERS[el["type"]](el)
         if el["type"] in LABELLED_TYPES and el.get("text"):
             body += label_svg(el, xml_text)

@@ -35,6 +35,7 @@ import {
   type Element,
   type LogEntry,
   type Op,
+  type StylePatch,
   type ServerMessage,
   type Style,
 } from "./protocol";
@@ -80,7 +81,17 @@ const STYLES: Style[] = [
   { color: "#ffd400", width: 12.5, opacity: 0.35, fill: null },
   { color: "#1e1e1e", width: 4, opacity: 1, fill: null },
   { color: "#0055ff", width: 2, opacity: 1, fill: null },
+  { color: "#e03131", width: 3, opacity: 1, fill: null, dash: "dot" },
 ];
+/** Restyles (picked by serial): set, change and remove (null) the optional style keys. */
+const STYLE_PATCHES: StylePatch[] = [
+  { dash: "dash", fs: "hatch", fill: "#ffec99" },
+  { dash: null, font: "mono" },
+  { color: "#2f9e44", fs: null, opacity: 0.5 },
+  { fs: "cross", font: null },
+];
+/** Box shapes added by the fuzz, by serial. */
+const BOX_TYPES = ["rect", "diamond", "note", "frame"] as const;
 /** The element keys a tag-2 entry carries (as the server's encoder checks). */
 const STROKE_KEYS = new Set(["id", "type", "x", "y", "style", "p", "pr"]);
 
@@ -303,7 +314,8 @@ function randomOp(conn: Conn, random: () => number, serial: number): NewOp | nul
     const el: Element =
       random() < 0.5
         ? { id, type: "stroke", x: serial, y: 1 - serial, style: { ...STYLES[serial % STYLES.length] }, p: [0, 0] }
-        : { id, type: "rect", x: serial, y: 5, w: 10, h: 10, style: { ...STYLE } };
+        : { id, type: BOX_TYPES[serial % BOX_TYPES.length], x: serial, y: 5, w: 10, h: 10, style: { ...STYLE } };
+    if (el.type === "frame") el.name = `F${serial}`;
     if (el.type === "stroke" && serial % 3 === 1) el.p = [0, 0, 9, -2, 10, -3];
     if (el.type === "stroke" && serial % 4 === 2) el.pr = Array.from({ length: el.p!.length / 2 }, (_, k) => 40 + k);
     return { k: "add", el };
@@ -316,6 +328,12 @@ function randomOp(conn: Conn, random: () => number, serial: number): NewOp | nul
   }
   if (r < 0.8) return { k: "mov", ids: [pick().id], dx: 3, dy: -1 };
   if (r < 0.85) return structureOp(els, random, `${conn.name}${serial}`);
+  if (r < 0.9) {
+    // Restyles and renames of whatever is there, concurrent with moves and deletes of it.
+    const target = pick();
+    if (target.type === "frame" && serial % 2 === 0) return { k: "upd", id: target.id, set: { name: `N${serial}`, w: 20 } };
+    return { k: "upd", id: target.id, set: { style: STYLE_PATCHES[serial % STYLE_PATCHES.length] } };
+  }
   if (r < 0.98) return { k: "del", ids: [pick().id] };
   return { k: "clr" };
 }

@@ -49,6 +49,7 @@ const UPDATABLE: Record<string, readonly string[]> = {
   arrow: ["x", "y", "w", "h"],
   // Box shapes (rect, ellipse, diamond, note) carry a label.
   ...Object.fromEntries(LABELLED_TYPES.map((t) => [t, ["x", "y", "w", "h", "text", "size", "align"]])),
+  frame: ["x", "y", "w", "h", "name"],
 };
 // Groups and lock on every type, bindings on lines and arrows (reducer.py does the same).
 for (const [type, keys] of Object.entries(UPDATABLE)) {
@@ -59,13 +60,18 @@ const REQUIRED: Record<string, readonly string[]> = { stroke: ["p"], text: ["tex
 /** Wrap width bounds of a text (`w`); the reducer skips a value outside (a shape's, stale). */
 export const TEXT_WRAP_MAX = 20_000;
 
+/** Style keys an `upd` removes when it sets them to null (board/document/validate.py STYLE_ENUMS). */
+const REMOVABLE_STYLE = new Set(["dash", "fs", "font"]);
+
 const clamp = (v: number) => Math.max(-COORD_MAX, Math.min(COORD_MAX, v));
 
 function patched(el: Element, set: ElementPatch): Element {
   const next: Element = { ...el, style: { ...el.style } };
   if (set.style) {
+    const style = next.style as unknown as Record<string, unknown>;
     for (const [key, value] of Object.entries(set.style)) {
-      if (value !== undefined) (next.style as unknown as Record<string, unknown>)[key] = value;
+      if (value === null && REMOVABLE_STYLE.has(key)) delete style[key];
+      else if (value !== undefined) style[key] = value;
     }
   }
   const out = next as unknown as Record<string, unknown>;
@@ -217,6 +223,17 @@ export function elementBounds(el: Element): Box {
     maxX: Math.max(el.x, x2) + pad,
     maxY: Math.max(el.y, y2) + pad,
   };
+  // As board/document/geometry.py: a note has no outline but a shadow; a frame's name is above it.
+  if (el.type === "note") {
+    box.maxX += NOTE_SHADOW_OFFSET - pad;
+    box.maxY += NOTE_SHADOW_OFFSET - pad;
+    box.minX += pad;
+    box.minY += pad;
+  }
+  if (el.type === "frame" && el.name) {
+    box.minY = Math.min(box.minY, Math.min(el.y, y2) - FRAME_LABEL_GAP - FRAME_LABEL_SIZE);
+    box.maxX = Math.max(box.maxX, Math.min(el.x, x2) + el.name.length * FRAME_LABEL_SIZE * 0.6);
+  }
   if (el.text && isLabelled(el)) {
     // A label taller than its shape spills out above and below, centred on it.
     const spill = (textBoxLines(el).length * (el.size ?? DEFAULT_LABEL_SIZE) * LINE_HEIGHT - Math.abs(el.h ?? 0)) / 2;
@@ -227,6 +244,11 @@ export function elementBounds(el: Element): Box {
   }
   return box;
 }
+
+/** A frame's name: font size and gap above the frame; a note's shadow offset (world units). */
+export const FRAME_LABEL_SIZE = 14;
+export const FRAME_LABEL_GAP = 6;
+export const NOTE_SHADOW_OFFSET = 4;
 
 const boundsCache = new WeakMap<Element, Box>();
 

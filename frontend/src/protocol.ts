@@ -26,13 +26,21 @@ export const CloseCode = {
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
 export type Role = "owner" | "editor" | "viewer";
-export type ElementType = "stroke" | "rect" | "ellipse" | "line" | "arrow" | "text";
+export type ElementType = "stroke" | "rect" | "ellipse" | "line" | "arrow" | "text" | "diamond" | "note" | "frame";
+
+/** Stroke dash, fill pattern and font (§3.1): an absent key is the first value. */
+export type Dash = "solid" | "dash" | "dot";
+export type FillPattern = "solid" | "hatch" | "cross";
+export type Font = "hand" | "sans" | "serif" | "mono";
 
 export interface Style {
   color: string;
   width: number;
   opacity: number;
   fill: string | null;
+  dash?: Dash;
+  fs?: FillPattern;
+  font?: Font;
 }
 
 /** A line/arrow endpoint bound to a box: anchor per mille of its width (fx) and height (fy). */
@@ -41,6 +49,12 @@ export interface Binding {
   fx: number;
   fy: number;
 }
+/** A partial style for `upd`: null on dash/fs/font removes the key (back to its default). */
+export type StylePatch = Partial<Omit<Style, "dash" | "fs" | "font">> & {
+  dash?: Dash | null;
+  fs?: FillPattern | null;
+  font?: Font | null;
+};
 
 /** One board element (§3.1). Treated as immutable: reducers replace, never mutate. */
 export interface Element {
@@ -63,11 +77,13 @@ export interface Element {
   eb?: Binding;
   /** Text and box-shape labels: absent = left for text, center for labels. */
   align?: "left" | "center" | "right";
+  /** A frame's name. */
+  name?: string;
 }
 
 /** In a patch, null removes an optional key. */
 export interface ElementPatch {
-  style?: Partial<Style>;
+  style?: StylePatch;
   x?: number;
   y?: number;
   w?: number | null;
@@ -79,6 +95,7 @@ export interface ElementPatch {
   lock?: boolean | null;
   sb?: Binding | null;
   eb?: Binding | null;
+  name?: string;
 }
 
 export type AddOp = { i: number; k: "add"; el: Element };

@@ -41,9 +41,16 @@ def styles(*, partial: bool = False) -> st.SearchStrategy[dict[str, Any]]:
         "opacity": st.sampled_from([0.05, 0.5, 1]),
         "fill": st.none() | colors,
     }
+    enums = {
+        "dash": st.sampled_from(["solid", "dash", "dot"]),
+        "fs": st.sampled_from(["solid", "hatch", "cross"]),
+        "font": st.sampled_from(["hand", "sans", "serif", "mono"]),
+    }
     if partial:
-        return st.fixed_dictionaries({}, optional=fields).filter(bool)
-    return st.fixed_dictionaries(fields)
+        # null removes an enumerated key in an `upd`.
+        optional = {**fields, **{k: st.none() | v for k, v in enums.items()}}
+        return st.fixed_dictionaries({}, optional=optional).filter(bool)
+    return st.fixed_dictionaries(fields, optional=enums)
 
 
 @st.composite
@@ -59,7 +66,11 @@ def deltas_with_pressure(
 
 @st.composite
 def elements(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["stroke", "rect", "ellipse", "line", "arrow", "text"]))
+    kind = draw(
+        st.sampled_from(
+            ["stroke", "rect", "ellipse", "line", "arrow", "text", "diamond", "note", "frame"]
+        )
+    )
     el: dict[str, Any] = {
         "id": draw(ids),
         "type": kind,
@@ -78,9 +89,11 @@ def elements(draw: st.DrawFn) -> dict[str, Any]:
         el["h"] = draw(st.integers(-500, 500))
         if kind in ("line", "arrow"):
             el.update(draw(st.fixed_dictionaries({}, optional={"sb": bindings, "eb": bindings})))
-        if kind in ("rect", "ellipse"):  # a label
+        if kind in ("rect", "ellipse", "diamond", "note"):  # a label
             label = {"text": texts, "size": st.integers(4, 512), "align": aligns}
             el.update(draw(st.fixed_dictionaries({}, optional=label)))
+        if kind == "frame":
+            el["name"] = draw(texts)
     el.update(draw(st.fixed_dictionaries({}, optional={"grp": groups, "lock": st.booleans()})))
     return el
 
@@ -99,6 +112,7 @@ def _updates() -> st.SearchStrategy[dict[str, Any]]:
         "text": texts | st.none(),
         "size": st.integers(4, 512) | st.none(),
         "align": aligns | st.none(),
+        "name": texts,
     }
     return st.fixed_dictionaries({}, optional=fields).filter(bool)
 

@@ -190,7 +190,10 @@ def test_json_export_is_the_wire_form_in_z_order() -> None:
 def test_any_board_renders_to_well_formed_svg(log: list[dict[str, Any]]) -> None:
     state = materialize(None, log)
     root = parse_svg(render_svg(state))
-    assert [g.get("data-id") for g in root if g.tag == f"{SVG}g"] == list(state.elements)
+    # Frames are drawn beneath everything, each kind in z-order.
+    frames = [el_id for el_id, el in state.elements.items() if el["type"] == "frame"]
+    others = [el_id for el_id in state.elements if el_id not in frames]
+    assert [g.get("data-id") for g in root if g.tag == f"{SVG}g"] == frames + others
 
 
 def dark_columns(rows: list[bytes]) -> list[int]:

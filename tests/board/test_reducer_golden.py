@@ -21,7 +21,7 @@ STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
 
 
 def _el(el_id: str, kind: str, **fields: Any) -> dict[str, Any]:
-    return {"id": el_id, "type": kind, "x": 10, "y": 20, "style": dict(STYLE), **fields}
+    return {"id": el_id, "type": kind, "x": 10, "y": 20, "style": dict(STYLE)} | fields
 
 
 STROKE = _el("s", "stroke", p=[0, 0, 2, 1], pr=[40, 50])
@@ -137,6 +137,37 @@ CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
     ("ord above an element", BOUND, {"k": "ord", "ids": ["a", "s"], "after": "r"}),
     ("ord after a missing element is a no-op", BOUND, {"k": "ord", "ids": ["s"], "after": "zz"}),
     ("ord after a listed element is a no-op", BOUND, {"k": "ord", "ids": ["s", "m"], "after": "m"}),
+    ("add a diamond", BOARD, {"k": "add", "el": _el("d", "diamond", w=40, h=30)}),
+    (
+        "add a note with a style's new keys",
+        BOARD,
+        {
+            "k": "add",
+            "el": _el(
+                "n",
+                "note",
+                w=200,
+                h=200,
+                style={**STYLE, "fill": "#ffec99", "dash": "dot", "fs": "hatch", "font": "mono"},
+            ),
+        },
+    ),
+    ("add a frame", BOARD, {"k": "add", "el": _el("f", "frame", w=300, h=200, name="Plan")}),
+    (
+        "upd sets dash and fill pattern",
+        BOARD,
+        {"k": "upd", "id": "r", "set": {"style": {"dash": "dash", "fs": "cross"}}},
+    ),
+    (
+        "upd null removes a style key",
+        [_el("r", "rect", w=3, h=3, style={**STYLE, "dash": "dot", "font": "serif"})],
+        {"k": "upd", "id": "r", "set": {"style": {"dash": None, "fs": None}}},
+    ),
+    (
+        "upd a frame's name and size",
+        [_el("f", "frame", w=3, h=3, name="A")],
+        {"k": "upd", "id": "f", "set": {"name": "B", "w": 50, "text": "no"}},
+    ),
     (
         "rst replaces everything",
         BOARD,

@@ -27,7 +27,9 @@ STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
 
 
 def _element(rnd: random.Random, n: int, ids: list[str] | None = None) -> dict[str, Any]:
-    kind = rnd.choice(["stroke", "rect", "ellipse", "line", "arrow", "arrow", "text"])
+    kind = rnd.choice(
+        ["stroke", "rect", "ellipse", "line", "arrow", "arrow", "text", "diamond", "note", "frame"]
+    )
     el: dict[str, Any] = {
         "id": f"e{rnd.randrange(n + 1)}",  # small id space: collisions exercise "add exists"
         "type": kind,
@@ -49,6 +51,10 @@ def _element(rnd: random.Random, n: int, ids: list[str] | None = None) -> dict[s
             for key in ("sb", "eb"):
                 if rnd.random() < 0.6:
                     el[key] = _binding(rnd, n, ids or [])
+        if kind == "frame":
+            el["name"] = rnd.choice(["", "Frame 1"])
+        if rnd.random() < 0.3:
+            el["style"].update(dash="dot", fs=rnd.choice(["hatch", "cross"]), font="serif")
     if rnd.random() < 0.2:
         el["grp"] = [f"g{rnd.randrange(3)}"]
     if rnd.random() < 0.1:
@@ -90,6 +96,9 @@ def _op(rnd: random.Random, ids: list[str], i: int) -> dict[str, Any]:
                 {"text": None, "size": None, "align": None},
                 {"w": None},
                 {"w": -5},
+                {"style": {"dash": "dash", "fs": None, "font": "mono"}},
+                {"style": {"dash": None, "fill": "#ffec99"}},
+                {"name": "Renamed", "w": 12},
             ]
         )
         return {"i": i, "k": "upd", "id": pick(), "set": patch}

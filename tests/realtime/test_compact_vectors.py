@@ -117,6 +117,8 @@ def _up_add_cases() -> list[dict[str, Any]]:
         ("id_max_len_big_i", 2**53 - 1, "A" * 32, 1, -1, STYLE, [1, 1], [100]),
         ("id_utf8", 128, "\u65e5\u672c", 0, 0, STYLE, [0, 0], None),
         ("long_stroke", 5000, "long", 300, 200, HIGHLIGHTER, long_p, long_pr),
+        # Issue 16's optional style keys travel in the style's JSON text like the others.
+        ("style_dash_font", 48, "d", 3, 4, {**STYLE, "dash": "dot", "font": "mono"}, [0, 0], None),
     ]
     return [
         {
