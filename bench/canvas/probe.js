@@ -12,7 +12,10 @@
   const state = {
     // Set by the bench before the page loads: the board's element count.
     expected: window.__canvasBenchElements ?? Infinity,
-    load: { firstFrame: null, drawn: null, synced: null },
+    // ms since navigation start: the first frame holding the whole board; the end of the first
+    // frame after which every visible element is on screen (at any level of detail), and of
+    // the first after which all of it is at full detail; when the sync client was synced.
+    load: { firstFrame: null, shown: null, drawn: null, synced: null, frames: [] },
     task: null,
     looping: false,
   };
@@ -29,12 +32,19 @@
     const hook = window.inkroom;
     return typeof hook?.renderPending === "function" ? hook.renderPending() : false;
   };
+  // A renderer without a coarse level of detail shows the board when it has drawn all of it.
+  const shown = () => {
+    const hook = window.inkroom;
+    return typeof hook?.renderShown === "function" ? hook.renderShown() : !pending();
+  };
   const elementCount = () => window.inkroom?.editor?.sync?.view?.().elements.size ?? 0;
 
   // A frame is over when the next one starts (or when a task ends).
   const close = () => {
     if (!frame) return;
     const load = state.load;
+    if (load.firstFrame !== null && load.drawn === null) load.frames.push([frame.start, frame.end - frame.start]);
+    if (load.firstFrame !== null && load.shown === null && shown()) load.shown = frame.end;
     if (load.firstFrame !== null && load.drawn === null && !pending()) load.drawn = frame.end;
     if (state.task?.recording) state.task.frames.push({ start: frame.start, work: frame.end - frame.start });
     frame = null;

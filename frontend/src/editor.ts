@@ -387,6 +387,7 @@ export class Editor {
       cursors: () => this.remoteCursors(),
       toScreen: (x: number, y: number) => this.camera.toScreen(x, y),
       renderPending: () => this.renderer.renderPending(),
+      renderShown: () => this.renderer.renderShown(),
       fullDraw: () => this.renderer.fullDraw(this.preview ?? this.sync.view()),
     };
   }

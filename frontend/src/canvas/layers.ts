@@ -35,6 +35,8 @@ export class BaseLayer {
   /** The version of each tile as last copied to the screen, for the view in `shownView`. */
   private readonly shown = new Map<Tile, number>();
   private shownView = "";
+  /** A visible tile was missing after the last compose (coarse tiles count as shown). */
+  missing = true;
 
   constructor(private readonly ctx: CanvasRenderingContext2D) {}
 
@@ -46,7 +48,8 @@ export class BaseLayer {
   /**
    * Bring the screen up to date with `view`, rendering missing tiles until `deadline` when
    * `render` is set (it is not while a zoom gesture is still changing the scale: tiles of a
-   * passing scale would be thrown away). Returns whether a visible tile is still missing.
+   * passing scale would be thrown away). Returns whether a visible tile is still missing or
+   * only coarse.
    */
   compose(view: View, cache: TileCache, scene: SceneIndex, skip: ReadonlySet<string>, deadline: number, render: boolean): boolean {
     const ctx = this.ctx;
@@ -62,13 +65,21 @@ export class BaseLayer {
         this.drawFallback(view, cache, level);
       }
     }
-    if (!level) return true;
-    if (render) cache.renderBlock(level, visible, scene, skip, deadline);
-    let pending = false;
+    if (!level) {
+      this.missing = true;
+      return true;
+    }
+    if (render) {
+      // Nothing of this view on screen yet, and no other level to scale meanwhile.
+      const blank = visible.every(([i, j]) => !level.tiles.get(tileKey(i, j))?.done) && !cache.fallbacks(view.scale, level).some((l) => covers(l, worldBox(view)));
+      cache.renderBlock(level, visible, scene, skip, deadline, blank);
+    }
+    let missing = false;
+    let coarse = false;
     for (const [i, j] of visible) {
       const tile = render ? cache.tile(level, i, j) : level.tiles.get(tileKey(i, j));
       if (!tile) {
-        pending = true;
+        missing = true;
         continue;
       }
       cache.touch(tile);
@@ -76,16 +87,18 @@ export class BaseLayer {
         cache.render(level, tile, scene, skip, deadline);
       }
       if (!tile.done) {
-        pending = true;
+        missing = true;
         continue;
       }
+      coarse ||= tile.coarse;
       if (this.shown.get(tile) === tile.version) continue;
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.drawImage(tile.surface.canvas, i * TILE - view.x0, j * TILE - view.y0);
       this.shown.set(tile, tile.version);
     }
     cache.trim();
-    return pending;
+    this.missing = missing;
+    return missing || coarse;
   }
 
   /**

@@ -39,6 +39,13 @@ const BLANK_BUDGET_MS = 100;
 const IDLE_AFTER_MS = 200;
 /** More changed regions than this in one frame: drop every tile rather than find each. */
 const MAX_DIRTY = 2000;
+/**
+ * More elements than this joining in one frame (a board loading, a restore, a big paste) are
+ * drawn by redrawing the tiles under them, in budgeted chunks, not painted over each finished
+ * tile at once: that is unbounded work in one frame, and an element across tile edges is drawn
+ * once per tile.
+ */
+const MAX_PAINT_OVER = 64;
 
 function makeSurface(width: number, height: number): Surface {
   const canvas = document.createElement("canvas");
@@ -111,6 +118,14 @@ export class Renderer {
    */
   renderPending(): boolean {
     return this.pending || this.unsettled || this.hot.size > 0;
+  }
+
+  /**
+   * Whether every visible element is on screen, at the coarse level of detail or the full one
+   * (what a first draw waits for; renderPending also waits for full detail).
+   */
+  renderShown(): boolean {
+    return !this.base.missing;
   }
 
   /**
@@ -226,6 +241,18 @@ export class Renderer {
     this.liveIds = live;
     if (dirty.length > MAX_DIRTY) this.tiles.clear();
     else for (const box of dirty) this.tiles.invalidate(box);
+    if (joined.length > MAX_PAINT_OVER) {
+      const area = { minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
+      for (const el of joined) {
+        const b = inkBounds(el);
+        area.minX = Math.min(area.minX, b.minX);
+        area.minY = Math.min(area.minY, b.minY);
+        area.maxX = Math.max(area.maxX, b.maxX);
+        area.maxY = Math.max(area.maxY, b.maxY);
+      }
+      this.tiles.invalidate(area);
+      return;
+    }
     joined.sort((a, b) => this.scene.zOf(a.id) - this.scene.zOf(b.id));
     for (const el of joined) this.tiles.paintOver(el, this.scene.zOf(el.id), inkBounds(el));
   }

@@ -7,9 +7,14 @@
  *
  * Rendering a tile is resumable: it draws its elements in z-order a chunk at a time within a
  * frame's time budget, so a big invalidation never blocks input.
+ *
+ * A view with nothing to show (the board just loaded, no other level covering it) is first drawn
+ * whole at the coarse level of detail (coarse.ts), in one go, and then drawn again at full detail
+ * over the next frames: the coarse tiles are shown meanwhile and swapped when the block is done.
  */
 import type { Box } from "../ops";
 import type { Element } from "../protocol";
+import { COARSE_SCALE, drawCoarse } from "./coarse";
 import { drawElement, drawGrid, type Context2D } from "./draw";
 import type { SceneIndex } from "./scene";
 
@@ -50,6 +55,9 @@ interface Block extends Progress {
   cols: number;
   rows: number;
   surface: Surface;
+  /** Drawn at the coarse level of detail, in one go, at `factor` of the level's resolution. */
+  coarse: boolean;
+  factor: number;
 }
 
 export interface Tile extends Progress {
@@ -58,6 +66,8 @@ export interface Tile extends Progress {
   readonly surface: Surface;
   /** All of its elements are drawn. */
   done: boolean;
+  /** Drawn at the coarse level of detail only: shown, and to be drawn again at full detail. */
+  coarse: boolean;
   /** Bumped whenever its pixels change. */
   version: number;
   /** The frame it was last shown in (least recently shown tiles are evicted first). */
@@ -121,7 +131,7 @@ export class TileCache {
     let tile = level.tiles.get(key);
     if (!tile) {
       const surface = this.spare.pop() ?? this.makeSurface(TILE, TILE);
-      tile = { i, j, surface, done: false, queue: null, next: 0, maxZ: -1, version: 0, used: this.frame };
+      tile = { i, j, surface, done: false, coarse: false, queue: null, next: 0, maxZ: -1, version: 0, used: this.frame };
       level.tiles.set(key, tile);
     }
     return tile;
@@ -186,32 +196,42 @@ export class TileCache {
   /**
    * When several of the visible `slots` are not started (a first draw, a settled zoom, a
    * restore), draw them as one block until `deadline`: an element across a tile edge is then
-   * drawn once, not once per tile. Finished, the block is cut into its tiles.
+   * drawn once, not once per tile. Finished, the block is cut into its tiles. With `blank` (the
+   * screen has nothing of this view to show) and every slot not started, the block is drawn at
+   * once at the coarse level of detail, and then again at full detail.
    */
-  renderBlock(level: Level, slots: [number, number][], scene: SceneIndex, skip: ReadonlySet<string>, deadline: number): void {
+  renderBlock(level: Level, slots: [number, number][], scene: SceneIndex, skip: ReadonlySet<string>, deadline: number, blank = false): void {
     if (this.block && this.block.level !== level) this.endBlock();
     if (!this.block) {
       const fresh = slots.filter(([i, j]) => {
         const tile = level.tiles.get(tileKey(i, j));
         return !tile || (!tile.done && tile.queue === null);
       });
-      if (fresh.length < BLOCK_MIN) return;
-      const [is, js] = [fresh.map(([i]) => i), fresh.map(([, j]) => j)];
+      const coarse = blank && fresh.length === slots.length;
+      // Coarse tiles are drawn again as one block however few they are: a tile drawn on its
+      // own would lose its coarse picture while it is redrawn.
+      const refine = slots.filter(([i, j]) => level.tiles.get(tileKey(i, j))?.coarse);
+      const todo = fresh.length >= BLOCK_MIN || coarse ? fresh : refine.length > 0 ? [...fresh, ...refine] : [];
+      if (todo.length === 0) return;
+      const [is, js] = [todo.map(([i]) => i), todo.map(([, j]) => j)];
       const [i0, j0] = [Math.min(...is), Math.min(...js)];
       const [cols, rows] = [Math.max(...is) - i0 + 1, Math.max(...js) - j0 + 1];
       if (cols * rows > BLOCK_MAX) return;
-      const surface = this.makeSurface(cols * TILE, rows * TILE);
-      this.block = { level, i0, j0, cols, rows, surface, queue: null, next: 0, maxZ: -1 };
+      const factor = coarse ? Math.min(1, COARSE_SCALE / level.scale) : 1;
+      const surface = this.makeSurface(Math.ceil(cols * TILE * factor), Math.ceil(rows * TILE * factor));
+      this.block = { level, i0, j0, cols, rows, surface, queue: null, next: 0, maxZ: -1, coarse, factor };
     }
     const b = this.block;
-    if (!drawSome(level, b.surface.ctx, [b.i0, b.j0, b.cols, b.rows], b, scene, skip, deadline)) return;
+    const end = b.coarse ? Infinity : deadline;
+    if (!drawSome(level, b.surface.ctx, [b.i0, b.j0, b.cols, b.rows], b, scene, skip, end, b.coarse, b.factor)) return;
+    const cut = TILE * b.factor;
     for (let i = b.i0; i < b.i0 + b.cols; i++) {
       for (let j = b.j0; j < b.j0 + b.rows; j++) {
         const tile = this.tile(level, i, j);
         const ctx = tile.surface.ctx;
         ctx.setTransform(1, 0, 0, 1, 0, 0);
-        ctx.drawImage(b.surface.canvas, (i - b.i0) * TILE, (j - b.j0) * TILE, TILE, TILE, 0, 0, TILE, TILE);
-        Object.assign(tile, { done: true, queue: null, next: 0, maxZ: b.maxZ });
+        ctx.drawImage(b.surface.canvas, (i - b.i0) * cut, (j - b.j0) * cut, cut, cut, 0, 0, TILE, TILE);
+        Object.assign(tile, { done: true, coarse: b.coarse, queue: null, next: 0, maxZ: b.maxZ });
         tile.version++;
       }
     }
@@ -262,15 +282,17 @@ export class TileCache {
   }
 }
 
-function restart(p: Progress & { done?: boolean }): void {
+function restart(p: Progress & { done?: boolean; coarse?: boolean }): void {
   p.done = false;
+  if (p.coarse) p.coarse = false;
   p.queue = null;
   p.next = 0;
 }
 
 /**
  * Draw more of the tiles [i0, i0 + cols) x [j0, j0 + rows) of `level` into `ctx` (their
- * top-left at its origin) until `deadline`; returns whether everything is drawn.
+ * top-left at its origin, at `factor` of the level's resolution) until `deadline`, coarsely or
+ * not; returns whether everything is drawn.
  */
 function drawSome(
   level: Level,
@@ -280,17 +302,20 @@ function drawSome(
   scene: SceneIndex,
   skip: ReadonlySet<string>,
   deadline: number,
+  coarse = false,
+  factor = 1,
 ): boolean {
-  const s = level.scale;
+  const s = level.scale * factor;
+  const side = TILE * factor;
   if (p.queue === null) {
     const box = level.box(i0, j0);
-    box.maxX = ((i0 + cols) * TILE) / s;
-    box.maxY = ((j0 + rows) * TILE) / s;
+    box.maxX = ((i0 + cols) * side) / s;
+    box.maxY = ((j0 + rows) * side) / s;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.globalAlpha = 1;
     ctx.fillStyle = BACKGROUND;
-    ctx.fillRect(0, 0, cols * TILE, rows * TILE);
-    ctx.setTransform(s, 0, 0, s, -i0 * TILE, -j0 * TILE);
+    ctx.fillRect(0, 0, cols * side, rows * side);
+    ctx.setTransform(s, 0, 0, s, -i0 * side, -j0 * side);
     drawGrid(ctx, box, level.zoom);
     const fringe = FRINGE / s;
     const reach = { minX: box.minX - fringe, minY: box.minY - fringe, maxX: box.maxX + fringe, maxY: box.maxY + fringe };
@@ -298,13 +323,14 @@ function drawSome(
     p.next = 0;
     p.maxZ = -1;
   }
-  ctx.setTransform(s, 0, 0, s, -i0 * TILE, -j0 * TILE);
+  ctx.setTransform(s, 0, 0, s, -i0 * side, -j0 * side);
   const queue = p.queue;
   while (p.next < queue.length) {
     const end = Math.min(queue.length, p.next + CHUNK);
     for (; p.next < end; p.next++) {
       const el = queue[p.next];
-      drawElement(ctx, el, s);
+      if (coarse) drawCoarse(ctx, el, s);
+      else drawElement(ctx, el, s);
       p.maxZ = Math.max(p.maxZ, scene.zOf(el.id));
     }
     // Canvas draws are recorded and rasterised later: reading a pixel makes them happen
