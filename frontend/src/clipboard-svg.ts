@@ -3,8 +3,9 @@
  * board page does not need it to draw).
  *
  * Geometry follows canvas/draw.ts: strokes are the same perfect-freehand outline, arrowheads
- * the same two barbs, text lines 1.25 em apart from their top. The PNG is the SVG drawn onto
- * a canvas (through a data: URL, which the page's img-src allows), on white.
+ * the same two barbs, text and labels the same wrapped lines in the same font stacks and
+ * frames (canvas/text-draw.ts). The PNG is the SVG drawn onto a canvas (through a data: URL,
+ * which the page's img-src allows), on white.
  */
 import type { Box } from "./ops";
 import type { Element } from "./protocol";
@@ -21,7 +22,14 @@ export interface Geometry {
   ink(el: Element): Box;
   /** ops.ts boundsOf */
   bounds(el: Element): Box;
+  /** The lines of a text element or a box shape's label and where they go (canvas/text-draw.ts), or null. */
+  text(el: Element): TextFrame | null;
+  /** The CSS font family of an element's text (canvas/text-draw.ts FONT_STACKS). */
+  family(el: Element): string;
 }
+
+/** canvas/text-draw.ts TextFrame (a type: importing it costs nothing at run time). */
+type TextFrame = import("./canvas/text-draw").TextFrame;
 
 /** Room around the selection (world units). */
 const PADDING = 16;
@@ -30,19 +38,15 @@ const PNG_SCALE = 2;
 const PNG_MAX_SIDE = 4096;
 /** Note fill when the note has none (SPEC16: sticky notes default to yellow). */
 const NOTE_FILL = "#ffec99";
-const FONTS: Record<string, string> = {
-  hand: "system-ui, sans-serif",
-  sans: "system-ui, sans-serif",
-  serif: "Georgia, serif",
-  mono: "ui-monospace, monospace",
-};
+/** canvas/text-layout.ts LINE_HEIGHT: lines are this many sizes apart. */
+const LINE_HEIGHT = 1.25;
 const DASHES: Record<string, (w: number) => string> = {
   dash: (w) => `${w * 4} ${w * 3}`,
   dot: (w) => `0 ${w * 2.5}`,
 };
 
 /** The optional keys other features add (SPEC16); absent means the default. */
-type Extra = { rot?: number; name?: string; align?: string; style: { dash?: string; font?: string } };
+type Extra = { rot?: number; name?: string; style: { dash?: string } };
 
 const esc = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -66,14 +70,14 @@ function lineAttrs(el: Element & Extra): string {
   return `stroke="${esc(s.color)}" stroke-width="${n(s.width)}" stroke-linecap="round" stroke-linejoin="round"${dash ? ` stroke-dasharray="${dash}"` : ""}`;
 }
 
-function textLines(text: string, x: number, y: number, size: number, font: string, color: string, anchor = "start"): string {
-  return text
-    .split("\n")
-    .map(
-      (line, k) =>
-        `<text x="${n(x)}" y="${n(y + k * size * 1.25)}" font-size="${n(size)}" font-family="${esc(font)}" fill="${esc(color)}" dominant-baseline="text-before-edge" text-anchor="${anchor}" xml:space="preserve">${esc(line)}</text>`,
-    )
-    .join("");
+const ANCHOR = { left: "start", center: "middle", right: "end" } as const;
+const OFFSET = { left: 0, center: 0.5, right: 1 } as const;
+
+/** Lines from their top, as the canvas draws them (textBaseline top, textAlign within the frame's width). */
+function textLines(f: TextFrame, family: string, color: string): string {
+  const x = f.left + f.width * OFFSET[f.align];
+  const attrs = `x="${n(x)}" font-size="${n(f.size)}" font-family="${esc(family)}" fill="${esc(color)}" dominant-baseline="text-before-edge" text-anchor="${ANCHOR[f.align]}" xml:space="preserve"`;
+  return f.lines.map((line, k) => `<text y="${n(f.top + k * f.size * LINE_HEIGHT)}" ${attrs}>${esc(line)}</text>`).join("");
 }
 
 function box(el: Element): { x: number; y: number; w: number; h: number } {
@@ -84,7 +88,8 @@ function box(el: Element): { x: number; y: number; w: number; h: number } {
 
 function shape(el: Element & Extra, g: Geometry): string {
   const s = el.style;
-  const font = FONTS[s.font ?? "hand"] ?? FONTS.hand;
+  const frame = g.text(el);
+  const label = frame ? textLines(frame, g.family(el), s.color) : "";
   const { x, y, w, h } = box(el);
   const fill = s.fill ?? (el.type === ("note" as string) ? NOTE_FILL : null);
   const paint = `fill="${fill ? esc(fill) : "none"}" ${lineAttrs(el)}`;
@@ -94,18 +99,18 @@ function shape(el: Element & Extra, g: Geometry): string {
     case "rect":
     case "note":
     case "image":
-      return `<rect x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" ${paint}/>` + label(el, font);
+      return `<rect x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" ${paint}/>` + label;
     case "frame":
       return (
         `<rect x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" fill="none" ${lineAttrs(el)}/>` +
-        textLines(el.name ?? "", x, y - 20, 14, FONTS.sans, s.color)
+        (el.name ? textLines({ left: x, top: y - 20, width: 0, align: "left", lines: [el.name], size: 14 }, g.family(el), s.color) : "")
       );
     case "ellipse":
-      return `<ellipse cx="${n(x + w / 2)}" cy="${n(y + h / 2)}" rx="${n(w / 2)}" ry="${n(h / 2)}" ${paint}/>` + label(el, font);
+      return `<ellipse cx="${n(x + w / 2)}" cy="${n(y + h / 2)}" rx="${n(w / 2)}" ry="${n(h / 2)}" ${paint}/>` + label;
     case "diamond":
       return (
         `<polygon points="${n(x + w / 2)},${n(y)} ${n(x + w)},${n(y + h / 2)} ${n(x + w / 2)},${n(y + h)} ${n(x)},${n(y + h / 2)}" ${paint}/>` +
-        label(el, font)
+        label
       );
     case "line":
     case "arrow": {
@@ -120,25 +125,11 @@ function shape(el: Element & Extra, g: Geometry): string {
       }
       return out;
     }
-    case "text": {
-      const size = el.size ?? 24;
-      const align = el.align ?? "left";
-      const anchor = align === "center" ? "middle" : align === "right" ? "end" : "start";
-      const ax = el.w && align !== "left" ? el.x + (align === "center" ? el.w / 2 : el.w) : el.x;
-      return textLines(el.text ?? "", ax, el.y, size, font, s.color, anchor);
-    }
+    case "text":
+      return label;
     default:
       return "";
   }
-}
-
-/** A box shape's label, centred in it (SPEC16: `text` on rect, ellipse, diamond, note). */
-function label(el: Element & Extra, font: string): string {
-  if (!el.text) return "";
-  const { x, y, w, h } = box(el);
-  const size = el.size ?? 20;
-  const lines = el.text.split("\n").length;
-  return textLines(el.text, x + w / 2, y + h / 2 - (lines * size * 1.25) / 2, size, font, el.style.color, "middle");
 }
 
 function drawn(el: Element & Extra, g: Geometry): string {

@@ -14,6 +14,8 @@
  */
 import { inkBounds, strokeOutlinePoints } from "./canvas/draw";
 import { toolStyle } from "./canvas/palette";
+import { FONT_STACKS, labelFrame, textFrame } from "./canvas/text-draw";
+import { fontOf, isLabelled } from "./canvas/text-layout";
 import type { Editor } from "./editor";
 import { boundsOf } from "./ops";
 import type { Element } from "./protocol";
@@ -27,7 +29,14 @@ const PAYLOAD_TYPE = "inkroom/elements";
 const PAYLOAD_MIME = "application/x-inkroom+json";
 /** The same as a Chromium web custom format of the asynchronous clipboard. */
 const WEB_MIME = `web ${PAYLOAD_MIME}`;
-const GEOMETRY = { outline: (el: Element) => strokeOutlinePoints(el), ink: inkBounds, bounds: boundsOf };
+/** What the SVG shares with the canvas (clipboard-svg.ts Geometry). */
+const GEOMETRY = {
+  outline: (el: Element) => strokeOutlinePoints(el),
+  ink: inkBounds,
+  bounds: boundsOf,
+  text: (el: Element) => (el.type === "text" ? textFrame(el) : isLabelled(el) && el.text ? labelFrame(el) : null),
+  family: (el: Element) => FONT_STACKS[fontOf(el)],
+};
 
 /** The rendering module once loaded, so later copies put SVG in the synchronous data too. */
 let svgModule: SvgModule | null = null;
