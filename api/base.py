@@ -69,10 +69,17 @@ class InkroomApi(APIView):
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = self.body_limit()
         if limit is not None and length > limit:
             raise RequestTooLarge(f"Request body of {length} bytes is above {limit} bytes.")
         super().initial(request, *args, **kwargs)
+
+    def body_limit(self) -> int | None:
+        """
+        The largest body this view reads, bytes (None: no limit).
+        """
+        limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return limit
 
 
 class BoardApi(InkroomApi):

@@ -28,16 +28,30 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from board.exceptions import BoardError, BoardNotFound, NotAllowed, OpRejected, ShareLinkGone
+from board.exceptions import (
+    BoardError,
+    BoardNotFound,
+    ImageRejected,
+    ImageTooLarge,
+    ImageTooManyPixels,
+    ImageUnreadable,
+    NotAllowed,
+    OpRejected,
+    ShareLinkGone,
+)
 
 logger = logging.getLogger(__name__)
 
-#: Most specific class first: BoardFull is an OpRejected.
+#: Most specific class first: BoardFull is an OpRejected, ImageTooLarge an ImageRejected.
 _BOARD_ERROR_STATUS: tuple[tuple[type[BoardError], int], ...] = (
     (BoardNotFound, status.HTTP_404_NOT_FOUND),
     (ShareLinkGone, status.HTTP_410_GONE),
     (NotAllowed, status.HTTP_403_FORBIDDEN),
     (OpRejected, status.HTTP_400_BAD_REQUEST),
+    (ImageTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
+    (ImageTooManyPixels, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    (ImageUnreadable, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    (ImageRejected, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE),
 )
 
 

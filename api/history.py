@@ -32,6 +32,7 @@ from api.export_options import EXPORT_PARAMETERS, export_options
 from api.renderers import JSON_OR_MSGPACK, MSGPACK_MEDIA_TYPE
 from api.schema import READ_ERRORS, errors
 from api.serializers import ErrorSerializer
+from board.assets.store import asset_blobs_for_export
 from board.conf import board_settings
 from board.document import BoardState
 from board.export import (
@@ -74,6 +75,11 @@ class ExportJsonSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField()
     seq = serializers.IntegerField()
     elements = serializers.ListField(child=serializers.DictField())
+    assets = serializers.DictField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="When the board has images: {asset id: {mime, data (base64)}}.",
+    )
 
 
 class SeqQuerySerializer(serializers.Serializer[Any]):
@@ -237,15 +243,18 @@ class ExportRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-def export_source(board_id: str, seq: int) -> ExportSource:
+def export_source(board_id: str, seq: int, fmt: str = "svg") -> ExportSource:
     """
-    Read the board at `seq` as stored bytes: the latest snapshot <= seq and the log after it.
+    Read the board at `seq` as stored bytes: the latest snapshot <= seq and the log after it,
+    and the images they reference (for `fmt`: board.assets.store.asset_blobs_for_export).
 
     Only bytes: decoding a big board takes 100+ ms holding the GIL, so the worker does it.
     """
     _head, snapshot_seq, snapshot = head_and_snapshot(board_id, seq)
     tail = ops_between(board_id, snapshot_seq, seq) if snapshot_seq < seq else []
-    return ExportSource(seq=seq, snapshot=snapshot, ops=[payload for _seq, payload in tail])
+    ops = [payload for _seq, payload in tail]
+    assets = asset_blobs_for_export(board_id=board_id, stored=[snapshot, *ops], fmt=fmt)
+    return ExportSource(seq=seq, snapshot=snapshot, ops=ops, assets=assets)
 
 
 def export_error(exc: ExportTooLarge | ExportUnavailable) -> Response:
@@ -312,7 +321,7 @@ class BoardExportApi(SharedBoardApi):
         board_pk = access.board.pk
         try:
             body = get_exporter().export(
-                board_pk, seq, fmt, lambda: export_source(board_pk, seq), options
+                board_pk, seq, fmt, lambda: export_source(board_pk, seq, fmt), options
             )
         except (ExportTooLarge, ExportUnavailable) as exc:
             return export_error(exc)

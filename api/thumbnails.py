@@ -54,7 +54,7 @@ class BoardThumbnailApi(SharedBoardApi):
         else:
             try:
                 body = get_exporter().export(
-                    board_pk, seq, "thumb", lambda: export_source(board_pk, seq)
+                    board_pk, seq, "thumb", lambda: export_source(board_pk, seq, "thumb")
                 )
             except (ExportTooLarge, ExportUnavailable) as exc:
                 return export_error(exc)

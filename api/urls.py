@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api import auth, boards, history, members, snapshots, thumbnails, timeline
+from api import assets, auth, boards, history, members, snapshots, thumbnails, timeline
 from api.exceptions import api_not_found
 
 #: The largest id a route takes: PostgreSQL's bigint (ids are BigAutoField).
@@ -52,7 +52,22 @@ class ExportFormatConverter:
         return value
 
 
+class Sha256Converter:
+    """
+    An asset id: 64 lower-case hex digits (anything else is the JSON 404 of api_not_found).
+    """
+
+    regex = "[0-9a-f]{64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
 register_converter(ExportFormatConverter, "export_fmt")
+register_converter(Sha256Converter, "sha256")
 register_converter(IdConverter, "id")
 
 board_urls: list[URLPattern | URLResolver] = [
@@ -85,6 +100,8 @@ board_urls: list[URLPattern | URLResolver] = [
     path("history/", timeline.BoardHistoryApi.as_view(), name="board-history"),
     path("thumbnail/", thumbnails.BoardThumbnailApi.as_view(), name="board-thumbnail"),
     path("export/<export_fmt:fmt>/", history.BoardExportApi.as_view(), name="board-export"),
+    path("assets/", assets.AssetListApi.as_view(), name="board-assets"),
+    path("assets/<sha256:sha>/", assets.AssetDetailApi.as_view(), name="board-asset"),
 ]
 
 v1_urls: list[URLPattern | URLResolver] = [

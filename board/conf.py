@@ -19,7 +19,7 @@ from config.appsettings import SettingsReader
 class BoardSettings:
     """
     The domain's knobs: the size bounds of a board (protocol §5), snapshots, socket tickets,
-    exports, and the API's rates and pages.
+    exports, image assets, and the API's rates and pages.
     """
 
     #: Points in one op's `p`, and in one compact `app` (protocol §5).
@@ -61,6 +61,14 @@ class BoardSettings:
     #: A history page (GET ops/) holds at most this many bytes of stored entries (it stops
     #: before the entry that would pass it), and always at least one entry.
     history_page_bytes: int = 4 * 1024 * 1024
+    #: An uploaded image's bytes (413 above) and pixels, width x height (422 above: checked
+    #: from the header before decoding, so a small file claiming a huge canvas never inflates).
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    #: `manage.py gc_assets` keeps an unreferenced asset this long after its last upload or
+    #: copy: an upload is referenced only once the client's `add` of its image is committed,
+    #: which an offline client may send hours later.
+    asset_gc_grace_secs: int = 24 * 3600
 
 
 #: The defaults, without reading settings: what README.md and docs/protocol.md §5 document.

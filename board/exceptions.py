@@ -65,3 +65,35 @@ class BoardFull(OpRejected):
     """
 
     code = "board_full"
+
+
+class ImageRejected(BoardError):
+    """
+    An upload is not an image Inkroom stores: not PNG, JPEG, GIF or WebP by its bytes.
+    """
+
+    code = "unsupported_image"
+
+
+class ImageTooLarge(ImageRejected):
+    """
+    An upload is above INKROOM_MAX_IMAGE_BYTES.
+    """
+
+    code = "image_too_large"
+
+
+class ImageTooManyPixels(ImageRejected):
+    """
+    An image's width x height is above INKROOM_MAX_IMAGE_PIXELS (or it cannot be decoded).
+    """
+
+    code = "image_too_many_pixels"
+
+
+class ImageUnreadable(ImageRejected):
+    """
+    An upload has the signature of a supported type but does not decode as one.
+    """
+
+    code = "invalid_image"

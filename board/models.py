@@ -1,6 +1,6 @@
 """
-Persistent models: boards, roles, share links and their uses, the append-only op log and
-snapshots.
+Persistent models: boards, roles, share links and their uses, the append-only op log,
+snapshots and image assets.
 
 No business logic lives here: writes go through board.services / board.oplog.
 """
@@ -211,3 +211,44 @@ class SocketTicket(models.Model):
     class Meta:
         # Revocation deletes by user and credential (prefix), expired rows by expires_at.
         indexes = [models.Index(fields=["user", "credential"], name="ticket_user_credential")]
+
+
+class Asset(models.Model):
+    """
+    An uploaded image, stored once by the SHA-256 of its bytes (content-addressed), in the
+    database so every process serves it. Boards reach it through BoardAsset rows; `manage.py
+    gc_assets` deletes assets that nothing references (board.assets.gc).
+    """
+
+    #: Lower-case hex SHA-256 of `data`: the `asset` of an image element.
+    sha256 = models.CharField(primary_key=True, max_length=64)
+    #: Sniffed from the bytes (image/png, image/jpeg, image/gif, image/webp), never the client's.
+    mime = models.CharField(max_length=16)
+    #: As displayed (EXIF orientation applied), px.
+    width = models.IntegerField()
+    height = models.IntegerField()
+    size = models.IntegerField()
+    data = models.BinaryField()
+    #: At most board.assets.images.PREVIEW_SIDE px a side; empty when `data` already is.
+    preview = models.BinaryField(default=b"")
+    preview_mime = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    #: Last upload or copy that linked it to a board: the garbage collector's grace period
+    #: counts from here, so bytes someone just linked are never collected before use.
+    linked_at = models.DateTimeField(db_index=True)
+
+
+class BoardAsset(models.Model):
+    """
+    The board may serve the asset (GET assets/{sha}/ follows the board's roles).
+    """
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="asset_links")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="board_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the index for "is this asset linked to this board".
+            models.UniqueConstraint(fields=["board", "asset"], name="board_asset_unique")
+        ]

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from board.assets import asset_link_existing, element_assets
 from board.events import (
     AccessChanged,
     BoardChanged,
@@ -217,6 +218,8 @@ def snapshot_restore(*, snapshot: Snapshot, author: Any) -> int:
     )
     elements = list(snapshot_state(snapshot).elements.values())
     op = {"i": head + 1, "k": "rst", "from": snapshot.seq, "els": elements}
+    # The restored images stay servable on this board whatever happened to its links since.
+    asset_link_existing(board=snapshot.board, shas=element_assets(elements))
     result = append_ops(
         board_id=snapshot.board_id,
         author_id=getattr(author, "pk", None),

@@ -351,6 +351,9 @@ INKROOM = env_overrides(
         "EXPORT_MAX_POINTS",
         "EXPORT_CACHE_BYTES",
         "HISTORY_PAGE_BYTES",
+        "MAX_IMAGE_BYTES",
+        "MAX_IMAGE_PIXELS",
+        "ASSET_GC_GRACE_SECS",
     ],
     floats=[
         "FLUSH_IDLE_CPU",

@@ -64,6 +64,8 @@ def bbox(el: Mapping[str, Any]) -> BBox:
         width, height = text_extent(el)
         return (x, y, x + width, y + height)
     x2, y2 = x + el["w"], y + el["h"]
+    if kind == "image":  # no outline: the picture is the box
+        return (min(x, x2), min(y, y2), max(x, x2), max(y, y2))
     if kind == "arrow":
         half = max(half, arrow_head_length(el["style"]["width"]) / 2)
     box = (min(x, x2) - half, min(y, y2) - half, max(x, x2) + half, max(y, y2) + half)

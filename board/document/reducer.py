@@ -38,6 +38,7 @@ UPDATABLE: dict[str, frozenset[str]] = {
         for t in LABELLED_TYPES & ELEMENT_TYPES
     },
     "frame": frozenset({"style", "x", "y", "w", "h", "name"}),
+    "image": frozenset({"style", "x", "y", "w", "h"}),
 }
 for _kind in UPDATABLE:  # groups and lock on every type, bindings on lines and arrows
     UPDATABLE[_kind] |= COMMON_KEYS | (BINDING_KEYS if _kind in LINKED_TYPES else frozenset())

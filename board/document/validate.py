@@ -22,6 +22,7 @@ from board.document.fields import element_id as _id
 from board.document.fields import fail as _fail
 from board.document.fields import int_in as _int
 from board.document.fields import is_id as _is_id
+from board.document.image import IMAGE_KEYS, image_fields
 from board.document.limits import (
     COORD_MAX,
     DELTA_MAX,
@@ -49,7 +50,7 @@ from board.text import NOT_SCALAR_TEXT, is_scalar_text
 _has_control = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]").search
 
 ELEMENT_TYPES = frozenset(
-    {"stroke", "rect", "ellipse", "line", "arrow", "text", "diamond", "note", "frame"}
+    {"stroke", "rect", "ellipse", "line", "arrow", "text", "diamond", "note", "frame", "image"}
 )
 #: Types drawn from a box (x, y, w, h) and nothing else required.
 SHAPE_TYPES = frozenset({"rect", "ellipse", "line", "arrow", "diamond", "note"})
@@ -60,6 +61,7 @@ ELEMENT_KEYS: dict[str, frozenset[str]] = {
     "text": _COMMON | {"text", "size"},
     **{t: _COMMON | {"w", "h"} for t in SHAPE_TYPES},
     "frame": _COMMON | {"w", "h", "name"},
+    "image": _COMMON | {"w", "h"} | IMAGE_KEYS,
 }
 #: Optional keys per element type (absent = the default; validation never adds them).
 OPTIONAL_KEYS: dict[str, frozenset[str]] = {
@@ -179,7 +181,7 @@ def validate_element(raw: object, limits: Limits, path: str) -> dict[str, Any]:
             el["name"] = _name(raw["name"], limits, path + ".name")
     if "align" in raw:
         el["align"] = _align(raw["align"], path + ".align")
-    el.update(validate_structure(raw, kind, path))
+    el.update(validate_structure(raw, kind, path), **image_fields(raw, kind, path))
     return el
 
 

@@ -27,6 +27,7 @@ from board.document.geometry import PRESSURE_WIDTH_MAX, arrow_head_length, bbox,
 from board.document.points import decode_points
 from board.document.textlayout import LABELLED_TYPES
 from board.export.errors import ExportError
+from board.export.images import embedded_assets, render_image
 from board.export.render_shapes import BOX_RENDERERS, dash_attrs, drawing_order
 from board.export.svgfmt import num as _n
 from board.export.svgfmt import paint as _paint
@@ -143,6 +144,7 @@ _RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "line": _line,
     "arrow": _arrow,
     "text": _text,
+    "image": render_image,
 }
 
 
@@ -245,13 +247,18 @@ def rasterise(svg: str) -> bytes:
 
 def render_json(state: BoardState) -> dict[str, Any]:
     """
-    Return {"version": 1, "seq": ..., "elements": [...]}: wire-form elements in z-order.
+    Return {"version": 1, "seq": ..., "elements": [...]}: wire-form elements in z-order, and
+    `assets` ({id: {"mime", "data": base64}}) when the board has images.
     """
-    return {
+    body: dict[str, Any] = {
         "version": 1,
         "seq": state.seq,
         "elements": [copy_element(el) for el in state.elements.values()],
     }
+    assets = embedded_assets()
+    if assets:
+        body["assets"] = assets
+    return body
 
 
 def render_json_bytes(state: BoardState) -> bytes:

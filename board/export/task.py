@@ -7,12 +7,14 @@ Imports no Django models: the forkserver preloads the worker side before Django 
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import msgpack
 
 from board.document import BoardState, replay
 from board.export.budget import Budget, ExportCost, export_cost
+from board.export.images import AssetBlob, export_assets
 from board.export.options import OPTION_RENDERERS, ExportOptions, selected_state
 from board.export.render import FORMAT_RENDERERS
 from board.export.thumbnail import render_thumbnail
@@ -24,12 +26,15 @@ RENDERERS = {**FORMAT_RENDERERS, "thumb": render_thumbnail}
 @dataclass(frozen=True, slots=True)
 class ExportSource:
     """
-    A board at `seq` as stored: its latest snapshot <= seq and the log entries after it.
+    A board at `seq` as stored: its latest snapshot <= seq and the log entries after it, and
+    the bytes of the images it may show.
     """
 
     seq: int
     snapshot: bytes | None
     ops: list[bytes]
+    #: The images the board may show, by asset id (board.export.images).
+    assets: Mapping[str, AssetBlob] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +76,13 @@ def run_export(
     Raises ExportOptionError when an option names what the board does not have.
     """
     state = materialise(source)
-    if options == DEFAULT_OPTIONS:
-        cost = export_cost(state)
+    with export_assets(source.assets):
+        if options == DEFAULT_OPTIONS:
+            cost = export_cost(state)
+            if not budget.fits(fmt, cost):
+                return Rendered(None, cost)
+            return Rendered(RENDERERS[fmt](state), cost)
+        cost = export_cost(selected_state(state, options))
         if not budget.fits(fmt, cost):
             return Rendered(None, cost)
-        return Rendered(RENDERERS[fmt](state), cost)
-    cost = export_cost(selected_state(state, options))
-    if not budget.fits(fmt, cost):
-        return Rendered(None, cost)
-    return Rendered(OPTION_RENDERERS[fmt](state, options), cost)
+        return Rendered(OPTION_RENDERERS[fmt](state, options), cost)

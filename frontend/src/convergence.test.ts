@@ -316,6 +316,8 @@ function randomOp(conn: Conn, random: () => number, serial: number): NewOp | nul
         ? { id, type: "stroke", x: serial, y: 1 - serial, style: { ...STYLES[serial % STYLES.length] }, p: [0, 0] }
         : { id, type: BOX_TYPES[serial % BOX_TYPES.length], x: serial, y: 5, w: 10, h: 10, style: { ...STYLE } };
     if (el.type === "frame") el.name = `F${serial}`;
+    // Every fifth box an image: resized by `upd` below, concurrently with moves and deletes.
+    if (el.type === "rect" && serial % 5 === 3) Object.assign(el, { type: "image", asset: "ab".repeat(32) });
     if (el.type === "stroke" && serial % 3 === 1) el.p = [0, 0, 9, -2, 10, -3];
     if (el.type === "stroke" && serial % 4 === 2) el.pr = Array.from({ length: el.p!.length / 2 }, (_, k) => 40 + k);
     return { k: "add", el };
@@ -326,7 +328,11 @@ function randomOp(conn: Conn, random: () => number, serial: number): NewOp | nul
     const target = strokes[Math.floor(random() * strokes.length)];
     return { k: "app", id: target.id, p: [1, Math.floor(random() * 5) - 2] };
   }
-  if (r < 0.8) return { k: "mov", ids: [pick().id], dx: 3, dy: -1 };
+  if (r < 0.8) {
+    const target = pick();
+    if (target.type === "image" && serial % 2 === 0) return { k: "upd", id: target.id, set: { w: 20 + (serial % 7), h: 15 } };
+    return { k: "mov", ids: [target.id], dx: 3, dy: -1 };
+  }
   if (r < 0.85) return structureOp(els, random, `${conn.name}${serial}`);
   if (r < 0.9) {
     // Restyles and renames of whatever is there, concurrent with moves and deletes of it.

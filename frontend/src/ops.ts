@@ -50,6 +50,7 @@ const UPDATABLE: Record<string, readonly string[]> = {
   // Box shapes (rect, ellipse, diamond, note) carry a label.
   ...Object.fromEntries(LABELLED_TYPES.map((t) => [t, ["x", "y", "w", "h", "text", "size", "align"]])),
   frame: ["x", "y", "w", "h", "name"],
+  image: ["x", "y", "w", "h"],
 };
 // Groups and lock on every type, bindings on lines and arrows (reducer.py does the same).
 for (const [type, keys] of Object.entries(UPDATABLE)) {

@@ -26,7 +26,7 @@ export const CloseCode = {
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
 export type Role = "owner" | "editor" | "viewer";
-export type ElementType = "stroke" | "rect" | "ellipse" | "line" | "arrow" | "text" | "diamond" | "note" | "frame";
+export type ElementType = "stroke" | "rect" | "ellipse" | "line" | "arrow" | "text" | "diamond" | "note" | "frame" | "image";
 
 /** Stroke dash, fill pattern and font (§3.1): an absent key is the first value. */
 export type Dash = "solid" | "dash" | "dot";
@@ -79,6 +79,8 @@ export interface Element {
   align?: "left" | "center" | "right";
   /** A frame's name. */
   name?: string;
+  /** image: sha256 (hex) of the file, served by GET /api/v1/boards/{id}/assets/{asset}/. */
+  asset?: string;
 }
 
 /** In a patch, null removes an optional key. */

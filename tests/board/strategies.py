@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 ID_POOL = ["a", "b", "c", "d", "e-1", "F_2"]
 ids = st.sampled_from(ID_POOL)
 coords = st.integers(-2000, 2000)
+#: A few image files: sha256 ids of no real file (the document model checks only the form).
+asset_ids = st.sampled_from(["0" * 64, "ab" * 32, "0123456789abcdef" * 4])
 small_deltas = st.integers(-40, 40)
 colors = st.from_regex(r"#[0-9a-f]{6}", fullmatch=True)
 texts = st.text(
@@ -68,7 +70,18 @@ def deltas_with_pressure(
 def elements(draw: st.DrawFn) -> dict[str, Any]:
     kind = draw(
         st.sampled_from(
-            ["stroke", "rect", "ellipse", "line", "arrow", "text", "diamond", "note", "frame"]
+            [
+                "stroke",
+                "rect",
+                "ellipse",
+                "line",
+                "arrow",
+                "text",
+                "diamond",
+                "note",
+                "frame",
+                "image",
+            ]
         )
     )
     el: dict[str, Any] = {
@@ -87,6 +100,8 @@ def elements(draw: st.DrawFn) -> dict[str, Any]:
     else:
         el["w"] = draw(st.integers(-500, 500))
         el["h"] = draw(st.integers(-500, 500))
+        if kind == "image":
+            el["asset"] = draw(asset_ids)
         if kind in ("line", "arrow"):
             el.update(draw(st.fixed_dictionaries({}, optional={"sb": bindings, "eb": bindings})))
         if kind in ("rect", "ellipse", "diamond", "note"):  # a label

@@ -28,6 +28,7 @@ STROKE = _el("s", "stroke", p=[0, 0, 2, 1], pr=[40, 50])
 PLAIN = _el("m", "stroke", p=[0, 0, 1, 1])
 RECT = _el("r", "rect", w=30, h=-20)
 TEXT = _el("t", "text", text="hi", size=16)
+IMAGE = _el("g", "image", w=64, h=48, asset="ab" * 32)
 BOARD = [STROKE, PLAIN, RECT, TEXT]
 #: An ellipse and an arrow from the rect's centre to the ellipse's right edge.
 OVAL = _el("o", "ellipse", w=7, h=9, x=100, grp=["g1"])
@@ -43,6 +44,12 @@ BOUND = [*BOARD, OVAL, ARROW]
 
 CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
     ("add on top", BOARD, {"k": "add", "el": _el("n", "ellipse", w=4, h=4)}),
+    ("add an image", BOARD, {"k": "add", "el": IMAGE}),
+    (
+        "upd resizes an image and skips what it lacks",
+        [*BOARD, IMAGE],
+        {"k": "upd", "id": "g", "set": {"w": 32, "h": -24, "text": "x", "style": {"opacity": 0.5}}},
+    ),
     ("add existing id is a no-op", BOARD, {"k": "add", "el": _el("r", "line", w=1, h=1)}),
     ("app extends points and pressure", BOARD, {"k": "app", "id": "s", "p": [1, 1], "pr": [60]}),
     ("app without pressure pads 50", BOARD, {"k": "app", "id": "s", "p": [1, 1, 1, 1]}),

@@ -28,7 +28,19 @@ STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
 
 def _element(rnd: random.Random, n: int, ids: list[str] | None = None) -> dict[str, Any]:
     kind = rnd.choice(
-        ["stroke", "rect", "ellipse", "line", "arrow", "arrow", "text", "diamond", "note", "frame"]
+        [
+            "stroke",
+            "rect",
+            "ellipse",
+            "line",
+            "arrow",
+            "arrow",
+            "text",
+            "diamond",
+            "note",
+            "frame",
+            "image",
+        ]
     )
     el: dict[str, Any] = {
         "id": f"e{rnd.randrange(n + 1)}",  # small id space: collisions exercise "add exists"
@@ -47,6 +59,8 @@ def _element(rnd: random.Random, n: int, ids: list[str] | None = None) -> dict[s
             el.update(align=rnd.choice(["left", "center", "right"]), w=rnd.choice([1, 120]))
     else:
         el.update(w=rnd.randrange(-30, 30), h=rnd.randrange(-30, 30))
+        if kind == "image":
+            el["asset"] = rnd.choice(["ab" * 32, "0" * 64])
         if kind in ("line", "arrow"):
             for key in ("sb", "eb"):
                 if rnd.random() < 0.6:

@@ -35,3 +35,21 @@ def rect(el_id: str, x: int = 0, y: int = 0) -> dict[str, Any]:
         "h": 30,
         "style": {"color": "#ff0000", "width": 2, "opacity": 1, "fill": "#00ff00"},
     }
+
+
+def image(
+    el_id: str, asset: str, x: int = 0, y: int = 0, w: int = 64, h: int = 48
+) -> dict[str, Any]:
+    """
+    An image element showing `asset` (a sha256 hex id).
+    """
+    return {
+        "id": el_id,
+        "type": "image",
+        "x": x,
+        "y": y,
+        "w": w,
+        "h": h,
+        "asset": asset,
+        "style": {"color": "#1e1e1e", "width": 1, "opacity": 1, "fill": None},
+    }
