@@ -18,6 +18,10 @@ export const GEOMETRY_KEYS = ["x", "y", "w", "h"] as const;
 
 type Elements = Map<string, Element>;
 type Index = Map<string, Set<string>>;
+/** What resolving reads: the elements by id. */
+export interface Lookup {
+  get(id: string): Element | undefined;
+}
 
 const indexes = new WeakMap<Elements, Index>();
 
@@ -35,14 +39,14 @@ export function anchor(target: Element, binding: Binding): [number, number] {
   ];
 }
 
-function boundTarget(els: Elements, binding: Binding | undefined): Element | undefined {
+function boundTarget(els: Lookup, binding: Binding | undefined): Element | undefined {
   if (!binding) return undefined;
   const target = els.get(binding.id);
   return target && BINDABLE_TYPES.has(target.type) ? target : undefined;
 }
 
 /** `arrow` with its geometry rewritten from whichever of its bindings have a target. */
-export function resolved(els: Elements, arrow: Element): Element {
+export function resolved(els: Lookup, arrow: Element): Element {
   let x1 = arrow.x;
   let y1 = arrow.y;
   let x2 = x1 + (arrow.w ?? 0);
@@ -103,6 +107,11 @@ export function unlink(els: Elements, el: Element): void {
   }
 }
 
+/** The ids of the lines/arrows bound to `targetId`. */
+export function boundTo(els: Elements, targetId: string): ReadonlySet<string> {
+  return indexOf(els).get(targetId) ?? new Set();
+}
+
 /** Resolve every arrow bound to any of `targetIds` (after their geometry changed). */
 export function follow(els: Elements, targetIds: Iterable<string>): void {
   const index = indexOf(els);
@@ -151,4 +160,32 @@ export function reorder(els: Elements, ids: readonly string[], after: string | n
     els.set(k, v);
     if (k === after) for (const [mk, mv] of moved) els.set(mk, mv);
   }
+}
+
+/**
+ * The `ord` ops that put `removed` (re-added on top, in their old relative order) back where
+ * they are in `els`: one per run of consecutive removed elements, above the element below the
+ * run (zorder.py restore_z).
+ */
+export function restoreZ(els: Elements, removed: ReadonlySet<string>, maxIds: number): { k: "ord"; ids: string[]; after: string | null }[] {
+  const out: { k: "ord"; ids: string[]; after: string | null }[] = [];
+  let below: string | null = null;
+  let anchor: string | null = null;
+  let run: string[] = [];
+  for (const id of els.keys()) {
+    if (removed.has(id)) {
+      if (run.length === 0) anchor = below;
+      run.push(id);
+      if (run.length === maxIds) {
+        out.push({ k: "ord", ids: run, after: anchor });
+        [anchor, run] = [id, []];
+      }
+    } else if (run.length > 0) {
+      out.push({ k: "ord", ids: run, after: anchor });
+      run = [];
+    }
+    below = id;
+  }
+  if (run.length > 0) out.push({ k: "ord", ids: run, after: anchor });
+  return out;
 }

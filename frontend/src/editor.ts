@@ -2,6 +2,7 @@
  * The board editor: wires the sync client, the socket, presence, camera, renderer, tools and
  * undo together, and renders on requestAnimationFrame only when something changed.
  */
+import { restoreZ } from "./bindings";
 import { Camera, MAX_ZOOM } from "./canvas/camera";
 import { contentBounds, scanQuery } from "./canvas/hit";
 import { attachInput, type GestureCommand } from "./canvas/input";
@@ -13,11 +14,11 @@ import { stateSnapshot, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
 import { Presence } from "./presence";
 import { CompactError } from "./compact";
-import { PROTOCOL_VERSION, ProtocolError, type ServerMessage, type Style, type Viewport } from "./protocol";
+import { PROTOCOL_VERSION, ProtocolError, type Element, type ServerMessage, type Style, type Viewport } from "./protocol";
 import { ReconnectManager, type ConnectionStatus } from "./socket";
 import { SyncClient, type NewOp } from "./sync";
 import { deliverOutbox, ORPHAN_SCAN_MS, OrphanAdopter, type TabLocks } from "./tabs";
-import { deletedEntry, deleteOps, UndoStack, updatedEntry, type UndoEntry } from "./undo";
+import { deletedEntry, deleteOps, MAX_IDS_PER_OP, UndoStack, updatedEntry, type UndoEntry } from "./undo";
 
 export interface EditorOptions {
   boardId: string;
@@ -243,11 +244,12 @@ export class Editor {
 
   deleteSelection(): void {
     const view = this.sync.view();
-    const els = [...this.selection].map((id) => view.elements.get(id)).filter((el) => el !== undefined);
+    // Locked elements stay (unlock them first).
+    const els = [...this.selection].map((id) => view.elements.get(id)).filter((el): el is Element => el !== undefined && !el.lock);
     this.selection.clear();
     if (els.length === 0 || this.readOnly) return;
     this.submit(deleteOps(els.map((el) => el.id)));
-    this.undoStack.push(deletedEntry(els));
+    this.undoStack.push(deletedEntry(els, restoreZ(view.elements, new Set(els.map((el) => el.id)), MAX_IDS_PER_OP)));
   }
 
   /** Apply a palette change to the selected elements (one undoable action). */

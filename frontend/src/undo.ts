@@ -46,11 +46,15 @@ export function addedEntry(ids: readonly string[]): UndoEntry {
   };
 }
 
-/** Undo = re-add what was deleted (or cleared); redo = delete those ids again. */
-export function deletedEntry(els: readonly Element[]): UndoEntry {
+/**
+ * Undo = re-add what was deleted (or cleared), then `restore` (the `ord` ops that put it back in
+ * z-order: bindings.ts restoreZ); redo = delete those ids again.
+ */
+export function deletedEntry(els: readonly Element[], restore: readonly NewOp[] = []): UndoEntry {
   return {
     undo(state) {
-      return addOps(els.filter((el) => !state.elements.has(el.id)));
+      const adds = addOps(els.filter((el) => !state.elements.has(el.id)));
+      return adds.length > 0 ? [...adds, ...restore] : [];
     },
     redo() {
       return deleteOps(els.map((el) => el.id));

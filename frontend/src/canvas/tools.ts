@@ -9,8 +9,9 @@ import type { Box } from "../ops";
 import type { Element, ElementType } from "../protocol";
 import type { NewOp } from "../sync";
 import { addedEntry } from "../undo";
+import { bindEnds, bindTarget, highlight } from "./attach";
 import { EraserTool, HandTool, SelectTool, TextTool } from "./edit-tools";
-import { newElementId, type PointerSample, type Tool, type ToolHost, type ToolName } from "./tool";
+import { hitSlop, newElementId, type PointerSample, type Tool, type ToolHost, type ToolName } from "./tool";
 
 export type { PointerSample, Tool, ToolHost, ToolName } from "./tool";
 
@@ -128,6 +129,9 @@ class StrokeTool implements Tool {
 class ShapeTool implements Tool {
   private start: PointerSample | null = null;
   private draft: Element | null = null;
+  /** The last sample, and the box a line's end there would bind to (attach.ts). */
+  private last: PointerSample | null = null;
+  private over: Element | null = null;
 
   constructor(
     private readonly host: ToolHost,
@@ -160,12 +164,16 @@ class ShapeTool implements Tool {
     }
     const style = this.host.style(this.name);
     this.draft = { id: this.draft?.id ?? newElementId(), type: this.type, x, y, w, h, style };
+    this.last = p;
+    const linked = this.type === "line" || this.type === "arrow";
+    this.over = linked ? bindTarget(this.host.scene(), p.x, p.y, hitSlop(p, this.host.zoom())) : null;
   }
 
   up(): void {
-    const el = this.draft;
+    const el = this.draft && this.last ? bindEnds(this.host, this.draft, this.last) : null;
     this.start = null;
     this.draft = null;
+    this.over = null;
     if (!el || Math.abs(el.w ?? 0) + Math.abs(el.h ?? 0) < 2) return;
     this.host.submit([{ k: "add", el }]);
     this.host.record(addedEntry([el.id]));
@@ -174,12 +182,14 @@ class ShapeTool implements Tool {
   cancel(): void {
     this.start = null;
     this.draft = null;
+    this.over = null;
   }
 
   tick(): void {}
 
   drafts(): Element[] {
-    return this.draft ? [this.draft] : [];
+    if (!this.draft) return [];
+    return this.over ? [this.draft, highlight(this.over)] : [this.draft];
   }
 
   marquee(): Box | null {

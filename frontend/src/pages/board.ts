@@ -11,6 +11,7 @@ import { BoardChrome } from "../ui/board-ui";
 import { $ } from "../ui/dom";
 import { BoardPanels } from "../ui/panels";
 import { BoardSheets } from "../ui/sheets";
+import { StructureActions } from "../ui/structure-ui";
 
 export async function boardPage(): Promise<void> {
   const boardId = document.body.dataset.boardId ?? "";
@@ -72,6 +73,7 @@ export async function boardPage(): Promise<void> {
   panels = new BoardPanels(editor, boardId, () => chrome?.renderSession());
   sheets = new BoardSheets(editor);
   new BoardClipboard(editor, $<HTMLCanvasElement>("board-canvas"));
+  new StructureActions(editor);
   (window as unknown as { inkroom: unknown }).inkroom = {
     ...editor.debugHook(),
     statusText: () => $("status").textContent,
