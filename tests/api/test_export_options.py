@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from tests.board.test_export import decode_png
 from tests.support.elements import rect
 from tests.support.factories import World
+from tests.support.png import decode_png
 from tests.support.store import add_ops
 
 pytestmark = pytest.mark.django_db
