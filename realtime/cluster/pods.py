@@ -28,7 +28,7 @@ from realtime.engine import store
 from realtime.engine.delivery import Delivery
 from realtime.engine.ports import HubPort
 from realtime.engine.repair import Repair
-from realtime.engine.room import Room
+from realtime.engine.room import Peer, Room
 from realtime.engine.roster import presence_frames
 from realtime.wire.protocol import BoardMeta, CloseCode, encode
 
@@ -301,6 +301,25 @@ class Pods:
 
     async def _recheck(self, room: Room, user_id: int | None) -> None:
         peers = [p for p in room.peers.values() if user_id is None or p.user_id == user_id]
+        await self._recheck_peers(room, peers)
+
+    async def recheck_expired_shares(self, now: float) -> None:
+        """
+        Check again the role of each socket whose share link expired since it was admitted (Unix
+        time `now`): with no other role it is closed 4003, as when the link is revoked.
+        """
+        for room in list(self.hub.rooms.values()):
+            due = [
+                p
+                for p in room.peers.values()
+                if p.share_expires is not None and p.share_expires <= now
+            ]
+            for peer in due:
+                peer.share_expires = None
+            if due:
+                await self._recheck_peers(room, due)
+
+    async def _recheck_peers(self, room: Room, peers: list[Peer]) -> None:
         callers = [(p.user_id, p.share) for p in peers]
         roles = await self.hub.read(store.resolve_roles, room.board_id, callers)
         for peer, role in zip(peers, roles, strict=True):

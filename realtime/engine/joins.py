@@ -116,6 +116,7 @@ class Joins:
             codec=new_codec(info.get("version", 1), room.handles),
             presence_delta=bool(info.get("presence_delta", False)),
             credential=info.get("credential", ""),
+            share_expires=info.get("share_expires"),
         )
         queue.on_overflow = lambda: self.hub.overflowed(peer)
         return peer

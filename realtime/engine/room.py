@@ -98,6 +98,9 @@ class Peer:
     codec: Codec = field(default_factory=lambda: new_codec(1, HandleTable()))
     #: The socket asked for presence changes as deltas (`presence=delta`), not whole lists.
     presence_delta: bool = False
+    #: When the share link whose token the socket presented expires (Unix time; None: never, or
+    #: no link): its role is checked again then, as when a link is revoked.
+    share_expires: float | None = None
     #: The fingerprint of the credential that admitted the socket (board.access; "" for none):
     #: revoking it closes the socket (Hub.close_user).
     credential: str = ""

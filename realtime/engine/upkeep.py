@@ -2,7 +2,8 @@
 The hub's upkeep, every HOUSEKEEPING_SECS: what no frame or tick would otherwise do.
 
 It flushes the frame counters of a quiet second, expires other hubs' presence and re-announces
-ours, closes sockets that stopped reading, forgets idle rooms, compares live boards' heads with
+ours, closes sockets that stopped reading, checks again the role of sockets whose share link
+expired, forgets idle rooms, compares live boards' heads with
 the log every HEAD_CHECK_SECS, reloads inexact states and renews the hub's group membership.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from realtime.cluster.pods import GROUP_RENEW_SECS, Pods
 from realtime.engine.ports import HubPort
@@ -43,6 +45,7 @@ class Upkeep:
                 hub.counts.flush()  # frames that arrived without causing a tick
                 self.pods.presence_upkeep(now)
                 hub.close_stalled(now)
+                await self.pods.recheck_expired_shares(time.time())
                 hub.forget_idle_rooms(now)
                 if now - last_heads >= HEAD_CHECK_SECS:
                     last_heads = now

@@ -5,6 +5,7 @@ in-memory and the real Redis channel layer, against the real database.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 import msgpack
@@ -12,6 +13,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from board.models import Membership, Op, Role, ShareLink
@@ -238,6 +240,27 @@ async def test_share_link_grants_its_role_to_anonymous_clients(memory_layer, con
     assert client.hello.role == "viewer"
     assert client.hello.user == {"id": None, "name": "guest"}
     await client.close()
+
+
+async def test_a_share_link_that_expires_closes_the_sockets_it_alone_admitted(
+    memory_layer, connect, board, make_user
+):
+    expires = timezone.now() + timedelta(seconds=1.5)
+    link = await sync_to_async(ShareLink.objects.create)(
+        board=board, role=Role.EDITOR, expires_at=expires
+    )
+    member = await sync_to_async(make_user)("member")
+    await sync_to_async(Membership.objects.create)(board=board, user=member, role=Role.EDITOR)
+    guest = await connect(board, None, query=f"share={link.token}")
+    also_member = await connect(board, member, query=f"share={link.token}")
+    assert guest.hello.role == also_member.hello.role == "editor"
+    await guest.sync()
+    await also_member.sync()
+    # The hub's upkeep checks expiries every second: within a few seconds of the expiry.
+    assert await guest.expect_close(timeout=6) == CloseCode.FORBIDDEN
+    await also_member.send_ops([stroke(1, "kept")])  # its membership still lets it draw
+    assert await also_member.expect_acked(1) == [(1, 1)]
+    await also_member.close()
 
 
 async def test_session_cookie_and_api_token_authenticate(memory_layer, connect, board, user):

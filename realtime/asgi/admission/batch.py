@@ -133,6 +133,7 @@ def _decide(
         credential=credential if user else "",
         board={"id": board[0], "title": board[1], "link_access": board[2]},
         role=role,
+        share_expires=found.share[1] if found.share else None,
     )
 
 

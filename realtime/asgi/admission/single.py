@@ -12,6 +12,7 @@ an anonymous caller 4001 for both.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -23,6 +24,7 @@ from board.access import (
     redeem_socket_ticket,
     resolve_role,
     session_credential,
+    share_link_for_token,
     token_credential,
 )
 from board.models import Board, Role
@@ -91,7 +93,16 @@ def resolved(
         credential=credential,
         board={"id": board.id, "title": board.title, "link_access": board.link_access},
         role=role,
+        share_expires=share_link_expiry(board, share),
     )
+
+
+def share_link_expiry(board: Board, token: str | None) -> datetime | None:
+    """
+    When the share link of `token` on `board` expires (None: never, or no such link).
+    """
+    link = share_link_for_token(board, token)
+    return link.expires_at if link is not None else None
 
 
 def refusal(signed_in: bool) -> dict[str, Any]:
@@ -108,6 +119,7 @@ def socket_info(
     credential: str,
     board: dict[str, Any],
     role: Role,
+    share_expires: datetime | None = None,
 ) -> dict[str, Any]:
     client_id = query.get("client_id", "")
     return {
@@ -118,5 +130,6 @@ def socket_info(
         "board": board,
         "role": str(role),
         "share": query.get("share") or None,
+        "share_expires": share_expires.timestamp() if share_expires is not None else None,
         "client_id": client_id if valid_client_id(client_id) else secrets.token_urlsafe(12),
     }
