@@ -8,7 +8,7 @@ frame, raster included), the first full draw, the time from opening the URL to b
 draw, and the page's memory. `--baseline DIR` serves another checkout (its
 bundle built) the same way, alternating with this one, and prints both side by side.
 
-The load figures, in ms (docs/performance.md §1, "The canvas bench"):
+The load figures, in ms (docs/performance.md §2.0h):
   loaded      navigation start to the start of the first animation frame whose state holds the
               whole board (the HTML, the bundle, the socket, the snapshot and its decoding);
   first_draw  the issue's "first full draw": from that frame's start to the end of the first
@@ -61,7 +61,7 @@ def figures(raw: dict[str, Any]) -> dict[str, float]:
         gaps = [b - a for a, b in itertools.pairwise(starts)]
         out[f"{kind}_interval_p95"] = round(percentile(gaps, 95), 1) if gaps else 0.0
     load = raw["load"]
-    # The definitions are docs/performance.md's (§1, "The canvas bench"): all from the frame
+    # The definitions are docs/performance.md's (§2.0h): first_draw and sharp from the frame
     # that first holds the whole board, the page's own drawing.
     out["loaded"] = round(load["firstFrame"], 1)
     out["first_draw"] = round(load["shown"] - load["firstFrame"], 1)

@@ -82,16 +82,17 @@ def pile(people: dict[str, Any]) -> None:
     append_ops(board_id=board_id, author_id=author_id, client_id="pileseed", ops=ops)
 
 
-async def assert_exact(client: Client, step: str) -> None:
+async def assert_exact(client: Client, step: str, min_ink: int = 100) -> None:
     """
-    At rest (two frames later, nothing left to draw), the canvas equals a full draw.
+    At rest (two frames later, nothing left to draw), the canvas equals a full draw, which
+    shows the board (more than `min_ink` dark pixels).
     """
     await client.page.evaluate(
         "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
     )
     await client.wait("!inkroom.renderPending()")
     result = await client.page.evaluate(COMPARE_JS)
-    assert result["ink"] > 100, f"{step}: the full draw shows no board: {result}"
+    assert result["ink"] > min_ink, f"{step}: the full draw shows no board: {result}"
     assert result["stale"] == 0, f"{step}: the cached canvas differs from a full draw: {result}"
 
 
@@ -120,7 +121,8 @@ async def test_cached_canvas_matches_a_full_draw_after_ops_undo_restore_and_zoom
     await assert_exact(alice, "back at 100 %")
     # Far out: simplified outlines, no dot grid, elements under a pixel as specks.
     await alice.page.evaluate("inkroom.editor.zoomBy(0.08)")
-    await assert_exact(alice, "far out")
+    # At 8 % the pile is ~70 x 40 device pixels: specks and a few glyph pixels, not 100 dark ones.
+    await assert_exact(alice, "far out", min_ink=30)
     await alice.page.evaluate("inkroom.editor.zoomBy(1 / 0.08)")
 
     # Bob's ops reach alice: a stroke across the pile (on top), and changes to elements lying

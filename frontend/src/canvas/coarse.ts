@@ -7,7 +7,7 @@
  * world unit at most and scaled up. A stroke's real outline comes from perfect-freehand, and
  * building it and filling its curves cost more than anything else on a board; coarse, a stroke
  * is a ribbon of straight edges through its own points, a few device pixels apart, as wide as
- * its pressure makes it, or a hairline when it is a pixel wide or less (Skia's cheapest line).
+ * its pressure makes it, or a hairline when it is a few pixels wide or less (Skia's cheapest line).
  * Shapes and text are cheap already and are drawn as they are.
  */
 import { absolutePoints } from "../ops";
@@ -18,8 +18,11 @@ import { drawElement, HIGHLIGHTER_MAX_OPACITY, type Context2D } from "./draw";
 export const COARSE_SCALE = 0.5;
 /** Device pixels between a coarse stroke's kept points. */
 const STEP_PX = 3;
-/** A stroke at most this many device pixels wide is drawn as a hairline. */
-const HAIRLINE_PX = 1.25;
+/**
+ * A stroke at most this many device pixels wide is drawn as a hairline: a ribbon costs several
+ * times as much to fill, and the picture is replaced within a second.
+ */
+const HAIRLINE_PX = 2.5;
 
 /**
  * The ribbon's half-width at each kept point, as perfect-freehand's radius would be with the

@@ -333,6 +333,7 @@ function drawSome(
       else drawElement(ctx, el, s);
       p.maxZ = Math.max(p.maxZ, scene.zOf(el.id));
     }
+    if (deadline === Infinity) continue;
     // Canvas draws are recorded and rasterised later: reading a pixel makes them happen
     // now, so the time check below sees what the chunk really cost.
     ctx.getImageData(0, 0, 1, 1);
