@@ -153,6 +153,19 @@ def bound_to(state: BoardState, target_id: str) -> list[Element]:
     return [el for el_id, el in state.elements.items() if el_id in arrows]
 
 
+def after_move(state: BoardState, ids: Iterable[str]) -> None:
+    """
+    After a `mov` of `ids`: arrows follow their moved targets, and a moved arrow's bound ends
+    stay on their targets (only its free ends moved).
+    """
+    follow(state, ids)
+    elements = state.elements
+    for el_id in ids:
+        el = elements.get(el_id)
+        if el is not None and ("sb" in el or "eb" in el):
+            resolve(elements, el)
+
+
 def follow_all(state: BoardState) -> None:
     """
     Rebuild the index and resolve every bound arrow (after the board was replaced).

@@ -128,18 +128,14 @@ def _mov(state: BoardState, op: Mapping[str, Any]) -> None:
     # dict.fromkeys: an id named twice moves once, as a client selecting it twice would expect.
     ids = dict.fromkeys(op["ids"])
     elements = state.elements
-    linked = []
     for el_id in ids:
         el = elements.get(el_id)
         if el is not None:
             el["x"] = _clamp(el["x"] + dx)
             el["y"] = _clamp(el["y"] + dy)
-            if "sb" in el or "eb" in el:
-                linked.append(el)
-    # After every move: arrows follow their targets, and a moved arrow's bound ends stay put.
-    bindings.follow(state, ids)
-    for el in linked:
-        bindings.resolve(elements, el)
+    # Only a board with bindings has more to do (an empty index: no element has sb or eb).
+    if state._bound if state._bound is not None else bindings.index_of(state):
+        bindings.after_move(state, ids)
 
 
 def _del(state: BoardState, op: Mapping[str, Any]) -> None:

@@ -2,6 +2,7 @@
  * The board page's chrome: toolbar, palette, connection status, presence list, keyboard
  * shortcuts, the help overlay and the inline text editor.
  */
+import { detach } from "../canvas/attach";
 import type { ToolName } from "../canvas/tools";
 import type { Editor } from "../editor";
 import { presenceLabel } from "../presence";
@@ -312,10 +313,12 @@ export class BoardChrome {
     };
     const d = dirs[e.key];
     if (!d) return false;
-    const ids = [...this.ed.selection];
-    if (ids.length > 0 && !this.ed.readOnly) {
+    const view = this.ed.sync.view();
+    const ids = [...this.ed.selection].filter((id) => !view.elements.get(id)?.lock);
+    if (this.ed.selection.size > 0 && !this.ed.readOnly) {
       const step = e.shiftKey ? KEY_NUDGE * 5 : KEY_NUDGE;
-      this.ed.submit([{ k: "mov", ids, dx: d[0] * step, dy: d[1] * step }]);
+      // Locked elements stay; a line nudged away from its box lets go of it (attach.ts).
+      if (ids.length > 0) this.ed.submit([...detach(view, ids).ops, { k: "mov", ids, dx: d[0] * step, dy: d[1] * step }]);
     } else {
       this.ed.panBy(-d[0] * KEY_PAN_PX, -d[1] * KEY_PAN_PX);
     }
