@@ -108,6 +108,16 @@ describe("SyncClient", () => {
     expect(client.confirmed.elements.get("s")?.p).toEqual([0, 0, 1, 1]);
   });
 
+  it("sends a stroke too long for one op (an undone delete) as an add and appends that each fit a frame", async () => {
+    const { client, connect, sentOps } = setup();
+    connect();
+    const p = Array.from({ length: 2 * 3000 }, (_, k) => (k % 5) - 2);
+    client.submit([{ k: "add", el: stroke("long", 0, 0, p) }]);
+    await flush();
+    expect(sentOps().map((o) => [o.i, o.k])).toEqual([[1, "add"], [2, "app"], [3, "app"]]);
+    expect(client.view().elements.get("long")?.p).toEqual(p);
+  });
+
   it("rebases pending ops over remote ones", async () => {
     const { client, connect } = setup();
     connect();
@@ -302,14 +312,16 @@ describe("SyncClient on protocol v2", () => {
   });
 
   it("sends other adds v1; a stroke add sent v1 still becomes the current stroke", async () => {
+    const WIDE = { ...STYLE, width: 8 };
     const { client, connect, shapes, sentOps, upAddStyles } = setup();
     connect();
     const many = Array.from({ length: 2 * (DEFAULT_LIMITS.max_points_per_op + 1) }, () => 1);
     const submitted = client.submit([
       { k: "add", el: rect("r") },
-      { k: "add", el: { ...stroke("big"), p: many } }, // too many points for one block
+      { k: "add", el: { ...stroke("big"), p: many, style: WIDE } }, // too many points for one op: add + app
       { k: "app", id: "big", p: [1, 1] },
       { k: "add", el: { ...stroke("extra"), w: 5 } }, // a key UP_ADD cannot carry
+      { k: "app", id: "extra", p: [1, 1] }, // on the stroke the v1 add made current
       { k: "add", el: { id: "nop", type: "stroke", x: 0, y: 0, style: { ...STYLE } } }, // no points
       { k: "add", el: { ...stroke("nopr"), p: [0, 0, 1, 1], pr: [1] } }, // pressure does not match
       { k: "add", el: { ...stroke("frac"), x: 0.5 } },
@@ -318,9 +330,9 @@ describe("SyncClient on protocol v2", () => {
       { k: "app", id: "ok", p: [1, 1] },
     ]);
     await flush();
-    expect(shapes()).toEqual(["add,add", "next", "add,add,add,add,add", "up-add", "next"]);
-    // None of the v1 adds counts as "the previous UP_ADD": the first UP_ADD names its style.
-    expect(upAddStyles()).toEqual([styleName(STYLE)]);
+    expect(shapes()).toEqual(["add", "up-add", "next", "next", "add", "next", "add,add,add,add", "up-add", "next"]);
+    // None of the v1 adds (all in STYLE) counts as "the previous UP_ADD": "ok" names its style.
+    expect(upAddStyles()).toEqual([styleName(WIDE), styleName(STYLE)]);
     expect(sentOps().map((o) => o.i)).toEqual(submitted.map((o) => o.i));
   });
 

@@ -11,6 +11,7 @@
  * The wire format of each connection (protocol v2's handles and compact frames) lives in its
  * WireSession: frames come in through `receive`, and `flush` asks the session how to send.
  */
+import { splitOp } from "./op-split";
 import { applyOp, cloneState, emptyState, stateFromElements, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
 import {
@@ -114,7 +115,7 @@ export class SyncClient {
   submit(newOps: readonly NewOp[]): Op[] {
     if (this.readOnly) return [];
     const ops: Op[] = [];
-    for (const partial of newOps) {
+    for (const partial of newOps.flatMap((op) => splitOp(op, this.limits.max_points_per_op))) {
       const op = { ...partial, i: this.outbox.nextId() } as Op;
       this.outbox.push(op);
       this.pending.set(op.i, { op, ackedSeq: null });
