@@ -12,6 +12,7 @@
  */
 import { encode as mpEncode } from "@msgpack/msgpack";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { isLabelled } from "./canvas/text-layout";
 import {
   addEntry,
   appEntry,
@@ -108,6 +109,9 @@ interface WireStats {
   /** Structure in the log: `ord` entries, and entries binding an arrow to a rect. */
   ord: number;
   bound: number;
+  /** Text edits, and those of an element whose last text edit came from another client. */
+  texts: number;
+  rivalTexts: number;
 }
 
 const newStats = (): WireStats => ({
@@ -121,6 +125,8 @@ const newStats = (): WireStats => ({
   defs: 0,
   ord: 0,
   bound: 0,
+  texts: 0,
+  rivalTexts: 0,
 });
 
 function newConn(name: string, store: MemoryStore, client: SyncClient): Conn {
@@ -303,7 +309,7 @@ class FakeServer {
   }
 }
 
-function randomOp(conn: Conn, random: () => number, serial: number): NewOp | null {
+function randomOp(conn: Conn, random: () => number, serial: number, texts: boolean): NewOp | null {
   const view = conn.client.view();
   const els = [...view.elements.values()];
   const pick = () => els[Math.floor(random() * els.length)];
@@ -322,6 +328,7 @@ function randomOp(conn: Conn, random: () => number, serial: number): NewOp | nul
     if (el.type === "stroke" && serial % 4 === 2) el.pr = Array.from({ length: el.p!.length / 2 }, (_, k) => 40 + k);
     return { k: "add", el };
   }
+  if (texts && r >= 0.7 && random() < 0.6) return textOp(els, random, `${conn.name}${serial}`);
   if (r < 0.7) {
     const strokes = els.filter((el) => el.type === "stroke");
     if (strokes.length === 0) return null;
@@ -384,9 +391,31 @@ function structureOp(els: Element[], random: () => number, id: string): NewOp {
   return { k: "upd", id: pick().id, set: random() < 0.5 ? { grp: [`g${serialOf(id)}`], lock: true } : { grp: null } };
 }
 
+/**
+ * Texts and labels: new texts (wrapped, aligned), and edits of the few texts and rects there
+ * are, so clients often edit the same element's text at once (last writer wins), remove a
+ * label or a wrap width (null), restyle its alignment.
+ */
+function textOp(els: Element[], random: () => number, id: string): NewOp {
+  const texts = els.filter((el) => el.type === "text" || isLabelled(el));
+  const r = random();
+  if (r < 0.3 || texts.length === 0) {
+    const el: Element = { id, type: "text", x: 3, y: 4, text: `t ${id}`, size: 20, style: { ...STYLE } };
+    if (random() < 0.5) el.w = 40 + Math.floor(random() * 100);
+    if (random() < 0.5) el.align = "center";
+    return { k: "add", el };
+  }
+  // Mostly the lowest one: the one every client sees, so edits of it cross in flight.
+  const target = random() < 0.7 ? texts[0] : texts[Math.floor(random() * texts.length)];
+  if (r < 0.75) return { k: "upd", id: target.id, set: { text: `edit ${id}\nby ${id}` } };
+  if (r < 0.85) return { k: "upd", id: target.id, set: { align: random() < 0.5 ? "right" : null, size: 30 } };
+  return { k: "upd", id: target.id, set: target.type === "text" ? { w: null } : { text: null, size: null } };
+}
+
 const serialOf = (id: string) => id.replace(/\D/g, "");
 
-async function runSeed(seed: number, steps: number): Promise<WireStats> {
+/** `texts`: text ops too (off for the wire test, whose seeds are tuned to its frame kinds). */
+async function runSeed(seed: number, steps: number, texts = true): Promise<WireStats> {
   const random = rng(seed);
   const conns: Conn[] = [];
   const server = new FakeServer(conns, random, rng(seed ^ 0x5eed));
@@ -405,7 +434,7 @@ async function runSeed(seed: number, steps: number): Promise<WireStats> {
     const conn = conns[Math.floor(random() * conns.length)];
     const r = random();
     if (r < 0.3) {
-      const op = randomOp(conn, random, serial++);
+      const op = randomOp(conn, random, serial++, texts);
       if (op) for (const sent of conn.client.submit([op])) submitted.push(`${conn.client.clientId}:${sent.i}`);
       await Promise.resolve(); // the SyncClient flushes in a microtask
     } else if (r < 0.55) {
@@ -458,6 +487,13 @@ async function runSeed(seed: number, steps: number): Promise<WireStats> {
   for (const entry of server.log) applyOp(replayed, entry);
   expect([...replayed.elements.values()]).toEqual(expected);
   server.stats.ord += server.log.filter((e) => e.k === "ord").length;
+  const lastEditor = new Map<string, string>();
+  for (const e of server.log) {
+    if (e.k !== "upd" || typeof e.set.text !== "string") continue;
+    server.stats.texts++;
+    if ((lastEditor.get(e.id) ?? e.c) !== e.c) server.stats.rivalTexts++;
+    lastEditor.set(e.id, e.c);
+  }
   server.stats.bound += server.log.filter((e) => (e.k === "add" ? e.el.sb : e.k === "upd" && e.set.sb)).length;
   return server.stats;
 }
@@ -473,12 +509,24 @@ describe("convergence fuzz", () => {
     await runSeed(seed, 400);
   });
 
+  it("edits the same text from two clients at once (last writer wins)", async () => {
+    let texts = 0;
+    let rivals = 0;
+    for (const seed of [7, 8, 9]) {
+      const stats = await runSeed(seed, 400);
+      texts += stats.texts;
+      rivals += stats.rivalTexts;
+    }
+    expect(texts, "text edits").toBeGreaterThan(5);
+    expect(rivals, "edits of a text last edited by another client").toBeGreaterThan(0);
+  });
+
   it("puts every v2 frame kind and entry tag on the wire", async () => {
     const total = newStats();
     for (const seed of [1, 2, 3]) {
-      const stats = await runSeed(seed, 400);
+      const stats = await runSeed(seed, 400, false);
       for (const key of Object.keys(total) as (keyof WireStats)[]) total[key] += stats[key];
     }
-    for (const [key, n] of Object.entries(total)) expect(n, key).toBeGreaterThan(0);
+    for (const [key, n] of Object.entries(total)) if (key !== "texts" && key !== "rivalTexts") expect(n, key).toBeGreaterThan(0);
   });
 });

@@ -9,6 +9,7 @@ import { attachInput, type GestureCommand } from "./canvas/input";
 import { DEFAULT_PALETTE, toolStyle, type Palette } from "./canvas/palette";
 import { Renderer, type RemoteCursor } from "./canvas/render";
 import type { ElementQuery } from "./canvas/scene";
+import type { TextTarget } from "./canvas/text-tool";
 import { makeTool, type PointerSample, type Tool, type ToolHost, type ToolName } from "./canvas/tools";
 import { stateSnapshot, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
@@ -32,7 +33,7 @@ export interface EditorOptions {
   onSession(): void;
   onPresence(): void;
   onMessage(msg: ServerMessage): void;
-  editText(x: number, y: number, screen: [number, number], done: (text: string) => void): void;
+  editText(target: TextTarget): void;
   /** A gesture's command at this canvas point (input.ts): the context actions, undo, redo. */
   command(name: GestureCommand, screen: [number, number]): void;
 }
@@ -333,7 +334,7 @@ export class Editor {
       zoom: () => this.camera.zoom,
       selection: this.selection,
       pan: (dx, dy) => this.panBy(dx, dy),
-      editText: (x, y, done) => this.opts.editText(x, y, this.camera.toScreen(x, y), done),
+      editText: (target) => this.opts.editText(target),
       now: () => performance.now(),
     };
   }

@@ -71,6 +71,8 @@ export class SyncClient {
   synced = false;
   /** The last `board_full` refusal, if any: the UI tells the user for a few seconds. */
   boardFull: BoardFullRefusal | null = null;
+  /** Told of every log entry as it is applied (the text editor watches others' edits). */
+  readonly entryListeners = new Set<(entry: LogEntry) => void>();
   private readonly pending = new Map<number, Pending>();
   private readonly sent = new Set<number>();
   private readonly reorder: ReorderBuffer;
@@ -216,6 +218,7 @@ export class SyncClient {
     for (const entry of entries) {
       applyOp(this.confirmed, entry);
       this.confirmed.seq = entry.s;
+      for (const listener of this.entryListeners) listener(entry);
       if (entry.c === this.clientId) {
         // Seeing our own op in the log proves it durable, even if its ack was lost.
         this.pending.delete(entry.i);

@@ -1,16 +1,16 @@
 /**
- * The tools that edit what is already there (eraser, select/move/marquee), place text, or only
- * move the camera (hand). Pen and shape tools live in tools.ts, with the Tool interface.
+ * The tools that edit what is already there (eraser, select/move/marquee) or only move the
+ * camera (hand). Pen and shape tools live in tools.ts, the text tool in text-tool.ts.
  */
 import type { Box } from "../ops";
 import type { Element } from "../protocol";
 import { restoreZ } from "../bindings";
 import type { NewOp } from "../sync";
-import { addedEntry, deleteOps, deletedEntry, MAX_IDS_PER_OP, movedEntry } from "../undo";
+import { deleteOps, deletedEntry, MAX_IDS_PER_OP, movedEntry } from "../undo";
 import { groupOf, lockBadges, withGroups } from "./groups";
 import { detach, EndpointDrag, followers, topmostFree } from "./attach";
 import { inMarquee } from "./hit";
-import { hitSlop, newElementId, type PointerSample, type Tool, type ToolHost } from "./tool";
+import { hitSlop, type PointerSample, type Tool, type ToolHost } from "./tool";
 
 export class EraserTool implements Tool {
   private erased: Element[] = [];
@@ -166,38 +166,6 @@ export class SelectTool implements Tool {
 
   marquee(): Box | null {
     return this.box;
-  }
-}
-
-export class TextTool implements Tool {
-  constructor(private readonly host: ToolHost) {}
-
-  down(p: PointerSample): void {
-    const x = Math.round(p.x);
-    const y = Math.round(p.y);
-    this.host.editText(x, y, (text) => {
-      if (!text.trim()) return;
-      const el: Element = {
-        id: newElementId(),
-        type: "text",
-        x,
-        y,
-        text: text.slice(0, 10_000),
-        size: this.host.textSize(),
-        style: this.host.style("text"),
-      };
-      this.host.submit([{ k: "add", el }]);
-      this.host.record(addedEntry([el.id]));
-    });
-  }
-  move(): void {}
-  up(): void {}
-  tick(): void {}
-  drafts(): Element[] {
-    return [];
-  }
-  marquee(): Box | null {
-    return null;
   }
 }
 

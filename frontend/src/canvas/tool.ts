@@ -7,6 +7,7 @@ import type { Element, Limits, Style } from "../protocol";
 import type { NewOp } from "../sync";
 import type { UndoEntry } from "../undo";
 import type { ElementQuery } from "./scene";
+import type { TextTarget } from "./text-tool";
 
 /** Hit-test slack in screen pixels (converted to world units with the zoom). */
 export const HIT_SLOP_PX = 6;
@@ -53,7 +54,8 @@ export interface ToolHost {
   zoom(): number;
   selection: Set<string>;
   pan(dsx: number, dsy: number): void;
-  editText(x: number, y: number, done: (text: string) => void): void;
+  /** Open the text editor on a new text or an element's text (text-edit.ts does the ops). */
+  editText(target: TextTarget): void;
   now(): number;
 }
 

@@ -10,7 +10,8 @@ import type { Element, ElementType } from "../protocol";
 import type { NewOp } from "../sync";
 import { addedEntry } from "../undo";
 import { bindEnds, bindTarget, highlight } from "./attach";
-import { EraserTool, HandTool, SelectTool, TextTool } from "./edit-tools";
+import { EraserTool, HandTool, SelectTool } from "./edit-tools";
+import { TextTool } from "./text-tool";
 import { hitSlop, newElementId, type PointerSample, type Tool, type ToolHost, type ToolName } from "./tool";
 
 export type { PointerSample, Tool, ToolHost, ToolName } from "./tool";

@@ -12,6 +12,8 @@ import { $ } from "../ui/dom";
 import { BoardPanels } from "../ui/panels";
 import { BoardSheets } from "../ui/sheets";
 import { StructureActions } from "../ui/structure-ui";
+import { wireTextControls } from "../ui/text-controls";
+import { TextEditing } from "../ui/text-edit";
 
 export async function boardPage(): Promise<void> {
   const boardId = document.body.dataset.boardId ?? "";
@@ -22,6 +24,7 @@ export async function boardPage(): Promise<void> {
   let chrome: BoardChrome | null = null;
   let panels: BoardPanels | null = null;
   let sheets: BoardSheets | null = null;
+  let texts: TextEditing | null = null;
   const editor = new Editor({
     boardId,
     shareToken,
@@ -38,7 +41,7 @@ export async function boardPage(): Promise<void> {
     onMessage: (msg) => {
       if ("type" in msg && msg.type === "board") chrome?.setTitle(msg.title);
     },
-    editText: (_x, _y, screen, done) => chrome?.editText(screen, editor.palette.textSize, done),
+    editText: (target) => texts?.open(target),
     command: (name, screen) => {
       if (name === "menu") sheets?.openSelection(screen);
       else if (name === "undo") editor.undo();
@@ -72,6 +75,8 @@ export async function boardPage(): Promise<void> {
   chrome = new BoardChrome(editor);
   panels = new BoardPanels(editor, boardId, () => chrome?.renderSession());
   sheets = new BoardSheets(editor);
+  texts = new TextEditing(editor);
+  wireTextControls(editor, texts);
   new BoardClipboard(editor, $<HTMLCanvasElement>("board-canvas"));
   new StructureActions(editor);
   (window as unknown as { inkroom: unknown }).inkroom = {

@@ -1,6 +1,6 @@
 /**
  * The board page's chrome: toolbar, palette, connection status, presence list, keyboard
- * shortcuts, the help overlay and the inline text editor.
+ * shortcuts and the help overlay (the text editor is text-edit.ts).
  */
 import { detach } from "../canvas/attach";
 import type { ToolName } from "../canvas/tools";
@@ -11,7 +11,6 @@ import type { ConnectionStatus } from "../socket";
 import type { BoardFullRefusal } from "../sync";
 import { deadShareLink } from "./dead-link";
 import { $, h } from "./dom";
-import { avoidKeyboard } from "./keyboard";
 import { PREVIEW_REASON } from "./timeline";
 
 /** Arrow-key pan step in screen pixels. */
@@ -323,41 +322,5 @@ export class BoardChrome {
       this.ed.panBy(-d[0] * KEY_PAN_PX, -d[1] * KEY_PAN_PX);
     }
     return true;
-  }
-
-  /** Inline text editing at a screen position; Enter commits, Shift+Enter breaks a line, Escape cancels. */
-  editText(screen: [number, number], size: number, done: (text: string) => void): void {
-    const input = $<HTMLTextAreaElement>("text-input");
-    input.value = "";
-    input.style.left = `${screen[0]}px`;
-    input.style.top = `${screen[1]}px`;
-    input.style.fontSize = `${size * this.ed.camera.zoom}px`;
-    input.style.color = this.ed.palette.color;
-    input.hidden = false;
-    let finished = false;
-    let stopAvoiding = () => {};
-    const finish = (commit: boolean) => {
-      if (finished) return;
-      finished = true;
-      stopAvoiding();
-      input.hidden = true;
-      input.onkeydown = null;
-      input.onblur = null;
-      if (commit) done(input.value);
-      $("board-canvas").focus();
-    };
-    input.onkeydown = (e) => {
-      if (e.key === "Enter" && !e.shiftKey) {
-        e.preventDefault();
-        finish(true);
-      } else if (e.key === "Escape") finish(false);
-    };
-    input.onblur = () => finish(true);
-    input.focus();
-    // The box keeps its world position: the board and the box move up together.
-    stopAvoiding = avoidKeyboard(input, $("board-canvas"), (dy) => {
-      this.ed.panBy(0, dy);
-      input.style.top = `${parseFloat(input.style.top) + dy}px`;
-    });
   }
 }

@@ -1,0 +1,212 @@
+/**
+ * Editing text in place: a textarea laid over the board where the text is drawn, in its font,
+ * size and alignment, following the camera; for a new text (the text tool), a text element
+ * (double-click, or the text tool on it) or a box shape's label (double-click the shape).
+ *
+ * Enter breaks a line; Escape, Ctrl/Cmd+Enter or a click outside commits. Committing sends one
+ * `upd` of `text` (last writer wins per element) recorded for undo with the text it replaced,
+ * so Ctrl+Z puts that back exactly; an empty text deletes the element (a label: removes it).
+ * Someone else's edit of the element being edited shows a notice naming them and leaves the
+ * draft alone: committing overwrites theirs, undo brings theirs back.
+ */
+import { toolStyle } from "../canvas/palette";
+import { labelFrame, textFrame, FONT_STACKS, type TextFrame } from "../canvas/text-draw";
+import { DEFAULT_LABEL_SIZE, fontOf, isLabelled, LINE_HEIGHT, type Align } from "../canvas/text-layout";
+import { editableAt, type TextTarget } from "../canvas/text-tool";
+import type { Editor } from "../editor";
+import type { Element, ElementPatch, LogEntry } from "../protocol";
+import { addedEntry, deletedEntry, updatedEntry } from "../undo";
+import { newElementId } from "../canvas/tool";
+import { $, h } from "./dom";
+import { avoidKeyboard } from "./keyboard";
+
+/** The most characters a text may have (protocol §3.1). */
+const TEXT_MAX_CHARS = 10_000;
+
+interface Session {
+  target: TextTarget;
+  /** The element as it was when editing began (null for a new text). */
+  original: Element | null;
+  /** The element's text when editing began, or as last seen after someone else's edit. */
+  seen: string;
+  stop(): void;
+}
+
+export class TextEditing {
+  /** Alignment of new texts (the toolbar's; a text's own is in the element). */
+  align: Align = "left";
+  private session: Session | null = null;
+  private readonly input = $<HTMLTextAreaElement>("text-input");
+  private readonly notice = h("div", { id: "text-notice", class: "text-notice", role: "status", hidden: "" });
+
+  constructor(private readonly ed: Editor) {
+    this.input.after(this.notice);
+    this.input.maxLength = TEXT_MAX_CHARS;
+    ed.sync.entryListeners.add((entry) => this.observe(entry));
+    const canvas = $<HTMLCanvasElement>("board-canvas");
+    canvas.addEventListener("dblclick", (e) => {
+      if (this.ed.readOnly || this.ed.toolName !== "select") return;
+      const r = canvas.getBoundingClientRect();
+      const [x, y] = ed.camera.toWorld(e.clientX - r.left, e.clientY - r.top);
+      const el = editableAt(ed.scene(), { x, y, pressure: null, shift: false }, ed.camera.zoom);
+      this.open(el ? { kind: "element", id: el.id } : { kind: "new", x: Math.round(x), y: Math.round(y) });
+    });
+  }
+
+  /** The id of the element being edited (null for none, or a new text). */
+  get editingId(): string | null {
+    const t = this.session?.target;
+    return t?.kind === "element" ? t.id : null;
+  }
+
+  open(target: TextTarget): void {
+    this.finish(true);
+    if (this.ed.readOnly) return;
+    const original = target.kind === "element" ? (this.ed.sync.view().elements.get(target.id) ?? null) : null;
+    if (target.kind === "element" && !original) return;
+    const input = this.input;
+    input.value = original?.text ?? "";
+    input.hidden = false;
+    this.notice.hidden = true;
+    let frame = 0;
+    const follow = () => {
+      this.place();
+      frame = requestAnimationFrame(follow);
+    };
+    input.oninput = () => this.place();
+    input.onkeydown = (e) => {
+      if (e.key === "Escape" || (e.key === "Enter" && (e.ctrlKey || e.metaKey))) {
+        e.preventDefault();
+        this.finish(true);
+      }
+    };
+    input.onblur = () => this.finish(true);
+    const stopAvoiding = avoidKeyboard(input, $("board-canvas"), (dy) => this.ed.panBy(0, dy));
+    this.session = {
+      target,
+      original,
+      seen: original?.text ?? "",
+      stop: () => {
+        cancelAnimationFrame(frame);
+        stopAvoiding();
+      },
+    };
+    this.place();
+    follow();
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+
+  /** End the session, committing the draft (a click outside, Escape) or dropping it. */
+  finish(commit: boolean): void {
+    const s = this.session;
+    if (!s) return;
+    this.session = null;
+    s.stop();
+    const input = this.input;
+    input.hidden = true;
+    input.oninput = input.onkeydown = input.onblur = null;
+    this.notice.hidden = true;
+    if (commit) this.commit(s, input.value);
+    $("board-canvas").focus({ preventScroll: true });
+    this.ed.invalidate();
+  }
+
+  /** The element as the draft would make it, for layout. */
+  private draftElement(s: Session, text: string): Element {
+    if (s.target.kind === "new") {
+      const el: Element = { id: "", type: "text", x: s.target.x, y: s.target.y, text, size: this.ed.palette.textSize, style: toolStyle("text", this.ed.palette) };
+      if (s.target.w !== undefined) el.w = s.target.w;
+      if (this.align !== "left") el.align = this.align;
+      return el;
+    }
+    const el = this.ed.sync.view().elements.get(s.target.id) ?? s.original!;
+    return { ...el, text };
+  }
+
+  /** Lay the textarea over where the draft is drawn, at the camera's zoom. */
+  private place(): void {
+    const s = this.session;
+    if (!s) return;
+    const el = this.draftElement(s, this.input.value);
+    const label = el.type !== "text";
+    const f: TextFrame = label ? labelFrame(el) : textFrame(el);
+    const z = this.ed.camera.zoom;
+    const size = el.size ?? DEFAULT_LABEL_SIZE;
+    const lines = Math.max(1, f.lines.length);
+    // A text without a wrap width grows with its widest line, plus room for the caret.
+    const width = label || el.w !== undefined ? f.width : f.width + size;
+    const top = label ? f.top + (f.lines.length - lines) * size * LINE_HEIGHT * 0.5 : f.top;
+    const [sx, sy] = this.ed.camera.toScreen(f.left, top);
+    const st = this.input.style;
+    st.left = `${sx}px`;
+    st.top = `${sy}px`;
+    st.width = `${Math.max(size * 0.6, width) * z}px`;
+    st.height = `${lines * size * LINE_HEIGHT * z}px`;
+    st.font = `${size * z}px ${FONT_STACKS[fontOf(el)]}`;
+    st.lineHeight = String(LINE_HEIGHT);
+    st.textAlign = f.align;
+    st.color = el.style.color;
+    this.input.wrap = label || el.w !== undefined ? "soft" : "off";
+    this.notice.style.left = st.left;
+    this.notice.style.top = `${sy - 28}px`;
+  }
+
+  /** Someone else's edit (or deletion) of the element being edited: say who, keep the draft. */
+  private observe(entry: LogEntry): void {
+    const s = this.session;
+    if (!s || s.target.kind !== "element" || entry.c === this.ed.sync.clientId) return;
+    const id = s.target.id;
+    let what: string | null = null;
+    if (entry.k === "upd" && entry.id === id && entry.set.text !== undefined) {
+      what = s.original?.type === "text" ? "changed this text" : "changed this label";
+      s.seen = entry.set.text ?? "";
+    } else if ((entry.k === "del" && entry.ids.includes(id)) || entry.k === "clr") {
+      what = s.original?.type === "text" ? "deleted this text" : "deleted this shape";
+    }
+    if (!what) return;
+    const who = this.ed.presence.clients.find((c) => c.client_id === entry.c)?.name || "Someone";
+    this.notice.textContent = `${who} ${what} · yours replaces it when you finish`;
+    this.notice.hidden = false;
+  }
+
+  private commit(s: Session, value: string): void {
+    if (this.ed.readOnly) return;
+    const text = value.slice(0, TEXT_MAX_CHARS);
+    const empty = text.trim() === "";
+    if (s.target.kind === "new") {
+      if (empty) return;
+      const el = this.draftElement(s, text);
+      el.id = newElementId();
+      this.ed.submit([{ k: "add", el }]);
+      this.ed.undoStack.push(addedEntry([el.id]));
+      return;
+    }
+    const id = s.target.id;
+    const now = this.ed.sync.view().elements.get(id);
+    if (!now) {
+      // Deleted while we typed: what we wrote comes back (a text, or the shape with its label).
+      if (empty || !s.original) return;
+      this.ed.submit([{ k: "add", el: { ...s.original, text } }]);
+      this.ed.undoStack.push(addedEntry([id]));
+      return;
+    }
+    if (now.type === "text" && empty) {
+      this.ed.submit([{ k: "del", ids: [id] }]);
+      this.ed.undoStack.push(deletedEntry([now]));
+      return;
+    }
+    if (!isLabelled(now) && now.type !== "text") return;
+    const next = empty ? null : text;
+    if ((now.text ?? null) === next) return;
+    const after: ElementPatch = { text: next };
+    const before: ElementPatch = { text: now.text ?? null };
+    if (next !== null && now.type !== "text" && now.size === undefined && this.ed.palette.textSize !== DEFAULT_LABEL_SIZE) {
+      after.size = this.ed.palette.textSize;
+      before.size = null;
+    }
+    this.ed.submit([{ k: "upd", id, set: after }]);
+    this.ed.undoStack.push(updatedEntry(id, before, after));
+    if (this.ed.toolName === "select") this.ed.selection.add(id);
+  }
+}
