@@ -421,7 +421,10 @@ async def test_text_box_and_board_move_above_the_on_screen_keyboard(
     await wait_for(page, below)
     await page.screenshot(path=str(artifacts / "phone-text-above-keyboard.png"))
     await page.keyboard.type("hello phone")
-    await page.keyboard.press("Enter")
+    # A tap elsewhere on the board commits (Enter breaks a line, as in other whiteboards).
+    ox, oy = await alice.canvas_origin()
+    await fingers.touch("touchStart", [(ox + 300, oy + 60)])
+    await fingers.touch("touchEnd", [])
     (text,) = await wait_server(alice, lambda els: len(els) == 1)
     # Written where the finger touched the board, though board and box moved up meanwhile.
     assert text["type"] == "text" and text["text"] == "hello phone"

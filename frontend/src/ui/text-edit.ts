@@ -124,30 +124,38 @@ export class TextEditing {
     return { ...el, text };
   }
 
-  /** Lay the textarea over where the draft is drawn, at the camera's zoom. */
+  /**
+   * Lay the textarea over where the draft is drawn, at the camera's zoom, and over the text
+   * drawn now (which may be longer: someone else's, or before a deletion), hiding it.
+   */
   private place(): void {
     const s = this.session;
     if (!s) return;
     const el = this.draftElement(s, this.input.value);
     const label = el.type !== "text";
-    const f: TextFrame = label ? labelFrame(el) : textFrame(el);
+    const frameOf = (e: Element): TextFrame => (label ? labelFrame(e) : textFrame(e));
+    const f = frameOf(el);
+    const drawn = s.target.kind === "element" ? this.ed.sync.view().elements.get(s.target.id) : undefined;
+    const g = drawn?.text ? frameOf(drawn) : f;
     const z = this.ed.camera.zoom;
     const size = el.size ?? DEFAULT_LABEL_SIZE;
-    const lines = Math.max(1, f.lines.length);
+    const lineH = size * LINE_HEIGHT;
+    const lines = Math.max(1, f.lines.length, g.lines.length);
     // A text without a wrap width grows with its widest line, plus room for the caret.
-    const width = label || el.w !== undefined ? f.width : f.width + size;
-    const top = label ? f.top + (f.lines.length - lines) * size * LINE_HEIGHT * 0.5 : f.top;
+    const wraps = label || el.w !== undefined;
+    const width = wraps ? f.width : Math.max(f.width, g.width) + size;
+    const top = label ? Math.min(f.top, g.top, f.top + (f.lines.length - 1) * lineH * 0.5) : f.top;
     const [sx, sy] = this.ed.camera.toScreen(f.left, top);
     const st = this.input.style;
     st.left = `${sx}px`;
     st.top = `${sy}px`;
     st.width = `${Math.max(size * 0.6, width) * z}px`;
-    st.height = `${lines * size * LINE_HEIGHT * z}px`;
+    st.height = `${lines * lineH * z}px`;
     st.font = `${size * z}px ${FONT_STACKS[fontOf(el)]}`;
     st.lineHeight = String(LINE_HEIGHT);
     st.textAlign = f.align;
     st.color = el.style.color;
-    this.input.wrap = label || el.w !== undefined ? "soft" : "off";
+    this.input.wrap = wraps ? "soft" : "off";
     this.notice.style.left = st.left;
     this.notice.style.top = `${sy - 28}px`;
   }
