@@ -38,15 +38,24 @@ const PNG_SCALE = 2;
 const PNG_MAX_SIDE = 4096;
 /** Note fill when the note has none (SPEC16: sticky notes default to yellow). */
 const NOTE_FILL = "#ffec99";
+/** The note's shadow (board/document/geometry.py NOTE_SHADOW_OFFSET; black at this opacity). */
+const NOTE_SHADOW_OFFSET = 4;
+const NOTE_SHADOW_OPACITY = 0.15;
+/** A frame's name: size, gap above the frame, colour, font (board/export/render_shapes.py). */
+const FRAME_LABEL = { size: 14, gap: 6, color: "#495057", font: "system-ui, sans-serif" };
 /** canvas/text-layout.ts LINE_HEIGHT: lines are this many sizes apart. */
 const LINE_HEIGHT = 1.25;
-const DASHES: Record<string, (w: number) => string> = {
-  dash: (w) => `${w * 4} ${w * 3}`,
-  dot: (w) => `0 ${w * 2.5}`,
-};
+
+/** The (on, off) lengths of a dashed or dotted outline, as the canvas and the export draw them. */
+function dashArray(style: { dash?: string; width: number }): string | null {
+  const w = style.width;
+  if (style.dash === "dash") return `${n(3 * w + 4)} ${n(2 * w + 4)}`;
+  if (style.dash === "dot") return `1 ${n(2 * w + 3)}`;
+  return null;
+}
 
 /** The optional keys other features add (SPEC16); absent means the default. */
-type Extra = { rot?: number; name?: string; style: { dash?: string } };
+type Extra = { rot?: number; name?: string; style: { dash?: string; fs?: string } };
 
 const esc = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -66,7 +75,7 @@ function strokePath(el: Element, g: Geometry): string {
 
 function lineAttrs(el: Element & Extra): string {
   const s = el.style;
-  const dash = s.dash ? DASHES[s.dash]?.(s.width) : undefined;
+  const dash = dashArray(s);
   return `stroke="${esc(s.color)}" stroke-width="${n(s.width)}" stroke-linecap="round" stroke-linejoin="round"${dash ? ` stroke-dasharray="${dash}"` : ""}`;
 }
 
@@ -86,30 +95,52 @@ function box(el: Element): { x: number; y: number; w: number; h: number } {
   return { x: Math.min(el.x, el.x + w), y: Math.min(el.y, el.y + h), w: Math.abs(w), h: Math.abs(h) };
 }
 
+/** [defs, fill attribute value]: a colour, none, or a hatch pattern (45°, as the export draws it). */
+function fillOf(el: Element & Extra): [string, string] {
+  const s = el.style;
+  if (!s.fill || !s.fs || s.fs === "solid") return ["", s.fill ? esc(s.fill) : "none"];
+  const gap = Math.max(10, 4 * s.width);
+  const half = gap / 2;
+  let d = `M${n(half)} 0V${n(gap)}`;
+  if (s.fs === "cross") d += `M0 ${n(half)}H${n(gap)}`;
+  const id = `fs-${esc(el.id)}`;
+  return [
+    `<defs><pattern id="${id}" patternUnits="userSpaceOnUse" width="${n(gap)}" height="${n(gap)}" patternTransform="rotate(45)"><path d="${d}" stroke="${esc(s.fill)}" stroke-width="${n(Math.max(1, s.width / 2))}" fill="none"/></pattern></defs>`,
+    `url(#${id})`,
+  ];
+}
+
 function shape(el: Element & Extra, g: Geometry): string {
   const s = el.style;
   const frame = g.text(el);
   const label = frame ? textLines(frame, g.family(el), s.color) : "";
   const { x, y, w, h } = box(el);
-  const fill = s.fill ?? (el.type === ("note" as string) ? NOTE_FILL : null);
-  const paint = `fill="${fill ? esc(fill) : "none"}" ${lineAttrs(el)}`;
+  const [defs, fill] = fillOf(el);
+  const paint = `fill="${fill}" ${lineAttrs(el)}`;
+  const rect = (attrs: string) => `<rect x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" ${attrs}/>`;
   switch (el.type as string) {
     case "stroke":
       return strokePath(el, g);
     case "rect":
-    case "note":
     case "image":
-      return `<rect x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" ${paint}/>` + label;
-    case "frame":
-      return (
-        `<rect x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" fill="none" ${lineAttrs(el)}/>` +
-        (el.name ? textLines({ left: x, top: y - 20, width: 0, align: "left", lines: [el.name], size: 14 }, g.family(el), s.color) : "")
-      );
+      return defs + rect(paint) + label;
+    case "note": {
+      const shadow = `<rect x="${n(x + NOTE_SHADOW_OFFSET)}" y="${n(y + NOTE_SHADOW_OFFSET)}" width="${n(w)}" height="${n(h)}" fill="#000000" fill-opacity="${NOTE_SHADOW_OPACITY}"/>`;
+      return shadow + rect(`fill="${esc(s.fill ?? NOTE_FILL)}"`) + label;
+    }
+    case "frame": {
+      const name = (el.name ?? "").replace(/\r\n?|\n/g, " ");
+      const title = name.trim()
+        ? `<text x="${n(x)}" y="${n(y - FRAME_LABEL.gap)}" font-size="${FRAME_LABEL.size}" font-family="${FRAME_LABEL.font}" fill="${FRAME_LABEL.color}" xml:space="preserve">${esc(name)}</text>`
+        : "";
+      return defs + rect(paint) + title;
+    }
     case "ellipse":
-      return `<ellipse cx="${n(x + w / 2)}" cy="${n(y + h / 2)}" rx="${n(w / 2)}" ry="${n(h / 2)}" ${paint}/>` + label;
+      return defs + `<ellipse cx="${n(x + w / 2)}" cy="${n(y + h / 2)}" rx="${n(w / 2)}" ry="${n(h / 2)}" ${paint}/>` + label;
     case "diamond":
       return (
-        `<polygon points="${n(x + w / 2)},${n(y)} ${n(x + w)},${n(y + h / 2)} ${n(x + w / 2)},${n(y + h)} ${n(x)},${n(y + h / 2)}" ${paint}/>` +
+        defs +
+        `<path d="M${n(x + w / 2)} ${n(y)}L${n(x + w)} ${n(y + h / 2)}L${n(x + w / 2)} ${n(y + h)}L${n(x)} ${n(y + h / 2)}Z" ${paint}/>` +
         label
       );
     case "line":
@@ -159,7 +190,9 @@ export function selectionSvg(els: readonly Element[], g: Geometry): string {
   const b = selectionBounds(els, g);
   const w = Math.max(1, Math.ceil(b.maxX - b.minX));
   const h = Math.max(1, Math.ceil(b.maxY - b.minY));
-  const body = els.map((el) => drawn(el as Element & Extra, g)).join("");
+  // Frames are drawn beneath everything (as on the canvas and in the export), each kind in z-order.
+  const order = [...els.filter((el) => el.type === "frame"), ...els.filter((el) => el.type !== "frame")];
+  const body = order.map((el) => drawn(el as Element & Extra, g)).join("");
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="${n(b.minX)} ${n(b.minY)} ${w} ${h}">` +
     `${body}</svg>`
