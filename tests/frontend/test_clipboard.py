@@ -24,11 +24,15 @@ OFF_CANVAS = (640, 10)
 #: What the system clipboard holds for other apps: the SVG's text and the PNG's size (once the
 #: asynchronous write with them is done, else null).
 CLIPBOARD_IMAGES_JS = """async () => {
-  const [item] = await navigator.clipboard.read();
-  if (!item.types.includes('image/svg+xml') || !item.types.includes('image/png')) return null;
-  const svg = await (await item.getType('image/svg+xml')).text();
-  const png = await createImageBitmap(await item.getType('image/png'));
-  return [svg, [png.width, png.height]];
+  try {
+    const [item] = await navigator.clipboard.read();
+    if (!item.types.includes('image/svg+xml') || !item.types.includes('image/png')) return null;
+    const svg = await (await item.getType('image/svg+xml')).text();
+    const png = await createImageBitmap(await item.getType('image/png'));
+    return [svg, [png.width, png.height]];
+  } catch (e) {
+    return null;  // the page not focused for a moment on a loaded box: ask again
+  }
 }"""
 
 
