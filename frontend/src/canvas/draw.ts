@@ -6,6 +6,7 @@
  * collected with the element. Zoomed out, strokes are outlined from fewer points (level of
  * detail) and an element smaller than a device pixel is one pixel of its colour.
  */
+import { drawImageElement } from "./images";
 import { getStroke } from "perfect-freehand";
 import { absolutePoints, boundsOf, type Box } from "../ops";
 import type { Element } from "../protocol";
@@ -152,6 +153,9 @@ export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
       break;
     case "text":
       drawText(ctx, el);
+      break;
+    case "image":
+      drawImageElement(ctx, el, scale);
       break;
   }
   if (el.text && isLabelled(el)) drawLabel(ctx, el);

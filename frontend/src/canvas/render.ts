@@ -257,6 +257,11 @@ export class Renderer {
     for (const el of joined) this.tiles.paintOver(el, this.scene.zOf(el.id), inkBounds(el));
   }
 
+  /** Draw world box `box` again from the scene (a picture it shows has arrived). */
+  invalidateArea(box: Box): void {
+    this.tiles.invalidate(box);
+  }
+
   /** Whether nothing lies above `el` where it is. */
   private onTop(el: Element): boolean {
     const here = this.scene.query(inkBounds(el));

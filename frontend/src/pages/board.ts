@@ -8,6 +8,7 @@ import { BoardClipboard } from "../clipboard";
 import { Editor } from "../editor";
 import { browserLocks, claimClientId, isReload } from "../tabs";
 import { BoardChrome } from "../ui/board-ui";
+import { wireImages } from "../ui/image-input";
 import { $ } from "../ui/dom";
 import { BoardPanels } from "../ui/panels";
 import { BoardSheets } from "../ui/sheets";
@@ -79,6 +80,7 @@ export async function boardPage(): Promise<void> {
   wireTextControls(editor, texts);
   new BoardClipboard(editor, $<HTMLCanvasElement>("board-canvas"));
   new StructureActions(editor);
+  wireImages(editor, $<HTMLCanvasElement>("board-canvas"), boardId, shareToken);
   (window as unknown as { inkroom: unknown }).inkroom = {
     ...editor.debugHook(),
     statusText: () => $("status").textContent,
