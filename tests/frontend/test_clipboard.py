@@ -252,7 +252,8 @@ async def test_paste_into_another_board_plain_text_and_undo_of_a_paste(
     )
 
     # A paste carrying a file (and its name as text, as from a file manager) is left to the
-    # images feature: not taken, nothing added.
+    # images feature (tests/frontend/test_images.py): not pasted as the text "shot.png". These
+    # four bytes are no PNG, so the server refuses the upload and nothing is added.
     taken = await page2.evaluate(
         """() => {
           const dt = new DataTransfer();
@@ -265,7 +266,8 @@ async def test_paste_into_another_board_plain_text_and_undo_of_a_paste(
           return e.defaultPrevented;
         }"""
     )
-    assert taken is False
+    assert taken is True  # by the images feature's listener, after the clipboard's let it by
+    await wait_for(page2, "document.getElementById('image-status').dataset.kind === 'error'")
     assert len((await other.server_state())["elements"]) == 4
 
 
