@@ -87,8 +87,12 @@ async def test_double_click_edits_text_in_place_and_undo_restores_it(
     await page.keyboard.press("Control+z")
     await server_elements(alice, lambda els: els and els[0]["text"] == "hello")
 
-    # Emptied, the text goes.
-    await edit_at(alice, 215, 212)
+    # Enter edits the selected text too; emptied, the text goes.
+    await page.mouse.click(*await at(alice, 215, 212))
+    await alice.wait("inkroom.editor.selection.size === 1")
+    await page.keyboard.press("Enter")
+    await page.locator("#text-input").wait_for()
+    assert await page.locator("#text-input").input_value() == "hello"
     await replace_draft(alice, [])
     await page.keyboard.press("Escape")
     await server_elements(alice, lambda els: els == [])

@@ -51,6 +51,16 @@ export class TextEditing {
       const el = editableAt(ed.scene(), { x, y, pressure: null, shift: false }, ed.camera.zoom);
       this.open(el ? { kind: "element", id: el.id } : { kind: "new", x: Math.round(x), y: Math.round(y) });
     });
+    // Enter edits the one selected text or box shape (as double-clicking it does).
+    window.addEventListener("keydown", (e) => {
+      if (e.key !== "Enter" || e.ctrlKey || e.metaKey || e.altKey || e.shiftKey || this.session) return;
+      if ((e.target as HTMLElement).closest("input, textarea, select, dialog, button, a")) return;
+      const [id] = ed.selection;
+      const el = ed.selection.size === 1 ? ed.sync.view().elements.get(id) : undefined;
+      if (!el || ed.readOnly || el.lock || (el.type !== "text" && !isLabelled(el))) return;
+      e.preventDefault();
+      this.open({ kind: "element", id });
+    });
   }
 
   /** The id of the element being edited (null for none, or a new text). */
@@ -156,6 +166,16 @@ export class TextEditing {
     st.textAlign = f.align;
     st.color = el.style.color;
     this.input.wrap = wraps ? "soft" : "off";
+    // A rotated element (`rot`, degrees about the centre of its box): the editor turns with it.
+    const rot = (el as { rot?: number }).rot ?? 0;
+    if (rot) {
+      const [bw, bh] = label ? [Math.abs(el.w ?? 0), Math.abs(el.h ?? 0)] : [Math.max(f.width, 1), f.lines.length * lineH];
+      const cx = (label ? Math.min(el.x, el.x + (el.w ?? 0)) : el.x) + bw / 2;
+      const cy = (label ? Math.min(el.y, el.y + (el.h ?? 0)) : el.y) + bh / 2;
+      const [csx, csy] = this.ed.camera.toScreen(cx, cy);
+      st.transformOrigin = `${csx - sx}px ${csy - sy}px`;
+      st.transform = `rotate(${rot}deg)`;
+    } else st.transform = "";
     this.notice.style.left = st.left;
     this.notice.style.top = `${sy - 28}px`;
   }
