@@ -119,6 +119,23 @@ async def test_double_click_a_rect_labels_it_inside(
     (plain,) = await server_elements(alice, lambda els: els and "text" not in els[0])
     assert plain["id"] == rect["id"]
 
+    # Grouped, the first double-click enters the group (selects the rect alone), the next edits.
+    await alice.tool("rect")
+    await alice.drag([(600, 200), (650, 230), (700, 260)])
+    await server_elements(alice, lambda els: len(els) == 2)
+    await alice.tool("select")
+    await alice.drag([(250, 150), (500, 300), (750, 350)])  # a marquee around both
+    await alice.page.keyboard.press("Control+g")
+    await server_elements(alice, lambda els: all(el.get("grp") for el in els))
+    await alice.page.mouse.click(*await at(alice, 700, 500))  # nothing selected
+    await alice.page.mouse.dblclick(*await at(alice, 400, 260))
+    await alice.wait(f"[...inkroom.editor.selection].join() === '{rect['id']}'")
+    assert await alice.page.locator("#text-input").is_hidden()
+    await edit_at(alice, 400, 260)
+    await alice.page.keyboard.type("Grouped")
+    await alice.page.keyboard.press("Escape")
+    await server_elements(alice, lambda els: els[0].get("text") == "Grouped")
+
 
 async def test_size_and_alignment_controls_restyle_the_selected_text(
     open_board: Callable[..., Any], artifacts: Path

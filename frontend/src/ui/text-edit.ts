@@ -44,11 +44,20 @@ export class TextEditing {
     this.input.maxLength = TEXT_MAX_CHARS;
     ed.sync.entryListeners.add((entry) => this.observe(entry));
     const canvas = $<HTMLCanvasElement>("board-canvas");
+    // What was selected before each of the last two presses: a double-click on a member of a
+    // group that was not selected alone enters the group (canvas/edit-tools.ts), not its text.
+    const before: (string | null)[] = [null, null];
+    canvas.addEventListener(
+      "pointerdown",
+      () => before.splice(0, 2, before[1], ed.selection.size === 1 ? [...ed.selection][0] : null),
+      { capture: true },
+    );
     canvas.addEventListener("dblclick", (e) => {
       if (this.ed.readOnly || this.ed.toolName !== "select") return;
       const r = canvas.getBoundingClientRect();
       const [x, y] = ed.camera.toWorld(e.clientX - r.left, e.clientY - r.top);
       const el = editableAt(ed.scene(), { x, y, pressure: null, shift: false }, ed.camera.zoom);
+      if (el?.grp?.length && before[0] !== el.id) return;
       this.open(el ? { kind: "element", id: el.id } : { kind: "new", x: Math.round(x), y: Math.round(y) });
     });
     // Enter edits the one selected text or box shape (as double-clicking it does).
