@@ -391,6 +391,7 @@ export class Editor {
       toScreen: (x: number, y: number) => this.camera.toScreen(x, y),
       renderPending: () => this.renderer.renderPending(),
       renderShown: () => this.renderer.renderShown(),
+      coarseDraws: () => this.renderer.coarseDraws(),
       fullDraw: () => this.renderer.fullDraw(this.preview ?? this.sync.view()),
     };
   }

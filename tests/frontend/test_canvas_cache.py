@@ -107,6 +107,9 @@ async def test_cached_canvas_matches_a_full_draw_after_ops_undo_restore_and_zoom
     alice: Client = await open_board("alice")
     bob: Client = await open_board("bob")
     await assert_exact(alice, "first draw")
+    # The loaded board was first drawn coarsely (a blank view), then at full detail.
+    coarse = await alice.page.evaluate("inkroom.coarseDraws()")
+    assert coarse >= 1
 
     await alice.page.click("#btn-snapshots")
     await alice.page.fill("#snap-label", "the pile")
@@ -124,6 +127,8 @@ async def test_cached_canvas_matches_a_full_draw_after_ops_undo_restore_and_zoom
     # At 8 % the pile is ~70 x 40 device pixels: specks and a few glyph pixels, not 100 dark ones.
     await assert_exact(alice, "far out", min_ink=30)
     await alice.page.evaluate("inkroom.editor.zoomBy(1 / 0.08)")
+    # Zooming scales another level's tiles meanwhile: no view was blank, nothing drawn coarsely.
+    assert await alice.page.evaluate("inkroom.coarseDraws()") == coarse
 
     # Bob's ops reach alice: a stroke across the pile (on top), and changes to elements lying
     # under others (moved, restyled, deleted), which cannot be painted over.

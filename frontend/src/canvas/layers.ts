@@ -70,8 +70,11 @@ export class BaseLayer {
       return true;
     }
     if (render) {
-      // Nothing of this view on screen yet, and no other level to scale meanwhile.
-      const blank = visible.every(([i, j]) => !level.tiles.get(tileKey(i, j))?.done) && !cache.fallbacks(view.scale, level).some((l) => covers(l, worldBox(view)));
+      // Nothing of the board to show at all (a first draw, everything invalidated): not a zoom,
+      // which scales what another level has while this one is drawn chunk by chunk.
+      const blank =
+        visible.every(([i, j]) => !level.tiles.get(tileKey(i, j))?.done) &&
+        !cache.fallbacks(view.scale, level).some((l) => [...l.tiles.values()].some((t) => t.done));
       cache.renderBlock(level, visible, scene, skip, deadline, blank);
     }
     let missing = false;

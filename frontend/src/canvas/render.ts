@@ -128,6 +128,11 @@ export class Renderer {
     return !this.base.missing;
   }
 
+  /** How many times a blank view was drawn at the coarse level of detail first. */
+  coarseDraws(): number {
+    return this.tiles.coarseBlocks;
+  }
+
   /**
    * Draw a frame. `version` changes whenever `state`'s content does. Returns whether another
    * frame is wanted: tiles still to draw, a zoom to settle, live strokes to settle.

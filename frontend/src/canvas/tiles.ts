@@ -103,6 +103,8 @@ export class TileCache {
   private spare: Surface[] = [];
   private frame = 0;
   private block: Block | null = null;
+  /** Coarse blocks drawn so far (the browser tests check when they happen). */
+  coarseBlocks = 0;
 
   /** `makeSurface(w, h)`: an opaque canvas of w x h device pixels and its context. */
   constructor(private readonly makeSurface: (width: number, height: number) => Surface) {}
@@ -225,6 +227,7 @@ export class TileCache {
     const end = b.coarse ? Infinity : deadline;
     if (!drawSome(level, b.surface.ctx, [b.i0, b.j0, b.cols, b.rows], b, scene, skip, end, b.coarse, b.factor)) return;
     const cut = TILE * b.factor;
+    if (b.coarse) this.coarseBlocks++;
     for (let i = b.i0; i < b.i0 + b.cols; i++) {
       for (let j = b.j0; j < b.j0 + b.rows; j++) {
         const tile = this.tile(level, i, j);
