@@ -9,7 +9,7 @@ await build({
   minify: true,
   sourcemap: true,
   outdir: "static/frontend/dist",
-  // Lazily imported modules (clipboard SVG/PNG, ...) become chunks loaded on first use.
+  // Lazily imported modules (clipboard SVG/PNG, the export dialog, ...) become chunks loaded on first use.
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",
   logLevel: "warning",

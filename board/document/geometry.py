@@ -4,6 +4,7 @@ Element geometry: bounding boxes in world units, shared by the exporters.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,9 +21,13 @@ from board.document.textlayout import (
 TEXT_LINE_HEIGHT = LINE_HEIGHT
 #: The widest a pressure stroke gets, in multiples of its nominal width (pressure 100).
 PRESSURE_WIDTH_MAX = 1.75
-#: Arrowhead length in multiples of the stroke width, and its minimum in world units.
+#: Arrowhead: two strokes back from the tip, each ARROW_HEAD_ANGLE radians off the shaft, as long
+#: as ARROW_HEAD_WIDTHS stroke widths but at least ARROW_HEAD_MIN world units and at most the
+#: arrow's length. One rule for the canvas (frontend/src/canvas/draw.ts) and every export
+#: (board/export/render.py); docs/document-model.md states it.
 ARROW_HEAD_WIDTHS = 4.0
 ARROW_HEAD_MIN = 8.0
+ARROW_HEAD_ANGLE = math.pi / 7
 
 #: A frame's name: font size in world units, and the gap between its baseline and the frame.
 FRAME_LABEL_SIZE = 14
@@ -67,7 +72,8 @@ def bbox(el: Mapping[str, Any]) -> BBox:
     if kind == "image":  # no outline: the picture is the box
         return (min(x, x2), min(y, y2), max(x, x2), max(y, y2))
     if kind == "arrow":
-        half = max(half, arrow_head_length(el["style"]["width"]) / 2)
+        # The head's strokes reach this far off the shaft's line, round caps included.
+        half += arrow_head_length(el["style"]["width"]) * math.sin(ARROW_HEAD_ANGLE)
     box = (min(x, x2) - half, min(y, y2) - half, max(x, x2) + half, max(y, y2) + half)
     if kind == "note":
         # A note has no outline (its width only styles a label); its shadow reaches further.

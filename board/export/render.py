@@ -2,9 +2,9 @@
 Export: a board state rendered as SVG, as PNG (the SVG rasterised by resvg) and as JSON.
 
 The SVG is self-contained: a viewBox fitted to the content plus a margin, a white background,
-one group per element in z-order (`data-id` carries the element id). Strokes with pressure are
-filled variable-width outlines; strokes without are smoothed centre lines (quadratic curves
-through the midpoints of consecutive points). Text loses the characters XML 1.0 cannot carry
+one group per element in z-order (`data-id` carries the element id). Strokes are the outlines
+the canvas fills (board.export.freehand); arrowheads follow geometry.ARROW_HEAD_*, as on the
+canvas. Text loses the characters XML 1.0 cannot carry
 (`xml_text`), so one stored U+FFFF cannot make the SVG malformed or the PNG fail.
 
 Everything here is pure and CPU-bound: the server runs it in a worker process
@@ -23,10 +23,11 @@ from xml.sax.saxutils import quoteattr
 import resvg_py
 
 from board.document import BoardState, copy_element
-from board.document.geometry import PRESSURE_WIDTH_MAX, arrow_head_length, bbox, union
+from board.document.geometry import ARROW_HEAD_ANGLE, arrow_head_length, bbox, union
 from board.document.points import decode_points
 from board.document.textlayout import LABELLED_TYPES
 from board.export.errors import ExportError
+from board.export.freehand import outline_path, stroke_outline
 from board.export.images import embedded_assets, render_image
 from board.export.render_shapes import BOX_RENDERERS, dash_attrs, drawing_order
 from board.export.svgfmt import num as _n
@@ -44,9 +45,6 @@ BACKGROUND = "#ffffff"
 PNG_MAX_PIXELS = 4096 * 4096
 #: Longest PNG side, px; a 1 x 100000 board would otherwise pass the pixel bound.
 PNG_MAX_SIDE = 8192
-#: Share of the nominal width a stroke has at pressure 0 (the rest scales with pressure, so
-#: pressure 50 draws the nominal width and 100 draws PRESSURE_WIDTH_MAX times it).
-PRESSURE_WIDTH_MIN = 0.25
 
 Point = tuple[float, float]
 
@@ -62,51 +60,26 @@ def _centre_line(pts: Sequence[Point]) -> str:
     return "".join(d)
 
 
-def _outline(pts: Sequence[Point], radii: Sequence[float]) -> str:
-    """
-    Return a closed path around `pts`, `radii[i]` away from the centre line on each side.
-    """
-    left: list[str] = []
-    right: list[str] = []
-    nx, ny = 0.0, 1.0
-    for i, (x, y) in enumerate(pts):
-        ax, ay = pts[max(i - 1, 0)]
-        bx, by = pts[min(i + 1, len(pts) - 1)]
-        length = math.hypot(bx - ax, by - ay)
-        if length > 0:  # repeated points keep the previous normal
-            nx, ny = -(by - ay) / length, (bx - ax) / length
-        r = radii[i]
-        # One format per point, 0.1 unit precision: this loop is most of a big board's export.
-        left.append(f"{x + nx * r:.1f} {y + ny * r:.1f}")
-        right.append(f"{x - nx * r:.1f} {y - ny * r:.1f}")
-    return "M" + "L".join(left + right[::-1]) + "Z"
-
-
 def _stroke(el: Mapping[str, Any]) -> str:
+    """
+    The outline the canvas fills (board.export.freehand); a stroke without points is a dot.
+    """
     style = el["style"]
     color = _paint(style["color"])
-    pts: list[Point] = list(decode_points(el)) or [(el["x"], el["y"])]
-    half = style["width"] / 2
+    pts: list[Point] = list(decode_points(el))
     # A dash pattern needs a line: a dashed stroke is its centre line, pressure or not.
     dash = dash_attrs(style)
-    pressure = el.get("pr") and not dash
-    if pressure:
-        span = PRESSURE_WIDTH_MAX - PRESSURE_WIDTH_MIN
-        radii = [half * (PRESSURE_WIDTH_MIN + span * q / 100) for q in el["pr"]]
-    else:  # includes a pressure stroke with no points yet: a dot at the origin
-        radii = [half] * len(pts)
-    (x0, y0), (x1, y1) = pts[0], pts[-1]
-    caps = f"<circle cx={_q(x0)} cy={_q(y0)} r={_q(radii[0])} fill={color}/>"
-    if len(pts) == 1:
-        return caps
-    caps += f"<circle cx={_q(x1)} cy={_q(y1)} r={_q(radii[-1])} fill={color}/>"
-    if pressure:
-        return f"<path d={quoteattr(_outline(pts, radii))} fill={color}/>{caps}"
-    return (
-        f'<path d={quoteattr(_centre_line(pts))} fill="none" stroke={color} '
-        f'stroke-width={_q(style["width"])} stroke-linecap="round" '
-        f'stroke-linejoin="round"{dash}/>'
-    )
+    if len(pts) < 2 if dash else not pts:
+        x, y = pts[0] if pts else (el["x"], el["y"])
+        return f"<circle cx={_q(x)} cy={_q(y)} r={_q(style['width'] / 2)} fill={color}/>"
+    if dash:
+        return (
+            f'<path d={quoteattr(_centre_line(pts))} fill="none" stroke={color} '
+            f'stroke-width={_q(style["width"])} stroke-linecap="round" '
+            f'stroke-linejoin="round"{dash}/>'
+        )
+    poly = stroke_outline(pts, el.get("pr") or None, style["width"], style["opacity"])
+    return f"<path d={quoteattr(outline_path(poly))} fill={color}/>"
 
 
 def _line(el: Mapping[str, Any], *, end: Point | None = None) -> str:
@@ -120,18 +93,30 @@ def _line(el: Mapping[str, Any], *, end: Point | None = None) -> str:
 
 
 def _arrow(el: Mapping[str, Any]) -> str:
+    """
+    The shaft to the tip and the head's two strokes (geometry.ARROW_HEAD_*), as the canvas draws.
+    """
     x, y, w, h = el["x"], el["y"], el["w"], el["h"]
     length = math.hypot(w, h)
     if length == 0:
         return _line(el)
     head = min(arrow_head_length(el["style"]["width"]), length)
-    ux, uy = w / length, h / length
-    bx, by = x + w - ux * head, y + h - uy * head
-    hw = head / 2
-    corners = [(x + w, y + h), (bx - uy * hw, by + ux * hw), (bx + uy * hw, by - ux * hw)]
-    points = " ".join(f"{_n(px)},{_n(py)}" for px, py in corners)
-    color = _paint(el["style"]["color"])
-    return f"{_line(el, end=(bx, by))}<polygon points={quoteattr(points)} fill={color}/>"
+    tx, ty = x + w, y + h
+    angle = math.atan2(h, w)
+    wings = [
+        (
+            tx - head * math.cos(angle + side * ARROW_HEAD_ANGLE),
+            ty - head * math.sin(angle + side * ARROW_HEAD_ANGLE),
+        )
+        for side in (-1, 1)
+    ]
+    (ax, ay), (bx, by) = wings
+    d = f"M{_n(ax)} {_n(ay)}L{_n(tx)} {_n(ty)}L{_n(bx)} {_n(by)}"
+    style = el["style"]
+    return (
+        f'{_line(el)}<path d={quoteattr(d)} fill="none" stroke={_paint(style["color"])} '
+        f'stroke-width={_q(style["width"])} stroke-linecap="round" stroke-linejoin="round"/>'
+    )
 
 
 def _text(el: Mapping[str, Any]) -> str:

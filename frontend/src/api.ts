@@ -205,6 +205,7 @@ export const api = {
 
   history: (id: string) => request<Timeline>("GET", `${b(id)}/history/`),
   stateAt: (id: string, seq: number) => request<StateAt>("GET", `${b(id)}/state/?seq=${seq}`),
-  exportFile: (id: string, format: "png" | "svg" | "json") =>
-    request<Blob>("GET", `${b(id)}/export/${format}/`, undefined, { blob: true }),
+  /** `query`: the export options, e.g. "?padding=0&dark=1" (ui/export-dialog.ts exportQuery). */
+  exportFile: (id: string, format: "png" | "svg" | "json", query = "") =>
+    request<Blob>("GET", `${b(id)}/export/${format}/${query}`, undefined, { blob: true }),
 };

@@ -7,6 +7,7 @@
  * frames (canvas/text-draw.ts). The PNG is the SVG drawn onto a canvas (through a data: URL,
  * which the page's img-src allows), on white.
  */
+import { ARROW_HEAD_ANGLE, arrowHeadLength } from "./canvas/draw";
 import type { Box } from "./ops";
 import type { Element } from "./protocol";
 
@@ -149,10 +150,11 @@ function shape(el: Element & Extra, g: Geometry): string {
       const y2 = el.y + (el.h ?? 0);
       let out = `<line x1="${n(el.x)}" y1="${n(el.y)}" x2="${n(x2)}" y2="${n(y2)}" ${lineAttrs(el)}/>`;
       if (el.type === "arrow") {
+        // The arrowhead rule of the canvas and the exports (draw.ts ARROW_HEAD_*).
         const angle = Math.atan2(y2 - el.y, x2 - el.x);
-        const len = Math.max(10, s.width * 4);
+        const len = Math.min(arrowHeadLength(s.width), Math.hypot(x2 - el.x, y2 - el.y));
         const barb = (da: number) => `${n(x2 - len * Math.cos(angle + da))},${n(y2 - len * Math.sin(angle + da))}`;
-        out += `<polyline points="${barb(-Math.PI / 7)} ${n(x2)},${n(y2)} ${barb(Math.PI / 7)}" fill="none" ${lineAttrs({ ...el, style: { ...s, dash: undefined } })}/>`;
+        out += `<polyline points="${barb(-ARROW_HEAD_ANGLE)} ${n(x2)},${n(y2)} ${barb(ARROW_HEAD_ANGLE)}" fill="none" ${lineAttrs({ ...el, style: { ...s, dash: undefined } })}/>`;
       }
       return out;
     }

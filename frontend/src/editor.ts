@@ -195,6 +195,7 @@ export class Editor {
       marquee: live ? this.tool.marquee() : null,
       drafts: live ? this.tool.drafts() : [],
       cursors: live ? this.remoteCursors() : [],
+      laser: this.presence.laser,
     });
     // Tiles still to draw, or a zoom or a remote stroke to settle: keep the frames coming.
     if (more) this.invalidate();
@@ -335,6 +336,7 @@ export class Editor {
       selection: this.selection,
       pan: (dx, dy) => this.panBy(dx, dy),
       editText: (target) => this.opts.editText(target),
+      laser: (x, y, down) => this.presence.pointLaser(x, y, down, this.viewport()),
       now: () => performance.now(),
     };
   }

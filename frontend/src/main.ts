@@ -4,10 +4,12 @@
 import { authPage } from "./pages/auth";
 import { boardPage } from "./pages/board";
 import { boardsPage } from "./pages/boards";
+import { installTheme } from "./ui/theme";
 
 const pages: Record<string, () => void> = { auth: authPage, boards: boardsPage, board: boardPage };
 
 function start(): void {
+  installTheme();
   pages[document.body.dataset.page ?? ""]?.();
 }
 

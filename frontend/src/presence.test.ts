@@ -70,3 +70,28 @@ describe("distinctColors", () => {
     expect(new Set(colors.values()).size).toBe(n);
   });
 });
+
+describe("laser cursors", () => {
+  it("a row with the laser flag grows that client's trail; a plain row lifts it", async () => {
+    const { Presence } = await import("./presence");
+    const sent: unknown[] = [];
+    const sync = { clientId: "me", synced: true, limits: { cursor_ms: 0 }, sendMessage: (m: unknown) => sent.push(m) };
+    const presence = new Presence(sync as never, () => {}, () => {});
+    presence.handle({ t: "cur", c: [["bob", 1, 2, null, 1]] });
+    presence.handle({ t: "cur", c: [["bob", 9, 2, [0, 0, 10, 10], 1]] });
+    const now = Date.now();
+    expect(presence.laser.visible(now).map((s) => [s.x0, s.x1])).toEqual([[1, 9]]);
+    presence.handle({ t: "cur", c: [["bob", 20, 2]] });
+    presence.handle({ t: "cur", c: [["bob", 30, 2, null, 1]] });
+    // The lift broke the trail: the new point is a dot of its own, not a line from 9.
+    expect(presence.laser.visible(now).map((s) => [s.x0, s.x1])).toEqual([[1, 9], [30, 30]]);
+    expect(presence.remoteCursors().map((c) => c.x)).toEqual([30]);
+    // Our own laser: drawn locally and sent with l: 1 while down, without it once up.
+    presence.pointLaser(5, 5, true, [0, 0, 100, 100]);
+    presence.pointLaser(6, 5, false, [0, 0, 100, 100]);
+    expect(sent).toEqual([
+      { t: "cur", x: 5, y: 5, vp: [0, 0, 100, 100], l: 1 },
+      { t: "cur", x: 6, y: 5, vp: [0, 0, 100, 100] },
+    ]);
+  });
+});

@@ -3,11 +3,15 @@
  * stored) and "follow": mirroring another user's viewport from the `vp` their cursors carry.
  */
 import type { CursorEntry, PresenceClient, ServerMessage, Viewport } from "./protocol";
+import { LaserTrails } from "./canvas/laser";
 import type { RemoteCursor } from "./canvas/render";
 import type { SyncClient } from "./sync";
 
 /** A cursor not updated for this long (ms) is hidden: its owner stopped moving or left. */
 export const CURSOR_STALE_MS = 10_000;
+
+/** Our own laser trail's key (client ids are longer, so it is never someone else's). */
+const OWN_LASER = "self";
 
 /** A cursor whose client is not (yet) in the presence list. */
 const UNKNOWN_COLOR = "#868e96";
@@ -111,6 +115,9 @@ export class Presence {
   private lastSent = 0;
   private trailing: ReturnType<typeof setTimeout> | null = null;
   private latest: { x: number; y: number; vp: Viewport } | null = null;
+  /** Everyone's laser trails, ours under OWN_LASER; whether our laser is down now. */
+  readonly laser = new LaserTrails();
+  private laserDown = false;
 
   constructor(
     private readonly sync: SyncClient,
@@ -140,7 +147,9 @@ export class Presence {
   private onCursor(entry: CursorEntry, now: number): void {
     const [id, x, y] = entry;
     if (id === this.sync.clientId) return;
-    const vp = entry.length === 4 ? entry[3] : null;
+    const vp = entry.length >= 4 ? entry[3] ?? null : null;
+    if (entry.length === 5 && entry[4] === 1) this.laser.add(id, x, y, now);
+    else this.laser.lift(id);
     this.cursors.set(id, { x, y, vp, at: now });
     if (id === this.following && vp) this.onFollow(vp);
   }
@@ -161,13 +170,21 @@ export class Presence {
     if (this.trailing === null) this.trailing = setTimeout(() => this.flushCursor(), wait);
   }
 
+  /** Our laser pointer at (x, y), down or released: our own trail, and cursors with `l: 1`. */
+  pointLaser(x: number, y: number, down: boolean, vp: Viewport): void {
+    if (down) this.laser.add(OWN_LASER, x, y, Date.now());
+    else this.laser.lift(OWN_LASER);
+    this.laserDown = down;
+    this.moveCursor(x, y, vp);
+  }
+
   private flushCursor(): void {
     if (this.trailing !== null) clearTimeout(this.trailing);
     this.trailing = null;
     const c = this.latest;
     if (!c || !this.sync.synced) return;
     this.lastSent = Date.now();
-    this.sync.sendMessage({ t: "cur", x: c.x, y: c.y, vp: c.vp });
+    this.sync.sendMessage({ t: "cur", x: c.x, y: c.y, vp: c.vp, ...(this.laserDown ? { l: 1 as const } : {}) });
   }
 
   /** The colour `clientId` is shown in (distinctColors); grey for one not in the list. */

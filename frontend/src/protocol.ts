@@ -160,12 +160,15 @@ export type Viewport = [number, number, number, number];
 
 // Client -> server, binary.
 export type ClientOpsFrame = { t: "ops"; ops: Op[] };
-export type ClientCursorFrame = { t: "cur"; x: number; y: number; vp?: Viewport };
+export type ClientCursorFrame = { t: "cur"; x: number; y: number; vp?: Viewport; l?: 1 };
 // Server -> client, binary.
 export type ServerOpsFrame = { t: "ops"; ops: LogEntry[] };
 export type AckFrame = { t: "ack"; a: [number, number][] };
 export type SnapFrame = { t: "snap"; s: number; els: Element[] };
-export type CursorEntry = [string, number, number] | [string, number, number, Viewport];
+export type CursorEntry =
+  | [string, number, number]
+  | [string, number, number, Viewport]
+  | [string, number, number, Viewport | null, 1];
 export type ServerCursorFrame = { t: "cur"; c: CursorEntry[] };
 
 export type ClientBinary = ClientOpsFrame | ClientCursorFrame;

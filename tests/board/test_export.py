@@ -75,13 +75,18 @@ def test_svg_parses_and_holds_every_element_in_z_order() -> None:
         assert found is not None, (el_id, tag)
         return found.get(name)
 
-    assert attr("pen", "path", "fill") == "#1e1e1e"  # pressure: a filled outline
-    assert attr("mouse", "path", "stroke-width") == "4"
-    assert attr("dot", "circle", "r") == "2"
+    # Every stroke is the filled outline the canvas draws (board.export.freehand).
+    assert attr("pen", "path", "fill") == attr("mouse", "path", "fill") == "#1e1e1e"
+    assert attr("dot", "path", "d").endswith("Z")  # type: ignore[union-attr]
     assert attr("empty", "circle", "cx") == "210"
     assert attr("box", "rect", "fill") == "#ff0000"
     assert attr("box", "rect", "height") == "30"
-    assert by_id["arr"].find(f"{SVG}polygon") is not None
+    # The arrowhead as the canvas draws it: two strokes back from the tip (80, 40 from (60, 80)),
+    # each pi/7 off the shaft, 16 long (4 widths of 4): not a filled triangle.
+    head = by_id["arr"].find(f"{SVG}path")
+    assert head is not None and head.get("fill") == "none" and head.get("stroke-width") == "4"
+    assert by_id["arr"].find(f"{SVG}line").get("x2") == "140"  # type: ignore[union-attr]
+    assert head.get("d") == "M124 119.76L140 120L130.21 107.34"
     assert by_id["oval"].get("opacity") == "0.5"
     lines = [t.text for t in by_id["note"].iter(f"{SVG}text")]
     assert lines == ["a < b && c > d \"quoted\" 'single' ]]> <!-- no --> ünï", "code", "last"]

@@ -17,7 +17,7 @@ from board.export.errors import ExportOptionError
 from board.export.options import ExportOptions, export_box, select
 from board.export.render import render_svg
 from board.export.task import DEFAULT_OPTIONS, ExportSource, run_export
-from tests.board.test_export import decode_png
+from tests.support.png import decode_png
 
 SVG = "{http://www.w3.org/2000/svg}"
 STYLE = {"color": "#1e1e1e", "width": 2, "opacity": 1, "fill": None}

@@ -91,15 +91,32 @@ export function strokeOutline(el: Element, scale = 1): Path2D {
   return path;
 }
 
+/**
+ * The arrowhead rule, the same in every export (board/document/geometry.py ARROW_HEAD_*): two
+ * strokes back from the tip, each ARROW_HEAD_ANGLE off the shaft, max(ARROW_HEAD_MIN,
+ * ARROW_HEAD_WIDTHS x width) long but no longer than the arrow, in its colour and width.
+ */
+export const ARROW_HEAD_WIDTHS = 4;
+export const ARROW_HEAD_MIN = 8;
+export const ARROW_HEAD_ANGLE = Math.PI / 7;
+
+export function arrowHeadLength(width: number): number {
+  return Math.max(ARROW_HEAD_MIN, width * ARROW_HEAD_WIDTHS);
+}
+
 function drawArrowHead(ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D, el: Element): void {
-  const x2 = el.x + (el.w ?? 0);
-  const y2 = el.y + (el.h ?? 0);
-  const angle = Math.atan2(y2 - el.y, x2 - el.x);
-  const len = Math.max(10, el.style.width * 4);
+  const w = el.w ?? 0;
+  const h = el.h ?? 0;
+  const length = Math.hypot(w, h);
+  if (length === 0) return;
+  const x2 = el.x + w;
+  const y2 = el.y + h;
+  const angle = Math.atan2(h, w);
+  const len = Math.min(arrowHeadLength(el.style.width), length);
   ctx.beginPath();
-  ctx.moveTo(x2 - len * Math.cos(angle - Math.PI / 7), y2 - len * Math.sin(angle - Math.PI / 7));
+  ctx.moveTo(x2 - len * Math.cos(angle - ARROW_HEAD_ANGLE), y2 - len * Math.sin(angle - ARROW_HEAD_ANGLE));
   ctx.lineTo(x2, y2);
-  ctx.lineTo(x2 - len * Math.cos(angle + Math.PI / 7), y2 - len * Math.sin(angle + Math.PI / 7));
+  ctx.lineTo(x2 - len * Math.cos(angle + ARROW_HEAD_ANGLE), y2 - len * Math.sin(angle + ARROW_HEAD_ANGLE));
   ctx.stroke();
 }
 
@@ -181,7 +198,7 @@ export function inkBounds(el: Element): Box {
   let box = inkCache.get(el);
   if (box) return box;
   const b = boundsOf(el);
-  const pad = el.type === "stroke" ? el.style.width : el.type === "arrow" ? Math.max(10, el.style.width * 4) : 0;
+  const pad = el.type === "stroke" ? el.style.width : el.type === "arrow" ? arrowHeadLength(el.style.width) : 0;
   box = { minX: b.minX - pad, minY: b.minY - pad, maxX: b.maxX + pad, maxY: b.maxY + pad };
   if (el.type === "text" || (el.text && isLabelled(el))) box = textInk(el, box);
   inkCache.set(el, box);

@@ -12,6 +12,7 @@ import { boundsOf, type BoardState, type Box } from "../ops";
 import type { Element } from "../protocol";
 import type { Camera } from "./camera";
 import { drawElement, drawGrid, inkBounds } from "./draw";
+import { LaserLayer, type LaserTrails } from "./laser";
 import { BACKGROUND, BaseLayer, LiveLayer, worldBox, worldTransform, type RemoteCursor, type View } from "./layers";
 import { SceneIndex, type SceneChanges } from "./scene";
 import { TileCache, type Surface } from "./tiles";
@@ -25,6 +26,8 @@ export interface Overlay {
   /** Elements being drawn locally, drawn over (and instead of) same-id elements. */
   drafts: readonly Element[];
   cursors: readonly RemoteCursor[];
+  /** Laser trails, drawn on their own layer above everything. */
+  laser?: LaserTrails;
 }
 
 /** A stroke another user is still drawing stays on the live layer until still this long (ms). */
@@ -67,6 +70,7 @@ export class Renderer {
   private readonly base: BaseLayer;
   private readonly live: LiveLayer;
   private readonly liveCanvas: HTMLCanvasElement;
+  private readonly laser: LaserLayer;
   /** Ids drawn on the live layer (so left out of the tiles) as of the last frame. */
   private liveIds = new Set<string>();
   /** Remote strokes still growing, and when they last changed. */
@@ -92,6 +96,7 @@ export class Renderer {
     if (!ctx || !liveCtx) throw new Error("2D canvas is not available in this browser");
     this.base = new BaseLayer(ctx);
     this.live = new LiveLayer(liveCtx);
+    this.laser = new LaserLayer(this.liveCanvas);
   }
 
   /** Match the backing stores to the CSS size and device pixel ratio. */
@@ -175,7 +180,8 @@ export class Renderer {
       cursors: overlay.cursors,
       toScreen: (x, y) => cam.toScreen(x, y),
     });
-    return this.pending || !settled || this.hot.size > 0;
+    const fading = overlay.laser ? this.laser.draw(overlay.laser, (x, y) => cam.toScreen(x, y), Date.now()) : false;
+    return this.pending || !settled || this.hot.size > 0 || fading;
   }
 
   /**

@@ -24,7 +24,8 @@ export type ToolName =
   | "arrow"
   | "text"
   | "select"
-  | "hand";
+  | "hand"
+  | "laser";
 
 export interface PointerSample {
   x: number;
@@ -56,6 +57,8 @@ export interface ToolHost {
   pan(dsx: number, dsy: number): void;
   /** Open the text editor on a new text or an element's text (text-edit.ts does the ops). */
   editText(target: TextTarget): void;
+  /** The laser pointer is at (x, y), held down or just released (canvas/laser.ts). */
+  laser(x: number, y: number, down: boolean): void;
   now(): number;
 }
 

@@ -12,6 +12,7 @@ import { addedEntry } from "../undo";
 import { bindEnds, bindTarget, highlight } from "./attach";
 import { EraserTool, HandTool, SelectTool } from "./edit-tools";
 import { TextTool } from "./text-tool";
+import { LaserTool } from "./laser";
 import { hitSlop, newElementId, type PointerSample, type Tool, type ToolHost, type ToolName } from "./tool";
 
 export type { PointerSample, Tool, ToolHost, ToolName } from "./tool";
@@ -216,5 +217,7 @@ export function makeTool(name: ToolName, host: ToolHost): Tool {
       return new SelectTool(host);
     case "hand":
       return new HandTool(host);
+    case "laser":
+      return new LaserTool(host);
   }
 }

@@ -81,6 +81,7 @@ export async function boardPage(): Promise<void> {
   new BoardClipboard(editor, $<HTMLCanvasElement>("board-canvas"));
   new StructureActions(editor);
   wireImages(editor, $<HTMLCanvasElement>("board-canvas"), boardId, shareToken);
+  $("btn-export").addEventListener("click", () => void import("../ui/export-dialog").then((m) => m.openExportDialog(editor, boardId)));
   (window as unknown as { inkroom: unknown }).inkroom = {
     ...editor.debugHook(),
     statusText: () => $("status").textContent,
