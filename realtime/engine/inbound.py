@@ -47,7 +47,11 @@ def on_binary(hub: Hub, peer: Peer, data: bytes) -> None:
     try:
         msg = peer.codec.decode(data)
     except ProtocolError as exc:
-        hub.error(peer, exc.code, exc.message, exc.ids)
+        # A refused frame was still read (an oversize one even scanned for its op ids) and is
+        # answered: it spends the budgets, so a flood of them is throttled and closed like one
+        # of ops.
+        if _within_budget(hub, peer, 1, len(data)):
+            hub.error(peer, exc.code, exc.message, exc.ids)
         return
     if isinstance(msg, ClientAppend):
         _on_append(hub, peer, msg, len(data))
@@ -137,15 +141,15 @@ RESYNC_COST = 50
 
 def _within_budget(hub: Hub, peer: Peer, cost: int, size: int) -> bool:
     """
-    Spend a text frame's cost from the socket's budgets; over them, answer `rate_limited` and
-    close a client that keeps on with 4029, as for ops.
+    Spend a control frame's (or a refused frame's) cost from the socket's budgets; over them,
+    answer `rate_limited` and close a client that keeps on with 4029, as for ops.
     """
     if peer.limiter.allow(cost, size, hub.clock()):
         return True
     if peer.limiter.abusive:
         hub.close_peer(peer, CloseCode.RATE_LIMITED)
     else:
-        hub.error(peer, ErrorCode.RATE_LIMITED, "too many control frames; slow down", None)
+        hub.error(peer, ErrorCode.RATE_LIMITED, "too many frames; slow down", None)
     return False
 
 
@@ -155,8 +159,9 @@ def on_text(hub: Hub, peer: Peer, text: str) -> None:
     """
     hub.counts.frames_in += 1
     if len(text) > peer.codec.limits.max_frame_bytes:
-        exc = frame_too_large(len(text), None, "chars")
-        hub.error(peer, exc.code, exc.message, exc.ids)
+        if _within_budget(hub, peer, 1, len(text)):
+            exc = frame_too_large(len(text), None, "chars")
+            hub.error(peer, exc.code, exc.message, exc.ids)
         return
     try:
         msg = decode_text(text)

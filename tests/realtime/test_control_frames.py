@@ -116,6 +116,28 @@ async def test_a_ping_flood_is_refused_then_closed_4029(
     assert codes == ["rate_limited"] * (STRIKES_TO_CLOSE - 1)
 
 
+@pytest.mark.parametrize("junk", [b"\xff\x00junk", b"\x05"], ids=["undecodable", "bad_frame"])
+async def test_a_flood_of_refused_binary_frames_is_throttled_then_closed_4029(
+    memory_layer, fake_clock, connect, board, user, settings, junk
+):
+    # Each refused frame was read and is answered, so it spends the budget as a ping does.
+    settings.INKROOM = {**settings.INKROOM, "OPS_PER_SEC": 1.0, "OPS_BURST": 50.0}
+    client = await connect(board, user, query="v=2")
+    await client.sync()
+    for _ in range(200):
+        await client.comm.send_to(bytes_data=junk)
+    codes = []
+    while True:
+        message = await client.recv_raw()
+        if message["type"] == "websocket.close":
+            assert message["code"] == CloseCode.RATE_LIMITED
+            break
+        if message.get("text"):
+            codes.append(json.loads(message["text"]).get("code"))
+    assert len(codes) == 50 + STRIKES_TO_CLOSE - 1
+    assert codes[50:] == ["rate_limited"] * (STRIKES_TO_CLOSE - 1)
+
+
 async def test_resyncs_cost_more_than_pings(
     memory_layer, fake_clock, connect, board, user, settings
 ):
