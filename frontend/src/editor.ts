@@ -15,7 +15,7 @@ import { stateSnapshot, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
 import { Presence } from "./presence";
 import { CompactError } from "./compact";
-import { PROTOCOL_VERSION, ProtocolError, type Element, type ServerMessage, type Style, type Viewport } from "./protocol";
+import { PROTOCOL_VERSION, ProtocolError, type Element, type ServerMessage, type StylePatch, type Viewport } from "./protocol";
 import { ReconnectManager, type ConnectionStatus } from "./socket";
 import { SyncClient, type NewOp } from "./sync";
 import { deliverOutbox, ORPHAN_SCAN_MS, OrphanAdopter, type TabLocks } from "./tabs";
@@ -255,14 +255,14 @@ export class Editor {
   }
 
   /** Apply a palette change to the selected elements (one undoable action). */
-  restyleSelection(patch: Partial<Style>): void {
+  restyleSelection(patch: StylePatch): void {
     const view = this.sync.view();
     const els = [...this.selection].map((id) => view.elements.get(id)).filter((el) => el !== undefined);
     if (els.length === 0 || this.readOnly) return;
     const entries = els.map((el) => {
-      const before: Partial<Style> = {};
-      for (const key of Object.keys(patch) as (keyof Style)[]) {
-        (before as Record<string, unknown>)[key] = el.style[key];
+      const before: StylePatch = {};
+      for (const key of Object.keys(patch) as (keyof StylePatch)[]) {
+        (before as Record<string, unknown>)[key] = el.style[key] ?? null; // null: absent, removed again
       }
       return updatedEntry(el.id, { style: before }, { style: patch });
     });

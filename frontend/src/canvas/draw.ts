@@ -10,6 +10,7 @@ import { drawImageElement } from "./images";
 import { getStroke } from "perfect-freehand";
 import { absolutePoints, boundsOf, type Box } from "../ops";
 import type { Element } from "../protocol";
+import { BOX_TYPES, dashArray, drawBox, drawDashedStroke, NOTE_FILL } from "./shapes";
 import { drawLabel, drawText, textInk } from "./text-draw";
 import { isLabelled } from "./text-layout";
 
@@ -121,6 +122,7 @@ function drawArrowHead(ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingC
 }
 
 export type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+const NO_DASH: number[] = [];
 
 /**
  * Draw one element; `scale` is device pixels per world unit (for the level of detail: one
@@ -134,38 +136,36 @@ export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
   const b = boundsOf(el);
   if ((b.maxX - b.minX) * scale < 1 && (b.maxY - b.minY) * scale < 1) {
     // Far out a board of small strokes would otherwise look empty.
-    ctx.fillStyle = el.type === "rect" || el.type === "ellipse" ? (s.fill ?? s.color) : s.color;
+    ctx.fillStyle = BOX_TYPES.has(el.type) ? (s.fill ?? (el.type === "note" ? NOTE_FILL : s.color)) : s.color;
     ctx.fillRect((b.minX + b.maxX) / 2 - 0.5 / scale, (b.minY + b.maxY) / 2 - 0.5 / scale, 1 / scale, 1 / scale);
     ctx.globalAlpha = 1;
     return;
   }
   switch (el.type) {
     case "stroke":
+      if (s.dash && s.dash !== "solid") {
+        drawDashedStroke(ctx, el);
+        break;
+      }
       ctx.fillStyle = s.color;
       ctx.fill(strokeOutline(el, scale));
       break;
     case "rect":
-    case "ellipse": {
-      ctx.beginPath();
-      const w = el.w ?? 0;
-      const h = el.h ?? 0;
-      if (el.type === "rect") ctx.rect(el.x, el.y, w, h);
-      else ctx.ellipse(el.x + w / 2, el.y + h / 2, Math.abs(w / 2), Math.abs(h / 2), 0, 0, 2 * Math.PI);
-      if (s.fill) {
-        ctx.fillStyle = s.fill;
-        ctx.fill();
-      }
-      lineStyle(ctx, el);
-      ctx.stroke();
+    case "ellipse":
+    case "diamond":
+    case "note":
+    case "frame":
+      drawBox(ctx, el);
       break;
-    }
     case "line":
     case "arrow":
       lineStyle(ctx, el);
+      ctx.setLineDash(dashArray(s));
       ctx.beginPath();
       ctx.moveTo(el.x, el.y);
       ctx.lineTo(el.x + (el.w ?? 0), el.y + (el.h ?? 0));
       ctx.stroke();
+      ctx.setLineDash(NO_DASH);
       if (el.type === "arrow") drawArrowHead(ctx, el);
       break;
     case "text":

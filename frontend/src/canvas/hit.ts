@@ -5,6 +5,7 @@
 import { absolutePoints, boundsOf, type BoardState, type Box } from "../ops";
 import type { Element } from "../protocol";
 import type { ElementQuery } from "./scene";
+import { frameHit } from "./shapes";
 
 function segmentDistance(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
   const dx = bx - ax;
@@ -29,6 +30,7 @@ export function hits(el: Element, x: number, y: number, tolerance: number): bool
     }
     return false;
   }
+  if (el.type === "frame") return frameHit(el, x, y, tolerance);
   if (el.type === "line" || el.type === "arrow") {
     return segmentDistance(x, y, el.x, el.y, el.x + (el.w ?? 0), el.y + (el.h ?? 0)) <= reach;
   }

@@ -13,6 +13,7 @@ import type { Element } from "../protocol";
 import type { Camera } from "./camera";
 import { drawElement, drawGrid, inkBounds } from "./draw";
 import { LaserLayer, type LaserTrails } from "./laser";
+import { framesFirst } from "./shapes";
 import { BACKGROUND, BaseLayer, LiveLayer, worldBox, worldTransform, type RemoteCursor, type View } from "./layers";
 import { SceneIndex, type SceneChanges } from "./scene";
 import { TileCache, type Surface } from "./tiles";
@@ -201,7 +202,7 @@ export class Renderer {
     worldTransform(ctx, v);
     const box = worldBox(v);
     drawGrid(ctx, box, v.zoom);
-    for (const el of state.elements.values()) {
+    for (const el of framesFirst([...state.elements.values()])) {
       const b = inkBounds(el);
       if (b.maxX < box.minX || b.minX > box.maxX || b.maxY < box.minY || b.minY > box.maxY) continue;
       drawElement(ctx, el, v.scale);

@@ -16,6 +16,7 @@ import type { Box } from "../ops";
 import type { Element } from "../protocol";
 import { COARSE_SCALE, drawCoarse } from "./coarse";
 import { drawElement, drawGrid, type Context2D } from "./draw";
+import { framesFirst } from "./shapes";
 import type { SceneIndex } from "./scene";
 
 /** Tile side in device pixels. */
@@ -170,7 +171,8 @@ export class TileCache {
       this.restartBlock(level, i0, j0, i1, j1);
       for (const tile of level.tiles.values()) {
         if (tile.i < i0 || tile.i > i1 || tile.j < j0 || tile.j > j1) continue;
-        if (!tile.done || z <= tile.maxZ) {
+        // A frame is painted beneath everything: the tile is drawn again, not painted over.
+        if (!tile.done || z <= tile.maxZ || el.type === "frame") {
           restart(tile);
         } else {
           const ctx = tile.surface.ctx;
@@ -322,7 +324,7 @@ function drawSome(
     drawGrid(ctx, box, level.zoom);
     const fringe = FRINGE / s;
     const reach = { minX: box.minX - fringe, minY: box.minY - fringe, maxX: box.maxX + fringe, maxY: box.maxY + fringe };
-    p.queue = scene.query(reach).filter((el) => !skip.has(el.id));
+    p.queue = framesFirst(scene.query(reach).filter((el) => !skip.has(el.id)));
     p.next = 0;
     p.maxZ = -1;
   }

@@ -11,6 +11,7 @@ import type { NewOp } from "../sync";
 import { addedEntry } from "../undo";
 import { bindEnds, bindTarget, highlight } from "./attach";
 import { EraserTool, HandTool, SelectTool } from "./edit-tools";
+import { FRAME_NAME, NoteTool } from "./note-tool";
 import { TextTool } from "./text-tool";
 import { LaserTool } from "./laser";
 import { hitSlop, newElementId, type PointerSample, type Tool, type ToolHost, type ToolName } from "./tool";
@@ -128,6 +129,9 @@ class StrokeTool implements Tool {
   }
 }
 
+/** Shapes drawn from a box: Shift makes it square, and it is normalised to w, h >= 0. */
+const BOXES = new Set<ElementType>(["rect", "ellipse", "diamond", "frame"]);
+
 class ShapeTool implements Tool {
   private start: PointerSample | null = null;
   private draft: Element | null = null;
@@ -152,20 +156,22 @@ class ShapeTool implements Tool {
     if (!s || !p) return;
     let w = Math.round(p.x - s.x);
     let h = Math.round(p.y - s.y);
-    if (p.shift && (this.type === "rect" || this.type === "ellipse")) {
+    const box = BOXES.has(this.type);
+    if (p.shift && box) {
       const side = Math.max(Math.abs(w), Math.abs(h));
       w = Math.sign(w || 1) * side;
       h = Math.sign(h || 1) * side;
     }
     let x = Math.round(s.x);
     let y = Math.round(s.y);
-    if (this.type === "rect" || this.type === "ellipse") {
+    if (box) {
       // Normalise so w, h >= 0: simpler hit tests and exports.
       if (w < 0) [x, w] = [x + w, -w];
       if (h < 0) [y, h] = [y + h, -h];
     }
     const style = this.host.style(this.name);
     this.draft = { id: this.draft?.id ?? newElementId(), type: this.type, x, y, w, h, style };
+    if (this.type === "frame") this.draft.name = FRAME_NAME;
     this.last = p;
     const linked = this.type === "line" || this.type === "arrow";
     this.over = linked ? bindTarget(this.host.scene(), p.x, p.y, hitSlop(p, this.host.zoom())) : null;
@@ -210,7 +216,11 @@ export function makeTool(name: ToolName, host: ToolHost): Tool {
     case "ellipse":
     case "line":
     case "arrow":
+    case "diamond":
+    case "frame":
       return new ShapeTool(host, name, name);
+    case "note":
+      return new NoteTool(host);
     case "text":
       return new TextTool(host);
     case "select":

@@ -11,6 +11,7 @@ import { BoardChrome } from "../ui/board-ui";
 import { wireImages } from "../ui/image-input";
 import { $ } from "../ui/dom";
 import { BoardPanels } from "../ui/panels";
+import { BoardShapes } from "../ui/shapes-ui";
 import { BoardSheets } from "../ui/sheets";
 import { StructureActions } from "../ui/structure-ui";
 import { wireTextControls } from "../ui/text-controls";
@@ -82,6 +83,7 @@ export async function boardPage(): Promise<void> {
   new StructureActions(editor);
   wireImages(editor, $<HTMLCanvasElement>("board-canvas"), boardId, shareToken);
   $("btn-export").addEventListener("click", () => void import("../ui/export-dialog").then((m) => m.openExportDialog(editor, boardId)));
+  new BoardShapes(editor);
   (window as unknown as { inkroom: unknown }).inkroom = {
     ...editor.debugHook(),
     statusText: () => $("status").textContent,

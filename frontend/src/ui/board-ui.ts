@@ -30,6 +30,7 @@ function run(action: () => void): true {
 const TOOL_KEYS: Record<string, ToolName> = {
   v: "select", h: "hand", p: "pen", m: "highlighter", e: "eraser",
   r: "rect", o: "ellipse", l: "line", a: "arrow", t: "text", k: "laser",
+  d: "diamond", n: "note", f: "frame",
 };
 
 /** How long the status line tells of a `board_full` refusal (ms); it is re-rendered every 500 ms. */
