@@ -27,7 +27,12 @@ export interface Geometry {
   text(el: Element): TextFrame | null;
   /** The CSS font family of an element's text (canvas/text-draw.ts FONT_STACKS). */
   family(el: Element): string;
+  /** Fetch an image asset of this board (its `preview`: the small copy), or null when none can be. */
+  asset(asset: string, preview: boolean): Promise<Response> | null;
 }
+
+/** Pictures by asset, as data: URLs: an SVG drawn as an image (the PNG) loads nothing else. */
+export type Pictures = ReadonlyMap<string, string>;
 
 /** canvas/text-draw.ts TextFrame (a type: importing it costs nothing at run time). */
 type TextFrame = import("./canvas/text-draw").TextFrame;
@@ -37,6 +42,10 @@ const PADDING = 16;
 /** PNG pixels per world unit, and the most pixels a side may have. */
 const PNG_SCALE = 2;
 const PNG_MAX_SIDE = 4096;
+/** An original larger than this (bytes) goes in as its preview (at most 512 px a side). */
+const EMBED_MAX_BYTES = 4 * 1024 * 1024;
+/** A picture not (yet) at hand: the canvas's placeholder (canvas/images.ts). */
+const PLACEHOLDER = 'fill="#e9ecef" stroke="#adb5bd" stroke-width="1"';
 /** Note fill when the note has none (SPEC16: sticky notes default to yellow). */
 const NOTE_FILL = "#ffec99";
 /** The note's shadow (board/document/geometry.py NOTE_SHADOW_OFFSET; black at this opacity). */
@@ -111,7 +120,7 @@ function fillOf(el: Element & Extra): [string, string] {
   ];
 }
 
-function shape(el: Element & Extra, g: Geometry): string {
+function shape(el: Element & Extra, g: Geometry, pictures: Pictures): string {
   const s = el.style;
   const frame = g.text(el);
   const label = frame ? textLines(frame, g.family(el), s.color) : "";
@@ -123,8 +132,12 @@ function shape(el: Element & Extra, g: Geometry): string {
     case "stroke":
       return strokePath(el, g);
     case "rect":
-    case "image":
       return defs + rect(paint) + label;
+    case "image": {
+      const href = el.asset ? pictures.get(el.asset) : undefined;
+      if (!href) return rect(PLACEHOLDER);
+      return `<image href="${href}" x="${n(x)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" preserveAspectRatio="none"/>`;
+    }
     case "note": {
       const shadow = `<rect x="${n(x + NOTE_SHADOW_OFFSET)}" y="${n(y + NOTE_SHADOW_OFFSET)}" width="${n(w)}" height="${n(h)}" fill="#000000" fill-opacity="${NOTE_SHADOW_OPACITY}"/>`;
       return shadow + rect(`fill="${esc(s.fill ?? NOTE_FILL)}"`) + label;
@@ -165,8 +178,8 @@ function shape(el: Element & Extra, g: Geometry): string {
   }
 }
 
-function drawn(el: Element & Extra, g: Geometry): string {
-  const body = shape(el, g);
+function drawn(el: Element & Extra, g: Geometry, pictures: Pictures): string {
+  const body = shape(el, g, pictures);
   if (!body) return "";
   const opacity = el.style.opacity < 1 ? ` opacity="${n(el.style.opacity)}"` : "";
   // About the centre of the unrotated box (SPEC16 `rot`).
@@ -188,17 +201,45 @@ export function selectionBounds(els: readonly Element[], g: Geometry): Box {
 }
 
 /** The elements (in z-order) as a standalone SVG document framing their ink. */
-export function selectionSvg(els: readonly Element[], g: Geometry): string {
+export function selectionSvg(els: readonly Element[], g: Geometry, pictures: Pictures = new Map()): string {
   const b = selectionBounds(els, g);
   const w = Math.max(1, Math.ceil(b.maxX - b.minX));
   const h = Math.max(1, Math.ceil(b.maxY - b.minY));
   // Frames are drawn beneath everything (as on the canvas and in the export), each kind in z-order.
   const order = [...els.filter((el) => el.type === "frame"), ...els.filter((el) => el.type !== "frame")];
-  const body = order.map((el) => drawn(el as Element & Extra, g)).join("");
+  const body = order.map((el) => drawn(el as Element & Extra, g, pictures)).join("");
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="${n(b.minX)} ${n(b.minY)} ${w} ${h}">` +
     `${body}</svg>`
   );
+}
+
+/** The pictures of the image elements among `els` (the original, or its preview when large). */
+export async function fetchPictures(els: readonly Element[], g: Geometry): Promise<Pictures> {
+  const out = new Map<string, string>();
+  const assets = new Set(els.flatMap((el) => (el.type === "image" && el.asset ? [el.asset] : [])));
+  await Promise.all(
+    [...assets].map(async (asset) => {
+      for (const preview of [false, true]) {
+        const res = await g.asset(asset, preview)?.catch(() => null);
+        if (!res?.ok) continue;
+        const blob = await res.blob();
+        if (!preview && blob.size > EMBED_MAX_BYTES) continue;
+        out.set(asset, await dataUrl(blob));
+        return;
+      }
+    }),
+  );
+  return out;
+}
+
+function dataUrl(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
 }
 
 /** The SVG drawn onto a white canvas, as a PNG blob. */

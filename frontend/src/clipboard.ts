@@ -13,6 +13,7 @@
  * loaded on first use, to keep the board page's bundle small.
  */
 import { inkBounds, strokeOutlinePoints } from "./canvas/draw";
+import { assetUrl, imageSource } from "./canvas/images";
 import { toolStyle } from "./canvas/palette";
 import { FONT_STACKS, labelFrame, textFrame } from "./canvas/text-draw";
 import { fontOf, isLabelled } from "./canvas/text-layout";
@@ -36,6 +37,11 @@ const GEOMETRY = {
   bounds: boundsOf,
   text: (el: Element) => (el.type === "text" ? textFrame(el) : isLabelled(el) && el.text ? labelFrame(el) : null),
   family: (el: Element) => FONT_STACKS[fontOf(el)],
+  asset: (asset: string, preview: boolean) => {
+    const src = imageSource();
+    const headers: Record<string, string> = src?.shareToken ? { "X-Share-Token": src.shareToken } : {};
+    return src ? fetch(assetUrl(src.boardId, asset, preview), { credentials: "same-origin", headers }) : null;
+  },
 };
 
 /** The rendering module once loaded, so later copies put SVG in the synchronous data too. */
@@ -158,7 +164,7 @@ export class BoardClipboard {
    */
   private writeRich(json: string, els: Element[]): void {
     if (typeof ClipboardItem === "undefined" || !navigator.clipboard?.write) return;
-    const svg = loadSvg().then((m) => [m, m.selectionSvg(els, GEOMETRY)] as const);
+    const svg = loadSvg().then(async (m) => [m, m.selectionSvg(els, GEOMETRY, await m.fetchPictures(els, GEOMETRY))] as const);
     const blob = (text: string, type: string) => new Blob([text], { type });
     const parts: Record<string, Blob | Promise<Blob>> = {
       [WEB_MIME]: blob(json, WEB_MIME),

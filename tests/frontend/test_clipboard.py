@@ -7,10 +7,13 @@ keyboard in headless Chromium with clipboard permissions, checked against the se
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.async_api import Browser
 
 from board.models import Board, Membership, Role
@@ -412,3 +415,50 @@ async def test_paste_keeps_bindings_between_pasted_elements_and_drops_the_others
     assert len(bound) == 1
     assert copies[bound[0]["sb"]["id"]]["type"] == "rect"
     assert copies[bound[0]["eb"]["id"]]["type"] == "rect"
+
+
+#: Paste a PNG (base64) as a screenshot is pasted: only the file (the images feature's).
+PASTE_FILE_JS = """(b64) => {
+  const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], 'shot.png', {type: 'image/png'}));
+  const init = {clipboardData: data, bubbles: true, cancelable: true};
+  document.getElementById('board-canvas').dispatchEvent(new ClipboardEvent('paste', init));
+}"""
+
+#: The clipboard's SVG and the colour at the middle of its PNG, once both are there.
+CLIPBOARD_PICTURE_JS = """async () => {
+  try {
+    const [item] = await navigator.clipboard.read();
+    if (!item.types.includes('image/svg+xml') || !item.types.includes('image/png')) return null;
+    const svg = await (await item.getType('image/svg+xml')).text();
+    const png = await createImageBitmap(await item.getType('image/png'));
+    const c = new OffscreenCanvas(png.width, png.height);
+    const ctx = c.getContext('2d');
+    ctx.drawImage(png, 0, 0);
+    const d = ctx.getImageData(png.width >> 1, png.height >> 1, 1, 1).data;
+    return [svg, [d[0], d[1], d[2]]];
+  } catch (e) {
+    return null;
+  }
+}"""
+
+
+async def test_copied_images_go_to_other_apps_as_pictures(
+    browser: Browser, server: ServerProcess, people: dict[str, Any]
+) -> None:
+    alice = await clipboard_client(browser, server, people["board"].id)
+    page = alice.page
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (220, 30, 40)).save(out, "PNG")
+    await hover(alice, 400, 300)
+    await page.evaluate(PASTE_FILE_JS, base64.b64encode(out.getvalue()).decode())
+    [image] = await server_elements(alice, 1)
+    assert image["type"] == "image"
+
+    await page.keyboard.press("Control+a")
+    await page.keyboard.press("Control+c")
+    svg, middle = await wait_for(page, CLIPBOARD_PICTURE_JS)
+    assert '<image href="data:image/png;base64,' in svg
+    assert f'width="{image["w"]}" height="{image["h"]}"' in svg
+    assert middle == [220, 30, 40]
