@@ -54,6 +54,9 @@ export async function boardPage(): Promise<void> {
   const camKey = cameraKey(document.body.dataset.user || "guest", boardId);
   const stored = loadCamera(localStorage, camKey);
   if (stored) Object.assign(editor.camera, stored);
+  // The socket opens before the page's controls are built: the server authenticates and sends
+  // the board while this task builds them (no event is handled before it ends).
+  editor.start();
   let placed = stored !== null;
   let kept = "";
   const keepCamera = () => {
@@ -75,6 +78,8 @@ export async function boardPage(): Promise<void> {
   setInterval(keepCamera, 1000);
   addEventListener("pagehide", keepCamera);
   chrome = new BoardChrome(editor);
+  // A status set while start() ran (offline at load) came before the chrome was there.
+  chrome.setStatus(editor.socket.status);
   panels = new BoardPanels(editor, boardId, () => chrome?.renderSession());
   sheets = new BoardSheets(editor);
   texts = new TextEditing(editor);
@@ -90,5 +95,4 @@ export async function boardPage(): Promise<void> {
     leased: () => tab.leased,
     editor,
   };
-  editor.start();
 }
