@@ -85,6 +85,9 @@ class SnapshotCreateSerializer(serializers.Serializer[Any]):
 class RestoreResultSerializer(serializers.Serializer[Any]):
     seq = serializers.IntegerField(help_text="The seq of the appended `rst` op.")
     restored_from = serializers.IntegerField(help_text="The snapshot's seq.")
+    undo_snapshot = serializers.IntegerField(
+        help_text="A snapshot of the board just before this restore: restoring it undoes this one."
+    )
 
 
 class SnapshotListApi(generics.GenericAPIView[Snapshot], BoardApi):
@@ -176,5 +179,6 @@ class SnapshotRestoreApi(BoardApi):
         access = self.board_access(request, board_id)
         snapshot = snapshot_get_for_board(board=access.board, snapshot_id=snapshot_id)
         spend_snapshot_rate(self, request)
-        seq = services.snapshot_restore(snapshot=snapshot, author=request.user)
-        return Response({"seq": seq, "restored_from": snapshot.seq}, status=status.HTTP_201_CREATED)
+        seq, before = services.snapshot_restore_undoable(snapshot=snapshot, author=request.user)
+        body = {"seq": seq, "restored_from": snapshot.seq, "undo_snapshot": before.pk}
+        return Response(body, status=status.HTTP_201_CREATED)

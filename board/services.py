@@ -203,6 +203,32 @@ def snapshot_create(*, board: Board, created_by: Any, label: str) -> Snapshot:
 
 
 @transaction.atomic
+def snapshot_restore_undoable(*, snapshot: Snapshot, author: Any) -> tuple[int, Snapshot]:
+    """
+    Restore `snapshot` after keeping the board as it is now in a manual snapshot ("Before
+    restoring …"): return the `rst` op's seq and that snapshot, whose restore undoes this one.
+
+    The browser's undo of a restore restores that snapshot (and its redo restores `snapshot`
+    again): a restore replaces the whole board, so inverse ops would be as large as the board,
+    and the board as it was is already what a snapshot is.
+    """
+    head = (
+        Board.objects.select_for_update()
+        .values_list("head_seq", flat=True)
+        .get(id=snapshot.board_id)
+    )
+    name = snapshot.label or f"seq {snapshot.seq}"
+    before = create_snapshot(
+        snapshot.board_id,
+        kind=SnapshotKind.MANUAL,
+        label=f"Before restoring “{name}”"[:200],
+        created_by=author if getattr(author, "is_authenticated", False) else None,
+        upto_seq=head,
+    )
+    return snapshot_restore(snapshot=snapshot, author=author), before
+
+
+@transaction.atomic
 def snapshot_restore(*, snapshot: Snapshot, author: Any) -> int:
     """
     Append one server-issued `rst` op that replaces the board with the snapshot; return its seq.

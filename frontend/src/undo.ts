@@ -100,6 +100,12 @@ export class UndoStack {
     return entry.redo(state);
   }
 
+  /** Forget every step (a restore by someone else replaced what they would undo). */
+  clear(): void {
+    this.done.length = 0;
+    this.undone.length = 0;
+  }
+
   get canUndo(): boolean {
     return this.done.length > 0;
   }

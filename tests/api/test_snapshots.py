@@ -13,7 +13,7 @@ import pytest
 from board.document import materialize
 from board.models import Op, Snapshot
 from board.oplog import decode_entry, ops_after
-from board.snapshots import state_at
+from board.snapshots import snapshot_state, state_at
 from tests.support.elements import rect, stroke
 from tests.support.factories import World
 from tests.support.store import add_ops
@@ -94,7 +94,16 @@ def test_restore_appends_one_rst_op_and_state_equals_the_snapshot(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url)
     assert response.status_code == 201
-    assert response.json() == {"seq": 5, "restored_from": 2}
+    body = response.json()
+    assert {k: body[k] for k in ("seq", "restored_from")} == {"seq": 5, "restored_from": 2}
+    # The board as it was just before is kept: restoring that snapshot undoes this restore.
+    kept = Snapshot.objects.get(pk=body["undo_snapshot"])
+    assert (kept.seq, kept.kind, kept.label) == (
+        4,
+        "manual",
+        f"Before restoring “{world.snapshot.label or 'seq 2'}”",
+    )
+    assert snapshot_state(kept).elements == before.elements
     op = Op.objects.get(board=world.board, seq=5)
     assert (op.kind, op.client_id, op.author_id) == ("rst", "server", world.users["editor"].pk)
     entry = decode_entry(bytes(op.payload))

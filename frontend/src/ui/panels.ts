@@ -9,6 +9,7 @@ import { api, type SnapshotInfo } from "../api";
 import type { Editor } from "../editor";
 import { stateFromElements } from "../ops";
 import { $, download, h, showError } from "./dom";
+import { RestoreUndo } from "./restore-undo";
 import { ShareDialog } from "./share-dialog";
 import { PREVIEW_REASON, snapshotTitle, TimelineView, when } from "./timeline";
 
@@ -17,6 +18,7 @@ const SCRUB_DEBOUNCE_MS = 150;
 
 export class BoardPanels {
   private timeline: TimelineView | null = null;
+  private readonly restores: RestoreUndo;
   private scrubTimer: ReturnType<typeof setTimeout> | null = null;
   private scrubToken = 0;
 
@@ -25,6 +27,7 @@ export class BoardPanels {
     private readonly boardId: string,
     private readonly onPreview: () => void,
   ) {
+    this.restores = new RestoreUndo(ed, boardId);
     const share = new ShareDialog(boardId);
     $("btn-share").addEventListener("click", () => void share.open());
     $("btn-snapshots").addEventListener("click", () => void this.openSnapshots());
@@ -101,9 +104,9 @@ export class BoardPanels {
   }
 
   private async restoreSnapshot(snap: SnapshotInfo): Promise<void> {
-    if (!confirm(`Restore the board to “${snap.label || `seq ${snap.seq}`}” for everyone? (This is undoable by restoring another snapshot.)`)) return;
+    if (!confirm(`Restore the board to “${snap.label || `seq ${snap.seq}`}” for everyone? (Ctrl+Z undoes it.)`)) return;
     try {
-      await api.restoreSnapshot(this.boardId, snap.id);
+      await this.restores.restore(snap.id);
       $<HTMLDialogElement>("dlg-snapshots").close();
       this.backToLive();
     } catch (err) {
