@@ -15,8 +15,8 @@ import { DEFAULT_LABEL_SIZE, fontOf, isLabelled, LINE_HEIGHT, type Align } from 
 import { editableAt, type TextTarget } from "../canvas/text-tool";
 import type { Editor } from "../editor";
 import type { Element, ElementPatch, LogEntry } from "../protocol";
-import { addedEntry, deletedEntry, updatedEntry } from "../undo";
 import { newElementId } from "../canvas/tool";
+import { addedEntry, deletedEntry, updatedEntry } from "../undo";
 import { $, h } from "./dom";
 import { avoidKeyboard } from "./keyboard";
 
@@ -27,8 +27,6 @@ interface Session {
   target: TextTarget;
   /** The element as it was when editing began (null for a new text). */
   original: Element | null;
-  /** The element's text when editing began, or as last seen after someone else's edit. */
-  seen: string;
   stop(): void;
 }
 
@@ -104,7 +102,6 @@ export class TextEditing {
     this.session = {
       target,
       original,
-      seen: original?.text ?? "",
       stop: () => {
         cancelAnimationFrame(frame);
         stopAvoiding();
@@ -197,7 +194,6 @@ export class TextEditing {
     let what: string | null = null;
     if (entry.k === "upd" && entry.id === id && entry.set.text !== undefined) {
       what = s.original?.type === "text" ? "changed this text" : "changed this label";
-      s.seen = entry.set.text ?? "";
     } else if ((entry.k === "del" && entry.ids.includes(id)) || entry.k === "clr") {
       what = s.original?.type === "text" ? "deleted this text" : "deleted this shape";
     }
