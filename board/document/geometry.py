@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from board.document.points import decode_points
+from board.document.points import drawn_points
 from board.document.textlayout import (
     DEFAULT_LABEL_SIZE,
     LINE_HEIGHT,
@@ -53,13 +53,47 @@ def arrow_head_length(width: float) -> float:
 
 def bbox(el: Mapping[str, Any]) -> BBox:
     """
-    Return (minx, miny, maxx, maxy) of an element, including its stroke width.
+    Return (minx, miny, maxx, maxy) of an element, including its stroke width and rotation.
+
+    A rotated element's box encloses its unrotated box turned about that box's centre (what the
+    canvas and the export rotate about), so it may be a little larger than the ink.
+    """
+    box = unrotated_bbox(el)
+    rot = el.get("rot")
+    return rotated_bbox(box, rot) if rot else box
+
+
+def rotation_centre(el: Mapping[str, Any]) -> tuple[float, float]:
+    """
+    Return the point an element's `rot` turns it about: the centre of its unrotated box.
+    """
+    minx, miny, maxx, maxy = unrotated_bbox(el)
+    return ((minx + maxx) / 2, (miny + maxy) / 2)
+
+
+def rotated_bbox(box: BBox, rot: float) -> BBox:
+    """
+    Return the box enclosing `box` turned by `rot` degrees (clockwise, y down) about its centre.
+    """
+    minx, miny, maxx, maxy = box
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    rad = math.radians(rot)
+    # Half the rotated extents: the corners' offsets projected on each axis.
+    cos, sin = abs(math.cos(rad)), abs(math.sin(rad))
+    hw, hh = (maxx - minx) / 2, (maxy - miny) / 2
+    rx, ry = hw * cos + hh * sin, hw * sin + hh * cos
+    return (cx - rx, cy - ry, cx + rx, cy + ry)
+
+
+def unrotated_bbox(el: Mapping[str, Any]) -> BBox:
+    """
+    Return (minx, miny, maxx, maxy) of an element as if its `rot` were 0, with its stroke width.
     """
     x, y = el["x"], el["y"]
     half = el["style"]["width"] / 2
     kind = el["type"]
     if kind == "stroke":
-        pts = decode_points(el) or [(x, y)]
+        pts = drawn_points(el) or [(x, y)]
         xs = [px for px, _ in pts]
         ys = [py for _, py in pts]
         if "pr" in el:

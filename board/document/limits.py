@@ -33,6 +33,12 @@ WIDTH_MIN, WIDTH_MAX = 0.5, 256
 OPACITY_MIN, OPACITY_MAX = 0.05, 1
 #: Pen pressure per point, percent.
 PRESSURE_MAX = 100
+#: An element's rotation `rot`, degrees clockwise, in 0 <= rot < ROT_END (one turn).
+ROT_END = 360
+#: A stroke's scale factors `sx`/`sy`: 0.01 <= |s| <= 100 (negative mirrors). Below 1 % a stroke
+#: is a speck no handle can grow back at a usable size; 100x keeps a 1-unit stroke inside the
+#: coordinate range's precision.
+SCALE_MIN, SCALE_MAX = 0.01, 100
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,22 @@ def decode_points(el: Mapping[str, Any]) -> list[tuple[int, int]]:
     return decode_deltas(el.get("p") or (), (el["x"], el["y"]))
 
 
+def drawn_points(el: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """
+    Return a stroke's absolute points as drawn: scaled by its `sx`, `sy` about its origin.
+
+    The stored deltas never change when a stroke is resized (an `upd` of `sx`/`sy` costs a few
+    bytes, not the whole stroke again); rotation (`rot`) is applied after this, about the centre
+    of these points' box (board.document.geometry).
+    """
+    points = decode_points(el)
+    sx, sy = el.get("sx", 1), el.get("sy", 1)
+    if sx == 1 and sy == 1:
+        return list(points)
+    x, y = el["x"], el["y"]
+    return [(x + (px - x) * sx, y + (py - y) * sy) for px, py in points]
+
+
 def last_point(el: Mapping[str, Any]) -> tuple[int, int]:
     """
     Return the absolute point an `app` op's first delta is relative to.

@@ -29,16 +29,16 @@ DEFAULT_PRESSURE = 50
 
 #: Fields an `upd` may set, per element type.
 UPDATABLE: dict[str, frozenset[str]] = {
-    "stroke": frozenset({"style", "x", "y"}),
-    "text": frozenset({"style", "x", "y", "text", "size", "align", "w"}),
-    **{t: frozenset({"style", "x", "y", "w", "h"}) for t in SHAPE_TYPES},
+    "stroke": frozenset({"style", "x", "y", "rot", "sx", "sy"}),
+    "text": frozenset({"style", "x", "y", "text", "size", "align", "w", "rot"}),
+    **{t: frozenset({"style", "x", "y", "w", "h", "rot"}) for t in SHAPE_TYPES},
     # Box shapes carry a label (rect, ellipse, and diamond/note once they are element types).
     **{
-        t: frozenset({"style", "x", "y", "w", "h", "text", "size", "align"})
+        t: frozenset({"style", "x", "y", "w", "h", "text", "size", "align", "rot"})
         for t in LABELLED_TYPES & ELEMENT_TYPES
     },
-    "frame": frozenset({"style", "x", "y", "w", "h", "name"}),
-    "image": frozenset({"style", "x", "y", "w", "h"}),
+    "frame": frozenset({"style", "x", "y", "w", "h", "name", "rot"}),
+    "image": frozenset({"style", "x", "y", "w", "h", "rot"}),
 }
 for _kind in UPDATABLE:  # groups and lock on every type, bindings on lines and arrows
     UPDATABLE[_kind] |= COMMON_KEYS | (BINDING_KEYS if _kind in LINKED_TYPES else frozenset())

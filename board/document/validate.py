@@ -43,6 +43,12 @@ from board.document.structure import (
 )
 from board.document.styles import validate_style
 from board.document.textlayout import ALIGNS, LABELLED_TYPES
+from board.document.transform import (
+    TRANSFORM_KEYS,
+    transform_keys,
+    validate_transform,
+    validate_transform_set,
+)
 from board.text import NOT_SCALAR_TEXT, is_scalar_text
 
 #: What XML 1.0 does not allow in text (SVG export) besides surrogates: C0 controls other than
@@ -73,6 +79,7 @@ UPD_KEYS = (
     frozenset({"style", "x", "y", "w", "h", "text", "size", "align", "name"})
     | COMMON_KEYS
     | BINDING_KEYS
+    | TRANSFORM_KEYS
 )
 #: `upd` keys of this module whose value may be null: "remove the key" (optional keys only;
 #: check_op refuses a null for a key the element's type requires).
@@ -150,7 +157,7 @@ def validate_element(raw: object, limits: Limits, path: str) -> dict[str, Any]:
         _fail(path + ".type", "expected one of " + ", ".join(sorted(ELEMENT_TYPES)))
     required = ELEMENT_KEYS[kind]
     allowed = required | optional_keys(kind) | OPTIONAL_KEYS.get(kind, frozenset())
-    _check_keys(raw, required, allowed, path)
+    _check_keys(raw, required, allowed | transform_keys(kind), path)
     el: dict[str, Any] = {
         "id": _id(raw["id"], path + ".id"),
         "type": kind,
@@ -182,6 +189,7 @@ def validate_element(raw: object, limits: Limits, path: str) -> dict[str, Any]:
     if "align" in raw:
         el["align"] = _align(raw["align"], path + ".align")
     el.update(validate_structure(raw, kind, path), **image_fields(raw, kind, path))
+    el.update(validate_transform(raw, kind, path))
     return el
 
 
@@ -234,6 +242,7 @@ def _upd(raw: dict[str, Any], limits: Limits, where: str) -> dict[str, Any]:
     if "name" in changes:
         out["name"] = _name(changes["name"], limits, path + ".name")
     out.update(validate_structure_set(changes, path))
+    out.update(validate_transform_set(changes, path))
     return {"id": _id(raw["id"], where + ".id"), "set": out}
 
 

@@ -23,8 +23,14 @@ from xml.sax.saxutils import quoteattr
 import resvg_py
 
 from board.document import BoardState, copy_element
-from board.document.geometry import ARROW_HEAD_ANGLE, arrow_head_length, bbox, union
-from board.document.points import decode_points
+from board.document.geometry import (
+    ARROW_HEAD_ANGLE,
+    arrow_head_length,
+    bbox,
+    rotation_centre,
+    union,
+)
+from board.document.points import drawn_points
 from board.document.textlayout import LABELLED_TYPES
 from board.export.errors import ExportError
 from board.export.freehand import outline_path, stroke_outline
@@ -66,7 +72,7 @@ def _stroke(el: Mapping[str, Any]) -> str:
     """
     style = el["style"]
     color = _paint(style["color"])
-    pts: list[Point] = list(decode_points(el))
+    pts: list[Point] = drawn_points(el)
     # A dash pattern needs a line: a dashed stroke is its centre line, pressure or not.
     dash = dash_attrs(style)
     if len(pts) < 2 if dash else not pts:
@@ -80,6 +86,17 @@ def _stroke(el: Mapping[str, Any]) -> str:
         )
     poly = stroke_outline(pts, el.get("pr") or None, style["width"], style["opacity"])
     return f"<path d={quoteattr(outline_path(poly))} fill={color}/>"
+
+
+def _rotation(el: Mapping[str, Any]) -> str:
+    """
+    The ` transform` attribute turning `el` by its `rot` about its centre (as the canvas does).
+    """
+    rot = el.get("rot")
+    if not rot:
+        return ""
+    cx, cy = rotation_centre(el)
+    return f' transform="rotate({_n(rot)} {_n(cx)} {_n(cy)})"'
 
 
 def _line(el: Mapping[str, Any], *, end: Point | None = None) -> str:
@@ -185,7 +202,7 @@ def render_svg(
             body += label_svg(el, xml_text)
         parts.append(
             f"<g data-id={quoteattr(el['id'])} data-type={quoteattr(el['type'])} "
-            f"opacity={_q(el['style']['opacity'])}>{body}</g>"
+            f"opacity={_q(el['style']['opacity'])}{_rotation(el)}>{body}</g>"
         )
     if clip is not None:
         parts.append("</g>")

@@ -338,6 +338,8 @@ function randomOp(conn: Conn, random: () => number, serial: number, texts: boole
   if (r < 0.8) {
     const target = pick();
     if (target.type === "image" && serial % 2 === 0) return { k: "upd", id: target.id, set: { w: 20 + (serial % 7), h: 15 } };
+    // Every other remaining move is a transform instead, by serial: the random sequence stays.
+    if (serial % 4 === 1) return transformOp(target, serial);
     return { k: "mov", ids: [target.id], dx: 3, dy: -1 };
   }
   if (r < 0.85) return structureOp(els, random, `${conn.name}${serial}`);
@@ -413,6 +415,16 @@ function textOp(els: Element[], random: () => number, id: string): NewOp {
 }
 
 const serialOf = (id: string) => id.replace(/\D/g, "");
+
+/** A resize or rotation of `el` as the transform handles send it (often of an element others edit too). */
+function transformOp(el: Element, serial: number): NewOp {
+  const rot = serial % 10 === 0 ? null : (serial * 37.25) % 360;
+  if (el.type === "stroke") {
+    const scale = serial % 8 === 4 ? null : ((serial % 7) - 3) / 2 || 1;
+    return { k: "upd", id: el.id, set: { x: el.x - 1, sx: scale, sy: 2, rot } };
+  }
+  return { k: "upd", id: el.id, set: { x: el.x + 2, y: el.y - 1, w: serial % 40, h: 7, rot } };
+}
 
 /** `texts`: text ops too (off for the wire test, whose seeds are tuned to its frame kinds). */
 async function runSeed(seed: number, steps: number, texts = true): Promise<WireStats> {

@@ -192,8 +192,7 @@ export class Editor {
     const version = live ? this.sync.version : -this.previewVersion;
     const more = this.renderer.draw(state, version, this.camera, {
       selection: live ? this.selection : new Set(),
-      marquee: live ? this.tool.marquee() : null,
-      drafts: live ? this.tool.drafts() : [],
+      tool: live ? this.tool : null,
       cursors: live ? this.remoteCursors() : [],
       laser: this.presence.laser,
     });

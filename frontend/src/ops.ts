@@ -40,17 +40,17 @@ export const COORD_MAX = 10_000_000;
 export const DEFAULT_PRESSURE = 50;
 
 /** Which `upd` keys apply to which element type (board/document/reducer.py UPDATABLE). */
-const UPDATABLE: Record<string, readonly string[]> = {
-  stroke: ["x", "y"],
-  text: ["x", "y", "text", "size", "align", "w"],
-  rect: ["x", "y", "w", "h"],
-  ellipse: ["x", "y", "w", "h"],
-  line: ["x", "y", "w", "h"],
-  arrow: ["x", "y", "w", "h"],
+export const UPDATABLE: Record<string, readonly string[]> = {
+  stroke: ["x", "y", "rot", "sx", "sy"],
+  text: ["x", "y", "text", "size", "align", "w", "rot"],
+  rect: ["x", "y", "w", "h", "rot"],
+  ellipse: ["x", "y", "w", "h", "rot"],
+  line: ["x", "y", "w", "h", "rot"],
+  arrow: ["x", "y", "w", "h", "rot"],
   // Box shapes (rect, ellipse, diamond, note) carry a label.
-  ...Object.fromEntries(LABELLED_TYPES.map((t) => [t, ["x", "y", "w", "h", "text", "size", "align"]])),
-  frame: ["x", "y", "w", "h", "name"],
-  image: ["x", "y", "w", "h"],
+  ...Object.fromEntries(LABELLED_TYPES.map((t) => [t, ["x", "y", "w", "h", "text", "size", "align", "rot"]])),
+  frame: ["x", "y", "w", "h", "name", "rot"],
+  image: ["x", "y", "w", "h", "rot"],
 };
 // Groups and lock on every type, bindings on lines and arrows (reducer.py does the same).
 for (const [type, keys] of Object.entries(UPDATABLE)) {
@@ -172,17 +172,22 @@ export function applyOp(state: BoardState, op: Op): BoardState {
   return state;
 }
 
-/** Apply a stroke's delta-encoded points to get absolute world coordinates [x0, y0, x1, ...]. */
+/**
+ * A stroke's points in absolute world coordinates [x0, y0, x1, ...] as drawn: the deltas summed,
+ * then scaled by `sx`, `sy` about (x, y) (board.document.points.drawn_points); not rotated.
+ */
 export function absolutePoints(el: Element): number[] {
   const p = el.p ?? [];
   const out = new Array<number>(p.length);
-  let x = el.x;
-  let y = el.y;
+  const sx = el.sx ?? 1;
+  const sy = el.sy ?? 1;
+  let x = 0;
+  let y = 0;
   for (let k = 0; k + 1 < p.length; k += 2) {
     x += p[k];
     y += p[k + 1];
-    out[k] = x;
-    out[k + 1] = y;
+    out[k] = el.x + x * sx;
+    out[k + 1] = el.y + y * sy;
   }
   return out;
 }
@@ -194,15 +199,40 @@ export interface Box {
   maxY: number;
 }
 
-/** The element's bounding box in world units, padded by half its stroke width. */
+/**
+ * The element's bounding box in world units, padded by half its stroke width; a rotated
+ * element's box encloses its unrotated one turned about that box's centre (geometry.py bbox).
+ */
 export function elementBounds(el: Element): Box {
+  const box = unrotatedBounds(el);
+  return el.rot ? rotatedBox(box, el.rot) : box;
+}
+
+/** The box enclosing `box` turned by `rot` degrees (clockwise, y down) about its centre. */
+export function rotatedBox(box: Box, rot: number): Box {
+  const rad = (rot * Math.PI) / 180;
+  const cos = Math.abs(Math.cos(rad));
+  const sin = Math.abs(Math.sin(rad));
+  const hw = (box.maxX - box.minX) / 2;
+  const hh = (box.maxY - box.minY) / 2;
+  const cx = (box.minX + box.maxX) / 2;
+  const cy = (box.minY + box.maxY) / 2;
+  const rx = hw * cos + hh * sin;
+  const ry = hw * sin + hh * cos;
+  return { minX: cx - rx, minY: cy - ry, maxX: cx + rx, maxY: cy + ry };
+}
+
+/** `elementBounds` as if `rot` were 0: its centre is what `rot` turns the element about. */
+export function unrotatedBounds(el: Element): Box {
   const pad = el.style.width / 2;
   if (el.type === "stroke") {
+    // The points' box (the origin only without points), as the server's: its centre is
+    // what a rotation turns the stroke about, on the canvas and in exports alike.
     const pts = absolutePoints(el);
-    let minX = el.x;
-    let minY = el.y;
-    let maxX = el.x;
-    let maxY = el.y;
+    let minX = pts.length ? pts[0] : el.x;
+    let minY = pts.length ? pts[1] : el.y;
+    let maxX = minX;
+    let maxY = minY;
     for (let k = 0; k + 1 < pts.length; k += 2) {
       minX = Math.min(minX, pts[k]);
       maxX = Math.max(maxX, pts[k]);

@@ -81,6 +81,11 @@ export interface Element {
   name?: string;
   /** image: sha256 (hex) of the file, served by GET /api/v1/boards/{id}/assets/{asset}/. */
   asset?: string;
+  /** Degrees clockwise about the centre of the unrotated box, 0 <= rot < 360 (absent: 0). */
+  rot?: number;
+  /** A stroke's scale of its points about (x, y), before rotation (absent: 1). */
+  sx?: number;
+  sy?: number;
 }
 
 /** In a patch, null removes an optional key. */
@@ -98,6 +103,9 @@ export interface ElementPatch {
   sb?: Binding | null;
   eb?: Binding | null;
   name?: string;
+  rot?: number | null;
+  sx?: number | null;
+  sy?: number | null;
 }
 
 export type AddOp = { i: number; k: "add"; el: Element };

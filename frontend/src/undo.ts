@@ -4,7 +4,7 @@
  * An entry computes its ops when it is undone or redone, against the state at that moment:
  * undoing a stroke captures its final form (after every `app`) for the redo to re-add.
  */
-import type { BoardState } from "./ops";
+import { UPDATABLE, type BoardState } from "./ops";
 import type { Element, ElementPatch } from "./protocol";
 import type { NewOp } from "./sync";
 
@@ -67,6 +67,25 @@ export function movedEntry(ids: readonly string[], dx: number, dy: number): Undo
     undo: () => chunks(ids, MAX_IDS_PER_OP).map((part) => ({ k: "mov", ids: part, dx: -dx, dy: -dy })),
     redo: () => chunks(ids, MAX_IDS_PER_OP).map((part) => ({ k: "mov", ids: part, dx, dy })),
   };
+}
+
+/**
+ * The patch undoing `set` on `el` (board/document/inverse.py _undo_upd): the old value of every
+ * key the type lets `set` change, null for an optional key `el` lacks (removed again).
+ */
+export function inversePatch(el: Element, set: ElementPatch): ElementPatch {
+  const old: Record<string, unknown> = {};
+  const allowed = UPDATABLE[el.type] ?? [];
+  for (const key of Object.keys(set)) {
+    if (key === "style") {
+      const style: Record<string, unknown> = {};
+      for (const k of Object.keys(set.style ?? {})) if (k in el.style) style[k] = (el.style as unknown as Record<string, unknown>)[k];
+      old.style = style;
+    } else if (allowed.includes(key)) {
+      old[key] = (el as unknown as Record<string, unknown>)[key] ?? null;
+    }
+  }
+  return old as ElementPatch;
 }
 
 export function updatedEntry(id: string, before: ElementPatch, after: ElementPatch): UndoEntry {

@@ -18,6 +18,9 @@ coords = st.integers(-2000, 2000)
 #: A few image files: sha256 ids of no real file (the document model checks only the form).
 asset_ids = st.sampled_from(["0" * 64, "ab" * 32, "0123456789abcdef" * 4])
 small_deltas = st.integers(-40, 40)
+#: Rotations and stroke scales, the edges of their ranges included.
+rotations = st.sampled_from([0, 0.5, 15, 90, 180, 359.99])
+scales = st.sampled_from([0.01, -0.01, 0.5, 1, -1, 2.25, 100, -100])
 colors = st.from_regex(r"#[0-9a-f]{6}", fullmatch=True)
 texts = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"])
@@ -110,6 +113,10 @@ def elements(draw: st.DrawFn) -> dict[str, Any]:
         if kind == "frame":
             el["name"] = draw(texts)
     el.update(draw(st.fixed_dictionaries({}, optional={"grp": groups, "lock": st.booleans()})))
+    if draw(st.booleans()):
+        el["rot"] = draw(rotations)
+    if kind == "stroke" and draw(st.booleans()):
+        el["sx"], el["sy"] = draw(scales), draw(scales)
     return el
 
 
@@ -128,6 +135,9 @@ def _updates() -> st.SearchStrategy[dict[str, Any]]:
         "size": st.integers(4, 512) | st.none(),
         "align": aligns | st.none(),
         "name": texts,
+        "rot": st.none() | rotations,
+        "sx": st.none() | scales,
+        "sy": st.none() | scales,
     }
     return st.fixed_dictionaries({}, optional=fields).filter(bool)
 

@@ -98,6 +98,17 @@ CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
     ),
     ("upd missing id is a no-op", BOARD, {"k": "upd", "id": "zz", "set": {"x": 1}}),
     (
+        "upd rotates and scales a stroke",
+        BOARD,
+        {"k": "upd", "id": "s", "set": {"rot": 22.5, "sx": -2, "sy": 0.5, "x": 3}},
+    ),
+    (
+        "upd null removes rot",
+        [_el("r", "rect", w=30, h=20, rot=90)],
+        {"k": "upd", "id": "r", "set": {"rot": None}},
+    ),
+    ("upd scale on a rect is skipped", BOARD, {"k": "upd", "id": "r", "set": {"sx": 3, "rot": 0}}),
+    (
         "mov moves each present id once",
         BOARD,
         {"k": "mov", "ids": ["r", "r", "zz", "s"], "dx": 5, "dy": -5},

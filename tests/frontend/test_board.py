@@ -322,7 +322,10 @@ async def test_select_restyle_move_and_delete(open_board: Callable[..., Any]) ->
     await alice.tool("select")
     await alice.drag([(100, 150), (100, 150)])
     await alice.page.click("[data-color='#e03131']")
-    await alice.drag([(100, 150), (130, 170), (150, 180)])
+    # Control: no snapping (its middle would snap to the line's, 5 px off).
+    await alice.page.keyboard.down("Control")
+    await alice.drag([(100, 140), (130, 160), (150, 170)])  # its corners are resize handles
+    await alice.page.keyboard.up("Control")
     await bob.wait(
         "id => { const r = inkroom.state().elements.find(e => e.id === id);"
         " return r && r.style.color === '#e03131' && r.x === 150 && r.y === 130; }",

@@ -75,6 +75,10 @@ def _element(rnd: random.Random, n: int, ids: list[str] | None = None) -> dict[s
         el["lock"] = True
     if kind in ("rect", "ellipse") and rnd.random() < 0.3:
         el.update(text="label", size=20, align="left")
+    if rnd.random() < 0.3:
+        el["rot"] = rnd.choice([15, 90, 359.99])
+    if kind == "stroke" and rnd.random() < 0.3:
+        el.update(sx=rnd.choice([2, -0.5]), sy=rnd.choice([0.01, 100]))
     return el
 
 
@@ -113,6 +117,10 @@ def _op(rnd: random.Random, ids: list[str], i: int) -> dict[str, Any]:
                 {"style": {"dash": "dash", "fs": None, "font": "mono"}},
                 {"style": {"dash": None, "fill": "#ffec99"}},
                 {"name": "Renamed", "w": 12},
+                {"rot": 45.5, "x": 3, "y": -2},
+                {"rot": None},
+                {"sx": 1.5, "sy": -2, "rot": 30},
+                {"sx": None, "sy": None},
             ]
         )
         return {"i": i, "k": "upd", "id": pick(), "set": patch}

@@ -12,6 +12,7 @@ import type { UndoEntry } from "../undo";
 import type { ElementQuery } from "./scene";
 import type { PointerSample, ToolHost } from "./tool";
 import { hitSlop } from "./tool";
+import { snapVector } from "./geometry";
 import { hits } from "./hit";
 
 /** The highlight around a box a line's end would bind to. */
@@ -144,8 +145,14 @@ export class EndpointDrag {
   move(p: PointerSample): void {
     const el = this.line;
     if (!el) return;
-    const x = Math.round(p.x);
-    const y = Math.round(p.y);
+    let x = Math.round(p.x);
+    let y = Math.round(p.y);
+    if (p.shift) {
+      // At a multiple of 15° from the other end (geometry.ts snapVector).
+      const [fx, fy] = this.end === "sb" ? [el.x + (el.w ?? 0), el.y + (el.h ?? 0)] : [el.x, el.y];
+      const [dx, dy] = snapVector(x - fx, y - fy);
+      [x, y] = [fx + dx, fy + dy];
+    }
     const [x1, y1, x2, y2] =
       this.end === "sb" ? [x, y, el.x + (el.w ?? 0), el.y + (el.h ?? 0)] : [el.x, el.y, x, y];
     this.target = bindTarget(this.host.scene(), x, y, hitSlop(p, this.host.zoom()), el.id);

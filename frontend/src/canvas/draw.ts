@@ -8,11 +8,12 @@
  */
 import { drawImageElement } from "./images";
 import { getStroke } from "perfect-freehand";
-import { absolutePoints, boundsOf, type Box } from "../ops";
+import { absolutePoints, boundsOf, unrotatedBounds, type Box } from "../ops";
 import type { Element } from "../protocol";
 import { BOX_TYPES, dashArray, drawBox, drawDashedStroke, NOTE_FILL } from "./shapes";
 import { drawLabel, drawText, textInk } from "./text-draw";
 import { isLabelled } from "./text-layout";
+import { boxOfPoints, DEG, rotationCentre, turnedCorners } from "./geometry";
 
 /** Opacity at or below which a stroke is drawn as highlighter ink: flat, no thinning. */
 export const HIGHLIGHTER_MAX_OPACITY = 0.5;
@@ -141,6 +142,14 @@ export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
     ctx.globalAlpha = 1;
     return;
   }
+  if (el.rot) {
+    // Turned about the centre of its unrotated box, as the SVG export's rotate() does.
+    const [cx, cy] = rotationCentre(el);
+    ctx.save();
+    ctx.translate(cx, cy);
+    ctx.rotate(el.rot * DEG);
+    ctx.translate(-cx, -cy);
+  }
   switch (el.type) {
     case "stroke":
       if (s.dash && s.dash !== "solid") {
@@ -176,6 +185,7 @@ export function drawElement(ctx: Context2D, el: Element, scale = 1): void {
       break;
   }
   if (el.text && isLabelled(el)) drawLabel(ctx, el);
+  if (el.rot) ctx.restore();
   ctx.globalAlpha = 1;
 }
 
@@ -197,10 +207,14 @@ const inkCache = new WeakMap<Element, Box>();
 export function inkBounds(el: Element): Box {
   let box = inkCache.get(el);
   if (box) return box;
-  const b = boundsOf(el);
+  const b = unrotatedBounds(el);
   const pad = el.type === "stroke" ? el.style.width : el.type === "arrow" ? arrowHeadLength(el.style.width) : 0;
   box = { minX: b.minX - pad, minY: b.minY - pad, maxX: b.maxX + pad, maxY: b.maxY + pad };
   if (el.type === "text" || (el.text && isLabelled(el))) box = textInk(el, box);
+  if (el.rot) {
+    const [cx, cy] = rotationCentre(el);
+    box = boxOfPoints(turnedCorners(box, el.rot, cx, cy));
+  }
   inkCache.set(el, box);
   return box;
 }

@@ -70,6 +70,8 @@ export class SelectTool implements Tool {
   private readonly endpoint: EndpointDrag;
   /** The last press on an element, to tell a double-click (which enters its group). */
   private lastPress = { id: "", at: -Infinity };
+  /** Adjusts a move's offset as the pointer goes (snapping: transform-tool.ts). */
+  snap: ((dx: number, dy: number, p: PointerSample) => [number, number]) | null = null;
 
   constructor(private readonly host: ToolHost) {
     this.endpoint = new EndpointDrag(host);
@@ -114,6 +116,7 @@ export class SelectTool implements Tool {
     else if (this.mode === "move") {
       this.dx = Math.round(p.x - o.x);
       this.dy = Math.round(p.y - o.y);
+      if (this.snap) [this.dx, this.dy] = this.snap(this.dx, this.dy, p);
     } else if (this.mode === "marquee") {
       this.box = {
         minX: Math.min(o.x, p.x),

@@ -2,8 +2,9 @@
  * Hit testing: which element is under a world point, and which lie in a marquee. They ask an
  * ElementQuery (the renderer's scene index) for the few elements near the point.
  */
-import { absolutePoints, boundsOf, type BoardState, type Box } from "../ops";
+import { absolutePoints, boundsOf, unrotatedBounds, type BoardState, type Box } from "../ops";
 import type { Element } from "../protocol";
+import { toLocal } from "./geometry";
 import type { ElementQuery } from "./scene";
 import { frameHit } from "./shapes";
 
@@ -20,6 +21,14 @@ export function hits(el: Element, x: number, y: number, tolerance: number): bool
   const b = boundsOf(el);
   if (x < b.minX - tolerance || x > b.maxX + tolerance || y < b.minY - tolerance || y > b.maxY + tolerance) {
     return false;
+  }
+  if (el.rot) {
+    // A rotated element is tested in its own frame: the point turned back about its centre.
+    [x, y] = toLocal(el, x, y);
+    const u = unrotatedBounds(el);
+    if (x < u.minX - tolerance || x > u.maxX + tolerance || y < u.minY - tolerance || y > u.maxY + tolerance) {
+      return false;
+    }
   }
   const reach = el.style.width / 2 + tolerance;
   if (el.type === "stroke") {

@@ -48,7 +48,7 @@ export function attachInput(canvas: HTMLCanvasElement, host: InputHost): Gesture
     const [x, y] = host.camera.toWorld(sx, sy);
     // Only styluses report meaningful pressure; mouse (0.5 fixed) and touch get simulated ink.
     const pressure = e.pointerType === "pen" && e.pressure > 0 ? e.pressure : null;
-    return { x, y, pressure, shift: e.shiftKey, touch: e.pointerType === "touch" };
+    return { x, y, pressure, shift: e.shiftKey, alt: e.altKey, ctrl: e.ctrlKey || e.metaKey, touch: e.pointerType === "touch" };
   };
   const samples = (e: PointerEvent): PointerSample[] => {
     const events = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];

@@ -170,6 +170,8 @@ export interface LiveContent {
   /** Boxes drawn as selection outlines (world units). */
   selected: readonly Box[];
   marquee: Box | null;
+  /** The active tool's own overlay (handles, guides), drawn in world units; the box drawn over. */
+  decorate?: ((ctx: Context2D, zoom: number) => Box | null) | null;
   cursors: readonly RemoteCursor[];
   /** Where each cursor is on screen (CSS pixels). */
   toScreen(x: number, y: number): [number, number];
@@ -221,6 +223,8 @@ export class LiveLayer {
       grow(m, 2 * view.dpr);
     }
     ctx.setLineDash([]);
+    const decorated = live.decorate?.(ctx, z);
+    if (decorated) grow(decorated, 2 * view.dpr);
     ctx.setTransform(view.dpr, 0, 0, view.dpr, 0, 0);
     for (const c of live.cursors) {
       const [x, y] = live.toScreen(c.x, c.y);

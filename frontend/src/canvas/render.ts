@@ -11,21 +11,28 @@
 import { boundsOf, type BoardState, type Box } from "../ops";
 import type { Element } from "../protocol";
 import type { Camera } from "./camera";
-import { drawElement, drawGrid, inkBounds } from "./draw";
+import { drawElement, drawGrid, inkBounds, type Context2D } from "./draw";
 import { LaserLayer, type LaserTrails } from "./laser";
 import { framesFirst } from "./shapes";
-import { BACKGROUND, BaseLayer, LiveLayer, worldBox, worldTransform, type RemoteCursor, type View } from "./layers";
+import { BACKGROUND, BaseLayer, LiveLayer, worldBox, worldTransform, type LiveContent, type RemoteCursor, type View } from "./layers";
 import { SceneIndex, type SceneChanges } from "./scene";
 import { TileCache, type Surface } from "./tiles";
 
 export type { RemoteCursor } from "./layers";
 export { HIGHLIGHTER_MAX_OPACITY } from "./draw";
 
+/** What the active tool shows over the board (canvas/tool.ts Tool); null while previewing. */
+export interface OverlayTool {
+  marquee(): Box | null;
+  /** Elements being drawn locally, drawn over (and instead of) same-id elements. */
+  drafts(): Element[];
+  /** Its own overlay; when it has one it draws the selection too (turned outlines, handles). */
+  decorate?: LiveContent["decorate"];
+}
+
 export interface Overlay {
   selection: ReadonlySet<string>;
-  marquee: Box | null;
-  /** Elements being drawn locally, drawn over (and instead of) same-id elements. */
-  drafts: readonly Element[];
+  tool: OverlayTool | null;
   cursors: readonly RemoteCursor[];
   /** Laser trails, drawn on their own layer above everything. */
   laser?: LaserTrails;
@@ -158,7 +165,9 @@ export class Renderer {
       y0: Math.round(cam.y * scale),
     };
     this.scene.sync(state, version);
-    const drafts = new Map(overlay.drafts.map((d) => [d.id, d]));
+    const tool = overlay.tool;
+    const drafts = new Map((tool?.drafts() ?? []).map((d) => [d.id, d]));
+    const decorate = tool?.decorate ? (ctx: Context2D, zoom: number) => tool.decorate!(ctx, zoom) : null;
     this.apply(this.scene.takeChanges(), drafts, start);
     const settled = scale === this.lastScale;
     this.lastScale = scale;
@@ -173,11 +182,12 @@ export class Renderer {
     const hot = [...this.hot.keys()].filter((id) => !drafts.has(id)).map((id) => this.scene.get(id)!);
     this.live.draw(view, {
       elements: [...hot, ...drafts.values()],
-      selected: [...overlay.selection].flatMap((id) => {
+      selected: decorate ? [] : [...overlay.selection].flatMap((id) => {
         const el = state.elements.get(id);
         return el ? [boundsOf(el)] : [];
       }),
-      marquee: overlay.marquee,
+      marquee: tool?.marquee() ?? null,
+      decorate,
       cursors: overlay.cursors,
       toScreen: (x, y) => cam.toScreen(x, y),
     });

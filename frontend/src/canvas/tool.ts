@@ -6,6 +6,7 @@ import type { BoardState, Box } from "../ops";
 import type { Element, Limits, Style } from "../protocol";
 import type { NewOp } from "../sync";
 import type { UndoEntry } from "../undo";
+import type { Context2D } from "./draw";
 import type { ElementQuery } from "./scene";
 import type { TextTarget } from "./text-tool";
 
@@ -36,6 +37,10 @@ export interface PointerSample {
   /** 0..1 from a stylus, null when the device reports no real pressure (mouse, touch). */
   pressure: number | null;
   shift: boolean;
+  /** Alt/Option held: resize from the centre; with Ctrl/Cmd, no snapping. */
+  alt?: boolean;
+  /** Ctrl or Cmd held: no snapping. */
+  ctrl?: boolean;
   /** From a finger: hit tests take TOUCH_HIT_SLOP_PX of slack. */
   touch?: boolean;
 }
@@ -75,6 +80,8 @@ export interface Tool {
   tick(): void;
   drafts(): Element[];
   marquee(): Box | null;
+  /** Draw the tool's own overlay (handles, guides) in world coordinates; the box drawn over. */
+  decorate?(ctx: Context2D, zoom: number): Box | null;
 }
 
 const ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

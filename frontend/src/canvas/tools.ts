@@ -10,11 +10,13 @@ import type { Element, ElementType } from "../protocol";
 import type { NewOp } from "../sync";
 import { addedEntry } from "../undo";
 import { bindEnds, bindTarget, highlight } from "./attach";
-import { EraserTool, HandTool, SelectTool } from "./edit-tools";
+import { EraserTool, HandTool } from "./edit-tools";
+import { snapVector } from "./geometry";
 import { FRAME_NAME, NoteTool } from "./note-tool";
 import { TextTool } from "./text-tool";
 import { LaserTool } from "./laser";
 import { hitSlop, newElementId, type PointerSample, type Tool, type ToolHost, type ToolName } from "./tool";
+import { loadTransform, selectTool } from "./transform-loader";
 
 export type { PointerSample, Tool, ToolHost, ToolName } from "./tool";
 
@@ -161,6 +163,8 @@ class ShapeTool implements Tool {
       const side = Math.max(Math.abs(w), Math.abs(h));
       w = Math.sign(w || 1) * side;
       h = Math.sign(h || 1) * side;
+    } else if (p.shift) {
+      [w, h] = snapVector(w, h); // a line or arrow at a multiple of 15°
     }
     let x = Math.round(s.x);
     let y = Math.round(s.y);
@@ -206,6 +210,7 @@ class ShapeTool implements Tool {
 }
 
 export function makeTool(name: ToolName, host: ToolHost): Tool {
+  void loadTransform(); // before anything is selected
   switch (name) {
     case "pen":
     case "highlighter":
@@ -224,7 +229,7 @@ export function makeTool(name: ToolName, host: ToolHost): Tool {
     case "text":
       return new TextTool(host);
     case "select":
-      return new SelectTool(host);
+      return selectTool(host);
     case "hand":
       return new HandTool(host);
     case "laser":
