@@ -43,7 +43,7 @@ export function toolStyle(tool: ToolName, p: Palette): Style {
     return { color: p.color, width: Math.min(256, p.width * HIGHLIGHTER_WIDTH_FACTOR), opacity: HIGHLIGHTER_OPACITY, fill: null };
   }
   // A frame is a container: a thin grey outline whatever the pen (restyled like any element).
-  if (tool === "frame") return { color: FRAME_COLOR, width: 1, opacity: 1, fill: null };
+  if (tool === "frame") return { color: FRAME_COLOR, width: 2, opacity: 1, fill: null };
   const fill = tool === "note" ? (p.fill ?? NOTE_FILL) : FILLED.has(tool) ? p.fill : null;
   const style: Style = { color: p.color, width: p.width, opacity: p.opacity, fill };
   // Default values stay absent: the stored form (and a pen stroke's UP_ADD) stays small.
