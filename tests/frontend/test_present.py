@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from board.export.dark import dark_color
 from tests.frontend.browser import Client
 from tests.support.png import decode_png
 
@@ -80,6 +81,15 @@ async def test_dark_mode_follows_the_system_switches_and_leaves_exports_alone(
     await alice.wait(f"{theme} === 'dark'")
     assert "invert" in await page.evaluate(filter_js)
     await page.screenshot(path=str(artifacts / "dark-mode.png"))
+    # What the screen shows is the export's dark rule (board/export/dark.py), colour for colour:
+    # the background between grid dots, and the rectangle's fill.
+    for (wx, wy), colour in (((48, 48), "#ffffff"), ((160, 140), "#a5d8ff")):
+        sx, sy = await page.evaluate(f"inkroom.toScreen({wx}, {wy})")
+        ox, oy = await alice.canvas_origin()
+        shot = await page.screenshot(clip={"x": ox + sx, "y": oy + sy, "width": 1, "height": 1})
+        pixel = decode_png(shot)[2][0][:3]
+        want = bytes.fromhex(dark_color(colour)[1:])
+        assert all(abs(a - b) <= 3 for a, b in zip(pixel, want, strict=True)), (colour, pixel, want)
     # The stored colours are what was drawn.
     await alice.wait("inkroom.state().elements.length === 1")
     assert (await alice.server_state())["elements"][0]["style"]["color"] == "#1e1e1e"
