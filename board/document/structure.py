@@ -38,11 +38,14 @@ def _fail(path: str, message: str) -> NoReturn:
     raise OpRejected(f"{path}: {message}", extra={"field": path})
 
 
+_LINKED_KEYS = COMMON_KEYS | BINDING_KEYS
+
+
 def optional_keys(kind: str) -> frozenset[str]:
     """
     The structure keys an element of type `kind` may carry.
     """
-    return COMMON_KEYS | BINDING_KEYS if kind in LINKED_TYPES else COMMON_KEYS
+    return _LINKED_KEYS if kind in LINKED_TYPES else COMMON_KEYS
 
 
 def validate_binding(v: object, path: str) -> dict[str, Any]:
@@ -107,7 +110,7 @@ def validate_structure_set(raw: Mapping[str, Any], path: str) -> dict[str, Any]:
     """
     return {
         key: None if raw[key] is None else _validate_value(key, raw[key], f"{path}.{key}")
-        for key in COMMON_KEYS | BINDING_KEYS
+        for key in _LINKED_KEYS
         if key in raw
     }
 

@@ -163,8 +163,8 @@ async def test_a_group_is_selected_and_moved_as_one(
     await page.screenshot(path=str(artifacts / "structure-group-moved.png"))
 
     # A double-click enters the group: one member alone.
-    await alice.drag([(340, 180), (340, 180)])
-    await alice.drag([(340, 180), (340, 180)])
+    ox, oy = await alice.canvas_origin()
+    await page.mouse.dblclick(ox + 370, oy + 180)
     assert await page.evaluate("[...inkroom.editor.selection]") == [second["id"]]
     await asyncio.sleep(DOUBLE_CLICK_S)
     await page.keyboard.press("Control+Shift+g")
@@ -192,15 +192,18 @@ async def test_a_locked_shape_cannot_be_moved_until_unlocked(
     [still] = (await alice.server_state())["elements"]
     assert (still["x"], still["y"]) == (100, 100)
 
-    # Right-click selects it anyway, with a padlock, and the menu offers Unlock.
+    # Right-click selects it anyway, with a padlock, and its Arrange sheet offers Unlock.
     ox, oy = await alice.canvas_origin()
     await page.mouse.click(ox + 150, oy + 150, button="right")
     await page.wait_for_selector("#dlg-selection[open]")
+    await page.click("#sel-arrange")
+    await page.wait_for_selector("#dlg-arrange[open]")
     assert await page.text_content("#sel-lock") == "Unlock"
     await page.screenshot(path=str(artifacts / "structure-locked-menu.png"))
     await page.click("#sel-lock")
     await server_until(alice, lambda els: "lock" not in els[0])
-    await page.keyboard.press("Escape")
+    await page.click("#dlg-arrange form button")
+    await page.click("#dlg-selection form button")
     await click(alice, 700, 500)
     await alice.drag([(150, 150), (200, 200), (250, 250)])
     await server_until(alice, lambda els: els[0]["x"] == 200)
@@ -220,11 +223,13 @@ async def test_align_left_from_the_selection_menu(
     ox, oy = await alice.canvas_origin()
     await page.mouse.click(ox + 130, oy + 120, button="right")
     await page.wait_for_selector("#dlg-selection[open]")
+    await page.click("#sel-arrange")
     await page.click("#sel-align-left")
     els = await server_until(alice, lambda els: len({el["x"] for el in els}) == 1)
     assert els[0]["x"] == 100
     await page.screenshot(path=str(artifacts / "structure-aligned.png"))
     # One undo step puts all of them back.
+    await page.click("#dlg-arrange form button")
     await page.click("#dlg-selection form button")
     await page.keyboard.press("Control+z")
     els = await server_until(alice, lambda els: [el["x"] for el in els] == [100, 250, 180])

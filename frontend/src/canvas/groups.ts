@@ -21,7 +21,7 @@ export function withGroups(state: BoardState, els: readonly Element[]): string[]
   const out = els.map((el) => el.id);
   if (groups.size === 0) return out;
   for (const el of state.elements.values()) if (el.grp?.some((g) => groups.has(g))) out.push(el.id);
-  return out;
+  return [...new Set(out)];
 }
 
 /** Badge colour of a selected locked element. */

@@ -1,7 +1,8 @@
 /**
  * The arrange actions of the board page: z-order (`]` `[`, Ctrl+Shift+] to front,
  * Ctrl+Shift+[ to back), group (Ctrl+G) and ungroup (Ctrl+Shift+G), lock (Ctrl+Shift+L), align
- * and distribute, from the keyboard and from the selection sheet. Each is one undo step.
+ * and distribute, from the keyboard and from the Arrange sheet (opened from the selection's).
+ * Each is one undo step.
  */
 import type { Alignment, Arranged, Distribution, ZMove } from "../canvas/arrange";
 import type { BoardState } from "../ops";
@@ -44,9 +45,15 @@ export class StructureActions {
   /** Apply an action to the selection: submit its ops and record its undo step. */
   run(action: Action): void {
     // The first action of a page loads the module (a few ms); keys pressed meanwhile queue up.
-    this.loaded = (this.loaded ?? import("../canvas/arrange")).then((a) => {
+    const loading = this.loaded ?? import("../canvas/arrange");
+    this.loaded = loading.then((a) => {
       this.apply(a, action);
       return a;
+    });
+    // A failed load (offline before the chunk was cached) is tried again by the next action.
+    this.loaded.catch((err: unknown) => {
+      console.warn("inkroom: arrange actions unavailable", err);
+      this.loaded = null;
     });
   }
 
@@ -76,10 +83,12 @@ export class StructureActions {
     for (const axis of ["horizontal", "vertical"] as Distribution[]) {
       on(`sel-distribute-${axis}`, (a, s, sel) => a.distribute(s, sel, axis));
     }
-    // The lock button says what it will do for this selection (Unlock for a locked one).
-    new MutationObserver(() => this.labelLock()).observe($("dlg-selection"), {
-      attributes: true,
-      attributeFilter: ["open"],
+    // A sheet of its own over the selection's (which keeps its height: a finger lifting from a
+    // long-press must not land on a button of the sheet it opened).
+    const sheet = $<HTMLDialogElement>("dlg-arrange");
+    $("sel-arrange").addEventListener("click", () => {
+      this.labelLock();
+      sheet.showModal();
     });
   }
 
