@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.board.test_export import decode_png
 from tests.frontend.browser import Client
+from tests.support.png import decode_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
