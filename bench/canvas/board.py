@@ -16,7 +16,7 @@ from bench import setup
 
 USERNAME = "bench-canvas"
 PASSWORD = "bench-canvas-password-17"
-#: Where the board lies in world units: inside the canvas of a 1280 x 720 page at 100 % (the
+#: Where the board lies in world units: inside the canvas of the bench's page at 100 % (the
 #: canvas is about 1280 x 630 below the bars), with a margin.
 ORIGIN = (30, 30)
 WIDTH, HEIGHT = 1200, 540

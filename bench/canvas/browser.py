@@ -24,7 +24,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
     "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
 ]  # fmt: skip
-VIEWPORT = {"width": 1280, "height": 720}
+#: Tall enough that the board (board.py) fits the canvas at 100 % below the page's bars, which
+#: take two toolbar rows at this width (the canvas is ~1280 x 630 of 1280 x 800).
+VIEWPORT = {"width": 1280, "height": 800}
 PROBE = (Path(__file__).with_name("probe.js")).read_text()
 #: The probe's load figures once the board is drawn and synced (else null).
 LOADED_JS = """(() => {
