@@ -115,6 +115,7 @@ async def test_rotate_a_stroke_with_shift_and_hit_it_where_it_is_drawn(
 ) -> None:
     alice: Client = await open_board("alice")
     await alice.stroke(200, 300)
+    await alice.wait("inkroom.outbox().length === 0")  # every point confirmed
     (stroke,) = (await alice.state())["elements"]
     pts = stroke_points(stroke)
     xs, ys = [x for x, _ in pts], [y for _, y in pts]
