@@ -174,7 +174,16 @@ async def assert_fits(page: Page, label: str, artifacts: Path) -> None:
         ("#btn-style", {"Colour red", "Width thick", "btn-fill"}),
         (
             "#btn-menu",
-            {"btn-share", "btn-snapshots", "btn-history", "btn-export-png", "btn-export-svg"},
+            {
+                "btn-share",
+                "btn-snapshots",
+                "btn-history",
+                "btn-export-png",
+                "btn-export-svg",
+                "Text size and alignment",
+                "Insert image",
+                "Laser pointer",
+            },
         ),
     ):
         await page.tap(opener)

@@ -71,7 +71,10 @@ export class BoardSheets {
       const open = (e as ToggleEvent).newState === "open";
       button?.setAttribute("aria-expanded", String(open));
       // Hidden (layout.css) until placed: the toggle event comes a moment after it opened.
-      if (open && button && pop.id !== "board-menu") this.place(pop, button);
+      // An invoker hidden on this layout (pressed through a proxy in the board menu) leaves
+      // the popover by the menu's button instead.
+      const anchor = button?.checkVisibility() ? button : document.getElementById("btn-menu");
+      if (open && anchor && pop.id !== "board-menu") this.place(pop, anchor);
       pop.toggleAttribute("data-placed", open);
     });
     let choosing = false;
