@@ -146,7 +146,7 @@ class AssetListApi(SharedBoardApi):
                 )
             info, created = asset_upload(board=access.board, data=upload.read(limit + 1))
             return Response(_body(info), status=201 if created else 200)
-        if "copy_from" in data:
+        if isinstance(data, Mapping) and "copy_from" in data:
             copy = CopySerializer(data=data)
             copy.is_valid(raise_exception=True)
             sha = copy.validated_data["copy_from"]

@@ -264,6 +264,8 @@ def test_an_image_pasted_into_another_board_is_copied_there(world: World) -> Non
     assert Asset.objects.count() == 1  # linked, not stored twice
     bad = client.post(assets_url(other), {"copy_from": "xyz"}, format="json")
     assert_error(bad, 400, "invalid")
+    for junk in ([1, 2], 5, "copy_from", None):
+        assert_error(client.post(assets_url(other), junk, format="json"), 400, "invalid")
 
 
 @pytest.mark.django_db

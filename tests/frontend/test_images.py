@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
 from PIL import Image
 from playwright.async_api import Browser
 
+from board.models import Board
 from tests.frontend.browser import DESKTOP, Client, sign_in, wait_for
 from tests.support.factories import create_board
 from tests.support.servers import ServerProcess
@@ -169,8 +169,19 @@ async def test_pasting_a_screenshot_and_dropping_a_file_place_them_there(
     assert len(await server_images(alice, 2)) == 2
 
 
+@pytest.fixture
+def other_board(people: dict[str, Any]) -> Board:
+    # Made here, on the test's own connection: an ORM call from the async test would open
+    # another one in a worker thread that outlives the test database.
+    return create_board(people["alice"], "Elsewhere")
+
+
 async def test_a_viewer_cannot_insert_and_another_board_reuses_a_pasted_image(
-    browser: Browser, server: ServerProcess, people: dict[str, Any], open_board: Any
+    browser: Browser,
+    server: ServerProcess,
+    people: dict[str, Any],
+    open_board: Any,
+    other_board: Board,
 ) -> None:
     alice = await editor(browser, server, people["board"].id)
     green = picture((120, 80), (30, 160, 60))
@@ -184,8 +195,7 @@ async def test_a_viewer_cannot_insert_and_another_board_reuses_a_pasted_image(
 
     # The same element added on another board of alice's (what a paste across boards sends):
     # that board links the asset when it first fails to serve it, and draws the picture.
-    other = await sync_to_async(create_board)(people["alice"], "Elsewhere")
-    elsewhere = await editor(browser, server, other.id)
+    elsewhere = await editor(browser, server, other_board.id)
     await elsewhere.page.evaluate(
         "el => inkroom.editor.submit([{k: 'add', el}])", {**el, "id": "copied1"}
     )

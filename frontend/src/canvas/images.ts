@@ -9,7 +9,7 @@
  *
  * An image pasted from another board names an asset this board may not serve yet (404): an
  * editor's client asks the server to copy it here ({"copy_from"}, docs/api.md "Assets") and
- * fetches again. Originals are dropped least recently used first beyond ORIGINAL_BUDGET_PX.
+ * fetches again. Originals not drawn for a while are dropped beyond ORIGINAL_BUDGET_PX.
  */
 import type { Element } from "../protocol";
 
@@ -20,6 +20,11 @@ const PLACEHOLDER_FILL = "#e9ecef";
 const PLACEHOLDER_LINE = "#adb5bd";
 /** Decoded originals kept, in pixels (4 bytes each): ~256 MB; previews are always kept. */
 const ORIGINAL_BUDGET_PX = 64 * 1024 * 1024;
+/**
+ * An original drawn this recently is kept even past the budget: dropping what is on screen
+ * would fetch it again at once, and two such images would take turns for ever.
+ */
+const IN_USE_MS = 10_000;
 
 type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
 
@@ -35,10 +40,12 @@ export interface ImageSource {
 interface Entry {
   bitmap: ImageBitmap | null;
   failed: boolean;
+  /** When it was last drawn (performance.now()). */
+  used: number;
 }
 
 let source: ImageSource | null = null;
-/** Key: asset, plus "p" for the preview. Map order is recency for originals. */
+/** Key: asset, plus "p" for the preview. */
 const entries = new Map<string, Entry>();
 let originalPixels = 0;
 
@@ -64,7 +71,7 @@ export function assetUrl(boardId: string, asset: string, preview: boolean): stri
 
 /** A picture known locally already (the file just uploaded): no fetch for it. */
 export function primeImage(asset: string, bitmap: ImageBitmap): void {
-  entries.set(asset + "p", { bitmap, failed: false });
+  entries.set(asset + "p", { bitmap, failed: false, used: performance.now() });
 }
 
 /** The CSRF token Django's session auth wants on unsafe requests. */
@@ -92,7 +99,7 @@ function load(asset: string, preview: boolean): void {
   const key = preview ? asset + "p" : asset;
   const src = source;
   if (!src || entries.has(key)) return;
-  const entry: Entry = { bitmap: null, failed: false };
+  const entry: Entry = { bitmap: null, failed: false, used: performance.now() };
   entries.set(key, entry);
   fetchAsset(src, asset, preview)
     .then((res) => (res.ok ? res.blob() : Promise.reject(new Error(`HTTP ${res.status}`))))
@@ -111,9 +118,10 @@ function load(asset: string, preview: boolean): void {
 }
 
 function evictOriginals(keep: string): void {
+  const now = performance.now();
   for (const [key, entry] of entries) {
     if (originalPixels <= ORIGINAL_BUDGET_PX) return;
-    if (key.endsWith("p") || key === keep || !entry.bitmap) continue;
+    if (key.endsWith("p") || key === keep || !entry.bitmap || now - entry.used < IN_USE_MS) continue;
     originalPixels -= entry.bitmap.width * entry.bitmap.height;
     entry.bitmap.close();
     entries.delete(key);
@@ -131,8 +139,7 @@ function pictureFor(asset: string, devicePx: number): ImageBitmap | null {
   const original = entries.get(asset);
   if (!original) load(asset, false);
   else if (original.bitmap) {
-    entries.delete(asset); // most recently used last
-    entries.set(asset, original);
+    original.used = performance.now();
     return original.bitmap;
   }
   return small;
