@@ -15,10 +15,16 @@ export type Point = [number, number];
 
 export const DEG = Math.PI / 180;
 
-/** The point `el.rot` turns `el` about. */
+const centres = new WeakMap<Element, Point>();
+
+/** The point `el.rot` turns `el` about (cached per element object: elements are immutable). */
 export function rotationCentre(el: Element): Point {
-  const b = unrotatedBounds(el);
-  return [(b.minX + b.maxX) / 2, (b.minY + b.maxY) / 2];
+  let c = centres.get(el);
+  if (!c) {
+    const b = unrotatedBounds(el);
+    centres.set(el, (c = [(b.minX + b.maxX) / 2, (b.minY + b.maxY) / 2]));
+  }
+  return c;
 }
 
 /** (x, y) turned by `deg` degrees (clockwise on screen, y down) about (cx, cy). */
