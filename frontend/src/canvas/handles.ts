@@ -44,18 +44,21 @@ export interface SelectionFrame {
   centre: Point;
   /** The single line or arrow selected (handles on its ends), else null. */
   linear: Element | null;
+  /** Whether it has a rotation handle: not when it holds a frame (a frame exports its upright box). */
+  turns: boolean;
 }
 
 /** The frame of `els` (the selected elements, as currently shown), or null for none. */
 export function selectionFrame(els: readonly Element[]): SelectionFrame | null {
   if (els.length === 0) return null;
+  const turns = !els.some((el) => el.type === "frame");
   if (els.length === 1) {
     const el = els[0];
     const box = frameOf(el);
-    return { box, rot: el.rot ?? 0, centre: rotationCentre(el), linear: isLinear(el) && !el.rot ? el : null };
+    return { box, rot: el.rot ?? 0, centre: rotationCentre(el), linear: isLinear(el) && !el.rot ? el : null, turns };
   }
   const box = unionBox(els.map(drawnFrame))!;
-  return { box, rot: 0, centre: [(box.minX + box.maxX) / 2, (box.minY + box.maxY) / 2], linear: null };
+  return { box, rot: 0, centre: [(box.minX + box.maxX) / 2, (box.minY + box.maxY) / 2], linear: null, turns };
 }
 
 /** Each handle's world position at this zoom. */
@@ -70,7 +73,7 @@ export function handlePositions(frame: SelectionFrame, zoom: number): [HandleNam
   const { box, rot, centre } = frame;
   const at = (fx: number, fy: number, dy = 0): Point =>
     rotatePoint(box.minX + fx * (box.maxX - box.minX), box.minY + fy * (box.maxY - box.minY) + dy, rot, centre[0], centre[1]);
-  const out: [HandleName, Point][] = [["rot", at(0.5, 0, -ROT_OFFSET_PX / zoom)]];
+  const out: [HandleName, Point][] = frame.turns ? [["rot", at(0.5, 0, -ROT_OFFSET_PX / zoom)]] : [];
   // Sides only where there is room between the corners, as in Excalidraw.
   const roomy = Math.min(box.maxX - box.minX, box.maxY - box.minY) * zoom > 3 * HANDLE_PX;
   for (const h of roomy ? [...CORNERS, ...SIDES] : CORNERS) out.push([h, at(...HANDLE_AT[h])]);

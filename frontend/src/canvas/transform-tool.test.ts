@@ -141,4 +141,13 @@ describe("TransformSelectTool", () => {
     t.undo();
     expect(t.el("w")).toEqual(arrow);
   });
+
+  it("gives a frame no rotation handle (it exports its upright box)", () => {
+    const frame: Element = { id: "f", type: "frame", x: 0, y: 0, w: 100, h: 100, name: "F", style: STYLE };
+    const t = setup([frame], ["f"]);
+    t.drag([[50, -24], [120, 47]]);
+    expect(t.el("f")).toEqual(frame);
+    t.drag([[100, 100], [150, 120]]);
+    expect(t.el("f")).toMatchObject({ w: 150, h: 120 });
+  });
 });
