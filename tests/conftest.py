@@ -24,6 +24,17 @@ pytest_plugins = ("tests.support.servers",)
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """
+    Users are created in nearly every test; PBKDF2 would cost about a second each. The servers
+    tests start hash and check with the same list (tests/support/server_settings.py).
+    """
+    from tests.support.server_settings import PASSWORD_HASHERS
+
+    settings.PASSWORD_HASHERS = PASSWORD_HASHERS
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache() -> Iterator[None]:
     """
     Start every test with an empty default cache.

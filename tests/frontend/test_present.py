@@ -152,4 +152,4 @@ async def test_the_export_dialog_downloads_with_its_options(
     width, height, rows = decode_png(png)
     assert (width, height) == (84, 64)  # (40 + 2) x (30 + 2) units at 2 px per unit
     assert rows[32][60:63] == b"\x00\x00\x00"  # transparent inside the outline
-    assert await page.evaluate("!document.getElementById('dlg-export')")
+    await alice.wait("!document.getElementById('dlg-export')")  # closed once the file is saved

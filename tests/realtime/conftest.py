@@ -49,18 +49,6 @@ def flush_prefix() -> None:
         client.close()
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(request: pytest.FixtureRequest) -> None:
-    """
-    Users are created in nearly every in-process test here; PBKDF2 would cost about a second
-    each. Not for tests with real server processes: those verify passwords with the defaults.
-    """
-    if {"start_inkroom", "server_env"} & set(request.fixturenames):
-        return
-    settings = request.getfixturevalue("settings")
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.requires_redis)])
 def layer(request: pytest.FixtureRequest) -> Any:
     """

@@ -189,6 +189,10 @@ class ServerProcess:
         return self.process.returncode
 
 
+#: What servers started by tests run with: the product's settings and a fast password hasher.
+SERVER_SETTINGS = "tests.support.server_settings"
+
+
 def start_server(
     *,
     env: Mapping[str, str],
@@ -201,6 +205,7 @@ def start_server(
     """
     port = port or free_port()
     child_env = {**os.environ, **env, "PORT": str(port), "HOST": "127.0.0.1"}
+    child_env["DJANGO_SETTINGS_MODULE"] = env.get("DJANGO_SETTINGS_MODULE", SERVER_SETTINGS)
     child_env.pop("BIND", None)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{port}-{uuid.uuid4().hex[:6]}.log"
