@@ -10,10 +10,10 @@ process's CPU use grows, the gap between ticks grows with it, up to `tick_ms`, w
 carries as many ops as it can: the more load, the bigger the batches, which is what keeps the
 cost per op-delivery low at saturation.
 
-Cursors and presence are not latency-critical and cost a frame per socket per flush; they stay
-on the tick's cadence (`cursors_due`) however quickly ops go out.
+Cursors are not latency-critical and cost a frame per socket per flush; they stay on the tick's
+cadence (a tick is "full" when `start` says so) however quickly ops go out.
 
-Pure: the caller passes the wall clock (the hub's) and the process's CPU clock.
+Pure: the caller passes the wall clock (the event loop's) and the process's CPU clock.
 """
 
 from __future__ import annotations
