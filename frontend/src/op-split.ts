@@ -9,22 +9,20 @@
  * stroke's deltas where the `add` stopped; moving or deleting in parts is the same as at once).
  */
 
-import type { Op } from "./protocol";
-
-type Unnumbered = Op extends infer T ? (T extends Op ? Omit<T, "i"> : never) : never;
+import type { NewOp } from "./protocol";
 
 /** Ids per `mov` or `del`: 1,000 ids of 32 chars are ~34 KB, far within a frame. */
 export const IDS_PER_OP = 1000;
 
 /** `op`, or the ops that together do what it does, each within `maxPoints` points and IDS_PER_OP ids. */
-export function splitOp<T extends Unnumbered>(op: T, maxPoints: number): Unnumbered[] {
+export function splitOp(op: NewOp, maxPoints: number): NewOp[] {
   if (op.k === "add" && op.el.type === "stroke" && Array.isArray(op.el.p) && op.el.p.length > 2 * maxPoints) {
     const { p, pr } = op.el;
-    const out: Unnumbered[] = [
+    const out: NewOp[] = [
       { ...op, el: { ...op.el, p: p.slice(0, 2 * maxPoints), ...(pr ? { pr: pr.slice(0, maxPoints) } : {}) } },
     ];
     for (let k = maxPoints; k < p.length / 2; k += maxPoints) {
-      const part: Unnumbered = { k: "app", id: op.el.id, p: p.slice(2 * k, 2 * (k + maxPoints)) };
+      const part: NewOp = { k: "app", id: op.el.id, p: p.slice(2 * k, 2 * (k + maxPoints)) };
       if (pr) part.pr = pr.slice(k, k + maxPoints);
       out.push(part);
     }
@@ -33,7 +31,7 @@ export function splitOp<T extends Unnumbered>(op: T, maxPoints: number): Unnumbe
   if ((op.k === "mov" || op.k === "del") && op.ids.length > IDS_PER_OP) {
     // One op moves an id it names twice once; two parts naming it would move it twice.
     const ids = [...new Set(op.ids)];
-    const out: Unnumbered[] = [];
+    const out: NewOp[] = [];
     for (let k = 0; k < ids.length; k += IDS_PER_OP) out.push({ ...op, ids: ids.slice(k, k + IDS_PER_OP) });
     return out;
   }

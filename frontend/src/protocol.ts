@@ -119,6 +119,8 @@ export type RestoreOp = { i: number; k: "rst"; from: number; els: Element[] };
 export type OrderOp = { i: number; k: "ord"; ids: string[]; after: string | null };
 /** An op as a client submits it (§3.2). `rst` is server-issued only. */
 export type Op = AddOp | AppendOp | UpdateOp | MoveOp | DeleteOp | ClearOp | RestoreOp | OrderOp;
+/** An op before the SyncClient numbers it (`i`). */
+export type NewOp = Op extends infer T ? (T extends Op ? Omit<T, "i"> : never) : never;
 export type OpKind = Op["k"];
 
 /**

@@ -23,6 +23,7 @@ import {
   type HelloMessage,
   type Limits,
   type LogEntry,
+  type NewOp,
   type Op,
   type Role,
   type ServerMessage,
@@ -31,8 +32,7 @@ import { ReorderBuffer } from "./reorder";
 import { WireSession, type Frame } from "./wire";
 
 export type { Frame } from "./wire";
-/** Ops the caller submits; the SyncClient assigns `i`. */
-export type NewOp = Op extends infer T ? (T extends Op ? Omit<T, "i"> : never) : never;
+export type { NewOp } from "./protocol";
 
 /** After `rate_limited`/`unavailable`, wait this long before resending (ms): the server asks "later". */
 export const RESEND_DELAY_MS = 1000;
