@@ -359,6 +359,8 @@ export class Editor {
       hover: ([x, y]: [number, number]) => {
         this.lastScreen = this.camera.toScreen(x, y);
         this.presence.moveCursor(x, y, this.viewport());
+        const cursor = this.readOnly ? null : this.tool.cursor?.({ x, y, pressure: null, shift: false });
+        this.opts.canvas.style.cursor = cursor ?? "";
       },
       up: () => {
         this.tool.up();

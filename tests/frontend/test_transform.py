@@ -74,6 +74,9 @@ async def test_resize_by_handle_live_one_undo_step_and_shift_keeps_aspect(
     ox, oy = await alice.canvas_origin()
     mouse = alice.page.mouse
     await mouse.move(ox + 200, oy + 150)
+    # The handle under the pointer shows the way it resizes (the canvas's own is a crosshair).
+    cursor = "document.getElementById('board-canvas').style.cursor"
+    assert await alice.page.evaluate(cursor) == "nwse-resize"
     await mouse.down()
     await mouse.move(ox + 230, oy + 170, steps=4)
     await bob.wait(f"id => ({FIND})(id)?.w === 130", rect)

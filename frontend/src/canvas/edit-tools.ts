@@ -10,7 +10,7 @@ import { deleteOps, deletedEntry, MAX_IDS_PER_OP, movedEntry } from "../undo";
 import { groupOf, lockBadges, withGroups } from "./groups";
 import { detach, EndpointDrag, followers, topmostFree } from "./attach";
 import { inMarquee } from "./hit";
-import { hitSlop, type PointerSample, type Tool, type ToolHost } from "./tool";
+import { hitSlop, MOVE_CURSOR, type PointerSample, type Tool, type ToolHost } from "./tool";
 
 export class EraserTool implements Tool {
   private erased: Element[] = [];
@@ -169,6 +169,14 @@ export class SelectTool implements Tool {
 
   marquee(): Box | null {
     return this.box;
+  }
+
+  /** `move` while moving, and over a selected element a drag would move. */
+  cursor(p: PointerSample): string | null {
+    if (this.mode === "move") return MOVE_CURSOR;
+    if (this.origin) return null;
+    const el = topmostFree(this.host.scene(), p.x, p.y, hitSlop(p, this.host.zoom()));
+    return el && this.host.selection.has(el.id) ? MOVE_CURSOR : null;
   }
 }
 

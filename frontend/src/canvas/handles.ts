@@ -9,6 +9,7 @@ import type { Element } from "../protocol";
 import type { Context2D } from "./draw";
 import { drawnFrame, frameCorners, frameOf, rotatePoint, rotationCentre, turnedCorners, unionBox, type Point } from "./geometry";
 import type { Guide } from "./snap";
+import { MOVE_CURSOR } from "./tool";
 import { isLinear } from "./transform";
 
 export type ResizeHandle = "nw" | "n" | "ne" | "e" | "se" | "s" | "sw" | "w";
@@ -92,14 +93,30 @@ export function handleAt(frame: SelectionFrame, x: number, y: number, zoom: numb
   return best;
 }
 
-/** The CSS cursor for a handle on a frame turned by `rot`. */
+/**
+ * A curved double arrow for the rotation handle (CSS has no rotate cursor; Excalidraw and
+ * tldraw draw their own), white-edged to show on any ink, with `grab` where images are refused.
+ */
+const ROTATE_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBox="0 0 24 24" fill="none">' +
+  '<g stroke-linecap="round" stroke-linejoin="round">' +
+  '<path d="M5 10a7 7 0 0 1 13-2M19 14a7 7 0 0 1-13 2M18 3v5h-5M6 21v-5h5" stroke="#fff" stroke-width="4"/>' +
+  '<path d="M5 10a7 7 0 0 1 13-2M19 14a7 7 0 0 1-13 2M18 3v5h-5M6 21v-5h5" stroke="#000" stroke-width="1.6"/>' +
+  "</g></svg>";
+export const ROTATE_CURSOR = `url("data:image/svg+xml,${encodeURIComponent(ROTATE_SVG)}") 12 12, grab`;
+const RESIZE_CURSORS = ["ew-resize", "nwse-resize", "ns-resize", "nesw-resize"];
+
+/**
+ * The CSS cursor for a handle on a frame turned by `rot` degrees: a resize handle's arrow
+ * points the way the handle drags on screen, to the nearest of the four CSS resize cursors.
+ */
 export function handleCursor(name: HandleName, rot: number): string {
-  if (name === "rot") return "grab";
-  if (name === "start" || name === "end") return "crosshair";
+  if (name === "rot") return ROTATE_CURSOR;
+  if (name === "start" || name === "end") return MOVE_CURSOR;
   const [fx, fy] = HANDLE_AT[name];
   const angle = (Math.atan2(fy - 0.5, fx - 0.5) * 180) / Math.PI + rot;
   const step = ((Math.round(angle / 45) % 4) + 4) % 4;
-  return ["ew-resize", "nwse-resize", "ns-resize", "nesw-resize"][step];
+  return RESIZE_CURSORS[step];
 }
 
 /** What the live layer shows of a selection. */

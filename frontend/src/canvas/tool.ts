@@ -15,6 +15,9 @@ export const HIT_SLOP_PX = 6;
 /** The same for a fingertip, which covers more than a mouse pointer's hot spot. */
 export const TOUCH_HIT_SLOP_PX = 16;
 
+/** The cursor over a selection that a drag would move (kept here, out of the lazy transform chunk). */
+export const MOVE_CURSOR = "move";
+
 export type ToolName =
   | "pen"
   | "highlighter"
@@ -80,6 +83,8 @@ export interface Tool {
   tick(): void;
   drafts(): Element[];
   marquee(): Box | null;
+  /** The CSS cursor for a pointer hovering (or dragging) at `p`; null: the canvas's own. */
+  cursor?(p: PointerSample): string | null;
   /** Draw the tool's own overlay (handles, guides) in world coordinates; the box drawn over. */
   decorate?(ctx: Context2D, zoom: number): Box | null;
 }

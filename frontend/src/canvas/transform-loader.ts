@@ -72,6 +72,9 @@ class LazySelectTool implements Tool {
   marquee(): Box | null {
     return this.impl.marquee();
   }
+  cursor(p: PointerSample): string | null {
+    return this.impl.cursor ? this.impl.cursor(p) : null;
+  }
   decorate(ctx: Context2D, zoom: number): Box | null {
     const tool = this.current(this.impl.drafts().length === 0 && this.impl.marquee() === null);
     return tool.decorate ? tool.decorate(ctx, zoom) : null;

@@ -6,6 +6,7 @@ import { rect, stroke, STYLE } from "../testing";
 import type { UndoEntry } from "../undo";
 import { SelectTool } from "./edit-tools";
 import { frameOf } from "./geometry";
+import { handlePositions, ROTATE_CURSOR, selectionFrame, type HandleName } from "./handles";
 import { scanQuery } from "./hit";
 import type { PointerSample, ToolHost } from "./tool";
 import { TransformSelectTool } from "./transform-tool";
@@ -149,5 +150,34 @@ describe("TransformSelectTool", () => {
     expect(t.el("f")).toEqual(frame);
     t.drag([[100, 100], [150, 120]]);
     expect(t.el("f")).toMatchObject({ w: 150, h: 120 });
+  });
+
+  it("shows each handle's resize cursor turned with the element, a rotate cursor and move", () => {
+    const t = setup([rect("r", 0, 0, 100, 100), rect("o", 300, 0, 100, 100)], ["r"]);
+    const cursorAt = (name: HandleName) => {
+      const frame = selectionFrame([t.el("r")])!;
+      const at = handlePositions(frame, 1).find(([n]) => n === name)![1];
+      return t.tool.cursor(t.at(...at));
+    };
+    expect(["nw", "n", "ne", "e", "se", "s", "sw", "w"].map((h) => cursorAt(h as HandleName))).toEqual([
+      "nwse-resize", "ns-resize", "nesw-resize", "ew-resize", "nwse-resize", "ns-resize", "nesw-resize", "ew-resize",
+    ]);
+    expect(cursorAt("rot")).toBe(ROTATE_CURSOR);
+    expect(ROTATE_CURSOR).toMatch(/^url\("data:image\/svg\+xml,.*"\) 12 12, grab$/);
+    expect(t.tool.cursor(t.at(50, 50))).toBe("move"); // on the selected rect
+    expect(t.tool.cursor(t.at(350, 50))).toBeNull(); // on another, not selected
+    expect(t.tool.cursor(t.at(200, 200))).toBeNull();
+
+    t.el("r").rot = 45; // turned a quarter of the way: each handle's arrow turns with it
+    expect(["n", "ne", "e", "se"].map((h) => cursorAt(h as HandleName))).toEqual(["nesw-resize", "ew-resize", "nwse-resize", "ns-resize"]);
+    t.el("r").rot = 90;
+    expect([cursorAt("e"), cursorAt("se")]).toEqual(["ns-resize", "nesw-resize"]);
+
+    // Through a drag the handle's cursor stays, wherever the pointer goes.
+    const rot = handlePositions(selectionFrame([t.el("r")])!, 1).find(([n]) => n === "rot")![1];
+    t.tool.down(t.at(...rot));
+    t.tool.move([t.at(500, 500)]);
+    expect(t.tool.cursor(t.at(500, 500))).toBe(ROTATE_CURSOR);
+    t.tool.up();
   });
 });

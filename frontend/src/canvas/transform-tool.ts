@@ -15,7 +15,7 @@ import { inversePatch, type UndoEntry } from "../undo";
 import type { Context2D } from "./draw";
 import type { SelectTool } from "./edit-tools";
 import { drawnFrame, rotatePoint, rotationCentre, unionBox, type Point } from "./geometry";
-import { drawDecoration, handleAt, HANDLE_AT, selectionFrame, type ResizeHandle, type SelectionFrame } from "./handles";
+import { drawDecoration, handleAt, handleCursor, HANDLE_AT, selectionFrame, type ResizeHandle, type SelectionFrame } from "./handles";
 import { snapDegrees, snapEdges, snapMove, SNAP_PX, type Edges, type Guide } from "./snap";
 import type { PointerSample, Tool, ToolHost } from "./tool";
 import { keepsAspect, normRot, patchBetween, patchOf, rotateAbout, scaleAbout } from "./transform";
@@ -48,6 +48,8 @@ class TransformGesture {
   private readonly targets: Box[];
   private lastFlush = -Infinity;
   guides: Guide[] = [];
+  /** The frame's turn when the drag began (its handle's cursor keeps it). */
+  readonly startRot: number;
   /** The group frame's turn while rotating several elements (the frame is drawn turned). */
   private frameTurn = 0;
 
@@ -58,6 +60,7 @@ class TransformGesture {
     els: readonly Element[],
     private readonly start: PointerSample,
   ) {
+    this.startRot = frame.rot;
     this.originals = new Map(els.map((el) => [el.id, el]));
     this.current = new Map(this.originals);
     this.sent = new Map(this.originals);
@@ -265,6 +268,15 @@ export class TransformSelectTool implements Tool {
 
   marquee(): Box | null {
     return this.gesture ? null : this.inner.marquee();
+  }
+
+  /** A handle's cursor (turned with the frame) over it and all through its drag, else SelectTool's. */
+  cursor(p: PointerSample): string | null {
+    if (this.gesture) return handleCursor(this.gesture.handle, this.gesture.startRot);
+    const els = selected(this.host);
+    const frame = els.some((el) => el.lock) ? null : selectionFrame(els);
+    const handle = frame ? handleAt(frame, p.x, p.y, this.host.zoom(), p.touch) : null;
+    return frame && handle ? handleCursor(handle, frame.rot) : this.inner.cursor(p);
   }
 
   /** A move's offset snapped to other elements (Ctrl/Cmd or Alt held: as is). */
