@@ -119,6 +119,11 @@ export class UndoStack {
     return entry.redo(state);
   }
 
+  /** The step an undo would take back next (nudge.ts extends it while the keys keep coming). */
+  get top(): UndoEntry | undefined {
+    return this.done.at(-1);
+  }
+
   /** Forget every step (a restore by someone else replaced what they would undo). */
   clear(): void {
     this.done.length = 0;

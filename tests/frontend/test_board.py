@@ -331,6 +331,13 @@ async def test_select_restyle_move_and_delete(open_board: Callable[..., Any]) ->
         " return r && r.style.color === '#e03131' && r.x === 150 && r.y === 130; }",
         rect_id,
     )
+    # Three arrow-key nudges are one undo step: Ctrl+Z puts it back where the drag left it.
+    at = "([id, x]) => inkroom.state().elements.find(e => e.id === id)?.x === x"
+    for _ in range(3):
+        await alice.page.keyboard.press("ArrowRight")
+    await bob.wait(at, [rect_id, 180])
+    await alice.page.keyboard.press("Control+z")
+    await bob.wait(at, [rect_id, 150])
 
     # Marquee around the line and the stroke, then Delete: only the rectangle stays.
     await alice.drag([(280, 60), (600, 300), (600, 480)])

@@ -2,9 +2,9 @@
  * The board page's chrome: toolbar, palette, connection status, presence list, keyboard
  * shortcuts and the help overlay (the text editor is text-edit.ts).
  */
-import { detach } from "../canvas/attach";
 import type { ToolName } from "../canvas/tools";
 import type { Editor } from "../editor";
+import { Nudges } from "../nudge";
 import { presenceLabel } from "../presence";
 import { CloseCode } from "../protocol";
 import type { ConnectionStatus } from "../socket";
@@ -80,8 +80,10 @@ export class BoardChrome {
   private closed = false;
   /** The tool read-only mode put down, taken up again when it ends. */
   private toolBeforeReadOnly: ToolName | null = null;
+  private readonly nudges: Nudges;
 
   constructor(private readonly ed: Editor) {
+    this.nudges = new Nudges(ed.undoStack);
     this.wireTools();
     this.wireKeys();
     setInterval(() => this.renderStatus(), 500);
@@ -317,8 +319,8 @@ export class BoardChrome {
     const ids = [...this.ed.selection].filter((id) => !view.elements.get(id)?.lock);
     if (this.ed.selection.size > 0 && !this.ed.readOnly) {
       const step = e.shiftKey ? KEY_NUDGE * 5 : KEY_NUDGE;
-      // Locked elements stay; a line nudged away from its box lets go of it (attach.ts).
-      if (ids.length > 0) this.ed.submit([...detach(view, ids).ops, { k: "mov", ids, dx: d[0] * step, dy: d[1] * step }]);
+      // Locked elements stay; a run of nudges is one undo step (nudge.ts).
+      if (ids.length > 0) this.ed.submit(this.nudges.nudge(view, ids, d[0] * step, d[1] * step));
     } else {
       this.ed.panBy(-d[0] * KEY_PAN_PX, -d[1] * KEY_PAN_PX);
     }
