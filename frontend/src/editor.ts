@@ -19,7 +19,7 @@ import { PROTOCOL_VERSION, ProtocolError, type Element, type ServerMessage, type
 import { ReconnectManager, type ConnectionStatus } from "./socket";
 import { SyncClient, type NewOp } from "./sync";
 import { deliverOutbox, ORPHAN_SCAN_MS, OrphanAdopter, type TabLocks } from "./tabs";
-import { deletedEntry, deleteOps, MAX_IDS_PER_OP, UndoStack, updatedEntry, type UndoEntry } from "./undo";
+import { clearedEntry, deletedEntry, deleteOps, MAX_IDS_PER_OP, UndoStack, updatedEntry, type UndoEntry } from "./undo";
 
 export interface EditorOptions {
   boardId: string;
@@ -274,10 +274,11 @@ export class Editor {
 
   /** Clear the board as an undoable action: `clr`, undone by re-adding what was there. */
   clear(): void {
-    const els = [...this.sync.view().elements.values()];
-    if (els.length === 0 || this.readOnly) return;
+    const elements = this.sync.view().elements;
+    if (elements.size === 0 || this.readOnly) return;
+    const entry = clearedEntry(elements);
     this.submit([{ k: "clr" }]);
-    this.undoStack.push(deletedEntry(els));
+    this.undoStack.push(entry);
     this.selection.clear();
   }
 

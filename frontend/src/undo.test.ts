@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { applyOp, stateFromElements, type BoardState } from "./ops";
-import type { Op } from "./protocol";
+import type { Element, Op } from "./protocol";
 import type { NewOp } from "./sync";
-import { addedEntry, deletedEntry, movedEntry, UndoStack } from "./undo";
-import { rect, stroke } from "./testing";
+import { addedEntry, clearedEntry, deletedEntry, movedEntry, UndoStack } from "./undo";
+import { rect, stroke, STYLE } from "./testing";
 
 function run(state: BoardState, ops: NewOp[] | null): void {
   for (const op of ops ?? []) applyOp(state, { ...op, i: 0 } as Op);
@@ -48,5 +48,36 @@ describe("UndoStack", () => {
     stack.push(addedEntry(["b"]));
     expect(stack.canRedo).toBe(false);
     expect(stack.redo(state)).toBeNull();
+  });
+
+  it("undoes a clear in the old z-order, beneath what others added since", () => {
+    const state = stateFromElements(0, [rect("a"), rect("b", 20, 20), rect("c", 40, 40)]);
+    const stack = new UndoStack();
+    stack.push(clearedEntry(state.elements));
+    applyOp(state, { i: 1, k: "clr" });
+    applyOp(state, { i: 2, k: "add", el: rect("x", 5, 5) }); // someone else draws meanwhile
+    run(state, stack.undo(state));
+    expect([...state.elements.keys()]).toEqual(["a", "b", "c", "x"]);
+    run(state, stack.redo(state));
+    expect([...state.elements.keys()]).toEqual(["x"]);
+  });
+
+  it("re-adds an arrow beneath its box unbound, then binds it once the box is back", () => {
+    const box = rect("box", 100, 0, 50, 50);
+    const arrow: Element = { id: "ar", type: "arrow", x: 0, y: 25, w: 100, h: 0, style: STYLE, eb: { id: "box", fx: 0, fy: 500 } };
+    const state = stateFromElements(0, [arrow, box]);
+    const stack = new UndoStack();
+    stack.push(clearedEntry(state.elements));
+    applyOp(state, { i: 1, k: "clr" });
+    const ops = stack.undo(state)!;
+    // The server refuses an add bound to an element not on the board (protocol.md §3.2).
+    const present = new Set<string>();
+    for (const op of ops) {
+      if (op.k !== "add") continue;
+      for (const b of [op.el.sb, op.el.eb]) if (b) expect(present).toContain(b.id);
+      present.add(op.el.id);
+    }
+    run(state, ops);
+    expect([...state.elements.values()]).toEqual([arrow, box]);
   });
 });

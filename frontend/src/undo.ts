@@ -4,6 +4,7 @@
  * An entry computes its ops when it is undone or redone, against the state at that moment:
  * undoing a stroke captures its final form (after every `app`) for the redo to re-add.
  */
+import { restoreZ } from "./bindings";
 import { UPDATABLE, type BoardState } from "./ops";
 import type { Element, ElementPatch } from "./protocol";
 import type { NewOp } from "./sync";
@@ -28,8 +29,30 @@ export function deleteOps(ids: readonly string[]): NewOp[] {
   return chunks(ids, MAX_IDS_PER_OP).map((part) => ({ k: "del", ids: part }));
 }
 
+/**
+ * The ops that add `els` on top, in order. An `add` may only bind to an element already on
+ * the board, so a binding to one added later in the list (an arrow beneath its box) is set by
+ * an `upd` once all are added. A stroke too long for one frame is split by SyncClient.submit.
+ */
 export function addOps(els: readonly Element[]): NewOp[] {
-  return els.map((el) => ({ k: "add", el }));
+  const adds: NewOp[] = [];
+  const later: NewOp[] = [];
+  const coming = new Set(els.map((el) => el.id));
+  for (const el of els) {
+    coming.delete(el.id);
+    const copy = { ...el };
+    const set: ElementPatch = {};
+    for (const end of ["sb", "eb"] as const) {
+      const b = el[end];
+      if (b && coming.has(b.id)) {
+        set[end] = b;
+        delete copy[end];
+      }
+    }
+    adds.push({ k: "add", el: copy });
+    if (Object.keys(set).length > 0) later.push({ k: "upd", id: el.id, set });
+  }
+  return [...adds, ...later];
 }
 
 /** Undo = delete what was added (as it is now); redo = add it back. */
@@ -60,6 +83,15 @@ export function deletedEntry(els: readonly Element[], restore: readonly NewOp[] 
       return deleteOps(els.map((el) => el.id));
     },
   };
+}
+
+/**
+ * Undo of a `clr`: everything re-added as it was, in its old z-order and beneath whatever others
+ * added since (it was the whole board, so it goes back to the bottom); redo clears it again.
+ */
+export function clearedEntry(elements: ReadonlyMap<string, Element>): UndoEntry {
+  const all = new Map(elements);
+  return deletedEntry([...all.values()], restoreZ(all, new Set(all.keys()), MAX_IDS_PER_OP));
 }
 
 export function movedEntry(ids: readonly string[], dx: number, dy: number): UndoEntry {
