@@ -1,10 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
-  addOpsWithin,
   cleanText,
   cloneElements,
   parsePayload,
-  pastedEntry,
   Paster,
   PAYLOAD_TYPE,
   refusal,
@@ -15,7 +13,7 @@ import { applyOp, boundsOf, stateFromElements, type BoardState } from "./ops";
 import { DEFAULT_LIMITS, type Element, type Op } from "./protocol";
 import type { NewOp } from "./sync";
 import { rect, stroke, STYLE } from "./testing";
-import type { UndoEntry } from "./undo";
+import { addedEntry, addOps, type UndoEntry } from "./undo";
 
 function run(state: BoardState, ops: readonly NewOp[]): void {
   for (const op of ops) applyOp(state, { ...op, i: 0 } as Op);
@@ -69,32 +67,6 @@ describe("cloneElements", () => {
   });
 });
 
-describe("addOpsWithin", () => {
-  it("adds a long stroke with the first points and appends the rest within the per-op bound", () => {
-    const p = Array.from({ length: 10 }, (_, k) => k);
-    const el = { ...stroke("s", 0, 0, p), pr: [1, 2, 3, 4, 5] };
-    const ops = addOpsWithin([el], { max_points_per_op: 2 });
-    expect(ops.map((op) => op.k)).toEqual(["add", "app", "app"]);
-    const state = stateFromElements(0, []);
-    run(state, ops);
-    expect(state.elements.get("s")).toEqual(el);
-    for (const op of ops) {
-      const pts = op.k === "add" ? (op.el.p ?? []) : op.k === "app" ? op.p : [];
-      expect(pts.length).toBeLessThanOrEqual(4);
-    }
-  });
-
-  it("sets a binding to an element added later by an upd after all adds", () => {
-    const ops = addOpsWithin([arrow("ar", "box"), rect("box")], DEFAULT_LIMITS);
-    expect(ops.map((op) => op.k)).toEqual(["add", "add", "upd"]);
-    expect((ops[0] as unknown as { el: Record<string, unknown> }).el.sb).toBeUndefined();
-    expect(ops[2]).toEqual({ k: "upd", id: "ar", set: { sb: { id: "box", fx: 500, fy: 500 } } });
-    // Bound to an element added before it: in the add itself.
-    const direct = addOpsWithin([rect("box"), arrow("ar", "box")], DEFAULT_LIMITS);
-    expect(direct.map((op) => op.k)).toEqual(["add", "add"]);
-  });
-});
-
 describe("refusal", () => {
   const state = stateFromElements(0, [rect("a"), stroke("s", 0, 0, [0, 0, 1, 1])]);
   it("says which bound a paste would pass", () => {
@@ -106,19 +78,6 @@ describe("refusal", () => {
     const text = { ...DEFAULT_LIMITS, max_board_text_chars: 4 };
     const t: Element = { id: "t", type: "text", x: 0, y: 0, text: "hello", size: 24, style: STYLE };
     expect(refusal(state, [t], text)).toMatch(/characters of text/);
-  });
-});
-
-describe("pastedEntry", () => {
-  it("undoes every pasted element in one step and redoes them", () => {
-    const state = stateFromElements(0, [rect("a")]);
-    const els = [rect("x"), rect("y")];
-    run(state, addOpsWithin(els, DEFAULT_LIMITS));
-    const entry = pastedEntry(["x", "y"], () => DEFAULT_LIMITS);
-    run(state, entry.undo(state));
-    expect([...state.elements.keys()]).toEqual(["a"]);
-    run(state, entry.redo(state));
-    expect([...state.elements.keys()]).toEqual(["a", "x", "y"]);
   });
 });
 
@@ -135,9 +94,9 @@ describe("Paster", () => {
     const h: PasteHost = {
       view: () => state,
       limits: () => DEFAULT_LIMITS,
-      commit: (ops, entry) => {
-        run(state, ops);
-        log.entries.push(entry);
+      add: (els) => {
+        run(state, addOps(els));
+        log.entries.push(addedEntry(els.map((el) => el.id)));
       },
       select: (ids) => (log.selected = ids),
       refuse: (reason) => log.refused.push(reason),

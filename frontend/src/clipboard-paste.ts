@@ -12,8 +12,6 @@
  */
 import type { BoardState, Box } from "./ops";
 import type { Element, Limits, Style } from "./protocol";
-import type { NewOp } from "./sync";
-import type { UndoEntry } from "./undo";
 
 /** The `type` key that marks clipboard text as an Inkroom payload (clipboard.ts writes it). */
 export const PAYLOAD_TYPE = "inkroom/elements";
@@ -23,8 +21,6 @@ export const PASTE_OFFSET = 16;
 export const TEXT_MAX_CHARS = 10_000;
 /** Coordinates are clamped to this (ops.ts COORD_MAX). */
 const COORD_MAX = 10_000_000;
-/** The most ids one `del` may name (undo.ts MAX_IDS_PER_OP). */
-const MAX_IDS_PER_OP = 10_000;
 const ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /** What the server refuses in text: C0 controls other than tab and newlines, U+FFFE/U+FFFF, lone surrogates. */
 const UNSENDABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -38,7 +34,6 @@ export interface Payload {
 }
 
 type Bounds = (el: Element) => Box;
-type Binding = { id: string; fx: number; fy: number };
 
 /** A fresh random id (the shape of canvas/tool.newElementId: 12 chars, ~71 bits). */
 export function freshId(): string {
@@ -167,69 +162,6 @@ export function refusal(state: BoardState, els: readonly Element[], limits: Limi
   return null;
 }
 
-/**
- * The ops that add `els` on top, in order, each small enough for a frame: a stroke with more
- * points than an `app` may carry is added with the first of them and appended in chunks (a
- * whole 50,000-point stroke in one `add` would pass max_frame_bytes), and a binding to an
- * element added later in the list is set by an `upd` once all are added (an `add` may only
- * bind to an element already on the board). The wire layer (wire.ts) cuts the ops into frames
- * by max_ops_per_frame and max_frame_bytes.
- */
-export function addOpsWithin(els: readonly Element[], limits: Pick<Limits, "max_points_per_op">): NewOp[] {
-  const perOp = 2 * Math.max(1, limits.max_points_per_op);
-  const ops: NewOp[] = [];
-  const later: NewOp[] = [];
-  const coming = new Set(els.map((el) => el.id));
-  for (const el of els) {
-    coming.delete(el.id);
-    const copy = { ...el };
-    const extra = copy as Record<string, unknown>;
-    const set: Record<string, unknown> = {};
-    for (const end of ["sb", "eb"]) {
-      const b = extra[end] as Binding | undefined;
-      if (b && coming.has(b.id)) {
-        set[end] = b;
-        delete extra[end];
-      }
-    }
-    const p = el.p ?? [];
-    if (el.type === "stroke" && p.length > perOp) {
-      copy.p = p.slice(0, perOp);
-      if (el.pr) copy.pr = el.pr.slice(0, perOp / 2);
-    }
-    ops.push({ k: "add", el: copy });
-    if (el.type === "stroke") {
-      for (let k = perOp; k < p.length; k += perOp) {
-        const op: NewOp = { k: "app", id: el.id, p: p.slice(k, k + perOp) };
-        if (el.pr) op.pr = el.pr.slice(k / 2, (k + perOp) / 2);
-        ops.push(op);
-      }
-    }
-    if (Object.keys(set).length > 0) later.push({ k: "upd", id: el.id, set } as NewOp);
-  }
-  return [...ops, ...later];
-}
-
-/** Undo = delete the pasted elements (as they are then); redo = add them back, within bounds. */
-export function pastedEntry(ids: readonly string[], limits: () => Pick<Limits, "max_points_per_op">): UndoEntry {
-  let saved: Element[] = [];
-  return {
-    undo(state) {
-      saved = ids.map((id) => state.elements.get(id)).filter((el): el is Element => el !== undefined);
-      const gone = saved.map((el) => el.id);
-      const ops: NewOp[] = [];
-      for (let k = 0; k < gone.length; k += MAX_IDS_PER_OP) ops.push({ k: "del", ids: gone.slice(k, k + MAX_IDS_PER_OP) });
-      return ops;
-    },
-    redo(state) {
-      return addOpsWithin(
-        saved.filter((el) => !state.elements.has(el.id)),
-        limits(),
-      );
-    },
-  };
-}
-
 /** Pasted plain text as a text element may hold it: newlines unified, what the server refuses dropped. */
 export function cleanText(text: string): string {
   return text.replace(/\r\n?/g, "\n").slice(0, TEXT_MAX_CHARS).replace(UNSENDABLE, "").trimEnd();
@@ -239,8 +171,12 @@ export function cleanText(text: string): string {
 export interface PasteHost {
   view(): BoardState;
   limits(): Limits;
-  /** Submit the ops and record the undo entry, as one user action. */
-  commit(ops: NewOp[], entry: UndoEntry): void;
+  /**
+   * Add `els` on top as one user action and one undo step (undo.ts addOps and addedEntry: an
+   * arrow bound to a box after it is bound once the box is there; SyncClient.submit splits a
+   * stroke too long for one op).
+   */
+  add(els: Element[]): void;
   /** Make these the selection (with the select tool in hand). */
   select(ids: string[]): void;
   /** The refusal, for the status line. */
@@ -310,13 +246,7 @@ export class Paster {
       h.refuse(reason);
       return;
     }
-    h.commit(
-      addOpsWithin(els, h.limits()),
-      pastedEntry(
-        els.map((el) => el.id),
-        () => h.limits(),
-      ),
-    );
+    h.add(els);
     h.select(els.map((el) => el.id));
   }
 }

@@ -20,6 +20,7 @@ import { fontOf, isLabelled } from "./canvas/text-layout";
 import type { Editor } from "./editor";
 import { boundsOf } from "./ops";
 import type { Element } from "./protocol";
+import { addedEntry, addOps } from "./undo";
 
 type PasteModule = typeof import("./clipboard-paste");
 type SvgModule = typeof import("./clipboard-svg");
@@ -99,9 +100,9 @@ export class BoardClipboard {
       return new m.Paster({
         view: () => this.ed.sync.view(),
         limits: () => this.ed.sync.limits,
-        commit: (ops, entry) => {
-          this.ed.submit(ops);
-          this.ed.undoStack.push(entry);
+        add: (els) => {
+          this.ed.submit(addOps(els));
+          this.ed.undoStack.push(addedEntry(els.map((el) => el.id)));
         },
         select: (ids) => {
           this.useSelectTool();

@@ -27,6 +27,19 @@ describe("splitOp", () => {
     for (const op of numbered(parts)) expect((encode({ t: "ops", ops: [op] }) as Uint8Array).byteLength).toBeLessThan(16_384);
   });
 
+  it("keeps each part within the per-op bound, pressures with their points", () => {
+    const p = Array.from({ length: 10 }, (_, k) => k);
+    const el = { ...stroke("s", 0, 0, p), pr: [1, 2, 3, 4, 5] };
+    const parts = splitOp({ k: "add", el }, 2);
+    expect(parts.map((op) => op.k)).toEqual(["add", "app", "app"]);
+    expect(board(numbered(parts))).toEqual([el]);
+    for (const op of parts) {
+      const [pts, prs] = op.k === "add" ? [op.el.p ?? [], op.el.pr ?? []] : op.k === "app" ? [op.p, op.pr ?? []] : [[], []];
+      expect(pts.length).toBeLessThanOrEqual(4);
+      expect(prs.length).toBe(pts.length / 2);
+    }
+  });
+
   it("splits a big mov or del by ids, naming each id once", () => {
     const ids = Array.from({ length: 2 * IDS_PER_OP + 5 }, (_, k) => `el-${k}`);
     const els = ids.map((id, k) => ({ k: "add" as const, el: rect(id, k, k) }));

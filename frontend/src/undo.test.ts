@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { applyOp, stateFromElements, type BoardState } from "./ops";
 import type { Element, Op } from "./protocol";
 import type { NewOp } from "./sync";
-import { addedEntry, clearedEntry, deletedEntry, movedEntry, UndoStack } from "./undo";
+import { addedEntry, addOps, clearedEntry, deletedEntry, movedEntry, UndoStack } from "./undo";
 import { rect, stroke, STYLE } from "./testing";
 
 function run(state: BoardState, ops: NewOp[] | null): void {
@@ -79,5 +79,17 @@ describe("UndoStack", () => {
     }
     run(state, ops);
     expect([...state.elements.values()]).toEqual([arrow, box]);
+  });
+
+  it("adds in order, binding to an element added later by an upd after all adds", () => {
+    const box = rect("box");
+    const arrow: Element = { id: "ar", type: "arrow", x: 0, y: 0, w: 50, h: 0, style: STYLE, sb: { id: "box", fx: 500, fy: 500 } };
+    const ops = addOps([arrow, box]);
+    expect(ops.map((op) => op.k)).toEqual(["add", "add", "upd"]);
+    expect(ops[0]).toEqual({ k: "add", el: { ...arrow, sb: undefined } });
+    expect(ops[2]).toEqual({ k: "upd", id: "ar", set: { sb: { id: "box", fx: 500, fy: 500 } } });
+    expect(arrow.sb).toBeDefined(); // the element itself is untouched
+    // Bound to an element added before it: in the add itself.
+    expect(addOps([box, arrow]).map((op) => op.k)).toEqual(["add", "add"]);
   });
 });
