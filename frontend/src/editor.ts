@@ -182,6 +182,15 @@ export class Editor {
     return this.sync.readOnly || this.preview !== null;
   }
 
+  /**
+   * Whether tool `name` works while read-only: panning always, and the laser for a viewer on the
+   * live board (it changes nothing; tldraw lets read-only users point too). Not while previewing
+   * history: the others see the live board, not the picture it would point at.
+   */
+  worksReadOnly(name: ToolName): boolean {
+    return name === "hand" || (name === "laser" && this.preview === null);
+  }
+
   invalidate(): void {
     this.dirty = true;
   }
@@ -348,7 +357,7 @@ export class Editor {
       down: (p: PointerSample, screen: [number, number]) => {
         this.lastScreen = screen;
         if (this.presence.following) this.presence.follow(null);
-        if (this.readOnly && this.toolName !== "hand") return;
+        if (this.readOnly && !this.worksReadOnly(this.toolName)) return;
         this.tool.down(p);
         this.invalidate();
       },

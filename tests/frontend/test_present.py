@@ -1,6 +1,7 @@
 """
-Issue 16, presenting: the laser pointer (K) that everyone sees fade and nothing stores, dark mode
-(system, menu, Alt+Shift+D, remembered; exports unaffected), and the export dialog's options.
+Issue 16, presenting: the laser pointer (K) that everyone sees fade and nothing stores (a
+viewer's too), dark mode (system, menu, Alt+Shift+D, remembered; exports unaffected), and the
+export dialog's options.
 """
 
 from __future__ import annotations
@@ -62,6 +63,29 @@ async def test_the_laser_trail_is_seen_by_everyone_fades_and_is_never_stored(
     # Pointing is presence, not content: nothing reached the board.
     assert (await alice.server_state())["elements"] == []
     assert await alice.outbox() == []
+
+
+async def test_a_viewer_points_the_laser_for_everyone(open_board: Callable[..., Any]) -> None:
+    alice: Client = await open_board("alice")
+    carol: Client = await open_board("carol")  # a viewer: no drawing tool, but the laser
+    assert await carol.page.evaluate("inkroom.role()") == "viewer"
+    assert await carol.page.is_disabled("[data-tool=pen]")
+    await carol.page.focus("#board-canvas")
+    await carol.page.keyboard.press("k")
+    assert await carol.page.get_attribute("[data-tool=laser]", "aria-pressed") == "true"
+    ox, oy = await carol.canvas_origin()
+    mouse = carol.page.mouse
+    await mouse.move(ox + 200, oy + 200)
+    await mouse.down()
+    most = 0
+    for k in range(1, 40):
+        await mouse.move(ox + 200 + 8 * k, oy + 200, steps=2)
+        most = max(most, await alice.page.evaluate(TRAIL_JS))
+        if most > 1:
+            break
+    await mouse.up()
+    assert most > 1, "alice never saw carol's laser"
+    assert (await alice.server_state())["elements"] == []
 
 
 async def test_dark_mode_follows_the_system_switches_and_leaves_exports_alone(

@@ -332,6 +332,21 @@ async def test_a_laser_cursor_carries_its_flag_to_the_room(layer, connect, board
     await bob.close()
 
 
+async def test_a_viewer_may_point_the_laser(layer, connect, board, user, make_user):
+    # Presenting to a read-only audience goes both ways: a viewer points at what is drawn
+    # (as tldraw lets read-only users), while its ops stay refused.
+    viewer = await sync_to_async(make_user)("victor")
+    await sync_to_async(Membership.objects.create)(board=board, user=viewer, role=Role.VIEWER)
+    victor = await connect(board, viewer, client_id="victor-tab-1")
+    alice = await connect(board, user, client_id="alice-tab-1")
+    await victor.sync()
+    await alice.sync()
+    await victor.comm.send_to(bytes_data=msgpack.packb({"t": "cur", "x": 3, "y": 4, "l": 1}))
+    assert (await alice.expect(protocol.Cursors)).c == [["victor-tab-1", 3, 4, None, 1]]
+    await victor.close()
+    await alice.close()
+
+
 async def test_a_junk_laser_flag_is_refused_and_not_passed_on(layer, connect, board, user):
     alice = await connect(board, user, client_id="alice-tab-1")
     bob = await connect(board, user, client_id="bob-tab-1")

@@ -153,12 +153,13 @@ export class BoardChrome {
     document.body.classList.toggle("readonly", ro);
     $("readonly-badge").hidden = !this.ed.sync.readOnly;
     for (const b of document.querySelectorAll<HTMLButtonElement>("#toolbar button")) {
-      const viewOnly = b.dataset.tool === "hand" || b.dataset.tool === "select" || b.id.startsWith("btn-zoom") || b.id === "btn-fit";
+      const tool = b.dataset.tool as ToolName | undefined;
+      const viewOnly = tool === "select" || (tool && this.ed.worksReadOnly(tool)) || b.id.startsWith("btn-zoom") || b.id === "btn-fit";
       b.dataset.title ??= b.title;
       b.disabled = ro && !viewOnly;
       b.title = b.disabled ? `${b.dataset.title} · ${reason}` : b.dataset.title;
     }
-    if (ro && this.ed.toolName !== "hand" && this.ed.toolName !== "select") {
+    if (ro && this.ed.toolName !== "select" && !this.ed.worksReadOnly(this.ed.toolName)) {
       this.toolBeforeReadOnly = this.ed.toolName;
       this.selectTool("hand");
     } else if (!ro && this.toolBeforeReadOnly) {
