@@ -5,6 +5,7 @@
 import { restoreZ } from "./bindings";
 import { Camera, MAX_ZOOM } from "./canvas/camera";
 import { contentBounds, scanQuery } from "./canvas/hit";
+import type { Gestures } from "./canvas/gestures";
 import { attachInput, type GestureCommand } from "./canvas/input";
 import { DEFAULT_PALETTE, toolStyle, type Palette } from "./canvas/palette";
 import { Renderer, type RemoteCursor } from "./canvas/render";
@@ -49,6 +50,8 @@ export class Editor {
   readonly renderer: Renderer;
   readonly undoStack = new UndoStack();
   readonly selection = new Set<string>();
+  /** The canvas's gesture recogniser (its palm-rejection mode is a setting: ui/pen-mode.ts). */
+  readonly gestures: Gestures;
   palette: Palette = { ...DEFAULT_PALETTE };
   toolName: ToolName = "pen";
   private previewState: BoardState | null = null;
@@ -83,7 +86,7 @@ export class Editor {
         opts.onStatus(s);
       },
     });
-    attachInput(opts.canvas, this.inputHost());
+    this.gestures = attachInput(opts.canvas, this.inputHost());
     new ResizeObserver(() => {
       this.renderer.resize();
       this.invalidate();

@@ -379,7 +379,7 @@ async def test_phone_draws_pinches_selects_styles_shares_and_exports_by_touch(
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 100
 
 
-async def test_after_a_pen_fingers_pan_and_zoom_but_do_not_draw(
+async def test_after_a_pen_fingers_pan_and_zoom_but_do_not_draw_unless_set_to(
     open_board: Callable[..., Any],
 ) -> None:
     alice, fingers = await phone_client(open_board, "alice")
@@ -408,6 +408,16 @@ async def test_after_a_pen_fingers_pan_and_zoom_but_do_not_draw(
     # The pen still draws.
     await fingers.pen([(100 + 8 * k, 250) for k in range(8)])
     await wait_server(alice, lambda els: len(els) == 2)
+
+    # Palm rejection off in the board menu: a finger draws again, and the choice is kept.
+    await page.tap("#btn-menu")
+    await page.select_option("#pen-mode", "touch")
+    await page.keyboard.press("Escape")
+    await alice.wait("!document.querySelector('#board-menu:popover-open')")
+    await asyncio.sleep(0.3)  # a press just after a sheet closes is its dismissal (sheets.ts)
+    await fingers.drag([(200, 500 + 10 * k) for k in range(12)])
+    await wait_server(alice, lambda els: len(els) == 3)
+    assert await page.evaluate("localStorage.getItem('inkroom.penMode')") == "touch"
 
 
 async def test_text_box_and_board_move_above_the_on_screen_keyboard(

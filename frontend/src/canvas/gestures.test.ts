@@ -242,3 +242,37 @@ describe("pointercancel", () => {
     expect(g.up(2, 2050)).toEqual([]);
   });
 });
+
+describe("the palm-rejection setting", () => {
+  const drags = (g: Gestures) => types(g.move(finger(1, 100, 100 + 2 * TOUCH_SLOP_PX), 30));
+
+  it("pen only: a finger pans before any pen was seen, and a tap leaves nothing", () => {
+    const g = new Gestures();
+    g.mode = "pen";
+    expect(g.palmRejection).toBe(true);
+    g.down(finger(1, 100, 100), 20);
+    expect(drags(g)).toEqual(["camera"]);
+    g.up(1, 40);
+    g.down(finger(2, 5, 5), 60);
+    expect(g.up(2, 70)).toEqual([]);
+  });
+
+  it("off: a finger draws after a pen too, but not while the pen is down", () => {
+    const g = new Gestures();
+    g.mode = "touch";
+    g.down(pen(7, 10, 10), 0);
+    expect(g.down(finger(2, 50, 50), 5)).toEqual([]);
+    expect(g.move(finger(2, 50, 90), 6)).toEqual([]); // the palm beside the nib
+    g.up(2, 7);
+    g.up(7, 10);
+    expect(g.palmRejection).toBe(false);
+    g.down(finger(1, 100, 100), 20);
+    expect(drags(g)).toEqual(["draw"]);
+  });
+
+  it("auto: fingers draw until a pen is seen", () => {
+    const g = new Gestures();
+    g.down(finger(1, 100, 100), 20);
+    expect(drags(g)).toEqual(["draw"]);
+  });
+});

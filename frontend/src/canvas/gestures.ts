@@ -11,9 +11,10 @@
  *   finger is cancelled. After a pinch the finger left on the glass does nothing until lifted.
  * - Two fingers tapped together (down and up within MULTI_TAP_MS, neither moving) undo; three
  *   redo, as in the drawing apps people know from tablets.
- * - Palm rejection: once a pen has been seen, fingers never draw; one finger pans, two pinch.
- *   While the pen is down, fingers are ignored altogether (a resting palm must not move the
- *   board under the nib, nor tap an undo).
+ * - Palm rejection (PenMode "auto"): once a pen has been seen, fingers never draw; one finger
+ *   pans, two pinch. "pen" does so from the start, "touch" never (fingers draw beside the pen).
+ *   While the pen is down, fingers are ignored altogether in every mode (a resting palm must not
+ *   move the board under the nib, nor tap an undo).
  */
 
 /** A finger moves this far (CSS px) before its touch counts as a stroke or a pan, not a hold. */
@@ -24,6 +25,8 @@ export const LONG_PRESS_MS = 500;
 export const MULTI_TAP_MS = 300;
 
 export type PointerKind = "mouse" | "pen" | "touch";
+/** What fingers do: "auto" pan once a pen is seen, "pen" always pan (pen only), "touch" draw. */
+export type PenMode = "auto" | "pen" | "touch";
 
 export interface GesturePointer {
   id: number;
@@ -83,10 +86,12 @@ export class Gestures {
   private readonly pointers = new Map<number, Tracked>();
   private penSeen = false;
   private group: TouchGroup | null = null;
+  /** The user's setting (ui/pen-mode.ts). */
+  mode: PenMode = "auto";
 
-  /** Whether a pen has been used on this page (fingers then only pan and zoom). */
+  /** Whether fingers only pan and zoom now: by the setting, or in "auto" once a pen was used. */
   get palmRejection(): boolean {
-    return this.penSeen;
+    return this.mode === "pen" || (this.mode === "auto" && this.penSeen);
   }
 
   down(p: GesturePointer, now: number, spaceHeld = false): GestureAction[] {
@@ -132,7 +137,7 @@ export class Gestures {
         const expired = this.longPress(p.id, now);
         if (expired.length > 0) return expired;
         if (Math.hypot(p.x - t.x0, p.y - t.y0) < TOUCH_SLOP_PX) return [];
-        if (this.penSeen) {
+        if (this.palmRejection) {
           t.role = { kind: "pan" };
           return [{ type: "camera", dx: p.x - t.x0, dy: p.y - t.y0, scale: 1, cx: p.x, cy: p.y }];
         }
@@ -154,7 +159,7 @@ export class Gestures {
       if (expired && this.group) this.group.spoilt = true;
       if (expired) out.push(expired);
       // A tap: a dot with the pen, a text box with the text tool (not with a pen in play).
-      else if (!this.penSeen) out.push({ type: "draw", id, from: [t.x0, t.y0], moved: false }, { type: "up", id });
+      else if (!this.palmRejection) out.push({ type: "draw", id, from: [t.x0, t.y0], moved: false }, { type: "up", id });
     } else if (t.role.kind === "draw") {
       out.push({ type: "up", id });
     } else if (t.role.kind === "pinch") {

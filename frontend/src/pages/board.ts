@@ -11,6 +11,7 @@ import { BoardChrome } from "../ui/board-ui";
 import { wireImages } from "../ui/image-input";
 import { $ } from "../ui/dom";
 import { BoardPanels } from "../ui/panels";
+import { wirePenMode } from "../ui/pen-mode";
 import { BoardShapes } from "../ui/shapes-ui";
 import { BoardSheets } from "../ui/sheets";
 import { StructureActions } from "../ui/structure-ui";
@@ -78,6 +79,7 @@ export async function boardPage(): Promise<void> {
   setInterval(keepCamera, 1000);
   addEventListener("pagehide", keepCamera);
   chrome = new BoardChrome(editor);
+  wirePenMode(editor.gestures, localStorage);
   // A status set while start() ran (offline at load) came before the chrome was there.
   chrome.setStatus(editor.socket.status);
   panels = new BoardPanels(editor, boardId, () => chrome?.renderSession());
