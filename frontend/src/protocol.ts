@@ -21,6 +21,7 @@ export const CloseCode = {
   ROLE_CHANGED: 4005,
   TOO_SLOW: 4008,
   TOO_MANY_SOCKETS: 4009,
+  CLIENT_REPLACED: 4010,
   RATE_LIMITED: 4029,
 } as const;
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];

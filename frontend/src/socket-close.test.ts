@@ -27,6 +27,12 @@ describe("closeAction (docs/protocol.md §7)", () => {
     );
   });
 
+  it("stops when another socket holds the tab's client id, instead of taking it back in a loop", () => {
+    const action = closeAction(CloseCode.CLIENT_REPLACED);
+    expect(action.kind).toBe("fatal");
+    expect(action.kind === "fatal" && action.message).toMatch(/Reload/);
+  });
+
   it("reconnects at once after a restart or a role change, with backoff otherwise", () => {
     expect(closeAction(CloseCode.SERVICE_RESTART)).toEqual({ kind: "jitter" });
     expect(closeAction(CloseCode.ROLE_CHANGED)).toEqual({ kind: "jitter" });

@@ -60,6 +60,10 @@ const FATAL_MESSAGES: Record<number, string> = {
   [CloseCode.NOT_FOUND]: "This board does not exist (or was deleted), or you have no access to it.",
   [CloseCode.MESSAGE_TOO_BIG]: "The client sent a frame that was too big.",
   [CloseCode.NORMAL]: "The server closed the connection.",
+  // Another socket holds this tab's client id (a copied tab without Web Locks, a second
+  // connection of the same writer): reconnecting with it would take it back, in a loop. The
+  // board page forgets the id, so the reload this asks for starts as a new writer.
+  [CloseCode.CLIENT_REPLACED]: "This board was opened elsewhere as this tab. Reload to continue here.",
 };
 
 /** What the client does after a close, by code (docs/protocol.md §7). */

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { isRegistered, Outbox, registerWriter, writersOf } from "./outbox";
 import { DEFAULT_LIMITS, encodeServer, type HelloMessage, type LogEntry, type Op, type ServerMessage } from "./protocol";
-import { claimClientId, deliverOutbox, lockName, OrphanAdopter, ORPHAN_SCAN_MS, type ConnectionHandlers, type Connect } from "./tabs";
+import { claimClientId, deliverOutbox, forgetTabId, lockName, OrphanAdopter, ORPHAN_SCAN_MS, type ConnectionHandlers, type Connect } from "./tabs";
 import { FakeLocks, MemoryStore, rect, ServerReader, stroke } from "./testing";
 
 /** Ids a test mints, in order, so assertions can name them. */
@@ -113,6 +113,20 @@ describe("claimClientId", () => {
     expect(one.leased).toBe(false);
     expect((await claim(session)).clientId).toBe(one.clientId);
     expect((await claim(new MemoryStore())).clientId).not.toBe(one.clientId);
+  });
+
+  it("takes a fresh id on the reload after the server closed the tab 4010 (its id is held elsewhere)", async () => {
+    const p = profile();
+    const session = new MemoryStore();
+    const claim = (s: MemoryStore) =>
+      claimClientId({ boardId: "b", local: p.local, session: s, locks: null, mint: p.mint, reloaded: true });
+    const opener = await claim(session);
+    const duplicate = copy(session); // without Web Locks a copied tab shares the id
+    expect((await claim(duplicate)).clientId).toBe(opener.clientId);
+    forgetTabId(session, "b");
+    const reloaded = await claim(session);
+    expect(reloaded.clientId).not.toBe(opener.clientId);
+    expect(isRegistered(p.local, "b", opener.clientId)).toBe(true); // its outbox stays with the id
   });
 });
 

@@ -149,6 +149,15 @@ export async function claimClientId(o: ClaimOptions): Promise<TabClaim> {
   return keep(mint(), null);
 }
 
+/**
+ * Stop reusing this tab's id on `boardId` (the server closed its socket 4010: another socket
+ * holds the id): the next page load of the tab takes a fresh one. The outbox stays with the id,
+ * for its holder or, once that is gone, for adoption.
+ */
+export function forgetTabId(session: KeyValueStore, boardId: string): void {
+  session.removeItem(`${PREFIX}:tab:${boardId}`);
+}
+
 export interface AdopterOptions {
   store: KeyValueStore;
   locks: TabLocks;

@@ -10,7 +10,8 @@ the log, so correctness never depends on the layer.
 A `board.batch` is {"type", "origin": hub id, "boards": {board: [first_seq, last_seq, frame]}}
 plus, when they changed, "presence" (board: the hub's whole local list, replacing what it said
 before), "rooms" (the boards of "presence" the hub holds a room for, so it gets their ticks) and
-"cursors" (board: encoded cursor rows). `board.event`s come from realtime.cluster.fanout.
+"cursors" (board: encoded cursor rows) and "claims" (board: the client ids its sockets joined
+with, realtime.engine.takeover). `board.event`s come from realtime.cluster.fanout.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from realtime.engine.ports import HubPort
 from realtime.engine.repair import Repair
 from realtime.engine.room import Peer, Room
 from realtime.engine.roster import presence_frames
+from realtime.engine.takeover import Claim, principal, rule_on_claim
 from realtime.wire.protocol import BoardMeta, CloseCode, encode
 
 logger = logging.getLogger(__name__)
@@ -66,8 +68,20 @@ class Pods:
         self._outgoing: deque[dict[str, Any]] = deque()
         self._publish_wake = asyncio.Event()
         self._presence_wake: asyncio.TimerHandle | None = None
+        #: Client ids to claim with the next tick, per board (realtime.engine.takeover).
+        self.claims: dict[str, list[Claim]] = {}
 
     # --- publishing ----------------------------------------------------------------------
+
+    def claim(self, board_id: str, peer: Peer) -> None:
+        """
+        Tell the other hubs, with the next tick, that `peer` joined with its client id.
+        """
+        if self.hub.layer is None:
+            return
+        age = self.hub.clock() - peer.joined_at
+        self.claims.setdefault(board_id, []).append(Claim(peer.client_id, principal(peer), age))
+        self.hub.work.set()
 
     def presence_changes(self) -> dict[str, list[PresenceEntry]]:
         """
@@ -129,13 +143,14 @@ class Pods:
         trip. A backlog beyond PUBLISH_BACKLOG messages drops the oldest: the layer may lose
         messages anyway, and other hubs repair gaps from the log.
         """
+        claims, self.claims = self.claims, {}
         if self.hub.layer is None:
             return
         rooms = self.hub.rooms
         shared = {b for b, room in rooms.items() if room.presence.held_elsewhere}
         boards = {b: v for b, v in boards.items() if b in shared}
         cursors = {b: v for b, v in cursors.items() if b in shared}
-        if not (boards or presence or cursors):
+        if not (boards or presence or cursors or claims):
             return
         message: dict[str, Any] = {"type": "board.batch", "origin": self.hub.id, "boards": boards}
         if presence:
@@ -143,6 +158,8 @@ class Pods:
             message["rooms"] = [board for board in presence if board in rooms]
         if cursors:
             message["cursors"] = cursors
+        if claims:
+            message["claims"] = {b: [c.to_wire() for c in cs] for b, cs in claims.items()}
         if len(self._outgoing) >= PUBLISH_BACKLOG:
             self._outgoing.popleft()
             metrics.LAYER_DROPS.inc()
@@ -273,6 +290,25 @@ class Pods:
             room = hub.rooms.get(board)
             if room is not None:
                 room.send_cursors(rows)
+        for board, claims in message.get("claims", {}).items():
+            room = hub.rooms.get(board)
+            if room is not None:
+                self._claimed(room, origin, [Claim.from_wire(row) for row in claims])
+
+    def _claimed(self, room: Room, origin: str, claims: list[Claim]) -> None:
+        """
+        Another hub's sockets joined with these client ids: close ours they take over, answer
+        for ours that hold an id against another principal (realtime.engine.takeover).
+        """
+        now = self.hub.clock()
+        for claim in claims:
+            for peer in [p for p in room.peers.values() if p.client_id == claim.client_id]:
+                ruling = rule_on_claim(peer, claim, now=now, hub_id=self.hub.id, origin=origin)
+                if ruling.close:
+                    self.hub.close_peer(peer, CloseCode.CLIENT_REPLACED)
+                elif ruling.answer is not None:
+                    self.claims.setdefault(room.board_id, []).append(ruling.answer)
+                    self.hub.work.set()
 
     async def _event(self, message: dict[str, Any]) -> None:
         hub = self.hub

@@ -19,7 +19,7 @@ from board.exceptions import BoardNotFound
 from realtime import metrics
 from realtime.cluster.pods import Pods
 from realtime.conf import hello_limits, realtime_settings
-from realtime.engine import store
+from realtime.engine import store, takeover
 from realtime.engine.catchup import SNAP_FRAMES, catch_up, catch_up_now
 from realtime.engine.ports import HubPort
 from realtime.engine.ratelimit import RateLimiter
@@ -56,7 +56,14 @@ class Joins:
             self.pods.announce.add(board_id)
             hub.work.set()
         peer = self.new_peer(info, send, room)
+        replaced, refused = takeover.local_rivals(room, peer)
+        for old in replaced:
+            hub.close_peer(old, CloseCode.CLIENT_REPLACED)
+        if refused:
+            peer.send_queue.close(CloseCode.CLIENT_REPLACED)
+            return peer
         room.peers[peer.id] = peer
+        self.pods.claim(board_id, peer)
         room.empty_since = None
         if len(room.peers) == 1:
             # Counting walks every room: only when this one stops being empty, not per socket.
@@ -117,6 +124,7 @@ class Joins:
             presence_delta=bool(info.get("presence_delta", False)),
             credential=info.get("credential", ""),
             share_expires=info.get("share_expires"),
+            joined_at=self.hub.clock(),
         )
         queue.on_overflow = lambda: self.hub.overflowed(peer)
         return peer

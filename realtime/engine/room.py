@@ -104,6 +104,9 @@ class Peer:
     #: The fingerprint of the credential that admitted the socket (board.access; "" for none):
     #: revoking it closes the socket (Hub.close_user).
     credential: str = ""
+    #: When the socket joined, on the hub's clock: of two sockets with one client id, the newer
+    #: takes over (realtime.engine.takeover).
+    joined_at: float = 0.0
 
     def refuse_from(self, op_id: int) -> None:
         """

@@ -49,6 +49,8 @@ class CloseCode(enum.IntEnum):
     TOO_SLOW = 4008
     #: Refused at admission: the user (or the board) holds as many sockets as the process allows.
     TOO_MANY_SOCKETS = 4009
+    #: Another socket took this client id over (or holds it for another user): use a fresh id.
+    CLIENT_REPLACED = 4010
     #: Sustained abuse after `rate_limited` errors.
     RATE_LIMITED = 4029
 
@@ -64,8 +66,7 @@ class ErrorCode(enum.StrEnum):
     TOO_LARGE = "too_large"
     #: An op failed validation.
     INVALID_OP = "invalid_op"
-    #: An op would take the board past a size bound (elements, a stroke's points, the board's
-    #: points or text): final like `invalid_op`.
+    #: An op would take the board past a size bound (protocol §5): final like `invalid_op`.
     BOARD_FULL = "board_full"
     #: A viewer sent ops.
     READ_ONLY = "read_only"
@@ -387,8 +388,7 @@ def encode(message: ServerMessage | ClientMessage) -> bytes | str:
     wire = message.to_wire()
     if isinstance(message, _TEXT_TYPES):
         return _dumps(wire)
-    packed: bytes = msgpack.packb(wire)
-    return packed
+    return bytes(msgpack.packb(wire))
 
 
 def error_text(

@@ -6,7 +6,8 @@ import { cameraKey, loadCamera, openingPlace, saveCamera } from "../canvas/camer
 import { contentBounds } from "../canvas/hit";
 import { BoardClipboard } from "../clipboard";
 import { Editor } from "../editor";
-import { browserLocks, claimClientId, isReload } from "../tabs";
+import { CloseCode } from "../protocol";
+import { browserLocks, claimClientId, forgetTabId, isReload } from "../tabs";
 import { BoardChrome } from "../ui/board-ui";
 import { wireImages } from "../ui/image-input";
 import { $ } from "../ui/dom";
@@ -34,7 +35,10 @@ export async function boardPage(): Promise<void> {
     clientId: tab.clientId,
     locks,
     canvas: $<HTMLCanvasElement>("board-canvas"),
-    onStatus: (s) => chrome?.setStatus(s),
+    onStatus: (s) => {
+      if (s.kind === "fatal" && s.code === CloseCode.CLIENT_REPLACED) forgetTabId(sessionStorage, boardId);
+      chrome?.setStatus(s);
+    },
     onSession: () => {
       if (editor.sync.synced) placeCamera();
       chrome?.renderSession();
