@@ -23,7 +23,7 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from channels.layers import get_channel_layer
@@ -76,11 +76,16 @@ class Hub:
     """
 
     def __init__(
-        self, clock: Callable[[], float] = time.monotonic, stopping: Drain | None = None
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        stopping: Drain | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         #: The one clock of the hub and its rooms and sockets (rate limits, stalls, gaps,
-        #: presence, snapshots, lingering rooms): the event loop's, unless a test gives another.
+        #: presence, snapshots, lingering rooms): the event loop's, unless a test gives another,
+        #: with `sleep` to wait on it.
         self.clock = clock
+        self.sleep = sleep
         self.id = uuid.uuid4().hex[:12]
         self.rooms: dict[str, Room] = {}
         #: Set when shutdown begins: the process's flag (get_hub), or this hub's own.

@@ -9,7 +9,7 @@ can be read, and tested with a stand-in, without the hub around it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from board.document import Limits
@@ -28,6 +28,8 @@ class HubPort(Protocol):
 
     #: The one clock of the hub, its rooms and sockets.
     clock: Callable[[], float]
+    #: Waits on that clock (asyncio.sleep for the loop's own).
+    sleep: Callable[[float], Awaitable[None]]
     #: This hub's name on the channel layer (the `origin` of its batches).
     id: str
     rooms: dict[str, Room]

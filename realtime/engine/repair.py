@@ -53,12 +53,14 @@ class Repair:
             metrics.GAPS_DETECTED.inc()
         urgent = len(room.reorder) > REORDER_MAX_FRAMES
         wait = 0.0 if urgent else realtime_settings().gap_wait_ms / 1000
-        task = self.hub.spawn(self._fill_gap(room, wait), "inkroom-gap")
+        deadline = self.hub.clock() + wait
+        task = self.hub.spawn(self._fill_gap(room, deadline), "inkroom-gap")
         self._gap_tasks[room.board_id] = task
         task.add_done_callback(lambda _t: self._gap_tasks.pop(room.board_id, None))
 
-    async def _fill_gap(self, room: Room, wait: float) -> None:
-        await asyncio.sleep(wait)
+    async def _fill_gap(self, room: Room, deadline: float) -> None:
+        # On the hub's clock, from when the gap was noticed (not from when this task first runs).
+        await self.hub.sleep(deadline - self.hub.clock())
         gap = room.gap_range()
         if gap is not None:
             metrics.LAYER_DROPS.inc()

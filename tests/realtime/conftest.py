@@ -81,14 +81,14 @@ def app() -> Any:
 def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """
     The clock of the hub the test's first socket creates: it stands still until the test calls
-    `advance`, so budgets refill, presence throttles and send stalls expire only when told.
-    (Ticks still run on the event loop's own time, so frames keep flowing.)
+    `advance`, so budgets refill, presence throttles, send stalls and gap waits expire only when
+    told. (Ticks still run on the event loop's own time, so frames keep flowing.)
     """
     clock = FakeClock()
 
     class ClockedHub(hub_module.Hub):
         def __init__(self, **options: Any) -> None:
-            super().__init__(**{**options, "clock": clock})
+            super().__init__(**{**options, "clock": clock, "sleep": clock.sleep})
 
     monkeypatch.setattr(hub_module, "Hub", ClockedHub)
     return clock
