@@ -5,7 +5,8 @@ worker, in the exports' cache) and revalidated by ETag.
 The picture depends only on the board's head seq, so the ETag is that seq and a revalidation
 costs the board lookup alone: the browser asks again on every list view and mostly gets 304.
 No rate limit beyond the exports' pool: a board renders at most once per head per process, so
-new renders come no faster than edits do.
+new renders come no faster than edits do. Thumbnails wait behind exports for a worker and leave
+one to them (board.export.slots): a page of thumbnails never holds up a download.
 """
 
 from __future__ import annotations

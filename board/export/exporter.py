@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 #: What the cache and the in-flight renders are keyed by: board, seq, format and options.
 ExportKey = tuple[str, int, str, ExportOptions]
 
+#: Formats rendered for no one waiting on a download (the board list's thumbnails): they yield
+#: the export workers to exports (board.export.slots).
+BACKGROUND_FORMATS = frozenset({"thumb"})
+
 
 @dataclass
 class ExportStats:
@@ -112,7 +116,8 @@ class Exporter:
         source = load()
         started = time.monotonic()
         try:
-            rendered = self.pool.run(fmt, source, budget, options)
+            background = fmt in BACKGROUND_FORMATS
+            rendered = self.pool.run(fmt, source, budget, options, background=background)
         except ExportUnavailable as exc:
             logger.warning("export %s of board %s at seq %s: %s", fmt, board_id, seq, exc.code)
             raise

@@ -9,7 +9,8 @@ gets the stored bytes over a pipe and does the decoding, measuring and rendering
 Workers are forked from a forkserver (never from the server itself, which runs an event loop and
 threads), started on first use, at lower CPU priority, each under an address-space limit. A
 render past the timeout is killed with its worker, which is replaced; so is a worker that
-crashed or ran out of memory. A caller waits up to the timeout for a free worker.
+crashed or ran out of memory. A caller waits up to the timeout for a free worker, exports before
+thumbnails (board.export.slots).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import queue
 import resource
 import signal
 import traceback
@@ -36,6 +36,7 @@ from board.export.errors import (
     ExportUnavailable,
 )
 from board.export.options import ExportOptions
+from board.export.slots import Slots, SlotTimeout
 from board.export.task import DEFAULT_OPTIONS, ExportSource, Rendered, run_export
 
 logger = logging.getLogger(__name__)
@@ -152,10 +153,9 @@ class WorkerPool:
         self._ctx = multiprocessing.get_context("forkserver")
         # The forkserver imports the renderer once; workers fork from it ready to render.
         self._ctx.set_forkserver_preload([__name__])
-        # A slot is a worker, or None for one to start when the slot is taken.
-        self._slots: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
-        for _ in range(workers):
-            self._slots.put(None)
+        # A slot is a worker, or None for one to start when the slot is taken. Thumbnails leave
+        # one worker to exports when there are several.
+        self._slots: Slots[_Worker | None] = Slots([None] * workers, max(1, workers - 1))
         self._closed = False
 
     def run(
@@ -164,14 +164,16 @@ class WorkerPool:
         source: ExportSource,
         budget: Budget,
         options: ExportOptions = DEFAULT_OPTIONS,
+        *,
+        background: bool = False,
     ) -> Rendered:
         """
         Render in a worker; raise ExportBusy, ExportTimeout, ExportUnavailable, ExportError or
-        ExportOptionError.
+        ExportOptionError. A `background` render (a thumbnail) waits behind every export.
         """
         try:
-            worker = self._slots.get(timeout=self.timeout)
-        except queue.Empty:
+            worker = self._slots.take(background=background, timeout=self.timeout)
+        except SlotTimeout:
             raise ExportBusy(
                 f"Every export worker stayed busy for {self.timeout:g} s; try again later."
             ) from None
@@ -198,7 +200,7 @@ class WorkerPool:
             if self._closed:
                 self._discard(worker)
                 worker = None
-            self._slots.put(worker)
+            self._slots.give(worker, background=background)
         if kind == "ok":
             rendered: Rendered = value
             return rendered
@@ -219,11 +221,7 @@ class WorkerPool:
         Kill the idle workers now and busy ones when their task ends.
         """
         self._closed = True
-        while True:
-            try:
-                worker = self._slots.get_nowait()
-            except queue.Empty:
-                return
+        for worker in self._slots.take_idle():
             self._discard(worker)
 
 
@@ -238,6 +236,8 @@ class InlinePool:
         source: ExportSource,
         budget: Budget,
         options: ExportOptions = DEFAULT_OPTIONS,
+        *,
+        background: bool = False,
     ) -> Rendered:
         return run_export(fmt, source, budget, options)
 

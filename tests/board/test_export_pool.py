@@ -171,11 +171,11 @@ def test_a_worker_renders_with_the_options_and_refuses_a_missing_frame(pool: Wor
 def test_a_worker_that_died_while_idle_is_replaced(pool: WorkerPool) -> None:
     board = source(rect("r"))
     pool.run("svg", board, ROOMY)
-    idle = pool._slots.get_nowait()
+    idle = pool._slots.take(background=False, timeout=1)
     assert idle is not None
     os.kill(idle.process.pid, signal.SIGKILL)  # e.g. the kernel's OOM killer
     idle.process.join(5)
-    pool._slots.put(idle)
+    pool._slots.give(idle, background=False)
     assert pool.run("svg", board, ROOMY) == run_export("svg", board, ROOMY)
 
 
@@ -270,6 +270,8 @@ class CountingPool(InlinePool):
         source: ExportSource,
         budget: Budget,
         options: ExportOptions = DEFAULT_OPTIONS,
+        *,
+        background: bool = False,
     ) -> Rendered:
         self.calls += 1
         time.sleep(self.delay)
