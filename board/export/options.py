@@ -27,6 +27,7 @@ from board.export.render import (
     render_json_bytes,
     render_svg,
 )
+from board.export.render_shapes import DARK_INK, LIGHT_INK
 
 #: Padding bounds, world units: a frame of more than 512 units around a drawing is a mistake.
 PADDING_MAX = 512
@@ -120,7 +121,8 @@ def _svg(state: BoardState, options: ExportOptions, pixel_scale: float | None) -
         size = box_pixels(box, pixel_scale, PNG_MAX_PIXELS)
     elif options.scale != 1:
         size = (box[2] * options.scale, box[3] * options.scale)
-    return render_svg(selected, pixel_size=size, box=box, background=background, clip=clip)
+    ink = DARK_INK if options.dark else LIGHT_INK
+    return render_svg(selected, pixel_size=size, box=box, background=background, clip=clip, ink=ink)
 
 
 def _render_svg(state: BoardState, options: ExportOptions) -> bytes:

@@ -35,7 +35,14 @@ from board.document.textlayout import LABELLED_TYPES
 from board.export.errors import ExportError
 from board.export.freehand import outline_path, stroke_outline
 from board.export.images import embedded_assets, render_image
-from board.export.render_shapes import BOX_RENDERERS, dash_attrs, drawing_order
+from board.export.render_shapes import (
+    BOX_RENDERERS,
+    LIGHT_INK,
+    Ink,
+    dash_attrs,
+    drawing_order,
+    inked_renderers,
+)
 from board.export.svgfmt import num as _n
 from board.export.svgfmt import paint as _paint
 from board.export.svgfmt import qnum as _q
@@ -173,12 +180,15 @@ def render_svg(
     box: tuple[float, float, float, float] | None = None,
     background: str | None = BACKGROUND,
     clip: tuple[float, float, float, float] | None = None,
+    ink: Ink = LIGHT_INK,
 ) -> str:
     """
     Return the board as an SVG document (`pixel_size` sets width/height; default 1 px per unit)
     showing `box` (x, y, width, height; default content_box) on `background` (None: none),
-    the elements cut to `clip` (x, y, width, height) when given.
+    the elements cut to `clip` (x, y, width, height) when given, the colours no style holds
+    (a frame's name, a note's default fill and shadow) in `ink`.
     """
+    renderers = _RENDERERS if ink is LIGHT_INK else {**_RENDERERS, **inked_renderers(ink)}
     x, y, w, h = box or content_box(state)
     pw, ph = pixel_size or (w, h)
     parts = [
@@ -197,7 +207,7 @@ def render_svg(
             f'width="{_n(cw)}" height="{_n(ch)}"/></clipPath><g clip-path="url(#frame)">'
         )
     for el in drawing_order(state.elements.values()):
-        body = _RENDERERS[el["type"]](el)
+        body = renderers[el["type"]](el)
         if el["type"] in LABELLED_TYPES and el.get("text"):
             body += label_svg(el, xml_text)
         parts.append(

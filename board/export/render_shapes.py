@@ -10,18 +10,39 @@ the shape and stroking lines in a rotated frame, so both put every line at the s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
 from board.document.geometry import FRAME_LABEL_GAP, FRAME_LABEL_SIZE, NOTE_SHADOW_OFFSET
+from board.export.dark import dark_color
 from board.export.svgfmt import num, paint, qnum, xml_text
 
 #: The fill a note without one is drawn with (the sticky-note yellow of the palette).
 NOTE_FILL = "#ffec99"
 #: The note's shadow: black at this opacity.
 NOTE_SHADOW_OPACITY = 0.15
+NOTE_SHADOW = "#000000"
 #: A frame's name colour (muted: it labels a region, it is not content).
 FRAME_LABEL_COLOR = "#495057"
+
+
+class Ink(NamedTuple):
+    """
+    The colours the renderer supplies itself (no element's style holds them).
+
+    A dark export maps them by the dark rule like every style colour (dark_element), as the
+    dark canvas's filter does to everything it shows; kept light, a frame's name stayed dark grey
+    on the near-black background.
+    """
+
+    frame_label: str
+    note_fill: str
+    note_shadow: str
+
+
+LIGHT_INK = Ink(frame_label=FRAME_LABEL_COLOR, note_fill=NOTE_FILL, note_shadow=NOTE_SHADOW)
+DARK_INK = Ink(*(dark_color(c) for c in LIGHT_INK))
 FRAME_LABEL_FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 #: Hatch lines: spacing and width in world units, at least these, else in stroke widths.
 HATCH_GAP_MIN, HATCH_GAP_WIDTHS = 10, 4
@@ -134,13 +155,13 @@ def _diamond(el: Mapping[str, Any]) -> str:
     return f'{defs}<path d="{d}" fill={fill} {_outline(el["style"])}/>'
 
 
-def _note(el: Mapping[str, Any]) -> str:
+def _note(el: Mapping[str, Any], ink: Ink = LIGHT_INK) -> str:
     left, top, w, h = _box(el)
     off = NOTE_SHADOW_OFFSET
-    fill = el["style"]["fill"] or NOTE_FILL
+    fill = el["style"]["fill"] or ink.note_fill
     return (
         f"<rect x={qnum(left + off)} y={qnum(top + off)} width={qnum(w)} height={qnum(h)} "
-        f'fill="#000000" fill-opacity="{NOTE_SHADOW_OPACITY}"/>'
+        f'fill="{ink.note_shadow}" fill-opacity="{NOTE_SHADOW_OPACITY}"/>'
         f"<rect x={qnum(left)} y={qnum(top)} width={qnum(w)} height={qnum(h)} fill={paint(fill)}/>"
     )
 
@@ -152,7 +173,7 @@ def frame_label(name: str) -> str:
     return " ".join(name.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
 
 
-def _frame(el: Mapping[str, Any]) -> str:
+def _frame(el: Mapping[str, Any], ink: Ink = LIGHT_INK) -> str:
     left, top, _w, _h = _box(el)
     out = _rect(el)
     label = frame_label(xml_text(el["name"]))
@@ -160,7 +181,7 @@ def _frame(el: Mapping[str, Any]) -> str:
         out += (
             f"<text x={qnum(left)} y={qnum(top - FRAME_LABEL_GAP)} "
             f"font-size={qnum(FRAME_LABEL_SIZE)} font-family={quoteattr(FRAME_LABEL_FONT)} "
-            f'fill="{FRAME_LABEL_COLOR}" xml:space="preserve">{escape(label)}</text>'
+            f'fill="{ink.frame_label}" xml:space="preserve">{escape(label)}</text>'
         )
     return out
 
@@ -172,6 +193,13 @@ BOX_RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "note": _note,
     "frame": _frame,
 }
+
+
+def inked_renderers(ink: Ink) -> dict[str, Callable[[Mapping[str, Any]], str]]:
+    """
+    The renderers of the types that draw with renderer-supplied colours, in `ink`.
+    """
+    return {"note": partial(_note, ink=ink), "frame": partial(_frame, ink=ink)}
 
 
 def drawing_order(elements: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -108,6 +108,31 @@ def test_dark_maps_every_colour_and_the_background_like_the_dark_canvas() -> Non
     assert "#1e1e1e" in render(board(), "svg", ExportOptions()).decode()
 
 
+def test_dark_maps_the_colours_no_style_holds_a_frames_name_and_a_notes_fill() -> None:
+    state = BoardState(
+        elements={
+            "f": el("f", "frame", x=0, y=20, w=100, h=80, name="Plan"),
+            "n": el("n", "note", x=10, y=30, w=40, h=40),
+        }
+    )
+
+    def fills(svg: bytes) -> dict[str, set[str]]:
+        root = ET.fromstring(svg)
+        out: dict[str, set[str]] = {}
+        for g in root.iter(f"{SVG}g"):
+            kind = g.attrib.get("data-type")
+            if kind:
+                out[kind] = {n.attrib["fill"] for n in g.iter() if "fill" in n.attrib}
+        return out
+
+    light = fills(render(state, "svg", ExportOptions()))
+    dark = fills(render(state, "svg", ExportOptions(dark=True)))
+    assert "#495057" in light["frame"] and dark_color("#495057") in dark["frame"]
+    assert "#ffec99" in light["note"] and dark_color("#ffec99") in dark["note"]
+    assert dark_color("#000000") in dark["note"]  # the note's shadow
+    assert not {"#495057", "#ffec99", "#000000"} & (dark["frame"] | dark["note"])
+
+
 def test_a_frame_selects_and_clips_to_its_region() -> None:
     frame = el("f", "frame", x=-10, y=-10, w=60, h=50, name="F")
     state = BoardState(
