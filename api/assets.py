@@ -11,6 +11,7 @@ them for a year and revalidate with the hash as ETag.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -21,9 +22,12 @@ from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import Throttled
 from rest_framework.parsers import BaseParser, DataAndFiles, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from api.base import SHARE_PARAMETERS, SharedBoardApi
 from api.history import AnyMediaNegotiation
@@ -93,10 +97,45 @@ UPLOAD_ERRORS = {
     ),
     422: OpenApiResponse(
         ErrorSerializer,
-        description="`image_too_many_pixels` (above the pixel limit) or `invalid_image` "
-        "(does not decode).",
+        description="`image_too_many_pixels` (above the pixel limit, an animation's frames "
+        "counted) or `invalid_image` (does not decode).",
+    ),
+    429: OpenApiResponse(
+        ErrorSerializer, description="`throttled`: too many uploads; see `Retry-After`."
     ),
 }
+
+
+class ImageUploadThrottle(SimpleRateThrottle):
+    """
+    IMAGE_UPLOAD_RATE uploads per caller: the user, or the client IP for anonymous link holders.
+
+    Counts live in Django's default cache (Redis when REDIS_URL is set: every process counts
+    together). Spent once the caller may upload to the board, before the image is read: a refused
+    caller costs nothing, an image that turns out invalid still counts (its decoding did).
+    """
+
+    scope = "image_upload"
+
+    def get_rate(self) -> str | None:
+        rate: str | None = board_settings().image_upload_rate
+        return rate
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        user = request.user
+        ident = f"user-{user.pk}" if user.is_authenticated else f"ip-{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def spend_upload_rate(view: APIView, request: Request) -> None:
+    """
+    Count one upload of the caller; raise Throttled (429, Retry-After) past the rate.
+    """
+    throttle = ImageUploadThrottle()
+    if not throttle.allow_request(request, view):
+        wait = throttle.wait()
+        seconds = max(1, math.ceil(wait or 1))
+        raise Throttled(wait=wait, detail=f"Too many images uploaded: try again in {seconds} s.")
 
 
 class AssetListApi(SharedBoardApi):
@@ -133,10 +172,12 @@ class AssetListApi(SharedBoardApi):
     def post(self, request: Request, board_id: str) -> Response:
         access = self.board_access(request, board_id)
         data = request.data
+        upload = None if isinstance(data, bytes) else request.FILES.get("file")
+        if isinstance(data, bytes) or upload is not None:
+            spend_upload_rate(self, request)
         if isinstance(data, bytes):
             info, created = asset_upload(board=access.board, data=data)
             return Response(_body(info), status=201 if created else 200)
-        upload = request.FILES.get("file")
         if upload is not None:
             limit = board_settings().max_image_bytes
             if upload.size is not None and upload.size > limit:

@@ -65,6 +65,9 @@ class BoardSettings:
     #: from the header before decoding, so a small file claiming a huge canvas never inflates).
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
+    #: Image uploads per caller (user, or IP when anonymous), DRF rate syntax; None: no limit.
+    #: Copies from another board store nothing and are not counted.
+    image_upload_rate: str | None = "60/min"
     #: `manage.py gc_assets` keeps an unreferenced asset this long after its last upload or
     #: copy: an upload is referenced only once the client's `add` of its image is committed,
     #: which an offline client may send hours later.

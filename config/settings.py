@@ -364,7 +364,7 @@ INKROOM = env_overrides(
         "DRAIN_SECS",
         "EXPORT_TIMEOUT_SECS",
     ],
-    rates=["EXPORT_RATE", "SNAPSHOT_RATE"],
+    rates=["EXPORT_RATE", "SNAPSHOT_RATE", "IMAGE_UPLOAD_RATE"],
 )
 
 LOGGING = {

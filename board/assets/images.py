@@ -2,7 +2,8 @@
 What an uploaded file is, read from its bytes: the image type, its size in pixels, a preview.
 
 Pure (no ORM): Pillow reads the header lazily, so the pixel bound is checked before anything is
-decoded, and a 40-byte PNG that claims 100,000 x 100,000 pixels costs nothing.
+decoded, and a 40-byte PNG that claims 100,000 x 100,000 pixels costs nothing. An animation's
+bound is its frames times its size, its frames counted without decoding them.
 """
 
 from __future__ import annotations
@@ -93,9 +94,31 @@ def probe(data: bytes, *, max_pixels: int) -> ImageInfo:
                 f"The image is {width} x {height} pixels, above the limit of {max_pixels:,}.",
                 extra={"width": width, "height": height, "limit": max_pixels},
             )
+        frames = _frame_count(image, fmt)
+        if frames * width * height > max_pixels:
+            # A browser decodes every frame of an animation, each the whole picture.
+            raise ImageTooManyPixels(
+                f"The image is {frames:,} frames of {width} x {height} pixels "
+                f"({frames * width * height:,} in all), above the limit of {max_pixels:,}.",
+                extra={"width": width, "height": height, "frames": frames, "limit": max_pixels},
+            )
         if _orientation(image) in _TRANSPOSED:
             width, height = height, width
     return ImageInfo(mime, width, height)
+
+
+def _frame_count(image: Image.Image, fmt: str) -> int:
+    """
+    How many frames an animated image has, from its structure: Pillow skips over a GIF's frames
+    without decoding them, and reads an APNG's or animated WebP's count from its header.
+    """
+    try:
+        return max(1, int(getattr(image, "n_frames", 1)))
+    except (OSError, EOFError, ValueError, SyntaxError) as exc:
+        raise ImageUnreadable(
+            f"The file starts like {fmt} but its frames cannot be read ({exc}).",
+            extra={"format": fmt},
+        ) from None
 
 
 def _orientation(image: Image.Image) -> int:

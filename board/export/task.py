@@ -18,6 +18,7 @@ from board.export.images import AssetBlob, export_assets
 from board.export.options import OPTION_RENDERERS, ExportOptions, selected_state
 from board.export.render import FORMAT_RENDERERS
 from board.export.thumbnail import render_thumbnail
+from board.export.upright import upright_assets
 
 #: What each format's body is rendered by: the exports, and the board list's thumbnails.
 RENDERERS = {**FORMAT_RENDERERS, "thumb": render_thumbnail}
@@ -76,7 +77,9 @@ def run_export(
     Raises ExportOptionError when an option names what the board does not have.
     """
     state = materialise(source)
-    with export_assets(source.assets):
+    # Drawn formats embed photos turned as the editor shows them; JSON keeps the stored bytes.
+    assets = source.assets if fmt == "json" else upright_assets(source.assets)
+    with export_assets(assets):
         if options == DEFAULT_OPTIONS:
             cost = export_cost(state)
             if not budget.fits(fmt, cost):

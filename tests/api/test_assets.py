@@ -277,3 +277,48 @@ def test_a_restore_keeps_its_images_linked(world: World) -> None:
     services.snapshot_restore(snapshot=snapshot, author=world.users["owner"])
     got = world.client("viewer").get(assets_url(world.board, sha(PNG)))
     assert got.status_code == 200 and got.content == PNG
+
+
+def animated_gif(frames: int, size: tuple[int, int]) -> bytes:
+    """
+    A GIF of `frames` frames of `size`, each a different colour (Pillow keeps them all).
+    """
+    pictures = [Image.new("RGB", size, (n * 7 % 256, 40, 40)) for n in range(frames)]
+    out = io.BytesIO()
+    pictures[0].save(out, "GIF", save_all=True, append_images=pictures[1:], duration=40)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_an_animations_frames_count_against_the_pixel_limit(world: World, settings: Any) -> None:
+    # 10 frames of 40 x 30: 1,200 pixels a frame, 12,000 in all. One frame fits the limit.
+    settings.INKROOM = {**settings.INKROOM, "MAX_IMAGE_PIXELS": 12_000 - 1}
+    body = assert_error(
+        upload(world.client("editor"), world.board, animated_gif(10, (40, 30))),
+        422,
+        "image_too_many_pixels",
+    )
+    assert body["extra"] == {"width": 40, "height": 30, "frames": 10, "limit": 11_999}
+    assert "10 frames" in body["message"]
+    settings.INKROOM = {**settings.INKROOM, "MAX_IMAGE_PIXELS": 12_000}
+    assert (
+        upload(world.client("editor"), world.board, animated_gif(10, (40, 30))).status_code == 201
+    )
+
+
+@pytest.mark.django_db
+def test_uploads_past_the_rate_are_429_with_retry_after(world: World, settings: Any) -> None:
+    settings.INKROOM = {**settings.INKROOM, "IMAGE_UPLOAD_RATE": "2/min"}
+    editor = world.client("editor")
+    for n in range(2):
+        assert upload(editor, world.board, image_bytes("PNG", (10 + n, 10))).status_code == 201
+    refused = upload(editor, world.board, image_bytes("PNG", (20, 10)))
+    body = assert_error(refused, 429, "throttled")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert "Too many images uploaded" in body["message"]
+    # Per caller: the owner still uploads.
+    assert (
+        upload(world.client("owner"), world.board, image_bytes("PNG", (30, 10))).status_code == 201
+    )
+    settings.INKROOM = {**settings.INKROOM, "IMAGE_UPLOAD_RATE": None}
+    assert upload(editor, world.board, image_bytes("PNG", (20, 10))).status_code == 201
