@@ -6,6 +6,7 @@ the replay invariant and undo.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 from typing import Any
@@ -29,30 +30,14 @@ from board.document import (
 from board.document.limits import DELTA_MAX, OP_ID_MAX, PRESSURE_MAX
 from board.exceptions import BoardFull, OpRejected
 from tests.board.strategies import junk, op_bodies, op_logs
+from tests.support.elements import add, board, element, style
 
 LIMITS = Limits()
-STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
+STYLE = style(4)
 PROPERTY = settings(deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 
 
-def el(el_id: str, kind: str = "rect", **fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"id": el_id, "type": kind, "x": 0, "y": 0, "style": dict(STYLE)}
-    if kind == "stroke":
-        base["p"] = [0, 0]
-    elif kind == "text":
-        base.update(text="hi", size=16)
-    else:
-        base.update(w=10, h=10)
-    base.update(fields)
-    return base
-
-
-def add(element: dict[str, Any], i: int = 1) -> dict[str, Any]:
-    return {"i": i, "k": "add", "el": element}
-
-
-def board(*elements: dict[str, Any]) -> BoardState:
-    return materialize(None, [add(e, n) for n, e in enumerate(elements, 1)])
+el = functools.partial(element, box=(10, 10))
 
 
 # --- the reducer, one op kind at a time ----------------------------------------------------
@@ -353,10 +338,10 @@ def test_the_reducer_is_total_and_keeps_the_state_well_formed(log: list[dict[str
     state = materialize(None, log)
     assert log == frozen, "materialize must not mutate its input"
     assert state.seq == len(log)
-    for el_id, element in state.elements.items():
-        assert element["id"] == el_id
-        if "pr" in element:
-            assert len(element["pr"]) * 2 == len(element["p"])
+    for el_id, stored in state.elements.items():
+        assert stored["id"] == el_id
+        if "pr" in stored:
+            assert len(stored["pr"]) * 2 == len(stored["p"])
 
 
 @PROPERTY

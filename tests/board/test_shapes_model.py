@@ -20,22 +20,11 @@ from board.document import (
 )
 from board.document.geometry import FRAME_LABEL_GAP, FRAME_LABEL_SIZE, NOTE_SHADOW_OFFSET
 from board.exceptions import OpRejected
+from tests.support.elements import add, element, style
 
 LIMITS = Limits()
-STYLE = {"color": "#1e1e1e", "width": 4, "opacity": 1, "fill": None}
-
-
-def shape(el_id: str, kind: str, **fields: Any) -> dict[str, Any]:
-    el: dict[str, Any] = {"id": el_id, "type": kind, "x": 0, "y": 0, "w": 100, "h": 50}
-    el["style"] = dict(STYLE)
-    if kind == "frame":
-        el["name"] = "Frame 1"
-    el.update(fields)
-    return el
-
-
-def add(el: dict[str, Any], i: int = 1) -> dict[str, Any]:
-    return {"i": i, "k": "add", "el": el}
+STYLE = style(4)
+shape = element
 
 
 def rejected(op: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ index, undo), z-order (`ord`), groups and lock.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -24,28 +25,14 @@ from board.document.bindings import build_index, index_of
 from board.document.zorder import restore_z
 from board.exceptions import OpRejected
 from tests.board.strategies import op_logs
+from tests.support.elements import add, board, element, style
 
 LIMITS = Limits()
-STYLE = {"color": "#1e1e1e", "width": 2, "opacity": 1, "fill": None}
+STYLE = style(2)
 PROPERTY = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 
 
-def el(el_id: str, kind: str = "rect", **fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"id": el_id, "type": kind, "x": 0, "y": 0, "style": dict(STYLE)}
-    if kind == "stroke":
-        base["p"] = [0, 0]
-    else:
-        base.update(w=100, h=50)
-    base.update(fields)
-    return base
-
-
-def add(element: dict[str, Any], i: int = 1) -> dict[str, Any]:
-    return {"i": i, "k": "add", "el": element}
-
-
-def board(*elements: dict[str, Any]) -> BoardState:
-    return materialize(None, [add(e, n) for n, e in enumerate(elements, 1)])
+el = functools.partial(element, width=2)
 
 
 def ends(arrow: dict[str, Any]) -> tuple[int, int, int, int]:

@@ -6,6 +6,7 @@ bounding boxes, and the SVG export turning an element as the canvas does.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -14,7 +15,6 @@ from typing import Any
 import pytest
 
 from board.document import (
-    BoardState,
     Limits,
     apply,
     bbox,
@@ -27,24 +27,14 @@ from board.document.geometry import rotation_centre, unrotated_bbox
 from board.document.points import drawn_points
 from board.exceptions import OpRejected
 from board.export.render import content_box, render_svg
+from tests.support.elements import board, element, style
 
 LIMITS = Limits()
-STYLE = {"color": "#1e1e1e", "width": 2, "opacity": 1, "fill": None}
-
-
-def _el(el_id: str, kind: str, **fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"id": el_id, "type": kind, "x": 0, "y": 0, "style": dict(STYLE)}
-    if kind == "stroke":
-        base["p"] = [0, 0, 10, 20]
-    elif kind == "text":
-        base.update(text="hello", size=20)
-    else:
-        base.update(w=100, h=20)
-    return {**base, **fields}
-
-
-def _board(*els: dict[str, Any]) -> BoardState:
-    return materialize(None, [{"i": n, "k": "add", "el": e} for n, e in enumerate(els, 1)])
+STYLE = style(2)
+_el = functools.partial(
+    element, width=2, box=(100, 20), points=(0, 0, 10, 20), content=("hello", 20)
+)
+_board = board
 
 
 def _rejected(raw: dict[str, Any]) -> str:
