@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 from realtime import metrics
@@ -68,8 +69,9 @@ class Pods:
         self._outgoing: deque[dict[str, Any]] = deque()
         self._publish_wake = asyncio.Event()
         self._presence_wake: asyncio.TimerHandle | None = None
-        #: Client ids to claim with the next tick, per board (realtime.engine.takeover).
-        self.claims: dict[str, list[Claim]] = {}
+        #: Client ids to claim with the next tick, per board, as (claim, when its socket joined):
+        #: its age is taken when it is sent (realtime.engine.takeover).
+        self.claims: dict[str, list[tuple[Claim, float]]] = {}
 
     # --- publishing ----------------------------------------------------------------------
 
@@ -79,8 +81,8 @@ class Pods:
         """
         if self.hub.layer is None:
             return
-        age = self.hub.clock() - peer.joined_at
-        self.claims.setdefault(board_id, []).append(Claim(peer.client_id, principal(peer), age))
+        claim = Claim(peer.client_id, principal(peer), 0.0)
+        self.claims.setdefault(board_id, []).append((claim, peer.joined_at))
         self.hub.work.set()
 
     def presence_changes(self) -> dict[str, list[PresenceEntry]]:
@@ -159,7 +161,11 @@ class Pods:
         if cursors:
             message["cursors"] = cursors
         if claims:
-            message["claims"] = {b: [c.to_wire() for c in cs] for b, cs in claims.items()}
+            now = self.hub.clock()
+            message["claims"] = {
+                b: [replace(c, age=now - joined).to_wire() for c, joined in cs]
+                for b, cs in claims.items()
+            }
         if len(self._outgoing) >= PUBLISH_BACKLOG:
             self._outgoing.popleft()
             metrics.LAYER_DROPS.inc()
@@ -307,7 +313,8 @@ class Pods:
                 if ruling.close:
                     self.hub.close_peer(peer, CloseCode.CLIENT_REPLACED)
                 elif ruling.answer is not None:
-                    self.claims.setdefault(room.board_id, []).append(ruling.answer)
+                    pending = self.claims.setdefault(room.board_id, [])
+                    pending.append((ruling.answer, peer.joined_at))
                     self.hub.work.set()
 
     async def _event(self, message: dict[str, Any]) -> None:

@@ -13,9 +13,11 @@ stored. So a board keeps one socket per id, on every process:
 
 Across processes each hub announces the ids its sockets joined with (`claims` in its next
 `board.batch`, realtime.cluster.pods) and each hub rules only on its own sockets. Ages, not
-timestamps, are compared: pods' wall clocks may disagree, monotonic ages only by the layer's
-transit time. Two joins closer than RACE_SECS are told apart by hub id instead, the same way on
-both sides.
+timestamps, are compared: pods' wall clocks may disagree, ages only by the claim's transit time.
+Two joins closer than RACE_SECS cannot be ordered that way. Of the same principal both are kept:
+that is a client whose socket failed right after opening and which reconnected elsewhere, and
+closing the wrong one would stop it for good (4010 is final), while the other is already dead.
+Of two principals the hub ids decide, the same way on both sides.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from typing import Any
 
 from realtime.engine.room import Peer, Room
 
-#: Joins on two processes closer than this are not ordered by age (the claim's transit time
-#: blurs it) but by hub id.
-RACE_SECS = 1.0
+#: Joins on two processes closer than this are not ordered by age: the claim's transit time (a
+#: tick and a channel-layer hop) blurs it.
+RACE_SECS = 0.25
 
 
 def principal(peer: Peer) -> str:
@@ -93,11 +95,11 @@ def rule_on_claim(peer: Peer, claim: Claim, *, now: float, hub_id: str, origin: 
     """
     own = principal(peer)
     age = now - peer.joined_at
-    # Too close to order by age: by hub id instead, an arbitrary order the same on both hubs.
     close_call = abs(age - claim.age) < RACE_SECS
-    ours_is_newer = hub_id > origin if close_call else age < claim.age
     if own == claim.principal:
-        return Ruling(close=not ours_is_newer)
+        return Ruling(close=not close_call and age > claim.age)
+    # Too close to order by age: by hub id instead, an arbitrary order the same on both hubs.
+    ours_is_newer = hub_id > origin if close_call else age < claim.age
     if ours_is_newer:
         return Ruling(close=True)
     return Ruling(close=False, answer=None if claim.held else Claim(peer.client_id, own, age, True))

@@ -99,7 +99,7 @@ async def test_an_older_socket_holds_its_id_against_another_users_on_another_pro
     hub.pods.handle(_claims(board.id, ["tab-eeee-1", "user:999999", 0.0, False]))
     # Kept, and the other process is told to refuse its newcomer.
     answer = hub.pods.claims[board.id]
-    assert [(c.client_id, c.held) for c in answer] == [("tab-eeee-1", True)]
+    assert [(c.client_id, c.held) for c, _joined in answer] == [("tab-eeee-1", True)]
     await client.send_ops([stroke(1, "kept")])
     assert await client.expect_acked(1) == [(1, 1)]
     # The answer, seen from the newcomer's process: its own socket is the newer one and goes.

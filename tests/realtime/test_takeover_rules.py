@@ -1,6 +1,6 @@
 """
-The takeover rules of realtime.engine.takeover, seen from both processes at once: whatever each
-hub decides about its own socket, exactly one of two sockets sharing a client id stays.
+The takeover rules of realtime.engine.takeover, seen from both processes at once: each hub rules
+on its own socket only, and together they keep the one the rules say.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from realtime.engine.room import Peer
-from realtime.engine.takeover import Claim, principal, rule_on_claim
+from realtime.engine.takeover import RACE_SECS, Claim, principal, rule_on_claim
 
 
 def _peer(user_id: int | None, joined_at: float, share: str | None = None) -> Peer:
@@ -47,21 +47,26 @@ def _survivors(a: Peer, b: Peer, now: float) -> set[str]:
     return {"a", "b"} - gone
 
 
-@pytest.mark.parametrize("gap", [0.0, 0.3, 0.999, 5.0, 60.0])
+@pytest.mark.parametrize("gap", [0.3, 1.0, 5.0, 60.0])
 def test_of_one_users_two_sockets_the_newer_stays(gap: float) -> None:
     older, newer = _peer(7, 100.0), _peer(7, 100.0 + gap)
-    left = _survivors(older, newer, now=200.0)
-    assert len(left) == 1
-    if gap >= 1.0:  # further apart than a claim's transit can blur
-        assert left == {"b"}
+    assert _survivors(older, newer, now=200.0) == {"b"}
 
 
-@pytest.mark.parametrize("gap", [0.0, 0.5, 5.0, 60.0])
+@pytest.mark.parametrize("gap", [0.0, 0.1, RACE_SECS - 0.01])
+def test_one_users_joins_too_close_to_order_are_both_kept(gap: float) -> None:
+    # A socket that failed right after opening, its client already back on another process:
+    # closing the wrong one would stop that client for good (4010 is final).
+    older, newer = _peer(7, 100.0), _peer(7, 100.0 + gap)
+    assert _survivors(older, newer, now=200.0) == {"a", "b"}
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.1, 0.5, 5.0, 60.0])
 def test_against_another_principal_the_older_socket_stays(gap: float) -> None:
     older, newer = _peer(7, 100.0), _peer(None, 100.0 + gap, share="link")
     left = _survivors(older, newer, now=200.0)
     assert len(left) == 1
-    if gap >= 1.0:
+    if gap >= RACE_SECS:
         assert left == {"a"}
 
 
