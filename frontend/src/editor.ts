@@ -61,6 +61,7 @@ export class Editor {
   private dirty = true;
   private space = false;
   private lastScreen: [number, number] = [0, 0];
+  private readonly touched = (since: number) => this.sync.touchedSince(since);
   private readonly adopter: OrphanAdopter | null;
 
   constructor(private readonly opts: EditorOptions) {
@@ -202,12 +203,18 @@ export class Editor {
     const state = this.preview ?? this.sync.view();
     const live = this.preview === null;
     const version = live ? this.sync.version : -this.previewVersion;
-    const more = this.renderer.draw(state, version, this.camera, {
-      selection: live ? this.selection : new Set(),
-      tool: live ? this.tool : null,
-      cursors: live ? this.remoteCursors() : [],
-      laser: this.presence.laser,
-    });
+    const more = this.renderer.draw(
+      state,
+      version,
+      this.camera,
+      {
+        selection: live ? this.selection : new Set(),
+        tool: live ? this.tool : null,
+        cursors: live ? this.remoteCursors() : [],
+        laser: this.presence.laser,
+      },
+      live ? this.touched : undefined,
+    );
     // Tiles still to draw, or a zoom or a remote stroke to settle: keep the frames coming.
     if (more) this.invalidate();
   }
@@ -215,7 +222,7 @@ export class Editor {
   /** The live view by region, for hit tests (the renderer's index, brought up to date). */
   scene(): ElementQuery {
     if (this.preview) return scanQuery(this.sync.view());
-    this.renderer.scene.sync(this.sync.view(), this.sync.version);
+    this.renderer.scene.sync(this.sync.view(), this.sync.version, this.touched);
     return this.renderer.scene;
   }
 

@@ -14,6 +14,7 @@ import {
   UP_APP,
   v1Entry,
 } from "./compact";
+import { applyOp, cloneState, stateSnapshot } from "./ops";
 import { Outbox } from "./outbox";
 import type { HelloMessage, LogEntry, Op } from "./protocol";
 import { DEFAULT_LIMITS, encodeServer } from "./protocol";
@@ -104,8 +105,77 @@ describe("SyncClient", () => {
     expect(client.view().elements.get("s")?.p).toEqual([0, 0, 1, 1]);
     client.handle({ t: "ops", ops: [entry(add, 1), entry({ i: 2, k: "app", id: "s", p: [1, 1] }, 2)] });
     expect(client.applied).toBe(2);
-    expect(client.view()).toBe(client.confirmed);
+    expect(stateSnapshot(client.view())).toEqual(stateSnapshot(client.confirmed));
     expect(client.confirmed.elements.get("s")?.p).toEqual([0, 0, 1, 1]);
+  });
+
+  it("keeps one view while a stroke grows and the log confirms it, and says what changed in place", async () => {
+    const { client, connect } = setup();
+    connect();
+    client.handle({ t: "ops", ops: [entry({ i: 1, k: "add", el: rect("r") }, 1, "other")] });
+    const [add] = client.submit([{ k: "add", el: stroke("s") }]);
+    const view = client.view();
+    const v0 = client.version;
+    const [app] = client.submit([{ k: "app", id: "s", p: [1, 1] }]);
+    expect(client.view()).toBe(view);
+    expect(client.touchedSince(v0)).toEqual(["s"]);
+    expect(client.view().elements.get("s")?.p).toEqual([0, 0, 1, 1]);
+    client.handle({ t: "ack", a: [[add.i, 2]] });
+    client.handle({ t: "ops", ops: [entry(add, 2), entry(app, 3)] });
+    expect(client.view()).toBe(view);
+    expect(client.view().seq).toBe(3);
+    const v1 = client.version;
+    client.submit([{ k: "app", id: "s", p: [2, 2] }]);
+    expect(client.view()).toBe(view);
+    expect(client.touchedSince(v1)).toEqual(["s"]);
+    expect(client.touchedSince(v0)).toEqual(["s", "s"]);
+    // Someone else's op changes the view wholesale: no in-place account of it.
+    client.handle({ t: "ops", ops: [entry({ i: 2, k: "add", el: rect("t") }, 4, "other")] });
+    expect(client.touchedSince(v1)).toBeNull();
+    expect([...client.view().elements.keys()]).toEqual(["r", "s", "t"]);
+    expect(client.view().elements.get("s")?.p).toEqual([0, 0, 1, 1, 2, 2]);
+  });
+
+  it("shows confirmed plus pending ops after any mix of own, acked, echoed and others' ops", async () => {
+    // A reference rebuild (confirmed, then pending in i order) after every step, against the
+    // view that is kept and changed in place where it can be.
+    const rebuilt = (client: SyncClient) => {
+      const internals = client as unknown as { pending: Map<number, { op: Op }> };
+      const state = cloneState(client.confirmed);
+      for (const p of [...internals.pending.values()].sort((a, b) => a.op.i - b.op.i)) applyOp(state, p.op);
+      return stateSnapshot(state);
+    };
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let round = 0; round < 20; round++) {
+      const { client, connect } = setup();
+      connect();
+      const unechoed: Op[] = [];
+      let s = 0;
+      let strokes = 0;
+      let theirs = 0;
+      for (let step = 0; step < 60; step++) {
+        const roll = rand(20) / 2;
+        const ids = [...client.view().elements.keys()];
+        if (roll < 2) unechoed.push(...client.submit([{ k: "add", el: stroke(`s${strokes++}`, rand(50), rand(50)) }]));
+        else if (roll < 5 && ids.length > 0) unechoed.push(...client.submit([{ k: "app", id: ids[rand(ids.length)], p: [rand(9), rand(9)] }]));
+        else if (roll < 6 && ids.length > 0) unechoed.push(...client.submit([{ k: "del", ids: [ids[rand(ids.length)]] }]));
+        else if (roll < 8 && unechoed.length > 0) {
+          const n = 1 + rand(unechoed.length);
+          client.handle({ t: "ops", ops: unechoed.splice(0, n).map((op) => entry(op, ++s)) });
+        } else if (roll < 8.5 && unechoed.length > 1) {
+          // The oldest was refused (its error is still on the way): a later own op comes first.
+          client.handle({ t: "ops", ops: unechoed.splice(1, 1).map((op) => entry(op, ++s)) });
+        } else if (roll < 9) {
+          const op: Op = ids.length > 0 && rand(2) ? { i: ++theirs, k: "app", id: ids[rand(ids.length)], p: [1, 2] } : { i: ++theirs, k: "add", el: rect(`r${theirs}`) };
+          client.handle({ t: "ops", ops: [entry(op, ++s, "other")] });
+        } else if (unechoed.length > 0) {
+          client.handle({ t: "ack", a: [[unechoed[0].i, s + 1]] });
+        }
+        expect(stateSnapshot(client.view())).toEqual(rebuilt(client));
+      }
+      await flush();
+    }
   });
 
   it("sends a stroke too long for one op (an undone delete) as an add and appends that each fit a frame", async () => {

@@ -36,6 +36,11 @@ export type { NewOp } from "./protocol";
 
 /** After `rate_limited`/`unavailable`, wait this long before resending (ms): the server asks "later". */
 export const RESEND_DELAY_MS = 1000;
+/**
+ * Versions of in-place view changes remembered for `touchedSince`; a reader further behind
+ * gets null and compares the whole state (a renderer reads every frame, so this is plenty).
+ */
+const TOUCHED_KEPT = 256;
 
 export interface SyncEvents {
   /** The rendered state (confirmed + optimistic) changed. */
@@ -80,6 +85,12 @@ export class SyncClient {
   /** This connection's v2 state; replaced on every attach and detach. */
   private wire = new WireSession();
   private viewCache: BoardState | null = null;
+  /**
+   * The elements changed in place in `viewCache` since it was built, with the version each
+   * change made; versions before `touchedFrom` changed the view wholesale.
+   */
+  private touched: { version: number; id: string }[] = [];
+  private touchedFrom = 0;
   private flushScheduled = false;
   private resendTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -103,7 +114,15 @@ export class SyncClient {
     return this.role === "viewer";
   }
 
-  /** The state to render: confirmed plus this client's pending ops, in `i` order. */
+  /**
+   * The state to render: confirmed plus this client's pending ops, in `i` order.
+   *
+   * Building it copies the whole board, so while someone draws it is kept and changed in
+   * place instead: a stroke's appends are applied to it (`submit`), and the log confirming
+   * this client's own ops in order leaves it as it is (`applyEntries`). Anything else builds
+   * it afresh. A caller may hold a view across its own `submit` of other ops (deleting reads
+   * the z-order after sending the delete): only appends change a view in place.
+   */
   view(): BoardState {
     if (this.viewCache) return this.viewCache;
     if (this.pending.size === 0) return (this.viewCache = this.confirmed);
@@ -111,6 +130,17 @@ export class SyncClient {
     const ops = [...this.pending.values()].map((p) => p.op).sort((a, b) => a.i - b.i);
     for (const op of ops) applyOp(state, op);
     return (this.viewCache = state);
+  }
+
+  /**
+   * The ids of the elements `view()` changed in place since `version`, on the same state
+   * object; null when it may have changed any other way since (compare all of it then).
+   */
+  touchedSince(version: number): string[] | null {
+    if (version < this.touchedFrom) return null;
+    const ids: string[] = [];
+    for (let k = this.touched.length - 1; k >= 0 && this.touched[k].version > version; k--) ids.push(this.touched[k].id);
+    return ids;
   }
 
   /** Submit local ops: optimistic at once, persisted, sent when live. Returns the ops. */
@@ -123,7 +153,22 @@ export class SyncClient {
       this.pending.set(op.i, { op, ackedSeq: null });
       ops.push(op);
     }
-    this.changed();
+    const view = this.viewCache;
+    if (view !== null && view !== this.confirmed && ops.every((op) => op.k === "app")) {
+      // Appends are the newest pending ops: applied last, as a rebuild would apply them.
+      this.version += 1;
+      for (const op of ops) {
+        applyOp(view, op);
+        this.touched.push({ version: this.version, id: op.id });
+      }
+      if (this.touched.length > 2 * TOUCHED_KEPT) {
+        this.touched = this.touched.slice(-TOUCHED_KEPT);
+        this.touchedFrom = this.touched[0].version;
+      }
+      this.events.change();
+    } else {
+      this.changed();
+    }
     this.scheduleFlush();
     return ops;
   }
@@ -215,6 +260,7 @@ export class SyncClient {
 
   private applyEntries(entries: readonly LogEntry[]): void {
     if (entries.length === 0) return;
+    const unchanged = this.confirmsInOrder(entries);
     for (const entry of entries) {
       applyOp(this.confirmed, entry);
       this.confirmed.seq = entry.s;
@@ -226,7 +272,27 @@ export class SyncClient {
       }
     }
     this.dropConfirmedPending();
-    this.changed();
+    if (unchanged) {
+      this.viewCache!.seq = this.confirmed.seq;
+      this.events.change();
+    } else {
+      this.changed();
+    }
+  }
+
+  /**
+   * Whether `entries` are exactly this client's oldest pending ops, in order, and the view is
+   * a separate copy: confirming them then moves them from the pending layer into the confirmed
+   * state without changing what the view shows, and the view is kept (a copy of the board per
+   * batch of one's own points would be the most costly part of inking on a big board).
+   */
+  private confirmsInOrder(entries: readonly LogEntry[]): boolean {
+    if (this.viewCache === null || this.viewCache === this.confirmed) return false;
+    const oldest = this.pending.keys();
+    for (const entry of entries) {
+      if (entry.c !== this.clientId || oldest.next().value !== entry.i) return false;
+    }
+    return true;
   }
 
   private onAck(acks: readonly [number, number][]): void {
@@ -236,8 +302,11 @@ export class SyncClient {
       if (p) p.ackedSeq = s;
     }
     // Keep acked ops rendered until the log reaches them, so nothing flickers out meanwhile.
+    const before = this.pending.size;
     this.dropConfirmedPending();
-    this.changed();
+    // An ack alone changes nothing shown; dropping an op the log already holds may.
+    if (this.pending.size === before) this.events.change();
+    else this.changed();
   }
 
   /**
@@ -312,6 +381,8 @@ export class SyncClient {
   private changed(): void {
     this.viewCache = null;
     this.version += 1;
+    this.touched = [];
+    this.touchedFrom = this.version;
     this.events.change();
   }
 }

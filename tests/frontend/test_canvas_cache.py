@@ -1,7 +1,8 @@
 """
 The cached renderer (issue 17, smooth at scale) keeps no stale pixels: after remote ops, local
 ops, undo, redo, a restore and zooming between cached levels, the canvas at rest equals the
-same view drawn from scratch (inkroom.fullDraw()), pixel for pixel.
+same view drawn from scratch (inkroom.fullDraw()), pixel for pixel; and the live layer, which
+repaints only what changed while a stroke is drawn, shows what a whole redraw of it shows.
 """
 
 from __future__ import annotations
@@ -170,3 +171,58 @@ async def test_cached_canvas_matches_a_full_draw_after_ops_undo_restore_and_zoom
     await alice.wait(restored)
     await assert_exact(alice, "after restore")
     await assert_exact(bob, "bob after restore")
+
+
+#: The live canvas's pixels now, and after it is cleared and drawn again whole in the next frame:
+#: a frame that repaints only what changed must leave what a whole redraw leaves. Skia may
+#: anti-alias a clipped fill's edge a little differently (up to ~16 of 255 seen), so only a
+#: difference past a third of the highlighter's alpha counts: stale or missing ink. Returns the
+#: count of such pixels, the largest difference and the pixels the stroke inked.
+LIVE_REDRAW_JS = """async () => {
+  const c = document.getElementById('board-live');
+  const ctx = c.getContext('2d');
+  const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await frame();
+  const shown = ctx.getImageData(0, 0, c.width, c.height).data;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, c.width, c.height);
+  inkroom.editor.renderer.live.forget();
+  inkroom.editor.invalidate();
+  await frame();
+  const whole = ctx.getImageData(0, 0, c.width, c.height).data;
+  let differ = 0, ink = 0, worst = 0; const at = [];
+  for (let k = 3; k < whole.length; k += 4) {
+    if (whole[k] > 0) ink++;
+    const d = Math.max(Math.abs(whole[k] - shown[k]), Math.abs(whole[k - 1] - shown[k - 1]));
+    worst = Math.max(worst, d);
+    if (d <= 32) continue;
+    differ++;
+    const px = (k - 3) / 4;
+    if (at.length < 12) at.push([px % c.width, Math.floor(px / c.width), shown[k], whole[k]]);
+  }
+  return {differ, ink, worst, at};
+}"""
+
+
+@pytest.mark.usefixtures("pile")
+async def test_a_stroke_being_drawn_repainted_piecemeal_equals_a_whole_redraw(
+    open_board: Callable[..., Any],
+) -> None:
+    alice: Client = await open_board("alice")
+    await alice.wait("!inkroom.renderPending()")
+    await alice.tool("highlighter")
+    ox, oy = await alice.canvas_origin()
+    mouse = alice.page.mouse
+    await mouse.move(ox + 150, oy + 200)
+    await mouse.down()
+    # A loop back over itself: the repainted area crosses ink drawn many frames before.
+    for k in range(1, 60):
+        x = 150 + 5 * k - (6 * k if k > 40 else 0)
+        await mouse.move(ox + x, oy + 200 + 60 * ((k // 10) % 2) + k, steps=2)
+        if k % 10 == 0 or k < 8:
+            result = await alice.page.evaluate(LIVE_REDRAW_JS)
+            assert result["ink"] > 200, (
+                f"after {k} moves the stroke is not on the live canvas: {result}"
+            )
+            assert result["differ"] == 0, f"after {k} moves: {result}"
+    await mouse.up()

@@ -94,6 +94,19 @@ export function strokeOutline(el: Element, scale = 1): Path2D {
 }
 
 /**
+ * The outline polygon `drawElement` fills for `el` at `scale` (its path cached for it), or null
+ * when it is drawn otherwise (dashed, turned, simplified, a speck, not a stroke).
+ */
+export function plainOutline(el: Element, scale: number): number[][] | null {
+  const b = boundsOf(el);
+  const speck = (b.maxX - b.minX) * scale < 1 && (b.maxY - b.minY) * scale < 1;
+  if (el.type !== "stroke" || el.rot || (el.style.dash && el.style.dash !== "solid") || scale < LOD_SCALE || speck) return null;
+  const pts = strokeOutlinePoints(el);
+  if (!outlines.has(el)) outlines.set(el, outlinePath(pts));
+  return pts;
+}
+
+/**
  * The arrowhead rule, the same in every export (board/document/geometry.py ARROW_HEAD_*): two
  * strokes back from the tip, each ARROW_HEAD_ANGLE off the shaft, max(ARROW_HEAD_MIN,
  * ARROW_HEAD_WIDTHS x width) long but no longer than the arrow, in its colour and width.

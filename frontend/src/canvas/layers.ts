@@ -5,7 +5,8 @@
  */
 import type { Box } from "../ops";
 import type { Element } from "../protocol";
-import { drawElement, inkBounds, type Context2D } from "./draw";
+import { drawElement, inkBounds, plainOutline, type Context2D } from "./draw";
+import { outlineChange } from "./ink-diff";
 import type { SceneIndex } from "./scene";
 import { TILE, tileKey, type Level, type Tile, type TileCache } from "./tiles";
 
@@ -180,32 +181,111 @@ export interface LiveContent {
 /** Device-pixel rectangle [x, y, w, h] of what was drawn. */
 type Rect = [number, number, number, number];
 
+/** An element as the live layer last drew it. */
+interface Ink {
+  el: Element;
+  rect: Rect;
+  /** Its outline polygon, when it is a stroke drawn as one (draw.ts plainOutline). */
+  outline: number[][] | null;
+}
+
+/** Device pixels of anti-aliasing around what an element draws. */
+const INK_PAD = 2;
+
+/** The device rectangle of world box `b` in `view`, `pad` pixels wider each way. */
+function deviceRect(view: View, b: Box, pad: number): Rect {
+  const x = Math.floor(b.minX * view.scale - view.x0 - pad);
+  const y = Math.floor(b.minY * view.scale - view.y0 - pad);
+  return [x, y, Math.ceil(b.maxX * view.scale - view.x0 + pad) - x, Math.ceil(b.maxY * view.scale - view.y0 + pad) - y];
+}
+
 export class LiveLayer {
   /** What the last frame drew: only that is cleared (a full clear would repaint the page). */
   private drawn: Rect | null = null;
+  /** The elements the last frame drew, by id, for the view `inkView`. */
+  private ink = new Map<string, Ink>();
+  private inkView = "";
+  /** Whether the last frame drew anything besides elements (selection, cursors...). */
+  private decorated = false;
 
   constructor(private readonly ctx: CanvasRenderingContext2D) {}
 
   /** The canvas was cleared (resized). */
   forget(): void {
     this.drawn = null;
+    this.inkView = "";
   }
 
   draw(view: View, live: LiveContent): void {
+    const viewKey = `${view.scale}|${view.x0}|${view.y0}|${view.width}|${view.height}`;
+    const decorated = live.selected.length > 0 || live.marquee !== null || !!live.decorate || live.cursors.length > 0;
+    const sameView = viewKey === this.inkView;
+    const inks = live.elements.map((el) => this.inkOf(el, view, sameView));
+    const same = sameView && !decorated && !this.decorated;
+    this.inkView = viewKey;
+    this.decorated = decorated;
+    if (same) this.redrawChanged(view, inks);
+    else this.redrawAll(view, live, inks);
+    this.ink = new Map(inks.map((ink) => [ink.el.id, ink]));
+  }
+
+  /** `el` as this frame draws it (the last frame's record for the same object and view). */
+  private inkOf(el: Element, view: View, sameView: boolean): Ink {
+    const was = this.ink.get(el.id);
+    if (was?.el === el && sameView) return was;
+    return { el, rect: deviceRect(view, inkBounds(el), INK_PAD), outline: plainOutline(el, view.scale) };
+  }
+
+  /**
+   * Only elements are shown, in the same view as the last frame: clear and redraw (clipped)
+   * just the area that changed. A stroke being drawn changes near its end only, so a frame
+   * costs its new points, not the whole stroke.
+   */
+  private redrawChanged(view: View, inks: Ink[]): void {
+    let dirty: Rect | null = null;
+    const add = (r: Rect) => (dirty = dirty ? union(dirty, r) : r);
+    const now = new Set<string>();
+    for (const ink of inks) {
+      now.add(ink.el.id);
+      const was = this.ink.get(ink.el.id);
+      if (was === ink) continue;
+      if (!was) {
+        add(ink.rect);
+        continue;
+      }
+      const change = was.outline && ink.outline ? outlineChange(was.outline, ink.outline) : undefined;
+      if (change === undefined) add(union(was.rect, ink.rect));
+      else if (change) add(deviceRect(view, change, INK_PAD));
+    }
+    for (const [id, was] of this.ink) if (!now.has(id)) add(was.rect);
+    this.drawn = inks.length > 0 ? inks.map((i) => i.rect).reduce(union) : null;
+    const d = dirty as Rect | null;
+    if (!d) return;
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(...d);
+    ctx.beginPath();
+    ctx.rect(...d);
+    ctx.clip();
+    worldTransform(ctx, view);
+    for (const ink of inks) if (overlaps(ink.rect, d)) drawElement(ctx, ink.el, view.scale);
+    ctx.restore();
+  }
+
+  private redrawAll(view: View, live: LiveContent, inks: Ink[]): void {
     const ctx = this.ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     if (this.drawn) ctx.clearRect(...this.drawn);
     let area: Rect | null = null;
     const grow = (b: Box, pad: number) => {
-      const x = Math.floor(b.minX * view.scale - view.x0 - pad);
-      const y = Math.floor(b.minY * view.scale - view.y0 - pad);
-      const r: Rect = [x, y, Math.ceil(b.maxX * view.scale - view.x0 + pad) - x, Math.ceil(b.maxY * view.scale - view.y0 + pad) - y];
+      const r = deviceRect(view, b, pad);
       area = area ? union(area, r) : r;
     };
     worldTransform(ctx, view);
-    for (const el of live.elements) {
-      drawElement(ctx, el, view.scale);
-      grow(inkBounds(el), 2);
+    for (const ink of inks) {
+      drawElement(ctx, ink.el, view.scale);
+      area = area ? union(area, ink.rect) : ink.rect;
     }
     const z = view.zoom;
     ctx.lineWidth = 1.5 / z;
@@ -235,6 +315,10 @@ export class LiveLayer {
     }
     this.drawn = area;
   }
+}
+
+function overlaps(a: Rect, b: Rect): boolean {
+  return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
 }
 
 function union(a: Rect, b: Rect): Rect {

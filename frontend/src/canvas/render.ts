@@ -15,7 +15,7 @@ import { drawElement, drawGrid, inkBounds, type Context2D } from "./draw";
 import { LaserLayer, type LaserTrails } from "./laser";
 import { framesFirst } from "./shapes";
 import { BACKGROUND, BaseLayer, LiveLayer, worldBox, worldTransform, type LiveContent, type RemoteCursor, type View } from "./layers";
-import { SceneIndex, type SceneChanges } from "./scene";
+import { SceneIndex, type SceneChanges, type TouchedSince } from "./scene";
 import { TileCache, type Surface } from "./tiles";
 
 export type { RemoteCursor } from "./layers";
@@ -147,10 +147,11 @@ export class Renderer {
   }
 
   /**
-   * Draw a frame. `version` changes whenever `state`'s content does. Returns whether another
-   * frame is wanted: tiles still to draw, a zoom to settle, live strokes to settle.
+   * Draw a frame. `version` changes whenever `state`'s content does (`touched`: what changed
+   * in place, scene.ts). Returns whether another frame is wanted: tiles still to draw, a zoom
+   * to settle, live strokes to settle.
    */
-  draw(state: BoardState, version: number, cam: Camera, overlay: Overlay): boolean {
+  draw(state: BoardState, version: number, cam: Camera, overlay: Overlay, touched?: TouchedSince): boolean {
     const start = performance.now();
     const dpr = window.devicePixelRatio || 1;
     const scale = this.tiles.find(cam.zoom * dpr)?.scale ?? cam.zoom * dpr;
@@ -164,7 +165,7 @@ export class Renderer {
       x0: Math.round(cam.x * scale),
       y0: Math.round(cam.y * scale),
     };
-    this.scene.sync(state, version);
+    this.scene.sync(state, version, touched);
     const tool = overlay.tool;
     const drafts = new Map((tool?.drafts() ?? []).map((d) => [d.id, d]));
     const decorate = tool?.decorate ? (ctx: Context2D, zoom: number) => tool.decorate!(ctx, zoom) : null;

@@ -77,6 +77,47 @@ describe("SceneIndex", () => {
   });
 });
 
+describe("SceneIndex.sync told what changed in place", () => {
+  /** A state whose element map may not be walked: only looked up by id. */
+  const unwalkable = (state: BoardState) => {
+    const els = state.elements;
+    const walk = () => {
+      throw new Error("walked the whole state");
+    };
+    Object.assign(els, { [Symbol.iterator]: walk, entries: walk, keys: walk, values: walk, forEach: walk });
+    return state;
+  };
+
+  it("looks at the touched elements only, and reports and indexes their change", () => {
+    const state = stateFromElements(1, [rect("a"), stroke("s", 0, 0, [0, 0]), rect("b", 400, 400)]);
+    const [scene, next] = synced(state);
+    let since = 0;
+    const touched = (v: number) => (v === since ? ["s"] : null);
+    applyOp(state, { i: 1, k: "app", id: "s", p: [500, 500] });
+    since = 0;
+    scene.sync(unwalkable(state), next(), touched);
+    const changes = scene.takeChanges();
+    expect(changes.changed.map((c) => [c.old.p, c.el.p])).toEqual([[[0, 0], [0, 0, 500, 500]]]);
+    expect(changes.added).toEqual([]);
+    expect(ids(scene.query({ minX: 450, minY: 450, maxX: 460, maxY: 460 }))).toEqual(["s"]);
+  });
+
+  it("walks the whole state when it is another object, or the account is missing or names an unknown id", () => {
+    const state = stateFromElements(1, [rect("a"), stroke("s")]);
+    const [scene, next] = synced(state);
+    const copy = cloneState(state);
+    copy.elements.set("c", rect("c"));
+    scene.sync(copy, next(), () => ["s"]);
+    expect(ids(scene.takeChanges().added)).toEqual(["c"]);
+    copy.elements.delete("a");
+    scene.sync(copy, next(), () => null);
+    expect(ids(scene.takeChanges().removed)).toEqual(["a"]);
+    copy.elements.set("d", rect("d"));
+    scene.sync(copy, next(), () => ["d"]);
+    expect(ids(scene.takeChanges().added)).toEqual(["d"]);
+  });
+});
+
 describe("sameLook", () => {
   it("compares points, style and fields by value", () => {
     expect(sameLook(rect("r"), rect("r"))).toBe(true);

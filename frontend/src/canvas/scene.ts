@@ -27,6 +27,12 @@ export interface ElementQuery {
 
 const noChanges = (): SceneChanges => ({ removed: [], changed: [], added: [] });
 
+/**
+ * The ids of the elements a state changed in place since a version (the state object the same),
+ * or null when it may have changed otherwise (SyncClient.touchedSince).
+ */
+export type TouchedSince = (version: number) => readonly string[] | null;
+
 interface Entry {
   el: Element;
   /** Z-order key: larger is on top. */
@@ -44,6 +50,7 @@ export class SceneIndex implements ElementQuery {
   private nextZ = 0;
   private syncs = 0;
   private version: number | null = null;
+  private state: BoardState | null = null;
   private changes = noChanges();
 
   get size(): number {
@@ -61,11 +68,16 @@ export class SceneIndex implements ElementQuery {
 
   /**
    * Make the mirror equal `state`; `version` changes whenever the state's content does. One
-   * pass over the state with one lookup per element: it runs on every change, mid-stroke too.
+   * pass over the state with one lookup per element, unless `touched` names the few elements
+   * the same state object changed since the last sync (a stroke growing: each batch of points
+   * then costs what it touched, not what the board holds).
    */
-  sync(state: BoardState, version: number): void {
+  sync(state: BoardState, version: number, touched?: TouchedSince): void {
     if (version === this.version) return;
+    const last = this.version;
     this.version = version;
+    if (touched && last !== null && state === this.state && this.syncTouched(state, touched(last))) return;
+    this.state = state;
     const stamp = ++this.syncs;
     const changes = this.changes;
     let top = -1;
@@ -108,6 +120,24 @@ export class SceneIndex implements ElementQuery {
       this.entries.delete(id);
       this.grid.delete(id);
     }
+  }
+
+  /** Bring the elements `ids` up to date; false (nothing done) when one is new or gone. */
+  private syncTouched(state: BoardState, ids: readonly string[] | null): boolean {
+    if (ids === null) return false;
+    for (const id of ids) if (!this.entries.has(id) || !state.elements.has(id)) return false;
+    for (const id of ids) {
+      const entry = this.entries.get(id)!;
+      const el = state.elements.get(id)!;
+      const old = entry.el;
+      if (old === el) continue;
+      entry.el = el;
+      if (!sameLook(old, el)) {
+        this.changes.changed.push({ old, el });
+        this.grid.set(id, this.bounds(el));
+      }
+    }
+    return true;
   }
 
   /** The changes since the last call, and start collecting anew. */
