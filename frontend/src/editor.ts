@@ -240,6 +240,7 @@ export class Editor {
     this.tool.up();
     this.toolName = name;
     this.tool = makeTool(name, this.toolHost());
+    this.opts.canvas.style.cursor = ""; // the old tool's, until the pointer moves
     if (name !== "select") this.selection.clear();
     this.invalidate();
   }

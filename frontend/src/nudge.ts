@@ -8,44 +8,49 @@ import type { BoardState } from "./ops";
 import type { NewOp } from "./sync";
 import { movedEntry, type UndoEntry, type UndoStack } from "./undo";
 
-interface Run {
-  entry: UndoEntry;
-  /** The selection nudged (sorted ids, joined). */
-  key: string;
-  ids: string[];
-  dx: number;
-  dy: number;
-  /** Lines let go of their boxes along the way, in order: each nudge's `detach`. */
-  loose: NewOp[];
-  bound: NewOp[];
+/** One run of nudges: the whole offset, and the lines it let go of their boxes on the way. */
+class NudgeRun implements UndoEntry {
+  dx = 0;
+  dy = 0;
+  private readonly loose: NewOp[] = [];
+  private readonly bound: NewOp[] = [];
+
+  constructor(
+    readonly key: string,
+    private readonly ids: readonly string[],
+  ) {}
+
+  add(dx: number, dy: number, loose: { ops: NewOp[]; undo: NewOp[] }): void {
+    this.dx += dx;
+    this.dy += dy;
+    this.loose.push(...loose.ops);
+    this.bound.unshift(...loose.undo);
+  }
+
+  undo(state: BoardState): NewOp[] {
+    return [...movedEntry(this.ids, this.dx, this.dy).undo(state), ...this.bound];
+  }
+
+  redo(state: BoardState): NewOp[] {
+    return [...this.loose, ...movedEntry(this.ids, this.dx, this.dy).redo(state)];
+  }
 }
 
 export class Nudges {
-  private run: Run | null = null;
+  private run: NudgeRun | null = null;
 
   constructor(private readonly stack: UndoStack) {}
 
   /** Nudge `ids` (none locked) by (dx, dy) in `view`: the ops to submit; the undo step is kept. */
   nudge(view: BoardState, ids: readonly string[], dx: number, dy: number): NewOp[] {
-    // A line nudged away from its box lets go of it (attach.ts), the first time only.
+    // A line nudged away from its box lets go of it (attach.ts); only the first nudge finds one.
     const loose = detach(view, ids);
     const key = [...ids].sort().join("\n");
-    let run = this.run;
-    if (!run || run.key !== key || this.stack.top !== run.entry) {
-      run = { entry: { undo: () => [], redo: () => [] }, key, ids: [...ids], dx: 0, dy: 0, loose: [], bound: [] };
-      const r = run;
-      // Undo takes back the whole run; redo replays it as one move.
-      r.entry = {
-        undo: (state) => [...movedEntry(r.ids, r.dx, r.dy).undo(state), ...r.bound],
-        redo: (state) => [...r.loose, ...movedEntry(r.ids, r.dx, r.dy).redo(state)],
-      };
-      this.stack.push(r.entry);
-      this.run = r;
+    if (!this.run || this.run.key !== key || this.stack.top !== this.run) {
+      this.run = new NudgeRun(key, [...ids]);
+      this.stack.push(this.run);
     }
-    run.dx += dx;
-    run.dy += dy;
-    run.loose.push(...loose.ops);
-    run.bound.unshift(...loose.undo);
+    this.run.add(dx, dy, loose);
     return [...loose.ops, { k: "mov", ids: [...ids], dx, dy }];
   }
 }
