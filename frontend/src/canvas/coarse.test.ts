@@ -1,77 +1,76 @@
 import { describe, expect, it } from "vitest";
-import { stroke } from "../testing";
-import { drawCoarse, ribbonPoints } from "./coarse";
-import type { Context2D } from "./draw";
+import type { Element } from "../protocol";
+import { rect, stroke } from "../testing";
+import { CoarseRaster } from "./coarse";
 
-/** A 2D context that records paths and paints (the unit tests run in node, without a canvas). */
-function recorder() {
-  const calls: unknown[][] = [];
-  const ctx = {
-    globalAlpha: 1,
-    fillStyle: "",
-    strokeStyle: "",
-    lineWidth: 1,
-    lineCap: "",
-    lineJoin: "",
-    beginPath: () => calls.push(["beginPath"]),
-    moveTo: (x: number, y: number) => calls.push(["moveTo", x, y]),
-    lineTo: (x: number, y: number) => calls.push(["lineTo", x, y]),
-    closePath: () => calls.push(["closePath"]),
-    fill: () => calls.push(["fill", ctx.fillStyle, ctx.globalAlpha]),
-    stroke: () => calls.push(["stroke", ctx.strokeStyle, ctx.lineWidth, ctx.globalAlpha]),
-    fillRect: (...args: number[]) => calls.push(["fillRect", ...args]),
-  };
-  return { ctx: ctx as unknown as Context2D, calls };
+/** The pixel (x, y) as [r, g, b, a]. */
+function at(r: CoarseRaster, x: number, y: number): number[] {
+  const k = 4 * (y * r.width + x);
+  return [...r.data.slice(k, k + 4)];
 }
 
-describe("ribbonPoints", () => {
-  it("keeps points at least a step apart, always the last, with the pressure's radius", () => {
-    const el = { ...stroke("s", 10, 20, [0, 0, 1, 0, 1, 0, 3, 0, 1, 0]), pr: [50, 50, 90, 20, 50] };
-    el.style = { ...el.style, width: 10, opacity: 1 };
-    // Absolute x: 10, 11, 12, 15, 16. A step of 2 drops 11 and keeps 16 (the last).
-    const r = ribbonPoints(el, 2);
-    expect(r.filter((_, k) => k % 3 === 0)).toEqual([10, 12, 15, 16]);
-    // perfect-freehand's radius: size * (0.5 - thinning * (0.5 - pressure)), thinning 0.6.
-    expect(r[2]).toBeCloseTo(5);
-    expect(r[5]).toBeCloseTo(10 * (0.5 - 0.6 * (0.5 - 0.9)));
-    expect(r[8]).toBeCloseTo(10 * (0.5 - 0.6 * (0.5 - 0.2)));
+const WHITE = [255, 255, 255, 255];
+const RED = [224, 49, 49, 255];
+
+describe("CoarseRaster", () => {
+  it("starts opaque white and draws a stroke through its points in its colour, and nothing elsewhere", () => {
+    const r = new CoarseRaster(40, 20, 0.5, 0, 0);
+    expect(at(r, 5, 5)).toEqual(WHITE);
+    const el = stroke("s", 10, 10, [0, 0, 40, 0, 0, 10]);
+    el.style = { ...el.style, color: "#e03131", width: 2 };
+    r.element(el);
+    // World (10, 10) -> (50, 10) -> (50, 20) at half scale: pixels (5, 5) to (25, 5) to (25, 10).
+    for (const x of [5, 12, 20, 25]) expect(at(r, x, 5)).toEqual(RED);
+    expect(at(r, 25, 9)).toEqual(RED);
+    expect(at(r, 12, 8)).toEqual(WHITE);
+    expect(at(r, 30, 5)).toEqual(WHITE);
   });
 
-  it("gives a highlighter and a stroke without pressure half its width everywhere", () => {
-    const pen = { ...stroke("p", 0, 0, [0, 0, 5, 0, 5, 0]) };
-    pen.style = { ...pen.style, width: 6, opacity: 1 };
-    const marker = { ...pen, pr: [10, 90, 50], style: { ...pen.style, opacity: 0.35 } };
-    for (const el of [pen, marker]) expect(ribbonPoints(el, 1).filter((_, k) => k % 3 === 2)).toEqual([3, 3, 3]);
-  });
-});
-
-describe("drawCoarse", () => {
-  it("fills a wide stroke as one closed ribbon of straight edges, in its colour and opacity", () => {
-    const { ctx, calls } = recorder();
-    const el = stroke("s", 0, 0, [0, 0, 10, 0, 10, 0, 10, 0]);
-    el.style = { color: "#e03131", width: 4, opacity: 0.35, fill: null };
-    drawCoarse(ctx, el, 1);
-    const kinds = calls.map((c) => c[0]);
-    expect(kinds.filter((k) => k === "moveTo")).toHaveLength(1);
-    expect(kinds.filter((k) => k === "lineTo")).toHaveLength(2 * 4 - 1);
-    expect(kinds.slice(-2)).toEqual(["closePath", "fill"]);
-    expect(calls.at(-1)).toEqual(["fill", "#e03131", 0.35]);
-    // Straight along x: the sides are 2 (the radius) above and below, the ends reach out by 2.
-    expect(calls[1]).toEqual(["moveTo", -2, 2]);
-    expect((ctx as unknown as { globalAlpha: number }).globalAlpha).toBe(1);
+  it("blends a translucent stroke once per pixel, however often its own stamps cover it", () => {
+    const r = new CoarseRaster(40, 20, 1, 0, 0);
+    const el = stroke("h", 5, 10, [0, 0, 10, 0, -10, 0, 10, 0]);
+    el.style = { ...el.style, color: "#000000", width: 6, opacity: 0.25 };
+    r.element(el);
+    // 0.25 of black over white: 191, wherever the back-and-forth stroke passed.
+    for (const x of [5, 10, 15]) expect(at(r, x, 10)).toEqual([191, 191, 191, 255]);
+    // A second element over it blends again.
+    r.element({ ...el, id: "h2" });
+    expect(at(r, 10, 10)).toEqual([143, 143, 143, 255]);
   });
 
-  it("draws a stroke a device pixel wide or less as a hairline through its points", () => {
-    const { ctx, calls } = recorder();
-    const el = stroke("s", 0, 0, [0, 0, 10, 0, 10, 5]);
-    el.style = { color: "#1e1e1e", width: 2, opacity: 1, fill: null };
-    drawCoarse(ctx, el, 0.5);
-    expect(calls).toEqual([
-      ["beginPath"],
-      ["moveTo", 0, 0],
-      ["lineTo", 10, 0],
-      ["lineTo", 20, 5],
-      ["stroke", "#1e1e1e", 2, 1],
-    ]);
+  it("fills a shape's inside with its fill and draws its outline in its colour", () => {
+    const r = new CoarseRaster(60, 60, 1, 0, 0);
+    const box: Element = { ...rect("r", 10, 10, 40, 30), style: { color: "#e03131", width: 1, opacity: 1, fill: "#1971c2" } };
+    r.element(box);
+    expect(at(r, 30, 25)).toEqual([25, 113, 194, 255]);
+    expect(at(r, 10, 25)).toEqual(RED);
+    expect(at(r, 30, 10)).toEqual(RED);
+    expect(at(r, 55, 25)).toEqual(WHITE);
+  });
+
+  it("turns a shape by its rotation, as the canvas does", () => {
+    const r = new CoarseRaster(100, 100, 1, 0, 0);
+    // A long thin bar along x, turned 90 degrees about its centre (50, 50): now along y.
+    r.element({ ...rect("r", 10, 48, 80, 4), rot: 90, style: { color: "#000000", width: 1, opacity: 1, fill: "#000000" } });
+    expect(at(r, 50, 15)).toEqual([0, 0, 0, 255]);
+    expect(at(r, 15, 50)).toEqual(WHITE);
+  });
+
+  it("shows text as a bar over its box, not glyphs", () => {
+    const r = new CoarseRaster(200, 60, 1, 0, 0);
+    r.element({ id: "t", type: "text", x: 10, y: 10, text: "hello world", size: 20, style: { color: "#000000", width: 2, opacity: 1, fill: null } });
+    const row = Array.from({ length: 200 }, (_, x) => at(r, x, 20)[0]);
+    const inked = row.filter((v) => v < 255);
+    expect(inked.length).toBeGreaterThan(60);
+    expect(new Set(inked).size).toBe(1);
+  });
+
+  it("puts the world where the offset says and cuts what lies outside", () => {
+    const r = new CoarseRaster(10, 10, 1, -100, -100);
+    const el = stroke("s", 95, 105, [0, 0, 20, 0]);
+    el.style = { ...el.style, color: "#e03131", width: 1 };
+    r.element(el);
+    for (let x = 0; x < 10; x++) expect(at(r, x, 5)).toEqual(RED);
+    expect(at(r, 5, 4)).toEqual(WHITE);
   });
 });

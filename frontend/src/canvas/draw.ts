@@ -18,9 +18,9 @@ import { boxOfPoints, DEG, rotationCentre, turnedCorners } from "./geometry";
 /** Opacity at or below which a stroke is drawn as highlighter ink: flat, no thinning. */
 export const HIGHLIGHTER_MAX_OPACITY = 0.5;
 /** Dot grid spacing in world units. */
-const GRID_STEP = 32;
+export const GRID_STEP = 32;
 /** Below this zoom the dot grid is not drawn. */
-const GRID_MIN_ZOOM = 0.3;
+export const GRID_MIN_ZOOM = 0.3;
 /** Below this scale (device px per world unit) strokes are outlined from simplified points. */
 const LOD_SCALE = 0.5;
 

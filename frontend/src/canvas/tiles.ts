@@ -14,8 +14,8 @@
  */
 import type { Box } from "../ops";
 import type { Element } from "../protocol";
-import { COARSE_SCALE, drawCoarse } from "./coarse";
-import { drawElement, drawGrid, type Context2D } from "./draw";
+import type { CoarseRaster } from "./coarse";
+import { drawElement, drawGrid, GRID_MIN_ZOOM, GRID_STEP, type Context2D } from "./draw";
 import { framesFirst } from "./shapes";
 import type { SceneIndex } from "./scene";
 
@@ -33,6 +33,16 @@ const BLOCK_MAX = 48;
 /** Elements drawn between time checks. */
 const CHUNK = 48;
 const BACKGROUND = "#ffffff";
+/** Device pixels per world unit the coarse picture is drawn at, at most. */
+const COARSE_SCALE = 0.5;
+
+/**
+ * The coarse rasteriser, a chunk of its own: the eagerly loaded code has a size budget. It is
+ * asked for as this module loads, so it is there long before a board's state is; until then a
+ * blank view is drawn at full detail in budgeted chunks, as if there were no coarse level.
+ */
+let Raster: typeof CoarseRaster | null = null;
+void import("./coarse").then((m) => (Raster = m.CoarseRaster));
 
 export interface Surface {
   canvas: HTMLCanvasElement | OffscreenCanvas;
@@ -211,7 +221,7 @@ export class TileCache {
         const tile = level.tiles.get(tileKey(i, j));
         return !tile || (!tile.done && tile.queue === null);
       });
-      const coarse = blank && fresh.length === slots.length;
+      const coarse = blank && fresh.length === slots.length && Raster !== null;
       // Coarse tiles are drawn again as one block however few they are: a tile drawn on its
       // own would lose its coarse picture while it is redrawn.
       const refine = slots.filter(([i, j]) => level.tiles.get(tileKey(i, j))?.coarse);
@@ -235,7 +245,11 @@ export class TileCache {
         const tile = this.tile(level, i, j);
         const ctx = tile.surface.ctx;
         ctx.setTransform(1, 0, 0, 1, 0, 0);
+        // The coarse picture's pixels are blown up as they are: smoothing them costs more and
+        // only blurs what is replaced within a second anyway.
+        ctx.imageSmoothingEnabled = !b.coarse;
         ctx.drawImage(b.surface.canvas, (i - b.i0) * cut, (j - b.j0) * cut, cut, cut, 0, 0, TILE, TILE);
+        ctx.imageSmoothingEnabled = true;
         Object.assign(tile, { done: true, coarse: b.coarse, queue: null, next: 0, maxZ: b.maxZ });
         tile.version++;
       }
@@ -312,6 +326,21 @@ function drawSome(
 ): boolean {
   const s = level.scale * factor;
   const side = TILE * factor;
+  if (coarse) {
+    const raster = new Raster!(ctx.canvas.width, ctx.canvas.height, s, -i0 * side, -j0 * side, BACKGROUND);
+    if (level.zoom >= GRID_MIN_ZOOM) raster.grid(GRID_STEP);
+    const box = level.box(i0, j0);
+    box.maxX = ((i0 + cols) * side) / s;
+    box.maxY = ((j0 + rows) * side) / s;
+    p.maxZ = -1;
+    for (const el of framesFirst(scene.query(box).filter((el) => !skip.has(el.id)))) {
+      raster.element(el);
+      p.maxZ = Math.max(p.maxZ, scene.zOf(el.id));
+    }
+    ctx.putImageData(new ImageData(raster.data, raster.width, raster.height), 0, 0);
+    p.queue = null;
+    return true;
+  }
   if (p.queue === null) {
     const box = level.box(i0, j0);
     box.maxX = ((i0 + cols) * side) / s;
@@ -334,8 +363,7 @@ function drawSome(
     const end = Math.min(queue.length, p.next + CHUNK);
     for (; p.next < end; p.next++) {
       const el = queue[p.next];
-      if (coarse) drawCoarse(ctx, el, s);
-      else drawElement(ctx, el, s);
+      drawElement(ctx, el, s);
       p.maxZ = Math.max(p.maxZ, scene.zOf(el.id));
     }
     if (deadline === Infinity) continue;
