@@ -32,8 +32,20 @@ def wants_presence_deltas(query_string: bytes) -> bool:
     True when the socket URL has `presence=delta` (protocol §1): the client applies
     `presence_delta` frames, so it gets those instead of whole `presence` lists.
     """
-    values = parse_qs(query_string.decode("latin-1")).get("presence", [])
-    return bool(values) and values[-1] == "delta"
+    return _last_value(query_string, "presence") == "delta"
+
+
+def wants_tentatives(query_string: bytes) -> bool:
+    """
+    True when the socket URL has `tentative=1` (protocol §1): the client keeps a tentative layer
+    (§2.6), so it is sent others' ops as soon as the board has checked them.
+    """
+    return _last_value(query_string, "tentative") == "1"
+
+
+def _last_value(query_string: bytes, key: str) -> str | None:
+    values = parse_qs(query_string.decode("latin-1")).get(key, [])
+    return values[-1] if values else None
 
 
 class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
@@ -80,7 +92,9 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
             await self.base_send({"type": "websocket.close", "code": CloseCode.SERVICE_RESTART})
             return
         info = self.scope["inkroom"]
-        info["presence_delta"] = wants_presence_deltas(self.scope.get("query_string", b""))
+        query = self.scope.get("query_string", b"")
+        info["presence_delta"] = wants_presence_deltas(query)
+        info["tentative"] = wants_tentatives(query)
         self.peer = await self.hub.join(info, self.base_send, info["since"])
         # From here on, under Hypercorn, frames arrive in on_direct_message (no queue hop).
         receive_directly(self.base_send, self.on_direct_message)

@@ -63,6 +63,7 @@ class Checked:
         "answers",
         "deferred",
         "exact_at",
+        "offered",
         "poisoned",
         "refused",
         "room",
@@ -86,6 +87,9 @@ class Checked:
         #: check or apply raised: a server bug that concerns that socket only).
         self.answers: list[Answer] = []
         self.poisoned: list[Peer] = []
+        #: The (author, op id) of the accepted ops sent to the room's sockets as tentatives
+        #: before the commit (realtime.engine.tentative); None when none were sent.
+        self.offered: list[tuple[str, int]] | None = None
 
     def lookups(self) -> list[tuple[str, str, int]]:
         """

@@ -122,6 +122,7 @@ class Joins:
             limiter=RateLimiter.from_settings(),
             codec=new_codec(info.get("version", 1), room.handles),
             presence_delta=bool(info.get("presence_delta", False)),
+            tentative=bool(info.get("tentative", False)),
             credential=info.get("credential", ""),
             share_expires=info.get("share_expires"),
             joined_at=self.hub.clock(),

@@ -98,6 +98,8 @@ class Peer:
     codec: Codec = field(default_factory=lambda: new_codec(1, HandleTable()))
     #: The socket asked for presence changes as deltas (`presence=delta`), not whole lists.
     presence_delta: bool = False
+    #: The socket asked for others' ops before their commit (`tentative=1`, protocol §2.6).
+    tentative: bool = False
     #: When the share link whose token the socket presented expires (Unix time; None: never, or
     #: no link): its role is checked again then, as when a link is revoked.
     share_expires: float | None = None

@@ -5,9 +5,11 @@ A tick with ops starts at once while the process is lightly loaded and at most e
 under load (realtime.engine.pacing); cursors go out at most once per TICK_MS.
 
 One tick = check each room's pending ops against its state (in order; accepted ops are applied
-so later ones see them) → ONE append_batches call for all boards in the writer thread → acks to
-authors → each board's `ops` frame (built once, by concatenating the stored entries) to its local
-sockets → ONE channel-layer message for the whole process. Ops that arrive while a batch is in
+so later ones see them) → the accepted ops as one `tent` frame to the room's opted-in local
+sockets (realtime.engine.tentative) → ONE append_batches call for all boards in the writer
+thread → acks to authors; `tdrop` for any tentative not stored as new → each board's `ops` frame
+(built once, by concatenating the stored entries) to its local sockets → ONE channel-layer
+message for the whole process. Ops that arrive while a batch is in
 flight wait for the next tick (group commit): batching adapts to the database's speed by itself.
 """
 
@@ -24,7 +26,7 @@ from realtime import metrics
 from realtime.cluster.pods import Pods
 from realtime.conf import realtime_settings
 from realtime.engine import decisions as engine
-from realtime.engine import store
+from realtime.engine import store, tentative
 from realtime.engine.autosnapshot import AutoSnapshots
 from realtime.engine.decisions import Accepted, Checked
 from realtime.engine.delivery import Delivery
@@ -144,6 +146,13 @@ class Ticker:
         for peer in checked.poisoned:
             self.hub.close_peer(peer, CloseCode.INTERNAL_ERROR)
         self._answer(checked.answers)
+        try:
+            checked.offered = tentative.offer(room, checked.accepted)
+        except Exception:
+            # Nothing offered is lost: the ops are committed and delivered as entries all the
+            # same; the room's sockets reconnect and drop whatever tentatives they hold.
+            logger.exception("board %s: sending tentatives failed", room.board_id)
+            self.hub.fail_room(room)
         return checked
 
     def _answer(self, answers: list[engine.Answer]) -> None:
@@ -173,6 +182,8 @@ class Ticker:
         for board, c in checked.items():
             res = result.results.get(board)
             try:
+                if c.offered:
+                    tentative.withdraw(c.room, tentative.uncommitted(c.offered, res))
                 if res is not None and hub.rooms.get(board) is c.room:
                     stored += len(res.entries)
                     frame = self._committed(c.room, res, c.accepted)
@@ -236,6 +247,8 @@ class Ticker:
         The commit failed: answer everything taken `unavailable` and reload each state.
         """
         for c in checked.values():
+            if c.offered:
+                tentative.withdraw(c.room, c.offered)
             answers = engine.commit_failed(c)
             if self.hub.rooms.get(c.room.board_id) is c.room:
                 self.repair.reload_now(c.room)

@@ -57,12 +57,16 @@ class SimClient:
         *,
         hostile: bool = False,
         version: int = 1,
+        tentative: bool = False,
     ) -> None:
         self.name = self.client_id = name
         self.board_id, self.user_id, self.role = board_id, user_id, role
         self.rng = rng
         self.hostile = hostile
         self.version = version
+        #: Opened with `tentative=1` (protocol §2.6): keeps others' ops before their commit.
+        self.tentative = tentative
+        self.tentatives: dict[tuple[str, int], dict[str, Any]] = {}
         self._connect = connect
         self.log = ClientLog()
         self.violations: list[Violation] = []
@@ -111,6 +115,7 @@ class SimClient:
             return
         self.log.closes.append(code)
         self.conn, self.synced, self.greeted = None, False, False
+        self.tentatives.clear()
         if code in FINAL_CLOSES:
             self.violations.append(Violation("closed", f"{self.name} closed with {code}"))
             self.stopped = True
@@ -130,6 +135,7 @@ class SimClient:
 
     def disconnect(self) -> None:
         conn, self.conn, self.synced, self.greeted = self.conn, None, False, False
+        self.tentatives.clear()
         if conn is not None:
             conn.client_disconnect()
 
@@ -182,7 +188,17 @@ class SimClient:
         elif kind == "ack":
             for i, s in msg["a"]:
                 self._acked(int(i), int(s))
+        elif kind == "tent":
+            for op in msg["ops"]:
+                key = (str(op["c"]), int(op["i"]))
+                if key[0] != self.client_id:
+                    self.tentatives.pop(key, None)
+                    self.tentatives[key] = op
+        elif kind == "tdrop":
+            for c, i in msg["ops"]:
+                self.tentatives.pop((str(c), int(i)), None)
         elif kind == "snap":
+            self.tentatives.clear()
             self.replica = BoardState({el["id"]: el for el in msg["els"]}, seq=int(msg["s"]))
             self.applied = int(msg["s"])
             self.buffered = {s: e for s, e in self.buffered.items() if s > self.applied}
@@ -212,6 +228,8 @@ class SimClient:
         while self.applied + 1 in self.buffered:
             entry = self.buffered.pop(self.applied + 1)
             apply_in_place(self.replica, entry)
+            if self.tentatives:
+                self.tentatives.pop((str(entry["c"]), int(entry["i"])), None)
             self.applied += 1
         if self.buffered and self.gap_timer is None:
             loop = asyncio.get_running_loop()
@@ -227,6 +245,7 @@ class SimClient:
     def _gap_waited(self) -> None:
         self.gap_timer = None
         if self.buffered and self.conn is not None:
+            self.tentatives.clear()
             self.send_text({"type": "resync", "from": self.applied})
 
     # --- sending -----------------------------------------------------------------------------

@@ -182,6 +182,7 @@ class World:
             "share": None,
             "since": client.since,
             "version": client.version,
+            "tentative": client.tentative,
         }
         asyncio.get_running_loop().create_task(self._open(conn, info))
 
@@ -224,6 +225,7 @@ class World:
                 random.Random(rng.random()),
                 self.connect,
                 hostile=hostile,
+                tentative=not hostile and k % 2 == 1,
             )
             self.log.boards[board].roles[client.user_id] = role
             self.clients.append(client)
@@ -295,6 +297,11 @@ class World:
         return self.check(settled=self._settled())
 
     def _settled(self) -> bool:
+        # A resend still being committed (its author already has the ack of the first copy)
+        # is in flight: its tentative copies are withdrawn only when that commit ends.
+        for hub in self.live_hubs():
+            if hub.tick_lock.locked() or any(r.pending for r in hub.rooms.values()):
+                return False
         for client in self.clients:
             if client.stopped:
                 continue
@@ -347,6 +354,11 @@ class World:
                 if client.replica.elements != truth.elements:
                     detail = f"{client.name} at {client.applied}: replica differs from the log"
                     out.append(Violation("replica diverged", detail))
+            if settled and client.tentatives:
+                # Settled: every op is acked or refused, so every tentative was committed (its
+                # entry replaced it) or withdrawn; one left is an op the log does not have.
+                keys = sorted(client.tentatives)[:5]
+                out.append(Violation("tentative kept", f"{client.name} holds {keys}"))
             if client.log.duplicates:
                 detail = f"{client.name}: {client.log.duplicates} live frames repeated applied ops"
                 out.append(Violation("duplicate after synced", detail))

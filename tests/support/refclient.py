@@ -56,6 +56,7 @@ from realtime.wire.protocol import (
     Snap,
     Synced,
 )
+from realtime.wire.tentative import Tentative, TentativeDrop
 
 #: The `type` of each text frame a server sends (protocol §2.4).
 SERVER_TEXT_TYPES = frozenset(
@@ -106,7 +107,7 @@ def decode_server_text(text: str) -> ServerMessage:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None
 
 
-def decode_server_binary(data: bytes) -> ServerMessage:
+def decode_server_binary(data: bytes) -> ServerMessage | Tentative | TentativeDrop:
     """
     Decode a server msgpack frame into its dataclass (raises ProtocolError).
     """
@@ -127,6 +128,10 @@ def decode_server_binary(data: bytes) -> ServerMessage:
                 return Snap(s=msg["s"], els=msg["els"])
             case "cur":
                 return Cursors(c=msg["c"])
+            case "tent":
+                return Tentative(ops=[dict(op) for op in msg["ops"]])
+            case "tdrop":
+                return TentativeDrop(ops=[(str(c), int(i)) for c, i in msg["ops"]])
     except (KeyError, TypeError, ValueError) as exc:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, str(exc)) from None
     if kind is None:
