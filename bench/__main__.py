@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import report
+from bench import report, targets
 from bench.reconnect import scenario_r
 from bench.resync import scenario_f
 from bench.scenarios import scenario_a, scenario_b, scenario_c, scenario_d, scenario_g, scenario_s
@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="scale client counts (quick runs)")
     parser.add_argument("--no-redis", action="store_true", help="Inkroom on the in-memory layer")
     parser.add_argument("--no-references", action="store_true", help="skip reference servers")
+    parser.add_argument(
+        "--no-tentative",
+        action="store_true",
+        help="Inkroom clients do not ask for tentative ops (protocol §2.6): deliveries are counted "
+        "when the commit's entries arrive",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the Inkroom server")
     parser.add_argument("--port-base", type=int, default=18400)
     parser.add_argument("--results-dir", type=Path, default=report.RESULTS_DIR)
@@ -74,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
     report.RESULTS_DIR = args.results_dir
+    targets.TENTATIVE = not args.no_tentative
     bench = Bench(
         duration=args.duration, sweep_duration=args.sweep_duration, drain=args.drain,
         workers=args.workers, redis=not args.no_redis, points_per_op=args.points_per_op,

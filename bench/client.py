@@ -115,6 +115,9 @@ class Stats:
                 "foreign_entries",
                 "defs_frames_in",
                 "defs_bytes_in",
+                "tentative",
+                "confirmed",
+                "tentative_dropped",
             ),
             0,
         )
@@ -127,7 +130,17 @@ class OpsFrame:
     One decoded `ops` frame: what every receiver's accounting reads, and nothing else.
     """
 
-    __slots__ = ("entries", "first", "n", "own", "points", "ranges", "regular", "starts")
+    __slots__ = (
+        "entries",
+        "first",
+        "n",
+        "own",
+        "points",
+        "ranges",
+        "regular",
+        "starts",
+        "tentative",
+    )
 
     def __init__(self, entries: list[tuple[int | None, int, int, int, int]]) -> None:
         #: (seq or None, author slot or -1 if foreign, op id, points, send time µs) per entry.
@@ -161,6 +174,8 @@ class OpsFrame:
         #: The per-frame path applies: seqs contiguous (or absent), no foreign entry, each
         #: author's op ids increasing. Otherwise receivers walk `entries`.
         self.regular = bool(entries) and in_order and increasing and -1 not in ranges
+        #: A `tent` frame (protocol §2.6): ops before their commit, no seqs.
+        self.tentative = False
 
 
 class FrameDecoder:
@@ -343,8 +358,11 @@ class BenchClient:
         #: v2: the id of the last op sent on this connection (what UP_NEXT numbers after).
         self.last_i: int | None = None
         self.strokes = strokes or default_pool(STROKE_APPS * points_per_op)
-        #: Highest op id seen per author slot.
+        #: Highest op id seen per author slot (as a tentative or an entry).
         self.hwm: dict[int, int] = {}
+        #: Highest op id seen in a committed entry per author slot, once tentatives arrive
+        #: (protocol §2.6); None until the first.
+        self.chwm: dict[int, int] | None = None
         #: The slot whose entries are our own (acks); -1 matches none (relay mode).
         self.own_slot = spec.slot if mode == "inkroom" else -1
         #: Highest own op id acknowledged (by an `ack` frame or by our own entry).
@@ -448,9 +466,13 @@ class BenchClient:
                 if kind == "ack":
                     self._on_ack(msg["a"], now_ns // 1000)
                     return
-                if kind != "ops":
+                if kind == "tdrop":
+                    self.stats.counts["tentative_dropped"] += len(msg["ops"])
+                    return
+                if kind not in ("ops", "tent"):
                     return
                 frame = self.decoder.decode(payload, msg["ops"])
+                frame.tentative = kind == "tent"
         if self.counting:
             counts = self.stats.counts
             counts["ops_frames_in"] += 1
@@ -475,6 +497,11 @@ class BenchClient:
             counts["ops_bytes_in"] += wire
 
     def _on_ops(self, frame: OpsFrame, now_us: int) -> None:
+        if frame.tentative:
+            self._on_tentative(frame, now_us)
+            return
+        if self.chwm is not None and self._all_confirmed(frame):
+            return
         first = frame.first
         last_seq = self.last_seq
         if frame.regular and (
@@ -487,8 +514,11 @@ class BenchClient:
                     break
             else:
                 # Every entry is new: the outcome of the per-entry rules, per frame.
+                chwm = self.chwm
                 for slot, _lo, hi in frame.ranges:
                     hwm[slot] = hi
+                    if chwm is not None:
+                        chwm[slot] = hi
                 if first is not None:
                     self.last_seq = first + frame.n - 1
                 stats = self.stats
@@ -501,6 +531,46 @@ class BenchClient:
                     self._own_acks(own, now_us)
                 return
         self._on_entries(frame, now_us)
+
+    def _on_tentative(self, frame: OpsFrame, now_us: int) -> None:
+        """
+        Count others' ops delivered when their tentative arrives (their entry confirms them).
+        """
+        if self.chwm is None:
+            # From now on committed entries are told apart from tentatives seen before them.
+            self.chwm = dict(self.hwm)
+        stats = self.stats
+        counts = stats.counts
+        hwm = self.hwm
+        own = self.own_slot
+        for _seq, slot, i, points, sent in frame.entries:
+            if slot < 0 or slot == own or i <= hwm.get(slot, 0):
+                continue
+            hwm[slot] = i
+            counts["delivered"] += 1
+            counts["tentative"] += 1
+            counts["points_delivered"] += points
+            stats.latency.record(now_us - sent)
+
+    def _all_confirmed(self, frame: OpsFrame) -> bool:
+        """
+        A committed frame whose every entry confirms a tentative already counted: count it per
+        frame (the common case once tentatives flow); False to take the other paths.
+        """
+        chwm = self.chwm
+        assert chwm is not None
+        first = frame.first
+        if not frame.regular or first is None or first != self.last_seq + 1:
+            return False
+        hwm = self.hwm
+        for slot, lo, hi in frame.ranges:
+            if lo <= chwm.get(slot, 0) or hi > hwm.get(slot, 0) or slot == self.own_slot:
+                return False
+        for slot, _lo, hi in frame.ranges:
+            chwm[slot] = hi
+        self.last_seq = first + frame.n - 1
+        self.stats.counts["confirmed"] += frame.n
+        return True
 
     def _on_entries(self, frame: OpsFrame, now_us: int) -> None:
         """
@@ -521,7 +591,17 @@ class BenchClient:
             if slot < 0:
                 counts["foreign_entries"] += 1
                 continue
-            if i <= hwm.get(slot, 0):
+            chwm = self.chwm
+            if chwm is not None:
+                # Tentatives flow: an entry is a duplicate only if a committed one came before.
+                if i <= chwm.get(slot, 0):
+                    counts["duplicates"] += 1
+                    continue
+                chwm[slot] = i
+                if i <= hwm.get(slot, 0):
+                    counts["confirmed"] += 1
+                    continue
+            elif i <= hwm.get(slot, 0):
                 counts["duplicates"] += 1
                 continue
             hwm[slot] = i

@@ -174,6 +174,11 @@ def _merge(
         "loss": expected - delivered,
         "loss_pct": round(100 * (expected - delivered) / expected, 3) if expected else 0.0,
         "duplicates": counts["duplicates"],
+        # Deliveries counted when their tentative arrived (protocol §2.6), those of them whose
+        # committed entry then arrived too, and tentatives the server withdrew.
+        "tentative_delivered": counts["tentative"],
+        "tentative_confirmed": counts["confirmed"],
+        "tentative_dropped": counts["tentative_dropped"],
         "ops_frames_received": counts["ops_frames_in"],
         "foreign_entries": counts["foreign_entries"],
         "seq_gaps": counts["seq_gaps"],

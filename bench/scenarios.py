@@ -12,7 +12,7 @@ import functools
 import time
 from typing import Any
 
-from bench import backends, profile, report, scrape
+from bench import backends, profile, report, scrape, targets
 from bench.load import LoadPlan, run_load
 from bench.servers import LOG_DIR
 from bench.targets import CHANNELS_REF, INKROOM, WS_RELAY, Bench, Layout, client_specs, mode_of
@@ -90,6 +90,7 @@ def measure(
     if target == INKROOM:
         row["layer"] = "redis" if bench.redis or processes > 1 else "in-memory"
         row["protocol"] = proto
+        row["tentative"] = targets.TENTATIVE
     return row
 
 
@@ -278,6 +279,7 @@ def scenario_d(bench: Bench) -> None:
         row = {"scenario": "D", "target": target, "variant": "idle", **result}
         if target == INKROOM:
             row["protocol"] = proto
+        row["tentative"] = targets.TENTATIVE
         row["rss_before_mib"] = round(before / 2**20, 1)
         row["rss_per_connection_kib"] = round(per_conn, 1)
         row["note"] = (

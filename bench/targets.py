@@ -98,6 +98,11 @@ def started(
             proc.stop()
 
 
+#: Inkroom clients ask for tentative ops (protocol §2.6) and count an op delivered when its
+#: tentative arrives (bench.client); `--no-tentative` measures committed delivery only.
+TENTATIVE = True
+
+
 def client_specs(
     target: str,
     layout: Layout,
@@ -122,6 +127,7 @@ def client_specs(
                 path = (
                     f"/ws/boards/{board_ids[b]}/?v={protocol}&since={since}"
                     f"&client_id={client_id_for(slot)}&token={tickets[k]}"
+                    + ("&tentative=1" if TENTATIVE else "")
                 )
             else:
                 path = f"/ws/boards/r{b}/"

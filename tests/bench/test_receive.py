@@ -126,3 +126,42 @@ def test_record_ends_equals_recording_each(end: int, starts: list[int]) -> None:
     for t in starts:
         single.record(end - t)
     assert batch.to_state() == single.to_state()
+
+
+def _tent(ring: memoryview, entries: list[tuple[int, int]], took_us: int = 1000) -> bytes:
+    """
+    A `tent` frame (protocol §2.6) of (author slot, op id) ops, sent took_us before NOW_US.
+    """
+    out = []
+    for slot, i in entries:
+        ring[slot * RING_SIZE + i] = NOW_US - took_us
+        out.append({"c": client_id_for(slot), "i": i, "k": "app", "id": "e", "p": [1, 2, 3, 4]})
+    return server_frame(msgpack.packb({"t": "tent", "ops": out}))
+
+
+async def test_a_tentative_is_the_delivery_and_its_entry_only_confirms_it(
+    ring: memoryview, clock: FakeClock
+) -> None:
+    stats = Stats()
+    decoder = FrameDecoder(ring, RING_SIZE)
+    watcher = _client(ring, 3, decoder, stats)
+    author = _client(ring, 1, decoder, stats)
+    # The author is offered its own op among another's: it counts neither (its own is acked by
+    # the commit, the other is a delivery to it).
+    tent = _tent(ring, [(1, 1), (2, 1)], took_us=300)
+    for c in (watcher, author):
+        c.ws.data_received(tent)
+    counts = stats.counts
+    assert (counts["delivered"], counts["tentative"]) == (3, 3)
+    assert stats.latency.total == 3 * 300
+    committed = _ops(ring, [(1, 1, 1), (2, 2, 1)], took_us=2000)
+    for c in (watcher, author):
+        c.ws.data_received(committed)
+    # The entries confirm what was delivered; the author's own entry is its ack and, new to it,
+    # nothing else: no duplicates, no second latency sample.
+    assert (counts["delivered"], counts["confirmed"], counts["duplicates"]) == (4, 3, 0)
+    assert counts["acked"] == 1
+    assert stats.latency.count == 4
+    # The same entries again are duplicates, as without tentatives.
+    watcher.ws.data_received(_ops(ring, [(2, 2, 1)]))
+    assert counts["duplicates"] == 1
