@@ -9,13 +9,15 @@ The server side calls `get_exporter().export(...)` with a loader of the stored b
   to a state (pure); `dark`: the dark-mode colour rule;
 * `thumbnail`: the board list's small PNG of a state (pure);
 * `budget`: what an export costs and the most it may cost (EXPORT_MAX_GLYPHS, _POINTS);
-* `task`: one export as a worker computes it (decode, measure, render);
-* `workers`: the worker processes (EXPORT_WORKERS, _MEMORY_MB, _TIMEOUT_SECS);
+* `task`: one export as a worker computes it (decode, measure, render); `upright`: photos
+  turned by their EXIF orientation before they are embedded;
+* `workers`: the worker processes (EXPORT_WORKERS, _MEMORY_MB, _TIMEOUT_SECS); `slots`: who gets
+  the next free one (exports before thumbnails);
 * `cache`: rendered bodies by (board, seq, format, options) (EXPORT_CACHE_BYTES);
 * `exporter`: the process's exporter tying them together;
 * `errors`: why an export produced no body.
 
-The worker side (render, thumbnail, budget, task, workers) imports no Django models: the
+The worker side (render, thumbnail, budget, task, upright, workers) imports no Django models: the
 forkserver preloads it before Django is set up.
 """
 
