@@ -36,6 +36,9 @@ class AssetBlob:
 
     mime: str
     data: bytes
+    #: The EXIF orientation the picture is to be turned by when drawn (board.export.upright):
+    #: 1 for none, the bytes then say 1 too.
+    orientation: int = 1
 
     def data_uri(self) -> str:
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
@@ -76,6 +79,8 @@ def render_image(el: Mapping[str, Any]) -> str:
     """
     x, y, w, h = (_num(v) for v in image_box(el))
     blob = _ASSETS.get().get(el["asset"])
+    if blob is not None and blob.orientation != 1:
+        return _turned_image(el, blob)
     if blob is not None:
         return (
             f'<image x="{x}" y="{y}" width="{w}" height="{h}" preserveAspectRatio="none" '
@@ -93,6 +98,32 @@ def render_image(el: Mapping[str, Any]) -> str:
     return (
         f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{PLACEHOLDER_FILL}" '
         f'stroke="{PLACEHOLDER_LINE}" stroke-width="1"/>{glyph if side >= 4 else ""}'
+    )
+
+
+def _turned_image(el: Mapping[str, Any], blob: AssetBlob) -> str:
+    """
+    A picture stored turned (EXIF orientation 2..8): drawn as stored into the box before the
+    turn, then mapped onto the element's box, as a browser shows it.
+    """
+    left, top, width, height = image_box(el)
+    o = blob.orientation
+    # The stored picture's box: the element's, sideways for the orientations that swap axes.
+    sw, sh = (height, width) if o >= 5 else (width, height)
+    # SVG matrix(a b c d e f), x' = a x + c y + e, y' = b x + d y + f: stored -> shown.
+    matrix = {
+        2: (-1, 0, 0, 1, sw, 0),
+        3: (-1, 0, 0, -1, sw, sh),
+        4: (1, 0, 0, -1, 0, sh),
+        5: (0, 1, 1, 0, 0, 0),
+        6: (0, 1, -1, 0, sh, 0),
+        7: (0, -1, -1, 0, sh, sw),
+        8: (0, -1, 1, 0, 0, sw),
+    }[o]
+    return (
+        f'<image x="0" y="0" width="{_num(sw)}" height="{_num(sh)}" preserveAspectRatio="none" '
+        f'transform="translate({_num(left)} {_num(top)}) '
+        f'matrix({" ".join(_num(v) for v in matrix)})" href="{blob.data_uri()}"/>'
     )
 
 
