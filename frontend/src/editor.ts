@@ -133,6 +133,7 @@ export class Editor {
       since: String(since),
       client_id: clientId,
       presence: "delta",
+      tentative: "1", // others' ops before their commit (protocol §2.6)
     });
     if (this.opts.shareToken) q.set("share", this.opts.shareToken);
     return `${proto}//${location.host}/ws/boards/${encodeURIComponent(this.opts.boardId)}/?${q}`;

@@ -181,9 +181,21 @@ export type CursorEntry =
   | [string, number, number, Viewport]
   | [string, number, number, Viewport | null, 1];
 export type ServerCursorFrame = { t: "cur"; c: CursorEntry[] };
+/** An op the board accepted and has not committed yet, with its author (protocol §2.6). */
+export type TentativeOp = Op & { c: string };
+/** Only to sockets opened with `tentative=1`: others' ops before their commit (§2.6). */
+export type TentativeFrame = { t: "tent"; ops: TentativeOp[] };
+/** Tentative ops that will not be committed as sent: drop them (§2.6). */
+export type TentativeDropFrame = { t: "tdrop"; ops: [string, number][] };
 
 export type ClientBinary = ClientOpsFrame | ClientCursorFrame;
-export type ServerBinary = ServerOpsFrame | AckFrame | SnapFrame | ServerCursorFrame;
+export type ServerBinary =
+  | ServerOpsFrame
+  | AckFrame
+  | SnapFrame
+  | ServerCursorFrame
+  | TentativeFrame
+  | TentativeDropFrame;
 
 // Client -> server, text.
 export type ResyncMessage = { type: "resync"; from: number };
@@ -250,7 +262,7 @@ export class ProtocolError extends Error {
   override name = "ProtocolError";
 }
 
-const SERVER_BINARY_TYPES = new Set(["ops", "ack", "snap", "cur"]);
+const SERVER_BINARY_TYPES = new Set(["ops", "ack", "snap", "cur", "tent", "tdrop"]);
 const SERVER_TEXT_TYPES = new Set(["hello", "synced", "presence", "presence_delta", "board", "error", "pong"]);
 const CLIENT_BINARY_TYPES = new Set(["ops", "cur"]);
 const CLIENT_TEXT_TYPES = new Set(["resync", "presence", "ping"]);

@@ -1,9 +1,10 @@
 /**
  * SyncClient: the client half of the sync protocol, sans I/O.
  *
- * It owns the confirmed state (the durable log applied in seq order), the optimistic layer
- * (this client's unconfirmed ops, rendered on top and replayed over every newer confirmed
- * state: a rebase), the persisted outbox and the reorder buffer. A transport hands it decoded
+ * It owns the confirmed state (the durable log applied in seq order), the tentative layer
+ * (others' ops the server sent before their commit, protocol §2.6, in arrival order), the
+ * optimistic layer (this client's unconfirmed ops, rendered on top and replayed over every newer
+ * confirmed state: a rebase), the persisted outbox and the reorder buffer. A transport hands it decoded
  * server messages and socket lifecycle events; it hands back frames to send. Rejected ops
  * (`invalid_op`, `board_full`, `read_only`) are dropped and the client resyncs from its applied
  * seq, which is always a correct way to roll optimistic state back.
@@ -27,6 +28,7 @@ import {
   type Op,
   type Role,
   type ServerMessage,
+  type TentativeOp,
 } from "./protocol";
 import { ReorderBuffer } from "./reorder";
 import { WireSession, type Frame } from "./wire";
@@ -79,6 +81,12 @@ export class SyncClient {
   /** Told of every log entry as it is applied (the text editor watches others' edits). */
   readonly entryListeners = new Set<(entry: LogEntry) => void>();
   private readonly pending = new Map<number, Pending>();
+  /**
+   * Others' ops sent before their commit (protocol §2.6), by `c` and `i`, in arrival order.
+   * Only a socket opened with `tentative=1` gets them; each leaves when its log entry arrives,
+   * in a `tdrop`, or on any reconnect, resync or `snap`.
+   */
+  private readonly tentatives = new Map<string, TentativeOp>();
   private readonly sent = new Set<number>();
   private readonly reorder: ReorderBuffer;
   private send: ((frame: Frame) => void) | null = null;
@@ -115,7 +123,8 @@ export class SyncClient {
   }
 
   /**
-   * The state to render: confirmed plus this client's pending ops, in `i` order.
+   * The state to render: confirmed, then others' tentatives in arrival order, then this
+   * client's pending ops, in `i` order.
    *
    * Building it copies the whole board, so while someone draws it is kept and changed in
    * place instead: a stroke's appends are applied to it (`submit`), and the log confirming
@@ -125,8 +134,9 @@ export class SyncClient {
    */
   view(): BoardState {
     if (this.viewCache) return this.viewCache;
-    if (this.pending.size === 0) return (this.viewCache = this.confirmed);
+    if (this.pending.size === 0 && this.tentatives.size === 0) return (this.viewCache = this.confirmed);
     const state = cloneState(this.confirmed);
+    for (const op of this.tentatives.values()) applyOp(state, op);
     const ops = [...this.pending.values()].map((p) => p.op).sort((a, b) => a.i - b.i);
     for (const op of ops) applyOp(state, op);
     return (this.viewCache = state);
@@ -161,10 +171,7 @@ export class SyncClient {
         applyOp(view, op);
         this.touched.push({ version: this.version, id: op.id });
       }
-      if (this.touched.length > 2 * TOUCHED_KEPT) {
-        this.touched = this.touched.slice(-TOUCHED_KEPT);
-        this.touchedFrom = this.touched[0].version;
-      }
+      this.trimTouched();
       this.events.change();
     } else {
       this.changed();
@@ -188,6 +195,9 @@ export class SyncClient {
     this.sent.clear();
     this.wire = new WireSession();
     this.reorder.clear();
+    // What the server sent before a commit may never be committed (it may have crashed): the
+    // next catch-up brings what the log has.
+    this.dropTentatives();
     this.events.session();
   }
 
@@ -198,6 +208,7 @@ export class SyncClient {
   }
 
   resync(): void {
+    this.dropTentatives();
     this.sendMessage({ type: "resync", from: this.applied });
   }
 
@@ -215,6 +226,8 @@ export class SyncClient {
       if (msg.t === "ops") return this.onOps(msg.ops);
       if (msg.t === "ack") return this.onAck(msg.a);
       if (msg.t === "snap") return this.onSnap(msg.s, msg.els);
+      if (msg.t === "tent") return this.onTentative(msg.ops);
+      if (msg.t === "tdrop") return this.onTentativeDrop(msg.ops);
       return this.events.message(msg);
     }
     switch (msg.type) {
@@ -247,6 +260,7 @@ export class SyncClient {
   }
 
   private onSnap(seq: number, els: readonly Element[]): void {
+    this.tentatives.clear();
     this.confirmed = stateFromElements(seq, els);
     this.reorder.resetTo(seq);
     this.dropConfirmedPending();
@@ -260,11 +274,12 @@ export class SyncClient {
 
   private applyEntries(entries: readonly LogEntry[]): void {
     if (entries.length === 0) return;
-    const unchanged = this.confirmsInOrder(entries);
+    const unchanged = this.confirmsInOrder(entries) || this.confirmsTentatives(entries);
     for (const entry of entries) {
       applyOp(this.confirmed, entry);
       this.confirmed.seq = entry.s;
       for (const listener of this.entryListeners) listener(entry);
+      if (this.tentatives.size) this.tentatives.delete(tentativeKey(entry.c, entry.i));
       if (entry.c === this.clientId) {
         // Seeing our own op in the log proves it durable, even if its ack was lost.
         this.pending.delete(entry.i);
@@ -292,7 +307,71 @@ export class SyncClient {
     for (const entry of entries) {
       if (entry.c !== this.clientId || oldest.next().value !== entry.i) return false;
     }
+    if (this.tentatives.size === 0) return true;
+    // Others' tentatives sit between the confirmed state and our pending ops: confirming our
+    // appends moves them beneath those, which shows the same unless one touches the stroke.
+    const ids = new Set<string>();
+    for (const entry of entries) {
+      if (entry.k !== "app") return false;
+      ids.add(entry.id);
+    }
+    for (const op of this.tentatives.values()) if (mayTouch(op, ids)) return false;
     return true;
+  }
+
+  /**
+   * Whether `entries` are exactly the oldest tentatives, in arrival order, and the view is a
+   * separate copy: moving them into the confirmed state then changes nothing shown (the usual
+   * case: others' ops arrive as tentatives, then their commit).
+   */
+  private confirmsTentatives(entries: readonly LogEntry[]): boolean {
+    if (this.viewCache === null || this.viewCache === this.confirmed || this.tentatives.size < entries.length) return false;
+    const oldest = this.tentatives.keys();
+    for (const entry of entries) if (oldest.next().value !== tentativeKey(entry.c, entry.i)) return false;
+    return true;
+  }
+
+  private onTentative(ops: readonly TentativeOp[]): void {
+    const others = ops.filter((op) => op.c !== this.clientId); // ours are in the outbox
+    if (others.length === 0) return;
+    const view = this.viewCache;
+    // Others' appends to a view with nothing pending above them go on top, where a rebuild
+    // would put them: changed in place, as our own appends are (`submit`).
+    const inPlace =
+      view !== null &&
+      view !== this.confirmed &&
+      this.pending.size === 0 &&
+      others.every((op) => op.k === "app" && !this.tentatives.has(tentativeKey(op.c, op.i)));
+    for (const op of others) {
+      const key = tentativeKey(op.c, op.i);
+      this.tentatives.delete(key); // offered again (a resend): it takes its new place
+      this.tentatives.set(key, op);
+    }
+    if (!inPlace) return this.changed();
+    this.version += 1;
+    for (const op of others) {
+      applyOp(view, op);
+      if (op.k === "app") this.touched.push({ version: this.version, id: op.id });
+    }
+    this.trimTouched();
+    this.events.change();
+  }
+
+  private onTentativeDrop(keys: readonly [string, number][]): void {
+    let dropped = false;
+    for (const [c, i] of keys) dropped = this.tentatives.delete(tentativeKey(c, i)) || dropped;
+    if (dropped) this.changed();
+  }
+
+  private dropTentatives(): void {
+    if (this.tentatives.size === 0) return;
+    this.tentatives.clear();
+    this.changed();
+  }
+
+  /** How many tentatives the view holds (protocol §2.6); for tests and diagnostics. */
+  get tentativeCount(): number {
+    return this.tentatives.size;
   }
 
   private onAck(acks: readonly [number, number][]): void {
@@ -378,6 +457,13 @@ export class SyncClient {
     for (const frame of this.wire.encodeOps(unsent, this.limits)) this.send(frame);
   }
 
+  private trimTouched(): void {
+    if (this.touched.length > 2 * TOUCHED_KEPT) {
+      this.touched = this.touched.slice(-TOUCHED_KEPT);
+      this.touchedFrom = this.touched[0].version;
+    }
+  }
+
   private changed(): void {
     this.viewCache = null;
     this.version += 1;
@@ -385,6 +471,27 @@ export class SyncClient {
     this.touchedFrom = this.version;
     this.events.change();
   }
+}
+
+/** Whether applying `op` may read or change one of the elements `ids` (conservative). */
+function mayTouch(op: Op, ids: ReadonlySet<string>): boolean {
+  switch (op.k) {
+    case "add":
+      return ids.has(op.el.id);
+    case "app":
+    case "upd":
+      return ids.has(op.id);
+    case "mov":
+    case "del":
+    case "ord":
+      return op.ids.some((id) => ids.has(id));
+    default:
+      return true;
+  }
+}
+
+function tentativeKey(c: string, i: number): string {
+  return `${c} ${i}`;
 }
 
 /** An error's message without the `field: ` the server puts first (e.g. `op.p: `). */
