@@ -264,6 +264,11 @@ export class Renderer {
     this.liveIds = live;
     if (dirty.length > MAX_DIRTY) this.tiles.clear();
     else for (const box of dirty) this.tiles.invalidate(box);
+    if (joined.length > MAX_DIRTY) {
+      // A board loading (or the like): its bounds are not needed for the first picture.
+      this.tiles.clear();
+      return;
+    }
     if (joined.length > MAX_PAINT_OVER) {
       const area = { minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
       for (const el of joined) {

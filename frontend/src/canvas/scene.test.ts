@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyOp, cloneState, stateFromElements, type BoardState } from "../ops";
+import { applyOp, boundsOf, cloneState, stateFromElements, type BoardState } from "../ops";
 import type { Element, Op } from "../protocol";
 import type { NewOp } from "../sync";
 import { rect, stroke } from "../testing";
@@ -115,6 +115,29 @@ describe("SceneIndex.sync told what changed in place", () => {
     copy.elements.set("d", rect("d"));
     scene.sync(copy, next(), () => ["d"]);
     expect(ids(scene.takeChanges().added)).toEqual(["d"]);
+  });
+});
+
+describe("SceneIndex bounds", () => {
+  it("finds no bounds until a query needs them, and lists everything bottom first without them", () => {
+    let calls = 0;
+    const scene = new SceneIndex((el) => {
+      calls++;
+      return boundsOf(el);
+    });
+    let state = stateFromElements(1, [rect("a", 0, 0), rect("b", 500, 500), stroke("s", 0, 0, [0, 0, 9, 9])]);
+    scene.sync(state, 1);
+    expect(ids(scene.all())).toEqual(["a", "b", "s"]);
+    expect(calls).toBe(0);
+    // Changed, then gone, before any query: nothing of it is left to find.
+    state = apply(state, { k: "upd", id: "b", set: { x: 900 } });
+    scene.sync(state, 2);
+    state = apply(state, { k: "del", ids: ["b"] });
+    scene.sync(state, 3);
+    expect(ids(scene.query(everything))).toEqual(["a", "s"]);
+    expect(calls).toBe(2);
+    expect(ids(scene.query({ minX: 4, minY: 4, maxX: 5, maxY: 5 }))).toEqual(["a", "s"]);
+    expect(calls).toBe(2);
   });
 });
 

@@ -47,6 +47,11 @@ export class SceneIndex implements ElementQuery {
 
   private readonly entries = new Map<string, Entry>();
   private readonly grid = new GridIndex();
+  /**
+   * Ids whose place in the grid is not yet set: bounds are found on the first query, not in
+   * sync, so the frame a board loads in can draw its coarse picture (`all`) without them.
+   */
+  private readonly unplaced = new Set<string>();
   private nextZ = 0;
   private syncs = 0;
   private version: number | null = null;
@@ -94,7 +99,7 @@ export class SceneIndex implements ElementQuery {
           entry.el = el;
           if (!sameLook(old, el)) {
             changes.changed.push({ old, el });
-            this.grid.set(id, this.bounds(el));
+            this.unplaced.add(id);
           }
         }
         top = entry.z;
@@ -110,7 +115,7 @@ export class SceneIndex implements ElementQuery {
         changes.added.push(el);
         this.entries.set(id, { el, z, seen: stamp });
       }
-      this.grid.set(id, this.bounds(el));
+      this.unplaced.add(id);
       top = z;
     }
     if (seen === this.entries.size) return;
@@ -118,6 +123,7 @@ export class SceneIndex implements ElementQuery {
       if (entry.seen === stamp) continue;
       changes.removed.push(entry.el);
       this.entries.delete(id);
+      this.unplaced.delete(id);
       this.grid.delete(id);
     }
   }
@@ -134,7 +140,7 @@ export class SceneIndex implements ElementQuery {
       entry.el = el;
       if (!sameLook(old, el)) {
         this.changes.changed.push({ old, el });
-        this.grid.set(id, this.bounds(el));
+        this.unplaced.add(id);
       }
     }
     return true;
@@ -147,8 +153,15 @@ export class SceneIndex implements ElementQuery {
     return out;
   }
 
+  /** Every element, bottom first (no bounds needed: what a first picture of everything draws). */
+  all(): Element[] {
+    return [...this.entries.values()].sort((a, b) => a.z - b.z).map((e) => e.el);
+  }
+
   /** The elements whose bounds intersect `box`, bottom first. */
   query(box: Box): Element[] {
+    for (const id of this.unplaced) this.grid.set(id, this.bounds(this.entries.get(id)!.el));
+    this.unplaced.clear();
     const found = this.grid.search(box).map((id) => this.entries.get(id)!);
     found.sort((a, b) => a.z - b.z);
     return found.map((e) => e.el);
