@@ -35,9 +35,12 @@ async def converge(*clients: Client) -> dict[str, Any]:
     """
     deadline = asyncio.get_running_loop().time() + 20
     while True:
+        # Outboxes first: once they are empty every op is acknowledged, so committed, so in
+        # the server's state read after them (read the other way, an ack landing between the
+        # reads would return a head without that op).
+        outboxes = [await c.outbox() for c in clients]
         server = await clients[0].server_state()
         states = [await c.state() for c in clients]
-        outboxes = [await c.outbox() for c in clients]
         if all(s["seq"] == server["seq"] for s in states) and not any(outboxes):
             return server
         if asyncio.get_running_loop().time() > deadline:
