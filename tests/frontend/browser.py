@@ -11,6 +11,7 @@ import asyncio
 import time
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from playwright.async_api import BrowserContext, Error, Page, ViewportSize
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
@@ -139,6 +140,35 @@ class Client:
         await self.tool("pen")
         await self.drag(points)
         return points
+
+
+async def add_session(context: BrowserContext, server: ServerProcess, username: str) -> None:
+    """
+    Give `context` a signed-in session of `username`, made in the database as a sign-in would
+    make it; tests of the sign-in page itself use `sign_in`.
+    """
+
+    def session_key() -> str:
+        from django.conf import settings
+        from django.contrib.auth import get_user_model
+        from django.test import Client as DjangoClient
+
+        from django.db import connections
+
+        try:
+            client = DjangoClient()
+            client.force_login(get_user_model().objects.get(username=username))
+            return client.cookies[settings.SESSION_COOKIE_NAME].value
+        finally:
+            # sync_to_async's worker thread keeps its own connection, which would stop pytest
+            # from dropping the test database at the end.
+            connections.close_all()
+
+    from django.conf import settings
+
+    key = await sync_to_async(session_key)()
+    cookie: Any = {"name": settings.SESSION_COOKIE_NAME, "value": key, "url": server.http_url("/")}
+    await context.add_cookies([cookie])
 
 
 async def sign_in(page: Page, server: ServerProcess, username: str, *, next_path: str) -> None:

@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import (
     Browser,
     ViewportSize,
     async_playwright,
 )
+from pytest_asyncio import is_async_test
 
 from board.models import Board, Membership, Role
-from tests.frontend.browser import DESKTOP, Client, sign_in
+from tests.frontend.browser import DESKTOP, Client, add_session
 from tests.support.servers import ServerProcess, server_env_for, start_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,8 +92,12 @@ def server(
         sys.stderr.write(f"\n----- server :{shared_server.port} log -----\n{log}\n")
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def shared_browser() -> AsyncIterator[Browser]:
+    """
+    One Chromium for the whole run: launching it costs 1-2 s, and every test gets fresh contexts
+    (its own cookies, storage and pages), which `browser` closes after the test.
+    """
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     async with async_playwright() as pw:
@@ -100,6 +106,29 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield instance
         await instance.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(shared_browser: Browser) -> AsyncIterator[Browser]:
+    """
+    The shared Chromium, with no context left over from an earlier test.
+    """
+    if not shared_browser.is_connected():
+        pytest.fail("the shared Chromium is gone (crashed or closed by an earlier test)")
+    yield shared_browser
+    for context in list(shared_browser.contexts):
+        await context.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """
+    The browser tests share one event loop, the one the shared Chromium's driver runs on.
+    """
+    here = Path(__file__).parent
+    session_loop = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if is_async_test(item) and here in Path(str(item.path)).parents:
+            item.add_marker(session_loop, append=False)
 
 
 @pytest.fixture
@@ -120,7 +149,7 @@ def open_board(
     browser: Browser, server: ServerProcess, people: dict[str, Any]
 ) -> Callable[..., Any]:
     """
-    Sign `username` in through the login page in a fresh context and open the board.
+    Open the board as `username`, signed in, in a fresh context.
     """
 
     async def open_as(
@@ -137,9 +166,10 @@ def open_board(
         context = await browser.new_context(
             viewport=viewport or DESKTOP, accept_downloads=True, has_touch=touch, **phone
         )
+        await add_session(context, target, username)
         page = await context.new_page()
         board_id = people["board"].id
-        await sign_in(page, target, username, next_path=f"/b/{board_id}/")
+        await page.goto(target.http_url(f"/b/{board_id}/"))
         client = Client(context, page, target.http_url(""), board_id)
         await client.wait_synced()
         return client
