@@ -35,7 +35,10 @@ test: setup services
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	DEBUG=1 $(PY) -m mypy
-	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+	@# The whole suite runs in two lanes at once (scripts/test-lanes.sh); PYTEST_ARGS runs one pytest.
+	@if [ -n "$(PYTEST_ARGS)" ]; then \
+	  $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc; \
+	else scripts/test-lanes.sh $(PY); fi
 
 # The deterministic simulation (tests/sim) over more seeds than `make test` runs (2,000).
 SEEDS ?= 20000
