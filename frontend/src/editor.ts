@@ -12,12 +12,12 @@ import { Renderer, type RemoteCursor } from "./canvas/render";
 import type { ElementQuery } from "./canvas/scene";
 import type { TextTarget } from "./canvas/text-tool";
 import { makeTool, type PointerSample, type Tool, type ToolHost, type ToolName } from "./canvas/tools";
-import { stateSnapshot, type BoardState } from "./ops";
+import type { BoardState } from "./ops";
 import { Outbox } from "./outbox";
 import { Presence } from "./presence";
 import { CompactError } from "./compact";
-import { PROTOCOL_VERSION, ProtocolError, type Element, type ServerMessage, type StylePatch, type Viewport } from "./protocol";
-import { ReconnectManager, type ConnectionStatus } from "./socket";
+import { ProtocolError, type Element, type ServerMessage, type StylePatch, type Viewport } from "./protocol";
+import { boardSocketUrl, ReconnectManager, type ConnectionStatus } from "./socket";
 import { SyncClient, type NewOp } from "./sync";
 import { deliverOutbox, ORPHAN_SCAN_MS, OrphanAdopter, type TabLocks } from "./tabs";
 import { clearedEntry, deletedEntry, deleteOps, MAX_IDS_PER_OP, UndoStack, updatedEntry, type UndoEntry } from "./undo";
@@ -127,16 +127,7 @@ export class Editor {
   }
 
   private socketUrl(clientId = this.sync.clientId, since = this.sync.applied): string {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const q = new URLSearchParams({
-      v: String(PROTOCOL_VERSION),
-      since: String(since),
-      client_id: clientId,
-      presence: "delta",
-      tentative: "1", // others' ops before their commit (protocol §2.6)
-    });
-    if (this.opts.shareToken) q.set("share", this.opts.shareToken);
-    return `${proto}//${location.host}/ws/boards/${encodeURIComponent(this.opts.boardId)}/?${q}`;
+    return boardSocketUrl(this.opts.boardId, { clientId, since, share: this.opts.shareToken });
   }
 
   private onFrame(data: ArrayBuffer | string): void {
@@ -232,7 +223,8 @@ export class Editor {
     return this.socket.status.kind === "connected";
   }
 
-  private remoteCursors(): RemoteCursor[] {
+  /** Others' cursors as drawn: grey while we are not connected. */
+  remoteCursors(): RemoteCursor[] {
     const cursors = this.presence.remoteCursors();
     return this.presenceLive ? cursors : cursors.map((c) => ({ ...c, color: STALE_CURSOR_COLOR }));
   }
@@ -395,29 +387,6 @@ export class Editor {
       },
       viewChanged: () => this.viewChanged(),
       command: (name: GestureCommand, screen: [number, number]) => this.opts.command(name, screen),
-    };
-  }
-
-  /** The debug hook Playwright reads (window.inkroom). */
-  debugHook(): Record<string, unknown> {
-    return {
-      state: () => stateSnapshot(this.sync.confirmed),
-      view: () => stateSnapshot(this.sync.view()),
-      preview: () => (this.preview ? stateSnapshot(this.preview) : null),
-      status: () => this.socket.status.kind,
-      outbox: () => this.sync.outbox.list(),
-      clientId: () => this.sync.clientId,
-      role: () => this.sync.role,
-      synced: () => this.sync.synced,
-      camera: () => ({ x: this.camera.x, y: this.camera.y, zoom: this.camera.zoom }),
-      viewport: () => this.viewport(),
-      following: () => this.presence.following,
-      cursors: () => this.remoteCursors(),
-      toScreen: (x: number, y: number) => this.camera.toScreen(x, y),
-      renderPending: () => this.renderer.renderPending(),
-      renderShown: () => this.renderer.renderShown(),
-      coarseDraws: () => this.renderer.coarseDraws(),
-      fullDraw: () => this.renderer.fullDraw(this.preview ?? this.sync.view()),
     };
   }
 }

@@ -4,7 +4,7 @@
  *
  * It knows nothing about ops: frames go to `onFrame`, lifecycle to `onOpen`/`onClose`.
  */
-import { CloseCode, encode } from "./protocol";
+import { CloseCode, encode, PROTOCOL_VERSION } from "./protocol";
 
 /** First retry delay ceiling (ms); doubles per failed attempt up to BACKOFF_MAX_MS. */
 export const BACKOFF_BASE_MS = 500;
@@ -229,4 +229,24 @@ export class ReconnectManager {
     this.retryTimer = null;
     this.pingTimer = null;
   }
+}
+
+/**
+ * The board socket's URL on this page's host (protocol §1): protocol v2, presence as deltas, and
+ * others' ops before their commit (§2.6).
+ */
+export function boardSocketUrl(
+  boardId: string,
+  { clientId, since, share }: { clientId: string; since: number; share: string | null },
+): string {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const q = new URLSearchParams({
+    v: String(PROTOCOL_VERSION),
+    since: String(since),
+    client_id: clientId,
+    presence: "delta",
+    tentative: "1",
+  });
+  if (share) q.set("share", share);
+  return `${proto}//${location.host}/ws/boards/${encodeURIComponent(boardId)}/?${q}`;
 }

@@ -5,6 +5,7 @@ import { useShareToken } from "../api";
 import { cameraKey, loadCamera, openingPlace, saveCamera } from "../canvas/camera-store";
 import { contentBounds } from "../canvas/hit";
 import { BoardClipboard } from "../clipboard";
+import { debugHook } from "../debug-hook";
 import { Editor } from "../editor";
 import { CloseCode } from "../protocol";
 import { browserLocks, claimClientId, forgetTabId, isReload } from "../tabs";
@@ -96,7 +97,7 @@ export async function boardPage(): Promise<void> {
   $("btn-export").addEventListener("click", () => void import("../ui/export-dialog").then((m) => m.openExportDialog(editor, boardId)));
   new BoardShapes(editor);
   (window as unknown as { inkroom: unknown }).inkroom = {
-    ...editor.debugHook(),
+    ...debugHook(editor),
     statusText: () => $("status").textContent,
     leased: () => tab.leased,
     editor,
