@@ -16,6 +16,7 @@ import {
 } from "./compact";
 import { applyOp, cloneState, stateSnapshot } from "./ops";
 import { Outbox } from "./outbox";
+import type { PendingOps } from "./pending";
 import type { HelloMessage, LogEntry, Op } from "./protocol";
 import { DEFAULT_LIMITS, encodeServer } from "./protocol";
 import { SyncClient, type Frame } from "./sync";
@@ -140,9 +141,9 @@ describe("SyncClient", () => {
     // A reference rebuild (confirmed, then pending in i order) after every step, against the
     // view that is kept and changed in place where it can be.
     const rebuilt = (client: SyncClient) => {
-      const internals = client as unknown as { pending: Map<number, { op: Op }> };
+      const internals = client as unknown as { pending: PendingOps };
       const state = cloneState(client.confirmed);
-      for (const p of [...internals.pending.values()].sort((a, b) => a.op.i - b.op.i)) applyOp(state, p.op);
+      for (const op of internals.pending.inOrder()) applyOp(state, op);
       return stateSnapshot(state);
     };
     let seed = 7;

@@ -2,10 +2,12 @@
  * SyncClient: the client half of the sync protocol, sans I/O.
  *
  * It owns the confirmed state (the durable log applied in seq order), the tentative layer
- * (others' ops the server sent before their commit, protocol §2.6, in arrival order), the
- * optimistic layer (this client's unconfirmed ops, rendered on top and replayed over every newer
- * confirmed state: a rebase), the persisted outbox and the reorder buffer. A transport hands it decoded
- * server messages and socket lifecycle events; it hands back frames to send. Rejected ops
+ * (others' ops the server sent before their commit, protocol §2.6, in arrival order:
+ * TentativeLayer), the optimistic layer (this client's unconfirmed ops, rendered on top and
+ * replayed over every newer confirmed state, a rebase: PendingOps), the persisted outbox and the
+ * reorder buffer, and composes the view from them (changed in place while someone draws:
+ * view-touch.ts). A transport hands it decoded server messages and socket lifecycle events; it
+ * hands back frames to send. Rejected ops
  * (`invalid_op`, `board_full`, `read_only`) are dropped and the client resyncs from its applied
  * seq, which is always a correct way to roll optimistic state back.
  *
@@ -15,6 +17,7 @@
 import { splitOp } from "./op-split";
 import { applyOp, cloneState, emptyState, stateFromElements, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
+import { PendingOps } from "./pending";
 import {
   DEFAULT_LIMITS,
   encode,
@@ -30,19 +33,18 @@ import {
   type ServerMessage,
   type TentativeOp,
 } from "./protocol";
+import { refusalReason, type BoardFullRefusal } from "./refusal";
 import { ReorderBuffer } from "./reorder";
+import { TentativeLayer } from "./tentative";
+import { confirmationKeepsView, TouchLog } from "./view-touch";
 import { WireSession, type Frame } from "./wire";
 
 export type { Frame } from "./wire";
 export type { NewOp } from "./protocol";
+export { refusalReason, type BoardFullRefusal } from "./refusal";
 
 /** After `rate_limited`/`unavailable`, wait this long before resending (ms): the server asks "later". */
 export const RESEND_DELAY_MS = 1000;
-/**
- * Versions of in-place view changes remembered for `touchedSince`; a reader further behind
- * gets null and compares the whole state (a renderer reads every frame, so this is plenty).
- */
-const TOUCHED_KEPT = 256;
 
 export interface SyncEvents {
   /** The rendered state (confirmed + optimistic) changed. */
@@ -51,20 +53,6 @@ export interface SyncEvents {
   message(msg: ServerMessage): void;
   /** hello/synced/role changes. */
   session(): void;
-}
-
-/** A `board_full` refusal, kept for the board UI's notice (ui/board-ui.ts). */
-export interface BoardFullRefusal {
-  /** The server's message without its leading `field: ` (it says which bound was reached). */
-  reason: string;
-  /** When it arrived (Date.now()). */
-  at: number;
-}
-
-interface Pending {
-  op: Op;
-  /** Seq from an `ack`, once known: the op is confirmed when the state reaches it. */
-  ackedSeq: number | null;
 }
 
 export class SyncClient {
@@ -80,25 +68,17 @@ export class SyncClient {
   boardFull: BoardFullRefusal | null = null;
   /** Told of every log entry as it is applied (the text editor watches others' edits). */
   readonly entryListeners = new Set<(entry: LogEntry) => void>();
-  private readonly pending = new Map<number, Pending>();
-  /**
-   * Others' ops sent before their commit (protocol §2.6), by `c` and `i`, in arrival order.
-   * Only a socket opened with `tentative=1` gets them; each leaves when its log entry arrives,
-   * in a `tdrop`, or on any reconnect, resync or `snap`.
-   */
-  private readonly tentatives = new Map<string, TentativeOp>();
+  private readonly pending = new PendingOps();
+  /** Others' ops sent before their commit (protocol §2.6). */
+  private readonly tentatives = new TentativeLayer();
   private readonly sent = new Set<number>();
   private readonly reorder: ReorderBuffer;
   private send: ((frame: Frame) => void) | null = null;
   /** This connection's v2 state; replaced on every attach and detach. */
   private wire = new WireSession();
   private viewCache: BoardState | null = null;
-  /**
-   * The elements changed in place in `viewCache` since it was built, with the version each
-   * change made; versions before `touchedFrom` changed the view wholesale.
-   */
-  private touched: { version: number; id: string }[] = [];
-  private touchedFrom = 0;
+  /** What changed in place in `viewCache` since it was built. */
+  private readonly touched = new TouchLog();
   private flushScheduled = false;
   private resendTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -107,7 +87,7 @@ export class SyncClient {
     private readonly events: SyncEvents,
   ) {
     this.reorder = new ReorderBuffer(this.limits.gap_wait_ms, () => this.resync());
-    for (const op of outbox.list()) this.pending.set(op.i, { op, ackedSeq: null });
+    for (const op of outbox.list()) this.pending.add(op);
   }
 
   get clientId(): string {
@@ -137,8 +117,7 @@ export class SyncClient {
     if (this.pending.size === 0 && this.tentatives.size === 0) return (this.viewCache = this.confirmed);
     const state = cloneState(this.confirmed);
     for (const op of this.tentatives.values()) applyOp(state, op);
-    const ops = [...this.pending.values()].map((p) => p.op).sort((a, b) => a.i - b.i);
-    for (const op of ops) applyOp(state, op);
+    for (const op of this.pending.inOrder()) applyOp(state, op);
     return (this.viewCache = state);
   }
 
@@ -147,10 +126,7 @@ export class SyncClient {
    * object; null when it may have changed any other way since (compare all of it then).
    */
   touchedSince(version: number): string[] | null {
-    if (version < this.touchedFrom) return null;
-    const ids: string[] = [];
-    for (let k = this.touched.length - 1; k >= 0 && this.touched[k].version > version; k--) ids.push(this.touched[k].id);
-    return ids;
+    return this.touched.since(version);
   }
 
   /** Submit local ops: optimistic at once, persisted, sent when live. Returns the ops. */
@@ -160,22 +136,12 @@ export class SyncClient {
     for (const partial of newOps.flatMap((op) => splitOp(op, this.limits.max_points_per_op))) {
       const op = { ...partial, i: this.outbox.nextId() } as Op;
       this.outbox.push(op);
-      this.pending.set(op.i, { op, ackedSeq: null });
+      this.pending.add(op);
       ops.push(op);
     }
-    const view = this.viewCache;
-    if (view !== null && view !== this.confirmed && ops.every((op) => op.k === "app")) {
-      // Appends are the newest pending ops: applied last, as a rebuild would apply them.
-      this.version += 1;
-      for (const op of ops) {
-        applyOp(view, op);
-        this.touched.push({ version: this.version, id: op.id });
-      }
-      this.trimTouched();
-      this.events.change();
-    } else {
-      this.changed();
-    }
+    // Appends are the newest pending ops: applied last, as a rebuild would apply them.
+    if (this.viewIsCopy() && ops.every((op) => op.k === "app")) this.changeInPlace(ops);
+    else this.changed();
     this.scheduleFlush();
     return ops;
   }
@@ -260,10 +226,10 @@ export class SyncClient {
   }
 
   private onSnap(seq: number, els: readonly Element[]): void {
-    this.tentatives.clear();
+    this.tentatives.clear(); // the view is rebuilt below
     this.confirmed = stateFromElements(seq, els);
     this.reorder.resetTo(seq);
-    this.dropConfirmedPending();
+    this.pending.dropConfirmed(this.applied);
     this.applyEntries(this.reorder.drain(this.applied));
     this.changed();
   }
@@ -274,19 +240,20 @@ export class SyncClient {
 
   private applyEntries(entries: readonly LogEntry[]): void {
     if (entries.length === 0) return;
-    const unchanged = this.confirmsInOrder(entries) || this.confirmsTentatives(entries);
+    const unchanged =
+      this.viewIsCopy() && confirmationKeepsView(entries, this.clientId, this.pending.ids(), this.tentatives);
     for (const entry of entries) {
       applyOp(this.confirmed, entry);
       this.confirmed.seq = entry.s;
       for (const listener of this.entryListeners) listener(entry);
-      if (this.tentatives.size) this.tentatives.delete(tentativeKey(entry.c, entry.i));
+      this.tentatives.confirm(entry);
       if (entry.c === this.clientId) {
         // Seeing our own op in the log proves it durable, even if its ack was lost.
         this.pending.delete(entry.i);
         this.outbox.remove(entry.i);
       }
     }
-    this.dropConfirmedPending();
+    this.pending.dropConfirmed(this.applied);
     if (unchanged) {
       this.viewCache!.seq = this.confirmed.seq;
       this.events.change();
@@ -295,78 +262,24 @@ export class SyncClient {
     }
   }
 
-  /**
-   * Whether `entries` are exactly this client's oldest pending ops, in order, and the view is
-   * a separate copy: confirming them then moves them from the pending layer into the confirmed
-   * state without changing what the view shows, and the view is kept (a copy of the board per
-   * batch of one's own points would be the most costly part of inking on a big board).
-   */
-  private confirmsInOrder(entries: readonly LogEntry[]): boolean {
-    if (this.viewCache === null || this.viewCache === this.confirmed) return false;
-    const oldest = this.pending.keys();
-    for (const entry of entries) {
-      if (entry.c !== this.clientId || oldest.next().value !== entry.i) return false;
-    }
-    if (this.tentatives.size === 0) return true;
-    // Others' tentatives sit between the confirmed state and our pending ops: confirming our
-    // appends moves them beneath those, which shows the same unless one touches the stroke.
-    const ids = new Set<string>();
-    for (const entry of entries) {
-      if (entry.k !== "app") return false;
-      ids.add(entry.id);
-    }
-    for (const op of this.tentatives.values()) if (mayTouch(op, ids)) return false;
-    return true;
-  }
-
-  /**
-   * Whether `entries` are exactly the oldest tentatives, in arrival order, and the view is a
-   * separate copy: moving them into the confirmed state then changes nothing shown (the usual
-   * case: others' ops arrive as tentatives, then their commit).
-   */
-  private confirmsTentatives(entries: readonly LogEntry[]): boolean {
-    if (this.viewCache === null || this.viewCache === this.confirmed || this.tentatives.size < entries.length) return false;
-    const oldest = this.tentatives.keys();
-    for (const entry of entries) if (oldest.next().value !== tentativeKey(entry.c, entry.i)) return false;
-    return true;
-  }
-
   private onTentative(ops: readonly TentativeOp[]): void {
     const others = ops.filter((op) => op.c !== this.clientId); // ours are in the outbox
     if (others.length === 0) return;
-    const view = this.viewCache;
     // Others' appends to a view with nothing pending above them go on top, where a rebuild
-    // would put them: changed in place, as our own appends are (`submit`).
+    // would put them: changed in place, as our own appends are (`submit`). A resend moves.
     const inPlace =
-      view !== null &&
-      view !== this.confirmed &&
-      this.pending.size === 0 &&
-      others.every((op) => op.k === "app" && !this.tentatives.has(tentativeKey(op.c, op.i)));
-    for (const op of others) {
-      const key = tentativeKey(op.c, op.i);
-      this.tentatives.delete(key); // offered again (a resend): it takes its new place
-      this.tentatives.set(key, op);
-    }
-    if (!inPlace) return this.changed();
-    this.version += 1;
-    for (const op of others) {
-      applyOp(view, op);
-      if (op.k === "app") this.touched.push({ version: this.version, id: op.id });
-    }
-    this.trimTouched();
-    this.events.change();
+      this.viewIsCopy() && this.pending.size === 0 && others.every((op) => op.k === "app" && !this.tentatives.has(op));
+    this.tentatives.offer(others);
+    if (inPlace) this.changeInPlace(others);
+    else this.changed();
   }
 
   private onTentativeDrop(keys: readonly [string, number][]): void {
-    let dropped = false;
-    for (const [c, i] of keys) dropped = this.tentatives.delete(tentativeKey(c, i)) || dropped;
-    if (dropped) this.changed();
+    if (this.tentatives.drop(keys)) this.changed();
   }
 
   private dropTentatives(): void {
-    if (this.tentatives.size === 0) return;
-    this.tentatives.clear();
-    this.changed();
+    if (this.tentatives.clear()) this.changed();
   }
 
   /** How many tentatives the view holds (protocol §2.6); for tests and diagnostics. */
@@ -377,28 +290,11 @@ export class SyncClient {
   private onAck(acks: readonly [number, number][]): void {
     for (const [i, s] of acks) {
       this.outbox.remove(i);
-      const p = this.pending.get(i);
-      if (p) p.ackedSeq = s;
+      this.pending.ack(i, s);
     }
-    // Keep acked ops rendered until the log reaches them, so nothing flickers out meanwhile.
-    const before = this.pending.size;
-    this.dropConfirmedPending();
     // An ack alone changes nothing shown; dropping an op the log already holds may.
-    if (this.pending.size === before) this.events.change();
-    else this.changed();
-  }
-
-  /**
-   * Forget pending ops whose acked seq the confirmed state has reached.
-   *
-   * BUG: an op stored before a reload whose ack was lost stays pending until its resend is
-   * acked; if a snapshot already contains it, an `app` is briefly drawn twice (duplicate
-   * points) until that ack arrives, a round trip later. Harmless and self-healing.
-   */
-  private dropConfirmedPending(): void {
-    for (const [i, p] of this.pending) {
-      if (p.ackedSeq !== null && p.ackedSeq <= this.applied) this.pending.delete(i);
-    }
+    if (this.pending.dropConfirmed(this.applied)) this.changed();
+    else this.events.change();
   }
 
   private onError(msg: ErrorMessage): void {
@@ -457,45 +353,27 @@ export class SyncClient {
     for (const frame of this.wire.encodeOps(unsent, this.limits)) this.send(frame);
   }
 
-  private trimTouched(): void {
-    if (this.touched.length > 2 * TOUCHED_KEPT) {
-      this.touched = this.touched.slice(-TOUCHED_KEPT);
-      this.touchedFrom = this.touched[0].version;
+  /** Whether the view is built and a copy apart from the confirmed state (changeable in place). */
+  private viewIsCopy(): boolean {
+    return this.viewCache !== null && this.viewCache !== this.confirmed;
+  }
+
+  /** Apply appends that go on top of everything the view shows to the view itself. */
+  private changeInPlace(appends: readonly Op[]): void {
+    this.version += 1;
+    const ids: string[] = [];
+    for (const op of appends) {
+      applyOp(this.viewCache!, op);
+      if (op.k === "app") ids.push(op.id);
     }
+    this.touched.touch(this.version, ids);
+    this.events.change();
   }
 
   private changed(): void {
     this.viewCache = null;
     this.version += 1;
-    this.touched = [];
-    this.touchedFrom = this.version;
+    this.touched.reset(this.version);
     this.events.change();
   }
-}
-
-/** Whether applying `op` may read or change one of the elements `ids` (conservative). */
-function mayTouch(op: Op, ids: ReadonlySet<string>): boolean {
-  switch (op.k) {
-    case "add":
-      return ids.has(op.el.id);
-    case "app":
-    case "upd":
-      return ids.has(op.id);
-    case "mov":
-    case "del":
-    case "ord":
-      return op.ids.some((id) => ids.has(id));
-    default:
-      return true;
-  }
-}
-
-function tentativeKey(c: string, i: number): string {
-  return `${c} ${i}`;
-}
-
-/** An error's message without the `field: ` the server puts first (e.g. `op.p: `). */
-export function refusalReason(msg: Pick<ErrorMessage, "message" | "field">): string {
-  const prefix = msg.field ? `${msg.field}: ` : "";
-  return prefix && msg.message.startsWith(prefix) ? msg.message.slice(prefix.length) : msg.message;
 }

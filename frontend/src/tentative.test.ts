@@ -3,6 +3,7 @@ import { Outbox } from "./outbox";
 import type { HelloMessage, LogEntry, Op, TentativeOp } from "./protocol";
 import { DEFAULT_LIMITS } from "./protocol";
 import { SyncClient } from "./sync";
+import { TentativeLayer } from "./tentative";
 import { MemoryStore, rect, stroke } from "./testing";
 
 // The tentative layer of SyncClient (protocol §2.6): others' ops before their commit.
@@ -118,5 +119,44 @@ describe("SyncClient tentative layer", () => {
     client.handle({ t: "ops", ops: [entry({ i: 1, k: "del", ids: ["s"] }, 3, "other")] });
     expect(client.tentativeCount).toBe(0);
     expect(client.view().elements).toEqual(client.confirmed.elements);
+  });
+});
+
+describe("TentativeLayer", () => {
+  const add = (c: string, i: number, id: string) => tent({ i, k: "add", el: rect(id) }, c);
+  const ids = (layer: TentativeLayer) => [...layer.values()].map((op) => `${op.c}${op.i}`);
+
+  it("keeps arrival order; a resend takes its new place, and the log's entry or a drop removes one", () => {
+    const layer = new TentativeLayer();
+    layer.offer([add("x", 1, "a"), add("y", 1, "b")]);
+    layer.offer([add("z", 7, "c"), add("x", 1, "a")]);
+    expect(ids(layer)).toEqual(["y1", "z7", "x1"]);
+    layer.confirm(entry({ i: 7, k: "add", el: rect("c") }, 1, "z"));
+    layer.confirm(entry({ i: 7, k: "add", el: rect("c") }, 2, "x")); // another author's 7: none held
+    expect(ids(layer)).toEqual(["y1", "x1"]);
+    expect(layer.drop([["y", 2]])).toBe(false);
+    expect(layer.drop([["y", 2], ["y", 1]])).toBe(true);
+    expect(layer.has({ c: "x", i: 1 })).toBe(true);
+    expect(layer.clear()).toBe(true);
+    expect(layer.clear()).toBe(false);
+  });
+
+  it("says whether entries are exactly its oldest, in arrival order", () => {
+    const layer = new TentativeLayer();
+    layer.offer([add("x", 1, "a"), add("y", 1, "b")]);
+    const e = (c: string, i: number, s: number) => entry({ i, k: "add", el: rect(`${c}${i}`) }, s, c);
+    expect(layer.areOldest([e("x", 1, 1)])).toBe(true);
+    expect(layer.areOldest([e("x", 1, 1), e("y", 1, 2)])).toBe(true);
+    expect(layer.areOldest([e("y", 1, 1)])).toBe(false);
+    expect(layer.areOldest([e("y", 1, 1), e("x", 1, 2)])).toBe(false);
+    expect(layer.areOldest([e("x", 1, 1), e("y", 1, 2), e("z", 1, 3)])).toBe(false);
+  });
+
+  it("says whether any tentative may touch the given elements", () => {
+    const layer = new TentativeLayer();
+    layer.offer([tent(color(1, "a", "#ff0000"), "x"), tent({ i: 2, k: "del", ids: ["b", "c"] }, "x")]);
+    expect(layer.mayTouchAny(new Set(["a"]))).toBe(true);
+    expect(layer.mayTouchAny(new Set(["c"]))).toBe(true);
+    expect(layer.mayTouchAny(new Set(["d"]))).toBe(false);
   });
 });
