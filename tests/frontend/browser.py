@@ -151,9 +151,8 @@ async def add_session(context: BrowserContext, server: ServerProcess, username: 
     def session_key() -> str:
         from django.conf import settings
         from django.contrib.auth import get_user_model
-        from django.test import Client as DjangoClient
-
         from django.db import connections
+        from django.test import Client as DjangoClient
 
         try:
             client = DjangoClient()
