@@ -4,8 +4,8 @@
 # database), so two lanes on two cores take little more than the longer one.
 #
 # The lanes share nothing that a test could see: the browser lane gets its own test database
-# (DATABASE_URL's name + "_browser"), its own channel-layer and cache prefix, and its own half of
-# the test port range. Its output is kept in test-artifacts/browser-lane.log and printed after
+# (DATABASE_URL's name + "_browser"), its own channel-layer and cache prefix (each lane's is
+# CHANNEL_LAYER_PREFIX + "-browser" or "-rest"), and its own half of the test port range. Its output is kept in test-artifacts/browser-lane.log and printed after
 # the other lane's; the exit status is non-zero when either lane failed.
 #
 # Usage: scripts/test-lanes.sh PYTHON [pytest args for both lanes]
@@ -37,7 +37,9 @@ DATABASE_URL="$browser_database_url" CHANNEL_LAYER_PREFIX="${prefix}-browser" \
   "$py" -m pytest tests/frontend "$@" >"$browser_log" 2>&1 &
 browser_pid=$!
 
-DATABASE_URL="$database_url" CHANNEL_LAYER_PREFIX="$prefix" INKROOM_TEST_PORTS="${lo}-${mid}" \
+# Neither lane's prefix may begin with the other's: tests flush the layer by prefix
+# (`<prefix>*`), which would delete the other lane's servers' groups and messages.
+DATABASE_URL="$database_url" CHANNEL_LAYER_PREFIX="${prefix}-rest" INKROOM_TEST_PORTS="${lo}-${mid}" \
   "$py" -m pytest --ignore=tests/frontend "$@"
 rest=$?
 
