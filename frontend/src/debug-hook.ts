@@ -20,6 +20,7 @@ export function debugHook(editor: Editor): Record<string, unknown> {
     renderPending: () => editor.renderer.renderPending(),
     renderShown: () => editor.renderer.renderShown(),
     coarseDraws: () => editor.renderer.coarseDraws(),
+    blankDraws: () => editor.renderer.blankDraws(),
     fullDraw: () => editor.renderer.fullDraw(editor.preview ?? editor.sync.view()),
   };
 }

@@ -146,6 +146,11 @@ export class Renderer {
     return this.tiles.coarseBlocks;
   }
 
+  /** How many times a blank view was drawn, at the coarse level of detail first or not. */
+  blankDraws(): number {
+    return this.tiles.blankBlocks;
+  }
+
   /**
    * Draw a frame. `version` changes whenever `state`'s content does (`touched`: what changed
    * in place, scene.ts). Returns whether another frame is wanted: tiles still to draw, a zoom

@@ -69,6 +69,8 @@ interface Block extends Progress {
   /** Drawn at the coarse level of detail, in one go, at `factor` of the level's resolution. */
   coarse: boolean;
   factor: number;
+  /** Started for a view the screen had nothing of (coarse or not). */
+  blank: boolean;
 }
 
 export interface Tile extends Progress {
@@ -116,6 +118,8 @@ export class TileCache {
   private block: Block | null = null;
   /** Coarse blocks drawn so far (the browser tests check when they happen). */
   coarseBlocks = 0;
+  /** Blocks drawn for a blank view so far, coarse or not (coarse once the chunk has arrived). */
+  blankBlocks = 0;
 
   /** `makeSurface(w, h)`: an opaque canvas of w x h device pixels and its context. */
   constructor(private readonly makeSurface: (width: number, height: number) => Surface) {}
@@ -233,13 +237,15 @@ export class TileCache {
       if (cols * rows > BLOCK_MAX) return;
       const factor = coarse ? Math.min(1, COARSE_SCALE / level.scale) : 1;
       const surface = this.makeSurface(Math.ceil(cols * TILE * factor), Math.ceil(rows * TILE * factor));
-      this.block = { level, i0, j0, cols, rows, surface, queue: null, next: 0, maxZ: -1, coarse, factor };
+      const wholeView = blank && fresh.length === slots.length;
+      this.block = { level, i0, j0, cols, rows, surface, queue: null, next: 0, maxZ: -1, coarse, factor, blank: wholeView };
     }
     const b = this.block;
     const end = b.coarse ? Infinity : deadline;
     if (!drawSome(level, b.surface.ctx, [b.i0, b.j0, b.cols, b.rows], b, scene, skip, end, b.coarse, b.factor)) return;
     const cut = TILE * b.factor;
     if (b.coarse) this.coarseBlocks++;
+    if (b.blank) this.blankBlocks++;
     for (let i = b.i0; i < b.i0 + b.cols; i++) {
       for (let j = b.j0; j < b.j0 + b.rows; j++) {
         const tile = this.tile(level, i, j);
