@@ -41,7 +41,11 @@ C_DOWN_BOARDS = (25, 12, 6, 3)
 B_MAX_P99_MS, C_MAX_P99_MS, MAX_LOSS_PCT = 1000.0, 100.0, 1.0
 #: Stated, not probed: see bench.peers.durability.
 DURABILITY_STATED = {
-    INKROOM: "committed to PostgreSQL before it is acked or broadcast (by design)",
+    INKROOM: (
+        "committed to PostgreSQL before it is acked or sent to other processes; sockets that opt "
+        "in (the browser, this bench) see it a commit sooner as a tentative, withdrawn if the "
+        "commit fails (protocol §2.6)"
+    ),
     CHANNELS_REF: "nothing stored",
     WS_RELAY: "nothing stored",
     "socketio": "nothing stored (scenes live in the browsers)",
