@@ -5,8 +5,9 @@ A board holds heavy text (8 elements of 10,000 characters at size 512: ~2.5 s of
 while one caller downloads its PNG, a bystander on another board measures WebSocket ping RTTs.
 When the render ran in the server process it held the GIL throughout and the bystander's ping
 took as long as the export (~2.5 s); rendered in the export worker pool, the loop keeps
-answering. The bound here is 250 ms, generous for a noisy CI box; bench/export_bystander.py
-measures the 50 ms target.
+answering. The bound here is 1 s: well under what a held loop shows, and above the stalls of a
+CI box running the browser lane beside this one (scripts/test-lanes.sh);
+bench/export_bystander.py measures the 50 ms target.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.support import servers
 pytestmark = servers.REAL_SERVER_MARKS
 
 #: The largest ping RTT the bystander may see while the export runs (seconds).
-MAX_PING_SECS = 0.25
+MAX_PING_SECS = 1.0
 #: Heavy text: what the issue measured at ~2.7 s of render.
 TEXT_ELEMENTS, TEXT_CHARS, TEXT_SIZE = 8, 10_000, 512
 STYLE = {"color": "#1e1e1e", "width": 2, "opacity": 1, "fill": None}

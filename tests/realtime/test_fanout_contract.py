@@ -95,15 +95,23 @@ async def second_hub(board: Any, user: Any) -> tuple[Hub, Peer, RemotePeer]:
     return hub, peer, remote
 
 
+async def hears_each_other(local: Any) -> None:
+    """
+    Wait until the local socket sees the second hub's peer in presence: both hubs are then in
+    the pods group (a batch sent before the second hub joined it would never reach it).
+    """
+    while True:
+        presence = await local.expect(protocol.Presence)
+        if {c["client_id"] for c in presence.clients} == {"local-peer-1", "remote-peer-1"}:
+            return
+
+
 async def test_two_hubs_exchange_batches_presence_and_cursors(layer, connect, board, user):
     local = await connect(board, user, client_id="local-peer-1")
     await local.sync()
     hub2, peer2, remote = await second_hub(board, user)
     try:
-        while True:  # presence crosses hubs
-            presence = await local.expect(protocol.Presence)
-            if {c["client_id"] for c in presence.clients} == {"local-peer-1", "remote-peer-1"}:
-                break
+        await hears_each_other(local)  # presence crosses hubs
         await local.send_ops([stroke(1, "s1"), append(2, "s1")])
         frame = await remote.next_ops()
         assert [e["s"] for e in msgpack.unpackb(frame)["ops"]] == [1, 2]
@@ -121,6 +129,7 @@ async def test_a_batch_lost_between_hubs_is_repaired_from_the_log(layer, connect
     await local.sync()
     hub2, peer2, remote = await second_hub(board, user)
     try:
+        await hears_each_other(local)
         gaps_before = gaps()
         await local.send_ops([stroke(1, "s1")])
         assert [e["s"] for e in msgpack.unpackb(await remote.next_ops())["ops"]] == [1]
