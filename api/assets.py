@@ -26,7 +26,6 @@ from rest_framework.exceptions import Throttled
 from rest_framework.parsers import BaseParser, DataAndFiles, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from api.base import SHARE_PARAMETERS, SharedBoardApi
@@ -34,6 +33,7 @@ from api.history import AnyMediaNegotiation
 from api.parsers import TextJSONParser
 from api.schema import READ_ERRORS, errors
 from api.serializers import ErrorSerializer
+from api.throttles import PerCallerRateThrottle
 from board.assets import AssetInfo, asset_copy, asset_get_for_board, asset_linked, asset_upload
 from board.conf import board_settings
 from board.exceptions import ImageTooLarge
@@ -106,7 +106,7 @@ UPLOAD_ERRORS = {
 }
 
 
-class ImageUploadThrottle(SimpleRateThrottle):
+class ImageUploadThrottle(PerCallerRateThrottle):
     """
     IMAGE_UPLOAD_RATE uploads per caller: the user, or the client IP for anonymous link holders.
 
@@ -120,11 +120,6 @@ class ImageUploadThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         rate: str | None = board_settings().image_upload_rate
         return rate
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        user = request.user
-        ident = f"user-{user.pk}" if user.is_authenticated else f"ip-{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 def spend_upload_rate(view: APIView, request: Request) -> None:

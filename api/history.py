@@ -23,8 +23,6 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import APIView
 
 from api.base import SHARE_PARAMETERS, SharedBoardApi
 from api.exceptions import error_body
@@ -32,6 +30,7 @@ from api.export_options import EXPORT_PARAMETERS, export_options
 from api.renderers import JSON_OR_MSGPACK, MSGPACK_MEDIA_TYPE
 from api.schema import READ_ERRORS, errors
 from api.serializers import ErrorSerializer
+from api.throttles import PerCallerRateThrottle
 from board.assets.store import asset_blobs_for_export
 from board.conf import board_settings
 from board.document import BoardState
@@ -223,7 +222,7 @@ class AnyMediaNegotiation(BaseContentNegotiation):
         return renderer, renderer.media_type
 
 
-class ExportRateThrottle(SimpleRateThrottle):
+class ExportRateThrottle(PerCallerRateThrottle):
     """
     EXPORT_RATE exports per caller: the user, or the client IP for anonymous link holders.
 
@@ -236,11 +235,6 @@ class ExportRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         rate: str | None = board_settings().export_rate
         return rate
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        user = request.user
-        ident = f"user-{user.pk}" if user.is_authenticated else f"ip-{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 def export_source(board_id: str, seq: int, fmt: str = "svg") -> ExportSource:

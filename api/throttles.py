@@ -42,7 +42,7 @@ from django.urls import reverse
 from django.utils.deprecation import MiddlewareMixin
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 LOGIN_IP = "login_ip"
@@ -247,3 +247,16 @@ class AdminLoginThrottleMiddleware(MiddlewareMixin):
         if 300 <= response.status_code < 400 and request.path_info == reverse("admin:login"):
             login_succeeded(request)
         return response
+
+
+class PerCallerRateThrottle(SimpleRateThrottle):
+    """
+    A rate per caller: the user, or the client IP for anonymous link holders (DRF's `get_ident`:
+    REMOTE_ADDR, or X-Forwarded-For with REST_FRAMEWORK NUM_PROXIES). Subclasses name the
+    `scope` and read their rate from a setting (`get_rate`).
+    """
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        user = request.user
+        ident = f"user-{user.pk}" if user.is_authenticated else f"ip-{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
