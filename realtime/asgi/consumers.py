@@ -35,12 +35,14 @@ def wants_presence_deltas(query_string: bytes) -> bool:
     return _last_value(query_string, "presence") == "delta"
 
 
-def wants_tentatives(query_string: bytes) -> bool:
+def wants_tentatives(query_string: bytes) -> int:
     """
-    True when the socket URL has `tentative=1` (protocol §1): the client keeps a tentative layer
-    (§2.6), so it is sent others' ops as soon as the board has checked them.
+    The socket URL's `tentative` (protocol §1): 1 or 2 when the client keeps a tentative layer
+    (§2.6), so it is sent others' ops as soon as the board has checked them (2: in compact frames,
+    on a v2 socket); 0 for anything else.
     """
-    return _last_value(query_string, "tentative") == "1"
+    value = _last_value(query_string, "tentative")
+    return int(value) if value in ("1", "2") else 0
 
 
 def _last_value(query_string: bytes, key: str) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from realtime.wire.codec import Authored
 from realtime.wire.frames import exact_entries, ops_frame_from_entries, split_ops_frame
+from realtime.wire.tentative import TentBatch
 
 #: Bounds of RecentEntries: a reconnect wave or a resync a few seconds behind is served from
 #: memory; one from before the oldest kept entry reads the log (realtime.engine.catchup).
@@ -40,6 +41,10 @@ class Delivery:
     #: The delivery as other codec kinds' frames, each encoded once, by the first socket of that
     #: kind it is sent to (realtime.wire.codec).
     encoded: dict[int, bytes] = field(default_factory=dict)
+    #: The tentative batch these entries are, in order (a local commit's clean delivery): the
+    #: sockets sent it as DOWN_TENT get a DOWN_PROMOTE (realtime.wire.v2). The room clears it
+    #: unless the delivery is the first to follow that batch's DOWN_TENT.
+    promote: TentBatch | None = None
 
     def after(self, seq: int) -> bytes:
         """

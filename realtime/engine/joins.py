@@ -105,6 +105,9 @@ class Joins:
         queue and the codec of its protocol version.
         """
         conf = realtime_settings()
+        version = info.get("version", 1)
+        # `tentative=2` asks for compact frames, which only v2 speaks: a v1 socket gets `tent`.
+        tentative = min(int(info.get("tentative", 0)), 2 if version >= 2 else 1)
         queue = SendQueue(
             send,
             clock=self.hub.clock,
@@ -120,9 +123,13 @@ class Joins:
             share=info["share"],
             send_queue=queue,
             limiter=RateLimiter.from_settings(),
-            codec=new_codec(info.get("version", 1), room.handles),
+            codec=new_codec(
+                version,
+                room.tent_handles if tentative == 2 else room.handles,
+                tentative=tentative == 2,
+            ),
             presence_delta=bool(info.get("presence_delta", False)),
-            tentative=bool(info.get("tentative", False)),
+            tentative=tentative,
             credential=info.get("credential", ""),
             share_expires=info.get("share_expires"),
             joined_at=self.hub.clock(),

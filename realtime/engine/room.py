@@ -36,6 +36,7 @@ from realtime.wire.codec import Codec, FrameLimits
 from realtime.wire.frames import ops_frame_from_entries, split_ops_frame
 from realtime.wire.handles import HandleTable
 from realtime.wire.protocol import Cursors, Presence, encode
+from realtime.wire.tentative import TentBatch
 from realtime.wire.v1 import V1Codec
 from realtime.wire.v2 import V2Codec
 
@@ -47,10 +48,11 @@ REORDER_MAX_FRAMES = 64
 _peer_ids = itertools.count(1)
 
 
-def new_codec(version: int, handles: HandleTable) -> Codec:
+def new_codec(version: int, handles: HandleTable, *, tentative: bool = False) -> Codec:
     """
     The codec of a socket that asked for protocol `version` (admission takes only supported
-    ones), bound by the limits its `hello` announces; v2 sockets share their room's `handles`.
+    ones), bound by the limits its `hello` announces; v2 sockets share their room's `handles`
+    (its tentative table for a `tentative=2` socket, whose deliveries may then be promoted).
     """
     conf = realtime_settings()
     limits = FrameLimits(
@@ -58,7 +60,7 @@ def new_codec(version: int, handles: HandleTable) -> Codec:
         max_ops_per_frame=conf.max_ops_per_frame,
         max_points_per_op=board_settings().max_points_per_op,
     )
-    return V2Codec(handles, limits) if version >= 2 else V1Codec(limits)
+    return V2Codec(handles, limits, tentative=tentative) if version >= 2 else V1Codec(limits)
 
 
 def _items_json(entries: list[dict[str, Any]]) -> str:
@@ -98,8 +100,9 @@ class Peer:
     codec: Codec = field(default_factory=lambda: new_codec(1, HandleTable()))
     #: The socket asked for presence changes as deltas (`presence=delta`), not whole lists.
     presence_delta: bool = False
-    #: The socket asked for others' ops before their commit (`tentative=1`, protocol §2.6).
-    tentative: bool = False
+    #: The socket asked for others' ops before their commit (protocol §2.6): 0 no, 1 as `tent`
+    #: frames, 2 as DOWN_TENT frames whose commit may come as a DOWN_PROMOTE (v2 only).
+    tentative: int = 0
     #: When the share link whose token the socket presented expires (Unix time; None: never, or
     #: no link): its role is checked again then, as when a link is revoked.
     share_expires: float | None = None
@@ -184,8 +187,12 @@ class Room:
     snapshot_at: float = 0.0
     head_seen: int = 0
     empty_since: float | None = None
-    #: The handle table shared by the codecs of the room's v2 sockets (realtime.wire.v2).
+    #: The handle table shared by the codecs of the room's v2 sockets (realtime.wire.v2), the
+    #: one its `tentative=2` sockets share instead, and the batch of the last tentative frames
+    #: sent until the next delivery: only that one can be promoted (engine.tentative).
     handles: HandleTable = field(default_factory=HandleTable)
+    tent_handles: HandleTable = field(default_factory=HandleTable)
+    tent_last: TentBatch | None = None
     #: While a reload of the state reads the log: the deliveries made meanwhile, to apply on top
     #: of what the read returns (it may have been taken before them).
     reload_log: list[Delivery] | None = None
@@ -265,6 +272,10 @@ class Room:
                 whole = head
                 if head.first <= self.delivered_seq:
                     head = self._trimmed(head)
+                # Any delivery ends what a DOWN_TENT can be promoted by: the clients dropped it.
+                if head.promote is not None and head.promote is not self.tent_last:
+                    head.promote = None
+                self.tent_last = None
                 self._apply(head)
                 out.append(head)
                 self.delivered_seq = head.last

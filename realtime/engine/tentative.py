@@ -11,9 +11,13 @@ or in a `tdrop` frame (never committed as sent: the commit failed, or the op was
 one already stored), or the socket is closed (a crash, a failed room), after which the client
 drops every tentative it holds.
 
-The frame is encoded once per room per tick, whatever the number of sockets, and the same bytes
-go to v1 and v2 sockets alike: a compact form would have to advance the room's shared handle
-table (realtime.wire.handles), which sockets that did not opt in would then miss.
+The `tent` frame is encoded once per room per tick, whatever the number of sockets, and the same
+bytes go to v1 and v2 sockets alike: a compact form would have to advance the room's shared
+handle table (realtime.wire.handles), which sockets that did not opt in would then miss. Sockets
+opened with `tentative=2` (v2 only) share a handle table of their own instead, so they get the
+batch as one DOWN_TENT frame, also encoded once per room per tick, and, when the commit stores
+exactly that batch in order, a DOWN_PROMOTE of two varints in place of the entries
+(realtime.wire.v2): each point crosses their wire once, compact.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 from board.oplog import AppendResult
 from realtime.engine.room import Peer, Room
-from realtime.wire.tentative import tdrop_frame, tent_frame
+from realtime.wire.tentative import TentBatch, tdrop_frame
 
 Key = tuple[str, int]
 
@@ -34,26 +38,30 @@ def offer(room: Room, accepted: list[tuple[Peer, dict[str, Any]]]) -> list[Key] 
     frame; return their (author, op id) keys, or None when no socket was sent it.
 
     A socket still catching up is skipped: its live frames are held back until its catch-up
-    ends, and a tentative ahead of them would not be "before the commit" for it. So is one
-    whose own ops are all the frame holds (clients skip their own entries: they have them in
-    their outbox).
+    ends, and a tentative ahead of them would not be "before the commit" for it. So is a
+    `tentative=1` one whose own ops are all the frame holds (clients skip their own entries:
+    they have them in their outbox); a `tentative=2` one is not, since its DOWN_TENT frames
+    feed the handle table it shares and the DOWN_PROMOTE that acknowledges its ops.
     """
+    room.tent_last = None
     if not accepted:
         return None
-    frame: bytes | None = None
+    batch: TentBatch | None = None
     only: str | None = accepted[0][0].client_id
     for peer, _ in accepted:
         if peer.client_id != only:
             only = None
             break
     for peer in room.peers.values():
-        if not peer.tentative or peer.catching_up or peer.client_id == only:
+        mode = peer.tentative
+        if not mode or peer.catching_up or (mode == 1 and peer.client_id == only):
             continue
-        if frame is None:
-            frame = tent_frame((p.client_id, op) for p, op in accepted)
-        peer.send_queue.push(frame)
-    if frame is None:
+        if batch is None:
+            batch = TentBatch([(p.client_id, p.user_id, op) for p, op in accepted])
+        peer.send_queue.push(peer.codec.tentative(batch))
+    if batch is None:
         return None
+    room.tent_last = batch
     return [(peer.client_id, int(op["i"])) for peer, op in accepted]
 
 

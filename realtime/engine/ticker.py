@@ -216,8 +216,9 @@ class Ticker:
             return None
         frame = ops_frame_from_entries(res.entries)
         delivery = Delivery(res.first_seq, res.last_seq, frame, res.entries, applied=True)
-        if clean:  # the entries are the ops, in order
+        if clean:  # the entries are the ops, in order: the tick's tentative batch, if one went
             delivery.authored = [(peer.client_id, op) for peer, op in ops]
+            delivery.promote = room.tent_last
         self.hub.deliver(room, room.offer(delivery))
         return frame
 

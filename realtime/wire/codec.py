@@ -24,6 +24,7 @@ from board.document.limits import Limits
 from realtime.conf import RealtimeSettings
 from realtime.wire.frames import ops_frames
 from realtime.wire.protocol import ClientAppend, ClientCursor, ClientOps, ErrorCode, ProtocolError
+from realtime.wire.tentative import TentBatch
 
 #: Default cap on ops per client frame when the caller passes none: the setting's default.
 DEFAULT_MAX_OPS_PER_FRAME = RealtimeSettings().max_ops_per_frame
@@ -60,8 +61,11 @@ class Deliverable(Protocol):
     #: The entries' stored bytes, when known (else split from `frame` when needed).
     entries: list[bytes] | None
     authored: Authored | None
-    #: Codec kind (protocol version) → the delivery as that kind's frame, once encoded.
+    #: Codec kind → the delivery as that kind's frame, once encoded.
     encoded: dict[int, bytes]
+    #: The tentative batch whose ops the entries are, in order, when the sockets sent it as
+    #: DOWN_TENT can be sent a DOWN_PROMOTE instead (§2.6, `tentative=2`).
+    promote: TentBatch | None
 
 
 def frame_too_large(size: int, ids: list[int] | None, unit: str = "bytes") -> ProtocolError:
@@ -103,6 +107,13 @@ class Codec(ABC):
         frames of at most `per_frame` entries, in every version (protocol §4).
         """
         return ops_frames(rows, per_frame)
+
+    def tentative(self, batch: TentBatch) -> bytes:
+        """
+        The frame that offers `batch` to this connection as tentatives (§2.6): the `tent` frame,
+        whatever the version, unless the connection asked for compact ones.
+        """
+        return batch.v1_frame()
 
     def going_live(self) -> list[bytes]:
         """

@@ -32,6 +32,10 @@ DOWN_DEFS = 0x03
 UP_ADD = 0x04
 UP_NEXT = 0x05
 DOWN_CONT = 0x06
+#: Tentative delivery's compact frames (§2.6, `tentative=2`): checked ops before their commit,
+#: and the promotion of the last DOWN_TENT's ops to log entries.
+DOWN_TENT = 0x07
+DOWN_PROMOTE = 0x08
 #: Entry tags inside a DOWN_OPS frame.
 ENTRY_V1 = 0
 ENTRY_APP = 1

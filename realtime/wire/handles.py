@@ -25,6 +25,7 @@ from realtime.wire.compact import (
     DOWN_CONT,
     DOWN_DEFS,
     DOWN_OPS,
+    DOWN_TENT,
     ENTRY_ADD,
     ENTRY_APP,
     ENTRY_NEXT,
@@ -114,9 +115,53 @@ def encode_delivery(
     `max_points` points (limits.max_points_per_op: what a points block may hold); a pasted or
     restored stroke of more, or of none, goes as its v1 bytes.
     """
+    handle, defined = _frame_handles(table, names)
+    body: list[bytes] = []
+    conts = table.conts
+    if authored is not None:
+        for entry, (c, op) in zip(entries, authored, strict=True):
+            got = _authored_entry(c, op, handle, conts, max_points)
+            body.append(got or v1_entry(entry))
+    else:
+        for entry in entries:
+            body.append(_app_entry(entry, handle, conts, max_points) or v1_entry(entry))
+    return ops_head(first_seq, defined, len(entries)) + b"".join(body)
+
+
+def encode_tentatives(
+    table: HandleTable,
+    ops: Sequence[tuple[str, int | None, Mapping[str, Any]]],
+    max_points: int = DEFAULT_MAX_POINTS_PER_OP,
+) -> bytes:
+    """
+    The DOWN_TENT frame (§2.6, `tentative=2`) of (author client id, author user id, op) in log
+    order: stroke appends and adds as DOWN_OPS entries, anything else as a tag-0 entry holding
+    the op with its `c` and `u`, so that promoted it is the log entry less its `s`.
+    """
+    handle, defined = _frame_handles(table, None)
+    conts = table.conts
+    body: list[bytes] = []
+    for c, u, op in ops:
+        got = _authored_entry(c, op, handle, conts, max_points)
+        body.append(got or v1_entry(msgpack.packb({**op, "c": c, "u": u})))
+    out = bytearray((DOWN_TENT,))
+    _put_defs(out, defined)
+    put_varint(out, len(ops))
+    return bytes(out) + b"".join(body)
+
+
+Handle = Callable[[str], int | None]
+
+
+def _frame_handles(
+    table: HandleTable, names: list[tuple[int, str, bool]] | None
+) -> tuple[Handle, list[tuple[int, str]]]:
+    """
+    The handle lookup for one frame, and the definitions it collects (what the frame must define
+    inline): a handle used by the frame is pinned, so no later name of the frame recycles it.
+    """
     pinned: set[int] = set()
     defined: list[tuple[int, str]] = []
-    body: list[bytes] = []
 
     def handle(name: str) -> int | None:
         got = table.assign(name, pinned)
@@ -131,18 +176,7 @@ def encode_delivery(
                 names.append((h, name, new))
         return h
 
-    conts = table.conts
-    if authored is not None:
-        for entry, (c, op) in zip(entries, authored, strict=True):
-            got = _authored_entry(c, op, handle, conts, max_points)
-            body.append(got or v1_entry(entry))
-    else:
-        for entry in entries:
-            body.append(_app_entry(entry, handle, conts, max_points) or v1_entry(entry))
-    return ops_head(first_seq, defined, len(entries)) + b"".join(body)
-
-
-Handle = Callable[[str], int | None]
+    return handle, defined
 
 
 def _app_entry(entry: bytes, handle: Handle, conts: Conts, max_points: int) -> bytes | None:

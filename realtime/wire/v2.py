@@ -7,6 +7,14 @@ UP_NEXT numbers after) and the style of the last UP_ADD with one (what an empty 
 The server tracks them in frame order, as the client does (frontend/src/wire.ts). Deliveries go
 out as the room's `DOWN_OPS` frame, encoded once for all its v2 sockets with the room's handle
 table (realtime.wire.handles).
+
+A socket opened with `tentative=2` (§2.6) shares another table, the room's tentative table, with
+the room's other such sockets: its DOWN_TENT frames and its DOWN_OPS frames both use it, and when
+a delivery's entries are exactly the ops of the DOWN_TENT it was sent last, it gets a
+DOWN_PROMOTE of two varints instead of the entries. The table changes only with frames that
+every live socket sharing it receives: DOWN_TENT (to each, authors included) and a DOWN_OPS that
+nobody promotes. A socket that cannot promote a delivery others promote (it went live after the
+DOWN_TENT) gets the v1 `ops` frame, which names no handle.
 """
 
 from __future__ import annotations
@@ -16,9 +24,20 @@ from typing import Any
 from realtime.wire.codec import Codec, Deliverable, FrameLimits, Inbound, frame_too_large
 from realtime.wire.compact import UpAdd, UpApp, UpNext
 from realtime.wire.frames import split_ops_frame
-from realtime.wire.handles import HandleTable, encode_cont, encode_defs, encode_delivery
+from realtime.wire.handles import (
+    HandleTable,
+    encode_cont,
+    encode_defs,
+    encode_delivery,
+    encode_tentatives,
+)
 from realtime.wire.protocol import ClientAppend, ClientOps, ErrorCode, ProtocolError
+from realtime.wire.tentative import TentBatch, promote_frame
 from realtime.wire.v1 import UP_FRAMES, decode_binary, decode_compact, is_op_id, oversize_ids
+
+#: Keys of Deliverable.encoded: DOWN_OPS with the room's table, with its tentative table, and
+#: DOWN_PROMOTE.
+PLAIN, TENTATIVE, PROMOTE = 2, 3, 4
 
 
 class V2Codec(Codec):
@@ -26,12 +45,18 @@ class V2Codec(Codec):
     A protocol v2 connection on a board whose v2 sockets share `handles`.
     """
 
-    __slots__ = ("handles", "last_i", "stroke", "style")
+    __slots__ = ("handles", "kind", "last_i", "seen", "stroke", "style")
     version = 2
 
-    def __init__(self, handles: HandleTable, limits: FrameLimits) -> None:
+    def __init__(
+        self, handles: HandleTable, limits: FrameLimits, *, tentative: bool = False
+    ) -> None:
         super().__init__(limits)
         self.handles = handles
+        #: `tentative=2`: `handles` is the room's tentative table, and deliveries may be promoted.
+        self.kind = TENTATIVE if tentative else PLAIN
+        #: The batch of the last DOWN_TENT sent, until a frame of log entries follows it.
+        self.seen: TentBatch | None = None
         #: The `id` of the last stroke `add` or `app` decoded, accepted or not (§2.5).
         self.stroke: str | None = None
         #: The `i` of the last op of the last op frame decoded; None after a frame refused
@@ -122,16 +147,43 @@ class V2Codec(Codec):
         self.last_i = i if is_op_id(i) else None
 
     def live(self, delivery: Deliverable) -> bytes:
-        # Runs for every socket of every delivery, so the hit is one subscript keyed by the
-        # literal version (2) rather than a lookup of self.version and a dict.get.
+        if self.kind == PLAIN:
+            # Runs for every socket of every delivery, so the hit is one subscript keyed by a
+            # literal rather than a lookup of self.kind and a dict.get.
+            try:
+                return delivery.encoded[2]
+            except KeyError:
+                return self._encode(delivery, PLAIN)
+        seen, self.seen = self.seen, None
+        batch = delivery.promote
+        if batch is None:
+            try:
+                return delivery.encoded[TENTATIVE]
+            except KeyError:
+                return self._encode(delivery, TENTATIVE)
+        if batch is not seen:
+            return delivery.frame  # others promote it: a frame that leaves the table as it is
         try:
-            return delivery.encoded[2]
+            return delivery.encoded[PROMOTE]
         except KeyError:
-            pass
+            frame = delivery.encoded[PROMOTE] = promote_frame(delivery.first, len(batch.ops))
+            return frame
+
+    def tentative(self, batch: TentBatch) -> bytes:
+        if self.kind == PLAIN:
+            return batch.v1_frame()
+        self.seen = batch
+        if batch.compact is None:
+            batch.compact = encode_tentatives(
+                self.handles, batch.ops, self.limits.max_points_per_op
+            )
+        return batch.compact
+
+    def _encode(self, delivery: Deliverable, kind: int) -> bytes:
         entries = delivery.entries
         if entries is None:
             entries = delivery.entries = split_ops_frame(delivery.frame)
-        frame = delivery.encoded[2] = encode_delivery(
+        frame = delivery.encoded[kind] = encode_delivery(
             self.handles,
             delivery.first,
             entries,
@@ -142,7 +194,9 @@ class V2Codec(Codec):
 
     def going_live(self) -> list[bytes]:
         # From here on the connection gets every DOWN_OPS frame of the room, so the table as it
-        # stands is all it needs (§2.5, DEFS and CONT).
+        # stands is all it needs (§2.5, DEFS and CONT). A DOWN_TENT sent before the catch-up
+        # cannot be promoted any more: the catch-up's frames came after it.
+        self.seen = None
         table = self.handles
         if not len(table):
             return []

@@ -21,6 +21,8 @@ from realtime.wire.compact import (
     DOWN_CONT,
     DOWN_DEFS,
     DOWN_OPS,
+    DOWN_PROMOTE,
+    DOWN_TENT,
     ENTRY_ADD,
     ENTRY_APP,
     ENTRY_NEXT,
@@ -63,7 +65,7 @@ SERVER_TEXT_TYPES = frozenset(
     {"hello", "synced", "presence", "presence_delta", "board", "error", "pong"}
 )
 #: First bytes of the server's compact frames.
-DOWN_FRAMES = frozenset({DOWN_OPS, DOWN_DEFS, DOWN_CONT})
+DOWN_FRAMES = frozenset({DOWN_OPS, DOWN_DEFS, DOWN_CONT, DOWN_TENT, DOWN_PROMOTE})
 #: An entry of a decoded DOWN_OPS frame: a v1 entry's msgpack bytes, or the v1 entry (a map) a
 #: compact entry stands for.
 Entry = bytes | dict[str, object]
@@ -247,57 +249,97 @@ def decode_down_ops(
     r = Reader(data, 1)
     first = r.varint()
     _read_defs(r, names, conts)
-    entries: list[Entry] = []
-    for k in range(r.varint()):
-        tag = r.byte()
-        if tag == ENTRY_V1:
-            entries.append(r.take(r.varint()))
-        elif tag in (ENTRY_APP, ENTRY_NEXT):
-            author = r.varint()
-            if tag == ENTRY_APP:
-                i, element = r.varint(), _name(names, r.varint())
-            else:
-                if conts is None or author not in conts:
-                    raise CompactError(f"no stroke entry to continue for handle {author}")
-                i, element = conts[author]
-                i += 1
-            p, pr = read_points(r, max_points)
-            entry: dict[str, object] = {
-                "s": first + k,
-                "c": _name(names, author),
-                "i": i,
-                "k": "app",
-                "id": element,
-                "p": p,
-            }
-            if pr is not None:
-                entry["pr"] = pr
-            if conts is not None:
-                conts[author] = (i, element)
-            entries.append(entry)
-        elif tag == ENTRY_ADD:
-            author, i, target = r.varint(), r.varint(), r.varint()
-            x, y, style = r.signed(), r.signed(), r.varint()
-            p, pr = read_points(r, max_points)
-            el: dict[str, object] = {
-                "id": _name(names, target),
-                "type": "stroke",
-                "x": x,
-                "y": y,
-                "style": parse_style(_name(names, style)),
-                "p": p,
-            }
-            if pr is not None:
-                el["pr"] = pr
-            entry = {"s": first + k, "c": _name(names, author), "i": i, "k": "add", "el": el}
-            if conts is not None:
-                conts[author] = (i, str(el["id"]))
-            entries.append(entry)
-        else:
-            raise CompactError(f"unknown entry tag {tag}")
+    entries = [_read_entry(r, names, conts, max_points, first + k) for k in range(r.varint())]
     if not r.at_end():
         raise CompactError("trailing bytes after the entries")
     return first, entries
+
+
+def decode_down_tent(
+    data: bytes, names: dict[int, str], conts: Conts, max_points: int = 1 << 16
+) -> list[dict[str, Any]]:
+    """
+    Decode a DOWN_TENT frame (§2.6, `tentative=2`) into its ops, each with `c` and without `s`
+    (a tag-0 op also has `u`), through the connection's `names` and `conts`, which it updates
+    as a DOWN_OPS frame does.
+    """
+    r = Reader(data, 1)
+    _read_defs(r, names, conts)
+    ops: list[dict[str, Any]] = []
+    for _ in range(r.varint()):
+        entry = _read_entry(r, names, conts, max_points, None)
+        op = msgpack.unpackb(entry) if isinstance(entry, bytes) else entry
+        if not isinstance(op, dict) or "s" in op or not isinstance(op.get("c"), str):
+            raise CompactError("a tentative op is a map with `c` and without `s`")
+        ops.append(op)
+    if not r.at_end():
+        raise CompactError("trailing bytes after the entries")
+    return ops
+
+
+def decode_promote(data: bytes) -> tuple[int, int]:
+    """
+    Decode a DOWN_PROMOTE frame: (first seq, count).
+    """
+    r = Reader(data, 1)
+    first, n = r.varint(), r.varint()
+    if not r.at_end():
+        raise CompactError("trailing bytes after the count")
+    return first, n
+
+
+def _read_entry(
+    r: Reader, names: dict[int, str], conts: Conts | None, max_points: int, seq: int | None
+) -> Entry:
+    """
+    One entry of a DOWN_OPS (`seq`: its `s`) or DOWN_TENT (None: no `s`) frame.
+    """
+    tag = r.byte()
+    head: dict[str, object] = {} if seq is None else {"s": seq}
+    if tag == ENTRY_V1:
+        return r.take(r.varint())
+    if tag in (ENTRY_APP, ENTRY_NEXT):
+        author = r.varint()
+        if tag == ENTRY_APP:
+            i, element = r.varint(), _name(names, r.varint())
+        else:
+            if conts is None or author not in conts:
+                raise CompactError(f"no stroke entry to continue for handle {author}")
+            i, element = conts[author]
+            i += 1
+        p, pr = read_points(r, max_points)
+        entry: dict[str, object] = {
+            **head,
+            "c": _name(names, author),
+            "i": i,
+            "k": "app",
+            "id": element,
+            "p": p,
+        }
+        if pr is not None:
+            entry["pr"] = pr
+        if conts is not None:
+            conts[author] = (i, element)
+        return entry
+    if tag == ENTRY_ADD:
+        author, i, target = r.varint(), r.varint(), r.varint()
+        x, y, style = r.signed(), r.signed(), r.varint()
+        p, pr = read_points(r, max_points)
+        el: dict[str, object] = {
+            "id": _name(names, target),
+            "type": "stroke",
+            "x": x,
+            "y": y,
+            "style": parse_style(_name(names, style)),
+            "p": p,
+        }
+        if pr is not None:
+            el["pr"] = pr
+        entry = {**head, "c": _name(names, author), "i": i, "k": "add", "el": el}
+        if conts is not None:
+            conts[author] = (i, str(el["id"]))
+        return entry
+    raise CompactError(f"unknown entry tag {tag}")
 
 
 def _name(names: dict[int, str], handle: int) -> str:
@@ -310,18 +352,24 @@ def _name(names: dict[int, str], handle: int) -> str:
 class RefSession:
     """
     One connection's view of the server's v2 frames, as frontend/src/wire.ts keeps it: the
-    handle names (DEFS and DOWN_OPS definitions) and the authors' continuations (CONT and
-    DOWN_OPS). Per connection: a new socket starts a new session.
+    handle names (DEFS, DOWN_OPS and DOWN_TENT definitions), the authors' continuations (CONT,
+    DOWN_OPS, DOWN_TENT) and, with `tentative=2`, the *batch*: the ops of the last DOWN_TENT,
+    until a DOWN_PROMOTE makes them entries or a frame of entries, a `snap` or a `resync` the
+    client sends ends it (`entries_came`). Per connection: a new socket starts a new session.
     """
 
     def __init__(self) -> None:
         self.names: dict[int, str] = {}
         self.conts: Conts = {}
+        self.batch: list[dict[str, Any]] | None = None
 
-    def decode(self, frame: bytes) -> list[Entry] | None:
+    def decode(self, frame: bytes) -> list[Entry] | Tentative | None:
         """
-        A DEFS or CONT frame feeds the session (None); a DOWN_OPS frame gives its entries.
-        Raises CompactError (a malformed frame, or one that is not a v2 server frame).
+        A DEFS or CONT frame feeds the session (None); a DOWN_OPS frame gives its entries, a
+        DOWN_PROMOTE the batch's ops as entries (None when no batch is held: the client sent a
+        `resync` since, whose catch-up brings them), a DOWN_TENT its ops as a Tentative.
+        Raises CompactError (a malformed frame, or one that is not a v2 server frame, or a
+        DOWN_PROMOTE whose count is not the batch's).
         """
         kind = frame[0] if frame else None
         if kind == DOWN_DEFS:
@@ -331,5 +379,25 @@ class RefSession:
             decode_cont(frame, self.conts)
             return None
         if kind == DOWN_OPS:
+            self.batch = None
             return decode_down_ops(frame, self.names, conts=self.conts)[1]
+        if kind == DOWN_TENT:
+            ops = decode_down_tent(frame, self.names, self.conts)
+            self.batch = ops
+            return Tentative(ops=ops)
+        if kind == DOWN_PROMOTE:
+            first, n = decode_promote(frame)
+            batch, self.batch = self.batch, None
+            if batch is None:
+                return None
+            if n != len(batch):
+                raise CompactError(f"DOWN_PROMOTE of {n} ops, the batch holds {len(batch)}")
+            return [{**op, "s": first + k} for k, op in enumerate(batch)]
         raise CompactError(f"not a v2 server frame: first byte {kind}")
+
+    def entries_came(self) -> None:
+        """
+        A v1 `ops` or `snap` frame arrived, or the client sent `resync`: the batch can no
+        longer be promoted.
+        """
+        self.batch = None

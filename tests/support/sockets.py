@@ -15,6 +15,7 @@ import msgpack
 from channels.testing import WebsocketCommunicator
 
 from realtime.wire import protocol
+from realtime.wire.tentative import Tentative
 from tests.support import refclient
 
 #: How long a test waits for one frame before calling the server silent.
@@ -27,7 +28,8 @@ ConnectFn = Callable[..., Any]
 
 class Defs:
     """
-    A v2 `DEFS` or `CONT` frame, already applied to the client's names or continuations.
+    A v2 `DEFS` or `CONT` frame, already applied to the client's names or continuations (or a
+    DOWN_PROMOTE ignored: no batch held).
     """
 
     def __init__(self, data: bytes) -> None:
@@ -37,7 +39,8 @@ class Defs:
 class Client:
     """
     A protocol v1 or v2 client over WebsocketCommunicator, for tests. v2 `DOWN_OPS` frames are
-    returned as the OpsFrame they stand for, with `last_raw` the bytes received.
+    returned as the OpsFrame they stand for (DOWN_PROMOTE too), DOWN_TENT as a Tentative, with
+    `last_raw` the bytes received.
     """
 
     def __init__(self, comm: WebsocketCommunicator) -> None:
@@ -54,9 +57,14 @@ class Client:
             entries = self.session.decode(data)
             if entries is None:
                 return Defs(data)
+            if isinstance(entries, Tentative):
+                return entries
             ops = [e if isinstance(e, dict) else msgpack.unpackb(e) for e in entries]
             return protocol.OpsFrame(ops=ops)
-        return refclient.decode_server_binary(data)
+        msg = refclient.decode_server_binary(data)
+        if isinstance(msg, protocol.OpsFrame | protocol.Snap):
+            self.session.entries_came()
+        return msg
 
     async def recv(self, timeout: float = RECV_TIMEOUT_SECS) -> Any:
         """

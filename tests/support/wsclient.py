@@ -317,7 +317,9 @@ class BoardClient:
             async for frame in ws:
                 if isinstance(frame, bytes) and frame[:1] and frame[0] in refclient.DOWN_FRAMES:
                     entries = self._session.decode(frame)
-                    if entries is not None:  # DEFS and CONT only feed the session
+                    # DEFS and CONT only feed the session; this client never opts in to
+                    # tentatives (no DOWN_TENT).
+                    if isinstance(entries, list):
                         self._on_entries([_entry(e) for e in entries])
                 elif isinstance(frame, bytes):
                     self._on_binary(_unpack(frame))
