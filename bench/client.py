@@ -44,8 +44,15 @@ from bench.compact_rx import Handles, scan_cont, scan_defs, scan_down_ops
 from bench.hist import Histogram, Starts
 from bench.strokes import PenModel, StrokePool
 from bench.wsclient import WsClient
-from realtime.wire.compact import DOWN_CONT, DOWN_DEFS, DOWN_OPS, CompactError
-from tests.support.refclient import encode_up_add, encode_up_app, encode_up_next
+from realtime.wire.compact import (
+    DOWN_CONT,
+    DOWN_DEFS,
+    DOWN_OPS,
+    DOWN_PROMOTE,
+    DOWN_TENT,
+    CompactError,
+)
+from tests.support.refclient import decode_promote, encode_up_add, encode_up_app, encode_up_next
 
 #: Each stroke is one `add` then this many `app` ops (about 2 s of drawing at 30 Hz).
 STROKE_APPS = 60
@@ -136,6 +143,7 @@ class OpsFrame:
         "n",
         "own",
         "points",
+        "promoted",
         "ranges",
         "regular",
         "starts",
@@ -174,8 +182,24 @@ class OpsFrame:
         #: The per-frame path applies: seqs contiguous (or absent), no foreign entry, each
         #: author's op ids increasing. Otherwise receivers walk `entries`.
         self.regular = bool(entries) and in_order and increasing and -1 not in ranges
-        #: A `tent` frame (protocol §2.6): ops before their commit, no seqs.
+        #: A `tent` or DOWN_TENT frame (protocol §2.6): ops before their commit, no seqs.
         self.tentative = False
+        #: A DOWN_TENT frame's entries as log entries from each first seq a DOWN_PROMOTE gave.
+        self.promoted: dict[int, OpsFrame] = {}
+
+    def promote(self, first: int, n: int) -> OpsFrame:
+        """
+        The entries a DOWN_PROMOTE of this DOWN_TENT's ops from seq `first` stands for (built
+        once per worker: its clients share the decoded DOWN_TENT).
+        """
+        if n != self.n:
+            raise CompactError(f"DOWN_PROMOTE of {n} ops, the batch holds {self.n}")
+        got = self.promoted.get(first)
+        if got is None:
+            got = self.promoted[first] = OpsFrame(
+                [(first + k, *e[1:]) for k, e in enumerate(self.entries)]
+            )
+        return got
 
 
 class FrameDecoder:
@@ -229,6 +253,7 @@ class FrameDecoder:
         last: dict[int, int] | None = None
         rows: list[tuple[int | None, int, int, int]] = []
         for k, (is_handle, author, op_id, points) in enumerate(scanned):
+            seq = None if first is None else first + k
             if is_handle:
                 if last is None:
                     last = dict(after.last)
@@ -242,10 +267,11 @@ class FrameDecoder:
             else:
                 slot = slot_of(author)
             i = op_id or 0
-            rows.append((first + k, slot, i, points) if slot >= 0 else (first + k, -1, 0, 0))
+            rows.append((seq, slot, i, points) if slot >= 0 else (seq, -1, 0, 0))
         if last is not None:
             after = self._intern(slots, last)  # the continuations moved on
         frame = self._frame(rows)
+        frame.tentative = first is None
         if self._down_cached >= DECODER_CACHE_FRAMES:
             for known in self.maps.values():
                 known.frames.clear()
@@ -357,6 +383,8 @@ class BenchClient:
         self.style_sent = False
         #: v2: the id of the last op sent on this connection (what UP_NEXT numbers after).
         self.last_i: int | None = None
+        #: `tentative=2`: the last DOWN_TENT's frame, until a frame of entries (§2.6, the batch).
+        self.batch: OpsFrame | None = None
         self.strokes = strokes or default_pool(STROKE_APPS * points_per_op)
         #: Highest op id seen per author slot (as a tentative or an entry).
         self.hwm: dict[int, int] = {}
@@ -389,6 +417,7 @@ class BenchClient:
         # new connection names both again.
         self.style_sent = False
         self.last_i = None
+        self.batch = None
         if self.mode != "inkroom":
             self.synced.set_result(None)
         await self.synced
@@ -448,13 +477,20 @@ class BenchClient:
         if is_text:
             self._on_text(json.loads(payload))
             return
-        # v1 frames are msgpack maps (0x80-0x8f, 0xde, 0xdf); v2 adds 0x02 and 0x03.
+        # v1 frames are msgpack maps (0x80-0x8f, 0xde, 0xdf); v2 adds 0x02, 0x03 and 0x06, and
+        # `tentative=2` 0x07 and 0x08.
         kind = payload[0]
-        if kind == DOWN_OPS:
+        if kind in (DOWN_OPS, DOWN_TENT):
             got = self.handles.frames.get(payload)
             if got is None:
                 got = self.decoder.decode_down(payload, self.handles)
             frame, self.handles = got
+            self.batch = frame if kind == DOWN_TENT else None
+        elif kind == DOWN_PROMOTE:
+            batch, self.batch = self.batch, None
+            if batch is None:
+                return  # after a resync (the bench sends none): the catch-up brings them
+            frame = batch.promote(*decode_promote(payload))
         elif kind in (DOWN_DEFS, DOWN_CONT):
             self._on_defs(payload)
             return
@@ -469,10 +505,14 @@ class BenchClient:
                 if kind == "tdrop":
                     self.stats.counts["tentative_dropped"] += len(msg["ops"])
                     return
+                if kind == "snap":
+                    self.batch = None
                 if kind not in ("ops", "tent"):
                     return
                 frame = self.decoder.decode(payload, msg["ops"])
                 frame.tentative = kind == "tent"
+            if not frame.tentative:
+                self.batch = None
         if self.counting:
             counts = self.stats.counts
             counts["ops_frames_in"] += 1

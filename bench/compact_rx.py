@@ -29,6 +29,7 @@ from typing import Any
 import msgpack
 
 from realtime.wire.compact import (
+    DOWN_TENT,
     ENTRY_ADD,
     ENTRY_APP,
     ENTRY_NEXT,
@@ -139,13 +140,17 @@ def scan_cont(data: bytes) -> list[tuple[int, int]]:
     return out
 
 
-def scan_down_ops(data: bytes) -> tuple[int, Defs, list[ScanRow]]:
+def scan_down_ops(data: bytes) -> tuple[int | None, Defs, list[ScanRow]]:
     """
-    Return (first seq, inline definitions, rows) of a DOWN_OPS frame; raise CompactError if it
-    is malformed.
+    Return (first seq, inline definitions, rows) of a DOWN_OPS frame, or of a DOWN_TENT frame
+    (first seq None: its entries have none; protocol §2.6); raise CompactError if it is
+    malformed.
     """
     try:
-        first, pos = _varint(data, 1)
+        first: int | None = None
+        pos = 1
+        if data[0] != DOWN_TENT:
+            first, pos = _varint(data, 1)
         defs, pos = _defs(data, pos)
         count, pos = _varint(data, pos)
         rows: list[ScanRow] = []
@@ -183,7 +188,7 @@ def scan_down_ops(data: bytes) -> tuple[int, Defs, list[ScanRow]]:
             else:
                 raise CompactError(f"unknown entry tag {tag}")
     except (IndexError, UnicodeDecodeError):
-        raise CompactError("truncated DOWN_OPS frame") from None
+        raise CompactError("truncated DOWN_OPS or DOWN_TENT frame") from None
     if pos != len(data):
         raise CompactError("trailing bytes after the entries")
     return first, defs, rows

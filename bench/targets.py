@@ -127,7 +127,8 @@ def client_specs(
                 path = (
                     f"/ws/boards/{board_ids[b]}/?v={protocol}&since={since}"
                     f"&client_id={client_id_for(slot)}&token={tickets[k]}"
-                    + ("&tentative=1" if TENTATIVE else "")
+                    # The compact tentatives (2, §2.6) where the protocol has them.
+                    + (f"&tentative={2 if protocol >= 2 else 1}" if TENTATIVE else "")
                 )
             else:
                 path = f"/ws/boards/r{b}/"

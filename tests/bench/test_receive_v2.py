@@ -28,7 +28,16 @@ from realtime.wire.compact import (
     decode_up_next,
     style_name,
 )
-from realtime.wire.handles import add_entry, app_entry, encode_defs, ops_head, v1_entry
+from realtime.wire.handles import (
+    HandleTable,
+    add_entry,
+    app_entry,
+    encode_defs,
+    encode_tentatives,
+    ops_head,
+    v1_entry,
+)
+from realtime.wire.tentative import promote_frame
 from tests.bench.receivers import NOW_US, RING_SIZE, connected_client
 from tests.support.refclient import decode_down_ops
 
@@ -333,3 +342,52 @@ async def test_the_replay_stream_counts_the_same_as_v1_with_tag_2_adds() -> None
     # exactly v1's figures.
     ring = memoryview(bytearray(8 * RING_SIZE * 256)).cast("q")
     assert check_v2_equivalence(ring, 6, 2, 150, 3) > 0
+
+
+async def test_compact_tentatives_count_like_tent_frames_and_a_promotion_confirms_them(
+    ring: memoryview,
+) -> None:
+    """
+    `tentative=2` (§2.6): a DOWN_TENT is the delivery, its DOWN_PROMOTE only confirms it (and
+    acks the author's own op), both counted as down bytes.
+    """
+    stats = Stats()
+    decoder = FrameDecoder(ring, RING_SIZE)
+    watcher = _client(ring, 3, decoder, stats)
+    author = _client(ring, 1, decoder, stats)
+    _sent(ring, 1, 1, took_us=300)
+    _sent(ring, 2, 1, took_us=300)
+    table = HandleTable()
+    ops = [
+        (client_id_for(slot), None, {"i": 1, "k": "app", "id": f"e{slot}", "p": _PTS})
+        for slot in (1, 2)
+    ]
+    tent = encode_tentatives(table, ops)
+    for c in (watcher, author):
+        c.counting = True
+        c.ws.data_received(server_frame(tent))
+    counts = stats.counts
+    assert (counts["delivered"], counts["tentative"]) == (3, 3)
+    assert stats.latency.total == 3 * 300
+    promote = promote_frame(1, 2)
+    for c in (watcher, author):
+        c.ws.data_received(server_frame(promote))
+    assert (counts["delivered"], counts["confirmed"], counts["duplicates"]) == (4, 3, 0)
+    assert counts["acked"] == 1 and watcher.last_seq == author.last_seq == 2
+    assert counts["ops_bytes_in"] == 2 * (len(tent) + 2 + len(promote) + 2)
+    # A promotion with no batch held (a frame of entries came since) is not counted twice.
+    watcher.ws.data_received(server_frame(promote))
+    assert counts["delivered"] == 4 and counts["duplicates"] == 0
+    # The next batch continues the same handles: tag-3 entries, then a promotion from seq 3.
+    _sent(ring, 2, 2, took_us=500)
+    nxt = encode_tentatives(
+        table, [(client_id_for(2), None, {"i": 2, "k": "app", "id": "e2", "p": _PTS})]
+    )
+    assert nxt[3] == 3  # tag 3: author handle and points only
+    watcher.ws.data_received(server_frame(nxt))
+    watcher.ws.data_received(server_frame(promote_frame(3, 1)))
+    assert (counts["delivered"], counts["confirmed"], watcher.last_seq) == (5, 4, 3)
+    # A promotion whose count is not the batch's is malformed.
+    watcher.ws.data_received(server_frame(nxt))
+    with pytest.raises(CompactError):
+        watcher.ws.data_received(server_frame(promote_frame(4, 2)))
