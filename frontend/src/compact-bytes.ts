@@ -13,6 +13,9 @@ export const DOWN_DEFS = 0x03;
 export const UP_ADD = 0x04;
 export const UP_NEXT = 0x05;
 export const DOWN_CONT = 0x06;
+/** Compact tentatives (§2.6, `tentative=2`): ops before their commit, and their promotion. */
+export const DOWN_TENT = 0x07;
+export const DOWN_PROMOTE = 0x08;
 /** Entry tags inside a DOWN_OPS frame. */
 export const ENTRY_V1 = 0;
 export const ENTRY_APP = 1;

@@ -1,6 +1,9 @@
-/** Protocol v2's server -> client frames: DOWN_OPS, DEFS and CONT (docs/protocol.md §2.5). */
+/**
+ * Protocol v2's server -> client frames: DOWN_OPS, DEFS and CONT (docs/protocol.md §2.5), and
+ * with `tentative=2` DOWN_TENT and DOWN_PROMOTE (§2.6).
+ */
 import { decode as mpDecode } from "@msgpack/msgpack";
-import type { AddOp, AppendOp, Element, LogEntry, Style } from "./protocol";
+import type { Element, LogEntry, Style, TentativeOp } from "./protocol";
 import {
   CompactError,
   concat,
@@ -8,6 +11,8 @@ import {
   DOWN_CONT,
   DOWN_DEFS,
   DOWN_OPS,
+  DOWN_PROMOTE,
+  DOWN_TENT,
   ENTRY_ADD,
   ENTRY_APP,
   ENTRY_NEXT,
@@ -142,11 +147,6 @@ export function encodeDownOps(first: number, defs: readonly Definition[], entrie
   return concat([Uint8Array.from(head), ...entries]);
 }
 
-/** An `app` entry rebuilt from a tag-1 entry: v1-shaped, without `u`. */
-export type CompactAppEntry = AppendOp & { s: number; c: string };
-/** An `add` entry rebuilt from a tag-2 entry: v1-shaped, without `u`. */
-export type CompactAddEntry = AddOp & { s: number; c: string };
-
 /**
  * Decode a DOWN_OPS frame into v1 entries. Its inline definitions are applied to `names`
  * (handle -> name, this connection's table) first, as read: the server counts them as known
@@ -162,58 +162,121 @@ export function decodeDownOps(
   if (data[0] !== DOWN_OPS) throw new CompactError("not a DOWN_OPS frame");
   const r = new Reader(data, 1);
   const first = r.varint();
+  readDefsInto(r, names, conts);
+  const entries: LogEntry[] = [];
+  const n = r.varint();
+  for (let k = 0; k < n; k++) entries.push(readEntry(r, names, conts, maxPoints, first + k) as LogEntry);
+  if (!r.atEnd()) throw new CompactError("trailing bytes after the entries");
+  return { first, entries };
+}
+
+/** DOWN_TENT frame: 0x07, inline definitions, varint(n), n entries without seqs. */
+export function encodeDownTent(defs: readonly Definition[], entries: readonly Uint8Array[]): Uint8Array {
+  const head: number[] = [DOWN_TENT];
+  putDefs(head, defs);
+  putVarint(head, entries.length);
+  return concat([Uint8Array.from(head), ...entries]);
+}
+
+/**
+ * Decode a DOWN_TENT frame (§2.6, `tentative=2`) into its ops, each with `c` and without `s` (a
+ * tag-0 op also has `u`), through and into this connection's `names` and `conts`, as a DOWN_OPS
+ * frame.
+ */
+export function decodeDownTent(
+  data: Uint8Array,
+  names: Map<number, string>,
+  conts: Continuations = new Map(),
+  maxPoints = DEFAULT_MAX_POINTS,
+): TentativeOp[] {
+  if (data[0] !== DOWN_TENT) throw new CompactError("not a DOWN_TENT frame");
+  const r = new Reader(data, 1);
+  readDefsInto(r, names, conts);
+  const ops: TentativeOp[] = [];
+  const n = r.varint();
+  for (let k = 0; k < n; k++) {
+    const op = readEntry(r, names, conts, maxPoints, null);
+    if ("s" in op || typeof op.c !== "string") throw new CompactError("a tentative op has `c` and no `s`");
+    ops.push(op as TentativeOp);
+  }
+  if (!r.atEnd()) throw new CompactError("trailing bytes after the entries");
+  return ops;
+}
+
+/** DOWN_PROMOTE frame: 0x08, varint(first seq), varint(n). */
+export function encodePromote(first: number, n: number): Uint8Array {
+  const out: number[] = [DOWN_PROMOTE];
+  putVarint(out, first);
+  putVarint(out, n);
+  return Uint8Array.from(out);
+}
+
+/** The first seq and count of a DOWN_PROMOTE frame. */
+export function decodePromote(data: Uint8Array): { first: number; n: number } {
+  if (data[0] !== DOWN_PROMOTE) throw new CompactError("not a DOWN_PROMOTE frame");
+  const r = new Reader(data, 1);
+  const first = r.varint();
+  const n = r.varint();
+  if (!r.atEnd()) throw new CompactError("trailing bytes after the count");
+  return { first, n };
+}
+
+function readDefsInto(r: Reader, names: Map<number, string>, conts: Continuations): void {
   for (const [handle, name] of readDefs(r)) {
     names.set(handle, name);
     conts.delete(handle);
   }
+}
+
+/** One entry of a DOWN_OPS frame (`seq`: its `s`) or of a DOWN_TENT frame (null: no `s`). */
+function readEntry(
+  r: Reader,
+  names: Map<number, string>,
+  conts: Continuations,
+  maxPoints: number,
+  seq: number | null,
+): Record<string, unknown> {
   const name = (handle: number): string => {
     const value = names.get(handle);
     if (value === undefined) throw new CompactError(`undefined handle ${handle}`);
     return value;
   };
-  const entries: LogEntry[] = [];
-  const n = r.varint();
-  for (let k = 0; k < n; k++) {
-    const tag = r.byte();
-    if (tag === ENTRY_V1) {
-      entries.push(decodeV1Entry(r.take(r.varint())));
-    } else if (tag === ENTRY_APP || tag === ENTRY_NEXT) {
-      const author = r.varint();
-      let i: number;
-      let element: string;
-      if (tag === ENTRY_APP) {
-        i = r.varint();
-        element = name(r.varint());
-      } else {
-        const cont = conts.get(author);
-        if (cont === undefined) throw new CompactError(`no stroke entry to continue for handle ${author}`);
-        i = cont.i + 1;
-        element = cont.element;
-      }
-      const { p, pr } = readPoints(r, maxPoints);
-      const entry: CompactAppEntry = { s: first + k, c: name(author), i, k: "app", id: element, p };
-      if (pr !== undefined) entry.pr = pr;
-      conts.set(author, { i, element });
-      entries.push(entry);
-    } else if (tag === ENTRY_ADD) {
-      const author = r.varint();
-      const i = r.varint();
-      const element = r.varint();
-      const x = unzigzag(r.varint());
-      const y = unzigzag(r.varint());
-      const style = r.varint();
-      const { p, pr } = readPoints(r, maxPoints);
-      const el: Element = { id: name(element), type: "stroke", x, y, style: entryStyle(name(style)), p };
-      if (pr !== undefined) el.pr = pr;
-      const entry: CompactAddEntry = { s: first + k, c: name(author), i, k: "add", el };
-      conts.set(author, { i, element: el.id });
-      entries.push(entry);
+  const head = seq === null ? {} : { s: seq };
+  const tag = r.byte();
+  if (tag === ENTRY_V1) return decodeV1Entry(r.take(r.varint())) as unknown as Record<string, unknown>;
+  if (tag === ENTRY_APP || tag === ENTRY_NEXT) {
+    const author = r.varint();
+    let i: number;
+    let element: string;
+    if (tag === ENTRY_APP) {
+      i = r.varint();
+      element = name(r.varint());
     } else {
-      throw new CompactError(`unknown entry tag ${tag}`);
+      const cont = conts.get(author);
+      if (cont === undefined) throw new CompactError(`no stroke entry to continue for handle ${author}`);
+      i = cont.i + 1;
+      element = cont.element;
     }
+    const { p, pr } = readPoints(r, maxPoints);
+    const entry: Record<string, unknown> = { ...head, c: name(author), i, k: "app", id: element, p };
+    if (pr !== undefined) entry.pr = pr;
+    conts.set(author, { i, element });
+    return entry;
   }
-  if (!r.atEnd()) throw new CompactError("trailing bytes after the entries");
-  return { first, entries };
+  if (tag === ENTRY_ADD) {
+    const author = r.varint();
+    const i = r.varint();
+    const element = r.varint();
+    const x = unzigzag(r.varint());
+    const y = unzigzag(r.varint());
+    const style = r.varint();
+    const { p, pr } = readPoints(r, maxPoints);
+    const el: Element = { id: name(element), type: "stroke", x, y, style: entryStyle(name(style)), p };
+    if (pr !== undefined) el.pr = pr;
+    conts.set(author, { i, element: el.id });
+    return { ...head, c: name(author), i, k: "add", el };
+  }
+  throw new CompactError(`unknown entry tag ${tag}`);
 }
 
 /**

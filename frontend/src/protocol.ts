@@ -183,7 +183,10 @@ export type CursorEntry =
 export type ServerCursorFrame = { t: "cur"; c: CursorEntry[] };
 /** An op the board accepted and has not committed yet, with its author (protocol §2.6). */
 export type TentativeOp = Op & { c: string };
-/** Only to sockets opened with `tentative=1`: others' ops before their commit (§2.6). */
+/**
+ * Only to sockets opened with `tentative=1` (or, compact as DOWN_TENT, `2`): others' ops before
+ * their commit (§2.6).
+ */
 export type TentativeFrame = { t: "tent"; ops: TentativeOp[] };
 /** Tentative ops that will not be committed as sent: drop them (§2.6). */
 export type TentativeDropFrame = { t: "tdrop"; ops: [string, number][] };

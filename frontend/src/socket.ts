@@ -245,7 +245,7 @@ export function boardSocketUrl(
     since: String(since),
     client_id: clientId,
     presence: "delta",
-    tentative: "1",
+    tentative: "2", // compact tentatives and their promotion (§2.6); v2 only, as PROTOCOL_VERSION
   });
   if (share) q.set("share", share);
   return `${proto}//${location.host}/ws/boards/${encodeURIComponent(boardId)}/?${q}`;

@@ -8,7 +8,9 @@
  * Everything that is not a compact frame is v1 (catch-up always is), so decoding falls through
  * to protocol.decode, and DOWN_OPS comes out as the v1 `ops` frame it stands for (tag-1, tag-2
  * and tag-3 entries as v1 `app` and `add` entries): the sync layer needs no second path for
- * gaps and acks.
+ * gaps and acks. With `tentative=2` (§2.6) the same goes for DOWN_TENT, the `tent` frame it
+ * stands for, and DOWN_PROMOTE, the `ops` frame of the last DOWN_TENT's ops (the *batch*, kept
+ * here) from the seq it gives.
  */
 import {
   CompactError,
@@ -16,15 +18,29 @@ import {
   decodeCont,
   decodeDefs,
   decodeDownOps,
+  decodeDownTent,
+  decodePromote,
   DOWN_CONT,
   DOWN_DEFS,
   DOWN_OPS,
+  DOWN_PROMOTE,
+  DOWN_TENT,
   encodeUpAdd,
   encodeUpApp,
   encodeUpNext,
   styleName,
 } from "./compact";
-import { decode, encode, type AddOp, type AppendOp, type Limits, type Op, type ServerMessage } from "./protocol";
+import {
+  decode,
+  encode,
+  type AddOp,
+  type AppendOp,
+  type Limits,
+  type LogEntry,
+  type Op,
+  type ServerMessage,
+  type TentativeOp,
+} from "./protocol";
 
 /** A frame ready for WebSocket.send: binary bytes or a JSON string. */
 export type Frame = Uint8Array | string;
@@ -53,11 +69,23 @@ export class WireSession {
 
   /** Each author handle's continuation: what a DOWN_OPS tag-3 entry continues. */
   private readonly conts: Continuations = new Map();
+  /**
+   * The ops of the last DOWN_TENT, own ones included, until a DOWN_PROMOTE makes them entries or
+   * a frame of entries, a `snap` or a `resync` (dropBatch) ends them (§2.6, "The batch").
+   */
+  private batch: TentativeOp[] | null = null;
+
+  /** The client sends `resync`: what the batch stands for comes in its catch-up. */
+  dropBatch(): void {
+    this.batch = null;
+  }
 
   /**
    * Decode a server frame. DEFS and CONT only feed the handle table and the continuations
-   * (null: nothing to handle); a DOWN_OPS frame becomes `{t: "ops", ops}`. Throws ProtocolError
-   * (CompactError for a malformed compact frame).
+   * (null: nothing to handle); a DOWN_OPS frame becomes `{t: "ops", ops}`, a DOWN_TENT
+   * `{t: "tent", ops}`, a DOWN_PROMOTE the `ops` frame of the batch's ops (null when no batch is
+   * held: a `resync` was sent since, whose catch-up brings them). Throws ProtocolError
+   * (CompactError for a malformed compact frame, or a DOWN_PROMOTE not of the batch's length).
    */
   decode(frame: ArrayBuffer | Uint8Array | string): ServerMessage | null {
     if (typeof frame === "string") return decode(frame);
@@ -73,8 +101,27 @@ export class WireSession {
       for (const [author, i, element] of decodeCont(bytes)) this.conts.set(author, { i, element });
       return null;
     }
-    if (bytes[0] === DOWN_OPS) return { t: "ops", ops: decodeDownOps(bytes, this.names, this.conts).entries };
-    return decode(bytes);
+    if (bytes[0] === DOWN_OPS) {
+      this.batch = null;
+      return { t: "ops", ops: decodeDownOps(bytes, this.names, this.conts).entries };
+    }
+    if (bytes[0] === DOWN_TENT) {
+      this.batch = decodeDownTent(bytes, this.names, this.conts);
+      return { t: "tent", ops: this.batch };
+    }
+    if (bytes[0] === DOWN_PROMOTE) return this.promote(bytes);
+    const msg = decode(bytes);
+    if ("t" in msg && (msg.t === "ops" || msg.t === "snap")) this.batch = null;
+    return msg;
+  }
+
+  private promote(bytes: Uint8Array): ServerMessage | null {
+    const { first, n } = decodePromote(bytes);
+    const batch = this.batch;
+    this.batch = null;
+    if (batch === null) return null;
+    if (n !== batch.length) throw new CompactError(`DOWN_PROMOTE of ${n} ops, the batch holds ${batch.length}`);
+    return { t: "ops", ops: batch.map((op, k) => ({ ...op, s: first + k }) as LogEntry) };
   }
 
   /**

@@ -52,6 +52,8 @@ def _run(seeds: list[int]) -> list[tuple[int, list[str], dict[str, Any]]]:
         stats = {
             "ops": sum(len(b.entries) for b in world.log.boards.values()),
             "faults": world.faults.injected,
+            # Entries that reached a `tentative=2` client as a DOWN_PROMOTE (protocol §2.6).
+            "promoted": sum(c.log.promoted for c in world.clients),
             "digest": digest.hexdigest()[:16],
         }
         out.append((seed, [str(v) for v in violations], stats))
@@ -100,9 +102,11 @@ def main() -> int:
     if args.seed is not None:
         print(f"seed {args.seed}: log digest {results[0][2]['digest']}")
     ops = sum(r[2]["ops"] for r in results)
+    promoted = sum(r[2]["promoted"] for r in results)
     print(
         f"{len(results)} seeds in {elapsed:.1f} s ({len(results) / elapsed:.0f} seeds/s, "
-        f"{ops} ops stored), {len(failed)} failed" + (f": {dict(kinds)}" if kinds else "")
+        f"{ops} ops stored, {promoted} entries promoted), {len(failed)} failed"
+        + (f": {dict(kinds)}" if kinds else "")
     )
     return 1 if failed else 0
 

@@ -1,7 +1,10 @@
 """
 A simulated client: draws its own strokes, keeps an outbox until acked, applies the log in seq
 order, detects gaps, reconnects (to any process) with `since`, and records everything the
-checker needs. It follows docs/protocol.md (v1 frames) and nothing else of the server.
+checker needs. It follows docs/protocol.md and nothing else of the server: v1 frames, and on a
+v2 connection the compact frames the server sends down (§2.5), with `tentative=2` DOWN_TENT and
+DOWN_PROMOTE (§2.6), decoded by the reference client (tests/support/refclient.RefSession). It
+always sends v1 frames up, which v2 accepts.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from typing import Any
 import msgpack
 
 from board.document import BoardState, apply_in_place
+from realtime.wire.compact import DOWN_PROMOTE, CompactError
+from realtime.wire.tentative import Tentative
 from tests.sim.network import Connection
+from tests.support.refclient import DOWN_FRAMES, RefSession
 
 GAP_WAIT_SECS = 0.5
 #: Ops per frame when resending the outbox.
@@ -42,6 +48,8 @@ class ClientLog:
     closes: list[int | None] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     pongs: int = 0
+    #: Entries received as a DOWN_PROMOTE of the last DOWN_TENT (protocol §2.6).
+    promoted: int = 0
     duplicates: int = 0
 
 
@@ -57,16 +65,19 @@ class SimClient:
         *,
         hostile: bool = False,
         version: int = 1,
-        tentative: bool = False,
+        tentative: int = 0,
     ) -> None:
         self.name = self.client_id = name
         self.board_id, self.user_id, self.role = board_id, user_id, role
         self.rng = rng
         self.hostile = hostile
         self.version = version
-        #: Opened with `tentative=1` (protocol §2.6): keeps others' ops before their commit.
+        #: Opened with `tentative=1` or `2` (protocol §2.6): keeps others' ops before their
+        #: commit.
         self.tentative = tentative
         self.tentatives: dict[tuple[str, int], dict[str, Any]] = {}
+        #: The v2 state of the current connection (handles, continuations, the batch).
+        self.session = RefSession()
         self._connect = connect
         self.log = ClientLog()
         self.violations: list[Violation] = []
@@ -101,14 +112,35 @@ class SimClient:
 
     def connected(self, conn: Connection) -> None:
         self.conn, self.synced, self.greeted = conn, False, False
+        self.session = RefSession()
 
     def on_frame(self, conn: Connection, frame: bytes | str) -> None:
         if conn is not self.conn:
             return
         if isinstance(frame, str):
             self._on_text(json.loads(frame))
+        elif self.version >= 2 and frame[:1] and frame[0] in DOWN_FRAMES:
+            self._on_compact(frame)
         else:
-            self._on_binary(msgpack.unpackb(frame))
+            msg = msgpack.unpackb(frame)
+            if msg.get("t") in ("ops", "snap"):
+                self.session.entries_came()
+            self._on_binary(msg)
+
+    def _on_compact(self, frame: bytes) -> None:
+        try:
+            got = self.session.decode(frame)
+        except CompactError as exc:
+            # A real client reconnects; here it can only be the server's mistake.
+            self.violations.append(Violation("protocol", f"{self.name}: {exc}"))
+            return
+        if isinstance(got, Tentative):
+            self._on_binary({"t": "tent", "ops": got.ops})
+        elif got is not None:
+            if frame[0] == DOWN_PROMOTE:
+                self.log.promoted += len(got)
+            ops = [e if isinstance(e, dict) else msgpack.unpackb(e) for e in got]
+            self._on_binary({"t": "ops", "ops": ops})
 
     def on_close(self, conn: Connection, code: int | None) -> None:
         if conn is not self.conn:
@@ -246,6 +278,7 @@ class SimClient:
         self.gap_timer = None
         if self.buffered and self.conn is not None:
             self.tentatives.clear()
+            self.session.entries_came()
             self.send_text({"type": "resync", "from": self.applied})
 
     # --- sending -----------------------------------------------------------------------------

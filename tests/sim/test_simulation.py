@@ -8,6 +8,7 @@ engine's clocks on virtual time, neither of which may leak into the other tests.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -44,3 +45,17 @@ def test_a_seed_replays_exactly() -> None:
     assert digests and digests == [
         line for line in second.stdout.splitlines() if "log digest" in line
     ]
+
+
+@pytest.mark.timeout(300)
+def test_compact_tentatives_are_promoted_and_fall_back_under_faults() -> None:
+    """
+    The mix of clients has `tentative=2` ones (protocol §2.6): their entries come promoted from
+    DOWN_TENT batches, and the invariants hold for them as for the others.
+    """
+    done = _sim("--seeds", "0-39", timeout=240)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    match = re.search(r"(\d+) ops stored, (\d+) entries promoted", done.stdout)
+    assert match, done.stdout
+    stored, promoted = int(match[1]), int(match[2])
+    assert promoted > stored / 20, done.stdout

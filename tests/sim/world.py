@@ -225,7 +225,9 @@ class World:
                 random.Random(rng.random()),
                 self.connect,
                 hostile=hostile,
-                tentative=not hostile and k % 2 == 1,
+                # Every mix of protocol and tentatives: v1, v1 `tent`, v2, v2 compact (§2.6).
+                version=1 if hostile or k % 4 < 2 else 2,
+                tentative=0 if hostile or k % 2 == 0 else 1 + (k % 4 == 3),
             )
             self.log.boards[board].roles[client.user_id] = role
             self.clients.append(client)
