@@ -11,9 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs
-
-from channels.consumer import AsyncConsumer
 
 from realtime.engine import inbound
 from realtime.engine.hub import Hub, get_hub
@@ -27,53 +24,26 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-def wants_presence_deltas(query_string: bytes) -> bool:
+class BoardConsumer:
     """
-    True when the socket URL has `presence=delta` (protocol §1): the client applies
-    `presence_delta` frames, so it gets those instead of whole `presence` lists.
+    One board socket: a plain loop over the connection's messages, not a Channels consumer.
+
+    No per-socket layer channel: the hub owns ONE channel for the whole process, so a socket
+    costs no Redis subscription and fan-out costs one layer message per tick, not per socket.
+    Channels' AsyncConsumer would only cost here: its await_many_dispatch a new receive task and
+    an asyncio.wait per message (~half of the consumer's per-frame time in py-spy), its dispatch()
+    an `aclose_old_connections()` thread hop per frame, though no frame touches the ORM
+    (admission used its own thread once; the hub's threads manage their connections).
     """
-    return _last_value(query_string, "presence") == "delta"
-
-
-def wants_tentatives(query_string: bytes) -> int:
-    """
-    The socket URL's `tentative` (protocol §1): 1 or 2 when the client keeps a tentative layer
-    (§2.6), so it is sent others' ops as soon as the board has checked them (2: in compact frames,
-    on a v2 socket); 0 for anything else.
-    """
-    value = _last_value(query_string, "tentative")
-    return int(value) if value in ("1", "2") else 0
-
-
-def _last_value(query_string: bytes, key: str) -> str | None:
-    values = parse_qs(query_string.decode("latin-1")).get(key, [])
-    return values[-1] if values else None
-
-
-class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
-    """
-    One board socket. AsyncConsumer rather than AsyncWebsocketConsumer: we need neither its
-    group helpers nor its per-message wrappers, and we send pre-encoded frames.
-    """
-
-    # No per-socket layer channel: the hub owns ONE channel for the whole process, so a socket
-    # costs no Redis subscription and fan-out costs one layer message per tick, not per socket.
-    channel_layer_alias = None
 
     hub: Hub
     peer: Peer | None = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def run(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         """
-        Read the socket's messages in a plain loop and hand each to its handler.
-
-        Replaces AsyncConsumer.__call__: with no layer channel to listen to, Channels'
-        await_many_dispatch only costs (a new receive task and an asyncio.wait per message, ~half
-        of the consumer's per-frame time in py-spy), and its dispatch() runs
-        `aclose_old_connections()`, a thread hop per frame, though no frame touches the ORM here
-        (admission used database_sync_to_async once; the hub's threads manage their connections).
+        Read the socket's messages and hand each to its handler, until it disconnects.
         """
-        self.scope, self.channel_layer, self.base_send = scope, None, send
+        self.scope, self.base_send = scope, send
         while True:
             message = await receive()
             kind = message["type"]
@@ -94,9 +64,6 @@ class BoardConsumer(AsyncConsumer):  # type: ignore[misc]
             await self.base_send({"type": "websocket.close", "code": CloseCode.SERVICE_RESTART})
             return
         info = self.scope["inkroom"]
-        query = self.scope.get("query_string", b"")
-        info["presence_delta"] = wants_presence_deltas(query)
-        info["tentative"] = wants_tentatives(query)
         self.peer = await self.hub.join(info, self.base_send, info["since"])
         # From here on, under Hypercorn, frames arrive in on_direct_message (no queue hop).
         receive_directly(self.base_send, self.on_direct_message)

@@ -136,20 +136,11 @@ def origin_allowed(scope: Scope) -> bool:
     return True
 
 
-class SocketOriginValidator:
+async def refuse_handshake(receive: Any, send: Any) -> None:
     """
-    ASGI middleware for the socket stack: a foreign Origin gets HTTP 403 before the handshake.
+    Refuse a handshake whose Origin is not admitted: HTTP 403, before the handshake completes.
     """
-
-    def __init__(self, application: Any) -> None:
-        self.application = application
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if origin_allowed(scope):
-            await self.application(scope, receive, send)
-            return
-        # A close before accept() is refused upgrade: Hypercorn answers HTTP 403. Done here, not
-        # with channels' WebsocketDenier consumer, which would set up a channel-layer name first.
-        message = await receive()
-        if message["type"] == "websocket.connect":
-            await send({"type": "websocket.close"})
+    # A close before accept() is a refused upgrade: Hypercorn answers HTTP 403.
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await send({"type": "websocket.close"})

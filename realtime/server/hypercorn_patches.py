@@ -1,8 +1,9 @@
 """
 Our changes to Hypercorn 0.18 (pinned in pyproject.toml: re-check them on upgrade;
 tests/realtime/test_serve.py and test_hostile_input.py cover each): permessage-deflate refused,
-ping tasks that end on close, a close frame with wsproto's code for a frame it cannot parse, and
-a stream class realtime.server.direct recognises to write frames past the ASGI send.
+ping tasks that end on close and send their first ping one interval after accept, a close frame
+with wsproto's code for a frame it cannot parse, and a stream class realtime.server.direct
+recognises to write frames past the ASGI send.
 
 A module of its own, not part of realtime.server.serve: `python -m realtime.server.serve` runs that
 module as `__main__`, and a class defined there would not be the one `realtime.server.direct`
@@ -147,8 +148,22 @@ class InkroomWSStream(ws_stream.WSStream):
             await queue.put(message)
 
     async def _send_pings(self) -> None:
+        """
+        Hypercorn 0.18's ping loop, with the first ping one interval after accept, not at it.
+
+        A ping right at accept proves nothing the handshake just did not, and costs each join a
+        frame out and the client's pong in, which no shortcut parses (Hypercorn's read path,
+        wsproto): during a reconnect storm that was ~8 % of a join's CPU on the survivor
+        (docs/performance.md §3.11).
+        """
         self._ping_task = asyncio.current_task()
-        await super()._send_pings()
+        interval = self.config.websocket_ping_interval
+        assert interval is not None  # Hypercorn starts this task only with an interval
+        while not self.closed:
+            await self.context.sleep(interval)
+            if self.closed:
+                break
+            await self._send_wsproto_event(Ping())
 
     async def _handle_events(self) -> None:
         """

@@ -114,14 +114,42 @@ def test_websocket_refuses_deflate_and_pings(
     start_inkroom: Any, board_socket: tuple[str, dict[str, str]]
 ) -> None:
     path, headers = board_socket
-    server = start_inkroom(WS_PING_SECS="0.3")
+    server = start_inkroom(WS_PING_SECS="0.5")
     sock, head = _raw_handshake(server.port, path, headers)
     with sock:
         assert head.startswith(b"HTTP/1.1 101"), head
         assert b"sec-websocket-extensions" not in head.lower(), head
-        opcodes = _read_opcodes(sock, 1.2)
-    assert 0x1 in opcodes, "no hello text frame"
-    assert opcodes.count(0x9) >= 2, f"expected pings every 0.3 s, got opcodes {opcodes}"
+        # The first ping comes one interval after accept, not with it (a reconnect storm would
+        # pay a ping and its pong per join).
+        first = _read_opcodes(sock, 0.25)
+        later = _read_opcodes(sock, 1.4)
+    assert 0x9 not in first, f"pinged at accept: opcodes {first}"
+    assert 0x1 in first + later, "no hello text frame"
+    assert later.count(0x9) >= 2, f"expected pings every 0.5 s, got opcodes {later}"
+
+
+def test_socket_paths_and_origins_are_refused_before_the_handshake(
+    start_inkroom: Any, board_socket: tuple[str, dict[str, str]]
+) -> None:
+    path, headers = board_socket
+    server = start_inkroom()
+
+    def status(socket_path: str, **extra: str) -> bytes:
+        sock, head = _raw_handshake(server.port, socket_path, {**headers, **extra})
+        sock.close()
+        return head.split(b"\r\n", 1)[0]
+
+    assert status(path).startswith(b"HTTP/1.1 101")
+    assert status("/" + path).startswith(b"HTTP/1.1 101")  # as Django's resolver matched it
+    own = f"http://127.0.0.1:{server.port}"
+    assert status(path, Origin=own).startswith(b"HTTP/1.1 101")
+    board_id = path.split("/")[3]
+    for wrong in ("/ws/boards/", f"/ws/boards/{board_id}", f"{path}x/", "/ws/board/1/", "/"):
+        assert status(wrong).startswith(b"HTTP/1.1 404"), wrong
+    # The origin is checked first: a foreign page learns nothing about paths.
+    for wrong in (path, "/nope/"):
+        assert status(wrong, Origin="http://127.0.0.1:1").startswith(b"HTTP/1.1 403"), wrong
+    assert "Traceback" not in server.log_text()
 
 
 async def test_websockets_client_gets_hello_without_extensions(

@@ -172,9 +172,13 @@ async def test_a_resend_of_a_stored_op_offered_again_is_dropped_not_drawn_twice(
 
 
 async def test_the_query_asks_for_tentatives_only_with_the_value_1() -> None:
-    from realtime.asgi.consumers import wants_tentatives
+    from realtime.asgi.admission.handshake import query_params, wants_tentatives
 
-    assert wants_tentatives(b"v=2&tentative=1")
-    assert not wants_tentatives(b"v=2&tentative=0")
-    assert not wants_tentatives(b"v=2&tentative=yes")
-    assert not wants_tentatives(b"v=2")
+    def asks(query: bytes) -> int:
+        return wants_tentatives(query_params({"query_string": query}))
+
+    assert asks(b"v=2&tentative=1")
+    assert asks(b"v=2&tentative=0&tentative=1")
+    assert not asks(b"v=2&tentative=0")
+    assert not asks(b"v=2&tentative=yes")
+    assert not asks(b"v=2")

@@ -248,8 +248,11 @@ async def test_a_v1_socket_asking_for_compact_tentatives_gets_tent_frames(
 
 
 def test_the_query_asks_for_compact_tentatives_with_the_value_2() -> None:
-    from realtime.asgi.consumers import wants_tentatives
+    from realtime.asgi.admission.handshake import query_params, wants_tentatives
 
-    assert wants_tentatives(b"v=2&tentative=2") == 2
-    assert wants_tentatives(b"v=2&tentative=1") == 1
-    assert wants_tentatives(b"v=2&tentative=3") == 0
+    def asks(query: bytes) -> int:
+        return wants_tentatives(query_params({"query_string": query}))
+
+    assert asks(b"v=2&tentative=2") == 2
+    assert asks(b"v=2&tentative=1") == 1
+    assert asks(b"v=2&tentative=3") == 0

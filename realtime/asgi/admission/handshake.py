@@ -20,6 +20,24 @@ def query_params(scope: Scope) -> dict[str, str]:
     return {k: v[-1] for k, v in parsed.items()}
 
 
+def wants_presence_deltas(query: dict[str, str]) -> bool:
+    """
+    True when the socket URL has `presence=delta` (protocol §1): the client applies
+    `presence_delta` frames, so it gets those instead of whole `presence` lists.
+    """
+    return query.get("presence") == "delta"
+
+
+def wants_tentatives(query: dict[str, str]) -> int:
+    """
+    The socket URL's `tentative` (protocol §1): 1 or 2 when the client keeps a tentative layer
+    (§2.6), so it is sent others' ops as soon as the board has checked them (2: in compact frames,
+    on a v2 socket); 0 for anything else.
+    """
+    value = query.get("tentative")
+    return int(value) if value in ("1", "2") else 0
+
+
 def is_number(value: str) -> bool:
     """
     True for a decimal of ASCII digits: str.isdigit() alone also takes "²", which int() refuses.
