@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.http import is_same_domain
 
@@ -119,14 +121,35 @@ def trusted(key: OriginKey, patterns: Iterable[str]) -> bool:
 def origin_allowed(scope: Scope) -> bool:
     """
     True when the handshake has no Origin header or every Origin it has is admitted.
+
+    The answer depends only on the scheme, the server address, the headers in `_inputs()` and
+    the settings, so it is remembered by those: a browser's reconnect wave asks the same
+    question thousands of times, and building the Django request that answers it costs ~15 us
+    (docs/performance.md §3.11).
     """
+    headers = scope.get("headers", ())
+    if not any(name == b"origin" for name, _ in headers):
+        return True
+    inputs = _inputs()
+    key = (
+        scope.get("scheme"),
+        tuple(scope.get("server") or ()),
+        tuple((bytes(n), bytes(v)) for n, v in headers if n in inputs),
+    )
+    allowed = _decisions.get(key)
+    if allowed is None:
+        if len(_decisions) >= _DECISIONS_MAX:
+            _decisions.clear()  # many Hosts or Origins: a foreign flood; start over, bounded
+        allowed = _decisions[key] = _decide(scope)
+    return allowed
+
+
+def _decide(scope: Scope) -> bool:
     origins = [
         bytes(value).decode("latin1")
         for name, value in scope.get("headers", ())
         if name == b"origin"
     ]
-    if not origins:
-        return True
     own = own_origin(scope)
     for origin in origins:
         key = origin_key(origin)
@@ -134,6 +157,32 @@ def origin_allowed(scope: Scope) -> bool:
             logger.debug("socket refused: origin %r is not %r nor trusted", origin, own)
             return False
     return True
+
+
+#: Remembered answers of origin_allowed, at most this many (then forgotten all at once).
+_DECISIONS_MAX = 512
+_decisions: dict[tuple[Any, ...], bool] = {}
+_inputs_cache: list[frozenset[bytes]] = []
+
+
+def _inputs() -> frozenset[bytes]:
+    """
+    The headers an answer can depend on: Origin, and what Django's get_host() and scheme read.
+    """
+    if not _inputs_cache:
+        names = {b"origin", b"host", b"x-forwarded-host", b"x-forwarded-port"}
+        proxy = settings.SECURE_PROXY_SSL_HEADER
+        if proxy:
+            names.add(proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode("latin1"))
+        _inputs_cache.append(frozenset(names))
+    return _inputs_cache[0]
+
+
+@receiver(setting_changed)
+def _forget(**kwargs: Any) -> None:
+    # Settings change only in tests (override_settings); an answer may depend on any of them.
+    _decisions.clear()
+    _inputs_cache.clear()
 
 
 async def refuse_handshake(receive: Any, send: Any) -> None:

@@ -89,11 +89,14 @@ class Joins:
             presence=[],
         )
         text = str(encode(hello))
-        peer.send_queue.push(text[: -len("[]}")] + room.hello_presence(peer) + "}")
+        # hello and, when the room has it in memory, the catch-up and synced: one socket write.
+        with peer.send_queue.corked():
+            peer.send_queue.push(text[: -len("[]}")] + room.hello_presence(peer) + "}")
+            caught_up = catch_up_now(room, peer, since)
         room.presence_dirty = True
         self.pods.announce.add(board_id)
         hub.work.set()
-        if catch_up_now(room, peer, since):
+        if caught_up:
             metrics.RESYNCS.inc()
         else:
             self.start_catch_up(room, peer, since)

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from hypercorn.utils import UnexpectedMessageError
@@ -167,6 +167,22 @@ class SendQueue:
             return False
         self._wake.set()
         return True
+
+    @contextlib.contextmanager
+    def corked(self) -> Iterator[None]:
+        """
+        Frames written at once while in this block go out in one socket write at its end
+        (realtime.server.direct's cork). The block must not await.
+        """
+        direct = self._direct
+        if direct is None:
+            yield
+            return
+        direct.cork()
+        try:
+            yield
+        finally:
+            direct.uncork()
 
     def stalled(self, now: float) -> bool:
         """

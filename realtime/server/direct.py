@@ -53,14 +53,19 @@ _BYTES_ACKED = struct.Struct("=Q")
 _BYTES_ACKED_AT = 120
 
 
+#: Frames kept by `DirectSocket.cork` are written once they reach this many bytes.
+CORK_MAX_BYTES = 64 * 1024
+
+
 class DirectSocket:
     """
     The transport of one open Hypercorn WebSocket, for frames written without the ASGI send.
     """
 
-    __slots__ = ("_sock", "_stream", "_transport", "_writer")
+    __slots__ = ("_corked", "_sock", "_stream", "_transport", "_writer")
 
     def __init__(self, stream: Any, writer: asyncio.StreamWriter) -> None:
+        self._corked: list[bytes] | None = None
         self._stream = stream
         self._writer = writer
         self._transport = writer.transport
@@ -115,7 +120,34 @@ class DirectSocket:
         """
         if not self.open:
             raise ConnectionResetError("the WebSocket is closed")
-        self._transport.write(frame(message))
+        corked = self._corked
+        if corked is None:
+            self._transport.write(frame(message))
+            return
+        corked.append(frame(message))
+        if len(corked) > 1 and sum(map(len, corked)) > CORK_MAX_BYTES:
+            # A long catch-up: hand what is kept to the transport now, so that `idle` turns
+            # false once the socket's buffer fills and the send queue's bounds apply again.
+            self._transport.write(b"".join(corked))
+            corked.clear()
+
+    def cork(self) -> None:
+        """
+        Keep the frames written from now on until `uncork`, which writes them at once.
+
+        Only between two awaits (nothing else may write to the socket meanwhile): a join's
+        `hello`, catch-up and `synced` then cost one socket write and one packet, not one each.
+        """
+        if self._corked is None:
+            self._corked = []
+
+    def uncork(self) -> None:
+        """
+        Write the frames kept since `cork` in one transport write (dropped if the socket closed).
+        """
+        corked, self._corked = self._corked, None
+        if corked and self.open:
+            self._transport.write(b"".join(corked))
 
     async def drain(self) -> None:
         """

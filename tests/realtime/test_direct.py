@@ -24,7 +24,7 @@ from wsproto.frame_protocol import FrameProtocol, Opcode
 
 from realtime.engine.sender import SENT, Bulk, SendQueue
 from realtime.server import hypercorn_patches
-from realtime.server.direct import direct_socket, receive_directly
+from realtime.server.direct import CORK_MAX_BYTES, DirectSocket, direct_socket, receive_directly
 from realtime.server.hypercorn_patches import install_hypercorn_patches
 from realtime.server.wsframes import frame, parse_binary_frames
 
@@ -234,3 +234,90 @@ async def test_mixed_reads_keep_order_and_content(monkeypatch: pytest.MonkeyPatc
     # Those two never reached Hypercorn's reading task: the transport callback delivered them.
     # Hypercorn read the others, then the client's close frame.
     assert through_hypercorn[:-1] == chunks[1:-1]
+
+
+async def test_corked_frames_keep_push_order_through_hypercorn() -> None:
+    """
+    A join's frames pushed in one corked block (small ones, a catch-up beyond the cork's bound,
+    more small ones) and frames pushed after it arrive whole and in push order.
+    """
+    big = Bulk(b"\xcd" * (CORK_MAX_BYTES * 3))
+    corked: list[bytes | str] = ["hello", b"op", big, b"after-big", '{"type":"synced"}']
+    later: list[bytes | str] = [b"live", "text"]
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if not await _accepted(scope, receive, send):
+            return
+        queue = SendQueue(send, max_frames=100, max_bytes=1 << 20)
+        with queue.corked():
+            for item in corked:
+                queue.push(item)
+        for item in later:
+            queue.push(item)
+        queue.close(1000)
+        await queue.wait_closed(5)
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    received: list[bytes | str] = []
+    async with _hypercorn(app) as port, connect(f"ws://127.0.0.1:{port}/", max_size=None) as ws:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in ws:
+                received.append(message)
+    assert received == [bytes(m) if isinstance(m, bytes) else m for m in corked + later]
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closing = False
+
+    def get_extra_info(self, name: str) -> None:
+        return None
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+def _direct_on(transport: _Transport) -> DirectSocket:
+    from types import SimpleNamespace
+
+    from realtime.server import direct
+
+    stream = SimpleNamespace(closed=False, state=direct._CONNECTED)
+    return DirectSocket(stream, SimpleNamespace(transport=transport))  # type: ignore[arg-type]
+
+
+def test_a_cork_writes_its_frames_in_one_write_and_none_once_closed() -> None:
+    transport = _Transport()
+    sock = _direct_on(transport)
+    sock.cork()
+    sock.write("hello")
+    sock.write(b"synced")
+    assert transport.writes == []
+    sock.uncork()
+    assert transport.writes == [frame("hello") + frame(b"synced")]
+    sock.write(b"live")  # uncorked: at once
+    assert transport.writes[-1] == frame(b"live")
+    # Past CORK_MAX_BYTES what is kept goes out, in order, before the block ends.
+    transport.writes.clear()
+    sock.cork()
+    sock.write(b"a")
+    sock.write(b"b" * CORK_MAX_BYTES)
+    sock.write(b"c")
+    assert transport.writes == [frame(b"a") + frame(b"b" * CORK_MAX_BYTES)]
+    sock.uncork()
+    assert transport.writes[-1] == frame(b"c")
+    # The connection closed meanwhile: nothing kept is written.
+    transport.writes.clear()
+    sock.cork()
+    sock.write(b"x")
+    transport.closing = True
+    sock.uncork()
+    assert transport.writes == []

@@ -97,6 +97,23 @@ def test_debug_without_allowed_hosts_admits_local_pages_only() -> None:
     assert not origin_allowed(_scope("http://localhost:5173", host="localhost:8000"))
 
 
+def test_remembered_answers_follow_the_headers_and_settings() -> None:
+    # Answers are remembered by the headers they depend on; asking again must never give the
+    # answer of another Host, Origin, forwarded scheme or of settings since changed.
+    foreign = _scope("https://app.example.com")
+    assert not origin_allowed(foreign)
+    with override_settings(CSRF_TRUSTED_ORIGINS=["https://app.example.com"]):
+        assert origin_allowed(foreign)
+    assert not origin_allowed(foreign)
+    own = _scope("https://127.0.0.1:8000", x_forwarded_proto="https")
+    assert origin_allowed(own)
+    assert not origin_allowed(_scope("https://127.0.0.1:8000", x_forwarded_proto="http"))
+    assert not origin_allowed(_scope("https://127.0.0.1:8000", host="127.0.0.1:8001"))
+    assert origin_allowed(own)
+    with override_settings(ALLOWED_HOSTS=["inkroom.example.com"]):
+        assert not origin_allowed(own)
+
+
 def test_origin_key() -> None:
     assert origin_key("https://[::1]:8000") == ("https", "::1", 8000)
     assert origin_key("http://Example.COM") == ("http", "example.com", 80)
