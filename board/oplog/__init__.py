@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from board.oplog.append import append_batches, append_ops, find_stored
 from board.oplog.read import decode_entry, ops_after, ops_between
-from board.oplog.sequence import AppendResult, Submission
+from board.oplog.sequence import AppendResult, Submission, is_resend
 
 __all__ = [
     "AppendResult",
@@ -24,6 +24,7 @@ __all__ = [
     "append_ops",
     "decode_entry",
     "find_stored",
+    "is_resend",
     "ops_after",
     "ops_between",
 ]

@@ -25,6 +25,7 @@ from board.oplog.postgres import PostgresStore
 from board.oplog.sequence import (
     AppendResult,
     Key,
+    Stored,
     Submission,
     live_batches,
     sequence_all,
@@ -53,14 +54,15 @@ def append_ops(
     return append_batches({board_id: batch})[board_id]
 
 
-def find_stored(keys: Iterable[Key]) -> dict[Key, int]:
+def find_stored(keys: Iterable[Key]) -> dict[Key, Stored]:
     """
-    Return {(board_id, client_id, client_op_id): seq} for the keys already in the log.
+    Return {(board_id, client_id, client_op_id): (seq, entry)} for the keys already in the log
+    (sequence.is_resend tells whether an entry is a submission's).
     """
     wanted = set(keys)
     if not wanted:
         return {}
-    return choose_store().existing_seqs(wanted)
+    return choose_store().existing_ops(wanted)
 
 
 def append_batches(batches: Mapping[str, Sequence[Submission]]) -> dict[str, AppendResult]:
@@ -109,7 +111,7 @@ def _append_batches(batches: Mapping[str, Sequence[Submission]]) -> dict[str, Ap
     with transaction.atomic():
         heads = store.lock_heads(sorted(batches))
         live = live_batches(results, heads, batches)
-        known = store.existing_seqs(submission_keys(live))
+        known = store.existing_ops(submission_keys(live))
         resends.RESENDS.probed(found=bool(known))
         rows = sequence_all(results, heads, live, known, pack)
         if rows:

@@ -9,7 +9,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from board.models import Board, Op
-from board.oplog.sequence import Key, Row
+from board.oplog.sequence import Key, Row, Stored
 from board.oplog.store import TOUCH_EVERY
 
 #: Django's bulk_create batch; keeps one INSERT under PostgreSQL's parameter limit.
@@ -25,7 +25,7 @@ class OrmStore:
         query = Board.objects.select_for_update().filter(id__in=board_ids).order_by("id")
         return dict(query.values_list("id", "head_seq"))
 
-    def existing_seqs(self, keys: set[Key]) -> dict[Key, int]:
+    def existing_ops(self, keys: set[Key]) -> dict[Key, Stored]:
         wanted: dict[tuple[str, str], list[int]] = {}
         for board_id, client_id, op_id in keys:
             wanted.setdefault((board_id, client_id), []).append(op_id)
@@ -34,8 +34,10 @@ class OrmStore:
         query = Q()
         for (board_id, client_id), op_ids in wanted.items():
             query |= Q(board_id=board_id, client_id=client_id, client_op_id__in=op_ids)
-        found = Op.objects.filter(query).values_list("board_id", "client_id", "client_op_id", "seq")
-        return {(b, c, i): s for b, c, i, s in found}
+        found = Op.objects.filter(query).values_list(
+            "board_id", "client_id", "client_op_id", "seq", "payload"
+        )
+        return {(b, c, i): (s, bytes(p)) for b, c, i, s, p in found}
 
     def insert(self, rows: list[Row]) -> None:
         fields = ("board_id", "seq", "client_id", "client_op_id", "author_id", "kind", "payload")

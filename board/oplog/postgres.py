@@ -28,7 +28,7 @@ from django.utils import timezone
 from psycopg.adapt import PyFormat
 
 from board.models import Board, Op
-from board.oplog.sequence import Key, Row
+from board.oplog.sequence import Key, Row, Stored
 from board.oplog.store import TOUCH_EVERY
 
 _BOARD = Board._meta.db_table
@@ -97,10 +97,10 @@ class PostgresStore:
     # plain join the planner hashes the whole op table once the log outgrows a few thousand
     # rows, a cost per tick that grows with the log.
     EXISTING = (
-        "SELECT k.b, k.c, k.i, o.seq "
+        "SELECT k.b, k.c, k.i, o.seq, o.payload "
         "FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[]) AS k(b, c, i) "
-        f"CROSS JOIN LATERAL (SELECT seq FROM {_OP} WHERE board_id = k.b AND client_id = k.c "
-        "AND client_op_id = k.i LIMIT 1) AS o"
+        f"CROSS JOIN LATERAL (SELECT seq, payload FROM {_OP} WHERE board_id = k.b "
+        "AND client_id = k.c AND client_op_id = k.i LIMIT 1) AS o"
     )
     HEADS = (
         f"UPDATE {_BOARD} AS b SET head_seq = v.h, updated_at = {_TOUCHED} "
@@ -123,12 +123,13 @@ class PostgresStore:
     def lock_heads(self, board_ids: list[str]) -> dict[str, int]:
         return {b: int(h) for b, h in self._fetch(self.LOCK, [text_array(board_ids)])}
 
-    def existing_seqs(self, keys: set[Key]) -> dict[Key, int]:
+    def existing_ops(self, keys: set[Key]) -> dict[Key, Stored]:
         if not keys:
             return {}
         boards, clients, op_ids = zip(*keys, strict=True)
         params = [text_array(boards), text_array(clients), int_array(op_ids)]
-        return {(b, c, int(i)): int(s) for b, c, i, s in self._fetch(self.EXISTING, params)}
+        rows = self._fetch(self.EXISTING, params)
+        return {(b, c, int(i)): (int(s), bytes(p)) for b, c, i, s, p in rows}
 
     def insert(self, rows: list[Row]) -> None:
         statement, types = _copy_statement()

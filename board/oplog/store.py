@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
-from board.oplog.sequence import Key, Row
+from board.oplog.sequence import Key, Row, Stored
 
 #: How stale a drawn-on board's updated_at may get. The column is in an index (a board list's
 #: order), so setting it on every head bump would make each bump a non-HOT update with a new
@@ -30,9 +30,9 @@ class OpStore(Protocol):
         """
         ...
 
-    def existing_seqs(self, keys: set[Key]) -> dict[Key, int]:
+    def existing_ops(self, keys: set[Key]) -> dict[Key, Stored]:
         """
-        Return the seq of every key already in the log.
+        Return the seq and stored entry of every key already in the log.
         """
         ...
 

@@ -282,7 +282,8 @@ class FakeServer {
         this.rejectedKeys.add(key);
       }
       else {
-        const entry = { ...op, s: this.log.length + 1, c: conn.client.clientId, u: null } as LogEntry;
+        // `u`: the account every connection signs in as (hello), as the server stamps it.
+        const entry = { ...op, s: this.log.length + 1, c: conn.client.clientId, u: 1 } as LogEntry;
         this.log.push(entry);
         applyOp(this.state, entry);
         this.state.seq = entry.s;

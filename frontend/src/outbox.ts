@@ -88,7 +88,7 @@ export class Outbox {
 
   constructor(
     private readonly store: KeyValueStore,
-    boardId: string,
+    private readonly boardId: string,
     readonly clientId: string,
   ) {
     this.opPrefix = `${PREFIX}:ob:${boardId}:${clientId}:`;
@@ -139,6 +139,10 @@ export class Outbox {
     return this.ops.has(i);
   }
 
+  get(i: number): Op | undefined {
+    return this.ops.get(i);
+  }
+
   get size(): number {
     return this.ops.size;
   }
@@ -152,6 +156,23 @@ export class Outbox {
     if (this.ops.size > 0) return false;
     this.store.removeItem(this.counterKey);
     return true;
+  }
+
+  /**
+   * Start over as writer `clientId`, a fresh id (the server answered `client_id_taken`: someone
+   * stored other ops under this one while we were away, protocol §1). Every unacked op moves to
+   * it with its `i` (new under the new id), its counter goes on from ours, and this id is
+   * retired. Returns the new writer's outbox.
+   */
+  moveTo(clientId: string): Outbox {
+    safeSet(this.store, counterKey(this.boardId, clientId), String(this.lastId));
+    const next = new Outbox(this.store, this.boardId, clientId);
+    for (const op of this.list()) {
+      next.push(op);
+      this.remove(op.i);
+    }
+    this.retire();
+    return next;
   }
 
   /** Unacked ops in `i` order, the order they must be (re)sent in. */

@@ -239,7 +239,8 @@ export type ErrorCode =
   | "board_full"
   | "read_only"
   | "rate_limited"
-  | "unavailable";
+  | "unavailable"
+  | "client_id_taken";
 export type ErrorMessage = {
   type: "error";
   code: ErrorCode;

@@ -17,6 +17,7 @@
 import { splitOp } from "./op-split";
 import { applyOp, cloneState, emptyState, stateFromElements, type BoardState } from "./ops";
 import { Outbox } from "./outbox";
+import { OwnEntries } from "./own-entry";
 import { PendingOps } from "./pending";
 import {
   DEFAULT_LIMITS,
@@ -83,7 +84,7 @@ export class SyncClient {
   private resendTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
-    readonly outbox: Outbox,
+    public outbox: Outbox,
     private readonly events: SyncEvents,
   ) {
     this.reorder = new ReorderBuffer(this.limits.gap_wait_ms, () => this.resync());
@@ -151,6 +152,7 @@ export class SyncClient {
     this.send = send;
     this.synced = false;
     this.sent.clear();
+    this.own.clear();
     this.wire = new WireSession();
   }
 
@@ -242,13 +244,13 @@ export class SyncClient {
   private applyEntries(entries: readonly LogEntry[]): void {
     if (entries.length === 0) return;
     const unchanged =
-      this.viewIsCopy() && confirmationKeepsView(entries, this.clientId, this.pending.ids(), this.tentatives);
+      this.viewIsCopy() && confirmationKeepsView(entries, (e) => this.own.ack(e), this.pending.ids(), this.tentatives);
     for (const entry of entries) {
       applyOp(this.confirmed, entry);
       this.confirmed.seq = entry.s;
       for (const listener of this.entryListeners) listener(entry);
       this.tentatives.confirm(entry);
-      if (entry.c === this.clientId) {
+      if (this.own.ack(entry, this.outbox.get(entry.i))) {
         // Seeing our own op in the log proves it durable, even if its ack was lost.
         this.pending.delete(entry.i);
         this.outbox.remove(entry.i);
@@ -261,6 +263,15 @@ export class SyncClient {
     } else {
       this.changed();
     }
+  }
+
+  /** Which entries under our id are our ops (own-entry.ts). */
+  private readonly own = new OwnEntries(() => ({ clientId: this.clientId, userId: this.hello?.user.id ?? null, sentHere: (i) => this.sent.has(i) }));
+
+  /** Write as `outbox`'s client id from now on (Outbox.moveTo); the caller reconnects. */
+  switchWriter(outbox: Outbox): void {
+    this.outbox = outbox;
+    this.sent.clear();
   }
 
   private onTentative(ops: readonly TentativeOp[]): void {
@@ -329,6 +340,15 @@ export class SyncClient {
           this.flush();
         }, RESEND_DELAY_MS);
       }
+    } else if (msg.code === "client_id_taken") {
+      // Nothing more under this id (protocol §1): the owner of this client moves the outbox to
+      // a fresh id (Outbox.moveTo, switchWriter) and reconnects, taking back what it guessed acked.
+      this.send = null;
+      this.sent.clear(); // and no more guesses: another process's squatting entries may follow
+      const back = this.own.takeBack(ids);
+      for (const op of back) this.outbox.push(op);
+      for (const op of back) this.pending.add(op);
+      if (back.length) this.changed();
     } else {
       console.warn("inkroom: server error", msg.code, msg.message);
     }

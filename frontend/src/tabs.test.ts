@@ -1,7 +1,17 @@
 import { describe, expect, it, vi } from "vitest";
 import { isRegistered, Outbox, registerWriter, writersOf } from "./outbox";
 import { DEFAULT_LIMITS, encodeServer, type HelloMessage, type LogEntry, type Op, type ServerMessage } from "./protocol";
-import { claimClientId, deliverOutbox, forgetTabId, lockName, OrphanAdopter, ORPHAN_SCAN_MS, type ConnectionHandlers, type Connect } from "./tabs";
+import {
+  claimClientId,
+  deliverOutbox,
+  forgetTabId,
+  lockName,
+  OrphanAdopter,
+  ORPHAN_SCAN_MS,
+  startOver,
+  type ConnectionHandlers,
+  type Connect,
+} from "./tabs";
 import { FakeLocks, MemoryStore, rect, ServerReader, stroke } from "./testing";
 
 /** Ids a test mints, in order, so assertions can name them. */
@@ -315,5 +325,49 @@ describe("deliverOutbox", () => {
     const silent = deliverOutbox(new Outbox(local, "b", "closed-tab-id"), { url: "u", since: 0, connect: server.connect, timeoutMs: 20 });
     expect(await silent).toBe(false);
     expect(server.conns[1].closed).toBe(true);
+  });
+});
+
+describe("client_id_taken (protocol §1: someone else stored under the id while it was away)", () => {
+  it("moves a closed tab's outbox to a fresh id, adopted later like any orphan", async () => {
+    const local = new MemoryStore();
+    const ops = leaveOutbox(local, "closed-tab-id");
+    const server = fakeConnections();
+    const done = deliverOutbox(new Outbox(local, "b", "closed-tab-id"), {
+      url: "u",
+      since: 7,
+      connect: server.connect,
+      mint: () => "fresh-tab-id",
+    });
+    const conn = server.accept(0);
+    conn.h.frame(frame(hello("closed-tab-id")));
+    conn.h.frame(frame({ type: "synced", seq: 7 }));
+    conn.h.frame(frame({ type: "error", code: "client_id_taken", message: "taken", ids: [1, 2, 3] }));
+    expect(await done).toBe(true);
+    expect(conn.closed).toBe(true);
+    expect(isRegistered(local, "b", "closed-tab-id")).toBe(false);
+    expect(new Outbox(local, "b", "fresh-tab-id").list()).toEqual(ops);
+    expect(writersOf(local, "b")).toEqual(new Set(["fresh-tab-id"]));
+  });
+
+  it("starts a tab over under a fresh leased id that keeps its ops and survives a reload", async () => {
+    const p = profile();
+    const session = new MemoryStore();
+    const me = await load(p, session);
+    const old = new Outbox(p.local, "b", me.clientId);
+    const [a, b] = [old.nextId(), old.nextId()];
+    old.push({ i: a, k: "add", el: rect("a") });
+    old.push({ i: b, k: "del", ids: ["a"] });
+    const next = await startOver({ boardId: "b", local: p.local, session, locks: p.locks, mint: p.mint, reloaded: false, outbox: old });
+    expect(next.clientId).toBe("minted-id-2");
+    expect(next.list().map((op) => op.i)).toEqual([1, 2]);
+    expect(next.nextId()).toBe(3); // its counter goes on from the old one's
+    expect(old.size).toBe(0);
+    expect(isRegistered(p.local, "b", me.clientId)).toBe(false);
+    expect(p.locks.holders.has(lockName("minted-id-2"))).toBe(true);
+    // The old id, retired, is never adopted; a reload keeps the new one.
+    expect(writersOf(p.local, "b")).toEqual(new Set(["minted-id-2"]));
+    p.locks.holders.delete(lockName("minted-id-2"));
+    expect((await load(p, session, { reloaded: true })).clientId).toBe("minted-id-2");
   });
 });

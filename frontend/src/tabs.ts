@@ -158,6 +158,19 @@ export function forgetTabId(session: KeyValueStore, boardId: string): void {
   session.removeItem(`${PREFIX}:tab:${boardId}`);
 }
 
+/**
+ * Start this tab over as a new writer on `boardId`: the server answered `client_id_taken`
+ * (someone stored other ops under the tab's id while it was away, protocol §1). A fresh id is
+ * claimed like a new tab's (leased, registered, kept for reloads), takes every unacked op of
+ * `outbox` and retires the old id (Outbox.moveTo). Resolves to the new writer's outbox: the
+ * caller writes with it (SyncClient.switchWriter) and reconnects, which resends the ops.
+ */
+export async function startOver(o: ClaimOptions & { outbox: Outbox }): Promise<Outbox> {
+  forgetTabId(o.session, o.boardId);
+  const claim = await claimClientId({ ...o, reloaded: false });
+  return o.outbox.moveTo(claim.clientId);
+}
+
 export interface AdopterOptions {
   store: KeyValueStore;
   locks: TabLocks;
@@ -264,6 +277,8 @@ export interface DeliveryOptions {
   since: number;
   connect?: Connect;
   timeoutMs?: number;
+  /** A fresh client id, should the outbox have to move (`client_id_taken`). */
+  mint?: () => string;
 }
 
 /**
@@ -272,6 +287,7 @@ export interface DeliveryOptions {
  * to whether the outbox was emptied; the board state it catches up is thrown away.
  */
 export function deliverOutbox(outbox: Outbox, o: DeliveryOptions): Promise<boolean> {
+  const mint = o.mint ?? newClientId;
   return new Promise((resolve) => {
     let done = false;
     let timer: ReturnType<typeof setTimeout> | null = null;
@@ -287,7 +303,13 @@ export function deliverOutbox(outbox: Outbox, o: DeliveryOptions): Promise<boole
       change: () => {
         if (outbox.size === 0) finish();
       },
-      message: () => {},
+      message: (msg) => {
+        if (!("type" in msg) || msg.type !== "error" || msg.code !== "client_id_taken") return;
+        // Someone else wrote under the closed tab's id (protocol §1): its ops go to a fresh id,
+        // an orphan like this one (its lock is free), delivered by a later scan.
+        outbox.moveTo(mint());
+        finish();
+      },
       session: () => {},
     });
     // Only the seq matters: the ops caught up after it are applied to nothing and dropped.

@@ -32,6 +32,7 @@ describe("TouchLog", () => {
 
 describe("confirmationKeepsView", () => {
   const none = new TentativeLayer();
+  const by = (clientId: string) => (e: LogEntry) => e.c === clientId;
   const layer = (...ops: TentativeOp[]) => {
     const t = new TentativeLayer();
     t.offer(ops);
@@ -40,25 +41,25 @@ describe("confirmationKeepsView", () => {
 
   it("holds for our oldest pending ops in order, and not for others' or out of order", () => {
     const ours = [entry(app(1, "s"), 1, "me"), entry({ i: 2, k: "add", el: stroke("t") }, 2, "me")];
-    expect(confirmationKeepsView(ours, "me", [1, 2, 3].values(), none)).toBe(true);
-    expect(confirmationKeepsView(ours, "me", [2, 1].values(), none)).toBe(false);
-    expect(confirmationKeepsView(ours, "me", [0, 1, 2].values(), none)).toBe(false);
-    expect(confirmationKeepsView(ours, "you", [1, 2].values(), none)).toBe(false);
+    expect(confirmationKeepsView(ours, by("me"), [1, 2, 3].values(), none)).toBe(true);
+    expect(confirmationKeepsView(ours, by("me"), [2, 1].values(), none)).toBe(false);
+    expect(confirmationKeepsView(ours, by("me"), [0, 1, 2].values(), none)).toBe(false);
+    expect(confirmationKeepsView(ours, by("you"), [1, 2].values(), none)).toBe(false);
   });
 
   it("holds for our appends under tentatives only when none may touch their strokes", () => {
     const ours = [entry(app(1, "s"), 1, "me")];
     const elsewhere = layer({ ...app(5, "t"), c: "x" } as TentativeOp);
     const same = layer({ i: 5, k: "del", ids: ["s"], c: "x" });
-    expect(confirmationKeepsView(ours, "me", [1].values(), elsewhere)).toBe(true);
-    expect(confirmationKeepsView(ours, "me", [1].values(), same)).toBe(false);
+    expect(confirmationKeepsView(ours, by("me"), [1].values(), elsewhere)).toBe(true);
+    expect(confirmationKeepsView(ours, by("me"), [1].values(), same)).toBe(false);
     const add = [entry({ i: 1, k: "add", el: stroke("u") }, 1, "me")];
-    expect(confirmationKeepsView(add, "me", [1].values(), elsewhere)).toBe(false);
+    expect(confirmationKeepsView(add, by("me"), [1].values(), elsewhere)).toBe(false);
   });
 
   it("holds for the oldest tentatives in arrival order", () => {
     const tentatives = layer({ ...app(5, "t"), c: "x" } as TentativeOp, { ...app(2, "t"), c: "y" } as TentativeOp);
-    expect(confirmationKeepsView([entry(app(5, "t"), 1, "x")], "me", [].values(), tentatives)).toBe(true);
-    expect(confirmationKeepsView([entry(app(2, "t"), 1, "y")], "me", [].values(), tentatives)).toBe(false);
+    expect(confirmationKeepsView([entry(app(5, "t"), 1, "x")], by("me"), [].values(), tentatives)).toBe(true);
+    expect(confirmationKeepsView([entry(app(2, "t"), 1, "y")], by("me"), [].values(), tentatives)).toBe(false);
   });
 });

@@ -54,7 +54,8 @@ export class TouchLog {
  * Whether applying the log's `entries` to the confirmed state leaves what the view shows as it
  * is, so that a view kept as a separate copy stays valid. Either:
  *
- * - they are exactly this client's oldest pending ops (`pendingIds`, oldest first), in order:
+ * - they are exactly this client's oldest pending ops (`pendingIds`, oldest first), in order,
+ *   each an acknowledgement (`isOwnAck`: an entry under our id may be someone else's, sync.ts):
  *   confirming them moves them from the pending layer into the confirmed state (a copy of the
  *   board per batch of one's own points would be the most costly part of inking on a big
  *   board). Others' tentatives sit between the two: confirming our appends moves them beneath
@@ -64,21 +65,21 @@ export class TouchLog {
  */
 export function confirmationKeepsView(
   entries: readonly LogEntry[],
-  clientId: string,
+  isOwnAck: (entry: LogEntry) => boolean,
   pendingIds: Iterator<number>,
   tentatives: TentativeLayer,
 ): boolean {
-  return confirmsOwnInOrder(entries, clientId, pendingIds, tentatives) || tentatives.areOldest(entries);
+  return confirmsOwnInOrder(entries, isOwnAck, pendingIds, tentatives) || tentatives.areOldest(entries);
 }
 
 function confirmsOwnInOrder(
   entries: readonly LogEntry[],
-  clientId: string,
+  isOwnAck: (entry: LogEntry) => boolean,
   pendingIds: Iterator<number>,
   tentatives: TentativeLayer,
 ): boolean {
   for (const entry of entries) {
-    if (entry.c !== clientId || pendingIds.next().value !== entry.i) return false;
+    if (!isOwnAck(entry) || pendingIds.next().value !== entry.i) return false;
   }
   if (tentatives.size === 0) return true;
   const ids = new Set<string>();

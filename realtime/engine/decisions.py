@@ -10,9 +10,11 @@ it, by the simulation (tests/sim).
 * `check_pending`: take the room's queued ops and check them in order against its state,
   applying each accepted one (later ops of the tick see it).
 * `settle_refusals`: after the commit, answer the refused ops: an ack when the log has them
-  already (a resend), `invalid_op` (or `board_full`, a size bound) only when the state that
-  refused them had seen the whole log, `unavailable` otherwise (and a reload); ops held behind a
-  refusal go back to the queue.
+  already (a resend), `client_id_taken` when it has another op under their key, `invalid_op`
+  (or `board_full`, a size bound) only when the state that refused them had seen the whole log,
+  `unavailable` otherwise (and a reload); ops held behind a refusal go back to the queue.
+* `taken_ids`: after the commit, answer the accepted ops whose key the log holds for another
+  op (`client_id_taken`).
 * `commit_failed`: the commit failed: everything taken is answered `unavailable`.
 """
 
@@ -25,6 +27,7 @@ from typing import Any
 
 from board.document import Limits, apply_in_place, check_op
 from board.exceptions import BoardFull, OpRejected
+from board.oplog import AppendResult, is_resend
 from realtime.engine.room import Peer, Room
 from realtime.wire.protocol import ErrorCode
 
@@ -35,6 +38,10 @@ Accepted = list[tuple[Peer, dict[str, Any]]]
 HELD_BEHIND_UNAVAILABLE = "an earlier op was refused with `unavailable`; resend from it"
 NOT_CHECKABLE_YET = "this op could not be checked against the whole board yet; resend it"
 COMMIT_FAILED = "the database refused the write; resend later"
+ID_TAKEN = (
+    "another writer stored other ops under this client id; nothing of these was stored: "
+    "resend them, and every op not acknowledged yet, under a new client id"
+)
 
 
 @dataclass(slots=True)
@@ -182,7 +189,11 @@ def _poisoned(out: Checked, peer: Peer, op: dict[str, Any]) -> None:
 
 
 def settle_refusals(
-    checked: Checked, *, new: int, head: int | None, found: dict[tuple[str, str, int], int]
+    checked: Checked,
+    *,
+    new: int,
+    head: int | None,
+    found: dict[tuple[str, str, int], tuple[int, bytes]],
 ) -> Settlement:
     """
     Answer the refused ops of one room after the commit (`new` ops of it stored; `head` the
@@ -209,9 +220,13 @@ def settle_refusals(
     doubted: set[Peer] = set()
     for peer, op, exc in checked.refused:
         op_id = int(op["i"])
-        seq = found.get((board, peer.client_id, op_id))
-        if seq is not None:
-            out.acks.append((peer, op_id, seq))  # a resend of a stored op: ack, don't refuse
+        stored = found.get((board, peer.client_id, op_id))
+        if stored is not None and is_resend(
+            stored[1], op, client_id=peer.client_id, author_id=peer.user_id
+        ):
+            out.acks.append((peer, op_id, stored[0]))  # a resend of a stored op: ack, don't refuse
+        elif stored is not None:
+            out.answers.append(Answer(peer, ErrorCode.CLIENT_ID_TAKEN, ID_TAKEN, [op_id]))
         elif sound:
             where = exc.extra.get("field")
             where = where if isinstance(where, str) else None
@@ -237,6 +252,23 @@ def settle_refusals(
         room.pending[:0] = again
         out.requeued = True
     return out
+
+
+def taken_ids(accepted: Accepted, res: AppendResult) -> list[Answer]:
+    """
+    Answer the accepted ops the commit found another op under the key of (`res.conflicts`).
+
+    They were applied to the room's state but not stored: the commit was not clean, so the room
+    no longer counts its state exact (Room.committed) and reloads it before trusting a refusal.
+    """
+    if not res.conflicts:
+        return []
+    by_peer: dict[Peer, list[int]] = defaultdict(list)
+    for peer, op in accepted:
+        op_id = int(op["i"])
+        if (peer.client_id, op_id) in res.conflicts:
+            by_peer[peer].append(op_id)
+    return [Answer(peer, ErrorCode.CLIENT_ID_TAKEN, ID_TAKEN, ids) for peer, ids in by_peer.items()]
 
 
 def commit_failed(checked: Checked) -> list[Answer]:

@@ -93,7 +93,8 @@ class TickResult:
     """
 
     results: dict[str, AppendResult] = field(default_factory=dict)
-    found: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    #: (seq, stored entry) by key: decisions.settle_refusals tells resends from conflicts.
+    found: dict[tuple[str, str, int], tuple[int, bytes]] = field(default_factory=dict)
     #: The head after the commit of each board with refused ops: tells whether the state that
     #: refused them had seen the whole log.
     heads: dict[str, int] = field(default_factory=dict)

@@ -2,8 +2,9 @@
 One live socket per client id on a board (protocol §1, "One socket per client id").
 
 A client id names one writer with one op counter, and the log de-duplicates on (client_id, i):
-two live sockets sharing an id would have one's ops acknowledged as the other's resends, and never
-stored. So a board keeps one socket per id, on every process:
+two live sockets sharing an id would have one's ops refused as conflicts with the other's
+(`client_id_taken`, board.oplog.sequence.is_resend) or, when they are the same op, acknowledged as
+its resend. So a board keeps one socket per id, on every process:
 
 * The same principal (the same account, or anonymous sockets admitted with the same share token)
   opening a second socket is the usual reconnect or reload whose old connection the server has not

@@ -177,6 +177,7 @@ class Ticker:
         committed = time.perf_counter()
         metrics.DB_LATENCY.observe(committed - started)
         acks: dict[Peer, list[tuple[int, int]]] = defaultdict(list)
+        answers: list[engine.Answer] = []
         published: dict[str, list[Any]] = {}
         stored = 0
         for board, c in checked.items():
@@ -190,7 +191,8 @@ class Ticker:
                     if frame is not None:
                         published[board] = [res.first_seq, res.last_seq, frame]
                     _acks_owed(c.accepted, res, acks)
-                self._settle_refused(c, res, result, acks)
+                    self._taken(c.room, engine.taken_ids(c.accepted, res), answers)
+                self._settle_refused(c, res, result, acks, answers)
             except Exception:
                 # Stored, so not lost: the room's sockets reconnect, catch up and have their
                 # resends acknowledged as duplicates.
@@ -198,6 +200,9 @@ class Ticker:
                 hub.fail_room(c.room)
         for peer, pairs in acks.items():
             peer.send_queue.push(encode(Ack(a=pairs)))
+        # After the acks: told `client_id_taken`, a client moves every op still unacknowledged
+        # to a fresh id, and one acknowledged only after that would be stored twice.
+        self._answer(answers)
         metrics.BATCH_SIZE.observe(stored)
         metrics.FANOUT_LATENCY.observe(time.perf_counter() - committed)
         return published
@@ -222,12 +227,23 @@ class Ticker:
         self.hub.deliver(room, room.offer(delivery))
         return frame
 
+    def _taken(self, room: Room, taken: list[engine.Answer], answers: list[engine.Answer]) -> None:
+        """
+        Queue the answers to ops refused for a client id another writer used (`client_id_taken`).
+        The state holds them though the log does not: reload it now, or the writer's resend
+        under its new id would be refused as "already exists" until the next periodic refresh.
+        """
+        if taken:
+            answers += taken
+            self.repair.reload_now(room)
+
     def _settle_refused(
         self,
         c: Checked,
         res: AppendResult | None,
         result: store.TickResult,
         acks: dict[Peer, list[tuple[int, int]]],
+        answers: list[engine.Answer],
     ) -> None:
         room = c.room
         new = len(res.entries) if res is not None else 0
@@ -236,7 +252,7 @@ class Ticker:
         )
         for peer, op_id, seq in done.acks:
             acks[peer].append((op_id, seq))
-        self._answer(done.answers)
+        answers += done.answers
         if done.reload:
             metrics.DOUBTED_REFUSALS.inc(done.doubted)
             self.repair.reload_now(room)

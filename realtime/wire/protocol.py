@@ -74,6 +74,8 @@ class ErrorCode(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     #: The database refused the write.
     UNAVAILABLE = "unavailable"
+    #: Another writer's op is stored under this (client_id, i): resend under a fresh id (§1).
+    CLIENT_ID_TAKEN = "client_id_taken"
 
 
 class ProtocolError(Exception):
@@ -363,18 +365,8 @@ ServerMessage = ServerText | ServerBinary
 
 # --- encoding ------------------------------------------------------------------------------------
 
-_TEXT_TYPES = (
-    Hello,
-    Synced,
-    Presence,
-    PresenceDelta,
-    BoardMeta,
-    Error,
-    Pong,
-    ClientResync,
-    ClientPresence,
-    ClientPing,
-)
+#: Sent as JSON text frames; every other message is msgpack.
+_TEXT_TYPES = ServerText | ClientText
 
 
 def _dumps(wire: dict[str, Any]) -> str:

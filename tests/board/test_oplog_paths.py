@@ -42,6 +42,7 @@ def summary(result: Any) -> tuple[Any, ...]:
         result.entries,
         result.acks,
         result.duplicates,
+        result.conflicts,
         result.missing,
     )
 
@@ -80,7 +81,9 @@ def test_postgres_path_matches_the_orm_path(make_board, user, monkeypatch):
         slow_board.refresh_from_db()
         assert fast_board.head_seq == slow_board.head_seq == len(rows(fast_board))
     keys = [(fast_a.id, "client-aa", 1), (fast_a.id, "client-aa", 99), ("no-such", "x", 1)]
-    assert find_stored(keys) == {(fast_a.id, "client-aa", 1): 1}
+    assert {k: seq for k, (seq, _entry) in find_stored(keys).items()} == {
+        (fast_a.id, "client-aa", 1): 1
+    }
 
 
 def test_duplicate_lookup_probes_the_index_instead_of_scanning_the_log(board, user):
@@ -151,6 +154,59 @@ def test_awkward_client_ids_are_stored_and_resends_found_on_both_paths(
     }
     assert (again.first_seq, again.last_seq) == (2 * n + 1, 3 * n)
     assert rows(fast)[: 2 * n] == rows(slow)
-    assert find_stored([(fast.id, c, 2) for c in AWKWARD_IDS]) == {
+    found = find_stored([(fast.id, c, 2) for c in AWKWARD_IDS])
+    assert {k: seq for k, (seq, _entry) in found.items()} == {
         (fast.id, c, 2): n + k + 1 for k, c in enumerate(AWKWARD_IDS)
     }
+
+
+def test_a_key_held_by_another_authors_or_another_op_is_a_conflict_on_both_paths(
+    make_board, user, make_user, monkeypatch
+):
+    """
+    A client id is public: whoever stored under it first must not have the writer's own ops
+    acknowledged as resends of theirs (docs/protocol.md §1). The same op by the same author
+    stays a resend; another author's op, or another op (anonymous writers have no author), is
+    a conflict: not stored, not acknowledged.
+    """
+    mallory = make_user("mallory-paths")
+    fast, slow = make_board(user, title="fast"), make_board(user, title="slow")
+
+    def squat(board: Board) -> dict[str, list[Submission]]:
+        return {
+            board.id: [
+                Submission("victim-01", mallory.pk, stroke(1, "m1")),
+                Submission("victim-01", None, stroke(2, "m2")),
+                Submission("victim-01", user.pk, stroke(3, "v3")),
+            ]
+        }
+
+    def resend(board: Board) -> dict[str, list[Submission]]:
+        return {
+            board.id: [
+                Submission("victim-01", user.pk, stroke(1, "m1")),  # the same op, another author
+                Submission("victim-01", None, stroke(2, "v2")),  # anonymous, another op
+                Submission("victim-01", user.pk, stroke(3, "v3")),  # a true resend
+                Submission("victim-01", user.pk, stroke(4, "v4")),  # new
+            ]
+        }
+
+    append_batches(squat(fast))
+    orm_path(squat(slow), monkeypatch)
+    # PostgreSQL inserts first (no resend seen lately): the unique key sends it to the probe.
+    monkeypatch.setattr(oplog_append.resends.RESENDS, "probes_left", 0)
+    got, got_orm = (
+        append_batches(resend(fast))[fast.id],
+        orm_path(resend(slow), monkeypatch)[slow.id],
+    )
+    for result in (got, got_orm):
+        assert result.conflicts == {("victim-01", 1), ("victim-01", 2)}
+        assert result.duplicates == {("victim-01", 3)}
+        assert result.acks == {("victim-01", 3): 3, ("victim-01", 4): 4}
+        assert (result.first_seq, result.last_seq) == (4, 4)
+    assert [r[:4] for r in rows(fast)] == [
+        (1, "victim-01", 1, mallory.pk),
+        (2, "victim-01", 2, None),
+        (3, "victim-01", 3, user.pk),
+        (4, "victim-01", 4, user.pk),
+    ]

@@ -195,3 +195,79 @@ async def test_a_closed_tabs_outbox_is_delivered_once_by_another_tab(
         "id => Object.keys(localStorage).filter(k => k.includes(id))", orphan_id
     )
     assert leftovers == []
+
+
+async def test_a_tab_whose_id_someone_used_while_it_was_away_keeps_its_stroke(
+    browser: Browser, server: ServerProcess, people: dict[str, Any]
+) -> None:
+    """
+    Client ids are public (protocol §1): while alice's tab is away, bob, another member, stores
+    ops under its id and the op ids its outbox holds. Back online, the tab must not take bob's
+    entries for its acks; told `client_id_taken`, it starts over under a fresh id by itself and
+    its stroke reaches the log as alice's.
+    """
+    from rest_framework.authtoken.models import Token
+
+    from tests.support.ops import stroke
+    from tests.support.wsclient import BoardClient, token_header
+
+    board_id = people["board"].id
+    alice = await signed_in_tab(browser, server, board_id)
+    victim_id = await client_id(alice)
+    await alice.stroke(100, 100)
+    await settled(alice, elements=1)
+
+    blocked = {"on": True}
+
+    async def gate(ws: Any) -> None:
+        if blocked["on"]:
+            await ws.close(code=1012, reason="test: server unreachable")
+        else:
+            ws.connect_to_server()
+
+    await alice.page.route_web_socket("**/ws/boards/**", gate)
+    await alice.page.evaluate("inkroom.editor.socket.reconnect()")
+    await alice.wait("!inkroom.synced()")
+    await alice.stroke(100, 300)
+    queued = await alice.outbox()
+    assert queued and queued[0]["k"] == "add"
+
+    token = await sync_to_async(Token.objects.create)(user=people["bob"])
+    bob = BoardClient(
+        server.ws_url(f"/ws/boards/{board_id}/"),
+        headers=token_header(token.key),
+        client_id=victim_id,
+        name="bob",
+    )
+    await bob.connect()
+    bob._next_op_id = queued[0]["i"]
+    await bob.send_ops(
+        [{"k": "add", "el": stroke(0, f"bob-{n}")["el"]} for n in range(len(queued))]
+    )
+    await bob.wait_acked()
+    await bob.close()
+
+    blocked["on"] = False
+    head = await settled(alice, elements=2 + len(queued))
+    assert queued[0]["el"]["id"] in {el["id"] for el in head["elements"]}
+    fresh_id = await client_id(alice)
+    assert fresh_id != victim_id
+    stored = await stored_ops(board_id)
+    assert [i for author, i in stored if author == fresh_id] == [op["i"] for op in queued]
+    alice_pk, bob_pk = people["alice"].pk, people["bob"].pk
+
+    def authors() -> dict[str, set[int | None]]:
+        try:
+            rows = Op.objects.filter(board_id=board_id).values_list("client_id", "author_id")
+            out: dict[str, set[int | None]] = {}
+            for c, a in rows:
+                out.setdefault(c, set()).add(a)
+            return out
+        finally:
+            connections.close_all()
+
+    assert await sync_to_async(authors)() == {victim_id: {alice_pk, bob_pk}, fresh_id: {alice_pk}}
+    # A reload keeps the new id.
+    await alice.page.reload()
+    await alice.wait_synced()
+    assert await client_id(alice) == fresh_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgpack
 import pytest
 
 from board.document import BoardState, Limits, apply_in_place
@@ -35,6 +36,13 @@ def _room(*ops: dict[str, Any]) -> Room:
     room = Room("b")
     room.load(state, 0, 0.0)
     return room
+
+
+def _entry(op: dict[str, Any], seq: int, client_id: str, author: int | None = None) -> bytes:
+    """
+    The log's stored entry of `op` (board.oplog.sequence).
+    """
+    return bytes(msgpack.packb({**op, "s": seq, "c": client_id, "u": author}))
 
 
 def _codes(answers: list[engine.Answer]) -> list[tuple[str, str, list[int]]]:
@@ -98,9 +106,30 @@ def test_a_refused_resend_of_a_stored_op_is_acknowledged_with_its_seq() -> None:
     ann = _peer("ann-0001")
     room.pending = [(ann, stroke(1, "s"))]  # "already exists": it is the same op, resent
     checked = engine.check_pending(room, LIMITS)
-    done = engine.settle_refusals(checked, new=0, head=1, found={("b", "ann-0001", 1): 1})
+    found = {("b", "ann-0001", 1): (1, _entry(stroke(1, "s"), 1, "ann-0001"))}
+    done = engine.settle_refusals(checked, new=0, head=1, found=found)
     assert [(p.client_id, i, s) for p, i, s in done.acks] == [("ann-0001", 1, 1)]
     assert done.answers == []
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        pytest.param(_entry(stroke(1, "s"), 1, "ann-0001", author=7), id="another author"),
+        pytest.param(_entry(stroke(1, "s", x=99), 1, "ann-0001"), id="another op"),
+    ],
+)
+def test_a_refused_op_whose_key_holds_another_op_is_answered_client_id_taken(
+    stored: bytes,
+) -> None:
+    # Someone else stored under ann's id (it is public) while she was away: not her resend.
+    room = _room(stroke(1, "s"))
+    ann = _peer("ann-0001")
+    room.pending = [(ann, stroke(1, "s"))]
+    checked = engine.check_pending(room, LIMITS)
+    done = engine.settle_refusals(checked, new=0, head=1, found={("b", "ann-0001", 1): (1, stored)})
+    assert done.acks == []
+    assert _codes(done.answers) == [("ann-0001", "client_id_taken", [1])]
 
 
 def test_a_hold_moves_on_when_the_op_it_waits_for_turns_out_stored() -> None:
@@ -111,7 +140,7 @@ def test_a_hold_moves_on_when_the_op_it_waits_for_turns_out_stored() -> None:
     checked = engine.check_pending(room, LIMITS)
     assert _codes(checked.answers) == [("ann-0001", "unavailable", [5, 6])]
     assert checked.lookups() == [("b", "ann-0001", 3)]
-    engine.settle_refusals(checked, new=0, head=0, found={("b", "ann-0001", 3): 9})
+    engine.settle_refusals(checked, new=0, head=0, found={("b", "ann-0001", 3): (9, b"")})
     # The client never resends 3 (the log acked it); it resends from 5, which is let through.
     assert ann.unavailable_from == 5 and not ann.behind_refused(5)
 

@@ -71,7 +71,9 @@ class SimLog:
             if board is None:
                 result.missing = True
                 continue
-            known = {(board_id, c, i): s for (c, i), s in board.index.items()}
+            known = {
+                (board_id, c, i): (s, board.entries[s - 1]) for (c, i), s in board.index.items()
+            }
             rows = sequence(result, board.head, subs, known, pack)
             for _b, seq, client_id, op_id, _u, _k, payload in rows:
                 assert seq == board.head + 1, "the log's seqs must stay contiguous"
@@ -84,7 +86,7 @@ class SimLog:
             out.heads[board_id] = board.head
             seq = board.index.get((client_id, op_id))
             if seq is not None:
-                out.found[(board_id, client_id, op_id)] = seq
+                out.found[(board_id, client_id, op_id)] = (seq, board.entries[seq - 1])
         return out
 
     def load_board(self, board_id: str) -> LoadedBoard:

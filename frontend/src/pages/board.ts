@@ -8,7 +8,7 @@ import { BoardClipboard } from "../clipboard";
 import { debugHook } from "../debug-hook";
 import { Editor } from "../editor";
 import { CloseCode } from "../protocol";
-import { browserLocks, claimClientId, forgetTabId, isReload } from "../tabs";
+import { browserLocks, claimClientId, forgetTabId, isReload, startOver as startTabOver } from "../tabs";
 import { BoardChrome } from "../ui/board-ui";
 import { wireImages } from "../ui/image-input";
 import { $ } from "../ui/dom";
@@ -48,6 +48,7 @@ export async function boardPage(): Promise<void> {
     onPresence: () => chrome?.renderPresence(),
     onMessage: (msg) => {
       if ("type" in msg && msg.type === "board") chrome?.setTitle(msg.title);
+      if ("type" in msg && msg.type === "error" && msg.code === "client_id_taken") void startOver();
     },
     editText: (target) => texts?.open(target),
     command: (name, screen) => {
@@ -56,6 +57,19 @@ export async function boardPage(): Promise<void> {
       else editor.redo();
     },
   });
+  let startingOver = false;
+  // Our id was used by someone else while we were away (protocol §1): carry on under a new one.
+  async function startOver(): Promise<void> {
+    if (startingOver) return;
+    startingOver = true;
+    try {
+      const outbox = await startTabOver({ boardId, local: localStorage, session: sessionStorage, locks, reloaded: false, outbox: editor.sync.outbox });
+      editor.sync.switchWriter(outbox);
+      editor.socket.reconnect();
+    } finally {
+      startingOver = false;
+    }
+  }
   // The camera is kept per user and board; a first open frames the content once it is synced.
   const camKey = cameraKey(document.body.dataset.user || "guest", boardId);
   const stored = loadCamera(localStorage, camKey);
