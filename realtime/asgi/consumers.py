@@ -15,7 +15,7 @@ from typing import Any
 from realtime.engine import inbound
 from realtime.engine.hub import Hub, get_hub
 from realtime.engine.room import Peer
-from realtime.server.direct import receive_directly
+from realtime.server.direct import cork_socket, receive_directly
 from realtime.wire.protocol import CloseCode
 
 logger = logging.getLogger(__name__)
@@ -59,12 +59,18 @@ class BoardConsumer:
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.hub = get_hub()
-        await self.base_send({"type": "websocket.accept"})
-        if self.hub.draining:
-            await self.base_send({"type": "websocket.close", "code": CloseCode.SERVICE_RESTART})
-            return
-        info = self.scope["inkroom"]
-        self.peer = await self.hub.join(info, self.base_send, info["since"])
+        # The 101 waits for hello (and a catch-up from memory, synced): one socket write. The
+        # join releases it early if it has to wait for the board's load.
+        release = cork_socket(self.base_send)
+        try:
+            await self.base_send({"type": "websocket.accept"})
+            if self.hub.draining:
+                await self.base_send({"type": "websocket.close", "code": CloseCode.SERVICE_RESTART})
+                return
+            info = self.scope["inkroom"]
+            self.peer = await self.hub.join(info, self.base_send, info["since"])
+        finally:
+            release()
         # From here on, under Hypercorn, frames arrive in on_direct_message (no queue hop).
         receive_directly(self.base_send, self.on_direct_message)
 

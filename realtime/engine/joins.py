@@ -71,6 +71,8 @@ class Joins:
         metrics.CONNECTIONS.inc()
         load = self.loads.get(board_id)
         if load is not None:
+            # The consumer holds the 101 back for hello: not for as long as a board's load.
+            peer.send_queue.uncork()
             await asyncio.shield(load)
         if hub.draining:  # the drain began while the board was loading
             hub.close_peer(peer, CloseCode.SERVICE_RESTART)

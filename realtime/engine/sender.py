@@ -184,6 +184,13 @@ class SendQueue:
         finally:
             direct.uncork()
 
+    def uncork(self) -> None:
+        """
+        Write what a cork on this socket holds now (realtime.server.direct.cork_socket).
+        """
+        if self._direct is not None:
+            self._direct.uncork()
+
     def stalled(self, now: float) -> bool:
         """
         True when data has waited for the peer SEND_STALL_SECS on end and it acknowledged none.

@@ -53,7 +53,7 @@ _BYTES_ACKED = struct.Struct("=Q")
 _BYTES_ACKED_AT = 120
 
 
-#: Frames kept by `DirectSocket.cork` are written once they reach this many bytes.
+#: Frames held by a cork (`cork_socket`) are written once they reach this many bytes.
 CORK_MAX_BYTES = 64 * 1024
 
 
@@ -62,10 +62,9 @@ class DirectSocket:
     The transport of one open Hypercorn WebSocket, for frames written without the ASGI send.
     """
 
-    __slots__ = ("_corked", "_sock", "_stream", "_transport", "_writer")
+    __slots__ = ("_sock", "_stream", "_transport", "_writer")
 
     def __init__(self, stream: Any, writer: asyncio.StreamWriter) -> None:
-        self._corked: list[bytes] | None = None
         self._stream = stream
         self._writer = writer
         self._transport = writer.transport
@@ -120,40 +119,75 @@ class DirectSocket:
         """
         if not self.open:
             raise ConnectionResetError("the WebSocket is closed")
-        corked = self._corked
-        if corked is None:
+        held = self._stream.corked
+        if held is None:
             self._transport.write(frame(message))
             return
-        corked.append(frame(message))
-        if len(corked) > 1 and sum(map(len, corked)) > CORK_MAX_BYTES:
-            # A long catch-up: hand what is kept to the transport now, so that `idle` turns
+        held.append(frame(message))
+        if len(held) > 1 and sum(map(len, held)) > CORK_MAX_BYTES:
+            # A long catch-up: hand what is held to the transport now, so that `idle` turns
             # false once the socket's buffer fills and the send queue's bounds apply again.
-            self._transport.write(b"".join(corked))
-            corked.clear()
+            self._transport.write(b"".join(held))
+            held.clear()
 
     def cork(self) -> None:
         """
-        Keep the frames written from now on until `uncork`, which writes them at once.
-
-        Only between two awaits (nothing else may write to the socket meanwhile): a join's
-        `hello`, catch-up and `synced` then cost one socket write and one packet, not one each.
+        Hold what is written to this socket from now on until `uncork` (see `cork_socket`).
         """
-        if self._corked is None:
-            self._corked = []
+        _cork(self._stream, self._writer)
 
     def uncork(self) -> None:
         """
-        Write the frames kept since `cork` in one transport write (dropped if the socket closed).
+        Write what was held since `cork` in one transport write, and stop holding.
         """
-        corked, self._corked = self._corked, None
-        if corked and self.open:
-            self._transport.write(b"".join(corked))
+        _uncork(self._stream, self._writer)
 
     async def drain(self) -> None:
         """
         Wait until the transport's buffer is below its high-water mark.
         """
         await self._writer.drain()
+
+
+def cork_socket(send: Callable[..., Any]) -> Callable[[], None]:
+    """
+    Hold every write to the socket behind `send`, Hypercorn's (the handshake's `101`, a close
+    frame) and ours, until the returned function is called (or a DirectSocket's `uncork`); then
+    write them in one transport write, in the order they were made. Nothing happens where
+    `send` is not Hypercorn's HTTP/1.1 WebSocket stream.
+
+    A join writes the `101`, `hello` and, from memory, its catch-up and `synced`: one socket
+    write and one packet instead of three (each a `send()` system call and, on loopback, the
+    receiver's TCP work too). Hypercorn writes through the connection's StreamWriter, whose
+    `write` is shadowed on the instance while corked (Hypercorn 0.18's TCPServer.protocol_send;
+    StreamWriter.write only calls the transport's). Hold only between a few awaits that do not
+    wait on the peer: the peer gets nothing meanwhile.
+    """
+    stream = getattr(send, "__self__", None)
+    if not isinstance(stream, InkroomWSStream):
+        return lambda: None
+    writer = getattr(_tcp_server(stream), "writer", None)
+    if not isinstance(writer, asyncio.StreamWriter):
+        return lambda: None
+    _cork(stream, writer)
+    return lambda: _uncork(stream, writer)
+
+
+def _cork(stream: Any, writer: asyncio.StreamWriter) -> None:
+    if stream.corked is None:
+        held: list[bytes] = []
+        stream.corked = held
+        writer.write = held.append  # type: ignore[method-assign,assignment]
+
+
+def _uncork(stream: Any, writer: asyncio.StreamWriter) -> None:
+    held = stream.corked
+    if held is None:
+        return
+    stream.corked = None
+    writer.__dict__.pop("write", None)  # StreamWriter.write again
+    if held and not writer.transport.is_closing():
+        writer.transport.write(b"".join(held))
 
 
 def receive_directly(send: Callable[..., Any], receiver: Callable[[dict[str, Any]], None]) -> bool:

@@ -101,6 +101,8 @@ class InkroomWSStream(ws_stream.WSStream):
 
     _ping_task: asyncio.Task[Any] | None = None
     receiver: Callable[[dict[str, Any]], None] | None = None
+    #: Writes held by realtime.server.direct's cork, in order (None: not corked).
+    corked: list[bytes] | None = None
     _app_queue: asyncio.Queue[Any] | None = None
 
     async def handle(self, event: Any) -> None:

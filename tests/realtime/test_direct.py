@@ -290,7 +290,7 @@ def _direct_on(transport: _Transport) -> DirectSocket:
 
     from realtime.server import direct
 
-    stream = SimpleNamespace(closed=False, state=direct._CONNECTED)
+    stream = SimpleNamespace(closed=False, state=direct._CONNECTED, corked=None)
     return DirectSocket(stream, SimpleNamespace(transport=transport))  # type: ignore[arg-type]
 
 

@@ -38,9 +38,12 @@ def board_socket(board: Any, user: Any) -> tuple[str, dict[str, str]]:
     return f"/ws/boards/{board.id}/", {"Authorization": f"Token {key}"}
 
 
-def _raw_handshake(port: int, path: str, headers: dict[str, str]) -> tuple[socket.socket, bytes]:
+def _raw_handshake(
+    port: int, path: str, headers: dict[str, str], *, whole_first_read: bool = False
+) -> tuple[socket.socket, bytes]:
     """
-    Open a WebSocket by hand, offering permessage-deflate; return the socket and the response head.
+    Open a WebSocket by hand, offering permessage-deflate; return the socket and the response head
+    (with `whole_first_read`: everything the first read returned).
     """
     key = base64.b64encode(os.urandom(16)).decode()
     lines = [
@@ -55,6 +58,8 @@ def _raw_handshake(port: int, path: str, headers: dict[str, str]) -> tuple[socke
     ]
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    if whole_first_read:
+        return sock, sock.recv(65536)
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = sock.recv(4096)
@@ -126,6 +131,24 @@ def test_websocket_refuses_deflate_and_pings(
     assert 0x9 not in first, f"pinged at accept: opcodes {first}"
     assert 0x1 in first + later, "no hello text frame"
     assert later.count(0x9) >= 2, f"expected pings every 0.5 s, got opcodes {later}"
+
+
+def test_a_join_answers_with_one_write(
+    start_inkroom: Any, board_socket: tuple[str, dict[str, str]]
+) -> None:
+    # The 101, hello and (the room in memory) synced leave in one socket write: a client's
+    # first read has them all. The first socket loads the board; the second finds it loaded.
+    path, headers = board_socket
+    server = start_inkroom()
+    first, _ = _raw_handshake(server.port, path, headers)
+    with first:
+        _read_opcodes(first, 0.3)
+        sock, chunk = _raw_handshake(server.port, path, headers, whole_first_read=True)
+        with sock:
+            assert chunk.startswith(b"HTTP/1.1 101"), chunk
+            frames, _ = split_server_frames(chunk.split(b"\r\n\r\n", 1)[1])
+            texts = [json.loads(payload) for opcode, payload in frames if opcode == 0x1]
+            assert [t["type"] for t in texts][:2] == ["hello", "synced"], frames
 
 
 def test_socket_paths_and_origins_are_refused_before_the_handshake(
