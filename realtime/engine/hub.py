@@ -23,7 +23,7 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any, TypeVar
 
 from channels.layers import get_channel_layer
@@ -356,12 +356,29 @@ class Hub:
 
     # --- delivery ----------------------------------------------------------------------------
 
-    def deliver(self, room: Room, deliveries: list[Delivery]) -> None:
+    def deliver(
+        self,
+        room: Room,
+        deliveries: list[Delivery],
+        confirms: Delivery | None = None,
+        authors: Collection[str] = (),
+    ) -> None:
         """
         Hand in-order frames to every local socket of the room; start gap handling if needed.
+
+        `confirms`, one of `deliveries`, holds ops the room's opted-in sockets were sent as
+        tentatives: to them it goes lazily (realtime.engine.sender), with their next frame,
+        except to the `authors` (client ids) of its ops, whose acknowledgement it is.
         """
         peers = list(room.peers.values())
         for delivery in deliveries:
+            if delivery is confirms:
+                for peer in peers:
+                    peer.send_live(
+                        delivery, lazy=bool(peer.tentative) and peer.client_id not in authors
+                    )
+                metrics.OPS_OUT.inc((delivery.last - delivery.first + 1) * len(peers))
+                continue
             for peer in peers:
                 peer.send_live(delivery)
             metrics.OPS_OUT.inc((delivery.last - delivery.first + 1) * len(peers))

@@ -9,7 +9,7 @@ can be read, and tested with a stand-in, without the hub around it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from board.document import Limits
@@ -52,7 +52,13 @@ class HubPort(Protocol):
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T: ...
 
-    def deliver(self, room: Room, deliveries: list[Delivery]) -> None: ...
+    def deliver(
+        self,
+        room: Room,
+        deliveries: list[Delivery],
+        confirms: Delivery | None = None,
+        authors: Collection[str] = (),
+    ) -> None: ...
 
     def close_peer(self, peer: Peer, code: int, *, now: bool = False) -> None: ...
 

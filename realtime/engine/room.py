@@ -144,11 +144,16 @@ class Peer:
             "role": self.role,
         }
 
-    def send_live(self, delivery: Delivery) -> None:
+    def send_live(self, delivery: Delivery, *, lazy: bool = False) -> None:
+        """
+        Send a live delivery (held while catching up); `lazy`: with the socket's next frame.
+        """
         if self.catching_up:
             self.held.append(delivery)
-            return
-        self.send_queue.push(self.codec.live(delivery))
+        elif lazy:
+            self.send_queue.push_lazy(self.codec.live(delivery))
+        else:
+            self.send_queue.push(self.codec.live(delivery))
 
 
 @dataclass(eq=False, slots=True)

@@ -7,6 +7,11 @@ Hypercorn a frame pushed while nothing is waiting is written to the transport at
 transport's drain, or calls the raw ASGI `send` where there is no direct path. Past its bound
 (frames, bytes, or SEND_STALL_SECS without a completed send) the queue is discarded and the socket
 closed with 4008.
+
+A frame that nobody waits for (`push_lazy`: the committed entries of ops a socket already holds as
+tentatives) is not written on its own: it goes out with the socket's next frame, in one transport
+write, or after LAZY_SECS. A write is a send system call, the largest cost of a frame
+(docs/performance.md §2.0o), and a busy board's next `tent` frame follows within a tick.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -35,6 +41,9 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 #: applied while a catch-up (Bulk) frame is in flight: a big board over a slow link may take
 #: longer than this, and that is progress.
 SEND_STALL_SECS = 5.0
+#: The longest a lazy frame waits for the socket's next frame before it is written on its own
+#: (seconds): a tick, the pace cursors already keep.
+LAZY_SECS = 0.02
 #: How long a close frame may take to go out before we give up on the socket: a stalled
 #: transport never takes it, and the server tears the connection down on its own anyway.
 CLOSE_SEND_TIMEOUT_SECS = 5.0
@@ -86,6 +95,7 @@ class SendQueue:
         "_clock",
         "_closing",
         "_direct",
+        "_lazy",
         "_progress",
         "_queue",
         "_send",
@@ -112,6 +122,8 @@ class SendQueue:
         self._direct: DirectSocket | None = direct_socket(send)
         self.on_overflow = on_overflow
         self._queue: deque[bytes | str] = deque()
+        #: Lazy frames not yet written; only while the queue is empty and the direct path idle.
+        self._lazy: list[bytes] = []
         self._bytes = 0
         self._wake = asyncio.Event()
         self._closing = False
@@ -151,6 +163,8 @@ class SendQueue:
             if direct is not None and direct.idle:
                 return self._write_now(direct, frame, now)
             self._progress = now
+        if self._lazy:
+            self._unlazy()
         self._queue.append(frame)
         if type(frame) is Bulk:
             self._wake.set()
@@ -191,6 +205,41 @@ class SendQueue:
         if self._direct is not None:
             self._direct.uncork()
 
+    def push_lazy(self, frame: bytes) -> bool:
+        """
+        Queue a frame the client can wait for (push's answer): written with the socket's next
+        frame, or on its own after LAZY_SECS; at once where there is no idle direct path.
+        """
+        direct = self._direct
+        if self._closing or self._queue or direct is None or not direct.idle:
+            return self.push(frame)
+        if not self._lazy:
+            _lazy_flusher().add(self)
+        self._lazy.append(frame)
+        return True
+
+    def flush_lazy(self) -> None:
+        """
+        Write the lazy frames now (the flusher's timer).
+        """
+        if not self._lazy or self._closing:
+            return
+        direct = self._direct
+        if direct is not None and not self._queue and direct.idle:
+            frames, self._lazy = self._lazy, []
+            self._write_now(direct, frames.pop(), self._clock(), frames)
+        else:
+            self._unlazy()
+            self._wake.set()
+
+    def _unlazy(self) -> None:
+        """
+        Move the lazy frames into the queue, ahead of anything pushed after them.
+        """
+        lazy, self._lazy = self._lazy, []
+        self._queue.extend(lazy)
+        self._bytes += sum(len(f) for f in lazy)
+
     def stalled(self, now: float) -> bool:
         """
         True when data has waited for the peer SEND_STALL_SECS on end and it acknowledged none.
@@ -216,9 +265,24 @@ class SendQueue:
             return False
         return now - self._acked_at > SEND_STALL_SECS
 
-    def _write_now(self, direct: DirectSocket, frame: bytes | str, now: float) -> bool:
+    def _write_now(
+        self,
+        direct: DirectSocket,
+        frame: bytes | str,
+        now: float,
+        before: list[bytes] | None = None,
+    ) -> bool:
+        """
+        Write `frame` to the transport, after the lazy frames (or `before`) in the same write.
+        """
+        if before is None and self._lazy:
+            before, self._lazy = self._lazy, []
         try:
-            direct.write(frame)
+            if before:
+                direct.write_many([*before, frame])
+                SENT.frames += len(before)
+            else:
+                direct.write(frame)
         except ConnectionResetError:  # the consumer is about to see the disconnect
             return False
         except Exception:
@@ -238,6 +302,8 @@ class SendQueue:
         Send what is queued, then close with `code`.
         """
         if not self._closing:
+            if self._lazy:
+                self._unlazy()
             self._closing, self.close_code = True, code
             self._wake.set()
 
@@ -245,10 +311,11 @@ class SendQueue:
         """
         Drop what is queued and close with `code` now (the writer may be stuck in a send).
         """
-        if self._closing and not self._queue:
+        if self._closing and not self._queue and not self._lazy:
             return
         self._closing, self.close_code = True, code
         self._queue.clear()
+        self._lazy.clear()
         self._bytes = 0
         self._writer.cancel()
         self._writer = asyncio.get_running_loop().create_task(self._send_close())
@@ -273,6 +340,7 @@ class SendQueue:
         """
         self._closing = True
         self._queue.clear()
+        self._lazy.clear()
         self._writer.cancel()
 
     async def _write(self) -> None:
@@ -318,3 +386,46 @@ class SendQueue:
                 self._send({"type": "websocket.close", "code": int(code)}),
                 CLOSE_SEND_TIMEOUT_SECS,
             )
+
+
+class LazyFlusher:
+    """
+    The lazy frames of one event loop's send queues: written together LAZY_SECS after the first,
+    by one timer, whatever the number of sockets.
+    """
+
+    __slots__ = ("_loop", "_queues", "_timer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queues: list[SendQueue] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, queue: SendQueue) -> None:
+        self._queues.append(queue)
+        if self._timer is None:
+            self._timer = self._loop.call_later(LAZY_SECS, self.flush)
+
+    def flush(self) -> None:
+        """
+        Write every waiting lazy frame (a queue whose next frame took them already has none).
+        """
+        queues, self._queues, self._timer = self._queues, [], None
+        for queue in queues:
+            try:
+                queue.flush_lazy()
+            except Exception:  # one socket's failure must not keep the others' frames back
+                logger.exception("a lazy frame could not be written")
+
+
+_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LazyFlusher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _lazy_flusher() -> LazyFlusher:
+    loop = asyncio.get_running_loop()
+    flusher = _flushers.get(loop)
+    if flusher is None:
+        flusher = _flushers[loop] = LazyFlusher(loop)
+    return flusher

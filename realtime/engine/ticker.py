@@ -187,7 +187,7 @@ class Ticker:
                     tentative.withdraw(c.room, tentative.uncommitted(c.offered, res))
                 if res is not None and hub.rooms.get(board) is c.room:
                     stored += len(res.entries)
-                    frame = self._committed(c.room, res, c.accepted)
+                    frame = self._committed(c.room, res, c.accepted, bool(c.offered))
                     if frame is not None:
                         published[board] = [res.first_seq, res.last_seq, frame]
                     _acks_owed(c.accepted, res, acks)
@@ -207,9 +207,14 @@ class Ticker:
         metrics.FANOUT_LATENCY.observe(time.perf_counter() - committed)
         return published
 
-    def _committed(self, room: Room, res: AppendResult, ops: Accepted) -> bytes | None:
+    def _committed(
+        self, room: Room, res: AppendResult, ops: Accepted, offered: bool
+    ) -> bytes | None:
         """
         Settle the room's state after its commit and deliver the frame; return the frame.
+
+        When the ops went out as tentatives (`offered`), the entries only confirm them to the
+        opted-in sockets that are not their authors: they go lazily (Hub.deliver).
         """
         if res.missing:
             room.spec_ops = 0
@@ -224,7 +229,11 @@ class Ticker:
         if clean:  # the entries are the ops, in order: the tick's tentative batch, if one went
             delivery.authored = [(peer.client_id, op) for peer, op in ops]
             delivery.promote = room.tent_last
-        self.hub.deliver(room, room.offer(delivery))
+        if offered:
+            authors = {peer.client_id for peer, _ in ops}
+            self.hub.deliver(room, room.offer(delivery), delivery, authors)
+        else:
+            self.hub.deliver(room, room.offer(delivery))
         return frame
 
     def _taken(self, room: Room, taken: list[engine.Answer], answers: list[engine.Answer]) -> None:

@@ -142,6 +142,18 @@ class DirectSocket:
         """
         _uncork(self._stream, self._writer)
 
+    def write_many(self, messages: list[bytes | str]) -> None:
+        """
+        Hand several frames to the transport in one write (one send system call).
+        """
+        if self._stream.corked is not None:
+            for message in messages:
+                self.write(message)
+            return
+        if not self.open:
+            raise ConnectionResetError("the WebSocket is closed")
+        self._transport.write(b"".join([frame(m) for m in messages]))
+
     async def drain(self) -> None:
         """
         Wait until the transport's buffer is below its high-water mark.

@@ -22,6 +22,7 @@ from wsproto.connection import Connection
 from wsproto.events import BytesMessage, TextMessage
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
+from realtime.engine import sender
 from realtime.engine.sender import SENT, Bulk, SendQueue
 from realtime.server import hypercorn_patches
 from realtime.server.direct import CORK_MAX_BYTES, DirectSocket, direct_socket, receive_directly
@@ -321,3 +322,113 @@ def test_a_cork_writes_its_frames_in_one_write_and_none_once_closed() -> None:
     transport.closing = True
     sock.uncork()
     assert transport.writes == []
+
+
+class _WriteSpy:
+    """
+    A transport that records each write (one send system call) and passes everything on.
+    """
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+async def _lazy_session(script: Any) -> tuple[list[bytes | str], int | None, list[bytes]]:
+    """
+    Serve one socket whose SendQueue `script(queue)` drives; return what the client received,
+    the close code, and the transport writes the server made.
+    """
+    spies: list[_WriteSpy] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if not await _accepted(scope, receive, send):
+            return
+        queue = SendQueue(send, max_frames=100, max_bytes=1 << 20)
+        direct = queue._direct
+        assert direct is not None
+        spy = _WriteSpy(direct._transport)
+        direct._transport = spy
+        spies.append(spy)
+        await script(queue)
+        await queue.wait_closed(5)
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    received: list[bytes | str] = []
+    async with _hypercorn(app) as port, connect(f"ws://127.0.0.1:{port}/", max_size=None) as ws:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in ws:
+                received.append(message)
+        close_code = ws.close_code
+    return received, close_code, spies[0].writes
+
+
+async def test_a_lazy_frame_goes_out_with_the_next_frame_in_one_write() -> None:
+    async def script(queue: SendQueue) -> None:
+        queue.push(b"tent-1")
+        queue.push_lazy(b"entries-1")
+        await asyncio.sleep(0)  # nothing else is pushed yet: the lazy frame waits
+        queue.push(b"tent-2")
+        queue.close(4000)
+
+    received, code, writes = await _lazy_session(script)
+    assert received == [b"tent-1", b"entries-1", b"tent-2"]
+    assert code == 4000
+    # One write for the first frame, then the lazy frame and the next one together.
+    assert writes[:2] == [frame(b"tent-1"), frame(b"entries-1") + frame(b"tent-2")]
+
+
+async def test_a_lazy_frame_alone_goes_out_after_lazy_secs() -> None:
+    seen: list[int] = []
+
+    async def script(queue: SendQueue) -> None:
+        queue.push_lazy(b"entries")
+        await asyncio.sleep(0)
+        seen.append(len(writes_of(queue)))
+        await asyncio.sleep(sender.LAZY_SECS * 3)
+        seen.append(len(writes_of(queue)))
+        queue.close(4000)
+
+    def writes_of(queue: SendQueue) -> list[bytes]:
+        assert queue._direct is not None
+        spy = queue._direct._transport
+        assert isinstance(spy, _WriteSpy)
+        return spy.writes
+
+    received, code, writes = await _lazy_session(script)
+    assert received == [b"entries"] and code == 4000
+    assert seen == [0, 1]
+    assert writes[0] == frame(b"entries")
+
+
+async def test_a_closing_socket_still_gets_its_lazy_frames_first() -> None:
+    async def script(queue: SendQueue) -> None:
+        queue.push_lazy(b"entries-1")
+        queue.push_lazy(b"entries-2")
+        queue.close(4008)
+
+    received, code, _ = await _lazy_session(script)
+    assert received == [b"entries-1", b"entries-2"]
+    assert code == 4008
+
+
+async def test_lazy_frames_are_written_at_once_without_a_direct_path() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    queue = SendQueue(send, max_frames=100, max_bytes=1 << 20)
+    queue.push_lazy(b"entries")
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert sent == [{"type": "websocket.send", "bytes": b"entries"}]
+    queue.cancel()
