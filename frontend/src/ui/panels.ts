@@ -10,7 +10,7 @@ import type { Editor } from "../editor";
 import { stateFromElements } from "../ops";
 import { $, download, h, showError } from "./dom";
 import { RestoreUndo } from "./restore-undo";
-import { ShareDialog } from "./share-dialog";
+import type { ShareDialog } from "./share-dialog";
 import { PREVIEW_REASON, snapshotTitle, TimelineView, when } from "./timeline";
 
 /** Wait this long (ms) after the slider stops before fetching a state: no request per pixel. */
@@ -28,8 +28,10 @@ export class BoardPanels {
     private readonly onPreview: () => void,
   ) {
     this.restores = new RestoreUndo(ed, boardId);
-    const share = new ShareDialog(boardId);
-    $("btn-share").addEventListener("click", () => void share.open());
+    // Loaded on first use: only owners open it, and the page's first load stays small.
+    let share: ShareDialog | null = null;
+    const openShare = async () => (share ??= new (await import("./share-dialog")).ShareDialog(boardId)).open();
+    $("btn-share").addEventListener("click", () => void openShare());
     $("btn-snapshots").addEventListener("click", () => void this.openSnapshots());
     $("btn-export-png").addEventListener("click", () => void this.exportAs("png"));
     $("btn-export-svg").addEventListener("click", () => void this.exportAs("svg"));
