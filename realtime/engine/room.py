@@ -145,15 +145,10 @@ class Peer:
         }
 
     def send_live(self, delivery: Delivery, *, lazy: bool = False) -> None:
-        """
-        Send a live delivery (held while catching up); `lazy`: with the socket's next frame.
-        """
         if self.catching_up:
             self.held.append(delivery)
-        elif lazy:
-            self.send_queue.push_lazy(self.codec.live(delivery))
-        else:
-            self.send_queue.push(self.codec.live(delivery))
+            return
+        (self.send_queue.push_lazy if lazy else self.send_queue.push)(self.codec.live(delivery))
 
 
 @dataclass(eq=False, slots=True)

@@ -10,8 +10,9 @@ closed with 4008.
 
 A frame that nobody waits for (`push_lazy`: the committed entries of ops a socket already holds as
 tentatives) is not written on its own: it goes out with the socket's next frame, in one transport
-write, or after LAZY_SECS. A write is a send system call, the largest cost of a frame
-(docs/performance.md §2.0o), and a busy board's next `tent` frame follows within a tick.
+write, or after LAZY_SECS (realtime.engine.lazy). A write is a send system call, the largest cost
+of a frame (docs/performance.md §2.0o), and a busy board's next `tent` frame follows within a
+tick.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from hypercorn.utils import UnexpectedMessageError
 
+from realtime.engine.lazy import lazy_flusher
 from realtime.server.direct import DirectSocket, direct_socket
 from realtime.wire.protocol import CloseCode
 
@@ -41,9 +42,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 #: applied while a catch-up (Bulk) frame is in flight: a big board over a slow link may take
 #: longer than this, and that is progress.
 SEND_STALL_SECS = 5.0
-#: The longest a lazy frame waits for the socket's next frame before it is written on its own
-#: (seconds): a tick, the pace cursors already keep.
-LAZY_SECS = 0.02
 #: How long a close frame may take to go out before we give up on the socket: a stalled
 #: transport never takes it, and the server tears the connection down on its own anyway.
 CLOSE_SEND_TIMEOUT_SECS = 5.0
@@ -214,7 +212,7 @@ class SendQueue:
         if self._closing or self._queue or direct is None or not direct.idle:
             return self.push(frame)
         if not self._lazy:
-            _lazy_flusher().add(self)
+            lazy_flusher().add(self)
         self._lazy.append(frame)
         return True
 
@@ -386,46 +384,3 @@ class SendQueue:
                 self._send({"type": "websocket.close", "code": int(code)}),
                 CLOSE_SEND_TIMEOUT_SECS,
             )
-
-
-class LazyFlusher:
-    """
-    The lazy frames of one event loop's send queues: written together LAZY_SECS after the first,
-    by one timer, whatever the number of sockets.
-    """
-
-    __slots__ = ("_loop", "_queues", "_timer")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._queues: list[SendQueue] = []
-        self._timer: asyncio.TimerHandle | None = None
-
-    def add(self, queue: SendQueue) -> None:
-        self._queues.append(queue)
-        if self._timer is None:
-            self._timer = self._loop.call_later(LAZY_SECS, self.flush)
-
-    def flush(self) -> None:
-        """
-        Write every waiting lazy frame (a queue whose next frame took them already has none).
-        """
-        queues, self._queues, self._timer = self._queues, [], None
-        for queue in queues:
-            try:
-                queue.flush_lazy()
-            except Exception:  # one socket's failure must not keep the others' frames back
-                logger.exception("a lazy frame could not be written")
-
-
-_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LazyFlusher] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _lazy_flusher() -> LazyFlusher:
-    loop = asyncio.get_running_loop()
-    flusher = _flushers.get(loop)
-    if flusher is None:
-        flusher = _flushers[loop] = LazyFlusher(loop)
-    return flusher

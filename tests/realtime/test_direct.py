@@ -22,7 +22,7 @@ from wsproto.connection import Connection
 from wsproto.events import BytesMessage, TextMessage
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
-from realtime.engine import sender
+from realtime.engine import lazy
 from realtime.engine.sender import SENT, Bulk, SendQueue
 from realtime.server import hypercorn_patches
 from realtime.server.direct import CORK_MAX_BYTES, DirectSocket, direct_socket, receive_directly
@@ -393,7 +393,7 @@ async def test_a_lazy_frame_alone_goes_out_after_lazy_secs() -> None:
         queue.push_lazy(b"entries")
         await asyncio.sleep(0)
         seen.append(len(writes_of(queue)))
-        await asyncio.sleep(sender.LAZY_SECS * 3)
+        await asyncio.sleep(lazy.LAZY_SECS * 3)
         seen.append(len(writes_of(queue)))
         queue.close(4000)
 
