@@ -177,7 +177,6 @@ export class SyncClient {
 
   resync(): void {
     this.dropTentatives();
-    this.wire.dropBatch();
     this.sendMessage({ type: "resync", from: this.applied });
   }
 

@@ -182,3 +182,97 @@ async def test_the_query_asks_for_tentatives_only_with_the_value_1() -> None:
     assert not asks(b"v=2&tentative=0")
     assert not asks(b"v=2&tentative=yes")
     assert not asks(b"v=2")
+
+
+@pytest.mark.parametrize("version", [1, 2])
+async def test_ops_read_while_a_commit_is_in_flight_are_offered_before_it_ends(
+    memory_layer, connect, board, user, held_commit, version
+):
+    """
+    The next tick's check overlaps the commit in flight: a second author's op reaches the
+    opted-in sockets while the first author's commit still waits, in the order both will take
+    in the log, and each author is acknowledged only once its own commit is done.
+    """
+    first = await synced(await connect(board, user))
+    second = await synced(await connect(board, user))
+    watchers = [
+        await synced(await connect(board, user, query=TENTATIVE, version=v)) for v in (1, version)
+    ]
+    views = [TentativeView(w.hello.client_id) for w in watchers]
+    c1, c2 = first.hello.client_id, second.hello.client_id
+    await first.send_ops([stroke(1, "s1"), append(2, "s1")])
+    for watcher, view in zip(watchers, views, strict=True):
+        tent = await watcher.expect(Tentative)
+        assert [(op["c"], op["i"]) for op in tent.ops] == [(c1, 1), (c1, 2)]
+        feed(view, tent)
+    # The first commit is held in the writer thread; the second author's op is checked and
+    # offered all the same.
+    await second.send_ops([stroke(1, "s2")])
+    for watcher, view in zip(watchers, views, strict=True):
+        tent = await watcher.expect(Tentative)
+        assert [(op["c"], op["i"]) for op in tent.ops] == [(c2, 1)]
+        feed(view, tent)
+        assert list(view.tentatives) == [(c1, 1), (c1, 2), (c2, 1)]
+    for author in (first, second):
+        got = await frames_for(author, 0.3)
+        assert not [m for m in got if isinstance(m, protocol.OpsFrame | protocol.Ack)]
+    assert await board_rows(board) == []
+    held_commit.set()
+    assert await first.expect_acked(2) == [(1, 1), (2, 2)]
+    assert await second.expect_acked(1) == [(1, 3)]
+    for watcher, view in zip(watchers, views, strict=True):
+        entries: list[Any] = []
+        while len(entries) < 3:
+            msg = await watcher.recv()
+            if isinstance(msg, protocol.OpsFrame):
+                entries += msg.ops
+            feed(view, msg)
+        assert [(e["s"], e["c"], e["i"]) for e in entries] == [(1, c1, 1), (2, c1, 2), (3, c2, 1)]
+        assert view.tentatives == {} and view.applied == 3
+    assert [r[0] for r in await board_rows(board)] == [1, 2, 3]
+    for client in (first, second, *watchers):
+        await client.close()
+
+
+async def test_ops_checked_on_top_of_a_commit_that_fails_fail_with_it(
+    memory_layer, connect, board, user, monkeypatch
+):
+    """
+    The second author's `app` was checked against a state holding the first author's stroke,
+    whose commit then fails: both are answered `unavailable` and withdrawn, and nothing of
+    either is stored.
+    """
+    release = threading.Event()
+    commit = store.commit_tick
+    calls = 0
+
+    def first_fails(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            release.wait(10)
+            raise RuntimeError("simulated outage")
+        return commit(*args)
+
+    monkeypatch.setattr(store, "commit_tick", first_fails)
+    first = await synced(await connect(board, user))
+    second = await synced(await connect(board, user))
+    watcher = await synced(await connect(board, user, query=TENTATIVE))
+    view = TentativeView(watcher.hello.client_id)
+    await first.send_ops([stroke(1, "s1")])
+    feed(view, await watcher.expect(Tentative))
+    drawn = len(view.view().elements["s1"]["p"])
+    await second.send_ops([append(1, "s1")])  # on the first author's stroke
+    feed(view, await watcher.expect(Tentative))
+    assert len(view.view().elements["s1"]["p"]) > drawn
+    release.set()
+    for author in (first, second):
+        error = await author.expect(protocol.Error)
+        assert (error.code, error.ids) == ("unavailable", [1])
+    for msg in await frames_for(watcher, 0.5):
+        feed(view, msg)
+    assert view.tentatives == {} and view.view().elements == {}
+    assert await board_rows(board) == []
+    release.set()
+    for client in (first, second, watcher):
+        await client.close()
