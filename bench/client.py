@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections import deque
 from dataclasses import dataclass, field
 from functools import cache
 from time import monotonic_ns
@@ -384,9 +383,8 @@ class BenchClient:
         self.style_sent = False
         #: v2: the id of the last op sent on this connection (what UP_NEXT numbers after).
         self.last_i: int | None = None
-        #: `tentative=2`: each DOWN_TENT's frame, oldest first, until a DOWN_PROMOTE takes the
-        #: oldest or a frame of entries ends them all (§2.6, the batches).
-        self.batches: deque[OpsFrame] = deque()
+        #: `tentative=2`: the last DOWN_TENT's frame, until a frame of entries (§2.6, the batch).
+        self.batch: OpsFrame | None = None
         self.strokes = strokes or default_pool(STROKE_APPS * points_per_op)
         #: Highest op id seen per author slot (as a tentative or an entry).
         self.hwm: dict[int, int] = {}
@@ -419,7 +417,7 @@ class BenchClient:
         # new connection names both again.
         self.style_sent = False
         self.last_i = None
-        self.batches.clear()
+        self.batch = None
         if self.mode != "inkroom":
             self.synced.set_result(None)
         await self.synced
@@ -487,14 +485,12 @@ class BenchClient:
             if got is None:
                 got = self.decoder.decode_down(payload, self.handles)
             frame, self.handles = got
-            if kind == DOWN_TENT:
-                self.batches.append(frame)
-            else:
-                self.batches.clear()
+            self.batch = frame if kind == DOWN_TENT else None
         elif kind == DOWN_PROMOTE:
-            if not self.batches:
-                raise CompactError("DOWN_PROMOTE with no batch held")
-            frame = self.batches.popleft().promote(*decode_promote(payload))
+            batch, self.batch = self.batch, None
+            if batch is None:
+                return  # after a resync (the bench sends none): the catch-up brings them
+            frame = batch.promote(*decode_promote(payload))
         elif kind in (DOWN_DEFS, DOWN_CONT):
             self._on_defs(payload)
             return
@@ -508,16 +504,15 @@ class BenchClient:
                     return
                 if kind == "tdrop":
                     self.stats.counts["tentative_dropped"] += len(msg["ops"])
-                    self.batches.clear()
                     return
                 if kind == "snap":
-                    self.batches.clear()
+                    self.batch = None
                 if kind not in ("ops", "tent"):
                     return
                 frame = self.decoder.decode(payload, msg["ops"])
                 frame.tentative = kind == "tent"
             if not frame.tentative:
-                self.batches.clear()
+                self.batch = None
         if self.counting:
             counts = self.stats.counts
             counts["ops_frames_in"] += 1
@@ -677,7 +672,6 @@ class BenchClient:
     def _on_text(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
         if kind == "synced":
-            self.batches.clear()  # §2.6: `synced` ends every batch
             self.last_seq = int(msg.get("seq", 0))
             if not self.synced.done():
                 self.synced.set_result(None)

@@ -177,6 +177,7 @@ export class SyncClient {
 
   resync(): void {
     this.dropTentatives();
+    this.wire.dropBatch();
     this.sendMessage({ type: "resync", from: this.applied });
   }
 

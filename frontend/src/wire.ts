@@ -9,8 +9,8 @@
  * to protocol.decode, and DOWN_OPS comes out as the v1 `ops` frame it stands for (tag-1, tag-2
  * and tag-3 entries as v1 `app` and `add` entries): the sync layer needs no second path for
  * gaps and acks. With `tentative=2` (§2.6) the same goes for DOWN_TENT, the `tent` frame it
- * stands for, and DOWN_PROMOTE, the `ops` frame of the oldest DOWN_TENT's ops not promoted yet
- * (the *batches*, kept here in order) from the seq it gives.
+ * stands for, and DOWN_PROMOTE, the `ops` frame of the last DOWN_TENT's ops (the *batch*, kept
+ * here) from the seq it gives.
  */
 import {
   CompactError,
@@ -70,25 +70,25 @@ export class WireSession {
   /** Each author handle's continuation: what a DOWN_OPS tag-3 entry continues. */
   private readonly conts: Continuations = new Map();
   /**
-   * The ops of each DOWN_TENT, own ones included, oldest first: a DOWN_PROMOTE makes the oldest
-   * entries; a frame of entries, a `tdrop`, a `snap` or a `synced` ends them all (§2.6, "The
-   * batches"). Only frames received change them, as only frames sent change the server's copy.
+   * The ops of the last DOWN_TENT, own ones included, until a DOWN_PROMOTE makes them entries or
+   * a frame of entries, a `snap` or a `resync` (dropBatch) ends them (§2.6, "The batch").
    */
-  private batches: TentativeOp[][] = [];
+  private batch: TentativeOp[] | null = null;
+
+  /** The client sends `resync`: what the batch stands for comes in its catch-up. */
+  dropBatch(): void {
+    this.batch = null;
+  }
 
   /**
    * Decode a server frame. DEFS and CONT only feed the handle table and the continuations
    * (null: nothing to handle); a DOWN_OPS frame becomes `{t: "ops", ops}`, a DOWN_TENT
-   * `{t: "tent", ops}`, a DOWN_PROMOTE the `ops` frame of the oldest batch's ops. Throws
-   * ProtocolError (CompactError for a malformed compact frame, or a DOWN_PROMOTE with no batch
-   * held or not of the oldest batch's length).
+   * `{t: "tent", ops}`, a DOWN_PROMOTE the `ops` frame of the batch's ops (null when no batch is
+   * held: a `resync` was sent since, whose catch-up brings them). Throws ProtocolError
+   * (CompactError for a malformed compact frame, or a DOWN_PROMOTE not of the batch's length).
    */
   decode(frame: ArrayBuffer | Uint8Array | string): ServerMessage | null {
-    if (typeof frame === "string") {
-      const msg = decode(frame);
-      if ("type" in msg && msg.type === "synced") this.batches = [];
-      return msg;
-    }
+    if (typeof frame === "string") return decode(frame);
     const bytes = frame instanceof Uint8Array ? frame : new Uint8Array(frame);
     if (bytes[0] === DOWN_DEFS) {
       for (const [handle, name] of decodeDefs(bytes)) {
@@ -102,24 +102,24 @@ export class WireSession {
       return null;
     }
     if (bytes[0] === DOWN_OPS) {
-      this.batches = [];
+      this.batch = null;
       return { t: "ops", ops: decodeDownOps(bytes, this.names, this.conts).entries };
     }
     if (bytes[0] === DOWN_TENT) {
-      const ops = decodeDownTent(bytes, this.names, this.conts);
-      this.batches.push(ops);
-      return { t: "tent", ops };
+      this.batch = decodeDownTent(bytes, this.names, this.conts);
+      return { t: "tent", ops: this.batch };
     }
     if (bytes[0] === DOWN_PROMOTE) return this.promote(bytes);
     const msg = decode(bytes);
-    if ("t" in msg && (msg.t === "ops" || msg.t === "snap" || msg.t === "tdrop")) this.batches = [];
+    if ("t" in msg && (msg.t === "ops" || msg.t === "snap")) this.batch = null;
     return msg;
   }
 
-  private promote(bytes: Uint8Array): ServerMessage {
+  private promote(bytes: Uint8Array): ServerMessage | null {
     const { first, n } = decodePromote(bytes);
-    const batch = this.batches.shift();
-    if (batch === undefined) throw new CompactError("DOWN_PROMOTE with no batch held");
+    const batch = this.batch;
+    this.batch = null;
+    if (batch === null) return null;
     if (n !== batch.length) throw new CompactError(`DOWN_PROMOTE of ${n} ops, the batch holds ${batch.length}`);
     return { t: "ops", ops: batch.map((op, k) => ({ ...op, s: first + k }) as LogEntry) };
   }

@@ -74,7 +74,6 @@ class Checked:
         "poisoned",
         "refused",
         "room",
-        "tent",
         "waiting",
     )
 
@@ -98,9 +97,6 @@ class Checked:
         #: The (author, op id) of the accepted ops sent to the room's sockets as tentatives
         #: before the commit (realtime.engine.tentative); None when none were sent.
         self.offered: list[tuple[str, int]] | None = None
-        #: The batch those tentatives went out as: a clean commit's delivery names it, to be
-        #: promoted where it is the oldest batch sent (realtime.engine.delivery).
-        self.tent: Any = None
 
     def lookups(self) -> list[tuple[str, str, int]]:
         """
@@ -149,9 +145,7 @@ def check_pending(room: Room, limits: Limits) -> Checked:
     state = room.state
     assert state is not None  # the shell checks only ready rooms
     pending, room.pending = room.pending, []
-    # With a batch in flight the state already holds its ops: if it is stored as checked, these
-    # are checked at the seq it ends at.
-    out = Checked(room, room.applied_seq + room.spec_ops if room.exact else None)
+    out = Checked(room, room.applied_seq if room.exact else None)
     accepted = out.accepted
     # Made on first use: most ticks refuse and hold back nothing.
     held: dict[Peer, list[int]] | None = None
@@ -176,10 +170,7 @@ def check_pending(room: Room, limits: Limits) -> Checked:
             continue
         stopped = stopped if stopped is not None else set()
         stopped.add(peer)
-    if room.spec_ops:  # a batch is in flight: these follow it
-        room.spec_ops += len(accepted)
-    else:
-        room.spec_ops, room.spec_base = len(accepted), room.applied_seq
+    room.spec_ops, room.spec_base = len(accepted), room.applied_seq
     for peer, ids in (held or {}).items():
         out.answers.append(Answer(peer, ErrorCode.UNAVAILABLE, HELD_BEHIND_UNAVAILABLE, ids))
         out.waiting[peer] = min(ids)
@@ -296,20 +287,3 @@ def commit_failed(checked: Checked) -> list[Answer]:
         peer.refuse_from(min(ids))
         answers.append(Answer(peer, ErrorCode.UNAVAILABLE, COMMIT_FAILED, sorted(ids)))
     return answers
-
-
-def acks_owed(ops: Accepted, res: AppendResult, acks: dict[Peer, list[tuple[int, int]]]) -> None:
-    """
-    Collect the `ack` pairs of ops whose author will not see them as new entries (protocol §2.2).
-
-    A new op is acknowledged by its entry in the `ops` frame the author gets right after the commit
-    (or later, from the reorder buffer or a gap fill: always in seq order), not by an `ack` frame
-    per author per tick, which would be about half of all frames sent in rooms of many boards, each
-    a send of its own. Acks remain for duplicates (no new entry) and for authors still catching up,
-    whose live frames are held and may be superseded by a `snap`.
-    """
-    for peer, op in ops:
-        key = (peer.client_id, int(op["i"]))
-        seq = res.acks.get(key)
-        if seq is not None and (peer.catching_up or key in res.duplicates):
-            acks[peer].append((key[1], seq))

@@ -42,8 +42,8 @@ class Delivery:
     #: kind it is sent to (realtime.wire.codec).
     encoded: dict[int, bytes] = field(default_factory=dict)
     #: The tentative batch these entries are, in order (a local commit's clean delivery): the
-    #: sockets that hold it as their oldest DOWN_TENT get a DOWN_PROMOTE (realtime.wire.v2). The
-    #: room clears it unless the batch is the oldest it sent since its last delivery.
+    #: sockets sent it as DOWN_TENT get a DOWN_PROMOTE (realtime.wire.v2). The room clears it
+    #: unless the delivery is the first to follow that batch's DOWN_TENT.
     promote: TentBatch | None = None
 
     def after(self, seq: int) -> bytes:
@@ -54,19 +54,6 @@ class Delivery:
             return self.frame
         entries = self.entries if self.entries is not None else split_ops_frame(self.frame)
         return ops_frame_from_entries(entries[seq - self.first + 1 :])
-
-
-def settle_promotion(sent: deque[TentBatch], delivery: Delivery) -> None:
-    """
-    Keep the delivery's promotion only if it names the oldest of the tentative batches `sent`
-    (a room's, since its last delivery), which it then settles; any other delivery ends them
-    all, as it does on the clients (docs/protocol.md §2.6, "The batches").
-    """
-    if delivery.promote is not None and sent and sent[0] is delivery.promote:
-        sent.popleft()
-    else:
-        delivery.promote = None
-        sent.clear()
 
 
 class RecentEntries:

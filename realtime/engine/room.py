@@ -20,7 +20,6 @@ makes safe; snapshots for catch-up are then read from the database instead.
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +29,7 @@ from board.conf import board_settings
 from board.document import BoardState, apply_in_place
 from realtime.cluster.presence import PresenceBook, PresenceEntry
 from realtime.conf import realtime_settings
-from realtime.engine.delivery import Delivery, RecentEntries, settle_promotion
+from realtime.engine.delivery import Delivery, RecentEntries
 from realtime.engine.ratelimit import RateLimiter
 from realtime.engine.sender import SendQueue
 from realtime.wire.codec import Codec, FrameLimits
@@ -166,8 +165,8 @@ class Room:
     #: The log prefix the state reflects (when `exact`).
     applied_seq: int = 0
     exact: bool = True
-    #: Ops applied to the state but not yet committed (a batch in flight, and the next tick's,
-    #: checked meanwhile), and the seq the oldest of them were checked at.
+    #: Ops applied to the state but not yet committed (one batch in flight), and the seq they
+    #: were checked at.
     spec_ops: int = 0
     spec_base: int = 0
     #: Seq ranges of this process's commits that landed past `applied_seq + 1` (other
@@ -189,11 +188,11 @@ class Room:
     head_seen: int = 0
     empty_since: float | None = None
     #: The handle table shared by the codecs of the room's v2 sockets (realtime.wire.v2), the
-    #: one its `tentative=2` sockets share instead, and the tentative batches sent since the
-    #: last delivery, oldest first: a delivery promotes only the oldest (engine.tentative).
+    #: one its `tentative=2` sockets share instead, and the batch of the last tentative frames
+    #: sent until the next delivery: only that one can be promoted (engine.tentative).
     handles: HandleTable = field(default_factory=HandleTable)
     tent_handles: HandleTable = field(default_factory=HandleTable)
-    tent_out: deque[TentBatch] = field(default_factory=deque)
+    tent_last: TentBatch | None = None
     #: While a reload of the state reads the log: the deliveries made meanwhile, to apply on top
     #: of what the read returns (it may have been taken before them).
     reload_log: list[Delivery] | None = None
@@ -273,7 +272,10 @@ class Room:
                 whole = head
                 if head.first <= self.delivered_seq:
                     head = self._trimmed(head)
-                settle_promotion(self.tent_out, head)
+                # Any delivery ends what a DOWN_TENT can be promoted by: the clients dropped it.
+                if head.promote is not None and head.promote is not self.tent_last:
+                    head.promote = None
+                self.tent_last = None
                 self._apply(head)
                 out.append(head)
                 self.delivered_seq = head.last
@@ -322,16 +324,14 @@ class Room:
         if own:
             self.own_ranges = [r for r in own if r[1] > d.last]
 
-    def committed(self, first: int, last: int, clean: bool, count: int) -> None:
+    def committed(self, first: int, last: int, clean: bool) -> None:
         """
-        Settle the state after this process stored the `count` ops of its oldest batch in flight
-        at seqs first..last (0..0: none new; `clean`: exactly those, in order). Ops checked after
-        them (the next tick's, during this commit) stay `spec_ops`, from `last` on.
+        Settle the state after this process stored the ops it had applied (`spec_ops`) at seqs
+        first..last (0..0: none new); `clean` when exactly those ops were stored, in order.
         """
-        self.spec_ops = max(0, self.spec_ops - count)
+        self.spec_ops = 0
         if clean and self.exact and (not last or first == self.spec_base + 1):
             self.applied_seq = last or self.applied_seq
-            self.spec_base = self.applied_seq
             return
         self.exact = False
         if not last:

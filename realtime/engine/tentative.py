@@ -16,8 +16,7 @@ bytes go to v1 and v2 sockets alike: a compact form would have to advance the ro
 handle table (realtime.wire.handles), which sockets that did not opt in would then miss. Sockets
 opened with `tentative=2` (v2 only) share a handle table of their own instead, so they get the
 batch as one DOWN_TENT frame, also encoded once per room per tick, and, when the commit stores
-exactly that batch in order and it is the oldest they hold (the next tick's batch may go out
-while this one's commit is in flight), a DOWN_PROMOTE of two varints in place of the entries
+exactly that batch in order, a DOWN_PROMOTE of two varints in place of the entries
 (realtime.wire.v2): each point crosses their wire once, compact.
 """
 
@@ -33,10 +32,10 @@ from realtime.wire.tentative import TentBatch, tdrop_frame
 Key = tuple[str, int]
 
 
-def offer(room: Room, accepted: list[tuple[Peer, dict[str, Any]]]) -> TentBatch | None:
+def offer(room: Room, accepted: list[tuple[Peer, dict[str, Any]]]) -> list[Key] | None:
     """
     Send the room's accepted ops, not yet committed, to its live opted-in sockets as one `tent`
-    frame; return the batch sent, or None when no socket was sent it.
+    frame; return their (author, op id) keys, or None when no socket was sent it.
 
     A socket still catching up is skipped: its live frames are held back until its catch-up
     ends, and a tentative ahead of them would not be "before the commit" for it. So is a
@@ -44,6 +43,7 @@ def offer(room: Room, accepted: list[tuple[Peer, dict[str, Any]]]) -> TentBatch 
     they have them in their outbox); a `tentative=2` one is not, since its DOWN_TENT frames
     feed the handle table it shares and the DOWN_PROMOTE that acknowledges its ops.
     """
+    room.tent_last = None
     if not accepted:
         return None
     batch: TentBatch | None = None
@@ -59,32 +59,24 @@ def offer(room: Room, accepted: list[tuple[Peer, dict[str, Any]]]) -> TentBatch 
         if batch is None:
             batch = TentBatch([(p.client_id, p.user_id, op) for p, op in accepted])
         peer.send_queue.push(peer.codec.tentative(batch))
-    if batch is not None:
-        room.tent_out.append(batch)
-    return batch
-
-
-def keys(batch: TentBatch) -> list[Key]:
-    """
-    The (author, op id) of a batch's ops.
-    """
-    return [(c, int(op["i"])) for c, _u, op in batch.ops]
+    if batch is None:
+        return None
+    room.tent_last = batch
+    return [(peer.client_id, int(op["i"])) for peer, op in accepted]
 
 
 def withdraw(room: Room, keys: Collection[Key]) -> None:
     """
     Tell the room's opted-in sockets that these tentative ops will not be committed as sent:
     one `tdrop` frame to each, caught up or not (one that asked to resync dropped them already,
-    and a drop of an op it does not hold is a no-op). It ends every batch sent so far: none of
-    them can be promoted after it.
+    and a drop of an op it does not hold is a no-op).
     """
     if not keys:
         return
     frame = tdrop_frame(list(keys))
-    room.tent_out.clear()
     for peer in room.peers.values():
         if peer.tentative:
-            peer.send_queue.push(peer.codec.drop(frame))
+            peer.send_queue.push(frame)
 
 
 def uncommitted(offered: list[Key], res: AppendResult | None) -> list[Key]:

@@ -9,9 +9,8 @@ so later ones see them) → the accepted ops as one `tent` frame to the room's o
 sockets (realtime.engine.tentative) → ONE append_batches call for all boards in the writer
 thread → acks to authors; `tdrop` for any tentative not stored as new → each board's `ops` frame
 (built once, by concatenating the stored entries) to its local sockets → ONE channel-layer
-message for the whole process. Ops that arrive while a batch is in flight go with the next tick
-(group commit): batching adapts to the database's speed by itself. That tick checks and offers
-them at once, on top of the batch in flight; its commit waits for the one in flight.
+message for the whole process. Ops that arrive while a batch is in
+flight wait for the next tick (group commit): batching adapts to the database's speed by itself.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Collection
 from typing import Any
 
 from board.oplog import AppendResult, Submission
@@ -30,7 +28,7 @@ from realtime.conf import realtime_settings
 from realtime.engine import decisions as engine
 from realtime.engine import store, tentative
 from realtime.engine.autosnapshot import AutoSnapshots
-from realtime.engine.decisions import Checked
+from realtime.engine.decisions import Accepted, Checked
 from realtime.engine.delivery import Delivery
 from realtime.engine.pacing import TickPacer
 from realtime.engine.ports import HubPort
@@ -53,9 +51,6 @@ class Ticker:
         self.repair = repair
         self.snapshots = snapshots
         self.pacer = TickPacer(realtime_settings().tick_ms / 1000)
-        #: The last tick's commit and what follows it, while the next tick checks.
-        self._inflight: asyncio.Task[set[str]] | None = None
-        self._inflight_checked: dict[str, Checked] = {}
 
     async def run(self) -> None:
         hub = self.hub
@@ -67,73 +62,11 @@ class Ticker:
             owed = not full
             try:
                 async with hub.tick_lock:
-                    await self._pipelined_tick(full)
+                    await self.tick(full=full)
             except asyncio.CancelledError:
-                if self._inflight is not None:
-                    self._inflight.cancel()
                 raise
             except Exception:
                 logger.exception("tick failed; carrying on")
-
-    @property
-    def committing(self) -> bool:
-        """
-        True while a tick's commit (and what follows it) is still running.
-        """
-        return self._inflight is not None and not self._inflight.done()
-
-    async def _pipelined_tick(self, full: bool) -> None:
-        """
-        A tick whose check overlaps the previous tick's commit: its ops are checked and offered
-        as tentatives at once; its commit starts when the previous one has been settled.
-
-        Ops read while a commit is in flight would otherwise wait for it (1-3 ms, the WAL flush
-        and the writer thread's round trip) before anyone is sent them. The log's order is still
-        the check's: commits run one at a time, in the order of their checks, and a batch
-        checked on top of a commit that failed fails with it (its ops may depend on that
-        batch's: an `app` on its `add`).
-        """
-        # Only a commit still in flight overlaps this check: one that ended has been settled.
-        previous = self._inflight if self.committing else None
-        # A room whose batch in flight refused or held back ops waits for its settlement: the
-        # ops it puts back (and the peers it stops) come before anything read after them.
-        unsettled = (
-            {b for b, c in self._inflight_checked.items() if c.refused or c.deferred or c.waiting}
-            if previous is not None
-            else ()
-        )
-        checked, presence, cursors = self._check_all(full, unsettled)
-        if previous is not None:
-            failed = await previous
-            for board in failed & checked.keys():
-                self._unavailable({board: checked.pop(board)})
-            for c in checked.values():
-                if not c.room.exact:
-                    c.exact_at = None  # the state is no longer known to be the log's
-        self._inflight_checked = checked
-        self._inflight = asyncio.get_running_loop().create_task(
-            self._finish(checked, presence, cursors), name="inkroom-commit"
-        )
-
-    async def _finish(
-        self, checked: dict[str, Checked], presence: Any, cursors: dict[str, list[list[Any]]]
-    ) -> set[str]:
-        """
-        Commit a tick's checked ops and publish; return the boards whose commit failed (wholly,
-        or for ops refused `client_id_taken`).
-        """
-        failed: set[str] = set()
-        try:
-            published: dict[str, list[Any]] = {}
-            if checked:
-                published, failed = await self._commit(checked)
-            self.pods.publish(published, presence, cursors)
-            self.snapshots.maybe_snapshot()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("tick failed; carrying on")
-        return failed
 
     async def _until_due(self, owed: bool) -> None:
         """
@@ -168,16 +101,11 @@ class Ticker:
         Commit what is pending now (used by drain, after sockets stopped being read).
 
         Sockets are not read while draining, so pending ops only shrink: usually one tick after
-        the one in flight (waited for through tick_lock, then its commit). A room still loading
-        or reloading its state cannot be checked yet: wait a tick for it rather than spin (drain
-        bounds the wait).
+        the one in flight (waited for through tick_lock). A room still loading or reloading its
+        state cannot be checked yet: wait a tick for it rather than spin (drain bounds the wait).
         """
-        while True:
+        while self._pending():
             async with self.hub.tick_lock:
-                if self._inflight is not None:
-                    await self._inflight
-                if not self._pending():
-                    return
                 await self.tick()
             if self._pending():
                 await asyncio.sleep(realtime_settings().tick_ms / 1000)
@@ -199,30 +127,19 @@ class Ticker:
         checked on its own: whatever fails (one room's check, one socket's send, one board's
         fan-out) every op taken ends committed and acknowledged, or answered `unavailable`.
         """
-        checked, presence, cursors = self._check_all(full)
-        published: dict[str, list[Any]] = {}
-        if checked:
-            published, _ = await self._commit(checked)
-        self.pods.publish(published, presence, cursors)
-        self.snapshots.maybe_snapshot()
-
-    def _check_all(
-        self, full: bool, skip: Collection[str] = ()
-    ) -> tuple[dict[str, Checked], Any, dict[str, list[list[Any]]]]:
-        """
-        A tick's part before the commit: cursors (in a full tick), presence, and each ready
-        room's pending ops (but those of the boards in `skip`) checked and offered as
-        tentatives.
-        """
         hub = self.hub
         hub.counts.flush()
         cursors = self._cursors() if full else {}
         presence = self.pods.presence_changes()
         checked: dict[str, Checked] = {}
         for room in list(hub.rooms.values()):
-            if _checkable(room) and room.board_id not in skip:
+            if _checkable(room):
                 checked[room.board_id] = self._check(room)
-        return checked, presence, cursors
+        published: dict[str, list[Any]] = {}
+        if checked:
+            published = await self._commit(checked)
+        self.pods.publish(published, presence, cursors)
+        self.snapshots.maybe_snapshot()
 
     def _check(self, room: Room) -> Checked:
         checked = engine.check_pending(room, self.hub.limits)
@@ -230,8 +147,7 @@ class Ticker:
             self.hub.close_peer(peer, CloseCode.INTERNAL_ERROR)
         self._answer(checked.answers)
         try:
-            checked.tent = tentative.offer(room, checked.accepted)
-            checked.offered = tentative.keys(checked.tent) if checked.tent else None
+            checked.offered = tentative.offer(room, checked.accepted)
         except Exception:
             # Nothing offered is lost: the ops are committed and delivered as entries all the
             # same; the room's sockets reconnect and drop whatever tentatives they hold.
@@ -243,13 +159,7 @@ class Ticker:
         for a in answers:
             self.hub.error(a.peer, a.code, a.message, a.ids, a.field)
 
-    async def _commit(self, checked: dict[str, Checked]) -> tuple[dict[str, list[Any]], set[str]]:
-        """
-        Commit every room's accepted ops in one transaction and settle them; return what to
-        publish, and the boards whose state now holds ops the log does not: all of them when the
-        transaction failed (everything answered `unavailable`), else those with ops refused
-        `client_id_taken`. Ops checked on top of those cannot be committed.
-        """
+    async def _commit(self, checked: dict[str, Checked]) -> dict[str, list[Any]]:
         hub = self.hub
         batches = {
             board: [Submission(p.client_id, p.user_id, op) for p, op in c.accepted]
@@ -263,10 +173,9 @@ class Ticker:
         except Exception:
             logger.exception("op batch of %s boards not stored", len(batches))
             self._unavailable(checked)
-            return {}, set(checked)
+            return {}
         committed = time.perf_counter()
         metrics.DB_LATENCY.observe(committed - started)
-        unsound: set[str] = set()
         acks: dict[Peer, list[tuple[int, int]]] = defaultdict(list)
         answers: list[engine.Answer] = []
         published: dict[str, list[Any]] = {}
@@ -278,12 +187,11 @@ class Ticker:
                     tentative.withdraw(c.room, tentative.uncommitted(c.offered, res))
                 if res is not None and hub.rooms.get(board) is c.room:
                     stored += len(res.entries)
-                    frame = self._committed(c, res)
+                    frame = self._committed(c.room, res, c.accepted, bool(c.offered))
                     if frame is not None:
                         published[board] = [res.first_seq, res.last_seq, frame]
-                    engine.acks_owed(c.accepted, res, acks)
-                    if self._taken(c.room, engine.taken_ids(c.accepted, res), answers):
-                        unsound.add(board)
+                    _acks_owed(c.accepted, res, acks)
+                    self._taken(c.room, engine.taken_ids(c.accepted, res), answers)
                 self._settle_refused(c, res, result, acks, answers)
             except Exception:
                 # Stored, so not lost: the room's sockets reconnect, catch up and have their
@@ -297,49 +205,46 @@ class Ticker:
         self._answer(answers)
         metrics.BATCH_SIZE.observe(stored)
         metrics.FANOUT_LATENCY.observe(time.perf_counter() - committed)
-        return published, unsound
+        return published
 
-    def _committed(self, c: Checked, res: AppendResult) -> bytes | None:
+    def _committed(
+        self, room: Room, res: AppendResult, ops: Accepted, offered: bool
+    ) -> bytes | None:
         """
         Settle the room's state after its commit and deliver the frame; return the frame.
 
-        When the ops went out as tentatives, the entries only confirm them to the opted-in
-        sockets that are not their authors: they go lazily (Hub.deliver). They are promoted
-        (DOWN_PROMOTE) to the sockets that hold their batch as the oldest one sent (the next
-        tick's, checked during this commit, may have followed it).
+        When the ops went out as tentatives (`offered`), the entries only confirm them to the
+        opted-in sockets that are not their authors: they go lazily (Hub.deliver).
         """
-        room, ops = c.room, c.accepted
         if res.missing:
             room.spec_ops = 0
             self.hub.drop_room(room, CloseCode.NOT_FOUND)
             return None
         clean = not res.duplicates and len(res.entries) == len(ops)
-        room.committed(res.first_seq, res.last_seq, clean, len(ops))
+        room.committed(res.first_seq, res.last_seq, clean)
         if not res.entries:
             return None
         frame = ops_frame_from_entries(res.entries)
         delivery = Delivery(res.first_seq, res.last_seq, frame, res.entries, applied=True)
         if clean:  # the entries are the ops, in order: the tick's tentative batch, if one went
             delivery.authored = [(peer.client_id, op) for peer, op in ops]
-            delivery.promote = c.tent
-        if c.offered:
+            delivery.promote = room.tent_last
+        if offered:
             authors = {peer.client_id for peer, _ in ops}
             self.hub.deliver(room, room.offer(delivery), delivery, authors)
         else:
             self.hub.deliver(room, room.offer(delivery))
         return frame
 
-    def _taken(self, room: Room, taken: list[engine.Answer], answers: list[engine.Answer]) -> bool:
+    def _taken(self, room: Room, taken: list[engine.Answer], answers: list[engine.Answer]) -> None:
         """
-        Queue the answers to ops refused for a client id another writer used (`client_id_taken`);
-        True if there were any. The state holds them though the log does not: reload it now, or
-        the writer's resend under its new id would be refused as "already exists" until the next
-        periodic refresh.
+        Queue the answers to ops refused for a client id another writer used (`client_id_taken`).
+        The state holds them though the log does not: reload it now, or the writer's resend
+        under its new id would be refused as "already exists" until the next periodic refresh.
         """
         if taken:
             answers += taken
             self.repair.reload_now(room)
-        return bool(taken)
 
     def _settle_refused(
         self,
@@ -398,3 +303,20 @@ class Ticker:
 
 def _checkable(room: Room) -> bool:
     return bool(room.pending) and room.ready and not room.busy and room.state is not None
+
+
+def _acks_owed(ops: Accepted, res: AppendResult, acks: dict[Peer, list[tuple[int, int]]]) -> None:
+    """
+    Collect the `ack` pairs of ops whose author will not see them as new entries (protocol §2.2).
+
+    A new op is acknowledged by its entry in the `ops` frame the author gets right after the commit
+    (or later, from the reorder buffer or a gap fill: always in seq order), not by an `ack` frame
+    per author per tick, which would be about half of all frames sent in rooms of many boards, each
+    a send of its own. Acks remain for duplicates (no new entry) and for authors still catching up,
+    whose live frames are held and may be superseded by a `snap`.
+    """
+    for peer, op in ops:
+        key = (peer.client_id, int(op["i"]))
+        seq = res.acks.get(key)
+        if seq is not None and (peer.catching_up or key in res.duplicates):
+            acks[peer].append((key[1], seq))

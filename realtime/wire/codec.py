@@ -115,13 +115,6 @@ class Codec(ABC):
         """
         return batch.v1_frame()
 
-    def drop(self, frame: bytes) -> bytes:
-        """
-        The `tdrop` frame to send this connection: it also ends every batch of tentatives the
-        connection could still have promoted (§2.6, "The batches").
-        """
-        return frame
-
     def going_live(self) -> list[bytes]:
         """
         The frames the connection needs, after its catch-up and the live frames held meanwhile,

@@ -10,18 +10,15 @@ table (realtime.wire.handles).
 
 A socket opened with `tentative=2` (§2.6) shares another table, the room's tentative table, with
 the room's other such sockets: its DOWN_TENT frames and its DOWN_OPS frames both use it, and when
-a delivery's entries are exactly the ops of the oldest DOWN_TENT it holds unpromoted (the
-connection keeps them in order, as the client does, until a frame of entries or a `tdrop`), it
-gets a DOWN_PROMOTE of two varints instead of the entries. The table changes only with frames
-that every live socket sharing it receives: DOWN_TENT (to each, authors included) and a
-DOWN_OPS that nobody promotes. A socket that cannot promote a delivery others promote (it went
-live after the DOWN_TENT, or was sent entries or a `tdrop` since) gets the v1 `ops` frame,
-which names no handle.
+a delivery's entries are exactly the ops of the DOWN_TENT it was sent last, it gets a
+DOWN_PROMOTE of two varints instead of the entries. The table changes only with frames that
+every live socket sharing it receives: DOWN_TENT (to each, authors included) and a DOWN_OPS that
+nobody promotes. A socket that cannot promote a delivery others promote (it went live after the
+DOWN_TENT) gets the v1 `ops` frame, which names no handle.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 from realtime.wire.codec import Codec, Deliverable, FrameLimits, Inbound, frame_too_large
@@ -58,9 +55,8 @@ class V2Codec(Codec):
         self.handles = handles
         #: `tentative=2`: `handles` is the room's tentative table, and deliveries may be promoted.
         self.kind = TENTATIVE if tentative else PLAIN
-        #: The batches of the DOWN_TENT frames sent and not promoted, oldest first, until a
-        #: frame of log entries or a `tdrop` ends them all (§2.6, "The batches").
-        self.seen: deque[TentBatch] = deque()
+        #: The batch of the last DOWN_TENT sent, until a frame of log entries follows it.
+        self.seen: TentBatch | None = None
         #: The `id` of the last stroke `add` or `app` decoded, accepted or not (§2.5).
         self.stroke: str | None = None
         #: The `i` of the last op of the last op frame decoded; None after a frame refused
@@ -158,16 +154,15 @@ class V2Codec(Codec):
                 return delivery.encoded[2]
             except KeyError:
                 return self._encode(delivery, PLAIN)
-        seen, batch = self.seen, delivery.promote
-        if batch is None or not seen or seen[0] is not batch:
-            seen.clear()  # a frame of entries: the client drops every batch it holds
-            if batch is not None:
-                return delivery.frame  # others promote it: a frame that leaves the table as it is
+        seen, self.seen = self.seen, None
+        batch = delivery.promote
+        if batch is None:
             try:
                 return delivery.encoded[TENTATIVE]
             except KeyError:
                 return self._encode(delivery, TENTATIVE)
-        seen.popleft()
+        if batch is not seen:
+            return delivery.frame  # others promote it: a frame that leaves the table as it is
         try:
             return delivery.encoded[PROMOTE]
         except KeyError:
@@ -177,16 +172,12 @@ class V2Codec(Codec):
     def tentative(self, batch: TentBatch) -> bytes:
         if self.kind == PLAIN:
             return batch.v1_frame()
-        self.seen.append(batch)
+        self.seen = batch
         if batch.compact is None:
             batch.compact = encode_tentatives(
                 self.handles, batch.ops, self.limits.max_points_per_op
             )
         return batch.compact
-
-    def drop(self, frame: bytes) -> bytes:
-        self.seen.clear()
-        return frame
 
     def _encode(self, delivery: Deliverable, kind: int) -> bytes:
         entries = delivery.entries
@@ -205,7 +196,7 @@ class V2Codec(Codec):
         # From here on the connection gets every DOWN_OPS frame of the room, so the table as it
         # stands is all it needs (§2.5, DEFS and CONT). A DOWN_TENT sent before the catch-up
         # cannot be promoted any more: the catch-up's frames came after it.
-        self.seen.clear()
+        self.seen = None
         table = self.handles
         if not len(table):
             return []

@@ -193,7 +193,7 @@ def test_ops_of_another_process_sequenced_before_ours_are_still_applied_once_the
     room.spec_ops, room.spec_base = 2, 0
     points = list(room.state.elements["mine"]["p"])
     # Another process's op got seq 1; ours got 2..3, and its batch has not arrived yet.
-    room.committed(2, 3, clean=True, count=2)
+    room.committed(2, 3, clean=True)
     theirs = _entry(1, stroke(5, "theirs"))
     entries = [theirs] + [_entry(2 + k, op) for k, op in enumerate(ours)]
     room.offer(Delivery(1, 3, ops_frame_from_entries(entries), entries))

@@ -123,7 +123,7 @@ class SimClient:
             self._on_compact(frame)
         else:
             msg = msgpack.unpackb(frame)
-            if msg.get("t") in ("ops", "snap", "tdrop"):
+            if msg.get("t") in ("ops", "snap"):
                 self.session.entries_came()
             self._on_binary(msg)
 
@@ -189,7 +189,6 @@ class SimClient:
             self.greeted = True
             self.resend()
         elif kind == "synced":
-            self.session.entries_came()
             self.synced = True
         elif kind == "error":
             self._on_error(msg)
@@ -279,6 +278,7 @@ class SimClient:
         self.gap_timer = None
         if self.buffered and self.conn is not None:
             self.tentatives.clear()
+            self.session.entries_came()
             self.send_text({"type": "resync", "from": self.applied})
 
     # --- sending -----------------------------------------------------------------------------

@@ -43,13 +43,6 @@ class Pipe:
         self._queue.append((at, item))
         loop.call_at(at, self._release)
 
-    @property
-    def empty(self) -> bool:
-        """
-        True when nothing pushed is still on its way.
-        """
-        return not self._queue or self.cut
-
     def _release(self) -> None:
         now = asyncio.get_running_loop().time()
         while self._queue and self._queue[0][0] <= now and not self.cut:

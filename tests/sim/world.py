@@ -302,18 +302,13 @@ class World:
         # A resend still being committed (its author already has the ack of the first copy)
         # is in flight: its tentative copies are withdrawn only when that commit ends.
         for hub in self.live_hubs():
-            busy = hub.tick_lock.locked() or hub.ticker.committing
-            if busy or any(r.pending for r in hub.rooms.values()):
+            if hub.tick_lock.locked() or any(r.pending for r in hub.rooms.values()):
                 return False
         for client in self.clients:
             if client.stopped:
                 continue
             head = self.log.boards[client.board_id].head
             if client.conn is None or not client.synced or client.outbox:
-                return False
-            # A frame still on its way (a `tdrop` sent as the last commit ended) may yet change
-            # what the client holds.
-            if not client.conn.to_client.empty:
                 return False
             if client.applied != head:
                 return False

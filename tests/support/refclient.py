@@ -12,7 +12,6 @@ the server (varints, strings, points blocks, styles) are the server's, from real
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -354,23 +353,23 @@ class RefSession:
     """
     One connection's view of the server's v2 frames, as frontend/src/wire.ts keeps it: the
     handle names (DEFS, DOWN_OPS and DOWN_TENT definitions), the authors' continuations (CONT,
-    DOWN_OPS, DOWN_TENT) and, with `tentative=2`, the *batches*: the ops of each DOWN_TENT, oldest
-    first, until a DOWN_PROMOTE makes the oldest entries, or a frame of entries, a `tdrop`, a
-    `snap` or a `synced` ends them all (`entries_came`). Per connection: a new
-    socket starts a new session.
+    DOWN_OPS, DOWN_TENT) and, with `tentative=2`, the *batch*: the ops of the last DOWN_TENT,
+    until a DOWN_PROMOTE makes them entries or a frame of entries, a `snap` or a `resync` the
+    client sends ends it (`entries_came`). Per connection: a new socket starts a new session.
     """
 
     def __init__(self) -> None:
         self.names: dict[int, str] = {}
         self.conts: Conts = {}
-        self.batches: deque[list[dict[str, Any]]] = deque()
+        self.batch: list[dict[str, Any]] | None = None
 
     def decode(self, frame: bytes) -> list[Entry] | Tentative | None:
         """
         A DEFS or CONT frame feeds the session (None); a DOWN_OPS frame gives its entries, a
-        DOWN_PROMOTE the oldest batch's ops as entries, a DOWN_TENT its ops as a Tentative.
+        DOWN_PROMOTE the batch's ops as entries (None when no batch is held: the client sent a
+        `resync` since, whose catch-up brings them), a DOWN_TENT its ops as a Tentative.
         Raises CompactError (a malformed frame, or one that is not a v2 server frame, or a
-        DOWN_PROMOTE with no batch held or whose count is not the oldest batch's).
+        DOWN_PROMOTE whose count is not the batch's).
         """
         kind = frame[0] if frame else None
         if kind == DOWN_DEFS:
@@ -380,17 +379,17 @@ class RefSession:
             decode_cont(frame, self.conts)
             return None
         if kind == DOWN_OPS:
-            self.batches.clear()
+            self.batch = None
             return decode_down_ops(frame, self.names, conts=self.conts)[1]
         if kind == DOWN_TENT:
             ops = decode_down_tent(frame, self.names, self.conts)
-            self.batches.append(ops)
+            self.batch = ops
             return Tentative(ops=ops)
         if kind == DOWN_PROMOTE:
             first, n = decode_promote(frame)
-            if not self.batches:
-                raise CompactError("DOWN_PROMOTE with no batch held")
-            batch = self.batches.popleft()
+            batch, self.batch = self.batch, None
+            if batch is None:
+                return None
             if n != len(batch):
                 raise CompactError(f"DOWN_PROMOTE of {n} ops, the batch holds {len(batch)}")
             return [{**op, "s": first + k} for k, op in enumerate(batch)]
@@ -398,7 +397,7 @@ class RefSession:
 
     def entries_came(self) -> None:
         """
-        A v1 `ops`, `tdrop`, `snap` or `synced` frame arrived: no batch can be promoted any
-        more.
+        A v1 `ops` or `snap` frame arrived, or the client sent `resync`: the batch can no
+        longer be promoted.
         """
-        self.batches.clear()
+        self.batch = None

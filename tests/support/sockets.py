@@ -15,7 +15,7 @@ import msgpack
 from channels.testing import WebsocketCommunicator
 
 from realtime.wire import protocol
-from realtime.wire.tentative import Tentative, TentativeDrop
+from realtime.wire.tentative import Tentative
 from tests.support import refclient
 
 #: How long a test waits for one frame before calling the server silent.
@@ -62,7 +62,7 @@ class Client:
             ops = [e if isinstance(e, dict) else msgpack.unpackb(e) for e in entries]
             return protocol.OpsFrame(ops=ops)
         msg = refclient.decode_server_binary(data)
-        if isinstance(msg, protocol.OpsFrame | protocol.Snap | TentativeDrop):
+        if isinstance(msg, protocol.OpsFrame | protocol.Snap):
             self.session.entries_came()
         return msg
 
@@ -76,10 +76,7 @@ class Client:
             raise AssertionError(f"socket closed with {self.close_code}")
         if message.get("bytes") is not None:
             return self.decode_binary(message["bytes"])
-        msg = refclient.decode_server_text(message["text"])
-        if isinstance(msg, protocol.Synced):
-            self.session.entries_came()
-        return msg
+        return refclient.decode_server_text(message["text"])
 
     async def recv_raw(self, timeout: float = RECV_TIMEOUT_SECS) -> dict[str, Any]:
         return await self.comm.receive_output(timeout)
