@@ -57,6 +57,38 @@ def frontend_bundle() -> Path:
     return REPO / "frontend" / "static" / "frontend" / "dist" / "main.js"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def flush_retries_a_deadlock() -> Iterator[None]:
+    """
+    Retry the between-tests flush when PostgreSQL aborts it as a deadlock.
+
+    The shared server may still be writing for the test that just ended (a commit, a snapshot)
+    while the flush's TRUNCATE takes every table: PostgreSQL then aborts one side, and when that
+    is the flush, the next test would start on the last one's rows.
+    """
+    from django.core.management.base import CommandError
+    from django.core.management.commands import flush
+    from django.db.utils import OperationalError
+
+    original = flush.Command.handle
+
+    def handle(self: Any, *args: Any, **options: Any) -> Any:
+        for attempt in range(3):
+            try:
+                return original(self, *args, **options)
+            except CommandError as exc:
+                cause = exc.__cause__
+                if attempt == 2 or not (
+                    isinstance(cause, OperationalError) and "deadlock" in str(cause)
+                ):
+                    raise
+        return None
+
+    flush.Command.handle = handle  # type: ignore[method-assign]
+    yield
+    flush.Command.handle = original  # type: ignore[method-assign]
+
+
 @pytest.fixture(scope="session")
 def shared_server(
     django_db_setup: Any,

@@ -77,6 +77,10 @@ def free_port() -> int:
         if port in _claimed_ports:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As the servers bind (Hypercorn, Redis and nginx all set it): a port whose earlier
+            # server closed its connections first holds them in TIME_WAIT for a minute, which
+            # fails a plain bind but not theirs, and a lane's 25 ports ran out that way.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
