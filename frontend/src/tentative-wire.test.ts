@@ -1,11 +1,9 @@
 import { encode as mpEncode } from "@msgpack/msgpack";
 import { describe, expect, it, vi } from "vitest";
 import { appEntry, CompactError, encodeDownTent, encodePromote, nextEntry, packPoints, v1Entry } from "./compact";
-import { Outbox } from "./outbox";
-import type { HelloMessage, Op } from "./protocol";
+import type { Op } from "./protocol";
 import { DEFAULT_LIMITS, encodeServer } from "./protocol";
-import { SyncClient } from "./sync";
-import { rect, MemoryStore, stroke } from "./testing";
+import { liveSyncClient, rect, stroke } from "./testing";
 import { WireSession } from "./wire";
 
 // Compact tentatives (protocol §2.6, `tentative=2`): DOWN_TENT and DOWN_PROMOTE.
@@ -48,37 +46,12 @@ describe("DOWN_TENT and DOWN_PROMOTE", () => {
   });
 });
 
-const hello: HelloMessage = {
-  type: "hello",
-  v: 2,
-  client_id: "me",
-  role: "editor",
-  user: { id: 1, name: "ann" },
-  board: { id: "b", title: "B", link_access: "none" },
-  head_seq: 0,
-  limits: { ...DEFAULT_LIMITS },
-  presence: [],
-};
-
-function live() {
-  const sent: unknown[] = [];
-  const client = new SyncClient(new Outbox(new MemoryStore(), "b", "me"), {
-    change: vi.fn(),
-    message: vi.fn(),
-    session: vi.fn(),
-  });
-  client.attach((f) => sent.push(f));
-  client.handle(hello);
-  client.handle({ type: "synced", seq: 0 });
-  return { client, sent };
-}
-
 /** The tag-0 entry of a DOWN_TENT: the op with `c` and `u`, as msgpack. */
 const tag0 = (op: Op, c: string): Uint8Array => v1Entry(mpEncode({ ...op, c, u: 1 }));
 
 describe("SyncClient with compact tentatives", () => {
   it("shows others' DOWN_TENT ops, and the promotion confirms them and acks its own", async () => {
-    const { client } = live();
+    const { client } = liveSyncClient();
     const [own] = client.submit([{ k: "add", el: rect("mine") }]);
     await new Promise<void>((r) => queueMicrotask(r));
     const theirs: Op = { i: 7, k: "add", el: stroke("s") } as Op;
@@ -96,7 +69,7 @@ describe("SyncClient with compact tentatives", () => {
   it("holds a promotion past a gap like any entries, and resyncs for it", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
-      const { client, sent } = live();
+      const { client, sent } = liveSyncClient();
       client.receive(encodeDownTent([], [tag0({ i: 1, k: "add", el: rect("a") } as Op, "other")]));
       client.receive(encodePromote(5, 1));
       expect(client.applied).toBe(0);

@@ -1,37 +1,10 @@
-import { describe, expect, it, vi } from "vitest";
-import { Outbox } from "./outbox";
-import type { HelloMessage, LogEntry, Op, TentativeOp } from "./protocol";
-import { DEFAULT_LIMITS } from "./protocol";
-import { SyncClient } from "./sync";
+import { describe, expect, it } from "vitest";
+import type { LogEntry, Op, TentativeOp } from "./protocol";
+import type { SyncClient } from "./sync";
 import { TentativeLayer } from "./tentative";
-import { MemoryStore, rect, stroke } from "./testing";
+import { HELLO, liveSyncClient, rect, stroke } from "./testing";
 
 // The tentative layer of SyncClient (protocol §2.6): others' ops before their commit.
-
-const hello: HelloMessage = {
-  type: "hello",
-  v: 2,
-  client_id: "me",
-  role: "editor",
-  user: { id: 1, name: "ann" },
-  board: { id: "b", title: "B", link_access: "none" },
-  head_seq: 0,
-  limits: { ...DEFAULT_LIMITS },
-  presence: [],
-};
-
-function live() {
-  const sent: unknown[] = [];
-  const client = new SyncClient(new Outbox(new MemoryStore(), "b", "me"), {
-    change: vi.fn(),
-    message: vi.fn(),
-    session: vi.fn(),
-  });
-  client.attach((f) => sent.push(f));
-  client.handle(hello);
-  client.handle({ type: "synced", seq: 0 });
-  return { client, sent };
-}
 
 const entry = (op: Op, s: number, c: string): LogEntry => ({ ...op, s, c, u: 1 }) as LogEntry;
 const tent = (op: Op, c: string): TentativeOp => ({ ...op, c }) as TentativeOp;
@@ -41,7 +14,7 @@ const colorOf = (client: SyncClient, id: string) => client.view().elements.get(i
 
 describe("SyncClient tentative layer", () => {
   it("shows others' tentatives under its own outbox, and the log's entry replaces them", () => {
-    const { client } = live();
+    const { client } = liveSyncClient();
     client.handle({ t: "ops", ops: [entry({ i: 1, k: "add", el: rect("r") }, 1, "other")] });
     client.handle({ t: "tent", ops: [tent(color(2, "r", "#ff0000"), "other")] });
     expect(colorOf(client, "r")).toBe("#ff0000");
@@ -60,7 +33,7 @@ describe("SyncClient tentative layer", () => {
   });
 
   it("ignores its own ops in a tent frame and keeps arrival order between authors", () => {
-    const { client } = live();
+    const { client } = liveSyncClient();
     client.handle({ t: "ops", ops: [entry({ i: 1, k: "add", el: rect("r") }, 1, "other")] });
     client.handle({ t: "tent", ops: [tent(color(5, "r", "#00ff00"), "third"), tent(color(1, "r", "#000000"), "me")] });
     client.handle({ t: "tent", ops: [tent(color(2, "r", "#ff0000"), "other")] });
@@ -69,14 +42,14 @@ describe("SyncClient tentative layer", () => {
   });
 
   it("drops tentatives on tdrop, on a reconnect, on a resync and on a snap", () => {
-    const { client, sent } = live();
+    const { client, sent } = liveSyncClient();
     client.handle({ t: "tent", ops: [tent({ i: 1, k: "add", el: rect("a") }, "other"), tent({ i: 2, k: "add", el: rect("b") }, "other")] });
     client.handle({ t: "tdrop", ops: [["other", 1]] });
     expect([...client.view().elements.keys()]).toEqual(["b"]);
     client.detach();
     expect(client.view().elements.size).toBe(0);
     client.attach((f) => sent.push(f));
-    client.handle(hello);
+    client.handle(HELLO);
     client.handle({ type: "synced", seq: 0 });
     client.handle({ t: "tent", ops: [tent({ i: 3, k: "add", el: rect("c") }, "other")] });
     client.resync();
@@ -88,7 +61,7 @@ describe("SyncClient tentative layer", () => {
   });
 
   it("keeps the view when the log confirms the oldest tentatives in order, and rebuilds it otherwise", () => {
-    const { client } = live();
+    const { client } = liveSyncClient();
     client.handle({ t: "ops", ops: [entry({ i: 1, k: "add", el: stroke("s") }, 1, "other")] });
     client.handle({ t: "tent", ops: [tent({ i: 2, k: "app", id: "s", p: [1, 1] }, "other")] });
     const view = client.view();
@@ -109,7 +82,7 @@ describe("SyncClient tentative layer", () => {
   });
 
   it("shows what the log will when our confirmed append has a tentative on the same stroke above it", async () => {
-    const { client } = live();
+    const { client } = liveSyncClient();
     client.handle({ t: "ops", ops: [entry({ i: 9, k: "add", el: stroke("s") }, 1, "me")] });
     client.submit([{ k: "app", id: "s", p: [1, 1] }]);
     client.handle({ t: "tent", ops: [tent({ i: 1, k: "del", ids: ["s"] }, "other")] });

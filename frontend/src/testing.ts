@@ -1,10 +1,19 @@
 /**
- * Test helpers: an in-memory KeyValueStore (localStorage stand-in), element builders and the
- * server's reading of client frames.
+ * Test helpers: an in-memory KeyValueStore (localStorage stand-in), element builders, a live
+ * SyncClient and the server's reading of client frames.
  */
+import { vi } from "vitest";
 import { decodeUpAdd, decodeUpApp, decodeUpNext, UP_ADD, UP_APP, UP_NEXT } from "./compact";
-import type { KeyValueStore } from "./outbox";
-import { decodeClient, DEFAULT_LIMITS, type Element, type Op, type Style } from "./protocol";
+import { Outbox, type KeyValueStore } from "./outbox";
+import {
+  decodeClient,
+  DEFAULT_LIMITS,
+  type Element,
+  type HelloMessage,
+  type Op,
+  type Style,
+} from "./protocol";
+import { SyncClient } from "./sync";
 import type { TabLocks } from "./tabs";
 
 export class MemoryStore implements KeyValueStore {
@@ -66,6 +75,33 @@ export class FakeLocks implements TabLocks {
       this.queues.get(name)?.shift()?.();
     };
   }
+}
+
+/** The `hello` of client "me", an editor on board "b" at seq 0, on v2. */
+export const HELLO: HelloMessage = {
+  type: "hello",
+  v: 2,
+  client_id: "me",
+  role: "editor",
+  user: { id: 1, name: "ann" },
+  board: { id: "b", title: "B", link_access: "none" },
+  head_seq: 0,
+  limits: { ...DEFAULT_LIMITS },
+  presence: [],
+};
+
+/** A SyncClient past `hello` (HELLO) and `synced` at seq 0, and the frames it sends. */
+export function liveSyncClient(): { client: SyncClient; sent: unknown[] } {
+  const sent: unknown[] = [];
+  const client = new SyncClient(new Outbox(new MemoryStore(), "b", "me"), {
+    change: vi.fn(),
+    message: vi.fn(),
+    session: vi.fn(),
+  });
+  client.attach((f) => sent.push(f));
+  client.handle(HELLO);
+  client.handle({ type: "synced", seq: 0 });
+  return { client, sent };
 }
 
 export const STYLE = { color: "#1e1e1e", width: 4, opacity: 1, fill: null };
