@@ -21,6 +21,7 @@ cannot attach. A refused handshake gets HTTP 403, before any application code ru
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -162,27 +163,25 @@ def _decide(scope: Scope) -> bool:
 #: Remembered answers of origin_allowed, at most this many (then forgotten all at once).
 _DECISIONS_MAX = 512
 _decisions: dict[tuple[Any, ...], bool] = {}
-_inputs_cache: list[frozenset[bytes]] = []
 
 
+@functools.cache
 def _inputs() -> frozenset[bytes]:
     """
     The headers an answer can depend on: Origin, and what Django's get_host() and scheme read.
     """
-    if not _inputs_cache:
-        names = {b"origin", b"host", b"x-forwarded-host", b"x-forwarded-port"}
-        proxy = settings.SECURE_PROXY_SSL_HEADER
-        if proxy:
-            names.add(proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode("latin1"))
-        _inputs_cache.append(frozenset(names))
-    return _inputs_cache[0]
+    names = {b"origin", b"host", b"x-forwarded-host", b"x-forwarded-port"}
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    if proxy:
+        names.add(proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode("latin1"))
+    return frozenset(names)
 
 
 @receiver(setting_changed)
 def _forget(**kwargs: Any) -> None:
     # Settings change only in tests (override_settings); an answer may depend on any of them.
     _decisions.clear()
-    _inputs_cache.clear()
+    _inputs.cache_clear()
 
 
 async def refuse_handshake(receive: Any, send: Any) -> None:
