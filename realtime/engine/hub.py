@@ -372,15 +372,10 @@ class Hub:
         """
         peers = list(room.peers.values())
         for delivery in deliveries:
-            if delivery is confirms:
-                for peer in peers:
-                    peer.send_live(
-                        delivery, lazy=bool(peer.tentative) and peer.client_id not in authors
-                    )
-                metrics.OPS_OUT.inc((delivery.last - delivery.first + 1) * len(peers))
-                continue
+            confirming = delivery is confirms
             for peer in peers:
-                peer.send_live(delivery)
+                lazy = confirming and bool(peer.tentative) and peer.client_id not in authors
+                peer.send_live(delivery, lazy=lazy)
             metrics.OPS_OUT.inc((delivery.last - delivery.first + 1) * len(peers))
         if room.reorder:
             self.repair.gap_noticed(room)
